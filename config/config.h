@@ -1,0 +1,69 @@
+/*
+ * config.h - parse YAML service specs and the daemon config into spec.h
+ * structs. Library-style: no logging; every problem becomes a diagnostic
+ * with file:line:column in the caller's config_errors. A set with any
+ * error is not returned at all, so nothing is ever half-applied.
+ */
+#ifndef PADDOCK_CONFIG_H
+#define PADDOCK_CONFIG_H
+
+#include <stdio.h>
+
+#include "spec.h"
+
+/* Bounds on hostile input. */
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024) /* bytes per YAML file */
+#define CONFIG_MAX_DEPTH 32 /* nesting of mappings/sequences */
+#define CONFIG_MAX_SCALAR (64 * 1024) /* bytes per scalar */
+#define CONFIG_MAX_NODES 200000 /* nodes per file, aliases expanded */
+#define CONFIG_MAX_FILES 1024 /* *.yaml files per directory */
+#define CONFIG_MAX_ERRORS 100 /* diagnostics kept per run */
+
+/*
+ * Parse one spec file, a directory of *.yaml spec files, or (path is a
+ * file or directory) whichever it is. Returns 0 and sets *out, or -EINVAL
+ * with errs filled, or another -errno when the path cannot be read (also
+ * recorded in errs). Cross-file checks (duplicate names, depends_on,
+ * cycles) run over the whole set.
+ */
+int config_load_specs(const char *path, const struct config_host *host, struct spec_set **out,
+		      struct config_errors *errs);
+int config_load_spec_paths(char *const *paths, size_t npaths, const struct config_host *host,
+			   struct spec_set **out, struct config_errors *errs);
+/* Parse specs from memory; name is used as FILE in diagnostics. */
+int config_parse_specs_buffer(const char *name, const char *buf, size_t len,
+			      const struct config_host *host, struct spec_set **out,
+			      struct config_errors *errs);
+
+/* Daemon config. path NULL = defaults only. A missing file is an error. */
+int config_load_daemon(const char *path, const struct config_host *host, struct daemon_config **out,
+		       struct config_errors *errs);
+int config_parse_daemon_buffer(const char *name, const char *buf, size_t len,
+			       const struct config_host *host, struct daemon_config **out,
+			       struct config_errors *errs);
+struct daemon_config *daemon_config_new_defaults(void);
+
+const struct service_spec *spec_set_find(const struct spec_set *set, const char *name);
+struct spec_set *spec_set_free(struct spec_set *set);
+struct service_spec *service_spec_free(struct service_spec *spec);
+struct daemon_config *daemon_config_free(struct daemon_config *cfg);
+
+/* Host facts read from /proc/meminfo (the one syscall-ish read config/ does). */
+int config_host_detect(struct config_host *host);
+
+void config_errors_add(struct config_errors *errs, const char *file, int line, int column,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void config_errors_print(FILE *f, const struct config_errors *errs);
+void config_errors_clear(struct config_errors *errs);
+
+/* Names: [a-z0-9][a-z0-9_-]{0,62}. */
+bool config_valid_name(const char *name);
+
+/* Names for enums, for messages and JSON. */
+const char *spec_class_name(enum spec_class c);
+const char *spec_restart_name(enum spec_restart_policy p);
+const char *spec_on_oom_name(enum spec_on_oom o);
+const char *spec_pressure_action_name(enum spec_pressure_action a);
+const char *spec_pressure_resource_name(enum spec_pressure_resource r);
+
+#endif

@@ -1,0 +1,1456 @@
+/*
+ * spec-parse.c - service spec files -> struct spec_set. One pass per file
+ * over the YAML tree collects every error it can find; cross-file checks
+ * (duplicate names, depends_on, cycles) run once over the whole set. The
+ * rules and defaults are listed at the top of config.c.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf, vasprintf */
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "units.h"
+#include "yaml-tree.h"
+
+#define SPEC_MAX_ENV 4096
+#define SPEC_MAX_MOUNTS 256
+#define PIDS_LIMIT 4194304 /* PID_MAX_LIMIT */
+#define HOUR_MS 3600000ULL
+#define DAY_MS (24 * HOUR_MS)
+
+struct pos {
+	int line, column;
+};
+
+/* A parsed service plus what the cross-file checks need to point at. */
+struct pservice {
+	struct service_spec *spec;
+	struct pos *deppos; /* one per depends_on item */
+	size_t seq; /* load order, for "first defined at" */
+	bool bad; /* had errors: kept only so names resolve */
+};
+
+struct loader {
+	const struct config_host *host;
+	struct config_errors *errs;
+	struct pservice *v;
+	size_t n, cap, seq;
+	size_t nerrors;
+	int io_error; /* first -errno from reading a path */
+	bool oom;
+};
+
+static const char *const service_keys[] = {
+	"image",      "rootfs", "command",   "environment", "user",    "working_dir", "hostname",
+	"class",      "init",	"resources", "isolation",   "restart", "ready",	      "watchdog",
+	"depends_on", "stop",	"on_oom",    "pressure",    NULL,
+};
+static const char *const class_names[] = { "standard", "critical", "batch", NULL };
+static const char *const restart_names[] = { "on-failure", "always", "never", NULL };
+static const char *const network_names[] = { "none", "host", NULL };
+static const char *const mount_names[] = { "bind", "tmpfs", NULL };
+static const char *const on_oom_names[] = { "restart", "stop", "grow", NULL };
+static const char *const action_names[] = { "reclaim", "grow", "freeze", "restart", "kill", NULL };
+static const char *const ns_names[] = {
+	"pid", "mount", "uts", "ipc", "net", "cgroup", "user", NULL
+};
+
+struct service_spec *service_spec_free(struct service_spec *s)
+{
+	if (!s)
+		return NULL;
+	free(s->name);
+	free(s->file);
+	free(s->image);
+	free(s->rootfs);
+	config_strv_free(s->command);
+	config_strv_free(s->environment);
+	free(s->user);
+	free(s->working_dir);
+	free(s->hostname);
+	free(s->resources.cpu.cpus);
+	for (size_t i = 0; i < s->isolation.nmounts; i++) {
+		free(s->isolation.mounts[i].source);
+		free(s->isolation.mounts[i].target);
+	}
+	free(s->isolation.mounts);
+	config_strv_free(s->ready.exec);
+	config_strv_free(s->depends_on);
+	free(s);
+	return NULL;
+}
+
+struct spec_set *spec_set_free(struct spec_set *set)
+{
+	if (!set)
+		return NULL;
+	for (size_t i = 0; i < set->nservices; i++)
+		service_spec_free(set->services[i]);
+	free(set->services);
+	free(set);
+	return NULL;
+}
+
+static int spec_cmp_name(const void *a, const void *b)
+{
+	const char *name = a;
+	const struct service_spec *const *s = b;
+
+	return strcmp(name, (*s)->name);
+}
+
+const struct service_spec *spec_set_find(const struct spec_set *set, const char *name)
+{
+	struct service_spec **s;
+
+	if (!set || !name || set->nservices == 0)
+		return NULL;
+	s = bsearch(name, set->services, set->nservices, sizeof(*set->services), spec_cmp_name);
+	return s ? *s : NULL;
+}
+
+static void spec_defaults(struct service_spec *s)
+{
+	s->class = CLASS_STANDARD;
+	s->init = true;
+	s->resources.memory =
+	    (struct spec_memory){ SPEC_UNSET, SPEC_UNSET, SPEC_UNSET, SPEC_UNSET, SPEC_UNSET };
+	s->resources.pids_max = SPEC_UNSET;
+	s->isolation.namespaces = SPEC_NS_DEFAULT;
+	s->isolation.network = NETWORK_NONE;
+	s->restart.policy = RESTART_ON_FAILURE;
+	s->restart.delay_ms = 100;
+	s->restart.max_delay_ms = 30000;
+	s->restart.reset_after_ms = 60000;
+	s->restart.burst = 5;
+	s->restart.interval_ms = 60000;
+	s->ready.type = READY_NONE;
+	s->ready.timeout_ms = 90000;
+	s->stop.signal = SIGTERM;
+	s->stop.timeout_ms = 10000;
+	s->on_oom = ON_OOM_RESTART;
+}
+
+/* Per-service parse state: nodes the cross-field checks point at. */
+struct sp {
+	struct yctx *c;
+	struct service_spec *s;
+	const char *name;
+	const struct ynode *name_key;
+	const struct ynode *image_key, *rootfs_key, *command_key, *hostname_v;
+	const struct ynode *ns_v, *ns_net_item, *network_v, *mounts_v, *ro_v;
+	const struct ynode *delay_v, *max_delay_v, *watchdog_v;
+	const struct ynode **deps; /* depends_on item nodes */
+};
+
+static bool valid_env_name(const char *s, size_t len)
+{
+	if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+static bool env_add(struct sp *p, char ***v, size_t *n, const char *key, size_t klen,
+		    const char *val)
+{
+	char **nv;
+	char *e;
+
+	if (asprintf(&e, "%.*s=%s", (int)klen, key, val) < 0) {
+		p->c->oom = true;
+		return false;
+	}
+	nv = realloc(*v, (*n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(e);
+		p->c->oom = true;
+		return false;
+	}
+	nv[(*n)++] = e;
+	nv[*n] = NULL;
+	*v = nv;
+	return true;
+}
+
+static void parse_environment(struct sp *p, const struct ynode *v)
+{
+	struct yctx *c = p->c;
+	char q[80];
+	char **env = NULL;
+	size_t n = 0;
+
+	if (v->type == YNODE_SCALAR) {
+		y_err(c, v,
+		      "'environment' must be a mapping (KEY: VALUE) or a list of KEY=VALUE, "
+		      "not a scalar");
+		return;
+	}
+	if (v->n > SPEC_MAX_ENV) {
+		y_err(c, v, "'environment' has too many variables (at most %d)", SPEC_MAX_ENV);
+		return;
+	}
+	if (v->type == YNODE_MAPPING) {
+		y_check_keys(c, v, "in 'environment'", NULL);
+		for (size_t i = 0; i < v->n; i++) {
+			const struct ypair *pr = &v->pairs[i];
+			const char *val = "";
+
+			if (!y_pair_ok(pr))
+				continue;
+			if (!valid_env_name(pr->key->value, pr->key->len)) {
+				y_err(c, pr->key,
+				      "invalid environment variable name '%s' (use letters, digits "
+				      "and '_', not starting with a digit)",
+				      y_quote(pr->key, q, sizeof(q)));
+				continue;
+			}
+			if (pr->value->type != YNODE_SCALAR) {
+				y_err(c, pr->value,
+				      "environment variable '%s' must be a scalar, not %s",
+				      pr->key->value, y_kind(pr->value));
+				continue;
+			}
+			if (!y_is_null(pr->value))
+				val = pr->value->value;
+			if (!env_add(p, &env, &n, pr->key->value, pr->key->len, val))
+				break;
+		}
+	} else {
+		for (size_t i = 0; i < v->n; i++) {
+			const struct ynode *it = v->items[i];
+			const char *eq;
+			size_t klen;
+			bool dup = false;
+
+			if (it->type != YNODE_SCALAR || y_is_null(it)) {
+				y_err(c, it,
+				      "items of 'environment' must be KEY=VALUE strings, not %s",
+				      y_kind(it));
+				continue;
+			}
+			eq = strchr(it->value, '=');
+			if (!eq) {
+				y_err(c, it, "environment item '%s' must be KEY=VALUE",
+				      y_quote(it, q, sizeof(q)));
+				continue;
+			}
+			klen = (size_t)(eq - it->value);
+			if (!valid_env_name(it->value, klen)) {
+				y_err(c, it,
+				      "invalid environment variable name in '%s' (use letters, "
+				      "digits "
+				      "and '_', not starting with a digit)",
+				      y_quote(it, q, sizeof(q)));
+				continue;
+			}
+			for (size_t j = 0; j < i && !dup; j++) {
+				const struct ynode *o = v->items[j];
+
+				if (o->type == YNODE_SCALAR &&
+				    strncmp(o->value, it->value, klen + 1) == 0) {
+					y_err(c, it,
+					      "duplicate environment variable '%.*s' (first at "
+					      "line %d, "
+					      "column %d)",
+					      (int)klen, it->value, o->line, o->column);
+					dup = true;
+				}
+			}
+			if (!dup && !env_add(p, &env, &n, it->value, klen, eq + 1))
+				break;
+		}
+	}
+	config_strv_free(p->s->environment);
+	p->s->environment = env;
+	p->s->nenvironment = n;
+}
+
+static bool valid_user_part(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.' ||
+		      (ch == '$' && i == len - 1)))
+			return false;
+	}
+	return true;
+}
+
+static void parse_user(struct sp *p, const struct ynode *v)
+{
+	const char *s = y_scalar(p->c, v, "user"), *colon;
+	char q[80];
+
+	if (!s)
+		return;
+	colon = strchr(s, ':');
+	if (colon ? !valid_user_part(s, (size_t)(colon - s)) ||
+			!valid_user_part(colon + 1, strlen(colon + 1))
+		  : !valid_user_part(s, strlen(s))) {
+		y_err(p->c, v, "invalid user '%s' (expected uid[:gid] or name[:group])",
+		      y_quote(v, q, sizeof(q)));
+		return;
+	}
+	y_string(p->c, v, "user", false, &p->s->user);
+}
+
+static void parse_hostname(struct sp *p, const struct ynode *v)
+{
+	const char *s = y_scalar(p->c, v, "hostname");
+	size_t len, label = 0;
+	char q[80];
+	bool ok;
+
+	if (!s)
+		return;
+	len = strlen(s);
+	ok = len > 0 && len <= 64;
+	for (size_t i = 0; ok && i <= len; i++) {
+		char ch = s[i];
+
+		if (ch == '.' || ch == '\0') {
+			ok = label > 0 && s[i - 1] != '-';
+			label = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			   (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)) {
+			label++;
+		} else {
+			ok = false;
+		}
+	}
+	if (!ok) {
+		y_err(p->c, v,
+		      "invalid hostname '%s' (letters, digits, '-' and '.', at most 64 characters)",
+		      y_quote(v, q, sizeof(q)));
+		return;
+	}
+	p->hostname_v = v;
+	y_string(p->c, v, "hostname", false, &p->s->hostname);
+}
+
+static void check_keys_quoted(struct yctx *c, const struct ynode *v, const char *what,
+			      const char *const *keys)
+{
+	char where[96];
+
+	snprintf(where, sizeof(where), "in '%s'", what);
+	y_check_keys(c, v, where, keys);
+}
+
+static bool sub(struct yctx *c, const struct ynode *v, const char *what, const char *const *keys)
+{
+	if (y_is_null(v))
+		return false;
+	if (!y_want(c, v, YNODE_MAPPING, what))
+		return false;
+	check_keys_quoted(c, v, what, keys);
+	return true;
+}
+
+static void parse_memory(struct sp *p, const struct ynode *m)
+{
+	static const char *const keys[] = { "min", "low", "high", "max", "swap_max", NULL };
+	struct spec_memory *mem = &p->s->resources.memory;
+	uint64_t *fields[] = { &mem->min, &mem->low, &mem->high, &mem->max, &mem->swap_max };
+	const struct ynode *nodes[5] = { NULL };
+	const struct ynode *prev = NULL;
+	size_t prev_i = 0;
+	char what[40], a[32], b[32];
+
+	if (!sub(p->c, m, "resources.memory", keys))
+		return;
+	for (size_t i = 0; i < 5; i++) {
+		const struct ynode *v = y_get(m, keys[i], NULL);
+
+		snprintf(what, sizeof(what), "resources.memory.%s", keys[i]);
+		if (!y_is_null(v) && y_size(p->c, v, what, fields[i]))
+			nodes[i] = v;
+	}
+	/* min <= low <= high <= max among those set. */
+	for (size_t i = 0; i < 4; i++) {
+		if (!nodes[i])
+			continue;
+		if (prev && *fields[prev_i] > *fields[i])
+			y_err(p->c, nodes[i],
+			      "resources.memory.%s (%s) must not be below resources.memory.%s (%s)",
+			      keys[i], units_format_size(*fields[i], a, sizeof(a)), keys[prev_i],
+			      units_format_size(*fields[prev_i], b, sizeof(b)));
+		prev = nodes[i];
+		prev_i = i;
+	}
+}
+
+static void parse_resources(struct sp *p, const struct ynode *v)
+{
+	static const char *const keys[] = { "memory", "cpu", "pids", "io", NULL };
+	static const char *const cpu_keys[] = { "weight", "max", "cpus", NULL };
+	static const char *const pids_keys[] = { "max", NULL };
+	static const char *const io_keys[] = { "weight", NULL };
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	const struct ynode *m, *x;
+	uint64_t u;
+	char q[80];
+
+	if (!sub(c, v, "resources", keys))
+		return;
+	parse_memory(p, y_get(v, "memory", NULL));
+
+	m = y_get(v, "cpu", NULL);
+	if (sub(c, m, "resources.cpu", cpu_keys)) {
+		x = y_get(m, "weight", NULL);
+		if (!y_is_null(x) && y_uint(c, x, "resources.cpu.weight", 1, 10000, &u))
+			s->resources.cpu.weight = (uint32_t)u;
+		x = y_get(m, "max", NULL);
+		if (!y_is_null(x)) {
+			const char *str = y_scalar(c, x, "resources.cpu.max"), *why = "invalid";
+
+			if (str && units_parse_cpus(str, &s->resources.cpu.max_mcpu, &why) < 0)
+				y_err(c, x, "invalid CPU amount '%s' for 'resources.cpu.max': %s",
+				      y_quote(x, q, sizeof(q)), why);
+		}
+		x = y_get(m, "cpus", NULL);
+		if (!y_is_null(x)) {
+			const char *str = y_scalar(c, x, "resources.cpu.cpus"), *why = "invalid";
+
+			if (str && units_check_cpuset(str, &why) < 0)
+				y_err(c, x, "invalid CPU list '%s' for 'resources.cpu.cpus': %s",
+				      y_quote(x, q, sizeof(q)), why);
+			else if (str)
+				y_string(c, x, "resources.cpu.cpus", false, &s->resources.cpu.cpus);
+		}
+	}
+
+	m = y_get(v, "pids", NULL);
+	if (sub(c, m, "resources.pids", pids_keys)) {
+		x = y_get(m, "max", NULL);
+		if (!y_is_null(x)) {
+			if (x->type == YNODE_SCALAR && strcmp(x->value, "max") == 0)
+				s->resources.pids_max = SPEC_SIZE_MAX;
+			else if (y_uint(c, x, "resources.pids.max", 1, PIDS_LIMIT, &u))
+				s->resources.pids_max = u;
+		}
+	}
+
+	m = y_get(v, "io", NULL);
+	if (sub(c, m, "resources.io", io_keys)) {
+		x = y_get(m, "weight", NULL);
+		if (!y_is_null(x) && y_uint(c, x, "resources.io.weight", 1, 10000, &u))
+			s->resources.io_weight = (uint32_t)u;
+	}
+}
+
+/* Absolute, no ".." component. */
+static bool clean_abs_path(const char *s)
+{
+	if (s[0] != '/')
+		return false;
+	for (const char *q = s; (q = strstr(q, "..")); q += 2)
+		if ((q == s || q[-1] == '/') && (q[2] == '/' || q[2] == '\0'))
+			return false;
+	return true;
+}
+
+static void parse_mount(struct sp *p, const struct ynode *it, struct spec_mount *mt, bool *ok)
+{
+	static const char *const keys[] = { "type", "source", "target", "readonly", "size", NULL };
+	struct yctx *c = p->c;
+	const struct ynode *type_v, *src_v, *tgt_v, *ro_v, *size_v, *src_k, *size_k;
+	int t = MOUNT_BIND;
+	bool type_ok = true;
+	char q[80];
+
+	*ok = false;
+	mt->size = SPEC_UNSET;
+	if (!y_want(c, it, YNODE_MAPPING, "isolation.mounts[]"))
+		return;
+	check_keys_quoted(c, it, "isolation.mounts[]", keys);
+	type_v = y_get(it, "type", NULL);
+	src_v = y_get(it, "source", &src_k);
+	tgt_v = y_get(it, "target", NULL);
+	ro_v = y_get(it, "readonly", NULL);
+	size_v = y_get(it, "size", &size_k);
+	*ok = true;
+	if (!y_is_null(type_v) && !y_enum(c, type_v, "mount type", mount_names, &t))
+		*ok = type_ok = false;
+	mt->type = (enum spec_mount_type)t;
+	if (y_is_null(tgt_v)) {
+		y_err(c, it, "mount needs a 'target'");
+		*ok = false;
+	} else if (y_string(c, tgt_v, "target", true, &mt->target)) {
+		if (!clean_abs_path(mt->target)) {
+			y_err(c, tgt_v, "mount target '%s' must not contain '..'",
+			      y_quote(tgt_v, q, sizeof(q)));
+			*ok = false;
+		} else if (strspn(mt->target, "/") == strlen(mt->target)) {
+			y_err(c, tgt_v, "cannot mount over the root directory; use 'rootfs'");
+			*ok = false;
+		}
+	} else {
+		*ok = false;
+	}
+	if (!type_ok) {
+		/* Type-specific checks would only add noise. */
+	} else if (mt->type == MOUNT_BIND) {
+		if (y_is_null(src_v)) {
+			y_err(c, it, "bind mount needs a 'source'");
+			*ok = false;
+		} else if (!y_string(c, src_v, "source", true, &mt->source)) {
+			*ok = false;
+		}
+		if (!y_is_null(size_v)) {
+			y_err(c, size_k, "'size' applies only to tmpfs mounts");
+			*ok = false;
+		}
+	} else {
+		if (!y_is_null(src_v)) {
+			y_err(c, src_k, "tmpfs mounts take no 'source'");
+			*ok = false;
+		}
+		if (!y_is_null(size_v)) {
+			if (!y_size(c, size_v, "size", &mt->size)) {
+				*ok = false;
+			} else if (mt->size == 0 || mt->size == SPEC_SIZE_MAX) {
+				y_err(c, size_v, "tmpfs 'size' must be above 0 and not max");
+				*ok = false;
+			}
+		}
+	}
+	if (!y_is_null(ro_v) && !y_bool(c, ro_v, "readonly", &mt->readonly))
+		*ok = false;
+}
+
+static void parse_isolation(struct sp *p, const struct ynode *v)
+{
+	static const char *const keys[] = { "namespaces", "network", "readonly_rootfs", "mounts",
+					    NULL };
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	const struct ynode *x;
+	int e;
+
+	if (!sub(c, v, "isolation", keys))
+		return;
+
+	x = y_get(v, "namespaces", NULL);
+	if (!y_is_null(x) && y_want(c, x, YNODE_SEQUENCE, "isolation.namespaces")) {
+		const struct ynode *seen[8] = { NULL };
+		unsigned ns = 0;
+
+		p->ns_v = x;
+		for (size_t i = 0; i < x->n; i++) {
+			const struct ynode *it = x->items[i];
+
+			if (!y_enum(c, it, "namespace", ns_names, &e))
+				continue;
+			if (seen[e]) {
+				y_err(c, it,
+				      "namespace '%s' listed twice (first at line %d, column %d)",
+				      ns_names[e], seen[e]->line, seen[e]->column);
+				continue;
+			}
+			seen[e] = it;
+			ns |= 1u << e;
+		}
+		p->ns_net_item = seen[4];
+		s->isolation.namespaces = ns;
+	}
+
+	x = y_get(v, "network", NULL);
+	if (!y_is_null(x) && y_enum(c, x, "network", network_names, &e)) {
+		s->isolation.network = (enum spec_network)e;
+		p->network_v = x;
+	}
+	x = y_get(v, "readonly_rootfs", NULL);
+	if (!y_is_null(x) &&
+	    y_bool(c, x, "isolation.readonly_rootfs", &s->isolation.readonly_rootfs))
+		p->ro_v = s->isolation.readonly_rootfs ? x : NULL;
+
+	x = y_get(v, "mounts", NULL);
+	if (!y_is_null(x) && y_want(c, x, YNODE_SEQUENCE, "isolation.mounts")) {
+		if (x->n > SPEC_MAX_MOUNTS) {
+			y_err(c, x, "too many mounts (at most %d)", SPEC_MAX_MOUNTS);
+			return;
+		}
+		p->mounts_v = x->n ? x : NULL;
+		s->isolation.mounts = calloc(x->n ? x->n : 1, sizeof(*s->isolation.mounts));
+		if (!s->isolation.mounts) {
+			c->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < x->n; i++) {
+			struct spec_mount *mt = &s->isolation.mounts[s->isolation.nmounts];
+			bool ok;
+
+			parse_mount(p, x->items[i], mt, &ok);
+			for (size_t j = 0; mt->target && j < s->isolation.nmounts; j++) {
+				if (strcmp(s->isolation.mounts[j].target, mt->target) == 0) {
+					y_err(c, y_get(x->items[i], "target", NULL),
+					      "mount target '%s' is used twice", mt->target);
+					ok = false;
+				}
+			}
+			if (ok) {
+				s->isolation.nmounts++;
+			} else {
+				free(mt->source);
+				free(mt->target);
+				memset(mt, 0, sizeof(*mt));
+			}
+		}
+	}
+}
+
+static void parse_restart(struct sp *p, const struct ynode *v)
+{
+	static const char *const keys[] = { "policy",	   "delay", "max_delay",
+					    "reset_after", "limit", NULL };
+	static const char *const limit_keys[] = { "burst", "interval", NULL };
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	const struct ynode *x, *l;
+	uint64_t u;
+	int e;
+
+	if (!sub(c, v, "restart", keys))
+		return;
+	x = y_get(v, "policy", NULL);
+	if (!y_is_null(x) && y_enum(c, x, "restart policy", restart_names, &e))
+		s->restart.policy = (enum spec_restart_policy)e;
+	x = y_get(v, "delay", NULL);
+	if (!y_is_null(x) && y_duration(c, x, "restart.delay", 0, HOUR_MS, &s->restart.delay_ms))
+		p->delay_v = x;
+	x = y_get(v, "max_delay", NULL);
+	if (!y_is_null(x) &&
+	    y_duration(c, x, "restart.max_delay", 0, DAY_MS, &s->restart.max_delay_ms))
+		p->max_delay_v = x;
+	x = y_get(v, "reset_after", NULL);
+	if (!y_is_null(x))
+		y_duration(c, x, "restart.reset_after", 0, DAY_MS, &s->restart.reset_after_ms);
+	l = y_get(v, "limit", NULL);
+	if (sub(c, l, "restart.limit", limit_keys)) {
+		x = y_get(l, "burst", NULL);
+		if (!y_is_null(x) && y_uint(c, x, "restart.limit.burst", 1, 10000, &u))
+			s->restart.burst = (uint32_t)u;
+		x = y_get(l, "interval", NULL);
+		if (!y_is_null(x))
+			y_duration(c, x, "restart.limit.interval", 1, DAY_MS,
+				   &s->restart.interval_ms);
+	}
+}
+
+static void parse_ready(struct sp *p, const struct ynode *key, const struct ynode *v)
+{
+	static const char *const keys[] = { "exec", "tcp", "notify", "timeout", NULL };
+	static const char *const scalar_names[] = { "none", "notify", NULL };
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	const struct ynode *x, *k, *chosen = NULL;
+	uint64_t u;
+	int e;
+
+	if (v->type == YNODE_SCALAR) {
+		if (strcmp(v->value, "exec") == 0 || strcmp(v->value, "tcp") == 0) {
+			y_err(c, v, "'ready: %s' needs an argument: write ready: {%s: %s}",
+			      v->value, v->value, v->value[0] == 'e' ? "[\"/bin/check\"]" : "PORT");
+			return;
+		}
+		if (y_enum(c, v, "ready", scalar_names, &e))
+			s->ready.type = e == 1 ? READY_NOTIFY : READY_NONE;
+		return;
+	}
+	if (!y_want(c, v, YNODE_MAPPING, "ready"))
+		return;
+	y_check_keys(c, v, "in 'ready'", keys);
+	for (size_t j = 0; j < v->n; j++) {
+		size_t i;
+
+		k = v->pairs[j].key;
+		x = v->pairs[j].value;
+		if (!y_pair_ok(&v->pairs[j]))
+			continue;
+		for (i = 0; i < 3 && strcmp(k->value, keys[i]) != 0; i++)
+			;
+		if (i == 3)
+			continue;
+		if (chosen) {
+			y_err(c, k,
+			      "'ready' takes only one of exec, tcp and notify ('%s' at line %d, "
+			      "column %d)",
+			      chosen->value, chosen->line, chosen->column);
+			continue;
+		}
+		chosen = k;
+		if (i == 0) {
+			if (y_argv(c, x, "ready.exec", true, &s->ready.exec, &(size_t){ 0 }))
+				s->ready.type = READY_EXEC;
+		} else if (i == 1) {
+			if (y_uint(c, x, "ready.tcp", 1, 65535, &u)) {
+				s->ready.type = READY_TCP;
+				s->ready.port = (uint16_t)u;
+			}
+		} else {
+			bool b;
+
+			if (y_bool(c, x, "ready.notify", &b)) {
+				if (b)
+					s->ready.type = READY_NOTIFY;
+				else
+					y_err(c, x,
+					      "'ready.notify' must be true; for no readiness "
+					      "check write 'ready: none'");
+			}
+		}
+	}
+	if (!chosen)
+		y_err(c, key, "'ready' needs one of exec, tcp or notify");
+	x = y_get(v, "timeout", NULL);
+	if (!y_is_null(x))
+		y_duration(c, x, "ready.timeout", 1000, HOUR_MS, &s->ready.timeout_ms);
+}
+
+static void parse_depends_on(struct sp *p, const struct ynode *v)
+{
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	char q[80];
+	char **deps;
+
+	if (v->type == YNODE_SCALAR) {
+		y_err(c, v, "'depends_on' must be a list of service names; write depends_on: [%s]",
+		      y_quote(v, q, sizeof(q)));
+		return;
+	}
+	if (!y_want(c, v, YNODE_SEQUENCE, "depends_on"))
+		return;
+	if (v->n > SPEC_MAX_SERVICES) {
+		y_err(c, v, "'depends_on' has too many items (at most %d)", SPEC_MAX_SERVICES);
+		return;
+	}
+	deps = calloc(v->n + 1, sizeof(*deps));
+	p->deps = calloc(v->n + 1, sizeof(*p->deps));
+	if (!deps || !p->deps) {
+		free(deps);
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ynode *it = v->items[i];
+		bool dup = false;
+
+		if (it->type != YNODE_SCALAR || y_is_null(it)) {
+			y_err(c, it, "items of 'depends_on' must be service names, not %s",
+			      y_kind(it));
+			continue;
+		}
+		if (!config_valid_name(it->value)) {
+			y_err(c, it, "invalid service name '%s' in 'depends_on'",
+			      y_quote(it, q, sizeof(q)));
+			continue;
+		}
+		for (size_t j = 0; j < s->ndepends_on && !dup; j++) {
+			if (strcmp(deps[j], it->value) == 0) {
+				y_err(c, it,
+				      "'%s' listed twice in 'depends_on' (first at line %d, "
+				      "column %d)",
+				      it->value, p->deps[j]->line, p->deps[j]->column);
+				dup = true;
+			}
+		}
+		if (dup)
+			continue;
+		deps[s->ndepends_on] = y_strdup(c, it->value);
+		if (!deps[s->ndepends_on])
+			break;
+		p->deps[s->ndepends_on++] = it;
+	}
+	s->depends_on = deps;
+}
+
+static void parse_stop(struct sp *p, const struct ynode *v)
+{
+	static const char *const keys[] = { "signal", "timeout", NULL };
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	const struct ynode *x;
+	char q[80];
+
+	if (!sub(c, v, "stop", keys))
+		return;
+	x = y_get(v, "signal", NULL);
+	if (!y_is_null(x)) {
+		const char *str = y_scalar(c, x, "stop.signal"), *why = "invalid";
+		int sig;
+
+		if (str && units_parse_signal(str, &sig, &why) < 0)
+			y_err(c, x, "invalid signal '%s' for 'stop.signal': %s",
+			      y_quote(x, q, sizeof(q)), why);
+		else if (str && sig == SIGSTOP)
+			y_err(c, x, "'stop.signal' SIGSTOP would never stop the service");
+		else if (str)
+			s->stop.signal = sig;
+	}
+	x = y_get(v, "timeout", NULL);
+	if (!y_is_null(x))
+		y_duration(c, x, "stop.timeout", 0, HOUR_MS, &s->stop.timeout_ms);
+}
+
+static void parse_pressure(struct sp *p, const struct ynode *v)
+{
+	static const char *const keys[] = { "memory", "cpu", "io", NULL };
+	static const char *const pkeys[] = { "above", "for", "action", NULL };
+	struct yctx *c = p->c;
+	char what[64], q[80];
+
+	if (!sub(c, v, "pressure", keys))
+		return;
+	for (int r = 0; r < PRESSURE_NR; r++) {
+		struct spec_pressure *pr = &p->s->pressure[r];
+		const struct ynode *k, *m = y_get(v, keys[r], &k), *x;
+		bool ok = true;
+		int e;
+
+		snprintf(what, sizeof(what), "pressure.%s", keys[r]);
+		if (!sub(c, m, what, pkeys))
+			continue;
+		pr->for_ms = 10000;
+		x = y_get(m, "above", NULL);
+		if (y_is_null(x)) {
+			y_err(c, k, "'%s' needs 'above' (a percentage like 20%%)", what);
+			ok = false;
+		} else {
+			const char *str = y_scalar(c, x, "above"), *why = "invalid";
+
+			if (!str)
+				ok = false;
+			else if (units_parse_percent(str, &pr->above_permille, &why) < 0) {
+				y_err(c, x, "invalid percentage '%s' for '%s.above': %s",
+				      y_quote(x, q, sizeof(q)), what, why);
+				ok = false;
+			}
+		}
+		x = y_get(m, "for", NULL);
+		if (!y_is_null(x) && !y_duration(c, x, "for", 500, HOUR_MS, &pr->for_ms))
+			ok = false;
+		x = y_get(m, "action", NULL);
+		if (y_is_null(x)) {
+			y_err(c, k, "'%s' needs 'action' (reclaim, grow, freeze, restart or kill)",
+			      what);
+			ok = false;
+		} else if (y_enum(c, x, "pressure action", action_names, &e)) {
+			if (e == 0 && r != PRESSURE_MEMORY) {
+				y_err(c, x, "action 'reclaim' applies only to memory pressure");
+				ok = false;
+			} else if (ok) {
+				pr->action = (enum spec_pressure_action)(e + 1);
+			}
+		}
+		if (!ok)
+			*pr = (struct spec_pressure){ 0 };
+	}
+}
+
+/* Checks between fields, once every field is parsed. */
+static void cross_checks(struct sp *p)
+{
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	char a[32], b[32];
+
+	if (p->image_key && p->rootfs_key) {
+		const struct ynode *later = p->image_key->line > p->rootfs_key->line ||
+						    (p->image_key->line == p->rootfs_key->line &&
+						     p->image_key->column > p->rootfs_key->column)
+						? p->image_key
+						: p->rootfs_key;
+
+		y_err(c, later, "'image' and 'rootfs' are mutually exclusive; give one of them");
+	}
+	if (!s->command && !p->command_key && !p->image_key)
+		y_err(c, p->name_key,
+		      "service '%s' needs a 'command' (or an 'image' that provides one)", p->name);
+
+	if (s->isolation.network == NETWORK_HOST) {
+		if (p->ns_net_item)
+			y_err(c, p->ns_net_item,
+			      "namespace 'net' contradicts 'network: host'; remove one of them");
+		s->isolation.namespaces &= ~(unsigned)SPEC_NS_NET;
+	} else if (p->ns_v && !(s->isolation.namespaces & SPEC_NS_NET)) {
+		y_err(c, p->ns_v,
+		      "'network: none' needs the 'net' namespace; add 'net' to namespaces or set "
+		      "'network: host'");
+	}
+	if (p->ns_v && !(s->isolation.namespaces & SPEC_NS_MOUNT)) {
+		if (p->image_key || p->rootfs_key || p->mounts_v || p->ro_v)
+			y_err(c, p->ns_v,
+			      "'image', 'rootfs', 'mounts' and 'readonly_rootfs' need the 'mount' "
+			      "namespace");
+	}
+	if (p->ns_v && p->hostname_v && !(s->isolation.namespaces & SPEC_NS_UTS))
+		y_err(c, p->hostname_v, "'hostname' needs the 'uts' namespace");
+
+	if (s->restart.delay_ms > s->restart.max_delay_ms)
+		y_err(c, p->delay_v ? p->delay_v : p->max_delay_v,
+		      "restart.delay (%s) must not exceed restart.max_delay (%s)",
+		      units_format_duration(s->restart.delay_ms, a, sizeof(a)),
+		      units_format_duration(s->restart.max_delay_ms, b, sizeof(b)));
+	if (s->watchdog_ms > 0 && s->ready.type != READY_NOTIFY)
+		y_err(c, p->watchdog_v,
+		      "'watchdog' needs 'ready: notify' (pings arrive on the notify socket)");
+}
+
+/*
+ * Parse one service. Returns it even when it has errors (*bad is set), so
+ * that depends_on in other services still resolves; NULL only on ENOMEM.
+ */
+static struct service_spec *parse_service(struct yctx *c, const char *file, const struct ynode *key,
+					  const struct ynode *v, struct pos **deppos, bool *bad)
+{
+	struct service_spec *s = calloc(1, sizeof(*s));
+	struct sp p = { .c = c, .s = s, .name = key->value, .name_key = key };
+	size_t errors_before = c->nerrors;
+	const struct ynode *x, *k;
+	char q[80], where[96];
+	uint64_t u;
+	int e;
+
+	*deppos = NULL;
+	if (!s) {
+		c->oom = true;
+		return NULL;
+	}
+	spec_defaults(s);
+	s->name = y_strdup(c, key->value);
+	s->file = y_strdup(c, file);
+	s->line = key->line;
+	s->column = key->column;
+	if (!config_valid_name(key->value))
+		y_err(c, key,
+		      "invalid service name '%s' (1-63 characters of a-z, 0-9, '_' and '-', "
+		      "starting with a letter or digit)",
+		      y_quote(key, q, sizeof(q)));
+	snprintf(where, sizeof(where), "in service '%s'", y_quote(key, q, sizeof(q)));
+
+	if (!y_is_null(v) && v->type != YNODE_MAPPING) {
+		y_err(c, v, "service '%s' must be a mapping, not %s", y_quote(key, q, sizeof(q)),
+		      y_kind(v));
+		goto done;
+	}
+	if (!y_is_null(v))
+		y_check_keys(c, v, where, service_keys);
+	else
+		v = NULL;
+
+	x = y_get(v, "image", &k);
+	if (!y_is_null(x) && y_string(c, x, "image", false, &s->image))
+		p.image_key = k;
+	x = y_get(v, "rootfs", &k);
+	if (!y_is_null(x) && y_string(c, x, "rootfs", true, &s->rootfs))
+		p.rootfs_key = k;
+	x = y_get(v, "command", &k);
+	p.command_key = k;
+	if (!y_is_null(x))
+		y_argv(c, x, "command", true, &s->command, &s->ncommand);
+	x = y_get(v, "environment", NULL);
+	if (!y_is_null(x))
+		parse_environment(&p, x);
+	x = y_get(v, "user", NULL);
+	if (!y_is_null(x))
+		parse_user(&p, x);
+	x = y_get(v, "working_dir", NULL);
+	if (!y_is_null(x))
+		y_string(c, x, "working_dir", true, &s->working_dir);
+	x = y_get(v, "hostname", NULL);
+	if (!y_is_null(x))
+		parse_hostname(&p, x);
+	x = y_get(v, "class", NULL);
+	if (!y_is_null(x) && y_enum(c, x, "class", class_names, &e))
+		s->class = (enum spec_class)e;
+	x = y_get(v, "init", NULL);
+	if (!y_is_null(x))
+		y_bool(c, x, "init", &s->init);
+	parse_resources(&p, y_get(v, "resources", NULL));
+	parse_isolation(&p, y_get(v, "isolation", NULL));
+	parse_restart(&p, y_get(v, "restart", NULL));
+	x = y_get(v, "ready", &k);
+	if (!y_is_null(x))
+		parse_ready(&p, k, x);
+	x = y_get(v, "watchdog", NULL);
+	if (!y_is_null(x) && y_duration(c, x, "watchdog", 0, HOUR_MS, &u)) {
+		if (u > 0 && u < 1000) {
+			y_err(c, x, "'watchdog' must be 0 (off) or at least 1s");
+		} else {
+			s->watchdog_ms = u;
+			p.watchdog_v = x;
+		}
+	}
+	x = y_get(v, "depends_on", NULL);
+	if (!y_is_null(x))
+		parse_depends_on(&p, x);
+	parse_stop(&p, y_get(v, "stop", NULL));
+	x = y_get(v, "on_oom", NULL);
+	if (!y_is_null(x) && y_enum(c, x, "on_oom", on_oom_names, &e))
+		s->on_oom = (enum spec_on_oom)e;
+	parse_pressure(&p, y_get(v, "pressure", NULL));
+	cross_checks(&p);
+
+done:
+	if (!c->oom && s->ndepends_on > 0) {
+		*deppos = calloc(s->ndepends_on, sizeof(**deppos));
+		if (!*deppos)
+			c->oom = true;
+		for (size_t i = 0; *deppos && i < s->ndepends_on; i++)
+			(*deppos)[i] = (struct pos){ p.deps[i]->line, p.deps[i]->column };
+	}
+	free(p.deps);
+	*bad = c->nerrors != errors_before;
+	if (c->oom || !s->name || !s->file) {
+		free(*deppos);
+		*deppos = NULL;
+		return service_spec_free(s);
+	}
+	return s;
+}
+
+static int loader_add(struct loader *l, struct service_spec *s, struct pos *deppos, bool bad)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct pservice *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct pservice){ .spec = s, .deppos = deppos, .seq = l->seq, .bad = bad };
+	return 0;
+}
+
+static void parse_file_buffer(struct loader *l, const char *file, const char *buf, size_t len)
+{
+	static const char *const top_keys[] = { "services", NULL };
+	struct yctx c = { .file = file, .errs = l->errs, .host = l->host };
+	size_t from = l->errs->n;
+	const struct ynode *services, *k;
+	struct ytree t;
+	int r;
+
+	l->seq++;
+	r = ytree_parse(&t, file, buf, len, l->errs);
+	if (r < 0) {
+		l->nerrors++;
+		if (r == -ENOMEM)
+			l->oom = true;
+		return;
+	}
+	if (y_is_null(t.root))
+		goto out;
+	if (t.root->type != YNODE_MAPPING) {
+		y_err(&c, t.root, "the top level must be a mapping with a 'services' key, not %s",
+		      y_kind(t.root));
+		goto out;
+	}
+	y_check_keys(&c, t.root, "at the top level", top_keys);
+	services = y_get(t.root, "services", &k);
+	if (!k) {
+		y_err(&c, t.root, "missing 'services' key at the top level");
+		goto out;
+	}
+	if (y_is_null(services))
+		goto out;
+	if (!y_want(&c, services, YNODE_MAPPING, "services"))
+		goto out;
+	y_check_keys(&c, services, "in 'services'", NULL);
+	for (size_t i = 0; i < services->n && !c.oom; i++) {
+		const struct ypair *pr = &services->pairs[i];
+		struct service_spec *s;
+		struct pos *deppos;
+		bool bad;
+
+		if (!y_pair_ok(pr))
+			continue;
+		if (l->n >= SPEC_MAX_SERVICES) {
+			y_err(&c, pr->key, "too many services (at most %d)", SPEC_MAX_SERVICES);
+			break;
+		}
+		s = parse_service(&c, file, pr->key, pr->value, &deppos, &bad);
+		if (!s)
+			c.oom = true;
+		else if (loader_add(l, s, deppos, bad) < 0) {
+			service_spec_free(s);
+			free(deppos);
+			c.oom = true;
+		}
+	}
+out:
+	if (c.oom) {
+		config_errors_add(l->errs, file, 0, 0, "out of memory");
+		l->oom = true;
+		c.nerrors++;
+	}
+	l->nerrors += c.nerrors;
+	y_sort_diags(l->errs, from);
+	ytree_free(&t);
+}
+
+static void load_file(struct loader *l, const char *path)
+{
+	char *buf;
+	size_t len;
+	int r = config_read_file(path, &buf, &len, l->errs);
+
+	if (r < 0) {
+		l->nerrors++;
+		if (!l->io_error)
+			l->io_error = r;
+		return;
+	}
+	parse_file_buffer(l, path, buf, len);
+	free(buf);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_spec_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".yaml") == 0;
+}
+
+static void load_dir(struct loader *l, const char *dir)
+{
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		int r = -errno;
+
+		config_errors_add(l->errs, dir, 0, 0, "cannot open directory: %s", strerror(-r));
+		l->nerrors++;
+		if (!l->io_error)
+			l->io_error = r;
+		return;
+	}
+	names = calloc(CONFIG_MAX_FILES, sizeof(*names));
+	if (!names) {
+		closedir(d);
+		l->oom = true;
+		l->nerrors++;
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!is_spec_name(de->d_name))
+			continue;
+		if (n == CONFIG_MAX_FILES) {
+			config_errors_add(l->errs, dir, 0, 0, "too many *.yaml files (at most %d)",
+					  CONFIG_MAX_FILES);
+			l->nerrors++;
+			break;
+		}
+		if (asprintf(&names[n], "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+			     de->d_name) < 0) {
+			names[n] = NULL;
+			l->oom = true;
+			l->nerrors++;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), str_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		/* Only regular files (or links to them); a *.yaml directory is skipped. */
+		if (stat(names[i], &st) == 0 && !S_ISREG(st.st_mode)) {
+			free(names[i]);
+			continue;
+		}
+		load_file(l, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void load_path(struct loader *l, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		int r = -errno;
+
+		config_errors_add(l->errs, path, 0, 0, "cannot access: %s", strerror(-r));
+		l->nerrors++;
+		if (!l->io_error)
+			l->io_error = r;
+		return;
+	}
+	if (S_ISDIR(st.st_mode))
+		load_dir(l, path);
+	else
+		load_file(l, path);
+}
+
+static int pservice_cmp(const void *a, const void *b)
+{
+	const struct pservice *x = a, *y = b;
+	int r = strcmp(x->spec->name, y->spec->name);
+
+	if (r)
+		return r;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int find_service(const struct loader *l, const char *name)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(name, l->v[mid].spec->name);
+
+		if (r == 0)
+			return (int)mid;
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+struct dfs {
+	struct loader *l;
+	int **edges; /* resolved dependency indexes, -1 = unknown or self */
+	unsigned char *color;
+	size_t *stack;
+	size_t depth;
+};
+
+/* Report each back edge as one cycle. Recursion depth <= SPEC_MAX_SERVICES. */
+static void dfs_visit(struct dfs *d, size_t u)
+{
+	struct pservice *ps = &d->l->v[u];
+
+	d->color[u] = 1;
+	d->stack[d->depth++] = u;
+	for (size_t i = 0; i < ps->spec->ndepends_on; i++) {
+		int v = d->edges[u][i];
+
+		if (v < 0)
+			continue;
+		if (d->color[v] == 0) {
+			dfs_visit(d, (size_t)v);
+		} else if (d->color[v] == 1) {
+			char msg[1024];
+			size_t o = 0, start = d->depth;
+
+			while (start > 0 && d->stack[start - 1] != (size_t)v)
+				start--;
+			start--;
+			msg[0] = '\0';
+			for (size_t j = start; j <= d->depth; j++) {
+				const char *nm =
+				    d->l->v[j < d->depth ? d->stack[j] : (size_t)v].spec->name;
+				int w = snprintf(msg + o, sizeof(msg) - o, "%s%s",
+						 j == start ? "" : " -> ", nm);
+
+				if (w < 0 || (size_t)w >= sizeof(msg) - o) {
+					snprintf(msg + sizeof(msg) - 5, 5, "...");
+					break;
+				}
+				o += (size_t)w;
+			}
+			config_errors_add(d->l->errs, ps->spec->file, ps->deppos[i].line,
+					  ps->deppos[i].column, "dependency cycle: %s", msg);
+			d->l->nerrors++;
+		}
+	}
+	d->depth--;
+	d->color[u] = 2;
+}
+
+/* Duplicate names, depends_on targets and cycles, over the whole set. */
+static void cross_file_checks(struct loader *l)
+{
+	struct dfs d = { .l = l };
+	const char **names = NULL;
+	size_t w = 0;
+
+	if (l->n == 0)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), pservice_cmp);
+	for (size_t i = 0; i < l->n; i++) {
+		if (w > 0 && strcmp(l->v[w - 1].spec->name, l->v[i].spec->name) == 0) {
+			const struct service_spec *first = l->v[w - 1].spec, *s = l->v[i].spec;
+
+			config_errors_add(l->errs, s->file, s->line, s->column,
+					  "duplicate service '%s' (first defined at %s:%d:%d)",
+					  s->name, first->file, first->line, first->column);
+			l->nerrors++;
+			service_spec_free(l->v[i].spec);
+			free(l->v[i].deppos);
+			continue;
+		}
+		l->v[w++] = l->v[i];
+	}
+	l->n = w;
+
+	d.edges = calloc(l->n, sizeof(*d.edges));
+	d.color = calloc(l->n, 1);
+	d.stack = calloc(l->n + 1, sizeof(*d.stack));
+	if (!d.edges || !d.color || !d.stack) {
+		l->oom = true;
+		goto out;
+	}
+	names = calloc(l->n, sizeof(*names));
+	for (size_t k = 0; names && k < l->n; k++)
+		names[k] = l->v[k].spec->name;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct service_spec *s = l->v[i].spec;
+
+		d.edges[i] = calloc(s->ndepends_on + 1, sizeof(**d.edges));
+		if (!d.edges[i]) {
+			l->oom = true;
+			goto out;
+		}
+		for (size_t j = 0; j < s->ndepends_on; j++) {
+			const char *dep = s->depends_on[j];
+			const struct pos *ps = &l->v[i].deppos[j];
+			int idx = find_service(l, dep);
+
+			d.edges[i][j] = -1;
+			if (strcmp(dep, s->name) == 0) {
+				config_errors_add(l->errs, s->file, ps->line, ps->column,
+						  "service '%s' depends on itself", s->name);
+				l->nerrors++;
+			} else if (idx < 0) {
+				const char *dym = NULL;
+
+				/* Hints cost O(services); skip them once nothing more is kept. */
+				if (names && l->errs->n < CONFIG_MAX_ERRORS)
+					dym = config_did_you_mean(dep, (const char *const *)names,
+								  l->n);
+				if (dym)
+					config_errors_add(
+					    l->errs, s->file, ps->line, ps->column,
+					    "depends_on: unknown service '%s' (did you "
+					    "mean '%s'?)",
+					    dep, dym);
+				else
+					config_errors_add(l->errs, s->file, ps->line, ps->column,
+							  "depends_on: unknown service '%s'", dep);
+				l->nerrors++;
+			} else {
+				d.edges[i][j] = idx;
+			}
+		}
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (d.color[i] == 0)
+			dfs_visit(&d, i);
+out:
+	free(names);
+	for (size_t i = 0; d.edges && i < l->n; i++)
+		free(d.edges[i]);
+	free(d.edges);
+	free(d.color);
+	free(d.stack);
+}
+
+/* Turn the loader into a set (on success) and free what is left. */
+static int finish(struct loader *l, struct spec_set **out)
+{
+	struct spec_set *set = NULL;
+	int r = 0;
+
+	if (!l->oom)
+		cross_file_checks(l);
+	if (l->oom) {
+		config_errors_add(l->errs, NULL, 0, 0, "out of memory");
+		r = -ENOMEM;
+	} else if (l->nerrors > 0) {
+		r = l->io_error ? l->io_error : -EINVAL;
+	} else {
+		set = calloc(1, sizeof(*set));
+		if (set)
+			set->services = calloc(l->n ? l->n : 1, sizeof(*set->services));
+		if (!set || !set->services) {
+			free(set);
+			set = NULL;
+			config_errors_add(l->errs, NULL, 0, 0, "out of memory");
+			r = -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (set)
+			set->services[set->nservices++] = l->v[i].spec;
+		else
+			service_spec_free(l->v[i].spec);
+		free(l->v[i].deppos);
+	}
+	free(l->v);
+	*out = set;
+	return r;
+}
+
+int config_load_spec_paths(char *const *paths, size_t npaths, const struct config_host *host,
+			   struct spec_set **out, struct config_errors *errs)
+{
+	struct config_errors local = { 0 };
+	struct loader l = { .host = host, .errs = errs ? errs : &local };
+	int r;
+
+	*out = NULL;
+	for (size_t i = 0; i < npaths; i++)
+		load_path(&l, paths[i]);
+	r = finish(&l, out);
+	config_errors_clear(&local);
+	return r;
+}
+
+int config_load_specs(const char *path, const struct config_host *host, struct spec_set **out,
+		      struct config_errors *errs)
+{
+	char *paths[] = { (char *)path };
+
+	return config_load_spec_paths(paths, 1, host, out, errs);
+}
+
+int config_parse_specs_buffer(const char *name, const char *buf, size_t len,
+			      const struct config_host *host, struct spec_set **out,
+			      struct config_errors *errs)
+{
+	struct config_errors local = { 0 };
+	struct loader l = { .host = host, .errs = errs ? errs : &local };
+	int r;
+
+	*out = NULL;
+	parse_file_buffer(&l, name ? name : "-", buf, len);
+	r = finish(&l, out);
+	config_errors_clear(&local);
+	return r;
+}

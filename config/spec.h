@@ -1,0 +1,177 @@
+/*
+ * spec.h - validated, immutable service specs and daemon configuration.
+ *
+ * config/ turns YAML into these structs and nothing else: no syscalls beyond
+ * reading files. Every value here has been range-checked; a spec_set either
+ * parses whole or not at all. Callers treat the structs as read-only.
+ */
+#ifndef PADDOCK_SPEC_H
+#define PADDOCK_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "not set" for sizes and counts: the knob is left at the kernel default. */
+#define SPEC_UNSET UINT64_MAX
+/* "max" written explicitly for a size: unlimited. */
+#define SPEC_SIZE_MAX (UINT64_MAX - 1)
+
+#define SPEC_NAME_MAX 63
+#define SPEC_MAX_SERVICES 4096
+
+enum spec_class { CLASS_STANDARD = 0, CLASS_CRITICAL, CLASS_BATCH };
+enum spec_restart_policy { RESTART_ON_FAILURE = 0, RESTART_ALWAYS, RESTART_NEVER };
+enum spec_network { NETWORK_NONE = 0, NETWORK_HOST };
+enum spec_mount_type { MOUNT_BIND = 0, MOUNT_TMPFS };
+enum spec_ready { READY_NONE = 0, READY_NOTIFY, READY_EXEC, READY_TCP };
+enum spec_on_oom { ON_OOM_RESTART = 0, ON_OOM_STOP, ON_OOM_GROW };
+enum spec_pressure_resource { PRESSURE_MEMORY = 0, PRESSURE_CPU, PRESSURE_IO, PRESSURE_NR };
+enum spec_pressure_action {
+	PRESSURE_ACTION_NONE = 0, /* resource not configured */
+	PRESSURE_ACTION_RECLAIM,
+	PRESSURE_ACTION_GROW,
+	PRESSURE_ACTION_FREEZE,
+	PRESSURE_ACTION_RESTART,
+	PRESSURE_ACTION_KILL,
+};
+
+/* Namespace bits; SPEC_NS_DEFAULT is pid, mount, uts, ipc, net, cgroup. */
+enum {
+	SPEC_NS_PID = 1 << 0,
+	SPEC_NS_MOUNT = 1 << 1,
+	SPEC_NS_UTS = 1 << 2,
+	SPEC_NS_IPC = 1 << 3,
+	SPEC_NS_NET = 1 << 4,
+	SPEC_NS_CGROUP = 1 << 5,
+	SPEC_NS_USER = 1 << 6,
+};
+#define SPEC_NS_DEFAULT \
+	(SPEC_NS_PID | SPEC_NS_MOUNT | SPEC_NS_UTS | SPEC_NS_IPC | SPEC_NS_NET | SPEC_NS_CGROUP)
+
+struct spec_mount {
+	enum spec_mount_type type;
+	char *source; /* bind only; absolute host path */
+	char *target; /* absolute path inside the service root */
+	bool readonly;
+	uint64_t size; /* tmpfs only, bytes; SPEC_UNSET = kernel default */
+};
+
+struct spec_memory {
+	uint64_t min, low, high, max, swap_max; /* bytes, SPEC_UNSET or SPEC_SIZE_MAX */
+};
+
+struct spec_cpu {
+	uint32_t weight; /* 1..10000, 0 = unset */
+	uint32_t max_mcpu; /* millicores (1500 = 1.5 CPUs), 0 = unset (unlimited) */
+	char *cpus; /* cpuset list "0-1,3", NULL = unset */
+};
+
+struct spec_pressure {
+	enum spec_pressure_action action; /* NONE = not configured */
+	uint32_t above_permille; /* threshold on "some", 1..1000 (20% = 200) */
+	uint64_t for_ms; /* how long above before acting */
+};
+
+struct service_spec {
+	char *name;
+	char *file; /* spec file it came from, and where the name key sits */
+	int line, column;
+
+	char *image; /* "PATH:TAG" or "PATH", NULL if none */
+	char *rootfs; /* absolute dir, NULL if none; neither = host fs */
+	char **command; /* NULL-terminated argv, NULL = image default */
+	size_t ncommand;
+	char **environment; /* NULL-terminated "KEY=VALUE", in file order */
+	size_t nenvironment;
+	char *user; /* "uid[:gid]" or "name[:group]", NULL = root */
+	char *working_dir; /* NULL = "/" (or image default) */
+	char *hostname; /* NULL = service name */
+	enum spec_class class;
+	bool init; /* true (default): a built-in init is pid 1 and reaps */
+
+	struct {
+		struct spec_memory memory;
+		struct spec_cpu cpu;
+		uint64_t pids_max; /* SPEC_UNSET or SPEC_SIZE_MAX ("max") or a count */
+		uint32_t io_weight; /* 1..10000, 0 = unset */
+	} resources;
+
+	struct {
+		unsigned namespaces; /* SPEC_NS_* */
+		enum spec_network network;
+		bool readonly_rootfs;
+		struct spec_mount *mounts;
+		size_t nmounts;
+	} isolation;
+
+	struct {
+		enum spec_restart_policy policy;
+		uint64_t delay_ms, max_delay_ms, reset_after_ms;
+		uint32_t burst;
+		uint64_t interval_ms;
+	} restart;
+
+	struct {
+		enum spec_ready type;
+		char **exec; /* READY_EXEC argv, NULL-terminated */
+		uint16_t port; /* READY_TCP */
+		uint64_t timeout_ms;
+	} ready;
+
+	uint64_t watchdog_ms; /* 0 = off */
+	char **depends_on; /* NULL-terminated service names */
+	size_t ndepends_on;
+
+	struct {
+		int signal;
+		uint64_t timeout_ms;
+	} stop;
+
+	enum spec_on_oom on_oom;
+	struct spec_pressure pressure[PRESSURE_NR];
+};
+
+/* All services of one directory (or one file), sorted by name. */
+struct spec_set {
+	struct service_spec **services;
+	size_t nservices;
+};
+
+struct daemon_config {
+	char *file; /* NULL when built from defaults only */
+	char *services_dir;
+	char *state_dir;
+	char *runtime_dir;
+	char *cgroup_root; /* NULL = the daemon's own subtree */
+	char *metrics_listen; /* "host:port", NULL = off */
+	struct {
+		uint64_t memory; /* bytes, SPEC_UNSET = host RAM */
+		uint64_t reserve; /* bytes kept for the host */
+		uint32_t cpu_mcpu; /* millicores, 0 = all CPUs */
+	} budget;
+	struct {
+		uint64_t max_size; /* bytes per log file before rotation */
+		uint32_t keep; /* rotated files kept */
+	} log;
+	uint64_t probe_interval_ms;
+};
+
+/* One diagnostic: "FILE:LINE:COLUMN: message". */
+struct config_diag {
+	char *file;
+	int line, column; /* 1-based; 0 when unknown */
+	char *message;
+};
+
+struct config_errors {
+	struct config_diag *diags;
+	size_t n, cap;
+};
+
+/* Parse options that are facts about the host, passed in to keep config/ pure. */
+struct config_host {
+	uint64_t mem_total; /* bytes, for percentages; 0 = percentages are errors */
+};
+
+#endif

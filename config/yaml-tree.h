@@ -1,0 +1,104 @@
+/*
+ * yaml-tree.h - private to config/: a bounded YAML node tree built from
+ * libyaml parser events, and the typed accessors the spec and daemon
+ * config parsers share. Every node keeps its 1-based line:column.
+ */
+#ifndef PADDOCK_YAML_TREE_H
+#define PADDOCK_YAML_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+enum ynode_type { YNODE_SCALAR, YNODE_SEQUENCE, YNODE_MAPPING };
+
+struct ynode;
+
+struct ypair {
+	struct ynode *key, *value;
+	const struct ynode *dup_of; /* earlier key with the same text, or NULL */
+};
+
+struct ynode {
+	enum ynode_type type;
+	int line, column; /* 1-based start mark */
+	size_t weight; /* nodes in this subtree, aliases expanded */
+	bool open; /* still being built: an alias to it would recurse */
+	bool plain; /* scalar: plain style, no tag (may be null/bool) */
+	char *value; /* scalar, NUL-terminated */
+	size_t len;
+	struct ynode **items; /* sequence */
+	struct ypair *pairs; /* mapping */
+	size_t n, cap; /* items or pairs */
+};
+
+/* Owns every node; aliases share nodes, so the tree is really a DAG. */
+struct ytree {
+	struct ynode *root; /* NULL: empty stream (only comments) */
+	struct ynode **all;
+	size_t nall, capall;
+};
+
+/* Parse buf (len bytes) into t. 0, or -EINVAL/-ENOMEM with a diagnostic. */
+int ytree_parse(struct ytree *t, const char *file, const char *buf, size_t len,
+		struct config_errors *errs);
+void ytree_free(struct ytree *t);
+
+/* Read a whole file, checking its size before reading. 0 or -errno (+diag). */
+int config_read_file(const char *path, char **buf, size_t *len, struct config_errors *errs);
+
+/* Diagnostics context for one file. */
+struct yctx {
+	const char *file;
+	struct config_errors *errs;
+	const struct config_host *host;
+	size_t nerrors; /* errors reported through this context */
+	bool oom;
+};
+
+void y_err(struct yctx *c, const struct ynode *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Printable, truncated copy of a scalar for messages ("..." if cut). */
+const char *y_quote(const struct ynode *n, char *buf, size_t len);
+const char *y_kind(const struct ynode *n);
+bool y_is_null(const struct ynode *n);
+
+/*
+ * Report unknown (with a hint), duplicate and non-scalar keys of map. where
+ * completes "unknown key 'x' ...": "in 'resources'", "at the top level".
+ */
+void y_check_keys(struct yctx *c, const struct ynode *map, const char *where,
+		  const char *const *known);
+/* First value for key, or NULL; *keynode (if non-NULL) gets the key node. */
+const struct ynode *y_get(const struct ynode *map, const char *key, const struct ynode **keynode);
+/* True for pairs to visit when iterating a map with free-form keys. */
+bool y_pair_ok(const struct ypair *p);
+
+/* Typed accessors: report a diagnostic at n and return false on error. */
+bool y_want(struct yctx *c, const struct ynode *n, enum ynode_type t, const char *what);
+const char *y_scalar(struct yctx *c, const struct ynode *n, const char *what);
+bool y_bool(struct yctx *c, const struct ynode *n, const char *what, bool *out);
+bool y_uint(struct yctx *c, const struct ynode *n, const char *what, uint64_t lo, uint64_t hi,
+	    uint64_t *out);
+bool y_size(struct yctx *c, const struct ynode *n, const char *what, uint64_t *out);
+bool y_duration(struct yctx *c, const struct ynode *n, const char *what, uint64_t lo, uint64_t hi,
+		uint64_t *out);
+/* names is NULL-terminated; *out gets the index. */
+bool y_enum(struct yctx *c, const struct ynode *n, const char *what, const char *const *names,
+	    int *out);
+/* Non-empty string copy; abs requires an absolute path. */
+bool y_string(struct yctx *c, const struct ynode *n, const char *what, bool abs, char **out);
+/* A list of strings as a NULL-terminated argv; a lone string gets a hint. */
+bool y_argv(struct yctx *c, const struct ynode *n, const char *what, bool nonempty, char ***out,
+	    size_t *count);
+char *y_strdup(struct yctx *c, const char *s);
+/* Put one file's diagnostics (errs->diags[from..]) in document order. */
+void y_sort_diags(struct config_errors *errs, size_t from);
+
+/* Closest candidate to word by edit distance, or NULL when none is close. */
+const char *config_did_you_mean(const char *word, const char *const *candidates, size_t n);
+void config_strv_free(char **v);
+
+#endif

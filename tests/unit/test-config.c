@@ -1,0 +1,1504 @@
+/*
+ * test-config.c - unit tests for config/: service specs (good and bad, with
+ * exact file:line:column of every diagnostic), hostile YAML, directories
+ * of spec files and the daemon config.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "units.h"
+
+#define GIB (1ULL << 30)
+#define MIB (1ULL << 20)
+
+static const struct config_host host8g = { .mem_total = 8 * GIB };
+
+struct want {
+	int line, col;
+	const char *msg; /* substring of the message */
+};
+
+struct spec_case {
+	const char *name;
+	const char *yaml;
+	size_t n; /* expected diagnostics; 0 = must parse */
+	struct want d[6];
+	void (*check)(const struct spec_set *set);
+};
+
+static void dump(const struct config_errors *e)
+{
+	config_errors_print(stderr, e);
+}
+
+/* Assert errs holds exactly n diagnostics for file, matching w in order. */
+static void expect_diags(const struct config_errors *e, const char *file, size_t n,
+			 const struct want *w)
+{
+	if (e->n != n) {
+		dump(e);
+		fail_msg("got %zu diagnostics, want %zu", e->n, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct config_diag *d = &e->diags[i];
+
+		if (d->line != w[i].line || d->column != w[i].col || !d->file ||
+		    strcmp(d->file, file) != 0 || !strstr(d->message, w[i].msg)) {
+			dump(e);
+			fail_msg("diagnostic %zu: got %s:%d:%d: %s; want %s:%d:%d: ...%s...", i,
+				 d->file ? d->file : "(null)", d->line, d->column, d->message, file,
+				 w[i].line, w[i].col, w[i].msg);
+		}
+	}
+}
+
+static void run_spec_case(void **state)
+{
+	const struct spec_case *c = *state;
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+	int r = config_parse_specs_buffer("t.yaml", c->yaml, strlen(c->yaml), &host8g, &set, &e);
+
+	if (c->n == 0) {
+		if (r != 0 || e.n != 0) {
+			dump(&e);
+			fail_msg("%s: expected success, got %d", c->name, r);
+		}
+		assert_non_null(set);
+		if (c->check)
+			c->check(set);
+	} else {
+		assert_int_equal(r, -EINVAL);
+		assert_null(set);
+		expect_diags(&e, "t.yaml", c->n, c->d);
+	}
+	spec_set_free(set);
+	config_errors_clear(&e);
+}
+
+/* --- checks for good specs --------------------------------------------- */
+
+static void check_full(const struct spec_set *set)
+{
+	const struct service_spec *s;
+
+	assert_int_equal(set->nservices, 2);
+	assert_string_equal(set->services[0]->name, "db");
+	s = spec_set_find(set, "web");
+	assert_non_null(s);
+	assert_string_equal(s->file, "t.yaml");
+	assert_int_equal(s->line, 3);
+	assert_int_equal(s->column, 3);
+	assert_string_equal(s->image, "/var/lib/images/web:1.4");
+	assert_null(s->rootfs);
+	assert_int_equal(s->ncommand, 4);
+	assert_string_equal(s->command[0], "/bin/httpd");
+	assert_string_equal(s->command[3], "8080");
+	assert_null(s->command[4]);
+	assert_int_equal(s->nenvironment, 2);
+	assert_string_equal(s->environment[0], "TZ=UTC");
+	assert_string_equal(s->environment[1], "EMPTY=");
+	assert_null(s->environment[2]);
+	assert_string_equal(s->user, "1000:1000");
+	assert_string_equal(s->working_dir, "/srv");
+	assert_string_equal(s->hostname, "web");
+	assert_int_equal(s->class, CLASS_CRITICAL);
+	assert_true(s->init);
+	assert_int_equal(s->resources.memory.min, 64 * MIB);
+	assert_int_equal(s->resources.memory.low, 128 * MIB);
+	assert_int_equal(s->resources.memory.high, 400 * MIB);
+	assert_int_equal(s->resources.memory.max, 512 * MIB);
+	assert_int_equal(s->resources.memory.swap_max, 0);
+	assert_int_equal(s->resources.cpu.weight, 100);
+	assert_int_equal(s->resources.cpu.max_mcpu, 1500);
+	assert_string_equal(s->resources.cpu.cpus, "0-1");
+	assert_int_equal(s->resources.pids_max, 256);
+	assert_int_equal(s->resources.io_weight, 100);
+	assert_int_equal(s->isolation.namespaces, SPEC_NS_DEFAULT);
+	assert_int_equal(s->isolation.network, NETWORK_NONE);
+	assert_false(s->isolation.readonly_rootfs);
+	assert_int_equal(s->isolation.nmounts, 2);
+	assert_int_equal(s->isolation.mounts[0].type, MOUNT_BIND);
+	assert_string_equal(s->isolation.mounts[0].source, "/srv/data");
+	assert_string_equal(s->isolation.mounts[0].target, "/data");
+	assert_true(s->isolation.mounts[0].readonly);
+	assert_int_equal(s->isolation.mounts[0].size, SPEC_UNSET);
+	assert_int_equal(s->isolation.mounts[1].type, MOUNT_TMPFS);
+	assert_null(s->isolation.mounts[1].source);
+	assert_int_equal(s->isolation.mounts[1].size, 64 * MIB);
+	assert_int_equal(s->restart.policy, RESTART_ON_FAILURE);
+	assert_int_equal(s->restart.delay_ms, 100);
+	assert_int_equal(s->restart.max_delay_ms, 30000);
+	assert_int_equal(s->restart.reset_after_ms, 60000);
+	assert_int_equal(s->restart.burst, 5);
+	assert_int_equal(s->restart.interval_ms, 60000);
+	assert_int_equal(s->ready.type, READY_NOTIFY);
+	assert_int_equal(s->ready.timeout_ms, 90000);
+	assert_int_equal(s->watchdog_ms, 10000);
+	assert_int_equal(s->ndepends_on, 1);
+	assert_string_equal(s->depends_on[0], "db");
+	assert_null(s->depends_on[1]);
+	assert_int_equal(s->stop.signal, SIGTERM);
+	assert_int_equal(s->stop.timeout_ms, 10000);
+	assert_int_equal(s->on_oom, ON_OOM_RESTART);
+	assert_int_equal(s->pressure[PRESSURE_MEMORY].action, PRESSURE_ACTION_RECLAIM);
+	assert_int_equal(s->pressure[PRESSURE_MEMORY].above_permille, 200);
+	assert_int_equal(s->pressure[PRESSURE_MEMORY].for_ms, 10000);
+	assert_int_equal(s->pressure[PRESSURE_CPU].action, PRESSURE_ACTION_NONE);
+}
+
+static void check_defaults(const struct spec_set *set)
+{
+	const struct service_spec *s;
+
+	assert_int_equal(set->nservices, 1);
+	s = set->services[0];
+	assert_string_equal(s->name, "app");
+	assert_null(s->image);
+	assert_null(s->rootfs);
+	assert_int_equal(s->ncommand, 1);
+	assert_null(s->environment);
+	assert_int_equal(s->nenvironment, 0);
+	assert_null(s->user);
+	assert_null(s->working_dir);
+	assert_null(s->hostname);
+	assert_int_equal(s->class, CLASS_STANDARD);
+	assert_true(s->init);
+	assert_int_equal(s->resources.memory.min, SPEC_UNSET);
+	assert_int_equal(s->resources.memory.low, SPEC_UNSET);
+	assert_int_equal(s->resources.memory.high, SPEC_UNSET);
+	assert_int_equal(s->resources.memory.max, SPEC_UNSET);
+	assert_int_equal(s->resources.memory.swap_max, SPEC_UNSET);
+	assert_int_equal(s->resources.cpu.weight, 0);
+	assert_int_equal(s->resources.cpu.max_mcpu, 0);
+	assert_null(s->resources.cpu.cpus);
+	assert_int_equal(s->resources.pids_max, SPEC_UNSET);
+	assert_int_equal(s->resources.io_weight, 0);
+	assert_int_equal(s->isolation.namespaces, SPEC_NS_DEFAULT);
+	assert_int_equal(s->isolation.network, NETWORK_NONE);
+	assert_false(s->isolation.readonly_rootfs);
+	assert_int_equal(s->isolation.nmounts, 0);
+	assert_int_equal(s->restart.policy, RESTART_ON_FAILURE);
+	assert_int_equal(s->restart.delay_ms, 100);
+	assert_int_equal(s->restart.max_delay_ms, 30000);
+	assert_int_equal(s->restart.reset_after_ms, 60000);
+	assert_int_equal(s->restart.burst, 5);
+	assert_int_equal(s->restart.interval_ms, 60000);
+	assert_int_equal(s->ready.type, READY_NONE);
+	assert_int_equal(s->ready.timeout_ms, 90000);
+	assert_int_equal(s->watchdog_ms, 0);
+	assert_null(s->depends_on);
+	assert_int_equal(s->stop.signal, SIGTERM);
+	assert_int_equal(s->stop.timeout_ms, 10000);
+	assert_int_equal(s->on_oom, ON_OOM_RESTART);
+	for (int i = 0; i < PRESSURE_NR; i++)
+		assert_int_equal(s->pressure[i].action, PRESSURE_ACTION_NONE);
+}
+
+static void check_empty(const struct spec_set *set)
+{
+	assert_int_equal(set->nservices, 0);
+	assert_null(spec_set_find(set, "web"));
+}
+
+static void check_env_list(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->nenvironment, 3);
+	assert_string_equal(s->environment[0], "A=1");
+	assert_string_equal(s->environment[1], "B=x=y");
+	assert_string_equal(s->environment[2], "C=");
+}
+
+static void check_ready_tcp(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->ready.type, READY_TCP);
+	assert_int_equal(s->ready.port, 8080);
+	assert_int_equal(s->ready.timeout_ms, 5000);
+}
+
+static void check_ready_exec(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->ready.type, READY_EXEC);
+	assert_string_equal(s->ready.exec[0], "/bin/check");
+	assert_string_equal(s->ready.exec[1], "--quick");
+	assert_null(s->ready.exec[2]);
+}
+
+static void check_ready_notify_map(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->ready.type, READY_NOTIFY);
+	assert_int_equal(s->ready.timeout_ms, 120000);
+	assert_int_equal(s->watchdog_ms, 30000);
+}
+
+static void check_network_host(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->isolation.network, NETWORK_HOST);
+	assert_int_equal(s->isolation.namespaces, SPEC_NS_DEFAULT & ~SPEC_NS_NET);
+}
+
+static void check_namespaces(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->isolation.namespaces, SPEC_NS_PID | SPEC_NS_NET | SPEC_NS_USER);
+}
+
+static void check_aliases(const struct spec_set *set)
+{
+	assert_int_equal(set->nservices, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(set->services[i]->nenvironment, 2);
+		assert_string_equal(set->services[i]->environment[1], "LANG=C");
+	}
+}
+
+static void check_memory_forms(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->resources.memory.low, 2 * GIB); /* 25% of 8G */
+	assert_int_equal(s->resources.memory.high, 3 * GIB);
+	assert_int_equal(s->resources.memory.max, SPEC_SIZE_MAX);
+	assert_int_equal(s->resources.memory.swap_max, SPEC_SIZE_MAX);
+	assert_int_equal(s->resources.pids_max, SPEC_SIZE_MAX);
+	assert_int_equal(s->resources.cpu.max_mcpu, 250);
+}
+
+static void check_image_only(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_string_equal(s->image, "/images/app");
+	assert_null(s->command);
+}
+
+static void check_sorted(const struct spec_set *set)
+{
+	assert_int_equal(set->nservices, 3);
+	assert_string_equal(set->services[0]->name, "a");
+	assert_string_equal(set->services[1]->name, "b-2");
+	assert_string_equal(set->services[2]->name, "c_3");
+	assert_non_null(spec_set_find(set, "b-2"));
+	assert_null(spec_set_find(set, "b"));
+}
+
+static void check_pressure(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->pressure[PRESSURE_CPU].action, PRESSURE_ACTION_FREEZE);
+	assert_int_equal(s->pressure[PRESSURE_CPU].above_permille, 505);
+	assert_int_equal(s->pressure[PRESSURE_CPU].for_ms, 10000);
+	assert_int_equal(s->pressure[PRESSURE_IO].action, PRESSURE_ACTION_KILL);
+	assert_int_equal(s->pressure[PRESSURE_IO].for_ms, 90000);
+	assert_int_equal(s->pressure[PRESSURE_MEMORY].action, PRESSURE_ACTION_GROW);
+	assert_int_equal(s->on_oom, ON_OOM_GROW);
+}
+
+static void check_misc(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_false(s->init);
+	assert_int_equal(s->class, CLASS_BATCH);
+	assert_true(s->isolation.readonly_rootfs);
+	assert_string_equal(s->rootfs, "/srv/root");
+	assert_int_equal(s->restart.policy, RESTART_NEVER);
+	assert_int_equal(s->restart.burst, 1);
+	assert_int_equal(s->restart.delay_ms, 1500);
+	assert_int_equal(s->stop.signal, SIGINT);
+	assert_int_equal(s->stop.timeout_ms, 0);
+	assert_int_equal(s->on_oom, ON_OOM_STOP);
+	assert_string_equal(s->user, "nobody");
+}
+
+static void check_chain(const struct spec_set *set)
+{
+	assert_int_equal(set->nservices, 3);
+	assert_string_equal(spec_set_find(set, "a")->depends_on[1], "c");
+}
+
+/* --- the cases --------------------------------------------------------- */
+
+#define SVC "services:\n  web:\n    command: [/bin/web]\n"
+
+static const struct spec_case cases[] = {
+	/* Good specs. */
+	{ "design example",
+	  "# the shape from DESIGN.md\n"
+	  "services:\n"
+	  "  web:\n"
+	  "    image: /var/lib/images/web:1.4\n"
+	  "    command: [\"/bin/httpd\", \"-f\", \"-p\", \"8080\"]\n"
+	  "    environment: {TZ: UTC, EMPTY: }\n"
+	  "    user: \"1000:1000\"\n"
+	  "    working_dir: /srv\n"
+	  "    hostname: web\n"
+	  "    class: critical\n"
+	  "    resources:\n"
+	  "      memory: {min: 64M, low: 128M, high: 400M, max: 512M, swap_max: 0}\n"
+	  "      cpu: {weight: 100, max: 1.5, cpus: \"0-1\"}\n"
+	  "      pids: {max: 256}\n"
+	  "      io: {weight: 100}\n"
+	  "    isolation:\n"
+	  "      namespaces: [pid, mount, uts, ipc, net, cgroup]\n"
+	  "      network: none\n"
+	  "      readonly_rootfs: false\n"
+	  "      mounts:\n"
+	  "        - {type: bind, source: /srv/data, target: /data, readonly: true}\n"
+	  "        - {type: tmpfs, target: /tmp, size: 64M}\n"
+	  "    restart: {policy: on-failure, delay: 100ms, max_delay: 30s,\n"
+	  "              reset_after: 60s, limit: {burst: 5, interval: 60s}}\n"
+	  "    ready: notify\n"
+	  "    watchdog: 10s\n"
+	  "    depends_on: [db]\n"
+	  "    stop: {signal: SIGTERM, timeout: 10s}\n"
+	  "    on_oom: restart\n"
+	  "    pressure:\n"
+	  "      memory: {above: 20%, for: 10s, action: reclaim}\n"
+	  "  db:\n"
+	  "    command: [/usr/bin/db]\n",
+	  0,
+	  {},
+	  check_full },
+	{ "defaults", "services:\n  app:\n    command: [/bin/app]\n", 0, {}, check_defaults },
+	{ "empty buffer", "", 0, {}, check_empty },
+	{ "only comments", "# nothing here\n\n   # still nothing\n", 0, {}, check_empty },
+	{ "services null", "services:\n", 0, {}, check_empty },
+	{ "services empty map", "services: {}\n", 0, {}, check_empty },
+	{ "environment list",
+	  SVC "    environment: [A=1, \"B=x=y\", C=]\n",
+	  0,
+	  {},
+	  check_env_list },
+	{ "ready tcp", SVC "    ready: {tcp: 8080, timeout: 5s}\n", 0, {}, check_ready_tcp },
+	{ "ready exec",
+	  SVC "    ready:\n      exec: [/bin/check, --quick]\n",
+	  0,
+	  {},
+	  check_ready_exec },
+	{ "ready notify map",
+	  SVC "    ready: {notify: true, timeout: 2m}\n    watchdog: 30\n",
+	  0,
+	  {},
+	  check_ready_notify_map },
+	{ "network host clears net",
+	  SVC "    isolation: {network: host}\n",
+	  0,
+	  {},
+	  check_network_host },
+	{ "namespaces subset",
+	  SVC "    isolation: {namespaces: [pid, net, user]}\n",
+	  0,
+	  {},
+	  check_namespaces },
+	{ "unknown top-level key",
+	  "x-env: &env {TZ: UTC, LANG: C}\n",
+	  2,
+	  { { 1, 1, "unknown key 'x-env' at the top level" },
+	    { 1, 1, "missing 'services' key at the top level" } },
+	  NULL },
+	{ "anchors inside services",
+	  "services:\n"
+	  "  a:\n"
+	  "    command: &cmd [/bin/x]\n"
+	  "    environment: &env {TZ: UTC, LANG: C}\n"
+	  "  b:\n"
+	  "    command: *cmd\n"
+	  "    environment: *env\n",
+	  0,
+	  {},
+	  check_aliases },
+	{ "memory forms",
+	  SVC "    resources:\n"
+	      "      memory: {low: 25%, high: 3G, max: max, swap_max: MAX}\n"
+	      "      pids: {max: max}\n"
+	      "      cpu: {max: 250m}\n",
+	  0,
+	  {},
+	  check_memory_forms },
+	{ "image only", "services:\n  app:\n    image: /images/app\n", 0, {}, check_image_only },
+	{ "sorted",
+	  "services:\n  c_3: {command: [c]}\n  a: {command: [a]}\n  b-2: {command: [b]}\n",
+	  0,
+	  {},
+	  check_sorted },
+	{ "pressure and grow",
+	  SVC "    on_oom: grow\n"
+	      "    pressure:\n"
+	      "      cpu: {above: 50.5%, action: freeze}\n"
+	      "      io: {above: 90%, for: 1m30s, action: kill}\n"
+	      "      memory: {above: 1%, action: grow}\n",
+	  0,
+	  {},
+	  check_pressure },
+	{ "misc fields",
+	  SVC "    rootfs: /srv/root\n"
+	      "    init: no\n"
+	      "    class: batch\n"
+	      "    user: nobody\n"
+	      "    isolation: {readonly_rootfs: yes}\n"
+	      "    restart: {policy: never, delay: 1.5s, limit: {burst: 1}}\n"
+	      "    stop: {signal: int, timeout: 0}\n"
+	      "    on_oom: stop\n",
+	  0,
+	  {},
+	  check_misc },
+	{ "dependency chain",
+	  "services:\n"
+	  "  a: {command: [a], depends_on: [b, c]}\n"
+	  "  b: {command: [b], depends_on: [c]}\n"
+	  "  c: {command: [c]}\n",
+	  0,
+	  {},
+	  check_chain },
+	{ "null values are defaults",
+	  SVC "    user:\n    class: ~\n    resources:\n",
+	  0,
+	  {},
+	  NULL },
+
+	/* Bad specs: exact positions. */
+	{ "unknown key with hint",
+	  SVC "    imgae: /x\n",
+	  1,
+	  { { 4, 5, "unknown key 'imgae' in service 'web' (did you mean 'image'?)" } } },
+	{ "unknown key without hint",
+	  SVC "    zzzzzzzz: 1\n",
+	  1,
+	  { { 4, 5, "unknown key 'zzzzzzzz' in service 'web'" } } },
+	{ "unknown nested key",
+	  SVC "    resources:\n      memory: {maxx: 1G}\n",
+	  1,
+	  { { 5, 16, "unknown key 'maxx' in 'resources.memory' (did you mean 'max'?)" } } },
+	{ "command as a string",
+	  "services:\n  web:\n    command: /bin/web --port 80\n",
+	  1,
+	  { { 3, 14, "'command' must be a list of strings, not a single string" } } },
+	{ "command empty",
+	  "services:\n  web:\n    command: []\n",
+	  1,
+	  { { 3, 14, "'command' must not be an empty list" } } },
+	{ "command item is a mapping",
+	  "services:\n  web:\n    command: [/bin/x, {a: b}]\n",
+	  1,
+	  { { 3, 23, "items of 'command' must be strings, not a mapping" } } },
+	{ "environment bad name",
+	  SVC "    environment: {1BAD: x, GOOD: y}\n",
+	  1,
+	  { { 4, 19, "invalid environment variable name '1BAD'" } } },
+	{ "environment list without =",
+	  SVC "    environment: [A=1, NOEQ]\n",
+	  1,
+	  { { 4, 24, "environment item 'NOEQ' must be KEY=VALUE" } } },
+	{ "environment list duplicate",
+	  SVC "    environment: [A=1, A=2]\n",
+	  1,
+	  { { 4, 24, "duplicate environment variable 'A' (first at line 4, column 19)" } } },
+	{ "environment value is a list",
+	  SVC "    environment:\n      A: [1, 2]\n",
+	  1,
+	  { { 5, 10, "environment variable 'A' must be a scalar, not a list" } } },
+	{ "class with hint",
+	  SVC "    class: critcal\n",
+	  1,
+	  { { 4, 12,
+	      "invalid class 'critcal' (expected one of: standard, critical, batch; did "
+	      "you mean 'critical'?)" } } },
+	{ "init not a bool",
+	  SVC "    init: maybe\n",
+	  1,
+	  { { 4, 11, "'init' must be true or false" } } },
+	{ "memory order",
+	  SVC "    resources:\n      memory: {min: 1G, low: 512M, max: 256M}\n",
+	  2,
+	  { { 5, 30, "resources.memory.low (512M) must not be below resources.memory.min (1G)" },
+	    { 5, 41, "resources.memory.max (256M) must not be below resources.memory.low" } } },
+	{ "weights out of range",
+	  SVC "    resources:\n      cpu: {weight: 0}\n      io: {weight: 10001}\n",
+	  2,
+	  { { 5, 21, "'resources.cpu.weight' must be between 1 and 10000, not 0" },
+	    { 6, 20, "'resources.io.weight' must be between 1 and 10000, not 10001" } } },
+	{ "cpu max invalid",
+	  SVC "    resources: {cpu: {max: 1.5x}}\n",
+	  1,
+	  { { 4, 28, "invalid CPU amount '1.5x' for 'resources.cpu.max'" } } },
+	{ "cpus invalid",
+	  SVC "    resources: {cpu: {cpus: 3-1}}\n",
+	  1,
+	  { { 4, 29, "invalid CPU list '3-1' for 'resources.cpu.cpus': range end below" } } },
+	{ "pids max zero",
+	  SVC "    resources: {pids: {max: 0}}\n",
+	  1,
+	  { { 4, 29, "'resources.pids.max' must be between 1 and 4194304, not 0" } } },
+	{ "size bad suffix",
+	  SVC "    resources: {memory: {max: 12Q}}\n",
+	  1,
+	  { { 4, 31, "invalid size '12Q' for 'resources.memory.max': unknown unit" } } },
+	{ "size negative",
+	  SVC "    resources: {memory: {high: -1G}}\n",
+	  1,
+	  { { 4, 32,
+	      "invalid size '-1G' for 'resources.memory.high': negative values are not "
+	      "allowed" } } },
+	{ "size overflow",
+	  SVC "    resources: {memory: {high: 99999999999999999999G}}\n",
+	  1,
+	  { { 4, 32, "value too large" } } },
+	{ "resources is a list",
+	  SVC "    resources: [memory]\n",
+	  1,
+	  { { 4, 16, "'resources' must be a mapping, not a list" } } },
+	{ "namespace unknown",
+	  SVC "    isolation: {namespaces: [pid, mnt, net]}\n",
+	  1,
+	  { { 4, 35, "invalid namespace 'mnt'" } } },
+	{ "network none without net",
+	  SVC "    isolation: {namespaces: [pid, mount]}\n",
+	  1,
+	  { { 4, 29, "'network: none' needs the 'net' namespace" } } },
+	{ "network host with net",
+	  SVC "    isolation: {namespaces: [pid, net], network: host}\n",
+	  1,
+	  { { 4, 35, "namespace 'net' contradicts 'network: host'" } } },
+	{ "network invalid",
+	  SVC "    isolation: {network: bridge}\n",
+	  1,
+	  { { 4, 26, "invalid network 'bridge' (expected one of: none, host" } } },
+	{ "image without mount namespace",
+	  "services:\n  web:\n    image: /img\n    isolation: {namespaces: [net]}\n",
+	  1,
+	  { { 4, 29, "need the 'mount' namespace" } } },
+	{ "bind mount without source",
+	  SVC "    isolation:\n      mounts:\n        - {target: /data}\n",
+	  1,
+	  { { 6, 11, "bind mount needs a 'source'" } } },
+	{ "mount relative target and source",
+	  SVC "    isolation:\n      mounts:\n        - {source: data, target: data}\n",
+	  2,
+	  { { 6, 20, "'source' must be an absolute path, not 'data'" },
+	    { 6, 34, "'target' must be an absolute path, not 'data'" } } },
+	{ "tmpfs with source and dotdot target",
+	  SVC "    isolation:\n      mounts:\n"
+	      "        - {type: tmpfs, source: /x, target: /a/../etc}\n",
+	  2,
+	  { { 6, 25, "tmpfs mounts take no 'source'" },
+	    { 6, 45, "mount target '/a/../etc' must not contain '..'" } } },
+	{ "mount targets twice",
+	  SVC "    isolation:\n      mounts:\n"
+	      "        - {type: tmpfs, target: /tmp}\n"
+	      "        - {type: tmpfs, target: /tmp, size: 0}\n",
+	  2,
+	  { { 7, 33, "mount target '/tmp' is used twice" },
+	    { 7, 45, "tmpfs 'size' must be above 0" } } },
+	{ "mount type invalid",
+	  SVC "    isolation: {mounts: [{type: overlay, target: /x}]}\n",
+	  1,
+	  { { 4, 33, "invalid mount type 'overlay' (expected one of: bind, tmpfs)" } } },
+	{ "relative rootfs and working_dir",
+	  SVC "    rootfs: srv/root\n    working_dir: srv\n",
+	  2,
+	  { { 4, 13, "'rootfs' must be an absolute path, not 'srv/root'" },
+	    { 5, 18, "'working_dir' must be an absolute path, not 'srv'" } } },
+	{ "image and rootfs",
+	  SVC "    image: /img\n    rootfs: /root\n",
+	  1,
+	  { { 5, 5, "'image' and 'rootfs' are mutually exclusive" } } },
+	{ "restart policy invalid",
+	  SVC "    restart: {policy: sometimes}\n",
+	  1,
+	  { { 4, 23, "invalid restart policy 'sometimes'" } } },
+	{ "restart delay above max_delay",
+	  SVC "    restart: {delay: 1m}\n",
+	  1,
+	  { { 4, 22, "restart.delay (1m) must not exceed restart.max_delay (30s)" } } },
+	{ "restart burst zero and bad interval",
+	  SVC "    restart:\n      limit: {burst: 0, interval: 5y}\n",
+	  2,
+	  { { 5, 22, "'restart.limit.burst' must be between 1 and 10000, not 0" },
+	    { 5, 35, "invalid duration '5y' for 'restart.limit.interval'" } } },
+	{ "ready exec as scalar",
+	  SVC "    ready: exec\n",
+	  1,
+	  { { 4, 12, "'ready: exec' needs an argument" } } },
+	{ "ready scalar invalid",
+	  SVC "    ready: notfy\n",
+	  1,
+	  { { 4, 12,
+	      "invalid ready 'notfy' (expected one of: none, notify; did you mean "
+	      "'notify'?)" } } },
+	{ "ready mapping without a check",
+	  SVC "    ready: {timeout: 5s}\n",
+	  1,
+	  { { 4, 5, "'ready' needs one of exec, tcp or notify" } } },
+	{ "ready two checks",
+	  SVC "    ready: {tcp: 80, exec: [/bin/x]}\n",
+	  1,
+	  { { 4, 22,
+	      "'ready' takes only one of exec, tcp and notify ('tcp' at line 4, column "
+	      "13)" } } },
+	{ "ready tcp port zero",
+	  SVC "    ready: {tcp: 0}\n",
+	  1,
+	  { { 4, 18, "'ready.tcp' must be between 1 and 65535, not 0" } } },
+	{ "ready notify false",
+	  SVC "    ready: {notify: false}\n",
+	  1,
+	  { { 4, 21, "'ready.notify' must be true" } } },
+	{ "ready exec string",
+	  SVC "    ready: {exec: /bin/check}\n",
+	  1,
+	  { { 4, 19, "'ready.exec' must be a list of strings, not a single string" } } },
+	{ "watchdog without notify",
+	  SVC "    watchdog: 10s\n",
+	  1,
+	  { { 4, 15, "'watchdog' needs 'ready: notify'" } } },
+	{ "watchdog too short",
+	  SVC "    ready: notify\n    watchdog: 10ms\n",
+	  1,
+	  { { 5, 15, "'watchdog' must be 0 (off) or at least 1s" } } },
+	{ "depends_on unknown with hint",
+	  "services:\n  db: {command: [db]}\n  web: {command: [w], depends_on: [dbb]}\n",
+	  1,
+	  { { 3, 36, "depends_on: unknown service 'dbb' (did you mean 'db'?)" } } },
+	{ "depends_on self",
+	  "services:\n  web: {command: [w], depends_on: [web]}\n",
+	  1,
+	  { { 2, 36, "service 'web' depends on itself" } } },
+	{ "depends_on string",
+	  SVC "    depends_on: db\n",
+	  1,
+	  { { 4, 17, "'depends_on' must be a list of service names; write depends_on: [db]" } } },
+	{ "depends_on twice and invalid",
+	  "services:\n  a: {command: [a]}\n  web: {command: [w], depends_on: [a, a, B]}\n",
+	  2,
+	  { { 3, 39, "'a' listed twice in 'depends_on' (first at line 3, column 36)" },
+	    { 3, 42, "invalid service name 'B' in 'depends_on'" } } },
+	{ "dependency cycle",
+	  "services:\n"
+	  "  a: {command: [a], depends_on: [b]}\n"
+	  "  b: {command: [b], depends_on: [c]}\n"
+	  "  c: {command: [c], depends_on: [a]}\n",
+	  1,
+	  { { 4, 34, "dependency cycle: a -> b -> c -> a" } } },
+	{ "two cycles",
+	  "services:\n"
+	  "  a: {command: [a], depends_on: [b]}\n"
+	  "  b: {command: [b], depends_on: [a]}\n"
+	  "  x: {command: [x], depends_on: [y]}\n"
+	  "  y: {command: [y], depends_on: [x]}\n",
+	  2,
+	  { { 3, 34, "dependency cycle: a -> b -> a" },
+	    { 5, 34, "dependency cycle: x -> y -> x" } } },
+	{ "duplicate keys",
+	  SVC
+	  "    class: batch\n    class: critical\n    resources: {io: {weight: 1, weight: 2}}\n",
+	  2,
+	  { { 5, 5, "duplicate key 'class' in service 'web' (first at line 4, column 5)" },
+	    { 6, 33, "duplicate key 'weight' in 'resources.io' (first at line 6, column 22)" } } },
+	{ "duplicate service in one file",
+	  "services:\n  web: {command: [a]}\n  db: {command: [b]}\n  web: {command: [c]}\n",
+	  1,
+	  { { 4, 3, "duplicate key 'web' in 'services' (first at line 2, column 3)" } } },
+	{ "invalid service names",
+	  "services:\n  Web: {command: [a]}\n  -x: {command: [a]}\n"
+	  "  a234567890123456789012345678901234567890123456789012345678901234: {command: [a]}\n",
+	  3,
+	  { { 2, 3, "invalid service name 'Web'" },
+	    { 3, 3, "invalid service name '-x'" },
+	    { 4, 3, "invalid service name 'a23456789012345678901234567890123456789" } } },
+	{ "stop signal and timeout",
+	  SVC "    stop: {signal: SIGFOO, timeout: -1s}\n",
+	  2,
+	  { { 4, 20, "invalid signal 'SIGFOO' for 'stop.signal': unknown signal" },
+	    { 4, 37, "invalid duration '-1s' for 'stop.timeout': negative values" } } },
+	{ "on_oom invalid",
+	  SVC "    on_oom: ignore\n",
+	  1,
+	  { { 4, 13, "invalid on_oom 'ignore' (expected one of: restart, stop, grow)" } } },
+	{ "pressure missing above, reclaim on cpu",
+	  SVC "    pressure:\n      memory: {action: kill}\n      cpu: {above: 10%, action: "
+	      "reclaim}\n",
+	  2,
+	  { { 5, 7, "'pressure.memory' needs 'above'" },
+	    { 6, 33, "action 'reclaim' applies only to memory pressure" } } },
+	{ "pressure bad values",
+	  SVC "    pressure:\n      io: {above: 150%, for: 100ms, action: explode}\n",
+	  3,
+	  { { 5, 19, "invalid percentage '150%' for 'pressure.io.above': must not exceed 100%" },
+	    { 5, 30, "'for' must be between 500ms and 1h, not 100ms" },
+	    { 5, 45, "invalid pressure action 'explode'" } } },
+	{ "pressure unknown resource",
+	  SVC "    pressure: {mem: {above: 5%, action: kill}}\n",
+	  1,
+	  { { 4, 16, "unknown key 'mem' in 'pressure'" } } },
+	{ "three independent errors",
+	  "services:\n"
+	  "  web:\n"
+	  "    command: [/bin/web]\n"
+	  "    class: gold\n"
+	  "    resources:\n"
+	  "      memory: {max: lots}\n"
+	  "    restart: {polcy: always}\n",
+	  3,
+	  { { 4, 12, "invalid class 'gold'" },
+	    { 6, 21, "invalid size 'lots'" },
+	    { 7, 15, "unknown key 'polcy' in 'restart' (did you mean 'policy'?)" } } },
+	{ "errors in several services",
+	  "services:\n  a: {command: x}\n  b: {command: [b], init: 3}\n  c: {}\n",
+	  3,
+	  { { 2, 16, "'command' must be a list" },
+	    { 3, 27, "'init' must be true or false, not '3'" },
+	    { 4, 3, "service 'c' needs a 'command'" } } },
+	{ "hostname and user invalid",
+	  SVC "    hostname: -bad-\n    user: \"a:b:c\"\n",
+	  2,
+	  { { 4, 15, "invalid hostname '-bad-'" }, { 5, 11, "invalid user 'a:b:c'" } } },
+	{ "hostname without uts",
+	  SVC "    hostname: box\n    isolation: {namespaces: [pid, net]}\n",
+	  1,
+	  { { 4, 15, "'hostname' needs the 'uts' namespace" } } },
+	{ "missing command",
+	  "services:\n  web:\n",
+	  1,
+	  { { 2, 3, "service 'web' needs a 'command'" } } },
+	{ "service is a list",
+	  "services:\n  web: [a, b]\n",
+	  1,
+	  { { 2, 8, "service 'web' must be a mapping, not a list" } } },
+	{ "top level is a list",
+	  "- services\n",
+	  1,
+	  { { 1, 1, "the top level must be a mapping with a 'services' key, not a list" } } },
+	{ "top level is a scalar",
+	  "hello\n",
+	  1,
+	  { { 1, 1, "the top level must be a mapping with a 'services' key, not a scalar" } } },
+	{ "top level typo",
+	  "service:\n  web: {command: [a]}\n",
+	  2,
+	  { { 1, 1, "unknown key 'service' at the top level (did you mean 'services'?)" },
+	    { 1, 1, "missing 'services' key at the top level" } } },
+	{ "services is a list",
+	  "services:\n  - web\n",
+	  1,
+	  { { 2, 3, "'services' must be a mapping, not a list" } } },
+	{ "services is a scalar",
+	  "services: web\n",
+	  1,
+	  { { 1, 11, "'services' must be a mapping, not a scalar" } } },
+	{ "mapping as a key",
+	  "services:\n  ? {a: b}\n  : {command: [x]}\n",
+	  1,
+	  { { 2, 5, "a key in 'services' must be a scalar, not a mapping" } } },
+	{ "yaml syntax error",
+	  "services:\n  web:\n    command: [a, b\n  db: {}\n",
+	  1,
+	  { { 4, 5, "YAML syntax error: did not find expected ',' or ']'" } } },
+	{ "yaml bad indentation",
+	  "services:\n  web:\n    command: [a]\n   class: batch\n",
+	  1,
+	  { { 4, 4, "YAML syntax error: did not find expected key" } } },
+	{ "tab indentation", "services:\n\tweb: {}\n", 1, { { 2, 1, "YAML syntax error" } } },
+	{ "not UTF-8",
+	  "services:\n  web:\n    command: [\"\xff\xfe\"]\n",
+	  1,
+	  { { 3, 16, "invalid input: invalid leading UTF-8 octet" } } },
+	{ "two documents",
+	  "services: {}\n---\nservices: {}\n",
+	  1,
+	  { { 2, 1, "more than one YAML document in a file" } } },
+	{ "undefined alias",
+	  "services:\n  web: *nope\n",
+	  1,
+	  { { 2, 8, "undefined alias '*nope'" } } },
+	{ "recursive alias",
+	  "services: &a\n  web: *a\n",
+	  1,
+	  { { 2, 8, "alias '*a' refers to a node that contains it" } } },
+	{ "NUL in a value",
+	  "services:\n  web:\n    command: [\"a\\0b\"]\n",
+	  1,
+	  { { 3, 15, "value contains a NUL character" } } },
+	{ "a broken service still resolves as a dependency",
+	  "services:\n  a: {command: [a], init: 3}\n  b: {command: [b], depends_on: [a]}\n",
+	  1,
+	  { { 2, 27, "'init' must be true or false, not '3'" } } },
+	{ "alias reported once",
+	  "services:\n"
+	  "  a: {command: [a], resources: &r {cpu: {weight: 0}}}\n"
+	  "  b: {command: [b], resources: *r}\n",
+	  1,
+	  { { 2, 50, "'resources.cpu.weight' must be between 1 and 10000" } } },
+};
+
+/* Percentages without host memory are errors. */
+static void test_percent_without_host(void **state)
+{
+	static const char y[] = SVC "    resources: {memory: {max: 50%}}\n";
+	struct config_errors e = { 0 };
+	struct spec_set *set;
+	const struct want w[] = { { 4, 31, "percentages need the host memory size" } };
+
+	(void)state;
+	assert_int_equal(config_parse_specs_buffer("t.yaml", y, strlen(y), NULL, &set, &e),
+			 -EINVAL);
+	assert_null(set);
+	expect_diags(&e, "t.yaml", 1, w);
+	config_errors_clear(&e);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Parse buf and expect exactly one diagnostic containing msg; return elapsed seconds. */
+static double expect_one_error(const char *buf, size_t len, const char *msg)
+{
+	struct config_errors e = { 0 };
+	struct spec_set *set;
+	double t0 = now(), dt;
+	int r = config_parse_specs_buffer("h.yaml", buf, len, &host8g, &set, &e);
+
+	dt = now() - t0;
+	assert_true(r < 0);
+	assert_null(set);
+	if (e.n != 1 || !strstr(e.diags[0].message, msg)) {
+		dump(&e);
+		fail_msg("want one error with '%s'", msg);
+	}
+	config_errors_clear(&e);
+	return dt;
+}
+
+static void test_alias_bomb(void **state)
+{
+	char buf[4096];
+	size_t o = 0;
+	double dt;
+
+	(void)state;
+	/* Classic billion laughs: 9 levels of 9 aliases each = 9^9 leaves. */
+	o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+			      "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+	for (char c = 'b'; c <= 'j'; c++) {
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%c: &%c [", c, c);
+		for (int i = 0; i < 9; i++)
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s*%c", i ? ", " : "",
+					      c - 1);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "]\n");
+	}
+	dt = expect_one_error(buf, o, "more than 200000 nodes with aliases expanded");
+	assert_true(dt < 1.0);
+	print_message("alias bomb refused in %.6f s\n", dt);
+}
+
+static void test_deep_nesting(void **state)
+{
+	char *buf = malloc(200010);
+	double dt;
+
+	(void)state;
+	assert_non_null(buf);
+	memcpy(buf, "services: ", 10);
+	memset(buf + 10, '[', 100000);
+	memset(buf + 100010, ']', 100000);
+	dt = expect_one_error(buf, 200010, "nesting too deep (more than 32 levels)");
+	assert_true(dt < 1.0);
+	/* Block style nesting too. */
+	{
+		char b2[8192];
+		size_t o = 0;
+
+		for (int i = 0; i < 40; i++)
+			o += (size_t)snprintf(b2 + o, sizeof(b2) - o, "%*sk%d:\n", 2 * i, "", i);
+		expect_one_error(b2, o, "nesting too deep");
+	}
+	free(buf);
+}
+
+static void test_huge_scalar(void **state)
+{
+	size_t n = CONFIG_MAX_SCALAR + 100;
+	char *buf = malloc(n + 64);
+	int o;
+
+	(void)state;
+	assert_non_null(buf);
+	o = snprintf(buf, 64, "services:\n  web:\n    command: [\"");
+	memset(buf + o, 'x', n);
+	memcpy(buf + o + n, "\"]\n", 3);
+	expect_one_error(buf, (size_t)o + n + 3, "value too long");
+	free(buf);
+}
+
+static void test_huge_buffer(void **state)
+{
+	size_t n = CONFIG_MAX_FILE_SIZE + 1;
+	char *buf = malloc(n);
+
+	(void)state;
+	assert_non_null(buf);
+	memset(buf, '#', n);
+	expect_one_error(buf, n, "file too large");
+	free(buf);
+}
+
+static void test_many_nodes(void **state)
+{
+	/* A flat list above CONFIG_MAX_NODES without aliases. */
+	size_t n = CONFIG_MAX_NODES + 10, len = 0;
+	char *buf = malloc(n * 3 + 32);
+
+	(void)state;
+	assert_non_null(buf);
+	len += (size_t)sprintf(buf, "x: [");
+	for (size_t i = 0; i < n; i++) {
+		memcpy(buf + len, "1,", 2);
+		len += 2;
+	}
+	buf[len++] = ']';
+	expect_one_error(buf, len, "more than 200000 nodes");
+	free(buf);
+}
+
+/* Error cap: 150 bad services yield CONFIG_MAX_ERRORS + 1 diagnostics. */
+static void test_error_cap(void **state)
+{
+	char *buf = malloc(150 * 40 + 16);
+	struct config_errors e = { 0 };
+	struct spec_set *set;
+	size_t o = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	o += (size_t)sprintf(buf, "services:\n");
+	for (int i = 0; i < 150; i++)
+		o += (size_t)sprintf(buf + o, "  s%d: {command: [x], init: 7}\n", i);
+	assert_int_equal(config_parse_specs_buffer("cap.yaml", buf, o, &host8g, &set, &e), -EINVAL);
+	assert_int_equal(e.n, CONFIG_MAX_ERRORS + 1);
+	assert_string_equal(e.diags[CONFIG_MAX_ERRORS].message, "too many errors; giving up");
+	config_errors_clear(&e);
+	free(buf);
+}
+
+/* Thousands of unknown names and keys stay fast once errors are capped. */
+static void test_many_errors_fast(void **state)
+{
+	size_t cap = CONFIG_MAX_FILE_SIZE, o = 0;
+	char *buf = malloc(cap);
+	struct config_errors e = { 0 };
+	struct spec_set *set;
+	double t0 = now();
+
+	(void)state;
+	assert_non_null(buf);
+	o += (size_t)snprintf(buf, cap, "services:\n");
+	for (int i = 0; i < 3000 && o + 400 < cap; i++) {
+		o += (size_t)snprintf(buf + o, cap - o,
+				      "  s%d: {command: [x], zork: 1, depends_on: [", i);
+		for (int j = 0; j < 30; j++)
+			o += (size_t)snprintf(buf + o, cap - o, "%sq%d", j ? ", " : "", j);
+		o += (size_t)snprintf(buf + o, cap - o, "]}\n");
+	}
+	assert_int_equal(config_parse_specs_buffer("many.yaml", buf, o, &host8g, &set, &e),
+			 -EINVAL);
+	assert_int_equal(e.n, CONFIG_MAX_ERRORS + 1);
+	assert_true(now() - t0 < 10.0); /* natively ~0.1 s; was quadratic */
+	config_errors_clear(&e);
+	free(buf);
+}
+
+/* Hostile bytes must never crash: a quick deterministic fuzz over mutations. */
+static void test_mutations(void **state)
+{
+	const char *base = cases[0].yaml;
+	size_t len = strlen(base);
+	char *buf = malloc(len + 1);
+	unsigned seed = 12345;
+
+	(void)state;
+	assert_non_null(buf);
+	for (int round = 0; round < 3000; round++) {
+		struct config_errors e = { 0 };
+		struct spec_set *set;
+
+		memcpy(buf, base, len);
+		for (int k = 0; k < 1 + round % 4; k++) {
+			seed = seed * 1103515245 + 12345;
+			buf[(seed >> 8) % len] = "{}[]:,-&*!|>'\"%@`#\n x0\t?"[(seed >> 20) % 24];
+		}
+		if (config_parse_specs_buffer("m.yaml", buf, len, &host8g, &set, &e) == 0)
+			assert_non_null(set);
+		else
+			assert_null(set);
+		spec_set_free(set);
+		config_errors_clear(&e);
+	}
+	free(buf);
+}
+
+/* --- directories --------------------------------------------------------- */
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static char *make_dir(void)
+{
+	char *d = strdup("/tmp/paddock-test-config-XXXXXX");
+
+	assert_non_null(d);
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void remove_dir(char *d)
+{
+	nftw(d, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(d);
+}
+
+/* A temporary directory per test, removed by the teardown even when it fails. */
+static int dir_setup(void **state)
+{
+	*state = make_dir();
+	return 0;
+}
+
+static int dir_teardown(void **state)
+{
+	remove_dir(*state);
+	return 0;
+}
+
+static char *write_file(const char *dir, const char *name, const char *content)
+{
+	char *p;
+	FILE *f;
+
+	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+	return p;
+}
+
+static void test_dir_good(void **state)
+{
+	const char *d = *state;
+	struct config_errors e = { 0 };
+	struct spec_set *set;
+
+	free(write_file(d, "b.yaml", "services:\n  web: {command: [w], depends_on: [db]}\n"));
+	free(write_file(d, "a.yaml", "services:\n  db: {command: [d]}\n"));
+	free(write_file(d, "c.yaml", "# nothing yet\n"));
+	free(write_file(d, ".hidden.yaml", "broken: [\n"));
+	free(write_file(d, "notes.txt", "broken: [\n"));
+	free(write_file(d, "x.yaml.bak", "broken: [\n"));
+	free(write_file(d, "x.yml", "broken: [\n"));
+	assert_int_equal(config_load_specs(d, &host8g, &set, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(set->nservices, 2);
+	assert_string_equal(set->services[0]->name, "db");
+	assert_non_null(strstr(set->services[0]->file, "/a.yaml"));
+	assert_string_equal(set->services[1]->name, "web");
+	set = spec_set_free(set);
+	assert_null(set);
+}
+
+static void test_dir_cross_file(void **state)
+{
+	const char *d = *state;
+	char *a, *b, *c;
+	char first[600];
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+
+	a = write_file(d, "a.yaml", "services:\n  web: {command: [w], depends_on: [api]}\n");
+	b = write_file(d, "b.yaml",
+		       "services:\n  api: {command: [a], depends_on: [web]}\n"
+		       "  web: {command: [w2]}\n");
+	c = write_file(d, "c.yaml", "services:\n  x: {command: [x], depends_on: [ghost]}\n");
+	assert_int_equal(config_load_specs(d, &host8g, &set, &e), -EINVAL);
+	assert_null(set);
+	if (e.n != 3) {
+		dump(&e);
+		fail();
+	}
+	/* Duplicate first (points at b.yaml's web, names a.yaml's). */
+	assert_string_equal(e.diags[0].file, b);
+	assert_int_equal(e.diags[0].line, 3);
+	assert_int_equal(e.diags[0].column, 3);
+	snprintf(first, sizeof(first), "duplicate service 'web' (first defined at %s:2:3)", a);
+	assert_string_equal(e.diags[0].message, first);
+	/* Then unknown targets, then cycles. */
+	assert_string_equal(e.diags[1].file, c);
+	assert_int_equal(e.diags[1].line, 2);
+	assert_int_equal(e.diags[1].column, 34);
+	assert_string_equal(e.diags[1].message, "depends_on: unknown service 'ghost'");
+	/* At the item that closes the cycle: web's depends_on [api] in a.yaml. */
+	assert_string_equal(e.diags[2].file, a);
+	assert_int_equal(e.diags[2].line, 2);
+	assert_int_equal(e.diags[2].column, 36);
+	assert_string_equal(e.diags[2].message, "dependency cycle: api -> web -> api");
+	config_errors_clear(&e);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/* Errors in several files are all reported, and a good file alone still parses. */
+static void test_dir_errors_everywhere(void **state)
+{
+	const char *d = *state;
+	char *a, *b;
+	struct config_errors e = { 0 };
+	struct spec_set *set;
+
+	a = write_file(d, "a.yaml", "services:\n  a: {command: [a], clas: batch}\n");
+	b = write_file(d, "b.yaml", "services: [\n");
+	assert_int_equal(config_load_specs(d, &host8g, &set, &e), -EINVAL);
+	assert_int_equal(e.n, 2);
+	assert_string_equal(e.diags[0].file, a);
+	assert_int_equal(e.diags[0].line, 2);
+	assert_int_equal(e.diags[0].column, 21);
+	assert_string_equal(e.diags[1].file, b);
+	assert_non_null(strstr(e.diags[1].message, "YAML syntax error"));
+	config_errors_clear(&e);
+	/* config_load_spec_paths with one good file. */
+	free(write_file(d, "good.yaml", "services:\n  g: {command: [g]}\n"));
+	{
+		char *p;
+		char *paths[1];
+
+		assert_true(asprintf(&p, "%s/good.yaml", d) > 0);
+		paths[0] = p;
+		assert_int_equal(config_load_spec_paths(paths, 1, &host8g, &set, &e), 0);
+		assert_int_equal(set->nservices, 1);
+		spec_set_free(set);
+		/* A single file named directly does not need the .yaml suffix. */
+		free(p);
+	}
+	free(a);
+	free(b);
+}
+
+static void test_missing_and_oversized(void **state)
+{
+	const char *d = *state;
+	char *p;
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+	FILE *f;
+
+	assert_int_equal(config_load_specs("/nonexistent/paddock", &host8g, &set, &e), -ENOENT);
+	assert_null(set);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.diags[0].message, "No such file"));
+	config_errors_clear(&e);
+
+	assert_true(asprintf(&p, "%s/big.yaml", d) > 0);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), CONFIG_MAX_FILE_SIZE + 1), 0);
+	fclose(f);
+	assert_int_equal(config_load_specs(d, &host8g, &set, &e), -EFBIG);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.diags[0].file, p);
+	assert_non_null(strstr(e.diags[0].message, "file too large"));
+	config_errors_clear(&e);
+	free(p);
+}
+
+static void test_empty_dir_and_null_errs(void **state)
+{
+	const char *d = *state;
+	struct spec_set *set;
+
+	/* errs may be NULL. */
+	assert_int_equal(config_load_specs(d, &host8g, &set, NULL), 0);
+	assert_int_equal(set->nservices, 0);
+	spec_set_free(set);
+	assert_int_equal(config_parse_specs_buffer("x", "a: [", 4, NULL, &set, NULL), -EINVAL);
+	assert_null(set);
+}
+
+/* --- daemon config ------------------------------------------------------- */
+
+static void test_daemon_defaults(void **state)
+{
+	struct daemon_config *c = daemon_config_new_defaults();
+	struct daemon_config *c2;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_non_null(c);
+	assert_null(c->file);
+	assert_string_equal(c->services_dir, "/etc/paddock/services");
+	assert_string_equal(c->state_dir, "/var/lib/paddock");
+	assert_string_equal(c->runtime_dir, "/run/paddock");
+	assert_null(c->cgroup_root);
+	assert_null(c->metrics_listen);
+	assert_int_equal(c->budget.memory, SPEC_UNSET);
+	assert_int_equal(c->budget.reserve, 256 * MIB);
+	assert_int_equal(c->budget.cpu_mcpu, 0);
+	assert_int_equal(c->log.max_size, 8 * MIB);
+	assert_int_equal(c->log.keep, 3);
+	assert_int_equal(c->probe_interval_ms, 1000);
+	c = daemon_config_free(c);
+	assert_null(c);
+
+	assert_int_equal(config_load_daemon(NULL, &host8g, &c2, &e), 0);
+	assert_string_equal(c2->state_dir, "/var/lib/paddock");
+	daemon_config_free(c2);
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", "# empty\n", 8, &host8g, &c2, &e), 0);
+	assert_string_equal(c2->file, "d.yaml");
+	assert_int_equal(c2->log.keep, 3);
+	daemon_config_free(c2);
+	assert_int_equal(e.n, 0);
+}
+
+static void test_daemon_full(void **state)
+{
+	static const char y[] = "services_dir: /srv/specs\n"
+				"state_dir: /var/lib/pd\n"
+				"runtime_dir: /run/pd\n"
+				"cgroup_root: /sys/fs/cgroup/paddock\n"
+				"metrics: {listen: \"127.0.0.1:9100\"}\n"
+				"budget: {memory: 50%, reserve: 1G, cpu: 1.5}\n"
+				"log: {max_size: 16M, keep: 5}\n"
+				"probe_interval: 500ms\n";
+	struct daemon_config *c;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e), 0);
+	assert_string_equal(c->services_dir, "/srv/specs");
+	assert_string_equal(c->state_dir, "/var/lib/pd");
+	assert_string_equal(c->runtime_dir, "/run/pd");
+	assert_string_equal(c->cgroup_root, "/sys/fs/cgroup/paddock");
+	assert_string_equal(c->metrics_listen, "127.0.0.1:9100");
+	assert_int_equal(c->budget.memory, 4 * GIB);
+	assert_int_equal(c->budget.reserve, GIB);
+	assert_int_equal(c->budget.cpu_mcpu, 1500);
+	assert_int_equal(c->log.max_size, 16 * MIB);
+	assert_int_equal(c->log.keep, 5);
+	assert_int_equal(c->probe_interval_ms, 500);
+	daemon_config_free(c);
+}
+
+static void test_daemon_errors(void **state)
+{
+	static const char y[] = "services_dir: specs\n"
+				"metrics: {listen: \"localhost\"}\n"
+				"budget: {memory: 1G, reserve: 2G, cpus: 1}\n"
+				"log: {max_size: 1K, keep: -1}\n"
+				"probe_intervall: 1s\n"
+				"probe_interval: 5ms\n";
+	const struct want w[] = {
+		{ 1, 15, "'services_dir' must be an absolute path" },
+		{ 2, 19, "invalid 'metrics.listen' 'localhost'" },
+		{ 3, 31, "'budget.reserve' must be below 'budget.memory'" },
+		{ 3, 35, "unknown key 'cpus' in 'budget' (did you mean 'cpu'?)" },
+		{ 4, 17, "'log.max_size' must be at least 64K" },
+		{ 4, 27, "'log.keep' must not be negative" },
+		{ 5, 1,
+		  "unknown key 'probe_intervall' in the daemon config (did you mean "
+		  "'probe_interval'?)" },
+		{ 6, 17, "'probe_interval' must be between 100ms and 1h, not 5ms" },
+	};
+	struct daemon_config *c = (struct daemon_config *)(uintptr_t)1;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e),
+			 -EINVAL);
+	assert_null(c);
+	expect_diags(&e, "d.yaml", sizeof(w) / sizeof(w[0]), w);
+	config_errors_clear(&e);
+}
+
+static void test_daemon_file(void **state)
+{
+	const char *d = *state;
+	char *p, *missing;
+	struct daemon_config *c;
+	struct config_errors e = { 0 };
+
+	p = write_file(d, "paddockd.yaml", "log: {keep: 9}\n");
+	assert_int_equal(config_load_daemon(p, &host8g, &c, &e), 0);
+	assert_string_equal(c->file, p);
+	assert_int_equal(c->log.keep, 9);
+	daemon_config_free(c);
+	assert_true(asprintf(&missing, "%s/nope.yaml", d) > 0);
+	assert_int_equal(config_load_daemon(missing, &host8g, &c, &e), -ENOENT);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.diags[0].file, missing);
+	config_errors_clear(&e);
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", "- a\n", 4, &host8g, &c, &e),
+			 -EINVAL);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.diags[0].message, "'the top level' must be a mapping"));
+	config_errors_clear(&e);
+	free(p);
+	free(missing);
+}
+
+/* --- small helpers ------------------------------------------------------- */
+
+static void test_valid_name(void **state)
+{
+	(void)state;
+	assert_true(config_valid_name("a"));
+	assert_true(config_valid_name("0"));
+	assert_true(config_valid_name("web-1_x"));
+	assert_true(
+	    config_valid_name("a23456789012345678901234567890123456789012345678901234567890123"));
+	assert_false(
+	    config_valid_name("a234567890123456789012345678901234567890123456789012345678901234"));
+	assert_false(config_valid_name(""));
+	assert_false(config_valid_name(NULL));
+	assert_false(config_valid_name("-a"));
+	assert_false(config_valid_name("_a"));
+	assert_false(config_valid_name("Web"));
+	assert_false(config_valid_name("a.b"));
+	assert_false(config_valid_name("a b"));
+}
+
+static void test_enum_names(void **state)
+{
+	(void)state;
+	assert_string_equal(spec_class_name(CLASS_CRITICAL), "critical");
+	assert_string_equal(spec_restart_name(RESTART_ON_FAILURE), "on-failure");
+	assert_string_equal(spec_on_oom_name(ON_OOM_GROW), "grow");
+	assert_string_equal(spec_pressure_action_name(PRESSURE_ACTION_RECLAIM), "reclaim");
+	assert_string_equal(spec_pressure_action_name(PRESSURE_ACTION_NONE), "none");
+	assert_string_equal(spec_pressure_resource_name(PRESSURE_IO), "io");
+}
+
+static void test_errors_api(void **state)
+{
+	struct config_errors e = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	config_errors_add(&e, "f.yaml", 3, 7, "bad %s", "thing");
+	config_errors_add(&e, "f.yaml", 3, 7, "bad %s", "thing"); /* deduplicated */
+	config_errors_add(&e, "g.yaml", 0, 0, "cannot open");
+	config_errors_add(NULL, "x", 1, 1, "ignored");
+	assert_int_equal(e.n, 2);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	config_errors_print(f, &e);
+	fclose(f);
+	assert_string_equal(out, "f.yaml:3:7: bad thing\ng.yaml: cannot open\n");
+	free(out);
+	config_errors_clear(&e);
+	assert_int_equal(e.n, 0);
+	assert_null(e.diags);
+	config_errors_clear(NULL);
+	assert_null(spec_set_free(NULL));
+	assert_null(service_spec_free(NULL));
+	assert_null(daemon_config_free(NULL));
+	assert_null(spec_set_find(NULL, "x"));
+}
+
+static void test_host_detect(void **state)
+{
+	struct config_host h;
+
+	(void)state;
+	if (access("/proc/meminfo", R_OK) != 0)
+		skip();
+	assert_int_equal(config_host_detect(&h), 0);
+	assert_true(h.mem_total > 16 * MIB);
+	assert_int_equal(h.mem_total % 1024, 0);
+}
+
+int main(void)
+{
+	const size_t ncases = sizeof(cases) / sizeof(cases[0]);
+	const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_percent_without_host),
+		cmocka_unit_test(test_alias_bomb),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_huge_scalar),
+		cmocka_unit_test(test_huge_buffer),
+		cmocka_unit_test(test_many_nodes),
+		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_many_errors_fast),
+		cmocka_unit_test(test_mutations),
+		cmocka_unit_test_setup_teardown(test_dir_good, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_dir_cross_file, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_dir_errors_everywhere, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_and_oversized, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_empty_dir_and_null_errs, dir_setup,
+						dir_teardown),
+		cmocka_unit_test(test_daemon_defaults),
+		cmocka_unit_test(test_daemon_full),
+		cmocka_unit_test(test_daemon_errors),
+		cmocka_unit_test_setup_teardown(test_daemon_file, dir_setup, dir_teardown),
+		cmocka_unit_test(test_valid_name),
+		cmocka_unit_test(test_enum_names),
+		cmocka_unit_test(test_errors_api),
+		cmocka_unit_test(test_host_detect),
+	};
+	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
+	struct CMUnitTest *tests = calloc(ncases + nfixed, sizeof(*tests));
+	int r;
+
+	if (!tests)
+		return 1;
+	for (size_t i = 0; i < ncases; i++) {
+		tests[i] = (struct CMUnitTest){ .name = cases[i].name,
+						.test_func = run_spec_case,
+						.initial_state = (void *)&cases[i] };
+	}
+	memcpy(tests + ncases, fixed, sizeof(fixed));
+	r = _cmocka_run_group_tests("config", tests, ncases + nfixed, NULL, NULL);
+	free(tests);
+	return r;
+}
