@@ -1,0 +1,311 @@
+/*
+ * cgroup-v1.c - limits through the v1 controllers, used on pure v1 and on
+ * hybrid hosts (where the unified hierarchy only provides PSI, freeze and
+ * kill). Each v2 knob is translated to its v1 file: memory.max ->
+ * memory.limit_in_bytes (+ memory.memsw.limit_in_bytes for swap),
+ * memory.low -> memory.soft_limit_in_bytes, cpu.weight -> cpu.shares,
+ * cpu.max -> cpu.cfs_{quota,period}_us, io.weight -> blkio.weight or
+ * blkio.bfq.weight. memory.min and memory.high have no v1 equivalent.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroup-internal.h"
+#include "util.h"
+
+/* v1 memory files report "unlimited" as PAGE_COUNTER_MAX pages in bytes (~2^63). */
+#define V1_UNLIMITED_MIN (1ULL << 60)
+
+int cg_v1_cpuset_inherit(const char *dir, const char *parent)
+{
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	char buf[1024];
+
+	/* A new cpuset is empty and refuses tasks (ENOSPC) until both are set. */
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		int r = cg_read(dir, files[i], buf, sizeof(buf));
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
+		r = cg_read(parent, files[i], buf, sizeof(buf));
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		r = cg_write(dir, files[i], buf);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cg_v1_freeze(const char *dir, bool frozen)
+{
+	return cg_write(dir, "freezer.state", frozen ? "FROZEN" : "THAWED");
+}
+
+int cg_v1_frozen(const char *dir, bool frozen)
+{
+	char buf[32];
+	int r = cg_read(dir, "freezer.state", buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	return strcmp(buf, frozen ? "FROZEN" : "THAWED") == 0;
+}
+
+static const char *v1_dir(struct cgroup *cg, unsigned ctrl)
+{
+	int i = cg_hier_with(cg->host, ctrl);
+	return i < 0 ? NULL : cg->dir[i];
+}
+
+static int v1_write(const char *dir, const char *file, const char *value, const char **failed)
+{
+	int r = cg_write(dir, file, value);
+
+	if (r < 0)
+		*failed = file;
+	return r;
+}
+
+/* Bytes -> v1 limit value: "-1" for unset or max. */
+static void v1_bytes(uint64_t v, char *buf, size_t len)
+{
+	if (v == SPEC_UNSET || v == SPEC_SIZE_MAX)
+		snprintf(buf, len, "-1");
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+static bool v1_unlimited(uint64_t v)
+{
+	return v == SPEC_UNSET || v == SPEC_SIZE_MAX;
+}
+
+static int v1_apply_memory(const char *dir, const struct spec_memory *m, unsigned *unsupported,
+			   const char **failed)
+{
+	char limit[32], soft[32], memsw[32], cur[32];
+	bool have_memsw = cg_exists(dir, "memory.memsw.limit_in_bytes");
+	bool lowering;
+	uint64_t new_limit, cur_limit;
+	int r;
+
+	if (m->min != SPEC_UNSET && m->min != 0)
+		*unsupported |= CGROUP_UNSUPPORTED_MEMORY_MIN;
+	if (m->high != SPEC_UNSET && m->high != SPEC_SIZE_MAX)
+		*unsupported |= CGROUP_UNSUPPORTED_MEMORY_HIGH;
+
+	v1_bytes(m->max, limit, sizeof(limit));
+	v1_bytes(m->low, soft, sizeof(soft));
+	r = v1_write(dir, "memory.soft_limit_in_bytes", soft, failed);
+	if (r < 0)
+		return r;
+
+	if (!have_memsw) {
+		if (!v1_unlimited(m->swap_max))
+			*unsupported |= CGROUP_UNSUPPORTED_SWAP_MAX;
+		return v1_write(dir, "memory.limit_in_bytes", limit, failed);
+	}
+
+	/* memsw bounds memory + swap: it must stay >= the memory limit at every step. */
+	if (v1_unlimited(m->max) || v1_unlimited(m->swap_max)) {
+		/* swap alone cannot be bounded without a memory limit */
+		if (v1_unlimited(m->max) && !v1_unlimited(m->swap_max))
+			*unsupported |= CGROUP_UNSUPPORTED_SWAP_MAX;
+		snprintf(memsw, sizeof(memsw), "-1");
+	} else {
+		snprintf(memsw, sizeof(memsw), "%llu", (unsigned long long)(m->max + m->swap_max));
+	}
+	new_limit = v1_unlimited(m->max) ? UINT64_MAX : m->max;
+	r = cg_read(dir, "memory.limit_in_bytes", cur, sizeof(cur));
+	if (r < 0) {
+		*failed = "memory.limit_in_bytes";
+		return r;
+	}
+	cur_limit = cur[0] == '-' ? UINT64_MAX : strtoull(cur, NULL, 10);
+	if (cur_limit >= V1_UNLIMITED_MIN)
+		cur_limit = UINT64_MAX;
+	lowering = new_limit <= cur_limit;
+	if (lowering) {
+		r = v1_write(dir, "memory.limit_in_bytes", limit, failed);
+		if (r == 0)
+			r = v1_write(dir, "memory.memsw.limit_in_bytes", memsw, failed);
+	} else {
+		r = v1_write(dir, "memory.memsw.limit_in_bytes", memsw, failed);
+		if (r == 0)
+			r = v1_write(dir, "memory.limit_in_bytes", limit, failed);
+	}
+	return r;
+}
+
+static int v1_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *unsupported,
+		    const char **failed)
+{
+	const struct spec_memory *m = &l->memory;
+	const char *dir;
+	char buf[1024];
+	int r;
+
+	if ((dir = v1_dir(cg, CG_CTRL_MEMORY))) {
+		r = v1_apply_memory(dir, m, unsupported, failed);
+		if (r < 0)
+			return r;
+	} else if (m->min != SPEC_UNSET || m->low != SPEC_UNSET || m->high != SPEC_UNSET ||
+		   m->max != SPEC_UNSET || m->swap_max != SPEC_UNSET) {
+		*unsupported |= CGROUP_UNSUPPORTED_MEMORY;
+	}
+
+	if ((dir = v1_dir(cg, CG_CTRL_CPU))) {
+		int64_t quota;
+		uint64_t period;
+		snprintf(buf, sizeof(buf), "%llu",
+			 (unsigned long long)cgroup_weight_to_shares(l->cpu_weight));
+		r = v1_write(dir, "cpu.shares", buf, failed);
+		if (r < 0)
+			return r;
+		cgroup_mcpu_to_cfs(l->cpu_max_mcpu, &quota, &period);
+		if (cg_exists(dir, "cpu.cfs_quota_us")) {
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)period);
+			r = v1_write(dir, "cpu.cfs_period_us", buf, failed);
+			if (r < 0)
+				return r;
+			snprintf(buf, sizeof(buf), "%lld", (long long)quota);
+			r = v1_write(dir, "cpu.cfs_quota_us", buf, failed);
+			if (r < 0)
+				return r;
+		} else if (l->cpu_max_mcpu) {
+			*unsupported |= CGROUP_UNSUPPORTED_CPU; /* kernel without CFS bandwidth */
+		}
+	} else if (l->cpu_weight || l->cpu_max_mcpu) {
+		*unsupported |= CGROUP_UNSUPPORTED_CPU;
+	}
+
+	if ((dir = v1_dir(cg, CG_CTRL_CPUSET))) {
+		int i = cg_hier_with(cg->host, CG_CTRL_CPUSET);
+		const char *cpus = l->cpus;
+		/* v1 has no "inherit": unset means the parent's (our root's) list. */
+		if (!cpus) {
+			r = cg_read(cg->host->hier[i].root, "cpuset.cpus", buf, sizeof(buf));
+			if (r < 0) {
+				*failed = "cpuset.cpus";
+				return r;
+			}
+			cpus = buf;
+		}
+		r = v1_write(dir, "cpuset.cpus", cpus, failed);
+		if (r < 0)
+			return r;
+	} else if (l->cpus) {
+		*unsupported |= CGROUP_UNSUPPORTED_CPUSET;
+	}
+
+	if ((dir = v1_dir(cg, CG_CTRL_PIDS))) {
+		cg_format_bytes(l->pids_max, "max", buf, sizeof(buf));
+		r = v1_write(dir, "pids.max", buf, failed);
+		if (r < 0)
+			return r;
+	} else if (l->pids_max != SPEC_UNSET) {
+		*unsupported |= CGROUP_UNSUPPORTED_PIDS;
+	}
+
+	dir = v1_dir(cg, CG_CTRL_BLKIO);
+	if (dir && cg_exists(dir, "blkio.weight")) {
+		snprintf(buf, sizeof(buf), "%u", cgroup_weight_to_blkio(l->io_weight));
+		r = v1_write(dir, "blkio.weight", buf, failed);
+	} else if (dir && cg_exists(dir, "blkio.bfq.weight")) {
+		snprintf(buf, sizeof(buf), "%u", cgroup_weight_to_bfq(l->io_weight));
+		r = v1_write(dir, "blkio.bfq.weight", buf, failed);
+	} else {
+		if (l->io_weight)
+			*unsupported |= CGROUP_UNSUPPORTED_IO_WEIGHT;
+		r = 0;
+	}
+	return r;
+}
+
+/* Read a v1 memory value, "max" when unlimited. */
+static int v1_read_bytes(const char *dir, const char *file, char *buf, size_t len)
+{
+	int r = cg_read(dir, file, buf, len);
+
+	if (r < 0)
+		return r;
+	if (strcmp(buf, "-1") == 0 || strtoull(buf, NULL, 10) >= V1_UNLIMITED_MIN)
+		return snprintf(buf, len, "max");
+	return r;
+}
+
+static int v1_read_knob(struct cgroup *cg, const char *knob, char *buf, size_t len)
+{
+	static const struct {
+		const char *prefix;
+		unsigned ctrl;
+	} by_prefix[] = {
+		{ "memory.", CG_CTRL_MEMORY },	 { "cpu.", CG_CTRL_CPU },
+		{ "cpuacct.", CG_CTRL_CPUACCT }, { "cpuset.", CG_CTRL_CPUSET },
+		{ "pids.", CG_CTRL_PIDS },	 { "blkio.", CG_CTRL_BLKIO },
+		{ "freezer.", CG_CTRL_FREEZER },
+	};
+	const struct cgroup_host *host = cg->host;
+	const char *dir;
+	int r;
+
+	if (strcmp(knob, "memory.max") == 0 || strcmp(knob, "memory.low") == 0) {
+		if (!(dir = v1_dir(cg, CG_CTRL_MEMORY)))
+			return -EOPNOTSUPP;
+		return v1_read_bytes(
+		    dir, knob[7] == 'm' ? "memory.limit_in_bytes" : "memory.soft_limit_in_bytes",
+		    buf, len);
+	}
+	if (strcmp(knob, "memory.current") == 0 || strcmp(knob, "memory.peak") == 0) {
+		if (!(dir = v1_dir(cg, CG_CTRL_MEMORY)))
+			return -EOPNOTSUPP;
+		return cg_read(
+		    dir, knob[7] == 'c' ? "memory.usage_in_bytes" : "memory.max_usage_in_bytes",
+		    buf, len);
+	}
+	if (strcmp(knob, "cpu.weight") == 0) {
+		if (!(dir = v1_dir(cg, CG_CTRL_CPU)))
+			return -EOPNOTSUPP;
+		return cg_read(dir, "cpu.shares", buf, len);
+	}
+	if (strcmp(knob, "cpu.max") == 0) {
+		char q[32], p[32];
+		if (!(dir = v1_dir(cg, CG_CTRL_CPU)))
+			return -EOPNOTSUPP;
+		if ((r = cg_read(dir, "cpu.cfs_quota_us", q, sizeof(q))) < 0 ||
+		    (r = cg_read(dir, "cpu.cfs_period_us", p, sizeof(p))) < 0)
+			return r;
+		r = snprintf(buf, len, "%s %s", q[0] == '-' ? "max" : q, p);
+		return (size_t)r >= len ? -ENOBUFS : r;
+	}
+	if (strcmp(knob, "io.weight") == 0) {
+		if (!(dir = v1_dir(cg, CG_CTRL_BLKIO)))
+			return -EOPNOTSUPP;
+		if (cg_exists(dir, "blkio.weight"))
+			return cg_read(dir, "blkio.weight", buf, len);
+		return cg_read(dir, "blkio.bfq.weight", buf, len);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(by_prefix); i++) {
+		if (strncmp(knob, by_prefix[i].prefix, strlen(by_prefix[i].prefix)) != 0)
+			continue;
+		/* On hybrid, the v2-only files (memory.pressure, ...) live in unified. */
+		if ((dir = v1_dir(cg, by_prefix[i].ctrl)) && cg_exists(dir, knob))
+			return cg_read(dir, knob, buf, len);
+		break;
+	}
+	/* cgroup.*, *.pressure, ...: the unified hierarchy when there is one. */
+	dir = host->v2 >= 0 ? cg->dir[host->v2] : cg->dir[host->main];
+	return cg_read(dir, knob, buf, len);
+}
+
+const struct cgroup_ops cgroup_v1_ops = {
+	.name = "v1",
+	.apply = v1_apply,
+	.read_knob = v1_read_knob,
+};

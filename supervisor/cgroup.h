@@ -1,0 +1,123 @@
+/*
+ * cgroup.h - the one cgroup interface the daemon uses. Backends for pure
+ * cgroup v2, pure v1 and hybrid (v1 controllers + a v2 hierarchy for PSI,
+ * freeze and kill) sit behind it in cgroup-v2.c and cgroup-v1.c.
+ *
+ * Delegation rule: everything created or written lives under the daemon's
+ * root, which is, per hierarchy, the cgroup the process was started in
+ * (/proc/self/cgroup) joined with the configured cgroup_root when that is
+ * relative, or cgroup_root itself when absolute. Nothing outside it is
+ * ever written. Library-style: returns -errno, never logs.
+ */
+#ifndef PADDOCK_CGROUP_H
+#define PADDOCK_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+enum cgroup_mode { CGROUP_MODE_V2 = 0, CGROUP_MODE_V1, CGROUP_MODE_HYBRID };
+
+/* Knobs a backend could not express; the daemon logs one warning each. */
+enum {
+	CGROUP_UNSUPPORTED_MEMORY_MIN = 1 << 0,
+	CGROUP_UNSUPPORTED_MEMORY_HIGH = 1 << 1,
+	CGROUP_UNSUPPORTED_SWAP_MAX = 1 << 2,
+	CGROUP_UNSUPPORTED_CPUSET = 1 << 3,
+	CGROUP_UNSUPPORTED_IO_WEIGHT = 1 << 4,
+	CGROUP_UNSUPPORTED_CPU = 1 << 5,
+	CGROUP_UNSUPPORTED_PIDS = 1 << 6,
+	CGROUP_UNSUPPORTED_MEMORY = 1 << 7,
+};
+
+/* The resource part of a spec, copied so `set` can override single knobs. */
+struct cgroup_limits {
+	struct spec_memory memory;
+	uint32_t cpu_weight;
+	uint32_t cpu_max_mcpu;
+	const char *cpus;
+	uint64_t pids_max;
+	uint32_t io_weight;
+};
+
+struct cgroup_host; /* detected layout and the daemon's root in each hierarchy */
+struct cgroup; /* one service's cgroup (all hierarchies) */
+
+/*
+ * Detect the layout from /proc/self/mountinfo and /proc/self/cgroup.
+ * cgroup_root may be NULL. Nothing is written.
+ */
+int cgroup_host_detect(const char *cgroup_root, struct cgroup_host **out);
+/*
+ * Prepare the root for children: create it, and on v2 move the calling
+ * process into the leaf "<own>/supervisor" when the root is its own cgroup
+ * (no internal processes), then enable memory, cpu, cpuset, pids and io in
+ * cgroup.subtree_control along the way down to the root.
+ */
+int cgroup_host_setup(struct cgroup_host *host);
+/* Undo cgroup_host_setup as far as possible (rmdir what it created). */
+void cgroup_host_teardown(struct cgroup_host *host);
+struct cgroup_host *cgroup_host_free(struct cgroup_host *host);
+
+enum cgroup_mode cgroup_host_mode(const struct cgroup_host *host);
+const char *cgroup_mode_name(enum cgroup_mode mode);
+/* Human summary, e.g. "hybrid (v1: memory cpu cpuacct pids cpuset blkio freezer; v2: unified)". */
+const char *cgroup_host_describe(const struct cgroup_host *host);
+/* The root's path in the v2 hierarchy (v2 or hybrid unified), or NULL. */
+const char *cgroup_host_v2_root(const struct cgroup_host *host);
+
+/* Create (or reuse, empty) the cgroup "<root>/<name>" in every hierarchy. */
+int cgroup_create(struct cgroup_host *host, const char *name, struct cgroup **out);
+/* Open an existing one (adoption); -ENOENT if it does not exist. */
+int cgroup_open(struct cgroup_host *host, const char *name, struct cgroup **out);
+/* Frees the handle only; see cgroup_destroy for the directories. */
+struct cgroup *cgroup_free(struct cgroup *cg);
+
+/*
+ * Write every knob that is set in limits; knobs left unset are reset to
+ * their defaults ("max"), so re-applying after a change is exact.
+ * *unsupported gets CGROUP_UNSUPPORTED_* bits for set knobs this backend
+ * cannot express. On failure *failed_knob names the file.
+ */
+int cgroup_apply(struct cgroup *cg, const struct cgroup_limits *limits, unsigned *unsupported,
+		 const char **failed_knob);
+
+/* fd of the v2 directory for clone3(CLONE_INTO_CGROUP), or -1 when not pure v2. */
+int cgroup_v2_fd(const struct cgroup *cg);
+/* True when the pid must be attached by cgroup_attach before it runs. */
+bool cgroup_needs_attach(const struct cgroup *cg);
+/* Write pid into cgroup.procs of every hierarchy (v1/hybrid). */
+int cgroup_attach(struct cgroup *cg, pid_t pid);
+
+/* Freeze or thaw the whole group (v2 cgroup.freeze, else v1 freezer). */
+int cgroup_freeze(struct cgroup *cg, bool frozen);
+/*
+ * SIGKILL every process in the group: v2 cgroup.kill where present, else
+ * freeze, kill each pid in cgroup.procs, thaw, repeat until empty.
+ */
+int cgroup_kill_all(struct cgroup *cg);
+/* Send sig to every process in the group (no freezing). */
+int cgroup_signal_all(struct cgroup *cg, int sig);
+/* 1 if no process is left in any hierarchy, 0 if some are, -errno. */
+int cgroup_is_empty(struct cgroup *cg);
+/* rmdir in every hierarchy; -EBUSY while processes remain. */
+int cgroup_destroy(struct cgroup *cg);
+
+/* Paths for status and tests. */
+const char *
+cgroup_path(const struct cgroup *cg); /* relative: "<root>/<name>" of the main hierarchy */
+/* Read a knob file by its v2 name ("memory.max", "cpu.max", ...), translated for v1; trims. */
+int cgroup_read_knob(struct cgroup *cg, const char *knob, char *buf, size_t len);
+/* Directory of a named hierarchy for this cgroup ("memory", "cpu", "unified", ...) or NULL. */
+const char *cgroup_dir(const struct cgroup *cg, const char *controller);
+
+/* Pure conversions (unit-tested). */
+uint64_t cgroup_weight_to_shares(uint32_t weight); /* cpu.weight -> cpu.shares */
+uint32_t cgroup_weight_to_blkio(uint32_t weight); /* io.weight -> blkio.weight */
+void cgroup_mcpu_to_cfs(uint32_t mcpu, int64_t *quota_us, uint64_t *period_us);
+/* "max 100000" / "150000 100000" */
+void cgroup_format_cpu_max(uint32_t mcpu, char *buf, size_t len);
+
+#endif
