@@ -1,0 +1,659 @@
+/*
+ * control.c - JSON-lines control protocol on a Unix socket.
+ *
+ * Request:  {"v":1,"cmd":"status","names":["web"]}\n
+ * Response: {"v":1,"ok":true,"result":...}\n  or
+ *           {"v":1,"ok":false,"error":"no such service: web","code":"ENOENT"}\n
+ * Streaming (logs with "follow":true) sends one object per line until the
+ * client closes. Requests are bounded (CONTROL_MAX_REQUEST); a client
+ * that lets more than CONTROL_MAX_OUTPUT pile up unread is dropped, so no
+ * client can block the daemon or make it grow without bound.
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "cgroup.h"
+#include "control.h"
+#include "log.h"
+#include "logstore.h"
+#include "service.h"
+#include "units.h"
+#include "util.h"
+
+struct client {
+	struct control *ctl;
+	struct bufferevent *bev;
+	struct ucred cred;
+	bool closing;
+	/* stop/restart waiting for services to settle */
+	char **waiting;
+	size_t nwaiting;
+	bool restart_after;
+	/* logs -f */
+	struct service *following;
+	struct client *next, **prevp;
+};
+
+struct control {
+	struct daemon *d;
+	struct evconnlistener *listener;
+	char *path; /* NULL when systemd owns the socket */
+	struct client *clients;
+	size_t nclients;
+};
+
+static void client_free(struct client *cl);
+
+/* --- output --------------------------------------------------------------------- */
+
+static void send_json(struct client *cl, struct json_object *obj)
+{
+	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+
+	evbuffer_add(out, s, strlen(s));
+	evbuffer_add(out, "\n", 1);
+	json_object_put(obj);
+}
+
+static void reply_ok(struct client *cl, struct json_object *result)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "result", result ? result : json_object_new_object());
+	send_json(cl, o);
+}
+
+static void reply_error(struct client *cl, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct client *cl, const char *code, const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "code", json_object_new_string(code));
+	send_json(cl, o);
+}
+
+/* --- service views ---------------------------------------------------------------- */
+
+static struct json_object *json_u64(uint64_t v)
+{
+	return json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+static struct json_object *exit_json(const struct service_exit *e)
+{
+	static const char *const kinds[] = { "none",	 "exited", "signal",
+					     "oom-kill", "launch", "start-limit" };
+	struct json_object *o;
+
+	if (e->kind == EXIT_NONE)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "kind", json_object_new_string(kinds[e->kind]));
+	json_object_object_add(o, "code", json_object_new_int(e->code));
+	json_object_object_add(o, "reason", json_object_new_string(e->reason));
+	json_object_object_add(o, "time_ms", json_u64(e->when_ms));
+	return o;
+}
+
+static struct json_object *service_brief(struct service *svc)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(service_name(svc)));
+	json_object_object_add(o, "state",
+			       json_object_new_string(service_state_name(service_state(svc))));
+	json_object_object_add(o, "since_ms", json_u64(service_state_since(svc)));
+	json_object_object_add(o, "main_pid", json_object_new_int(service_main_pid(svc)));
+	json_object_object_add(o, "restarts", json_object_new_int((int)service_restarts(svc)));
+	json_object_object_add(o, "class",
+			       json_object_new_string(spec_class_name(service_spec(svc)->class)));
+	json_object_object_add(o, "last_exit", exit_json(service_last_exit(svc)));
+	return o;
+}
+
+/* Read knobs back from cgroupfs: the truth, not what we meant to write. */
+static void add_knobs(struct json_object *o, struct cgroup *cg, const char *const *knobs, size_t n)
+{
+	char buf[256];
+
+	for (size_t i = 0; i < n; i++) {
+		if (!cg || cgroup_read_knob(cg, knobs[i], buf, sizeof(buf)) < 0)
+			continue;
+		char *nl = strchr(buf, '\n');
+		if (nl)
+			*nl = '\0';
+		json_object_object_add(o, knobs[i], json_object_new_string(buf));
+	}
+}
+
+static struct json_object *service_full(struct service *svc)
+{
+	static const char *const limits[] = { "memory.min", "memory.low",      "memory.high",
+					      "memory.max", "memory.swap.max", "cpu.weight",
+					      "cpu.max",    "cpuset.cpus",     "pids.max",
+					      "io.weight" };
+	static const char *const usage[] = { "memory.current", "memory.peak", "pids.current" };
+	struct json_object *o = service_brief(svc);
+	struct cgroup *cg = service_cgroup(svc);
+	struct json_object *l = json_object_new_object(), *u = json_object_new_object();
+	char *tail;
+
+	json_object_object_add(o, "cgroup", cg ? json_object_new_string(cgroup_path(cg)) : NULL);
+	json_object_object_add(o, "frozen", json_object_new_boolean(service_frozen(svc)));
+	add_knobs(l, cg, limits, ARRAY_SIZE(limits));
+	add_knobs(u, cg, usage, ARRAY_SIZE(usage));
+	json_object_object_add(o, "limits", l);
+	json_object_object_add(o, "usage", u);
+	json_object_object_add(o, "log_dropped", json_u64(service_log_dropped(svc)));
+	tail = service_log_tail(svc, 10);
+	json_object_object_add(o, "log_tail", json_object_new_string(tail ? tail : ""));
+	free(tail);
+	return o;
+}
+
+/* --- requests ------------------------------------------------------------------------ */
+
+/* Resolve the "names" array; replies with an error and returns -1 on a bad name. */
+static int get_services(struct client *cl, struct json_object *req, bool all_if_empty,
+			struct service ***out, size_t *n)
+{
+	struct daemon *d = cl->ctl->d;
+	struct json_object *names = NULL;
+	size_t cnt;
+
+	*out = NULL;
+	*n = 0;
+	if (json_object_object_get_ex(req, "names", &names) &&
+	    !json_object_is_type(names, json_type_array)) {
+		reply_error(cl, "EINVAL", "\"names\" must be an array of strings");
+		return -1;
+	}
+	cnt = names ? json_object_array_length(names) : 0;
+	if (cnt == 0) {
+		if (!all_if_empty) {
+			reply_error(cl, "EINVAL", "no service named");
+			return -1;
+		}
+		*out = xcalloc(d->nservices, sizeof(**out));
+		memcpy(*out, d->services, d->nservices * sizeof(**out));
+		*n = d->nservices;
+		return 0;
+	}
+	if (cnt > d->nservices + 16) {
+		reply_error(cl, "EINVAL", "too many names");
+		return -1;
+	}
+	*out = xcalloc(cnt, sizeof(**out));
+	for (size_t i = 0; i < cnt; i++) {
+		struct json_object *it = json_object_array_get_idx(names, i);
+		const char *name = json_object_get_string(it);
+		struct service *svc;
+		if (!json_object_is_type(it, json_type_string) ||
+		    !(svc = daemon_find_service(d, name))) {
+			reply_error(cl, "ENOENT", "no such service: %s",
+				    json_object_is_type(it, json_type_string) ? name
+									      : "(not a string)");
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		(*out)[i] = svc;
+	}
+	*n = cnt;
+	return 0;
+}
+
+static bool waiting_done(struct client *cl)
+{
+	for (size_t i = 0; i < cl->nwaiting; i++) {
+		struct service *svc = daemon_find_service(cl->ctl->d, cl->waiting[i]);
+		if (svc && !service_settled(svc))
+			return false;
+	}
+	return true;
+}
+
+static void finish_waiting(struct client *cl)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < cl->nwaiting; i++) {
+		struct service *svc = daemon_find_service(cl->ctl->d, cl->waiting[i]);
+		if (svc && cl->restart_after && !cl->ctl->d->shutting_down)
+			(void)service_start(svc);
+		if (svc)
+			json_object_array_add(arr, service_brief(svc));
+		free(cl->waiting[i]);
+	}
+	free(cl->waiting);
+	cl->waiting = NULL;
+	cl->nwaiting = 0;
+	reply_ok(cl, arr);
+}
+
+static void cmd_startstop(struct client *cl, struct json_object *req, const char *cmd)
+{
+	struct service **svcs;
+	size_t n;
+
+	if (get_services(cl, req, false, &svcs, &n) < 0)
+		return;
+	if (strcmp(cmd, "start") == 0) {
+		struct json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < n; i++) {
+			(void)service_start(svcs[i]);
+			json_object_array_add(arr, service_brief(svcs[i]));
+		}
+		reply_ok(cl, arr);
+		free(svcs);
+		return;
+	}
+	/* stop and restart answer once every named service has settled. */
+	cl->restart_after = strcmp(cmd, "restart") == 0;
+	cl->waiting = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		cl->waiting[cl->nwaiting++] = xstrdup(service_name(svcs[i]));
+		(void)service_stop(svcs[i]);
+	}
+	free(svcs);
+	if (waiting_done(cl))
+		finish_waiting(cl);
+}
+
+static void cmd_kill(struct client *cl, struct json_object *req)
+{
+	struct json_object *sigobj;
+	struct service **svcs;
+	size_t n;
+	int sig = SIGTERM, r;
+	const char *why;
+
+	if (json_object_object_get_ex(req, "signal", &sigobj) &&
+	    units_parse_signal(json_object_get_string(sigobj), &sig, &why) < 0) {
+		reply_error(cl, "EINVAL", "signal %s: %s", json_object_get_string(sigobj), why);
+		return;
+	}
+	if (get_services(cl, req, false, &svcs, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((r = service_kill(svcs[i], sig)) < 0) {
+			reply_error(cl, r == -ESRCH ? "ESRCH" : "EIO", "%s: %s",
+				    service_name(svcs[i]),
+				    r == -ESRCH ? "not running" : strerror(-r));
+			free(svcs);
+			return;
+		}
+	free(svcs);
+	reply_ok(cl, NULL);
+}
+
+static void cmd_freeze(struct client *cl, struct json_object *req, bool frozen)
+{
+	struct service **svcs;
+	size_t n;
+	int r;
+
+	if (get_services(cl, req, false, &svcs, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((r = service_freeze(svcs[i], frozen)) < 0) {
+			reply_error(cl, r == -ESRCH ? "ESRCH" : "EIO", "%s: %s",
+				    service_name(svcs[i]),
+				    r == -ESRCH ? "not running" : strerror(-r));
+			free(svcs);
+			return;
+		}
+	free(svcs);
+	reply_ok(cl, NULL);
+}
+
+static void on_follow_line(void *arg, const char *service, int stream, uint64_t ts_ms,
+			   const char *line, size_t len)
+{
+	struct client *cl = arg;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "service", json_object_new_string(service));
+	json_object_object_add(o, "stream",
+			       json_object_new_string(stream == 2 ? "stderr" : "stdout"));
+	json_object_object_add(o, "time_ms", json_u64(ts_ms));
+	json_object_object_add(o, "line", json_object_new_string_len(line, (int)len));
+	send_json(cl, o);
+	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) > CONTROL_MAX_OUTPUT) {
+		log_warnx("control: dropping a log follower that does not read");
+		client_free(cl);
+	}
+}
+
+static void cmd_logs(struct client *cl, struct json_object *req)
+{
+	struct json_object *v;
+	struct service **svcs;
+	size_t n;
+	int lines = 10;
+	bool follow = false;
+
+	if (json_object_object_get_ex(req, "lines", &v))
+		lines = json_object_get_int(v);
+	if (json_object_object_get_ex(req, "follow", &v))
+		follow = json_object_get_boolean(v);
+	if (lines < 0 || lines > 100000) {
+		reply_error(cl, "EINVAL", "lines must be 0..100000");
+		return;
+	}
+	if (get_services(cl, req, false, &svcs, &n) < 0)
+		return;
+	if (n != 1) {
+		free(svcs);
+		reply_error(cl, "EINVAL", "logs takes one service");
+		return;
+	}
+	char *tail = service_log_tail(svcs[0], (unsigned)lines);
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "text", json_object_new_string(tail ? tail : ""));
+	free(tail);
+	reply_ok(cl, r);
+	if (follow) {
+		cl->following = svcs[0];
+		(void)logstore_follow(service_logstore(svcs[0]), on_follow_line, cl);
+	}
+	free(svcs);
+}
+
+static void handle_request(struct client *cl, const char *line, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(32);
+	struct json_object *req = json_tokener_parse_ex(tok, line, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	struct json_object *v;
+	const char *cmd;
+
+	json_tokener_free(tok);
+	if (!req || jerr != json_tokener_success || !json_object_is_type(req, json_type_object)) {
+		reply_error(cl, "EPROTO", "malformed request: %s",
+			    req ? "not a JSON object" : json_tokener_error_desc(jerr));
+		json_object_put(req);
+		return;
+	}
+	if (json_object_object_get_ex(req, "v", &v) && json_object_get_int(v) != CONTROL_PROTOCOL) {
+		reply_error(cl, "EPROTO", "unsupported protocol version %d (daemon speaks %d)",
+			    json_object_get_int(v), CONTROL_PROTOCOL);
+		json_object_put(req);
+		return;
+	}
+	if (!json_object_object_get_ex(req, "cmd", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		reply_error(cl, "EPROTO", "request has no \"cmd\"");
+		json_object_put(req);
+		return;
+	}
+	cmd = json_object_get_string(v);
+
+	if (strcmp(cmd, "version") == 0) {
+		struct json_object *r = json_object_new_object();
+		json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
+		json_object_object_add(r, "protocol", json_object_new_int(CONTROL_PROTOCOL));
+		json_object_object_add(
+		    r, "cgroups",
+		    json_object_new_string(cgroup_host_describe(cl->ctl->d->cgroups)));
+		reply_ok(cl, r);
+	} else if (strcmp(cmd, "list") == 0 || strcmp(cmd, "status") == 0) {
+		struct service **svcs;
+		size_t n;
+		bool full = strcmp(cmd, "status") == 0;
+		if (get_services(cl, req, true, &svcs, &n) == 0) {
+			struct json_object *arr = json_object_new_array_ext((int)n);
+			for (size_t i = 0; i < n; i++)
+				json_object_array_add(arr, full ? service_full(svcs[i])
+								: service_brief(svcs[i]));
+			free(svcs);
+			reply_ok(cl, arr);
+		}
+	} else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
+		   strcmp(cmd, "restart") == 0) {
+		cmd_startstop(cl, req, cmd);
+	} else if (strcmp(cmd, "kill") == 0) {
+		cmd_kill(cl, req);
+	} else if (strcmp(cmd, "freeze") == 0 || strcmp(cmd, "thaw") == 0) {
+		cmd_freeze(cl, req, strcmp(cmd, "freeze") == 0);
+	} else if (strcmp(cmd, "logs") == 0) {
+		cmd_logs(cl, req);
+	} else {
+		reply_error(cl, "ENOSYS", "unknown command: %.64s", cmd);
+	}
+	json_object_put(req);
+}
+
+/* --- connections ------------------------------------------------------------------- */
+
+static void client_free(struct client *cl)
+{
+	if (!cl)
+		return;
+	if (cl->following)
+		logstore_unfollow(service_logstore(cl->following), on_follow_line, cl);
+	for (size_t i = 0; i < cl->nwaiting; i++)
+		free(cl->waiting[i]);
+	free(cl->waiting);
+	*cl->prevp = cl->next;
+	if (cl->next)
+		cl->next->prevp = cl->prevp;
+	cl->ctl->nclients--;
+	bufferevent_free(cl->bev);
+	free(cl);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct client *cl = arg;
+
+	if (cl->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		client_free(cl);
+}
+
+static void close_after_reply(struct client *cl)
+{
+	cl->closing = true;
+	bufferevent_disable(cl->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
+		client_free(cl);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!cl->closing && !cl->nwaiting && !cl->following) {
+		size_t len;
+		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (!line) {
+			if (evbuffer_get_length(in) > CONTROL_MAX_REQUEST) {
+				reply_error(cl, "E2BIG", "request larger than %d bytes",
+					    CONTROL_MAX_REQUEST);
+				close_after_reply(cl);
+			}
+			return;
+		}
+		if (len > CONTROL_MAX_REQUEST) {
+			free(line);
+			reply_error(cl, "E2BIG", "request larger than %d bytes",
+				    CONTROL_MAX_REQUEST);
+			close_after_reply(cl);
+			return;
+		}
+		handle_request(cl, line, len);
+		free(line);
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > CONTROL_MAX_OUTPUT) {
+			log_warnx("control: dropping a client that does not read its answers");
+			client_free(cl);
+			return;
+		}
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		client_free(arg);
+}
+
+/* Root, or a member of group "paddock". */
+static bool authorised(const struct ucred *cred)
+{
+	struct group *gr;
+	struct passwd *pw;
+	gid_t groups[256];
+	int ngroups = (int)ARRAY_SIZE(groups);
+
+	if (cred->uid == 0)
+		return true;
+	if (!(gr = getgrnam("paddock")))
+		return false;
+	if (cred->gid == gr->gr_gid)
+		return true;
+	if (!(pw = getpwuid(cred->uid)))
+		return false;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+		return false;
+	for (int i = 0; i < ngroups; i++)
+		if (groups[i] == gr->gr_gid)
+			return true;
+	return false;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
+{
+	struct control *ctl = arg;
+	struct client *cl;
+	socklen_t len = sizeof(struct ucred);
+
+	if (ctl->nclients >= CONTROL_MAX_CLIENTS) {
+		log_warnx("control: too many clients, refusing one");
+		close(fd);
+		return;
+	}
+	cl = xcalloc(1, sizeof(*cl));
+	cl->ctl = ctl;
+	cl->bev = bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	cl->next = ctl->clients;
+	cl->prevp = &ctl->clients;
+	if (ctl->clients)
+		ctl->clients->prevp = &cl->next;
+	ctl->clients = cl;
+	ctl->nclients++;
+	bufferevent_setcb(cl->bev, on_read, on_write, on_event, cl);
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 4096);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cl->cred, &len) < 0 ||
+	    !authorised(&cl->cred)) {
+		reply_error(
+		    cl, "EACCES",
+		    "permission denied: only root and members of group paddock may use paddockd");
+		close_after_reply(cl);
+		return;
+	}
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+}
+
+void control_service_settled(struct control *ctl)
+{
+	if (!ctl)
+		return;
+	for (struct client *cl = ctl->clients, *next; cl; cl = next) {
+		next = cl->next;
+		if (cl->nwaiting && waiting_done(cl)) {
+			finish_waiting(cl);
+			/* More requests may have queued while we waited. */
+			on_read(cl->bev, cl);
+		}
+	}
+}
+
+int control_open(struct daemon *d, struct control **out)
+{
+	struct control *ctl = xcalloc(1, sizeof(*ctl));
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = -1, n = sd_listen_fds(1);
+
+	ctl->d = d;
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		log_info("control: using the socket passed by systemd");
+	} else {
+		xasprintf(&ctl->path, "%s/control.sock", d->cfg->runtime_dir);
+		if (strlen(ctl->path) >= sizeof(sun.sun_path)) {
+			free(ctl->path);
+			free(ctl);
+			return -ENAMETOOLONG;
+		}
+		strcpy(sun.sun_path, ctl->path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		(void)unlink(ctl->path);
+		mode_t old = umask(0117);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+		    listen(fd, 128) < 0) {
+			int r = -errno;
+			umask(old);
+			if (fd >= 0)
+				close(fd);
+			free(ctl->path);
+			free(ctl);
+			return r;
+		}
+		umask(old);
+		struct group *gr = getgrnam("paddock");
+		if (gr)
+			(void)!chown(ctl->path, 0, gr->gr_gid);
+		(void)chmod(ctl->path, 0660);
+	}
+	evutil_make_socket_nonblocking(fd);
+	ctl->listener = evconnlistener_new(d->base, on_accept, ctl,
+					   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!ctl->listener) {
+		close(fd);
+		free(ctl->path);
+		free(ctl);
+		return -ENOMEM;
+	}
+	*out = ctl;
+	return 0;
+}
+
+struct control *control_free(struct control *ctl)
+{
+	if (!ctl)
+		return NULL;
+	while (ctl->clients)
+		client_free(ctl->clients);
+	evconnlistener_free(ctl->listener);
+	if (ctl->path)
+		(void)unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+	return NULL;
+}

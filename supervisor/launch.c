@@ -1,0 +1,379 @@
+/*
+ * launch.c - clone3 a service into its namespaces and cgroup, then set up
+ * and exec it. See launch.h for the contract. The child side reports the
+ * first failing step with its errno over a close-on-exec pipe and exits
+ * 127; the parent learns "exec happened" from EOF on that pipe.
+ */
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "launch.h"
+#include "rootfs.h"
+#include "util.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+
+/* Child-side failure: fill the report, send it, exit. No allocation. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+child_fail(int reportfd, int err, const char *fmt, ...)
+{
+	struct launch_report rep = { .err = err };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rep.what, sizeof(rep.what), fmt, ap);
+	va_end(ap);
+	(void)!write(reportfd, &rep, sizeof(rep));
+	_exit(127);
+}
+
+static void child_send(int reportfd, const struct launch_report *rep)
+{
+	(void)!write(reportfd, rep, sizeof(*rep));
+	_exit(127);
+}
+
+static void reset_signals(void)
+{
+	sigset_t all;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &dfl, NULL);
+	sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* Close every fd >= 3 except the ones listed (sorted ascending, -1 ignored). */
+static void close_all_but(const int *keep, size_t n)
+{
+	unsigned lo = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			(void)syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	(void)syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+static void sort_fds(int *fds, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+			int t = fds[j];
+			fds[j] = fds[j - 1];
+			fds[j - 1] = t;
+		}
+}
+
+void launch_init_run(pid_t service, int statusfd)
+{
+	sigset_t all;
+	int status = 0;
+
+	sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+	(void)prctl(PR_SET_NAME, "paddock-init");
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			/* Forward to the service; pid 1 never dies of it. */
+			(void)kill(service, sig);
+			continue;
+		}
+		for (;;) {
+			int st;
+			pid_t p = waitpid(-1, &st, WNOHANG);
+			if (p <= 0)
+				break;
+			if (p == service) {
+				status = st;
+				service = 0;
+			}
+		}
+		if (service == 0)
+			break;
+	}
+	if (statusfd >= 0)
+		(void)!write(statusfd, &status, sizeof(status));
+	/* Leaving pid 1 makes the kernel kill whatever is left in the namespace. */
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	_exit(128 + WTERMSIG(status));
+}
+
+/* The service itself, after namespaces and rootfs: identity, cwd, exec. */
+static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan, int reportfd)
+{
+	if (setgroups(0, NULL) < 0)
+		child_fail(reportfd, errno, "setgroups");
+	if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
+		child_fail(reportfd, errno, "setgid %u", (unsigned)plan->gid);
+	if (setresuid(plan->uid, plan->uid, plan->uid) < 0)
+		child_fail(reportfd, errno, "setuid %u", (unsigned)plan->uid);
+	if (chdir(plan->workdir) < 0)
+		child_fail(reportfd, errno, "chdir %s", plan->workdir);
+	/* Everything but stdio and the report pipe (cloexec) goes now. */
+	(void)syscall(SYS_close_range, 3, reportfd - 1, 0);
+	(void)syscall(SYS_close_range, reportfd + 1, ~0U, 0);
+	environ = (char **)plan->envp;
+	execvp(plan->argv[0], plan->argv);
+	child_fail(reportfd, errno, "exec %s", plan->argv[0]);
+}
+
+struct child_fds {
+	int report, status, go, devnull;
+};
+
+static int __attribute__((noreturn))
+child_main(const struct launch_plan *plan, struct child_fds fds)
+{
+	struct launch_report rep = { 0 };
+	const struct service_spec *spec = plan->spec;
+
+	reset_signals();
+	if (plan->wait_attach) {
+		char c;
+		/* The parent closes its end once we are in every hierarchy. */
+		while (read(fds.go, &c, 1) < 0 && errno == EINTR)
+			;
+		close(fds.go);
+	}
+	if (setsid() < 0)
+		child_fail(fds.report, errno, "setsid");
+	if (dup2(fds.devnull, 0) < 0 || dup2(plan->stdout_fd, 1) < 0 ||
+	    dup2(plan->stderr_fd, 2) < 0)
+		child_fail(fds.report, errno, "set up stdio");
+	{
+		int keep[] = { fds.report, fds.status };
+		sort_fds(keep, ARRAY_SIZE(keep));
+		close_all_but(keep, ARRAY_SIZE(keep));
+	}
+	if ((spec->isolation.namespaces & SPEC_NS_UTS) && plan->hostname &&
+	    sethostname(plan->hostname, strlen(plan->hostname)) < 0)
+		child_fail(fds.report, errno, "sethostname %s", plan->hostname);
+	if ((spec->isolation.namespaces & SPEC_NS_NET) && rootfs_loopback_up(&rep) < 0)
+		child_send(fds.report, &rep);
+	if ((spec->isolation.namespaces & SPEC_NS_MOUNT) &&
+	    rootfs_setup(spec, plan->rootfs, &rep) < 0)
+		child_send(fds.report, &rep);
+
+	if (!plan->use_init) {
+		if (fds.status >= 0)
+			close(fds.status);
+		child_exec(plan, fds.report);
+	}
+
+	/* pid 1: fork the service, keep the signal mask closed until we wait. */
+	sigset_t all, old;
+	sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, &old);
+	pid_t svc = fork();
+	if (svc < 0)
+		child_fail(fds.report, errno, "fork service under init");
+	if (svc == 0) {
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		if (fds.status >= 0)
+			close(fds.status);
+		child_exec(plan, fds.report);
+	}
+	close(fds.report);
+	/* init needs no stdio of the service: hold /dev/null-like nothing. */
+	launch_init_run(svc, fds.status);
+}
+
+static int pipe_pair(int fds[2], int flags)
+{
+	return pipe2(fds, O_CLOEXEC | flags) < 0 ? -errno : 0;
+}
+
+int launch_start(const struct launch_plan *plan, struct launch_child *child)
+{
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int report[2] = { -1, -1 }, status[2] = { -1, -1 }, go[2] = { -1, -1 };
+	unsigned ns = plan->spec->isolation.namespaces;
+	struct clone_args args = { 0 };
+	int pidfd = -1, r;
+
+	if (devnull < 0)
+		return -errno;
+	if ((r = pipe_pair(report, 0)) < 0)
+		return r;
+	if (plan->use_init && (r = pipe_pair(status, 0)) < 0)
+		goto fail;
+	if (plan->wait_attach && (r = pipe_pair(go, 0)) < 0)
+		goto fail;
+
+	args.flags = CLONE_PIDFD;
+	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	args.exit_signal = SIGCHLD;
+	if (ns & SPEC_NS_PID)
+		args.flags |= CLONE_NEWPID;
+	if (ns & SPEC_NS_MOUNT)
+		args.flags |= CLONE_NEWNS;
+	if (ns & SPEC_NS_UTS)
+		args.flags |= CLONE_NEWUTS;
+	if (ns & SPEC_NS_IPC)
+		args.flags |= CLONE_NEWIPC;
+	if (ns & SPEC_NS_NET)
+		args.flags |= CLONE_NEWNET;
+	if (ns & SPEC_NS_CGROUP)
+		args.flags |= CLONE_NEWCGROUP;
+	if (plan->cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)plan->cgroup_fd;
+	}
+
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (pid == 0) {
+		struct child_fds fds = { report[1], status[1], go[0], devnull };
+		close(report[0]);
+		if (status[0] >= 0)
+			close(status[0]);
+		if (go[1] >= 0)
+			close(go[1]);
+		child_main(plan, fds);
+	}
+
+	close(report[1]);
+	if (status[1] >= 0)
+		close(status[1]);
+	if (go[0] >= 0)
+		close(go[0]);
+	child->pid = pid;
+	child->pidfd = pidfd;
+	child->reportfd = report[0];
+	child->statusfd = status[0];
+	child->gofd = go[1];
+	return 0;
+
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (report[i] >= 0)
+			close(report[i]);
+		if (status[i] >= 0)
+			close(status[i]);
+		if (go[i] >= 0)
+			close(go[i]);
+	}
+	return r;
+}
+
+void launch_release(struct launch_child *child)
+{
+	if (child->gofd >= 0) {
+		close(child->gofd);
+		child->gofd = -1;
+	}
+}
+
+void launch_child_close(struct launch_child *child)
+{
+	int *fds[] = { &child->pidfd, &child->reportfd, &child->statusfd, &child->gofd };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+static bool parse_id(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > 0xfffffffeUL)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
+			size_t homelen, const char **why)
+{
+	char name[256], group[256] = "", path[4096];
+	const char *colon;
+	unsigned id;
+	bool have_gid = false;
+
+	*uid = 0;
+	*gid = 0;
+	snprintf(home, homelen, "/");
+	if (!user || !*user)
+		user = "0";
+	colon = strchr(user, ':');
+	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - user) : (int)strlen(user), user);
+	if (colon)
+		snprintf(group, sizeof(group), "%s", colon + 1);
+
+	snprintf(path, sizeof(path), "%s/etc/passwd", root ? root : "");
+	_cleanup_fclose_ FILE *pw = fopen(path, "re");
+	struct passwd *ent = NULL;
+	bool numeric = parse_id(name, &id);
+	while (pw && (ent = fgetpwent(pw)))
+		if (numeric ? ent->pw_uid == id : strcmp(ent->pw_name, name) == 0)
+			break;
+	if (ent) {
+		*uid = ent->pw_uid;
+		*gid = ent->pw_gid;
+		have_gid = true;
+		snprintf(home, homelen, "%s", ent->pw_dir);
+	} else if (numeric) {
+		*uid = id;
+		*gid = id;
+	} else {
+		*why = "user not found in the service's /etc/passwd";
+		return -ENOENT;
+	}
+	(void)have_gid;
+	if (!*group)
+		return 0;
+
+	if (parse_id(group, &id)) {
+		*gid = id;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/etc/group", root ? root : "");
+	_cleanup_fclose_ FILE *gr = fopen(path, "re");
+	struct group *gent = NULL;
+	while (gr && (gent = fgetgrent(gr)))
+		if (strcmp(gent->gr_name, group) == 0)
+			break;
+	if (!gent) {
+		*why = "group not found in the service's /etc/group";
+		return -ENOENT;
+	}
+	*gid = gent->gr_gid;
+	return 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * launch.h - start one service process: clone3 with CLONE_PIDFD, the
+ * spec's namespaces and (pure v2) CLONE_INTO_CGROUP; in the child the
+ * root filesystem (rootfs.c), an optional built-in init as pid 1, user,
+ * working dir, environment, fds, exec. Failures in the child come back
+ * as a launch_report over a close-on-exec pipe (s6's trystart).
+ *
+ * Everything the child needs is prepared in the parent: the child does
+ * not allocate, so a clone3 from a process with other threads is safe.
+ */
+#ifndef PADDOCK_LAUNCH_H
+#define PADDOCK_LAUNCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+/* What the child writes on the report pipe when a step fails. */
+struct launch_report {
+	int err; /* errno of the failed step */
+	char what[240]; /* "exec /bin/nope", "mount /proc", ... */
+};
+
+struct launch_plan {
+	const struct service_spec *spec;
+	const char *rootfs; /* directory to pivot into, NULL = host fs */
+	char *const *argv; /* NULL-terminated */
+	char *const *envp; /* NULL-terminated, complete */
+	uid_t uid;
+	gid_t gid;
+	const char *hostname;
+	const char *workdir; /* inside the new root */
+	int cgroup_fd; /* v2 dir fd for CLONE_INTO_CGROUP, or -1 */
+	bool wait_attach; /* child waits until launch_release (v1/hybrid) */
+	bool use_init; /* built-in init as pid 1 */
+	int stdout_fd, stderr_fd; /* write ends given to the service */
+};
+
+struct launch_child {
+	pid_t pid;
+	int pidfd; /* for exit events */
+	int reportfd; /* read end: EOF alone = exec succeeded */
+	int statusfd; /* read end: init writes the service's wait status; -1 without init */
+	int gofd; /* write end: closed by launch_release; -1 when not waiting */
+};
+
+/* Start the child. Returns 0 or -errno (nothing started on failure). */
+int launch_start(const struct launch_plan *plan, struct launch_child *child);
+/* Let a child that waits for attachment go on. */
+void launch_release(struct launch_child *child);
+/* Close every fd still held in child. */
+void launch_child_close(struct launch_child *child);
+
+/*
+ * Resolve spec user "uid[:gid]" / "name[:group]" against root's
+ * /etc/passwd and /etc/group (root NULL = host). 0 or -errno with *why set.
+ */
+int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
+			size_t homelen, const char **why);
+
+/* Built-in init loop when pid 1 (also used by tests). Never returns. */
+void launch_init_run(pid_t service, int statusfd) __attribute__((noreturn));
+
+#endif

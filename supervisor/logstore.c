@@ -1,0 +1,317 @@
+/*
+ * logstore.c - line splitting, file rotation, memory ring and journald
+ * copy for one service's output. The ring is a byte buffer of complete
+ * records "TIMESTAMP STREAM text\n" that grows on demand up to
+ * LOGSTORE_RING_MAX, so an idle service costs nothing.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+
+#include "logstore.h"
+#include "util.h"
+
+struct follower {
+	logstore_follow_fn fn;
+	void *arg;
+	struct follower *next;
+};
+
+struct logstore {
+	char *path; /* <dir>/<service>.log */
+	char *service;
+	uint64_t max_size;
+	unsigned keep;
+	bool journald;
+	int fd;
+	uint64_t size;
+	uint64_t dropped;
+
+	char *partial[2]; /* unterminated tail per stream, LOGSTORE_LINE_MAX, allocated on need */
+	size_t partial_len[2];
+
+	char *ring; /* circular byte buffer of records */
+	size_t ring_cap, ring_start, ring_len;
+
+	struct follower *followers;
+};
+
+struct logstore *logstore_new(const char *dir, const char *service, uint64_t max_size,
+			      unsigned keep, bool journald)
+{
+	struct logstore *ls = xcalloc(1, sizeof(*ls));
+
+	xasprintf(&ls->path, "%s/%s.log", dir, service);
+	ls->service = xstrdup(service);
+	ls->max_size = max_size;
+	ls->keep = keep;
+	ls->journald = journald;
+	ls->fd = -1;
+	return ls;
+}
+
+struct logstore *logstore_free(struct logstore *ls)
+{
+	if (!ls)
+		return NULL;
+	while (ls->followers) {
+		struct follower *f = ls->followers;
+		ls->followers = f->next;
+		free(f);
+	}
+	if (ls->fd >= 0)
+		close(ls->fd);
+	free(ls->partial[0]);
+	free(ls->partial[1]);
+	free(ls->ring);
+	free(ls->path);
+	free(ls->service);
+	free(ls);
+	return NULL;
+}
+
+static void rotate(struct logstore *ls)
+{
+	char from[4096], to[4096];
+
+	if (ls->fd >= 0) {
+		close(ls->fd);
+		ls->fd = -1;
+	}
+	for (unsigned i = ls->keep; i > 0; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", ls->path);
+		else
+			snprintf(from, sizeof(from), "%s.%u", ls->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", ls->path, i);
+		(void)rename(from, to);
+	}
+	if (ls->keep == 0)
+		(void)unlink(ls->path);
+}
+
+static bool open_file(struct logstore *ls)
+{
+	struct stat st;
+
+	if (ls->fd >= 0)
+		return true;
+	ls->fd = open(ls->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (ls->fd < 0)
+		return false;
+	ls->size = fstat(ls->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return true;
+}
+
+static void ring_append(struct logstore *ls, const char *rec, size_t len)
+{
+	if (len > LOGSTORE_RING_MAX)
+		return;
+	if (ls->ring_len + len > ls->ring_cap && ls->ring_cap < LOGSTORE_RING_MAX) {
+		size_t cap = ls->ring_cap ? ls->ring_cap : 4096;
+		while (cap < ls->ring_len + len && cap < LOGSTORE_RING_MAX)
+			cap *= 2;
+		if (cap > LOGSTORE_RING_MAX)
+			cap = LOGSTORE_RING_MAX;
+		char *n = malloc(cap);
+		if (!n) {
+			ls->dropped++;
+			return;
+		}
+		/* Linearise into the new buffer. */
+		for (size_t i = 0; i < ls->ring_len; i++)
+			n[i] = ls->ring[(ls->ring_start + i) % ls->ring_cap];
+		free(ls->ring);
+		ls->ring = n;
+		ls->ring_cap = cap;
+		ls->ring_start = 0;
+	}
+	/* Evict whole records from the front until the new one fits. */
+	while (ls->ring_len + len > ls->ring_cap) {
+		while (ls->ring_len > 0) {
+			char c = ls->ring[ls->ring_start];
+			ls->ring_start = (ls->ring_start + 1) % ls->ring_cap;
+			ls->ring_len--;
+			if (c == '\n')
+				break;
+		}
+	}
+	for (size_t i = 0; i < len; i++)
+		ls->ring[(ls->ring_start + ls->ring_len + i) % ls->ring_cap] = rec[i];
+	ls->ring_len += len;
+}
+
+static void store_line(struct logstore *ls, int stream, const char *line, size_t len)
+{
+	char rec[LOGSTORE_LINE_MAX + 64];
+	struct timespec ts;
+	struct tm tm;
+	int hdr;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	hdr = (int)strftime(rec, sizeof(rec), "%Y-%m-%dT%H:%M:%S", &tm);
+	hdr += snprintf(rec + hdr, sizeof(rec) - (size_t)hdr, ".%03ldZ %s ", ts.tv_nsec / 1000000,
+			stream == 2 ? "stderr" : "stdout");
+	if (len > LOGSTORE_LINE_MAX)
+		len = LOGSTORE_LINE_MAX;
+	memcpy(rec + hdr, line, len);
+	rec[hdr + (int)len] = '\n';
+	size_t reclen = (size_t)hdr + len + 1;
+
+	ring_append(ls, rec, reclen);
+
+	if (ls->size + reclen > ls->max_size && ls->max_size > 0) {
+		rotate(ls);
+		ls->size = 0;
+	}
+	if (open_file(ls)) {
+		ssize_t n = write(ls->fd, rec, reclen);
+		if (n == (ssize_t)reclen)
+			ls->size += reclen;
+		else
+			ls->dropped++;
+	} else {
+		ls->dropped++;
+	}
+
+	if (ls->journald)
+		(void)sd_journal_send("MESSAGE=%.*s", (int)len, line, "PRIORITY=%d",
+				      stream == 2 ? LOG_ERR : LOG_INFO, "SYSLOG_IDENTIFIER=%s",
+				      ls->service, "PADDOCK_SERVICE=%s", ls->service, NULL);
+
+	uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (struct follower *f = ls->followers, *next; f; f = next) {
+		next = f->next; /* a follower may unfollow itself */
+		f->fn(f->arg, ls->service, stream, ms, line, len);
+	}
+}
+
+void logstore_feed(struct logstore *ls, int stream, const char *buf, size_t len)
+{
+	int s = stream == 2 ? 1 : 0;
+	size_t *plen = &ls->partial_len[s];
+	char *part;
+
+	if (!ls->partial[s] && !(ls->partial[s] = malloc(LOGSTORE_LINE_MAX))) {
+		ls->dropped++;
+		return;
+	}
+	part = ls->partial[s];
+	while (len > 0) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t take = nl ? (size_t)(nl - buf) : len;
+
+		if (*plen + take >= LOGSTORE_LINE_MAX) {
+			/* Overlong line: store what we have as one line and go on. */
+			size_t room = LOGSTORE_LINE_MAX - *plen;
+			memcpy(part + *plen, buf, room);
+			store_line(ls, stream, part, LOGSTORE_LINE_MAX);
+			*plen = 0;
+			buf += room;
+			len -= room;
+			continue;
+		}
+		if (!nl) {
+			memcpy(part + *plen, buf, take);
+			*plen += take;
+			return;
+		}
+		if (*plen == 0) {
+			/* The common case: a whole line, no copy. */
+			store_line(ls, stream, buf, take);
+			buf += take + 1;
+			len -= take + 1;
+			continue;
+		}
+		memcpy(part + *plen, buf, take);
+		*plen += take;
+		store_line(ls, stream, part, *plen);
+		*plen = 0;
+		buf += take + 1;
+		len -= take + 1;
+	}
+}
+
+void logstore_flush(struct logstore *ls, int stream)
+{
+	int s = stream == 2 ? 1 : 0;
+
+	if (ls->partial_len[s] > 0) {
+		store_line(ls, stream, ls->partial[s], ls->partial_len[s]);
+		ls->partial_len[s] = 0;
+	}
+}
+
+void logstore_note(struct logstore *ls, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	/* Stream 0 marks paddockd's own notes; stored like stderr. */
+	store_line(ls, 2, line, (size_t)n);
+}
+
+char *logstore_tail(const struct logstore *ls, unsigned n)
+{
+	size_t start = ls->ring_len, count = 0;
+
+	/* Walk back over n newlines (the last byte is always '\n'). */
+	while (start > 0 && count <= n) {
+		char c = ls->ring[(ls->ring_start + start - 1) % ls->ring_cap];
+		if (c == '\n') {
+			if (count == n)
+				break;
+			count++;
+		}
+		start--;
+	}
+	size_t len = ls->ring_len - start;
+	char *out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		out[i] = ls->ring[(ls->ring_start + start + i) % ls->ring_cap];
+	out[len] = '\0';
+	return out;
+}
+
+uint64_t logstore_dropped(const struct logstore *ls)
+{
+	return ls->dropped;
+}
+
+int logstore_follow(struct logstore *ls, logstore_follow_fn fn, void *arg)
+{
+	struct follower *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->fn = fn;
+	f->arg = arg;
+	f->next = ls->followers;
+	ls->followers = f;
+	return 0;
+}
+
+void logstore_unfollow(struct logstore *ls, logstore_follow_fn fn, void *arg)
+{
+	for (struct follower **p = &ls->followers; *p; p = &(*p)->next)
+		if ((*p)->fn == fn && (*p)->arg == arg) {
+			struct follower *f = *p;
+			*p = f->next;
+			free(f);
+			return;
+		}
+}

@@ -1,0 +1,561 @@
+/*
+ * paddockctl.c - command-line client of paddockd. Speaks the JSON-lines
+ * protocol of control.c; `check` works without a daemon.
+ *
+ * Exit codes: 0 success, 1 the operation failed, 2 usage error,
+ * 3 no such service, 4 cannot reach the daemon.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "units.h"
+
+#define DEFAULT_SOCKET "/run/paddock/control.sock"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOSERVICE = 3, EXIT_NODAEMON = 4 };
+
+static const char *socket_path;
+static bool opt_json;
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: paddockctl [-s SOCKET] [--json] COMMAND [ARGS...]\n"
+	    "\n"
+	    "Commands:\n"
+	    "  list                       services and their states, one per line\n"
+	    "  status [NAME...]           state, pid, restarts, last exit, limits, usage, logs\n"
+	    "  start NAME...              start services\n"
+	    "  stop NAME...               stop services (waits until they are stopped)\n"
+	    "  restart NAME...            stop, then start again\n"
+	    "  kill [--signal SIG] NAME   send a signal to every process of a service\n"
+	    "  freeze NAME | thaw NAME    freeze or thaw a service's cgroup\n"
+	    "  logs [-n N] [-f] NAME      last N lines of output (default 10), -f follows\n"
+	    "  check PATH...              validate spec files or directories (no daemon needed)\n"
+	    "  version                    versions of paddockctl and paddockd\n"
+	    "\n"
+	    "Options (before or after the command):\n"
+	    "  -s, --socket PATH          control socket (default $PADDOCK_SOCKET, then\n"
+	    "                             " DEFAULT_SOCKET ")\n"
+	    "      --json                 print exactly one JSON document\n"
+	    "  -h, --help                 this text\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 failed, 2 usage, 3 no such service, 4 daemon unreachable.\n");
+}
+
+/* --- transport --------------------------------------------------------------------- */
+
+static int connect_daemon(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(socket_path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "paddockctl: socket path too long: %s\n", socket_path);
+		exit(EXIT_USAGE);
+	}
+	strcpy(sun.sun_path, socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr,
+			"paddockctl: cannot reach paddockd at %s: %s\n"
+			"(looked at -s, then $PADDOCK_SOCKET, then " DEFAULT_SOCKET ")\n",
+			socket_path, strerror(errno));
+		exit(EXIT_NODAEMON);
+	}
+	return fd;
+}
+
+static void send_request(int fd, struct json_object *req)
+{
+	const char *s;
+	size_t len, off = 0;
+
+	json_object_object_add(req, "v", json_object_new_int(1));
+	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	len = strlen(s);
+	while (off < len) {
+		ssize_t n = write(fd, s + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "paddockctl: write to daemon: %s\n", strerror(errno));
+			exit(EXIT_NODAEMON);
+		}
+		off += (size_t)n;
+	}
+	if (write(fd, "\n", 1) != 1)
+		exit(EXIT_NODAEMON);
+}
+
+/* Read one JSON line; NULL at EOF. */
+static struct json_object *read_response(FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	struct json_object *o;
+
+	if (n <= 0) {
+		free(line);
+		return NULL;
+	}
+	o = json_tokener_parse(line);
+	free(line);
+	if (!o) {
+		fprintf(stderr, "paddockctl: malformed answer from daemon\n");
+		exit(EXIT_FAIL);
+	}
+	return o;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_int64(v) : 0;
+}
+
+/* One request, one answer; on error print it and exit with the right code. */
+static struct json_object *call(struct json_object *req, FILE **keep)
+{
+	int fd = connect_daemon();
+	FILE *f;
+	struct json_object *resp, *v;
+
+	send_request(fd, req);
+	json_object_put(req);
+	f = fdopen(fd, "r");
+	resp = read_response(f);
+	if (!resp) {
+		fprintf(stderr, "paddockctl: daemon closed the connection\n");
+		exit(EXIT_NODAEMON);
+	}
+	if (!json_object_object_get_ex(resp, "ok", &v) || !json_object_get_boolean(v)) {
+		const char *code = jstr(resp, "code");
+		if (opt_json)
+			printf("%s\n",
+			       json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PRETTY));
+		else
+			fprintf(stderr, "paddockctl: %s\n", jstr(resp, "error"));
+		exit(code && strcmp(code, "ENOENT") == 0   ? EXIT_NOSERVICE
+		     : code && strcmp(code, "EINVAL") == 0 ? EXIT_USAGE
+							   : EXIT_FAIL);
+	}
+	if (keep)
+		*keep = f;
+	else
+		fclose(f);
+	return resp;
+}
+
+static struct json_object *request(const char *cmd, char **names, int nnames)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	if (nnames > 0) {
+		struct json_object *arr = json_object_new_array();
+		for (int i = 0; i < nnames; i++)
+			json_object_array_add(arr, json_object_new_string(names[i]));
+		json_object_object_add(req, "names", arr);
+	}
+	return req;
+}
+
+static struct json_object *result_of(struct json_object *resp)
+{
+	struct json_object *r = NULL;
+	json_object_object_get_ex(resp, "result", &r);
+	return r;
+}
+
+static void print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* --- human output -------------------------------------------------------------------- */
+
+static void format_since(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char ago[32];
+	int64_t secs = (int64_t)time(NULL) - t;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	if (secs < 0)
+		secs = 0;
+	units_format_duration((uint64_t)secs * 1000, ago, sizeof(ago));
+	size_t used = strlen(buf);
+	snprintf(buf + used, len - used, " (%s ago)", ago);
+}
+
+static const char *size_or(const char *raw, char *buf, size_t len)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!raw)
+		return "-";
+	v = strtoull(raw, &end, 10);
+	if (end == raw || *end)
+		return raw; /* "max" and friends */
+	if (v >= (1ULL << 62))
+		return "max";
+	return units_format_size(v, buf, len);
+}
+
+static void print_status(struct json_object *s)
+{
+	struct json_object *l = NULL, *u = NULL, *e = NULL;
+	char since[96], b1[32], b2[32], b3[32], b4[32], b5[32];
+	const char *tail;
+
+	json_object_object_get_ex(s, "limits", &l);
+	json_object_object_get_ex(s, "usage", &u);
+	json_object_object_get_ex(s, "last_exit", &e);
+	format_since(jint(s, "since_ms"), since, sizeof(since));
+	printf("%s %s - %s since %s\n", strcmp(jstr(s, "state"), "running") == 0 ? "*" : "o",
+	       jstr(s, "name"), jstr(s, "state"), since);
+	printf("     Class: %s\n", jstr(s, "class"));
+	if (jint(s, "main_pid"))
+		printf("  Main PID: %lld\n", (long long)jint(s, "main_pid"));
+	printf("  Restarts: %lld\n", (long long)jint(s, "restarts"));
+	if (e)
+		printf(" Last exit: %s\n", jstr(e, "reason"));
+	if (jstr(s, "cgroup"))
+		printf("    Cgroup: %s%s\n", jstr(s, "cgroup"),
+		       json_object_get_boolean(json_object_object_get(s, "frozen")) ? " (frozen)"
+										    : "");
+	if (l && u) {
+		printf("    Memory: %s (min %s, low %s, high %s, max %s)\n",
+		       size_or(jstr(u, "memory.current"), b1, sizeof(b1)),
+		       size_or(jstr(l, "memory.min"), b2, sizeof(b2)),
+		       size_or(jstr(l, "memory.low"), b3, sizeof(b3)),
+		       size_or(jstr(l, "memory.high"), b4, sizeof(b4)),
+		       size_or(jstr(l, "memory.max"), b5, sizeof(b5)));
+		printf("       CPU: weight %s, max %s%s%s\n", jstr(l, "cpu.weight") ?: "-",
+		       jstr(l, "cpu.max") ?: "-", jstr(l, "cpuset.cpus") ? ", cpus " : "",
+		       jstr(l, "cpuset.cpus") ?: "");
+		printf("      Pids: %s (max %s)\n", jstr(u, "pids.current") ?: "-",
+		       jstr(l, "pids.max") ?: "-");
+	}
+	if (jint(s, "log_dropped"))
+		printf("   Dropped: %lld log lines\n", (long long)jint(s, "log_dropped"));
+	tail = jstr(s, "log_tail");
+	if (tail && *tail)
+		printf("\n%s", tail);
+}
+
+/* --- commands ------------------------------------------------------------------------- */
+
+static int cmd_list(int argc, char **argv)
+{
+	struct json_object *resp = call(request("list", NULL, 0), NULL);
+	struct json_object *arr = result_of(resp);
+	size_t n = json_object_array_length(arr), w = 4;
+
+	if (opt_json) {
+		print_json(arr);
+		json_object_put(resp);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(jstr(json_object_array_get_idx(arr, i), "name"));
+		if (len > w)
+			w = len;
+	}
+	printf("%-*s  %-8s  %-8s  %8s  %8s  %s\n", (int)w, "NAME", "STATE", "CLASS", "PID",
+	       "RESTARTS", "LAST EXIT");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(arr, i), *e = NULL;
+		json_object_object_get_ex(s, "last_exit", &e);
+		printf("%-*s  %-8s  %-8s  %8lld  %8lld  %s\n", (int)w, jstr(s, "name"),
+		       jstr(s, "state"), jstr(s, "class"), (long long)jint(s, "main_pid"),
+		       (long long)jint(s, "restarts"), e ? jstr(e, "reason") : "-");
+	}
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct json_object *resp = call(request("status", argv, argc), NULL);
+	struct json_object *arr = result_of(resp);
+
+	if (opt_json)
+		print_json(arr);
+	else
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			if (i)
+				printf("\n");
+			print_status(json_object_array_get_idx(arr, i));
+		}
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
+static int cmd_simple(const char *cmd, int argc, char **argv)
+{
+	if (argc < 1) {
+		fprintf(stderr, "paddockctl %s: name at least one service\n", cmd);
+		return EXIT_USAGE;
+	}
+	struct json_object *resp = call(request(cmd, argv, argc), NULL);
+	if (opt_json)
+		print_json(result_of(resp));
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
+static int cmd_kill(int argc, char **argv)
+{
+	const char *sig = "SIGTERM";
+	int i = 0, signo;
+	const char *why;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--signal") == 0 && i + 1 < argc)
+			sig = argv[++i];
+		else if (strncmp(argv[i], "--signal=", 9) == 0)
+			sig = argv[i] + 9;
+		else {
+			fprintf(stderr, "paddockctl kill: unknown option %s\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (units_parse_signal(sig, &signo, &why) < 0) {
+		fprintf(stderr, "paddockctl kill: signal %s: %s\n", sig, why);
+		return EXIT_USAGE;
+	}
+	if (argc - i != 1) {
+		fprintf(stderr, "paddockctl kill: name one service\n");
+		return EXIT_USAGE;
+	}
+	struct json_object *req = request("kill", argv + i, 1);
+	json_object_object_add(req, "signal", json_object_new_string(sig));
+	struct json_object *resp = call(req, NULL);
+	if (opt_json)
+		print_json(result_of(resp));
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
+static int cmd_logs(int argc, char **argv)
+{
+	int lines = 10, i = 0;
+	bool follow = false;
+	char *name = NULL;
+
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0)
+			follow = true;
+		else if ((strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--lines") == 0) &&
+			 i + 1 < argc)
+			lines = atoi(argv[++i]);
+		else if (argv[i][0] == '-') {
+			fprintf(stderr, "paddockctl logs: unknown option %s\n", argv[i]);
+			return EXIT_USAGE;
+		} else if (!name)
+			name = argv[i];
+		else {
+			fprintf(stderr, "paddockctl logs: name one service\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (!name) {
+		fprintf(stderr, "paddockctl logs: name one service\n");
+		return EXIT_USAGE;
+	}
+	struct json_object *req = request("logs", &name, 1);
+	json_object_object_add(req, "lines", json_object_new_int(lines));
+	json_object_object_add(req, "follow", json_object_new_boolean(follow));
+	FILE *f = NULL;
+	struct json_object *resp = call(req, follow ? &f : NULL);
+	if (opt_json && !follow)
+		print_json(result_of(resp));
+	else if (!opt_json)
+		fputs(jstr(result_of(resp), "text"), stdout);
+	json_object_put(resp);
+	fflush(stdout);
+	if (!follow)
+		return EXIT_OK;
+	/* Streaming: one object per line until the daemon or we go away. */
+	struct json_object *o;
+	while ((o = read_response(f))) {
+		if (opt_json)
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		else
+			printf("%s\n", jstr(o, "line"));
+		fflush(stdout);
+		json_object_put(o);
+	}
+	fclose(f);
+	return EXIT_OK;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct config_host host = { 0 };
+	struct config_errors errs = { 0 };
+	struct spec_set *set = NULL;
+	int r;
+
+	if (argc < 1) {
+		fprintf(stderr, "paddockctl check: name spec files or directories\n");
+		return EXIT_USAGE;
+	}
+	(void)config_host_detect(&host);
+	r = config_load_spec_paths(argv, (size_t)argc, &host, &set, &errs);
+	if (opt_json) {
+		struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+		for (size_t i = 0; i < errs.n; i++) {
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(e, "file",
+					       json_object_new_string(errs.diags[i].file ?: ""));
+			json_object_object_add(e, "line", json_object_new_int(errs.diags[i].line));
+			json_object_object_add(e, "column",
+					       json_object_new_int(errs.diags[i].column));
+			json_object_object_add(e, "message",
+					       json_object_new_string(errs.diags[i].message));
+			json_object_array_add(arr, e);
+		}
+		json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
+		json_object_object_add(o, "services",
+				       json_object_new_int(set ? (int)set->nservices : 0));
+		json_object_object_add(o, "errors", arr);
+		print_json(o);
+		json_object_put(o);
+	} else if (r == 0) {
+		printf("%zu services: configuration OK\n", set->nservices);
+	} else {
+		config_errors_print(stderr, &errs);
+	}
+	config_errors_clear(&errs);
+	spec_set_free(set);
+	return r == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmd_version(void)
+{
+	int fd;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *daemon_version = NULL;
+	struct json_object *resp = NULL;
+
+	/* The daemon's version when it is there; ours always. */
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		resp = call(request("version", NULL, 0), NULL);
+		daemon_version = jstr(result_of(resp), "version");
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (opt_json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "paddockctl", json_object_new_string(PACKAGE_VERSION));
+		json_object_object_add(
+		    o, "paddockd", daemon_version ? json_object_new_string(daemon_version) : NULL);
+		print_json(o);
+		json_object_put(o);
+	} else {
+		printf("paddockctl %s\n", PACKAGE_VERSION);
+		printf("paddockd %s\n", daemon_version ? daemon_version : "(not reachable)");
+	}
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	int nrest = 0;
+	bool after_dashdash = false;
+
+	if (!rest)
+		return EXIT_FAIL;
+	signal(SIGPIPE, SIG_IGN);
+	/* Global options may stand anywhere before "--". */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (after_dashdash) {
+			rest[nrest++] = argv[i];
+		} else if (strcmp(a, "--") == 0) {
+			after_dashdash = true;
+		} else if (strcmp(a, "--json") == 0) {
+			opt_json = true;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if ((strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0)) {
+			if (i + 1 >= argc) {
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+			socket_path = argv[++i];
+		} else if (strncmp(a, "--socket=", 9) == 0) {
+			socket_path = a + 9;
+		} else {
+			rest[nrest++] = argv[i];
+		}
+	}
+	if (!socket_path)
+		socket_path = getenv("PADDOCK_SOCKET");
+	if (!socket_path || !*socket_path)
+		socket_path = DEFAULT_SOCKET;
+	if (nrest == 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	const char *cmd = rest[0];
+	int cargc = nrest - 1;
+	char **cargv = rest + 1;
+	int r;
+
+	if (strcmp(cmd, "list") == 0)
+		r = cmd_list(cargc, cargv);
+	else if (strcmp(cmd, "status") == 0)
+		r = cmd_status(cargc, cargv);
+	else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
+		 strcmp(cmd, "restart") == 0 || strcmp(cmd, "freeze") == 0 ||
+		 strcmp(cmd, "thaw") == 0)
+		r = cmd_simple(cmd, cargc, cargv);
+	else if (strcmp(cmd, "kill") == 0)
+		r = cmd_kill(cargc, cargv);
+	else if (strcmp(cmd, "logs") == 0)
+		r = cmd_logs(cargc, cargv);
+	else if (strcmp(cmd, "check") == 0)
+		r = cmd_check(cargc, cargv);
+	else if (strcmp(cmd, "version") == 0)
+		r = cmd_version();
+	else {
+		fprintf(stderr, "paddockctl: unknown command '%s' (see paddockctl --help)\n", cmd);
+		r = EXIT_USAGE;
+	}
+	free(rest);
+	return r;
+}

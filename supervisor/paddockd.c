@@ -1,0 +1,363 @@
+/*
+ * paddockd.c - the daemon: options, configuration, cgroup setup, the
+ * event loop, signals and orderly shutdown. Services live in service.c,
+ * the control socket in control.c.
+ */
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+
+#include "cgroup.h"
+#include "control.h"
+#include "log.h"
+#include "service.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG "/etc/paddock/paddock.yaml"
+#define SHUTDOWN_GRACE_MS 5000 /* on top of the longest stop timeout */
+
+static struct daemon daemon_state;
+
+struct options {
+	bool foreground, check;
+	int verbose;
+	const char *config, *services_dir, *state_dir, *runtime_dir, *cgroup_root;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: paddockd [-fnv] [-c FILE] [-S SERVICES_DIR] [--state-dir DIR]\n"
+	    "                [--runtime-dir DIR] [--cgroup-root PATH]\n"
+	    "\n"
+	    "  -f, --foreground      stay in the foreground, log to stderr\n"
+	    "  -n, --check           check configuration and specs, then exit\n"
+	    "  -c, --config FILE     daemon configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -S, --services DIR    directory of *.yaml service specs\n"
+	    "      --state-dir DIR   logs and state (default /var/lib/paddock)\n"
+	    "      --runtime-dir DIR control socket (default /run/paddock)\n"
+	    "      --cgroup-root P   cgroup root, relative to paddockd's own cgroup or absolute\n"
+	    "  -v, --verbose         more logging (repeat for more)\n"
+	    "  -V, --version         print the version\n"
+	    "  -h, --help            this text\n");
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_STATE = 256, OPT_RUNTIME, OPT_CGROUP_ROOT };
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "services", required_argument, NULL, 'S' },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME },
+		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "fnc:S:vVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'n':
+			o->check = true;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'S':
+			o->services_dir = optarg;
+			break;
+		case OPT_STATE:
+			o->state_dir = optarg;
+			break;
+		case OPT_RUNTIME:
+			o->runtime_dir = optarg;
+			break;
+		case OPT_CGROUP_ROOT:
+			o->cgroup_root = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'V':
+			printf("paddockd %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static void override(char **field, const char *value)
+{
+	if (value) {
+		free(*field);
+		*field = xstrdup(value);
+	}
+}
+
+/* Load the daemon config and the specs; prints every error. 0 or -1. */
+static int load_configuration(struct daemon *d, const struct options *o)
+{
+	struct config_errors errs = { 0 };
+	const char *path = o->config;
+	int r;
+
+	if (!path && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	if (path)
+		r = config_load_daemon(path, &d->host, &d->cfg, &errs);
+	else
+		r = (d->cfg = daemon_config_new_defaults()) ? 0 : -ENOMEM;
+	if (r < 0) {
+		config_errors_print(stderr, &errs);
+		config_errors_clear(&errs);
+		return -1;
+	}
+	override(&d->cfg->services_dir, o->services_dir);
+	override(&d->cfg->state_dir, o->state_dir);
+	override(&d->cfg->runtime_dir, o->runtime_dir);
+	override(&d->cfg->cgroup_root, o->cgroup_root);
+
+	r = config_load_specs(d->cfg->services_dir, &d->host, &d->specs, &errs);
+	if (r < 0) {
+		config_errors_print(stderr, &errs);
+		config_errors_clear(&errs);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- services table ------------------------------------------------------------------- */
+
+struct service *daemon_find_service(struct daemon *d, const char *name)
+{
+	size_t lo = 0, hi = d->nservices;
+
+	while (lo < hi) { /* sorted by name: O(log n) */
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(name, service_name(d->services[mid]));
+		if (c == 0)
+			return d->services[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static bool all_settled(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nservices; i++)
+		if (!service_settled(d->services[i]))
+			return false;
+	return true;
+}
+
+void daemon_service_settled(struct daemon *d)
+{
+	if (d->shutting_down && all_settled(d))
+		event_base_loopexit(d->base, NULL);
+	control_service_settled(d->control);
+}
+
+/* --- signals ------------------------------------------------------------------------------ */
+
+static void on_shutdown_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	log_warnx("services still running after the shutdown deadline; exiting anyway");
+	event_base_loopexit(d->base, NULL);
+}
+
+static void begin_shutdown(struct daemon *d, const char *why)
+{
+	uint64_t longest = 0;
+
+	if (d->shutting_down)
+		return;
+	d->shutting_down = true;
+	log_info("%s: stopping %zu services", why, d->nservices);
+	(void)sd_notify(0, "STOPPING=1");
+	/* Reverse name order for now; dependency order comes with depends_on support. */
+	for (size_t i = d->nservices; i-- > 0;) {
+		struct service *svc = d->services[i];
+		if (service_spec(svc)->stop.timeout_ms > longest)
+			longest = service_spec(svc)->stop.timeout_ms;
+		(void)service_stop(svc);
+	}
+	if (all_settled(d)) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	uint64_t ms = longest + 1000 + SHUTDOWN_GRACE_MS;
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+	event_base_once(d->base, -1, EV_TIMEOUT, on_shutdown_deadline, d, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		begin_shutdown(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	case SIGHUP:
+		log_warnx("SIGHUP: reload is not supported yet; configuration unchanged");
+		break;
+	case SIGCHLD:
+		/*
+		 * We are a subreaper: orphans of services land here. Peek
+		 * without reaping so a service's main process is reaped by its
+		 * own handler (which needs the status), and reap anything else.
+		 */
+		for (;;) {
+			siginfo_t si = { 0 };
+			if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+			    si.si_pid == 0)
+				break;
+			struct service *owner = NULL;
+			for (size_t i = 0; i < d->nservices && !owner; i++)
+				if (service_main_pid(d->services[i]) == si.si_pid)
+					owner = d->services[i];
+			if (owner) {
+				if (!service_reap(owner))
+					break;
+			} else {
+				(void)waitpid(si.si_pid, NULL, WNOHANG);
+			}
+		}
+		break;
+	}
+}
+
+/* --- main ---------------------------------------------------------------------------------- */
+
+static int prepare_dirs(struct daemon *d)
+{
+	int r;
+
+	if ((r = mkdir_p(d->cfg->state_dir, 0700)) < 0) {
+		log_warnx("cannot create state dir %s: %s", d->cfg->state_dir, strerror(-r));
+		return r;
+	}
+	xasprintf(&d->logs_dir, "%s/logs", d->cfg->state_dir);
+	if ((r = mkdir_p(d->logs_dir, 0750)) < 0) {
+		log_warnx("cannot create %s: %s", d->logs_dir, strerror(-r));
+		return r;
+	}
+	if ((r = mkdir_p(d->cfg->runtime_dir, 0755)) < 0) {
+		log_warnx("cannot create runtime dir %s: %s", d->cfg->runtime_dir, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon *d = &daemon_state;
+	struct options o = { 0 };
+	struct event *sigev[4];
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	int r;
+
+	parse_options(argc, argv, &o);
+	log_init(o.foreground || o.check, o.verbose);
+	if (config_host_detect(&d->host) < 0)
+		d->host.mem_total = 0;
+	if (load_configuration(d, &o) < 0) {
+		if (o.check)
+			return 1;
+		fatalx("configuration invalid; nothing started");
+	}
+
+	r = cgroup_host_detect(d->cfg->cgroup_root, &d->cgroups);
+	if (o.check) {
+		printf("%zu services in %s\n", d->specs->nservices, d->cfg->services_dir);
+		if (r < 0)
+			printf("cgroups: cannot detect: %s\n", strerror(-r));
+		else
+			printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
+		printf("configuration OK\n");
+		d->cgroups = cgroup_host_free(d->cgroups);
+		d->specs = spec_set_free(d->specs);
+		d->cfg = daemon_config_free(d->cfg);
+		return 0;
+	}
+	if (r < 0)
+		fatalx("cannot detect the cgroup layout: %s", strerror(-r));
+	if (geteuid() != 0)
+		fatalx("paddockd must run as root");
+	if (prepare_dirs(d) < 0)
+		return 1;
+	if ((r = cgroup_host_setup(d->cgroups)) < 0)
+		fatalx("cannot prepare cgroup root: %s", strerror(-r));
+	log_info("cgroups: %s", cgroup_host_describe(d->cgroups));
+
+	if (!o.foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)now_us() ^ (unsigned)getpid());
+	d->journald = access("/run/systemd/journal/socket", W_OK) == 0;
+
+	d->base = event_base_new();
+	if (!d->base)
+		fatalx("cannot create event base");
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		sigev[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		event_add(sigev[i], NULL);
+	}
+	if ((r = control_open(d, &d->control)) < 0)
+		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
+
+	d->nservices = d->specs->nservices;
+	d->services = xcalloc(d->nservices, sizeof(*d->services));
+	for (size_t i = 0; i < d->nservices; i++)
+		d->services[i] = service_new(d, d->specs->services[i]);
+	for (size_t i = 0; i < d->nservices; i++)
+		(void)service_start(d->services[i]);
+	log_info("paddockd %s ready: %zu services", PACKAGE_VERSION, d->nservices);
+	(void)sd_notifyf(0, "READY=1\nSTATUS=%zu services", d->nservices);
+
+	event_base_dispatch(d->base);
+
+	log_info("shutting down");
+	d->control = control_free(d->control);
+	for (size_t i = 0; i < d->nservices; i++)
+		d->services[i] = service_free(d->services[i]);
+	free(d->services);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		event_free(sigev[i]);
+	cgroup_host_teardown(d->cgroups);
+	d->cgroups = cgroup_host_free(d->cgroups);
+	event_base_free(d->base);
+	d->specs = spec_set_free(d->specs);
+	d->cfg = daemon_config_free(d->cfg);
+	free(d->logs_dir);
+	return 0;
+}

@@ -1,0 +1,250 @@
+/*
+ * rootfs.c - the service's filesystem view, set up in the child inside
+ * its new mount namespace. Order: make everything private, bind the root
+ * onto itself, mount /proc, /dev, /sys and the spec's mounts beneath it,
+ * then pivot_root and detach the old root. Without a root directory the
+ * host filesystem stays, in a private namespace, with a fresh /proc.
+ *
+ * Runs after clone3 and before exec: fixed buffers only.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include "rootfs.h"
+#include "util.h"
+
+static int fail(struct launch_report *rep, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct launch_report *rep, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	rep->err = err;
+	va_start(ap, fmt);
+	vsnprintf(rep->what, sizeof(rep->what), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+/* buf = a + b, PATH_MAX-bounded; a path that does not fit is an error, never truncated. */
+static int join(struct launch_report *rep, char *buf, const char *a, const char *b)
+{
+	int n = snprintf(buf, PATH_MAX, "%s%s", a, b);
+	if (n < 0 || n >= PATH_MAX)
+		return fail(rep, ENAMETOOLONG, "path %.100s%.100s", a, b);
+	return 0;
+}
+
+static int do_mount(struct launch_report *rep, const char *src, const char *target,
+		    const char *type, unsigned long flags, const char *data)
+{
+	if (mount(src, target, type, flags, data) < 0)
+		return fail(rep, errno, "mount %s on %s",
+			    type  ? type
+			    : src ? src
+				  : "(none)",
+			    target);
+	return 0;
+}
+
+/* mkdir -p for a path inside the new root (fixed buffer). */
+static int make_dirs(struct launch_report *rep, const char *path, mode_t mode)
+{
+	int r = mkdir_p(path, mode);
+	return r < 0 ? fail(rep, -r, "mkdir %s", path) : 0;
+}
+
+static int make_file(struct launch_report *rep, const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 && errno != EEXIST)
+		return fail(rep, errno, "create %s", path);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int setup_dev(struct launch_report *rep, const char *root)
+{
+	static const struct {
+		const char *name;
+		unsigned maj, min;
+	} nodes[] = {
+		{ "null", 1, 3 },   { "zero", 1, 5 },	 { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const struct {
+		const char *target, *name;
+	} links[] = {
+		{ "pts/ptmx", "ptmx" },		 { "/proc/self/fd", "fd" },
+		{ "/proc/self/fd/0", "stdin" },	 { "/proc/self/fd/1", "stdout" },
+		{ "/proc/self/fd/2", "stderr" },
+	};
+	char dev[PATH_MAX], p[PATH_MAX], sub[64];
+	int r;
+
+	if ((r = join(rep, dev, root, "/dev")) < 0 || (r = make_dirs(rep, dev, 0755)) < 0)
+		return r;
+	if ((r = do_mount(rep, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
+			  "mode=755,size=65536k")) < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+		snprintf(sub, sizeof(sub), "/%s", nodes[i].name);
+		if ((r = join(rep, p, dev, sub)) < 0)
+			return r;
+		if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) == 0) {
+			(void)chmod(p, 0666); /* umask */
+			continue;
+		}
+		/* No mknod (user namespace): bind the host's node instead. */
+		char host[64];
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
+		if ((r = make_file(rep, p)) < 0 ||
+		    (r = do_mount(rep, host, p, NULL, MS_BIND, NULL)) < 0)
+			return r;
+	}
+	if ((r = join(rep, p, dev, "/pts")) < 0 || (r = make_dirs(rep, p, 0755)) < 0 ||
+	    (r = do_mount(rep, "devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+			  "newinstance,ptmxmode=0666,mode=0620")) < 0)
+		return r;
+	if ((r = join(rep, p, dev, "/shm")) < 0 || (r = make_dirs(rep, p, 01777)) < 0 ||
+	    (r = do_mount(rep, "shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=1777,size=65536k")) < 0)
+		return r;
+	if (join(rep, p, dev, "/mqueue") == 0)
+		(void)mkdir(p, 0755);
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		snprintf(sub, sizeof(sub), "/%s", links[i].name);
+		if ((r = join(rep, p, dev, sub)) < 0)
+			return r;
+		if (symlink(links[i].target, p) < 0 && errno != EEXIST)
+			return fail(rep, errno, "symlink %s", p);
+	}
+	return 0;
+}
+
+static int setup_spec_mounts(struct launch_report *rep, const struct service_spec *spec,
+			     const char *root)
+{
+	char target[PATH_MAX];
+	int r;
+
+	for (size_t i = 0; i < spec->isolation.nmounts; i++) {
+		const struct spec_mount *m = &spec->isolation.mounts[i];
+		unsigned long ro = m->readonly ? MS_RDONLY : 0;
+
+		if ((r = join(rep, target, root ? root : "", m->target)) < 0)
+			return r;
+		if (m->type == MOUNT_TMPFS) {
+			char opts[64] = "mode=1777";
+			if (m->size != SPEC_UNSET)
+				snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
+					 (unsigned long long)m->size);
+			if ((r = make_dirs(rep, target, 0755)) < 0 ||
+			    (r = do_mount(rep, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | ro,
+					  opts)) < 0)
+				return r;
+			continue;
+		}
+		struct stat st;
+		if (stat(m->source, &st) < 0)
+			return fail(rep, errno, "bind source %s", m->source);
+		if (S_ISDIR(st.st_mode))
+			r = make_dirs(rep, target, 0755);
+		else {
+			char parent[PATH_MAX];
+			snprintf(parent, sizeof(parent), "%s", target);
+			char *slash = strrchr(parent, '/');
+			if (slash && slash != parent) {
+				*slash = '\0';
+				if ((r = make_dirs(rep, parent, 0755)) < 0)
+					return r;
+			}
+			r = make_file(rep, target);
+		}
+		if (r < 0 ||
+		    (r = do_mount(rep, m->source, target, NULL, MS_BIND | MS_REC, NULL)) < 0)
+			return r;
+		if (ro && (r = do_mount(rep, NULL, target, NULL,
+					MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+					NULL)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int rootfs_setup(const struct service_spec *spec, const char *root, struct launch_report *rep)
+{
+	bool newpid = spec->isolation.namespaces & SPEC_NS_PID;
+	char p[PATH_MAX];
+	int r;
+
+	if ((r = do_mount(rep, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) < 0)
+		return r;
+
+	if (!root) {
+		/* Host filesystem: a private view with our own /proc and mounts. */
+		if (newpid && (r = do_mount(rep, "proc", "/proc", "proc",
+					    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
+			return r;
+		return setup_spec_mounts(rep, spec, NULL);
+	}
+
+	if ((r = do_mount(rep, root, root, NULL, MS_BIND | MS_REC, NULL)) < 0)
+		return r;
+	if ((r = join(rep, p, root, "/proc")) < 0 || (r = make_dirs(rep, p, 0555)) < 0 ||
+	    (r = do_mount(rep, "proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
+		return r;
+	if ((r = setup_dev(rep, root)) < 0)
+		return r;
+	if ((r = join(rep, p, root, "/sys")) < 0 || (r = make_dirs(rep, p, 0555)) < 0)
+		return r;
+	if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		/* Without a new net namespace sysfs may refuse: bind the host's, read-only. */
+		if ((r = do_mount(rep, "/sys", p, NULL, MS_BIND | MS_REC, NULL)) < 0 ||
+		    (r = do_mount(rep, NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)) < 0)
+			return r;
+	}
+	if ((r = setup_spec_mounts(rep, spec, root)) < 0)
+		return r;
+	if (spec->isolation.readonly_rootfs &&
+	    (r = do_mount(rep, NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)) < 0)
+		return r;
+
+	if (chdir(root) < 0)
+		return fail(rep, errno, "chdir %s", root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return fail(rep, errno, "pivot_root %s", root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return fail(rep, errno, "detach old root");
+	if (chdir("/") < 0)
+		return fail(rep, errno, "chdir /");
+	return 0;
+}
+
+int rootfs_loopback_up(struct launch_report *rep)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fail(rep, errno, "socket for lo");
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)) {
+		int e = errno;
+		close(fd);
+		return fail(rep, e, "bring up lo");
+	}
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,18 @@
+/*
+ * rootfs.h - build a service's filesystem view inside its new mount
+ * namespace: private propagation, the root (a directory or the host's),
+ * a fresh /proc, a minimal /dev, read-only /sys, the spec's mounts,
+ * pivot_root. Runs in the child before exec: no allocation, no logging;
+ * a failure fills the launch report.
+ */
+#ifndef PADDOCK_ROOTFS_H
+#define PADDOCK_ROOTFS_H
+
+#include "launch.h"
+
+/* root NULL = keep the host filesystem (still a private mount namespace). */
+int rootfs_setup(const struct service_spec *spec, const char *root, struct launch_report *rep);
+/* Bring up lo in a fresh network namespace. */
+int rootfs_loopback_up(struct launch_report *rep);
+
+#endif

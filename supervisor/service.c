@@ -1,0 +1,830 @@
+/*
+ * service.c - one service's life: cgroup, launch, exit, restart policy,
+ * stop escalation and output capture.
+ *
+ * Every state change goes through service_set_state(); every reaction to
+ * an event goes through service_dispatch(), a switch over (state, event)
+ * in one place (s6-supervise's table). A service is settled only when its
+ * process has exited, its cgroup is gone and both output pipes have hit
+ * EOF (tmux's JOB_DEAD and JOB_CLOSED).
+ */
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "launch.h"
+#include "log.h"
+#include "logstore.h"
+#include "service.h"
+#include "units.h"
+#include "util.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define READ_BUDGET (64 * 1024) /* bytes read per output event: keeps the loop fair */
+#define CGROUP_RETRY_MS 20 /* re-check an emptying cgroup this often */
+#define CGROUP_RETRY_MAX 250 /* ... for at most 5 s */
+
+enum service_event {
+	SE_START, /* operator or boot asks for it to run */
+	SE_STOP, /* operator or shutdown asks for it to stop */
+	SE_EXEC_OK, /* report pipe closed without a report */
+	SE_LAUNCH_FAILED,
+	SE_EXITED, /* main process gone and reaped */
+	SE_TIMER, /* backoff over, or stop timeout */
+	SE_CLEANED, /* cgroup empty and removed */
+};
+
+struct service {
+	struct daemon *d;
+	const struct service_spec *spec;
+	enum service_state state;
+	uint64_t since_ms; /* realtime */
+
+	struct cgroup *cg;
+	struct cgroup_limits limits;
+	struct launch_child child;
+	pid_t main_pid;
+	uint64_t started_mono;
+	bool frozen;
+	bool stop_requested; /* the exit we wait for is one we asked for */
+	bool kill_sent;
+	unsigned cleanup_tries;
+
+	struct event *ev_exit, *ev_report, *ev_timer;
+	struct event *ev_out[2];
+	int out_fd[2];
+	struct logstore *log;
+
+	struct launch_report report;
+	bool have_report;
+
+	unsigned restarts;
+	unsigned failures; /* consecutive, for backoff */
+	uint64_t *starts; /* ring of the last `burst` start times (monotonic ms) */
+	unsigned nstarts, starts_pos;
+	struct service_exit last_exit;
+	unsigned warned; /* CGROUP_UNSUPPORTED_* already logged */
+};
+
+static void service_dispatch(struct service *svc, enum service_event ev);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+static uint64_t realtime_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *service_state_name(enum service_state st)
+{
+	static const char *const names[] = { "stopped",	 "starting", "running",
+					     "stopping", "backoff",  "failed" };
+	return st < ARRAY_SIZE(names) ? names[st] : "?";
+}
+
+static void service_set_state(struct service *svc, enum service_state st)
+{
+	if (svc->state == st)
+		return;
+	log_debug("service %s: %s -> %s", svc->spec->name, service_state_name(svc->state),
+		  service_state_name(st));
+	svc->state = st;
+	svc->since_ms = realtime_ms();
+	if (service_settled(svc))
+		daemon_service_settled(svc->d);
+}
+
+static void limits_from_spec(struct cgroup_limits *l, const struct service_spec *spec)
+{
+	l->memory = spec->resources.memory;
+	l->cpu_weight = spec->resources.cpu.weight;
+	l->cpu_max_mcpu = spec->resources.cpu.max_mcpu;
+	l->cpus = spec->resources.cpu.cpus;
+	l->pids_max = spec->resources.pids_max;
+	l->io_weight = spec->resources.io_weight;
+}
+
+struct service *service_new(struct daemon *d, const struct service_spec *spec)
+{
+	struct service *svc = xcalloc(1, sizeof(*svc));
+
+	svc->d = d;
+	svc->spec = spec;
+	svc->state = SVC_STOPPED;
+	svc->since_ms = realtime_ms();
+	svc->child =
+	    (struct launch_child){ .pidfd = -1, .reportfd = -1, .statusfd = -1, .gofd = -1 };
+	svc->out_fd[0] = svc->out_fd[1] = -1;
+	svc->ev_timer = evtimer_new(d->base, on_timer, svc);
+	svc->starts = xcalloc(spec->restart.burst ? spec->restart.burst : 1, sizeof(uint64_t));
+	limits_from_spec(&svc->limits, spec);
+	svc->log = logstore_new(d->logs_dir, spec->name, d->cfg->log.max_size, d->cfg->log.keep,
+				d->journald);
+	return svc;
+}
+
+static void close_output(struct service *svc, int i)
+{
+	if (svc->ev_out[i]) {
+		event_free(svc->ev_out[i]);
+		svc->ev_out[i] = NULL;
+	}
+	if (svc->out_fd[i] >= 0) {
+		close(svc->out_fd[i]);
+		svc->out_fd[i] = -1;
+		logstore_flush(svc->log, i + 1);
+	}
+}
+
+static void release_process(struct service *svc)
+{
+	if (svc->ev_exit) {
+		event_free(svc->ev_exit);
+		svc->ev_exit = NULL;
+	}
+	if (svc->ev_report) {
+		event_free(svc->ev_report);
+		svc->ev_report = NULL;
+	}
+	launch_child_close(&svc->child);
+	svc->main_pid = 0;
+}
+
+struct service *service_free(struct service *svc)
+{
+	if (!svc)
+		return NULL;
+	release_process(svc);
+	close_output(svc, 0);
+	close_output(svc, 1);
+	if (svc->ev_timer)
+		event_free(svc->ev_timer);
+	svc->cg = cgroup_free(svc->cg);
+	svc->log = logstore_free(svc->log);
+	free(svc->starts);
+	free(svc);
+	return NULL;
+}
+
+/* --- output ----------------------------------------------------------------- */
+
+static void on_output(evutil_socket_t fd, short what, void *arg)
+{
+	struct service *svc = arg;
+	int i = fd == svc->out_fd[0] ? 0 : 1;
+	char buf[16384];
+	size_t total = 0;
+
+	while (total < READ_BUDGET) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			logstore_feed(svc->log, i + 1, buf, (size_t)n);
+			total += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EINTR))
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		/* EOF or error: this stream is done. */
+		close_output(svc, i);
+		if (service_settled(svc))
+			daemon_service_settled(svc->d);
+		return;
+	}
+}
+
+/* Pipes for stdout/stderr; we keep the nonblocking read ends. */
+static int open_outputs(struct service *svc, int wr[2])
+{
+	for (int i = 0; i < 2; i++) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			int r = -errno;
+			if (i == 1) {
+				close(wr[0]);
+				close_output(svc, 0);
+			}
+			return r;
+		}
+		(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+		close_output(svc, i);
+		svc->out_fd[i] = p[0];
+		wr[i] = p[1];
+		svc->ev_out[i] =
+		    event_new(svc->d->base, p[0], EV_READ | EV_PERSIST, on_output, svc);
+		event_add(svc->ev_out[i], NULL);
+	}
+	return 0;
+}
+
+/* --- exit and launch reports ------------------------------------------------------ */
+
+static void record_exit(struct service *svc, enum exit_kind kind, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void record_exit(struct service *svc, enum exit_kind kind, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	svc->last_exit.kind = kind;
+	svc->last_exit.code = code;
+	svc->last_exit.when_ms = realtime_ms();
+	va_start(ap, fmt);
+	vsnprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Did the kernel OOM-kill something in this cgroup since it was created? */
+static bool cgroup_saw_oom_kill(struct service *svc)
+{
+	char buf[1024];
+	const char *p;
+
+	if (!svc->cg)
+		return false;
+	if (cgroup_read_knob(svc->cg, "memory.events", buf, sizeof(buf)) >= 0 &&
+	    (p = strstr(buf, "oom_kill ")))
+		return strtoull(p + 9, NULL, 10) > 0;
+	if (cgroup_read_knob(svc->cg, "memory.oom_control", buf, sizeof(buf)) >= 0 &&
+	    (p = strstr(buf, "oom_kill ")))
+		return strtoull(p + 9, NULL, 10) > 0;
+	return false;
+}
+
+bool service_reap(struct service *svc)
+{
+	siginfo_t si = { 0 };
+	int status = -1;
+
+	if (svc->child.pidfd < 0)
+		return false;
+	if (syscall(SYS_waitid, P_PIDFD, svc->child.pidfd, &si, WEXITED | WNOHANG, NULL) < 0 ||
+	    si.si_pid == 0)
+		return false; /* not yet */
+	if (svc->child.statusfd >= 0 &&
+	    read(svc->child.statusfd, &status, sizeof(status)) != sizeof(status))
+		status = -1;
+	if (status < 0) /* no init in between: the kernel's word */
+		status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
+
+	/* A launch report may still sit in the pipe: read it before judging. */
+	if (svc->ev_report) {
+		struct launch_report rep;
+		if (read(svc->child.reportfd, &rep, sizeof(rep)) == sizeof(rep)) {
+			svc->report = rep;
+			svc->have_report = true;
+		}
+	}
+
+	if (svc->have_report)
+		record_exit(svc, EXIT_LAUNCH, svc->report.err, "%s: %s", svc->report.what,
+			    strerror(svc->report.err));
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cgroup_saw_oom_kill(svc))
+		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
+	else if (WIFSIGNALED(status))
+		record_exit(svc, EXIT_SIGNAL, WTERMSIG(status), "killed by %s",
+			    units_signal_name(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) == 137 && cgroup_saw_oom_kill(svc))
+		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
+	else
+		record_exit(svc, EXIT_CODE, WEXITSTATUS(status), "exited %d", WEXITSTATUS(status));
+	release_process(svc);
+	service_dispatch(svc, svc->have_report ? SE_LAUNCH_FAILED : SE_EXITED);
+	return true;
+}
+
+static void on_exit_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)service_reap(arg);
+}
+
+static void on_report_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct service *svc = arg;
+	struct launch_report rep;
+	ssize_t n = read(fd, &rep, sizeof(rep));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_free(svc->ev_report);
+	svc->ev_report = NULL;
+	if (n == sizeof(rep)) {
+		svc->report = rep;
+		svc->have_report = true;
+		return; /* the child exits 127 next; judge on the exit */
+	}
+	close(svc->child.reportfd);
+	svc->child.reportfd = -1;
+	service_dispatch(svc, SE_EXEC_OK);
+}
+
+/* --- starting --------------------------------------------------------------------- */
+
+static void warn_unsupported(struct service *svc, unsigned bits)
+{
+	static const struct {
+		unsigned bit;
+		const char *what;
+	} names[] = {
+		{ CGROUP_UNSUPPORTED_MEMORY_MIN, "memory.min" },
+		{ CGROUP_UNSUPPORTED_MEMORY_HIGH, "memory.high" },
+		{ CGROUP_UNSUPPORTED_SWAP_MAX, "memory.swap_max" },
+		{ CGROUP_UNSUPPORTED_CPUSET, "cpu.cpus" },
+		{ CGROUP_UNSUPPORTED_IO_WEIGHT, "io.weight" },
+		{ CGROUP_UNSUPPORTED_CPU, "cpu" },
+		{ CGROUP_UNSUPPORTED_PIDS, "pids.max" },
+		{ CGROUP_UNSUPPORTED_MEMORY, "memory" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if ((bits & names[i].bit) && !(svc->warned & names[i].bit)) {
+			log_warnx("service %s: %s cannot be expressed on this host's %s cgroups; "
+				  "ignored",
+				  svc->spec->name, names[i].what,
+				  cgroup_mode_name(cgroup_host_mode(svc->d->cgroups)));
+			svc->warned |= names[i].bit;
+		}
+}
+
+/* Build "KEY=VALUE" env: PATH and HOME defaults, then the spec's. */
+static char **build_env(const struct service_spec *spec, const char *home)
+{
+	size_t n = spec->nenvironment, k = 0;
+	char **env = xcalloc(n + 3, sizeof(char *));
+	bool have_path = false, have_home = false;
+
+	for (size_t i = 0; i < n; i++) {
+		have_path |= strncmp(spec->environment[i], "PATH=", 5) == 0;
+		have_home |= strncmp(spec->environment[i], "HOME=", 5) == 0;
+	}
+	if (!have_path)
+		env[k++] =
+		    xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (!have_home)
+		xasprintf(&env[k++], "HOME=%s", home);
+	for (size_t i = 0; i < n; i++)
+		env[k++] = xstrdup(spec->environment[i]);
+	return env;
+}
+
+static void free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* Start-limit: `burst` starts within `interval` puts the service in failed. */
+static bool start_limit_hit(struct service *svc, uint64_t now)
+{
+	unsigned burst = svc->spec->restart.burst;
+
+	if (burst == 0)
+		return false;
+	if (svc->nstarts >= burst) {
+		uint64_t oldest = svc->starts[svc->starts_pos];
+		if (now - oldest < svc->spec->restart.interval_ms)
+			return true;
+	}
+	svc->starts[svc->starts_pos] = now;
+	svc->starts_pos = (svc->starts_pos + 1) % burst;
+	if (svc->nstarts < burst)
+		svc->nstarts++;
+	return false;
+}
+
+/* Fail before any process exists: record why and go to failed. */
+static void fail_start(struct service *svc, enum exit_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail_start(struct service *svc, enum exit_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	svc->last_exit.kind = kind;
+	svc->last_exit.code = 0;
+	svc->last_exit.when_ms = realtime_ms();
+	va_start(ap, fmt);
+	vsnprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), fmt, ap);
+	va_end(ap);
+	log_warnx("service %s: failed: %s", svc->spec->name, svc->last_exit.reason);
+	logstore_note(svc->log, "paddockd: failed: %s", svc->last_exit.reason);
+	if (svc->cg && cgroup_destroy(svc->cg) == 0)
+		svc->cg = cgroup_free(svc->cg);
+	service_set_state(svc, SVC_FAILED);
+}
+
+static void do_start(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+	struct launch_plan plan = { 0 };
+	char home[512];
+	const char *why = NULL, *knob = NULL;
+	unsigned unsupported = 0;
+	int wr[2] = { -1, -1 };
+	int r;
+
+	svc->have_report = false;
+	svc->stop_requested = false;
+	svc->kill_sent = false;
+	svc->frozen = false;
+
+	if (start_limit_hit(svc, now_ms())) {
+		char iv[32];
+		fail_start(svc, EXIT_START_LIMIT, "start-limit-hit: %u starts within %s",
+			   spec->restart.burst,
+			   units_format_duration(spec->restart.interval_ms, iv, sizeof(iv)));
+		return;
+	}
+	if (!spec->command || !spec->command[0]) {
+		fail_start(svc, EXIT_LAUNCH, "no command to run");
+		return;
+	}
+	if (spec->rootfs && access(spec->rootfs, F_OK) < 0) {
+		fail_start(svc, EXIT_LAUNCH, "rootfs %s: %s", spec->rootfs, strerror(errno));
+		return;
+	}
+	if ((r = launch_resolve_user(spec->rootfs, spec->user, &plan.uid, &plan.gid, home,
+				     sizeof(home), &why)) < 0) {
+		fail_start(svc, EXIT_LAUNCH, "user %s: %s", spec->user, why);
+		return;
+	}
+
+	if (!svc->cg && (r = cgroup_create(svc->d->cgroups, spec->name, &svc->cg)) < 0) {
+		fail_start(svc, EXIT_LAUNCH, "cannot create cgroup: %s", strerror(-r));
+		return;
+	}
+	if ((r = cgroup_apply(svc->cg, &svc->limits, &unsupported, &knob)) < 0) {
+		fail_start(svc, EXIT_LAUNCH, "cannot set %s: %s", knob ? knob : "limits",
+			   strerror(-r));
+		return;
+	}
+	warn_unsupported(svc, unsupported);
+
+	if ((r = open_outputs(svc, wr)) < 0) {
+		fail_start(svc, EXIT_LAUNCH, "cannot create output pipes: %s", strerror(-r));
+		return;
+	}
+
+	char **env = build_env(spec, home);
+	plan.spec = spec;
+	plan.rootfs = spec->rootfs;
+	plan.argv = spec->command;
+	plan.envp = env;
+	plan.hostname = spec->hostname ? spec->hostname : spec->name;
+	plan.workdir = spec->working_dir ? spec->working_dir : "/";
+	plan.cgroup_fd = cgroup_v2_fd(svc->cg);
+	plan.wait_attach = cgroup_needs_attach(svc->cg);
+	plan.use_init = spec->init && (spec->isolation.namespaces & SPEC_NS_PID);
+	plan.stdout_fd = wr[0];
+	plan.stderr_fd = wr[1];
+
+	r = launch_start(&plan, &svc->child);
+	close(wr[0]);
+	close(wr[1]);
+	free_strv(env);
+	if (r < 0) {
+		fail_start(svc, EXIT_LAUNCH, "clone3: %s", strerror(-r));
+		return;
+	}
+	if (plan.wait_attach) {
+		r = cgroup_attach(svc->cg, svc->child.pid);
+		if (r < 0) {
+			/* Never let it run outside its limits. */
+			(void)kill(svc->child.pid, SIGKILL);
+			svc->report.err = -r;
+			snprintf(svc->report.what, sizeof(svc->report.what), "attach to cgroup");
+			svc->have_report = true;
+		}
+		launch_release(&svc->child);
+	}
+
+	svc->main_pid = svc->child.pid;
+	svc->started_mono = now_ms();
+	svc->ev_exit = event_new(svc->d->base, svc->child.pidfd, EV_READ, on_exit_event, svc);
+	event_add(svc->ev_exit, NULL);
+	(void)fcntl(svc->child.reportfd, F_SETFL, O_NONBLOCK);
+	svc->ev_report = event_new(svc->d->base, svc->child.reportfd, EV_READ | EV_PERSIST,
+				   on_report_event, svc);
+	event_add(svc->ev_report, NULL);
+	log_info("service %s: started, pid %d", spec->name, (int)svc->main_pid);
+	service_set_state(svc, SVC_STARTING);
+}
+
+/* --- stopping and cleanup ------------------------------------------------------------- */
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	service_dispatch(arg, SE_TIMER);
+}
+
+static void set_timer(struct service *svc, uint64_t ms)
+{
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+
+	evtimer_del(svc->ev_timer);
+	evtimer_add(svc->ev_timer, &tv);
+}
+
+/*
+ * After the main process is gone: kill what is left in the cgroup and
+ * remove it. Retries on a timer while the kernel finishes the kills.
+ */
+static bool cleanup_cgroup(struct service *svc)
+{
+	if (!svc->cg)
+		return true;
+	if (svc->frozen) {
+		(void)cgroup_freeze(svc->cg, false);
+		svc->frozen = false;
+	}
+	if (cgroup_is_empty(svc->cg) == 0)
+		(void)cgroup_kill_all(svc->cg);
+	if (cgroup_destroy(svc->cg) == 0) {
+		svc->cg = cgroup_free(svc->cg);
+		return true;
+	}
+	return false;
+}
+
+static uint64_t backoff_delay(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+	uint64_t d = spec->restart.delay_ms;
+
+	for (unsigned i = 1; i < svc->failures && d < spec->restart.max_delay_ms; i++)
+		d *= 2;
+	if (d > spec->restart.max_delay_ms)
+		d = spec->restart.max_delay_ms;
+	/* +-10% jitter so services that failed together don't restart together. */
+	if (d >= 10)
+		d = d - d / 10 + (uint64_t)random() % (d / 5 + 1);
+	return d;
+}
+
+/* Should the exit just recorded lead to a restart? */
+static bool wants_restart(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+	const struct service_exit *e = &svc->last_exit;
+
+	if (svc->stop_requested || svc->d->shutting_down)
+		return false;
+	if (e->kind == EXIT_OOM)
+		return spec->on_oom != ON_OOM_STOP;
+	switch (spec->restart.policy) {
+	case RESTART_ALWAYS:
+		return true;
+	case RESTART_NEVER:
+		return false;
+	case RESTART_ON_FAILURE:
+		return !(e->kind == EXIT_CODE && e->code == 0);
+	}
+	return false;
+}
+
+/* The main process is gone: decide between stopped, failed and backoff. */
+static void settle_after_exit(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+	const struct service_exit *e = &svc->last_exit;
+	bool clean = e->kind == EXIT_CODE && e->code == 0;
+
+	if (!svc->stop_requested)
+		log_info("service %s: main process %s", spec->name, e->reason);
+	logstore_note(svc->log, "paddockd: main process %s", e->reason);
+	if (svc->started_mono && now_ms() - svc->started_mono >= spec->restart.reset_after_ms)
+		svc->failures = 0;
+	if (wants_restart(svc)) {
+		svc->failures++;
+		uint64_t delay = backoff_delay(svc);
+		log_info("service %s: restarting in %llu ms", spec->name,
+			 (unsigned long long)delay);
+		service_set_state(svc, SVC_BACKOFF);
+		set_timer(svc, delay);
+		return;
+	}
+	service_set_state(svc, (clean || svc->stop_requested) ? SVC_STOPPED : SVC_FAILED);
+}
+
+static void begin_cleanup(struct service *svc)
+{
+	svc->cleanup_tries = 0;
+	if (cleanup_cgroup(svc)) {
+		service_dispatch(svc, SE_CLEANED);
+		return;
+	}
+	set_timer(svc, CGROUP_RETRY_MS);
+}
+
+/*
+ * The one place where events meet states. "cleaning" is not a state of
+ * its own: after an exit the service keeps its state (running/stopping)
+ * with main_pid 0 until SE_CLEANED.
+ */
+static void service_dispatch(struct service *svc, enum service_event ev)
+{
+	const struct service_spec *spec = svc->spec;
+
+	switch (ev) {
+	case SE_START:
+		if (svc->state == SVC_STOPPED || svc->state == SVC_FAILED) {
+			svc->nstarts = 0; /* an operator's start resets the start limit */
+			svc->failures = 0;
+			do_start(svc);
+		} else if (svc->state == SVC_BACKOFF) {
+			evtimer_del(svc->ev_timer);
+			do_start(svc);
+		}
+		return;
+
+	case SE_STOP:
+		switch (svc->state) {
+		case SVC_BACKOFF:
+			evtimer_del(svc->ev_timer);
+			service_set_state(svc, SVC_STOPPED);
+			return;
+		case SVC_STARTING:
+		case SVC_RUNNING:
+			svc->stop_requested = true;
+			service_set_state(svc, SVC_STOPPING);
+			if (svc->main_pid == 0)
+				return; /* already exited, cleanup under way */
+			if (svc->frozen)
+				(void)cgroup_freeze(svc->cg, false), svc->frozen = false;
+			(void)kill(svc->main_pid, spec->stop.signal);
+			set_timer(svc, spec->stop.timeout_ms);
+			return;
+		default:
+			return;
+		}
+
+	case SE_EXEC_OK:
+		if (svc->state == SVC_STARTING)
+			service_set_state(svc, SVC_RUNNING);
+		return;
+
+	case SE_LAUNCH_FAILED:
+		log_warnx("service %s: %s", spec->name, svc->last_exit.reason);
+		logstore_note(svc->log, "paddockd: %s", svc->last_exit.reason);
+		evtimer_del(svc->ev_timer);
+		begin_cleanup(svc);
+		return;
+
+	case SE_EXITED:
+		evtimer_del(svc->ev_timer);
+		begin_cleanup(svc);
+		return;
+
+	case SE_TIMER:
+		if (svc->state == SVC_BACKOFF) {
+			svc->restarts++;
+			do_start(svc);
+			return;
+		}
+		if (svc->main_pid == 0) {
+			/* Waiting for the cgroup to empty. */
+			if (cleanup_cgroup(svc)) {
+				service_dispatch(svc, SE_CLEANED);
+			} else if (++svc->cleanup_tries < CGROUP_RETRY_MAX) {
+				set_timer(svc, CGROUP_RETRY_MS);
+			} else {
+				log_warnx("service %s: cgroup %s does not empty; leaving it",
+					  spec->name, svc->cg ? cgroup_path(svc->cg) : "?");
+				svc->cg = cgroup_free(svc->cg);
+				service_dispatch(svc, SE_CLEANED);
+			}
+			return;
+		}
+		if (svc->state == SVC_STOPPING && !svc->kill_sent) {
+			log_warnx("service %s: did not stop within %llu ms, killing the group",
+				  spec->name, (unsigned long long)spec->stop.timeout_ms);
+			svc->kill_sent = true;
+			(void)cgroup_kill_all(svc->cg);
+			set_timer(svc, 1000);
+		} else if (svc->state == SVC_STOPPING) {
+			(void)kill(svc->main_pid, SIGKILL);
+			set_timer(svc, 1000);
+		}
+		return;
+
+	case SE_CLEANED:
+		if (svc->last_exit.kind == EXIT_LAUNCH) {
+			service_set_state(svc, svc->stop_requested ? SVC_STOPPED : SVC_FAILED);
+			return;
+		}
+		settle_after_exit(svc);
+		return;
+	}
+}
+
+/* --- public ---------------------------------------------------------------------------- */
+
+int service_start(struct service *svc)
+{
+	if (svc->state == SVC_STARTING || svc->state == SVC_RUNNING)
+		return -EALREADY;
+	if (svc->state == SVC_STOPPING)
+		return -EBUSY;
+	service_dispatch(svc, SE_START);
+	return 0;
+}
+
+int service_stop(struct service *svc)
+{
+	if (svc->state == SVC_STOPPED || svc->state == SVC_FAILED)
+		return -EALREADY;
+	service_dispatch(svc, SE_STOP);
+	return 0;
+}
+
+int service_restart(struct service *svc)
+{
+	/* Stop, then start once settled: the daemon re-starts it in settled(). */
+	if (svc->state == SVC_STOPPED || svc->state == SVC_FAILED || svc->state == SVC_BACKOFF) {
+		service_dispatch(svc, SE_START);
+		return 0;
+	}
+	return -EBUSY; /* the control layer does stop + start */
+}
+
+int service_kill(struct service *svc, int sig)
+{
+	if (!svc->main_pid || !svc->cg)
+		return -ESRCH;
+	return cgroup_signal_all(svc->cg, sig);
+}
+
+int service_freeze(struct service *svc, bool frozen)
+{
+	int r;
+
+	if (!svc->main_pid || !svc->cg)
+		return -ESRCH;
+	if ((r = cgroup_freeze(svc->cg, frozen)) < 0)
+		return r;
+	svc->frozen = frozen;
+	return 0;
+}
+
+const char *service_name(const struct service *svc)
+{
+	return svc->spec->name;
+}
+const struct service_spec *service_spec(const struct service *svc)
+{
+	return svc->spec;
+}
+enum service_state service_state(const struct service *svc)
+{
+	return svc->state;
+}
+bool service_settled(const struct service *svc)
+{
+	return (svc->state == SVC_STOPPED || svc->state == SVC_FAILED) && svc->main_pid == 0 &&
+	       !svc->cg && svc->out_fd[0] < 0 && svc->out_fd[1] < 0;
+}
+uint64_t service_state_since(const struct service *svc)
+{
+	return svc->since_ms;
+}
+pid_t service_main_pid(const struct service *svc)
+{
+	return svc->main_pid;
+}
+unsigned service_restarts(const struct service *svc)
+{
+	return svc->restarts;
+}
+const struct service_exit *service_last_exit(const struct service *svc)
+{
+	return &svc->last_exit;
+}
+struct cgroup *service_cgroup(const struct service *svc)
+{
+	return svc->cg;
+}
+bool service_frozen(const struct service *svc)
+{
+	return svc->frozen;
+}
+uint64_t service_log_dropped(const struct service *svc)
+{
+	return logstore_dropped(svc->log);
+}
+struct logstore *service_logstore(const struct service *svc)
+{
+	return svc->log;
+}
+char *service_log_tail(const struct service *svc, unsigned n)
+{
+	return logstore_tail(svc->log, n);
+}

@@ -1,0 +1,66 @@
+/*
+ * service.h - one supervised service: its state machine, restart policy,
+ * process, cgroup and log capture. All transitions go through one
+ * function in service.c (s6-supervise's state x event table).
+ */
+#ifndef PADDOCK_SERVICE_H
+#define PADDOCK_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "daemon.h"
+#include "spec.h"
+
+enum service_state {
+	SVC_STOPPED = 0,
+	SVC_STARTING,
+	SVC_RUNNING,
+	SVC_STOPPING,
+	SVC_BACKOFF,
+	SVC_FAILED,
+};
+
+enum exit_kind { EXIT_NONE = 0, EXIT_CODE, EXIT_SIGNAL, EXIT_OOM, EXIT_LAUNCH, EXIT_START_LIMIT };
+
+struct service_exit {
+	enum exit_kind kind;
+	int code; /* exit code, or signal number */
+	char reason[256]; /* human text: "exited 3", "killed by SIGKILL", "oom-kill", ... */
+	uint64_t when_ms; /* realtime */
+};
+
+struct service;
+
+struct service *service_new(struct daemon *d, const struct service_spec *spec);
+/* Destructor; the process must be gone (state stopped or failed). */
+struct service *service_free(struct service *svc);
+
+/* Operator requests. Return 0 or -errno (-EALREADY when nothing to do). */
+int service_start(struct service *svc);
+int service_stop(struct service *svc);
+int service_restart(struct service *svc);
+int service_kill(struct service *svc, int sig);
+int service_freeze(struct service *svc, bool frozen);
+
+const char *service_name(const struct service *svc);
+const struct service_spec *service_spec(const struct service *svc);
+enum service_state service_state(const struct service *svc);
+const char *service_state_name(enum service_state st);
+bool service_settled(const struct service *svc); /* stopped or failed, no process, logs closed */
+uint64_t service_state_since(const struct service *svc); /* realtime ms */
+pid_t service_main_pid(const struct service *svc);
+unsigned service_restarts(const struct service *svc);
+const struct service_exit *service_last_exit(const struct service *svc);
+struct cgroup *service_cgroup(const struct service *svc);
+bool service_frozen(const struct service *svc);
+uint64_t service_log_dropped(const struct service *svc);
+struct logstore *service_logstore(const struct service *svc);
+/* Reap the main process if it has exited (SIGCHLD sweep); true if it had. */
+bool service_reap(struct service *svc);
+/* Copy up to the last n log lines, oldest first, into a malloc'd NUL-terminated text. */
+char *service_log_tail(const struct service *svc, unsigned n);
+
+#endif
