@@ -1,0 +1,176 @@
+# tests/lib.sh - shared helpers for paddock's integration tests (bash).
+#
+# A test sources this file, calls `setup` (temporary state/runtime/services
+# dirs, a private cgroup root, cleanup on every exit path), writes specs,
+# calls `start_daemon`, and asserts on effects read back from the kernel.
+# Exit codes: 0 pass, 1 fail, 77 skip (automake convention).
+#
+# Never sleep to synchronise: `wait_for SECONDS CMD...` polls CMD until it
+# succeeds or the deadline passes.
+
+set -u
+
+TESTS_DIR=${TESTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+BUILD_DIR=${BUILD_DIR:-$(pwd)}
+PADDOCKD=${PADDOCKD:-$BUILD_DIR/supervisor/paddockd}
+PADDOCKCTL=${PADDOCKCTL:-$BUILD_DIR/supervisor/paddockctl}
+TEST_NAME=$(basename "${0%.sh}")
+
+T=""            # temporary directory of this test
+DAEMON_PID=""
+CGROOT="paddock-test-$$"  # cgroup root, relative to our own cgroup
+
+log() { printf '%s: %s\n' "$TEST_NAME" "$*" >&2; }
+skip() { log "SKIP: $*"; exit 77; }
+fail() {
+	log "FAIL: $*"
+	if [ -n "$T" ] && [ -f "$T/daemon.log" ]; then
+		echo "--- paddockd log (last 40 lines) ---" >&2
+		tail -n 40 "$T/daemon.log" >&2
+	fi
+	exit 1
+}
+pass() { log "ok: $*"; }
+
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+need_cgroups() {
+	grep -qE ' cgroup2? ' /proc/self/mounts || skip "no cgroup filesystem"
+}
+need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "needs $1"; }
+
+# Milliseconds from bash itself (busybox date has no %N).
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((10#$t / 1000)); }
+
+# wait_for SECONDS CMD [ARGS...]: poll CMD every 20 ms until it succeeds.
+wait_for() {
+	local deadline=$(($(now_ms) + $1 * 1000))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		if [ "$(now_ms)" -gt "$deadline" ]; then
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# Our own cgroup in a hierarchy ("memory", "cpu", ..., or "" for v2).
+own_cgroup() {
+	local want=$1 line id ctrls path
+	while IFS= read -r line; do
+		id=${line%%:*}; line=${line#*:}; ctrls=${line%%:*}; path=${line#*:}
+		if [ -z "$want" ] && [ "$id" = 0 ]; then echo "$path"; return; fi
+		case ",$ctrls," in *",$want,"*) [ -n "$want" ] && { echo "$path"; return; } ;; esac
+	done </proc/self/cgroup
+}
+
+# Mount point of a hierarchy: cgroup_mount memory | cgroup_mount "" (v2)
+cgroup_mount() {
+	local want=$1
+	if [ -z "$want" ]; then
+		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+	else
+		awk -v c="$want" '$3 == "cgroup" { n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $2; exit } }' /proc/self/mounts
+	fi
+}
+
+# True when the host has v1 memory controller (v1 or hybrid).
+is_v1() { [ -n "$(cgroup_mount memory)" ]; }
+
+# Directory of a service's cgroup in a hierarchy ("" = v2/unified).
+service_cgdir() {
+	local svc=$1 ctrl=${2-} mnt own
+	if [ -z "$ctrl" ] || ! is_v1; then
+		mnt=$(cgroup_mount "")
+		own=$(own_cgroup "")
+	else
+		mnt=$(cgroup_mount "$ctrl")
+		own=$(own_cgroup "$ctrl")
+	fi
+	own=${own%/}
+	# A daemon on pure v2 runs from <own>/supervisor once started; our own
+	# shell is still in <own>, which is where the root is created.
+	echo "$mnt$own/$CGROOT/$svc"
+}
+
+# Remove every cgroup below our test root, in every hierarchy, deepest first.
+cleanup_cgroups() {
+	local mnt own dir
+	while read -r mnt; do
+		[ -n "$mnt" ] || continue
+		for own in "$(own_cgroup "")" $(awk -F: '{print $3}' /proc/self/cgroup); do
+			dir="$mnt${own%/}/$CGROOT"
+			[ -d "$dir" ] || continue
+			find "$dir" -depth -type d | while read -r d; do
+				if [ -f "$d/cgroup.kill" ]; then echo 1 >"$d/cgroup.kill" 2>/dev/null; fi
+				for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+				rmdir "$d" 2>/dev/null
+			done
+		done
+	done < <(awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts)
+}
+
+cleanup() {
+	local rc=$?
+	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -TERM "$DAEMON_PID" 2>/dev/null
+		wait_for 15 bash -c "! kill -0 $DAEMON_PID" || kill -9 "$DAEMON_PID" 2>/dev/null
+		wait "$DAEMON_PID" 2>/dev/null
+	fi
+	cleanup_cgroups
+	cleanup_cgroups
+	if [ -n "$T" ]; then
+		# Anything still mounted below the test dir (should be nothing).
+		grep -o " $T[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+
+setup() {
+	T=$(mktemp -d /tmp/paddock-test.XXXXXX)
+	chmod 755 "$T"
+	mkdir -p "$T/services" "$T/state" "$T/run"
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# make_rootfs DIR: a busybox-static root filesystem.
+make_rootfs() {
+	local dir=$1 bb
+	bb=$(command -v busybox) || skip "needs busybox-static"
+	file -L "$bb" 2>/dev/null | grep -q 'dynamically' && [ -x /bin/busybox ] && bb=/bin/busybox
+	mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" "$dir/proc" "$dir/sys" "$dir/dev"
+	cp "$bb" "$dir/bin/busybox"
+	for a in $("$dir/bin/busybox" --list); do
+		[ -e "$dir/bin/$a" ] || ln -s busybox "$dir/bin/$a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\nsvc:x:1000:1000:svc:/home/svc:/bin/sh\n' >"$dir/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\nsvc:x:1000:\n' >"$dir/etc/group"
+}
+
+# start_daemon [EXTRA ARGS]: run paddockd in the foreground on $T.
+start_daemon() {
+	[ -x "$PADDOCKD" ] || fail "no paddockd at $PADDOCKD"
+	"$PADDOCKD" -f -v -S "$T/services" --state-dir "$T/state" --runtime-dir "$T/run" \
+		--cgroup-root "$CGROOT" "$@" >>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	wait_for 10 test -S "$T/run/control.sock" || fail "daemon did not open its socket"
+}
+
+stop_daemon() {
+	kill -TERM "$DAEMON_PID"
+	wait_for 30 bash -c "! kill -0 $DAEMON_PID" || fail "daemon did not exit on SIGTERM"
+	wait "$DAEMON_PID"
+	local rc=$?
+	DAEMON_PID=""
+	return $rc
+}
+
+ctl() { "$PADDOCKCTL" -s "$T/run/control.sock" "$@"; }
+
+# Service fields from the daemon (jq is installed by .ci/run and copied into the VM).
+svc_field() { ctl status "$1" --json | jq -r ".[0].$2 // empty"; }
+svc_state() { ctl list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .state'; }
+state_is() { [ "$(svc_state "$1")" = "$2" ]; }
+main_pid() { ctl list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .main_pid'; }
+restarts() { ctl list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .restarts'; }
