@@ -270,9 +270,14 @@ static int v1_read_knob(struct cgroup *cg, const char *knob, char *buf, size_t l
 		    buf, len);
 	}
 	if (strcmp(knob, "cpu.weight") == 0) {
+		char shares[32];
 		if (!(dir = v1_dir(cg, CG_CTRL_CPU)))
 			return -EOPNOTSUPP;
-		return cg_read(dir, "cpu.shares", buf, len);
+		if ((r = cg_read(dir, "cpu.shares", shares, sizeof(shares))) < 0)
+			return r;
+		/* Report in v2 units (1024 shares = weight 100), rounded. */
+		r = snprintf(buf, len, "%llu", (strtoull(shares, NULL, 10) * 100 + 512) / 1024);
+		return (size_t)r >= len ? -ENOBUFS : r;
 	}
 	if (strcmp(knob, "cpu.max") == 0) {
 		char q[32], p[32];

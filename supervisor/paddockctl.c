@@ -226,6 +226,19 @@ static const char *size_or(const char *raw, char *buf, size_t len)
 	return units_format_size(v, buf, len);
 }
 
+/* cpu.max "quota period" -> "1.5 CPUs"; "max ..." -> "max". */
+static const char *cpus_or(const char *raw, char *buf, size_t len)
+{
+	unsigned long long quota, period;
+
+	if (!raw)
+		return "-";
+	if (sscanf(raw, "%llu %llu", &quota, &period) != 2 || period == 0)
+		return strncmp(raw, "max", 3) == 0 ? "max" : raw;
+	snprintf(buf, len, "%.2f CPUs", (double)quota / (double)period);
+	return buf;
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *l = NULL, *u = NULL, *e = NULL;
@@ -256,8 +269,8 @@ static void print_status(struct json_object *s)
 		       size_or(jstr(l, "memory.high"), b4, sizeof(b4)),
 		       size_or(jstr(l, "memory.max"), b5, sizeof(b5)));
 		printf("       CPU: weight %s, max %s%s%s\n", jstr(l, "cpu.weight") ?: "-",
-		       jstr(l, "cpu.max") ?: "-", jstr(l, "cpuset.cpus") ? ", cpus " : "",
-		       jstr(l, "cpuset.cpus") ?: "");
+		       cpus_or(jstr(l, "cpu.max"), b1, sizeof(b1)),
+		       jstr(l, "cpuset.cpus") ? ", cpus " : "", jstr(l, "cpuset.cpus") ?: "");
 		printf("      Pids: %s (max %s)\n", jstr(u, "pids.current") ?: "-",
 		       jstr(l, "pids.max") ?: "-");
 	}

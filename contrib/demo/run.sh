@@ -14,7 +14,7 @@ root=$demo/rootfs
 if [ ! -x "$root/bin/busybox" ]; then
 	mkdir -p "$root"/{bin,etc,tmp,proc,sys,dev,www}
 	cp /bin/busybox "$root/bin/busybox"
-	for a in $("$root/bin/busybox" --list); do ln -sf busybox "$root/bin/$a"; done
+	for a in $("$root/bin/busybox" --list); do [ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"; done
 	printf 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/www:/bin/sh\n' >"$root/etc/passwd"
 	printf 'root:x:0:\nwww:x:33:\n' >"$root/etc/group"
 	echo '<h1>Hello from a paddock service</h1>' >"$root/www/index.html"
