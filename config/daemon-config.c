@@ -101,9 +101,13 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 	y_check_keys(c, root, "in the daemon config", keys);
 	for (size_t i = 0; i < 4; i++) {
 		x = y_get(root, dirs[i], NULL);
+		/* cgroup_root may be relative: to paddockd's own cgroup, per hierarchy. */
 		if (!y_is_null(x))
-			y_string(c, x, dirs[i], true, dir_fields[i]);
+			y_string(c, x, dirs[i], i != 3, dir_fields[i]);
 	}
+	if (cfg->cgroup_root && strstr(cfg->cgroup_root, "..") &&
+	    (x = y_get(root, "cgroup_root", NULL)))
+		y_err(c, x, "'cgroup_root' must not contain '..': it would leave our subtree");
 
 	m = y_get(root, "metrics", NULL);
 	if (!y_is_null(m) && y_want(c, m, YNODE_MAPPING, "metrics")) {

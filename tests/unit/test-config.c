@@ -1325,6 +1325,29 @@ static void test_daemon_full(void **state)
 	daemon_config_free(c);
 }
 
+/* cgroup_root may be relative to paddockd's own cgroup, but never climb out. */
+static void test_daemon_cgroup_root(void **state)
+{
+	static const char ok[] = "cgroup_root: paddock/services\n";
+	static const char bad[] = "cgroup_root: ../elsewhere\n";
+	struct daemon_config *c = NULL;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", ok, strlen(ok), &host8g, &c, &e), 0);
+	assert_string_equal(c->cgroup_root, "paddock/services");
+	daemon_config_free(c);
+	c = NULL;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", bad, strlen(bad), &host8g, &c, &e),
+			 -EINVAL);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.diags[0].line, 1);
+	assert_int_equal(e.diags[0].column, 14);
+	assert_non_null(strstr(e.diags[0].message, "must not contain '..'"));
+	config_errors_clear(&e);
+}
+
 static void test_daemon_errors(void **state)
 {
 	static const char y[] = "services_dir: specs\n"
@@ -1480,6 +1503,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_defaults),
 		cmocka_unit_test(test_daemon_full),
 		cmocka_unit_test(test_daemon_errors),
+		cmocka_unit_test(test_daemon_cgroup_root),
 		cmocka_unit_test_setup_teardown(test_daemon_file, dir_setup, dir_teardown),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_enum_names),
