@@ -995,3 +995,20 @@ const char *cgroup_dir(const struct cgroup *cg, const char *controller)
 			return cg->dir[i];
 	return NULL;
 }
+
+int cgroup_reclaim(struct cgroup *cg, uint64_t bytes)
+{
+	const struct cgroup_host *host = cg->host;
+	char val[32];
+	const char *dir;
+
+	/* Only v2 has memory.reclaim; v1 reclaims by itself when the limit is lowered. */
+	if (host->mode != CGROUP_MODE_V2 || host->v2 < 0)
+		return -EOPNOTSUPP;
+	dir = cg->dir[host->v2];
+	if (!cg_exists(dir, "memory.reclaim"))
+		return -EOPNOTSUPP;
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)bytes);
+	/* EAGAIN: the kernel could not reclaim all of it; the caller re-reads usage. */
+	return cg_write(dir, "memory.reclaim", val);
+}

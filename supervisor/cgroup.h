@@ -91,6 +91,9 @@ bool cgroup_needs_attach(const struct cgroup *cg);
 /* Write pid into cgroup.procs of every hierarchy (v1/hybrid). */
 int cgroup_attach(struct cgroup *cg, pid_t pid);
 
+/* Proactive reclaim (v2 memory.reclaim); -EOPNOTSUPP elsewhere. */
+int cgroup_reclaim(struct cgroup *cg, uint64_t bytes);
+
 /* Freeze or thaw the whole group (v2 cgroup.freeze, else v1 freezer). */
 int cgroup_freeze(struct cgroup *cg, bool frozen);
 /*

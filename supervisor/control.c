@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <grp.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <pwd.h>
 #include <signal.h>
@@ -39,8 +40,9 @@ struct client {
 	char **waiting;
 	size_t nwaiting;
 	bool restart_after;
-	/* logs -f */
+	/* logs -f, and run --wait streaming the transient's output */
 	struct service *following;
+	char *run_name; /* run --wait: answer when this service settles */
 	struct client *next, **prevp;
 };
 
@@ -149,12 +151,13 @@ static void add_knobs(struct json_object *o, struct cgroup *cg, const char *cons
 	}
 }
 
+static const char *const limit_knobs[] = { "memory.min", "memory.low",	    "memory.high",
+					   "memory.max", "memory.swap.max", "cpu.weight",
+					   "cpu.max",	 "cpuset.cpus",	    "pids.max",
+					   "io.weight" };
+
 static struct json_object *service_full(struct service *svc)
 {
-	static const char *const limits[] = { "memory.min", "memory.low",      "memory.high",
-					      "memory.max", "memory.swap.max", "cpu.weight",
-					      "cpu.max",    "cpuset.cpus",     "pids.max",
-					      "io.weight" };
 	static const char *const usage[] = { "memory.current", "memory.peak", "pids.current" };
 	struct json_object *o = service_brief(svc);
 	struct cgroup *cg = service_cgroup(svc);
@@ -163,7 +166,8 @@ static struct json_object *service_full(struct service *svc)
 
 	json_object_object_add(o, "cgroup", cg ? json_object_new_string(cgroup_path(cg)) : NULL);
 	json_object_object_add(o, "frozen", json_object_new_boolean(service_frozen(svc)));
-	add_knobs(l, cg, limits, ARRAY_SIZE(limits));
+	add_knobs(l, cg, limit_knobs, ARRAY_SIZE(limit_knobs));
+	json_object_object_add(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
 	add_knobs(u, cg, usage, ARRAY_SIZE(usage));
 	json_object_object_add(o, "limits", l);
 	json_object_object_add(o, "usage", u);
@@ -337,8 +341,8 @@ static void on_follow_line(void *arg, const char *service, int stream, uint64_t 
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "service", json_object_new_string(service));
-	json_object_object_add(o, "stream",
-			       json_object_new_string(stream == 2 ? "stderr" : "stdout"));
+	static const char *const streams[] = { "paddockd", "stdout", "stderr" };
+	json_object_object_add(o, "stream", json_object_new_string(streams[stream % 3]));
 	json_object_object_add(o, "time_ms", json_u64(ts_ms));
 	json_object_object_add(o, "line", json_object_new_string_len(line, (int)len));
 	send_json(cl, o);
@@ -381,6 +385,205 @@ static void cmd_logs(struct client *cl, struct json_object *req)
 		(void)logstore_follow(service_logstore(svcs[0]), on_follow_line, cl);
 	}
 	free(svcs);
+}
+
+/* One KEY=VALUE of `set`, validated like the spec. NULL or a reason. */
+static const char *set_one(struct cgroup_limits *l, const char *key, const char *val,
+			   uint64_t mem_total, char *why, size_t whylen)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} sizes[] = {
+		{ "memory.min", offsetof(struct cgroup_limits, memory.min) },
+		{ "memory.low", offsetof(struct cgroup_limits, memory.low) },
+		{ "memory.high", offsetof(struct cgroup_limits, memory.high) },
+		{ "memory.max", offsetof(struct cgroup_limits, memory.max) },
+		{ "memory.swap_max", offsetof(struct cgroup_limits, memory.swap_max) },
+		{ "memory.swap.max", offsetof(struct cgroup_limits, memory.swap_max) },
+	};
+	const char *reason = NULL;
+	char *end;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (strcmp(key, sizes[i].key) == 0) {
+			uint64_t *dst = (uint64_t *)((char *)l + sizes[i].off);
+			if (units_parse_size(val, mem_total, dst, &reason) < 0)
+				goto bad;
+			return NULL;
+		}
+	if (strcmp(key, "cpu.weight") == 0 || strcmp(key, "io.weight") == 0) {
+		unsigned long w = strtoul(val, &end, 10);
+		if (!*val || *end || w < 1 || w > 10000) {
+			reason = "a weight is 1..10000";
+			goto bad;
+		}
+		*(key[0] == 'c' ? &l->cpu_weight : &l->io_weight) = (uint32_t)w;
+		return NULL;
+	}
+	if (strcmp(key, "cpu.max") == 0) {
+		if (units_parse_cpus(val, &l->cpu_max_mcpu, &reason) < 0)
+			goto bad;
+		return NULL;
+	}
+	if (strcmp(key, "cpu.cpus") == 0 || strcmp(key, "cpuset.cpus") == 0) {
+		if (units_check_cpuset(val, &reason) < 0)
+			goto bad;
+		l->cpus = val;
+		return NULL;
+	}
+	if (strcmp(key, "pids.max") == 0) {
+		unsigned long long n;
+		if (strcmp(val, "max") == 0) {
+			l->pids_max = SPEC_SIZE_MAX;
+			return NULL;
+		}
+		n = strtoull(val, &end, 10);
+		if (!*val || *end || n < 1 || n > 4194304) {
+			reason = "pids.max is 1..4194304 or max";
+			goto bad;
+		}
+		l->pids_max = n;
+		return NULL;
+	}
+	snprintf(why, whylen,
+		 "unknown key '%.64s' (memory.min|low|high|max|swap_max, cpu.weight, cpu.max, "
+		 "cpu.cpus, pids.max, io.weight)",
+		 key);
+	return why;
+bad:
+	snprintf(why, whylen, "%.64s=%.64s: %s", key, val, reason ? reason : "invalid");
+	return why;
+}
+
+static void cmd_set(struct client *cl, struct json_object *req)
+{
+	struct json_object *values = NULL, *v;
+	struct service **svcs;
+	struct cgroup_limits l;
+	char why[256];
+	size_t n;
+	int r;
+
+	if (get_services(cl, req, false, &svcs, &n) < 0)
+		return;
+	if (n != 1) {
+		free(svcs);
+		reply_error(cl, "EINVAL", "set takes one service");
+		return;
+	}
+	struct service *svc = svcs[0];
+	free(svcs);
+	if (json_object_object_get_ex(req, "reset", &v) && json_object_get_boolean(v)) {
+		r = service_reset_limits(svc, why, sizeof(why));
+	} else {
+		if (!json_object_object_get_ex(req, "values", &values) ||
+		    !json_object_is_type(values, json_type_object) ||
+		    json_object_object_length(values) == 0) {
+			reply_error(cl, "EINVAL", "set needs KEY=VALUE pairs or --reset");
+			return;
+		}
+		l = *service_limits(svc);
+		json_object_object_foreach(values, key, val)
+		{
+			const char *err = set_one(&l, key, json_object_get_string(val),
+						  cl->ctl->d->host.mem_total, why, sizeof(why));
+			if (err) {
+				reply_error(cl, "EINVAL", "%s", err);
+				return;
+			}
+		}
+		/* min <= low <= high <= max among the values that are set. */
+		const uint64_t m[] = { l.memory.min, l.memory.low, l.memory.high, l.memory.max };
+		static const char *const names[] = { "memory.min", "memory.low", "memory.high",
+						     "memory.max" };
+		for (int i = 0; i < 4; i++)
+			for (int j = i + 1; j < 4; j++)
+				if (m[i] != SPEC_UNSET && m[j] != SPEC_UNSET && m[i] > m[j]) {
+					reply_error(cl, "EINVAL", "%s must not be above %s",
+						    names[i], names[j]);
+					return;
+				}
+		r = service_set_limits(svc, &l, why, sizeof(why));
+	}
+	if (r < 0) {
+		reply_error(cl, r == -EBUSY ? "EBUSY" : "EIO", "%s: %s", service_name(svc), why);
+		return;
+	}
+	struct json_object *res = json_object_new_object(), *lim = json_object_new_object();
+	add_knobs(lim, service_cgroup(svc), limit_knobs, ARRAY_SIZE(limit_knobs));
+	json_object_object_add(res, "name", json_object_new_string(service_name(svc)));
+	json_object_object_add(res, "running",
+			       json_object_new_boolean(service_cgroup(svc) != NULL));
+	json_object_object_add(res, "limits", lim);
+	reply_ok(cl, res);
+}
+
+static void finish_run(struct client *cl)
+{
+	struct service *svc = daemon_find_service(cl->ctl->d, cl->run_name);
+	struct json_object *res = svc ? service_brief(svc) : json_object_new_object();
+
+	if (svc && cl->following == svc) {
+		logstore_unfollow(service_logstore(svc), on_follow_line, cl);
+		cl->following = NULL;
+	}
+	free(cl->run_name);
+	cl->run_name = NULL;
+	reply_ok(cl, res);
+}
+
+/* A transient service from a spec document the client built (YAML or JSON). */
+static void cmd_run(struct client *cl, struct json_object *req)
+{
+	struct json_object *v;
+	struct config_errors errs = { 0 };
+	struct spec_set *set = NULL;
+	struct service *svc;
+	bool wait = false, rm = false;
+	const char *text;
+	int r;
+
+	if (!json_object_object_get_ex(req, "spec", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		reply_error(cl, "EINVAL", "run needs a \"spec\" string");
+		return;
+	}
+	text = json_object_get_string(v);
+	if (json_object_object_get_ex(req, "wait", &v))
+		wait = json_object_get_boolean(v);
+	if (json_object_object_get_ex(req, "rm", &v))
+		rm = json_object_get_boolean(v);
+	r = config_parse_specs_buffer("run", text, strlen(text), &cl->ctl->d->host, &set, &errs);
+	if (r < 0 || set->nservices != 1) {
+		char msg[2048] = "";
+		size_t used = 0;
+		for (size_t i = 0; i < errs.n && used < sizeof(msg) - 1; i++)
+			used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s%s",
+						 i ? "; " : "", errs.diags[i].message);
+		reply_error(cl, "EINVAL", "%s", r < 0 ? msg : "run takes exactly one service");
+		config_errors_clear(&errs);
+		spec_set_free(set);
+		return;
+	}
+	if ((r = daemon_add_service(cl->ctl->d, set, rm, &svc)) < 0) {
+		reply_error(cl, r == -EEXIST ? "EEXIST" : "EIO", "cannot add %s: %s",
+			    set->services[0]->name,
+			    r == -EEXIST ? "a service of that name exists" : strerror(-r));
+		spec_set_free(set);
+		return;
+	}
+	if (wait) {
+		/* Stream its output, answer when it has settled. */
+		cl->run_name = xstrdup(service_name(svc));
+		cl->following = svc;
+		(void)logstore_follow(service_logstore(svc), on_follow_line, cl);
+	}
+	(void)service_start(svc);
+	if (!wait)
+		reply_ok(cl, service_brief(svc));
+	else if (service_settled(svc))
+		finish_run(cl);
 }
 
 static void handle_request(struct client *cl, const char *line, size_t len)
@@ -441,6 +644,10 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		cmd_freeze(cl, req, strcmp(cmd, "freeze") == 0);
 	} else if (strcmp(cmd, "logs") == 0) {
 		cmd_logs(cl, req);
+	} else if (strcmp(cmd, "set") == 0) {
+		cmd_set(cl, req);
+	} else if (strcmp(cmd, "run") == 0) {
+		cmd_run(cl, req);
 	} else {
 		reply_error(cl, "ENOSYS", "unknown command: %.64s", cmd);
 	}
@@ -455,6 +662,13 @@ static void client_free(struct client *cl)
 		return;
 	if (cl->following)
 		logstore_unfollow(service_logstore(cl->following), on_follow_line, cl);
+	if (cl->run_name) {
+		/* run --wait is bound to its client: the client left, the service stops. */
+		struct service *svc = daemon_find_service(cl->ctl->d, cl->run_name);
+		if (svc && !service_settled(svc))
+			(void)service_stop(svc);
+		free(cl->run_name);
+	}
 	for (size_t i = 0; i < cl->nwaiting; i++)
 		free(cl->waiting[i]);
 	free(cl->waiting);
@@ -487,7 +701,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct client *cl = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	while (!cl->closing && !cl->nwaiting && !cl->following) {
+	while (!cl->closing && !cl->nwaiting && !cl->following && !cl->run_name) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (!line) {
@@ -586,6 +800,12 @@ void control_service_settled(struct control *ctl)
 		return;
 	for (struct client *cl = ctl->clients, *next; cl; cl = next) {
 		next = cl->next;
+		if (cl->run_name) {
+			struct service *svc = daemon_find_service(ctl->d, cl->run_name);
+			if (!svc || service_settled(svc))
+				finish_run(cl);
+			continue;
+		}
 		if (cl->nwaiting && waiting_done(cl)) {
 			finish_waiting(cl);
 			/* More requests may have queued while we waited. */

@@ -10,6 +10,7 @@
 #include "config.h"
 
 struct event_base;
+struct event;
 struct cgroup_host;
 struct service;
 struct control;
@@ -26,9 +27,12 @@ struct daemon {
 	bool journald; /* journald socket present: copy service output there */
 	bool shutting_down; /* SIGTERM seen: stop everything, then exit */
 	char *logs_dir; /* <state_dir>/logs */
+	struct event *ev_sweep; /* removes settled transient services, outside their callbacks */
 };
 
 struct service *daemon_find_service(struct daemon *d, const char *name);
+/* Add a transient service that owns set (one service); -EEXIST if the name is taken. */
+int daemon_add_service(struct daemon *d, struct spec_set *set, bool rm, struct service **out);
 /* Called by a service when it reaches stopped/failed during shutdown. */
 void daemon_service_settled(struct daemon *d);
 

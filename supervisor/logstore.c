@@ -155,7 +155,9 @@ static void store_line(struct logstore *ls, int stream, const char *line, size_t
 	gmtime_r(&ts.tv_sec, &tm);
 	hdr = (int)strftime(rec, sizeof(rec), "%Y-%m-%dT%H:%M:%S", &tm);
 	hdr += snprintf(rec + hdr, sizeof(rec) - (size_t)hdr, ".%03ldZ %s ", ts.tv_nsec / 1000000,
-			stream == 2 ? "stderr" : "stdout");
+			stream == 2   ? "stderr"
+			: stream == 1 ? "stdout"
+				      : "paddockd");
 	if (len > LOGSTORE_LINE_MAX)
 		len = LOGSTORE_LINE_MAX;
 	memcpy(rec + hdr, line, len);
@@ -180,8 +182,11 @@ static void store_line(struct logstore *ls, int stream, const char *line, size_t
 
 	if (ls->journald)
 		(void)sd_journal_send("MESSAGE=%.*s", (int)len, line, "PRIORITY=%d",
-				      stream == 2 ? LOG_ERR : LOG_INFO, "SYSLOG_IDENTIFIER=%s",
-				      ls->service, "PADDOCK_SERVICE=%s", ls->service, NULL);
+				      stream == 2   ? LOG_ERR
+				      : stream == 1 ? LOG_INFO
+						    : LOG_NOTICE,
+				      "SYSLOG_IDENTIFIER=%s", ls->service, "PADDOCK_SERVICE=%s",
+				      ls->service, NULL);
 
 	uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	for (struct follower *f = ls->followers, *next; f; f = next) {
@@ -259,8 +264,8 @@ void logstore_note(struct logstore *ls, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
-	/* Stream 0 marks paddockd's own notes; stored like stderr. */
-	store_line(ls, 2, line, (size_t)n);
+	/* Stream 0: paddockd's own notes about the service, labelled as such. */
+	store_line(ls, 0, line, (size_t)n);
 }
 
 char *logstore_tail(const struct logstore *ls, unsigned n)
@@ -285,6 +290,21 @@ char *logstore_tail(const struct logstore *ls, unsigned n)
 		out[i] = ls->ring[(ls->ring_start + start + i) % ls->ring_cap];
 	out[len] = '\0';
 	return out;
+}
+
+void logstore_remove_files(struct logstore *ls)
+{
+	char p[4096];
+
+	if (ls->fd >= 0) {
+		close(ls->fd);
+		ls->fd = -1;
+	}
+	(void)unlink(ls->path);
+	for (unsigned i = 1; i <= ls->keep; i++) {
+		snprintf(p, sizeof(p), "%s.%u", ls->path, i);
+		(void)unlink(p);
+	}
 }
 
 uint64_t logstore_dropped(const struct logstore *ls)

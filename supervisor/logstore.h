@@ -29,7 +29,9 @@ void logstore_flush(struct logstore *ls, int stream);
 /* Last n lines, oldest first, "TIMESTAMP STREAM text\n" each; malloc'd. */
 char *logstore_tail(const struct logstore *ls, unsigned n);
 uint64_t logstore_dropped(const struct logstore *ls);
-/* Record a line that paddockd itself adds to the service's log. */
+/* Remove the log file and its rotations (transient services run with --rm). */
+void logstore_remove_files(struct logstore *ls);
+/* Record a line that paddockd itself adds to the service's log (stream 0, "paddockd"). */
 void logstore_note(struct logstore *ls, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int logstore_follow(struct logstore *ls, logstore_follow_fn fn, void *arg);

@@ -138,7 +138,7 @@ static struct json_object *call(struct json_object *req, FILE **keep)
 {
 	int fd = connect_daemon();
 	FILE *f;
-	struct json_object *resp, *v;
+	struct json_object *resp, *v = NULL;
 
 	send_request(fd, req);
 	json_object_put(req);
@@ -148,7 +148,11 @@ static struct json_object *call(struct json_object *req, FILE **keep)
 		fprintf(stderr, "paddockctl: daemon closed the connection\n");
 		exit(EXIT_NODAEMON);
 	}
-	if (!json_object_object_get_ex(resp, "ok", &v) || !json_object_get_boolean(v)) {
+	if (!json_object_object_get_ex(resp, "ok", &v) && keep) {
+		*keep = f; /* a streamed object before the answer (run --wait) */
+		return resp;
+	}
+	if (!v || !json_object_get_boolean(v)) {
 		const char *code = jstr(resp, "code");
 		if (opt_json)
 			printf("%s\n",
@@ -428,6 +432,256 @@ static int cmd_logs(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int cmd_set(int argc, char **argv)
+{
+	struct json_object *req, *values = json_object_new_object(), *resp;
+	const char *name = NULL;
+	bool reset = false;
+
+	for (int i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		if (strcmp(argv[i], "--reset") == 0)
+			reset = true;
+		else if (eq && name) {
+			*eq = '\0';
+			json_object_object_add(values, argv[i], json_object_new_string(eq + 1));
+			*eq = '=';
+		} else if (!eq && !name && argv[i][0] != '-')
+			name = argv[i];
+		else {
+			fprintf(stderr, "paddockctl set: unexpected '%s'\n", argv[i]);
+			json_object_put(values);
+			return EXIT_USAGE;
+		}
+	}
+	if (!name || (reset == (json_object_object_length(values) > 0))) {
+		fprintf(stderr,
+			"usage: paddockctl set NAME KEY=VALUE... | paddockctl set NAME --reset\n");
+		json_object_put(values);
+		return EXIT_USAGE;
+	}
+	req = request("set", (char **)&name, 1);
+	if (reset) {
+		json_object_put(values);
+		json_object_object_add(req, "reset", json_object_new_boolean(1));
+	} else {
+		json_object_object_add(req, "values", values);
+	}
+	resp = call(req, NULL);
+	struct json_object *res = result_of(resp), *lim = NULL;
+	if (opt_json) {
+		print_json(res);
+	} else {
+		json_object_object_get_ex(res, "limits", &lim);
+		if (lim && json_object_object_length(lim) > 0) {
+			json_object_object_foreach(lim, k, v)
+			{
+				printf("%s=%s\n", k, json_object_get_string(v));
+			}
+		} else {
+			printf("%s is not running: the limits apply at its next start\n", name);
+		}
+	}
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
+/* Build the transient service's spec as a JSON document (JSON is YAML). */
+static int cmd_run(int argc, char **argv)
+{
+	struct json_object *svc = json_object_new_object(), *res = json_object_new_object();
+	struct json_object *mem = json_object_new_object(), *cpu = json_object_new_object();
+	struct json_object *iso = json_object_new_object(), *env = json_object_new_object();
+	struct json_object *cmd = json_object_new_array();
+	bool wait = false, rm = false;
+	char name[80] = "";
+	int i;
+
+#define NEED_ARG()                                                                      \
+	do {                                                                            \
+		if (i + 1 >= argc) {                                                    \
+			fprintf(stderr, "paddockctl run: %s needs a value\n", argv[i]); \
+			return EXIT_USAGE;                                              \
+		}                                                                       \
+	} while (0)
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--wait") == 0) {
+			wait = true;
+			continue;
+		}
+		if (strcmp(a, "--rm") == 0) {
+			rm = true;
+			continue;
+		}
+		NEED_ARG();
+		const char *v = argv[++i];
+		if (strcmp(a, "--name") == 0)
+			snprintf(name, sizeof(name), "%s", v);
+		else if (strcmp(a, "--rootfs") == 0)
+			json_object_object_add(svc, "rootfs", json_object_new_string(v));
+		else if (strcmp(a, "--image") == 0)
+			json_object_object_add(svc, "image", json_object_new_string(v));
+		else if (strcmp(a, "--memory-max") == 0)
+			json_object_object_add(mem, "max", json_object_new_string(v));
+		else if (strcmp(a, "--memory-high") == 0)
+			json_object_object_add(mem, "high", json_object_new_string(v));
+		else if (strcmp(a, "--cpu-max") == 0)
+			json_object_object_add(cpu, "max", json_object_new_string(v));
+		else if (strcmp(a, "--cpu-weight") == 0)
+			json_object_object_add(cpu, "weight", json_object_new_string(v));
+		else if (strcmp(a, "--pids-max") == 0)
+			json_object_object_add(res, "pids", json_object_new_string(v));
+		else if (strcmp(a, "--class") == 0)
+			json_object_object_add(svc, "class", json_object_new_string(v));
+		else if (strcmp(a, "--user") == 0)
+			json_object_object_add(svc, "user", json_object_new_string(v));
+		else if (strcmp(a, "--workdir") == 0)
+			json_object_object_add(svc, "working_dir", json_object_new_string(v));
+		else if (strcmp(a, "--network") == 0)
+			json_object_object_add(iso, "network", json_object_new_string(v));
+		else if (strcmp(a, "--namespaces") == 0) {
+			struct json_object *ns = json_object_new_array();
+			char *list = strdup(v), *save = NULL;
+			for (char *t = strtok_r(list, ",", &save); t;
+			     t = strtok_r(NULL, ",", &save))
+				json_object_array_add(ns, json_object_new_string(t));
+			free(list);
+			json_object_object_add(iso, "namespaces", ns);
+		} else if (strcmp(a, "--env") == 0) {
+			const char *eq = strchr(v, '=');
+			if (!eq) {
+				fprintf(stderr, "paddockctl run: --env wants KEY=VALUE\n");
+				return EXIT_USAGE;
+			}
+			char key[256];
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
+			json_object_object_add(env, key, json_object_new_string(eq + 1));
+		} else {
+			fprintf(stderr, "paddockctl run: unknown option %s\n", a);
+			return EXIT_USAGE;
+		}
+	}
+#undef NEED_ARG
+	if (i < argc)
+		i++; /* "--" */
+	if (i >= argc) {
+		fprintf(stderr, "usage: paddockctl run [OPTIONS] -- COMMAND [ARGS...]\n");
+		return EXIT_USAGE;
+	}
+	for (; i < argc; i++)
+		json_object_array_add(cmd, json_object_new_string(argv[i]));
+	if (!*name) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(name, sizeof(name), "run-%x%05lx", (unsigned)getpid() & 0xfffff,
+			 (unsigned long)(ts.tv_nsec / 1000) & 0xfffff);
+	}
+	json_object_object_add(svc, "command", cmd);
+	{
+		struct json_object *r = json_object_new_object();
+		json_object_object_add(r, "policy", json_object_new_string("never"));
+		json_object_object_add(svc, "restart", r);
+	}
+	if (json_object_object_length(env))
+		json_object_object_add(svc, "environment", env);
+	else
+		json_object_put(env);
+	if (json_object_object_length(mem))
+		json_object_object_add(res, "memory", mem);
+	else
+		json_object_put(mem);
+	if (json_object_object_length(cpu))
+		json_object_object_add(res, "cpu", cpu);
+	else
+		json_object_put(cpu);
+	struct json_object *pids;
+	if (json_object_object_get_ex(res, "pids", &pids)) {
+		struct json_object *p = json_object_new_object();
+		json_object_object_add(p, "max", json_object_get(pids));
+		json_object_object_del(res, "pids");
+		json_object_object_add(res, "pids", p);
+	}
+	if (json_object_object_length(res))
+		json_object_object_add(svc, "resources", res);
+	else
+		json_object_put(res);
+	if (json_object_object_length(iso))
+		json_object_object_add(svc, "isolation", iso);
+	else
+		json_object_put(iso);
+	struct json_object *services = json_object_new_object(), *doc = json_object_new_object();
+	json_object_object_add(services, name, svc);
+	json_object_object_add(doc, "services", services);
+
+	struct json_object *req = request("run", NULL, 0);
+	json_object_object_add(
+	    req, "spec",
+	    json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)));
+	json_object_put(doc);
+	json_object_object_add(req, "wait", json_object_new_boolean(wait));
+	json_object_object_add(req, "rm", json_object_new_boolean(rm));
+
+	FILE *f = NULL;
+	struct json_object *resp = call(req, wait ? &f : NULL), *o;
+	if (!wait) {
+		if (opt_json)
+			print_json(result_of(resp));
+		else
+			printf("%s\n", name);
+		json_object_put(resp);
+		return EXIT_OK;
+	}
+	/*
+	 * The first answer was an output line or the final result: the
+	 * daemon streams {"line":...} objects, then one {"ok":...}.
+	 */
+	for (o = resp; o; o = read_response(f)) {
+		struct json_object *ok;
+		if (!json_object_object_get_ex(o, "ok", &ok)) {
+			if (!opt_json) {
+				const char *stream = jstr(o, "stream");
+				FILE *out =
+				    stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
+				/* paddockd's own notes: the exit is reported below instead. */
+				if (!stream || strcmp(stream, "paddockd") != 0) {
+					fprintf(out, "%s\n", jstr(o, "line"));
+					fflush(out);
+				}
+			}
+			json_object_put(o);
+			continue;
+		}
+		break;
+	}
+	fclose(f);
+	if (!o) {
+		fprintf(stderr, "paddockctl: daemon closed the connection\n");
+		return EXIT_NODAEMON;
+	}
+	struct json_object *r = result_of(o), *e = NULL;
+	int rc = EXIT_FAIL;
+	json_object_object_get_ex(r, "last_exit", &e);
+	if (opt_json)
+		print_json(r);
+	if (e) {
+		const char *kind = jstr(e, "kind");
+		int code = (int)jint(e, "code");
+		if (strcmp(kind, "exited") == 0)
+			rc = code;
+		else if (strcmp(kind, "signal") == 0)
+			rc = 128 + code;
+		else if (strcmp(kind, "oom-kill") == 0)
+			rc = 128 + SIGKILL;
+		else
+			rc = 127;
+		if (!opt_json && strcmp(kind, "exited") != 0)
+			fprintf(stderr, "paddockctl: %s: %s\n", name, jstr(e, "reason"));
+	}
+	json_object_put(o);
+	return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct config_host host = { 0 };
@@ -518,6 +772,7 @@ int main(int argc, char **argv)
 			rest[nrest++] = argv[i];
 		} else if (strcmp(a, "--") == 0) {
 			after_dashdash = true;
+			rest[nrest++] = argv[i]; /* run needs to see where its command starts */
 		} else if (strcmp(a, "--json") == 0) {
 			opt_json = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -563,6 +818,10 @@ int main(int argc, char **argv)
 		r = cmd_logs(cargc, cargv);
 	else if (strcmp(cmd, "check") == 0)
 		r = cmd_check(cargc, cargv);
+	else if (strcmp(cmd, "set") == 0)
+		r = cmd_set(cargc, cargv);
+	else if (strcmp(cmd, "run") == 0)
+		r = cmd_run(cargc, cargv);
 	else if (strcmp(cmd, "version") == 0)
 		r = cmd_version();
 	else {

@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "log.h"
+#include "logstore.h"
 #include "service.h"
 #include "util.h"
 
@@ -167,6 +168,50 @@ struct service *daemon_find_service(struct daemon *d, const char *name)
 	return NULL;
 }
 
+int daemon_add_service(struct daemon *d, struct spec_set *set, bool rm, struct service **out)
+{
+	const struct service_spec *spec = set->services[0];
+	size_t pos = 0;
+
+	if (set->nservices != 1)
+		return -EINVAL;
+	if (daemon_find_service(d, spec->name))
+		return -EEXIST;
+	if (d->nservices >= SPEC_MAX_SERVICES)
+		return -ENOSPC;
+	while (pos < d->nservices && strcmp(service_name(d->services[pos]), spec->name) < 0)
+		pos++;
+	struct service **n = realloc(d->services, (d->nservices + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	d->services = n;
+	memmove(&n[pos + 1], &n[pos], (d->nservices - pos) * sizeof(*n));
+	n[pos] = service_new(d, spec);
+	service_own_specs(n[pos], set, rm);
+	d->nservices++;
+	*out = n[pos];
+	return 0;
+}
+
+/* Drop settled transient services marked --rm, with their logs. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	size_t k = 0;
+
+	for (size_t i = 0; i < d->nservices; i++) {
+		struct service *svc = d->services[i];
+		if (service_remove_when_settled(svc) && service_settled(svc)) {
+			log_info("service %s: transient, removed", service_name(svc));
+			logstore_remove_files(service_logstore(svc));
+			service_free(svc);
+			continue;
+		}
+		d->services[k++] = svc;
+	}
+	d->nservices = k;
+}
+
 static bool all_settled(struct daemon *d)
 {
 	for (size_t i = 0; i < d->nservices; i++)
@@ -180,6 +225,9 @@ void daemon_service_settled(struct daemon *d)
 	if (d->shutting_down && all_settled(d))
 		event_base_loopexit(d->base, NULL);
 	control_service_settled(d->control);
+	/* Removal happens on the next loop turn, never inside a service's own callback. */
+	if (d->ev_sweep)
+		event_active(d->ev_sweep, EV_TIMEOUT, 0);
 }
 
 /* --- signals ------------------------------------------------------------------------------ */
@@ -332,6 +380,7 @@ int main(int argc, char **argv)
 		sigev[i] = evsignal_new(d->base, sigs[i], on_signal, d);
 		event_add(sigev[i], NULL);
 	}
+	d->ev_sweep = evtimer_new(d->base, on_sweep, d);
 	if ((r = control_open(d, &d->control)) < 0)
 		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
 
@@ -353,6 +402,7 @@ int main(int argc, char **argv)
 	free(d->services);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
+	event_free(d->ev_sweep);
 	cgroup_host_teardown(d->cgroups);
 	d->cgroups = cgroup_host_free(d->cgroups);
 	event_base_free(d->base);

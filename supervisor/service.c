@@ -63,6 +63,11 @@ struct service {
 	struct launch_report report;
 	bool have_report;
 
+	char *cpus_override; /* owned cpuset string of an operator's `set` */
+	bool pinned; /* limits changed by `set`: kept until reset */
+	struct spec_set *owned_specs; /* transient services own their spec */
+	bool remove_when_settled;
+
 	unsigned restarts;
 	unsigned failures; /* consecutive, for backoff */
 	uint64_t *starts; /* ring of the last `burst` start times (monotonic ms) */
@@ -168,6 +173,8 @@ struct service *service_free(struct service *svc)
 	svc->cg = cgroup_free(svc->cg);
 	svc->log = logstore_free(svc->log);
 	free(svc->starts);
+	free(svc->cpus_override);
+	svc->owned_specs = spec_set_free(svc->owned_specs);
 	free(svc);
 	return NULL;
 }
@@ -415,7 +422,7 @@ static void fail_start(struct service *svc, enum exit_kind kind, const char *fmt
 	vsnprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), fmt, ap);
 	va_end(ap);
 	log_warnx("service %s: failed: %s", svc->spec->name, svc->last_exit.reason);
-	logstore_note(svc->log, "paddockd: failed: %s", svc->last_exit.reason);
+	logstore_note(svc->log, "failed: %s", svc->last_exit.reason);
 	if (svc->cg && cgroup_destroy(svc->cg) == 0)
 		svc->cg = cgroup_free(svc->cg);
 	service_set_state(svc, SVC_FAILED);
@@ -600,7 +607,7 @@ static void settle_after_exit(struct service *svc)
 
 	if (!svc->stop_requested)
 		log_info("service %s: main process %s", spec->name, e->reason);
-	logstore_note(svc->log, "paddockd: main process %s", e->reason);
+	logstore_note(svc->log, "main process %s", e->reason);
 	if (svc->started_mono && now_ms() - svc->started_mono >= spec->restart.reset_after_ms)
 		svc->failures = 0;
 	if (wants_restart(svc)) {
@@ -674,7 +681,7 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 
 	case SE_LAUNCH_FAILED:
 		log_warnx("service %s: %s", spec->name, svc->last_exit.reason);
-		logstore_note(svc->log, "paddockd: %s", svc->last_exit.reason);
+		logstore_note(svc->log, "%s", svc->last_exit.reason);
 		evtimer_del(svc->ev_timer);
 		begin_cleanup(svc);
 		return;
@@ -724,6 +731,127 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 		settle_after_exit(svc);
 		return;
 	}
+}
+
+/* --- live limits ------------------------------------------------------------------------ */
+
+static uint64_t memory_current(struct service *svc)
+{
+	char buf[64];
+
+	if (!svc->cg || cgroup_read_knob(svc->cg, "memory.current", buf, sizeof(buf)) < 0)
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+/*
+ * Lowering memory.max below what the group uses makes the kernel OOM-kill
+ * on v2. So reclaim first (memory.reclaim) and refuse if usage is still
+ * above the new limit; v1 reclaims by itself and answers EBUSY.
+ */
+static int check_memory_max(struct service *svc, uint64_t max, char *err, size_t errlen)
+{
+	uint64_t cur = memory_current(svc);
+	char a[32], b[32];
+	int r;
+
+	if (max >= SPEC_SIZE_MAX || cur <= max)
+		return 0;
+	r = cgroup_reclaim(svc->cg, cur - max + (cur - max) / 4 + 1024 * 1024);
+	if (r == -EOPNOTSUPP)
+		return 0;
+	cur = memory_current(svc);
+	if (cur <= max) {
+		log_info("service %s: reclaimed down to %s before lowering memory.max",
+			 svc->spec->name, units_format_size(cur, a, sizeof(a)));
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "memory.max %s is below current usage %s even after reclaim; refused, nothing "
+		 "changed",
+		 units_format_size(max, a, sizeof(a)), units_format_size(cur, b, sizeof(b)));
+	return -EBUSY;
+}
+
+int service_set_limits(struct service *svc, const struct cgroup_limits *limits, char *err,
+		       size_t errlen)
+{
+	struct cgroup_limits l = *limits;
+	char *cpus = l.cpus ? xstrdup(l.cpus) : NULL;
+	unsigned unsupported = 0;
+	const char *knob = NULL;
+	int r;
+
+	l.cpus = cpus;
+	if (svc->cg) {
+		if ((r = check_memory_max(svc, l.memory.max, err, errlen)) < 0) {
+			free(cpus);
+			return r;
+		}
+		if ((r = cgroup_apply(svc->cg, &l, &unsupported, &knob)) < 0) {
+			unsigned ignored;
+			const char *ignored_knob;
+			/* Put back what was there: never half-applied. */
+			(void)cgroup_apply(svc->cg, &svc->limits, &ignored, &ignored_knob);
+			if (r == -EBUSY && knob && strstr(knob, "memory"))
+				snprintf(err, errlen,
+					 "%s: the kernel could not reclaim below the new limit; "
+					 "refused, "
+					 "nothing changed",
+					 knob);
+			else
+				snprintf(err, errlen, "cannot set %s: %s", knob ? knob : "limits",
+					 strerror(-r));
+			free(cpus);
+			return r;
+		}
+		warn_unsupported(svc, unsupported);
+	}
+	free(svc->cpus_override);
+	svc->cpus_override = cpus;
+	svc->limits = l;
+	svc->pinned = true;
+	log_info("service %s: limits changed by the operator", svc->spec->name);
+	return 0;
+}
+
+int service_reset_limits(struct service *svc, char *err, size_t errlen)
+{
+	struct cgroup_limits l;
+	int r;
+
+	limits_from_spec(&l, svc->spec);
+	if ((r = service_set_limits(svc, &l, err, errlen)) < 0)
+		return r;
+	svc->pinned = false;
+	log_info("service %s: limits back to the spec", svc->spec->name);
+	return 0;
+}
+
+const struct cgroup_limits *service_limits(const struct service *svc)
+{
+	return &svc->limits;
+}
+
+bool service_limits_pinned(const struct service *svc)
+{
+	return svc->pinned;
+}
+
+void service_own_specs(struct service *svc, struct spec_set *set, bool remove_when_settled)
+{
+	svc->owned_specs = set;
+	svc->remove_when_settled = remove_when_settled;
+}
+
+bool service_remove_when_settled(const struct service *svc)
+{
+	return svc->remove_when_settled;
+}
+
+void service_set_remove_when_settled(struct service *svc, bool rm)
+{
+	svc->remove_when_settled = rm;
 }
 
 /* --- public ---------------------------------------------------------------------------- */

@@ -57,6 +57,21 @@ const struct service_exit *service_last_exit(const struct service *svc);
 struct cgroup *service_cgroup(const struct service *svc);
 bool service_frozen(const struct service *svc);
 uint64_t service_log_dropped(const struct service *svc);
+/*
+ * Live limits (`paddockctl set`): applied at once when running, read back
+ * by the caller, kept across restarts until reset. On failure nothing is
+ * changed and err says why.
+ */
+int service_set_limits(struct service *svc, const struct cgroup_limits *limits, char *err,
+		       size_t errlen);
+int service_reset_limits(struct service *svc, char *err, size_t errlen);
+const struct cgroup_limits *service_limits(const struct service *svc);
+bool service_limits_pinned(const struct service *svc);
+/* Transient services (`paddockctl run`) own their spec set. */
+void service_own_specs(struct service *svc, struct spec_set *set, bool remove_when_settled);
+bool service_remove_when_settled(const struct service *svc);
+void service_set_remove_when_settled(struct service *svc, bool rm);
+
 struct logstore *service_logstore(const struct service *svc);
 /* Reap the main process if it has exited (SIGCHLD sweep); true if it had. */
 bool service_reap(struct service *svc);
