@@ -154,20 +154,13 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	const struct service_spec *spec = plan->spec;
 
 	reset_signals();
-	if (plan->wait_attach) {
-		char c;
-		/* The parent closes its end once we are in every hierarchy. */
-		while (read(fds.go, &c, 1) < 0 && errno == EINTR)
-			;
-		close(fds.go);
-	}
 	if (setsid() < 0)
 		child_fail(fds.report, errno, "setsid");
 	if (dup2(fds.devnull, 0) < 0 || dup2(plan->stdout_fd, 1) < 0 ||
 	    dup2(plan->stderr_fd, 2) < 0)
 		child_fail(fds.report, errno, "set up stdio");
 	{
-		int keep[] = { fds.report, fds.status };
+		int keep[] = { fds.report, fds.status, fds.go };
 		sort_fds(keep, ARRAY_SIZE(keep));
 		close_all_but(keep, ARRAY_SIZE(keep));
 	}
@@ -179,6 +172,26 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	if ((spec->isolation.namespaces & SPEC_NS_MOUNT) &&
 	    rootfs_setup(spec, plan->rootfs, &rep) < 0)
 		child_send(fds.report, &rep);
+
+	if (plan->wait_attach) {
+		/*
+		 * v1/hybrid: the parent writes our pid into every hierarchy while
+		 * we build the filesystem above (the first cgroup.procs write waits
+		 * for an RCU grace period: overlapping it saves milliseconds). Only
+		 * paddock's own code ran so far; nothing of the service runs and
+		 * nothing forks before we are placed. Then our cgroup namespace is
+		 * rooted at the service's cgroup, not the daemon's.
+		 */
+		char c = 0;
+		ssize_t n;
+		while ((n = read(fds.go, &c, 1)) < 0 && errno == EINTR)
+			;
+		close(fds.go);
+		if (n != 1)
+			_exit(127); /* not placed: the parent kills us and reports why */
+		if ((spec->isolation.namespaces & SPEC_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+			child_fail(fds.report, errno, "unshare cgroup namespace");
+	}
 
 	if (!plan->use_init) {
 		if (fds.status >= 0)
@@ -239,7 +252,8 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		args.flags |= CLONE_NEWIPC;
 	if (ns & SPEC_NS_NET)
 		args.flags |= CLONE_NEWNET;
-	if (ns & SPEC_NS_CGROUP)
+	/* Waiting children unshare it once placed (see child_main). */
+	if ((ns & SPEC_NS_CGROUP) && !plan->wait_attach)
 		args.flags |= CLONE_NEWCGROUP;
 	if (plan->cgroup_fd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;
@@ -285,9 +299,11 @@ fail:
 	return r;
 }
 
-void launch_release(struct launch_child *child)
+void launch_release(struct launch_child *child, bool placed)
 {
 	if (child->gofd >= 0) {
+		if (placed)
+			(void)!write(child->gofd, "y", 1);
 		close(child->gofd);
 		child->gofd = -1;
 	}

@@ -47,8 +47,8 @@ struct launch_child {
 
 /* Start the child. Returns 0 or -errno (nothing started on failure). */
 int launch_start(const struct launch_plan *plan, struct launch_child *child);
-/* Let a child that waits for attachment go on. */
-void launch_release(struct launch_child *child);
+/* Let a child that waits for attachment go on (placed) or give up (not placed). */
+void launch_release(struct launch_child *child, bool placed);
 /* Close every fd still held in child. */
 void launch_child_close(struct launch_child *child);
 

@@ -510,7 +510,7 @@ static void do_start(struct service *svc)
 			snprintf(svc->report.what, sizeof(svc->report.what), "attach to cgroup");
 			svc->have_report = true;
 		}
-		launch_release(&svc->child);
+		launch_release(&svc->child, r >= 0);
 	}
 
 	svc->main_pid = svc->child.pid;

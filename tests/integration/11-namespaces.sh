@@ -11,7 +11,7 @@ services:
   ns:
     rootfs: $T/root
     hostname: inside
-    command: ["/bin/sh", "-c", "hostname; cat /marker; ls /sys/class/net; ip -o link; ps -o pid,comm; ls /dev; exec sleep 1000"]
+    command: ["/bin/sh", "-c", "hostname; cat /marker; ls /sys/class/net; ip -o link; ps -o pid,comm; ls /dev; sed 's/^/cg /' /proc/self/cgroup; exec sleep 1000"]
 YAML
 start_daemon
 wait_for 10 state_is ns running || fail "ns not running"
@@ -39,6 +39,11 @@ for d in null zero full random urandom tty ptmx pts shm; do
 	grep -q "stdout $d\$" "$T/state/logs/ns.log" || fail "/dev/$d missing"
 done
 pass "minimal /dev present"
+# The cgroup namespace is rooted at the service's own cgroup, in every hierarchy.
+grep -q 'stdout cg ' "$T/state/logs/ns.log" || fail "no /proc/self/cgroup output"
+bad=$(grep 'stdout cg ' "$T/state/logs/ns.log" | grep -v 'name=systemd' | grep -v ':/$' || true)
+[ -z "$bad" ] || fail "cgroup namespace not rooted at the service's cgroup: $bad"
+pass "cgroup namespace rooted at the service's cgroup"
 # The rootfs mounts happened in the service's namespace only.
 grep -q " $T/root" /proc/self/mountinfo && fail "service mounts leaked to the host"
 pass "no mount leaked to the host"
