@@ -75,6 +75,7 @@ struct cgroup {
 	char *rel; /* root_rel/name in the main hierarchy */
 	char *dir[CG_MAX_HIER];
 	int v2_fd;
+	bool fresh; /* every directory just made: unset knobs are at their defaults already */
 };
 
 extern const struct cgroup_ops cgroup_v2_ops;

@@ -151,12 +151,16 @@ static int v1_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 	char buf[1024];
 	int r;
 
-	if ((dir = v1_dir(cg, CG_CTRL_MEMORY))) {
+	/* A fresh cgroup holds the defaults: write only what the limits set. */
+	bool fresh = cg->fresh;
+	bool mem_set = m->min != SPEC_UNSET || m->low != SPEC_UNSET || m->high != SPEC_UNSET ||
+		       m->max != SPEC_UNSET || m->swap_max != SPEC_UNSET;
+
+	if ((dir = v1_dir(cg, CG_CTRL_MEMORY)) && (mem_set || !fresh)) {
 		r = v1_apply_memory(dir, m, unsupported, failed);
 		if (r < 0)
 			return r;
-	} else if (m->min != SPEC_UNSET || m->low != SPEC_UNSET || m->high != SPEC_UNSET ||
-		   m->max != SPEC_UNSET || m->swap_max != SPEC_UNSET) {
+	} else if (!dir && mem_set) {
 		*unsupported |= CGROUP_UNSUPPORTED_MEMORY;
 	}
 
@@ -165,11 +169,13 @@ static int v1_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 		uint64_t period;
 		snprintf(buf, sizeof(buf), "%llu",
 			 (unsigned long long)cgroup_weight_to_shares(l->cpu_weight));
-		r = v1_write(dir, "cpu.shares", buf, failed);
+		r = l->cpu_weight || !fresh ? v1_write(dir, "cpu.shares", buf, failed) : 0;
 		if (r < 0)
 			return r;
 		cgroup_mcpu_to_cfs(l->cpu_max_mcpu, &quota, &period);
-		if (cg_exists(dir, "cpu.cfs_quota_us")) {
+		if (!l->cpu_max_mcpu && fresh) {
+			/* defaults already */
+		} else if (cg_exists(dir, "cpu.cfs_quota_us")) {
 			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)period);
 			r = v1_write(dir, "cpu.cfs_period_us", buf, failed);
 			if (r < 0)
@@ -185,7 +191,8 @@ static int v1_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 		*unsupported |= CGROUP_UNSUPPORTED_CPU;
 	}
 
-	if ((dir = v1_dir(cg, CG_CTRL_CPUSET))) {
+	/* A fresh cpuset was given its parent's cpus and mems at creation. */
+	if ((dir = v1_dir(cg, CG_CTRL_CPUSET)) && (l->cpus || !fresh)) {
 		int i = cg_hier_with(cg->host, CG_CTRL_CPUSET);
 		const char *cpus = l->cpus;
 		/* v1 has no "inherit": unset means the parent's (our root's) list. */
@@ -200,21 +207,23 @@ static int v1_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 		r = v1_write(dir, "cpuset.cpus", cpus, failed);
 		if (r < 0)
 			return r;
-	} else if (l->cpus) {
+	} else if (!dir && l->cpus) {
 		*unsupported |= CGROUP_UNSUPPORTED_CPUSET;
 	}
 
-	if ((dir = v1_dir(cg, CG_CTRL_PIDS))) {
+	if ((dir = v1_dir(cg, CG_CTRL_PIDS)) && (l->pids_max != SPEC_UNSET || !fresh)) {
 		cg_format_bytes(l->pids_max, "max", buf, sizeof(buf));
 		r = v1_write(dir, "pids.max", buf, failed);
 		if (r < 0)
 			return r;
-	} else if (l->pids_max != SPEC_UNSET) {
+	} else if (!dir && l->pids_max != SPEC_UNSET) {
 		*unsupported |= CGROUP_UNSUPPORTED_PIDS;
 	}
 
 	dir = v1_dir(cg, CG_CTRL_BLKIO);
-	if (dir && cg_exists(dir, "blkio.weight")) {
+	if (dir && !l->io_weight && fresh) {
+		r = 0;
+	} else if (dir && cg_exists(dir, "blkio.weight")) {
 		snprintf(buf, sizeof(buf), "%u", cgroup_weight_to_blkio(l->io_weight));
 		r = v1_write(dir, "blkio.weight", buf, failed);
 	} else if (dir && cg_exists(dir, "blkio.bfq.weight")) {

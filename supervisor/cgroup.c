@@ -751,6 +751,9 @@ static int cg_get(struct cgroup_host *host, const char *name, bool create, struc
 				goto fail;
 		}
 	}
+	cg->fresh = create;
+	for (size_t i = 0; i < host->nhier; i++)
+		cg->fresh &= created[i];
 	if (host->mode == CGROUP_MODE_V2) {
 		cg->v2_fd = open(cg->dir[host->v2], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (cg->v2_fd < 0) {
@@ -804,7 +807,10 @@ int cgroup_apply(struct cgroup *cg, const struct cgroup_limits *limits, unsigned
 		failed_knob = &dummy_k;
 	*unsupported = 0;
 	*failed_knob = NULL;
-	return cg->host->ops->apply(cg, limits, unsupported, failed_knob);
+	int r = cg->host->ops->apply(cg, limits, unsupported, failed_knob);
+	/* Later applies (set, reload) must reset what they leave unset. */
+	cg->fresh = false;
+	return r;
 }
 
 int cgroup_v2_fd(const struct cgroup *cg)
