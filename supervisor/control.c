@@ -493,13 +493,13 @@ static void cmd_set(struct client *cl, struct json_object *req)
 				return;
 			}
 		}
-		/* min <= low <= high <= max among the values that are set. */
+		/* min <= low <= high <= max among the values that are set ("max" is no bound). */
 		const uint64_t m[] = { l.memory.min, l.memory.low, l.memory.high, l.memory.max };
 		static const char *const names[] = { "memory.min", "memory.low", "memory.high",
 						     "memory.max" };
 		for (int i = 0; i < 4; i++)
 			for (int j = i + 1; j < 4; j++)
-				if (m[i] != SPEC_UNSET && m[j] != SPEC_UNSET && m[i] > m[j]) {
+				if (m[i] < SPEC_SIZE_MAX && m[j] < SPEC_SIZE_MAX && m[i] > m[j]) {
 					reply_error(cl, "EINVAL", "%s must not be above %s",
 						    names[i], names[j]);
 					return;

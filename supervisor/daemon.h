@@ -6,6 +6,7 @@
 #define PADDOCK_DAEMON_H
 
 #include <stdbool.h>
+#include <sys/resource.h>
 
 #include "config.h"
 
@@ -27,6 +28,7 @@ struct daemon {
 	bool journald; /* journald socket present: copy service output there */
 	bool shutting_down; /* SIGTERM seen: stop everything, then exit */
 	char *logs_dir; /* <state_dir>/logs */
+	struct rlimit nofile; /* RLIMIT_NOFILE as we found it, restored for services */
 	struct event *ev_sweep; /* removes settled transient services, outside their callbacks */
 };
 

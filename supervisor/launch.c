@@ -133,6 +133,8 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 		child_fail(reportfd, errno, "setgid %u", (unsigned)plan->gid);
 	if (setresuid(plan->uid, plan->uid, plan->uid) < 0)
 		child_fail(reportfd, errno, "setuid %u", (unsigned)plan->uid);
+	if (plan->nofile && plan->nofile->rlim_cur > 0)
+		(void)setrlimit(RLIMIT_NOFILE, plan->nofile);
 	if (chdir(plan->workdir) < 0)
 		child_fail(reportfd, errno, "chdir %s", plan->workdir);
 	/* Everything but stdio and the report pipe (cloexec) goes now. */

@@ -12,6 +12,7 @@
 #define PADDOCK_LAUNCH_H
 
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "spec.h"
@@ -35,6 +36,7 @@ struct launch_plan {
 	bool wait_attach; /* child waits until launch_release (v1/hybrid) */
 	bool use_init; /* built-in init as pid 1 */
 	int stdout_fd, stderr_fd; /* write ends given to the service */
+	const struct rlimit *nofile; /* restored before exec; NULL = leave as is */
 };
 
 struct launch_child {

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -346,10 +347,13 @@ int main(int argc, char **argv)
 	r = cgroup_host_detect(d->cfg->cgroup_root, &d->cgroups);
 	if (o.check) {
 		printf("%zu services in %s\n", d->specs->nservices, d->cfg->services_dir);
-		if (r < 0)
+		if (r < 0) {
 			printf("cgroups: cannot detect: %s\n", strerror(-r));
-		else
-			printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
+			d->specs = spec_set_free(d->specs);
+			d->cfg = daemon_config_free(d->cfg);
+			return 1;
+		}
+		printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
 		printf("configuration OK\n");
 		d->cgroups = cgroup_host_free(d->cgroups);
 		d->specs = spec_set_free(d->specs);
@@ -369,6 +373,16 @@ int main(int argc, char **argv)
 	if (!o.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/*
+	 * Each service holds a few fds (pidfd, output pipes, init status):
+	 * a thousand services need more than the usual soft limit of 1024.
+	 * Services get the original limit back before exec.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &d->nofile) == 0 && d->nofile.rlim_cur < d->nofile.rlim_max) {
+		struct rlimit raised = { d->nofile.rlim_max, d->nofile.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &raised) < 0)
+			log_warn("cannot raise the open files limit");
+	}
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)now_us() ^ (unsigned)getpid());
 	d->journald = access("/run/systemd/journal/socket", W_OK) == 0;

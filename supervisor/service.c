@@ -490,6 +490,7 @@ static void do_start(struct service *svc)
 	plan.cgroup_fd = cgroup_v2_fd(svc->cg);
 	plan.wait_attach = cgroup_needs_attach(svc->cg);
 	plan.use_init = spec->init && (spec->isolation.namespaces & SPEC_NS_PID);
+	plan.nofile = &svc->d->nofile;
 	plan.stdout_fd = wr[0];
 	plan.stderr_fd = wr[1];
 
