@@ -11,7 +11,7 @@ BUILD_DIR=${BUILD_DIR:-$top/build}
 PACKAGES="build-essential autoconf automake libtool pkg-config clang-format
  libevent-dev libyaml-dev libsystemd-dev libarchive-dev libssl-dev libjson-c-dev
  libseccomp-dev libcap-dev libcmocka-dev
- busybox-static jq python3 cpio xz-utils qemu-system-x86 util-linux iproute2 procps file
+ busybox-static jq python3 cpio xz-utils qemu-system-x86 util-linux iproute2 procps file systemd
  runc umoci stress-ng hyperfine"
 
 if [ "${PADDOCK_SKIP_APT:-0}" != 1 ]; then
