@@ -1,0 +1,177 @@
+/*
+ * test-logstore.c - line splitting, the memory ring, rotation and
+ * followers of a service's log store, on a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "logstore.h"
+
+static char dir[] = "/tmp/paddock-test-logstore.XXXXXX";
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/paddock-test-logstore.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static unsigned count_lines(const char *s)
+{
+	unsigned n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Lines split across feeds, both streams, a last line without newline. */
+static void test_lines(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "svc", 1 << 20, 2, false);
+	char *tail;
+
+	(void)state;
+	logstore_feed(ls, 1, "hel", 3);
+	logstore_feed(ls, 1, "lo\nwor", 6);
+	logstore_feed(ls, 2, "oops\n", 5);
+	logstore_feed(ls, 1, "ld\n", 3);
+	logstore_feed(ls, 1, "no newline", 10);
+	logstore_flush(ls, 1);
+	tail = logstore_tail(ls, 10);
+	assert_int_equal(count_lines(tail), 4);
+	assert_non_null(strstr(tail, " stdout hello\n"));
+	assert_non_null(strstr(tail, " stderr oops\n"));
+	assert_non_null(strstr(tail, " stdout world\n"));
+	assert_non_null(strstr(tail, " stdout no newline\n"));
+	free(tail);
+	tail = logstore_tail(ls, 1);
+	assert_int_equal(count_lines(tail), 1);
+	assert_non_null(strstr(tail, "no newline"));
+	free(tail);
+	tail = logstore_tail(ls, 0);
+	assert_string_equal(tail, "");
+	free(tail);
+	logstore_free(ls);
+}
+
+/* The ring keeps whole recent lines within its bound. */
+static void test_ring_bound(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "ring", 1 << 30, 0, false);
+	char line[64], *tail;
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		int n = snprintf(line, sizeof(line), "line-%d\n", i);
+		logstore_feed(ls, 1, line, (size_t)n);
+	}
+	tail = logstore_tail(ls, 100000);
+	assert_true(strlen(tail) <= LOGSTORE_RING_MAX);
+	assert_non_null(strstr(tail, "line-19999\n"));
+	assert_null(strstr(tail, "line-0\n"));
+	/* Every kept record is whole: it starts with a timestamp. */
+	assert_memory_equal(tail, "20", 2);
+	free(tail);
+	logstore_free(ls);
+}
+
+/* An overlong line is split, never dropped or overflowing. */
+static void test_long_line(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "long", 1 << 20, 0, false);
+	size_t len = LOGSTORE_LINE_MAX * 2 + 10;
+	char *big = malloc(len), *tail;
+
+	(void)state;
+	memset(big, 'x', len);
+	logstore_feed(ls, 1, big, len);
+	logstore_feed(ls, 1, "\n", 1);
+	tail = logstore_tail(ls, 10);
+	assert_int_equal(count_lines(tail), 3);
+	free(tail);
+	free(big);
+	logstore_free(ls);
+}
+
+/* Rotation by size keeps `keep` old files, each within the bound. */
+static void test_rotation(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "rot", 4096, 2, false);
+	char path[256], line[128];
+	struct stat st;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		int n = snprintf(line, sizeof(line), "a fairly long log line number %d\n", i);
+		logstore_feed(ls, 1, line, (size_t)n);
+	}
+	snprintf(path, sizeof(path), "%s/rot.log", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size <= 4096);
+	snprintf(path, sizeof(path), "%s/rot.log.1", dir);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/rot.log.2", dir);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/rot.log.3", dir);
+	assert_int_not_equal(stat(path, &st), 0);
+	assert_int_equal(logstore_dropped(ls), 0);
+	logstore_remove_files(ls);
+	snprintf(path, sizeof(path), "%s/rot.log", dir);
+	assert_int_not_equal(stat(path, &st), 0);
+	logstore_free(ls);
+}
+
+static unsigned followed;
+static void follow(void *arg, const char *service, int stream, uint64_t ts, const char *line,
+		   size_t len)
+{
+	(void)service;
+	(void)ts;
+	(void)line;
+	(void)len;
+	followed++;
+	if (stream == 0) /* a note: unfollow from inside the callback */
+		logstore_unfollow(arg, follow, arg);
+}
+
+static void test_followers(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "fol", 1 << 20, 0, false);
+
+	(void)state;
+	followed = 0;
+	assert_int_equal(logstore_follow(ls, follow, ls), 0);
+	logstore_feed(ls, 1, "a\nb\n", 4);
+	logstore_note(ls, "exited %d", 3);
+	logstore_feed(ls, 1, "c\n", 2);
+	assert_int_equal(followed, 3);
+	logstore_free(ls);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_followers, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
