@@ -25,6 +25,7 @@
 
 #include "cgroup.h"
 #include "control.h"
+#include "events.h"
 #include "log.h"
 #include "logstore.h"
 #include "service.h"
@@ -43,6 +44,8 @@ struct client {
 	/* logs -f, and run --wait streaming the transient's output */
 	struct service *following;
 	char *run_name; /* run --wait: answer when this service settles */
+	bool events_follow; /* events -f */
+	char *events_service;
 	struct client *next, **prevp;
 };
 
@@ -104,22 +107,6 @@ static struct json_object *json_u64(uint64_t v)
 	return json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v);
 }
 
-static struct json_object *exit_json(const struct service_exit *e)
-{
-	static const char *const kinds[] = { "none",	 "exited", "signal",
-					     "oom-kill", "launch", "start-limit" };
-	struct json_object *o;
-
-	if (e->kind == EXIT_NONE)
-		return NULL;
-	o = json_object_new_object();
-	json_object_object_add(o, "kind", json_object_new_string(kinds[e->kind]));
-	json_object_object_add(o, "code", json_object_new_int(e->code));
-	json_object_object_add(o, "reason", json_object_new_string(e->reason));
-	json_object_object_add(o, "time_ms", json_u64(e->when_ms));
-	return o;
-}
-
 static struct json_object *service_brief(struct service *svc)
 {
 	struct json_object *o = json_object_new_object();
@@ -132,7 +119,7 @@ static struct json_object *service_brief(struct service *svc)
 	json_object_object_add(o, "restarts", json_object_new_int((int)service_restarts(svc)));
 	json_object_object_add(o, "class",
 			       json_object_new_string(spec_class_name(service_spec(svc)->class)));
-	json_object_object_add(o, "last_exit", exit_json(service_last_exit(svc)));
+	json_object_object_add(o, "last_exit", service_exit_json(service_last_exit(svc)));
 	return o;
 }
 
@@ -512,6 +499,17 @@ static void cmd_set(struct client *cl, struct json_object *req)
 	}
 	struct json_object *res = json_object_new_object(), *lim = json_object_new_object();
 	add_knobs(lim, service_cgroup(svc), limit_knobs, ARRAY_SIZE(limit_knobs));
+	{
+		struct json_object *d = json_object_new_object();
+		json_object_object_add(d, "by", json_object_new_string("operator"));
+		json_object_object_add(d, "uid", json_object_new_int((int)cl->cred.uid));
+		json_object_object_add(d, "pid", json_object_new_int((int)cl->cred.pid));
+		if (values)
+			json_object_object_add(d, "set", json_object_get(values));
+		else
+			json_object_object_add(d, "reset", json_object_new_boolean(1));
+		eventlog_emit(paddock_events, service_name(svc), "limits-changed", d);
+	}
 	json_object_object_add(res, "name", json_object_new_string(service_name(svc)));
 	json_object_object_add(res, "running",
 			       json_object_new_boolean(service_cgroup(svc) != NULL));
@@ -586,6 +584,54 @@ static void cmd_run(struct client *cl, struct json_object *req)
 		finish_run(cl);
 }
 
+static void on_event_follow(void *arg, struct json_object *ev)
+{
+	struct client *cl = arg;
+	struct json_object *v;
+
+	if (cl->events_service && (!json_object_object_get_ex(ev, "service", &v) ||
+				   strcmp(json_object_get_string(v), cl->events_service) != 0))
+		return;
+	send_json(cl, json_object_get(ev));
+	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) > CONTROL_MAX_OUTPUT) {
+		log_warnx("control: dropping an event follower that does not read");
+		client_free(cl);
+	}
+}
+
+static void cmd_events(struct client *cl, struct json_object *req)
+{
+	struct json_object *v;
+	const char *service = NULL;
+	uint64_t since = 0;
+	int max = 1000;
+	bool follow = false;
+
+	if (json_object_object_get_ex(req, "service", &v) && v) {
+		service = json_object_get_string(v);
+		if (!daemon_find_service(cl->ctl->d, service)) {
+			reply_error(cl, "ENOENT", "no such service: %s", service);
+			return;
+		}
+	}
+	if (json_object_object_get_ex(req, "since_ms", &v))
+		since = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(req, "max", &v))
+		max = json_object_get_int(v);
+	if (json_object_object_get_ex(req, "follow", &v))
+		follow = json_object_get_boolean(v);
+	if (max < 1 || max > EVENTS_RING) {
+		reply_error(cl, "EINVAL", "max must be 1..%d", EVENTS_RING);
+		return;
+	}
+	reply_ok(cl, eventlog_query(paddock_events, service, since, (unsigned)max));
+	if (follow && paddock_events) {
+		cl->events_follow = true;
+		cl->events_service = service ? xstrdup(service) : NULL;
+		(void)eventlog_follow(paddock_events, on_event_follow, cl);
+	}
+}
+
 static void handle_request(struct client *cl, const char *line, size_t len)
 {
 	struct json_tokener *tok = json_tokener_new_ex(32);
@@ -644,6 +690,8 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		cmd_freeze(cl, req, strcmp(cmd, "freeze") == 0);
 	} else if (strcmp(cmd, "logs") == 0) {
 		cmd_logs(cl, req);
+	} else if (strcmp(cmd, "events") == 0) {
+		cmd_events(cl, req);
 	} else if (strcmp(cmd, "set") == 0) {
 		cmd_set(cl, req);
 	} else if (strcmp(cmd, "run") == 0) {
@@ -662,6 +710,9 @@ static void client_free(struct client *cl)
 		return;
 	if (cl->following)
 		logstore_unfollow(service_logstore(cl->following), on_follow_line, cl);
+	if (cl->events_follow)
+		eventlog_unfollow(paddock_events, on_event_follow, cl);
+	free(cl->events_service);
 	if (cl->run_name) {
 		/* run --wait is bound to its client: the client left, the service stops. */
 		struct service *svc = daemon_find_service(cl->ctl->d, cl->run_name);
@@ -701,7 +752,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct client *cl = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	while (!cl->closing && !cl->nwaiting && !cl->following && !cl->run_name) {
+	while (!cl->closing && !cl->nwaiting && !cl->following && !cl->run_name &&
+	       !cl->events_follow) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (!line) {

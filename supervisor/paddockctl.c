@@ -682,6 +682,99 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
+static void print_event(struct json_object *ev)
+{
+	int64_t ms = jint(ev, "time_ms");
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char stamp[32];
+
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	printf("%s.%03d  %-12s %-18s", stamp, (int)(ms % 1000), jstr(ev, "service") ?: "-",
+	       jstr(ev, "type"));
+	json_object_object_foreach(ev, k, v)
+	{
+		if (!strcmp(k, "time_ms") || !strcmp(k, "service") || !strcmp(k, "type"))
+			continue;
+		if (json_object_is_type(v, json_type_string))
+			printf(" %s=\"%s\"", k, json_object_get_string(v));
+		else
+			printf(" %s=%s", k,
+			       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
+	printf("\n");
+}
+
+static int cmd_events(int argc, char **argv)
+{
+	struct json_object *req = request("events", NULL, 0), *resp, *o;
+	bool follow = false;
+	FILE *f = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
+			follow = true;
+		} else if (strcmp(a, "--service") == 0 && i + 1 < argc) {
+			json_object_object_add(req, "service", json_object_new_string(argv[++i]));
+		} else if (strcmp(a, "-n") == 0 && i + 1 < argc) {
+			json_object_object_add(req, "max", json_object_new_int(atoi(argv[++i])));
+		} else if (strcmp(a, "--since") == 0 && i + 1 < argc) {
+			const char *v = argv[++i], *why;
+			uint64_t ms;
+			char *end;
+			unsigned long long secs = strtoull(v, &end, 10);
+			if (*v && !*end && secs > 1000000000ULL) {
+				ms = secs * 1000; /* epoch seconds */
+			} else if (units_parse_duration(v, &ms, &why) == 0) {
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				uint64_t now =
+				    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+				ms = ms > now ? 0 : now - ms; /* "10m": ten minutes ago */
+			} else {
+				fprintf(stderr, "paddockctl events: --since %s: %s\n", v, why);
+				json_object_put(req);
+				return EXIT_USAGE;
+			}
+			json_object_object_add(req, "since_ms", json_object_new_int64((int64_t)ms));
+		} else {
+			fprintf(stderr, "paddockctl events: unexpected '%s'\n", a);
+			json_object_put(req);
+			return EXIT_USAGE;
+		}
+	}
+	json_object_object_add(req, "follow", json_object_new_boolean(follow));
+	resp = call(req, follow ? &f : NULL);
+	struct json_object *arr = result_of(resp);
+	if (opt_json && !follow)
+		print_json(arr);
+	else
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *ev = json_object_array_get_idx(arr, i);
+			if (opt_json)
+				printf("%s\n",
+				       json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+			else
+				print_event(ev);
+		}
+	json_object_put(resp);
+	fflush(stdout);
+	if (!follow)
+		return EXIT_OK;
+	while ((o = read_response(f))) {
+		if (opt_json)
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		else
+			print_event(o);
+		fflush(stdout);
+		json_object_put(o);
+	}
+	fclose(f);
+	return EXIT_OK;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct config_host host = { 0 };
@@ -820,6 +913,8 @@ int main(int argc, char **argv)
 		r = cmd_check(cargc, cargv);
 	else if (strcmp(cmd, "set") == 0)
 		r = cmd_set(cargc, cargv);
+	else if (strcmp(cmd, "events") == 0)
+		r = cmd_events(cargc, cargv);
 	else if (strcmp(cmd, "run") == 0)
 		r = cmd_run(cargc, cargv);
 	else if (strcmp(cmd, "version") == 0)

@@ -5,6 +5,7 @@
  */
 #include <event2/event.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -14,6 +15,7 @@
 
 #include "cgroup.h"
 #include "control.h"
+#include "events.h"
 #include "log.h"
 #include "logstore.h"
 #include "service.h"
@@ -395,6 +397,14 @@ int main(int argc, char **argv)
 		event_add(sigev[i], NULL);
 	}
 	d->ev_sweep = evtimer_new(d->base, on_sweep, d);
+	paddock_events = eventlog_open(d->cfg->state_dir, d->cfg->log.max_size, d->cfg->log.keep);
+	{
+		struct json_object *ev = json_object_new_object();
+		json_object_object_add(ev, "version", json_object_new_string(PACKAGE_VERSION));
+		json_object_object_add(ev, "cgroups",
+				       json_object_new_string(cgroup_host_describe(d->cgroups)));
+		eventlog_emit(paddock_events, NULL, "daemon-start", ev);
+	}
 	if ((r = control_open(d, &d->control)) < 0)
 		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
 
@@ -410,6 +420,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(d->base);
 
 	log_info("shutting down");
+	eventlog_emit(paddock_events, NULL, "daemon-stop", NULL);
 	d->control = control_free(d->control);
 	for (size_t i = 0; i < d->nservices; i++)
 		d->services[i] = service_free(d->services[i]);
@@ -417,6 +428,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
 	event_free(d->ev_sweep);
+	paddock_events = eventlog_free(paddock_events);
 	cgroup_host_teardown(d->cgroups);
 	d->cgroups = cgroup_host_free(d->cgroups);
 	event_base_free(d->base);

@@ -14,6 +14,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <json-c/json.h>
+
+#include "events.h"
 #include "launch.h"
 #include "log.h"
 #include "logstore.h"
@@ -49,6 +52,7 @@ struct service {
 	struct cgroup_limits limits;
 	struct launch_child child;
 	pid_t main_pid;
+	pid_t last_pid; /* the main pid of the last run, for its exit event */
 	uint64_t started_mono;
 	bool frozen;
 	bool stop_requested; /* the exit we wait for is one we asked for */
@@ -103,6 +107,43 @@ static void service_set_state(struct service *svc, enum service_state st)
 	svc->since_ms = realtime_ms();
 	if (service_settled(svc))
 		daemon_service_settled(svc->d);
+}
+
+struct json_object *service_exit_json(const struct service_exit *e)
+{
+	static const char *const kinds[] = { "none",	 "exited", "signal",
+					     "oom-kill", "launch", "start-limit" };
+	struct json_object *o;
+
+	if (e->kind == EXIT_NONE)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "kind", json_object_new_string(kinds[e->kind]));
+	json_object_object_add(o, "code", json_object_new_int(e->code));
+	json_object_object_add(o, "reason", json_object_new_string(e->reason));
+	json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)e->when_ms));
+	return o;
+}
+
+/* An event about this service, with its main pid when it has one. */
+static void emit(struct service *svc, const char *type, struct json_object *data)
+{
+	if (!data)
+		data = json_object_new_object();
+	if (svc->main_pid)
+		json_object_object_add(data, "pid", json_object_new_int(svc->main_pid));
+	eventlog_emit(paddock_events, svc->spec->name, type, data);
+}
+
+static struct json_object *jobj(const char *k1, struct json_object *v1, const char *k2,
+				struct json_object *v2)
+{
+	struct json_object *o = json_object_new_object();
+	if (k1)
+		json_object_object_add(o, k1, v1);
+	if (k2)
+		json_object_object_add(o, k2, v2);
+	return o;
 }
 
 static void limits_from_spec(struct cgroup_limits *l, const struct service_spec *spec)
@@ -423,6 +464,8 @@ static void fail_start(struct service *svc, enum exit_kind kind, const char *fmt
 	va_end(ap);
 	log_warnx("service %s: failed: %s", svc->spec->name, svc->last_exit.reason);
 	logstore_note(svc->log, "failed: %s", svc->last_exit.reason);
+	emit(svc, "failed",
+	     jobj("reason", json_object_new_string(svc->last_exit.reason), NULL, NULL));
 	if (svc->cg && cgroup_destroy(svc->cg) == 0)
 		svc->cg = cgroup_free(svc->cg);
 	service_set_state(svc, SVC_FAILED);
@@ -514,7 +557,7 @@ static void do_start(struct service *svc)
 		launch_release(&svc->child, r >= 0);
 	}
 
-	svc->main_pid = svc->child.pid;
+	svc->main_pid = svc->last_pid = svc->child.pid;
 	svc->started_mono = now_ms();
 	svc->ev_exit = event_new(svc->d->base, svc->child.pidfd, EV_READ, on_exit_event, svc);
 	event_add(svc->ev_exit, NULL);
@@ -523,6 +566,7 @@ static void do_start(struct service *svc)
 				   on_report_event, svc);
 	event_add(svc->ev_report, NULL);
 	log_info("service %s: started, pid %d", spec->name, (int)svc->main_pid);
+	emit(svc, "start", jobj("restarts", json_object_new_int((int)svc->restarts), NULL, NULL));
 	service_set_state(svc, SVC_STARTING);
 }
 
@@ -609,6 +653,20 @@ static void settle_after_exit(struct service *svc)
 	if (!svc->stop_requested)
 		log_info("service %s: main process %s", spec->name, e->reason);
 	logstore_note(svc->log, "main process %s", e->reason);
+	{
+		struct json_object *d = service_exit_json(e);
+		json_object_object_add(
+		    d, "runtime_ms",
+		    json_object_new_int64((int64_t)(now_ms() - svc->started_mono)));
+		json_object_object_add(d, "requested",
+				       json_object_new_boolean(svc->stop_requested));
+		json_object_object_add(d, "pid", json_object_new_int(svc->last_pid));
+		emit(svc, "exit", d);
+		if (e->kind == EXIT_OOM)
+			emit(svc, "oom-kill",
+			     jobj("main", json_object_new_boolean(1), "on_oom",
+				  json_object_new_string(spec_on_oom_name(spec->on_oom))));
+	}
 	if (svc->started_mono && now_ms() - svc->started_mono >= spec->restart.reset_after_ms)
 		svc->failures = 0;
 	if (wants_restart(svc)) {
@@ -618,8 +676,13 @@ static void settle_after_exit(struct service *svc)
 			 (unsigned long long)delay);
 		service_set_state(svc, SVC_BACKOFF);
 		set_timer(svc, delay);
+		emit(svc, "restart-scheduled",
+		     jobj("delay_ms", json_object_new_int64((int64_t)delay), "failures",
+			  json_object_new_int((int)svc->failures)));
 		return;
 	}
+	if (!clean && !svc->stop_requested)
+		emit(svc, "failed", jobj("reason", json_object_new_string(e->reason), NULL, NULL));
 	service_set_state(svc, (clean || svc->stop_requested) ? SVC_STOPPED : SVC_FAILED);
 }
 
@@ -668,6 +731,10 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 				return; /* already exited, cleanup under way */
 			if (svc->frozen)
 				(void)cgroup_freeze(svc->cg, false), svc->frozen = false;
+			emit(svc, "stop",
+			     jobj("signal",
+				  json_object_new_string(units_signal_name(spec->stop.signal)),
+				  NULL, NULL));
 			(void)kill(svc->main_pid, spec->stop.signal);
 			set_timer(svc, spec->stop.timeout_ms);
 			return;
@@ -716,6 +783,9 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 			log_warnx("service %s: did not stop within %llu ms, killing the group",
 				  spec->name, (unsigned long long)spec->stop.timeout_ms);
 			svc->kill_sent = true;
+			emit(svc, "kill",
+			     jobj("reason", json_object_new_string("stop timeout"), "timeout_ms",
+				  json_object_new_int64((int64_t)spec->stop.timeout_ms)));
 			(void)cgroup_kill_all(svc->cg);
 			set_timer(svc, 1000);
 		} else if (svc->state == SVC_STOPPING) {
@@ -726,6 +796,9 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 
 	case SE_CLEANED:
 		if (svc->last_exit.kind == EXIT_LAUNCH) {
+			emit(svc, "failed",
+			     jobj("reason", json_object_new_string(svc->last_exit.reason), NULL,
+				  NULL));
 			service_set_state(svc, svc->stop_requested ? SVC_STOPPED : SVC_FAILED);
 			return;
 		}
@@ -901,6 +974,7 @@ int service_freeze(struct service *svc, bool frozen)
 	if ((r = cgroup_freeze(svc->cg, frozen)) < 0)
 		return r;
 	svc->frozen = frozen;
+	emit(svc, frozen ? "frozen" : "thawed", NULL);
 	return 0;
 }
 

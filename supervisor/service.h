@@ -33,6 +33,10 @@ struct service_exit {
 };
 
 struct service;
+struct json_object;
+
+/* {"kind", "code", "reason", "time_ms"} or NULL when it never exited. */
+struct json_object *service_exit_json(const struct service_exit *e);
 
 struct service *service_new(struct daemon *d, const struct service_spec *spec);
 /* Destructor; the process must be gone (state stopped or failed). */
