@@ -28,6 +28,7 @@
 #include "events.h"
 #include "log.h"
 #include "logstore.h"
+#include "monitor.h"
 #include "service.h"
 #include "units.h"
 #include "util.h"
@@ -143,6 +144,56 @@ static const char *const limit_knobs[] = { "memory.min", "memory.low",	    "memo
 					   "cpu.max",	 "cpuset.cpus",	    "pids.max",
 					   "io.weight" };
 
+static void add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	if (v != PROBE_UNKNOWN)
+		json_object_object_add(o, k, json_u64(v));
+}
+
+static void add_rate(struct json_object *o, const char *k, double v)
+{
+	if (v == v) /* not NAN */
+		json_object_object_add(o, k, json_object_new_double(v));
+}
+
+/* What the last probe tick saw: counters, rates and pressure. */
+static void add_sample(struct json_object *u, struct service *svc)
+{
+	const struct probe_cgroup_sample *s = monitor_sample(svc);
+	const struct probe_cgroup_rates *r = monitor_rates(svc);
+	static const char *const res[] = { "memory", "cpu", "io" };
+
+	if (!s)
+		return;
+	add_u64(u, "swap.current", s->memory.swap_current);
+	add_u64(u, "memory.anon", s->memory.stat.anon);
+	add_u64(u, "memory.file", s->memory.stat.file);
+	add_u64(u, "memory.events.high", s->memory.events.high);
+	add_u64(u, "memory.events.max", s->memory.events.max);
+	add_u64(u, "memory.events.oom_kill", s->memory.events.oom_kill);
+	add_u64(u, "cpu.usage_usec", s->cpu.usage_usec);
+	add_u64(u, "cpu.throttled_usec", s->cpu.throttled_usec);
+	add_u64(u, "io.rbytes", s->io.rbytes);
+	add_u64(u, "io.wbytes", s->io.wbytes);
+	const struct probe_psi *psi[] = { &s->psi_memory, &s->psi_cpu, &s->psi_io };
+	for (int i = 0; i < 3; i++) {
+		char k[48];
+		snprintf(k, sizeof(k), "%s.pressure.some.avg10", res[i]);
+		if (psi[i]->some.avg10 != PROBE_UNKNOWN)
+			json_object_object_add(u, k,
+					       json_object_new_double(psi[i]->some.avg10 / 100.0));
+		snprintf(k, sizeof(k), "%s.pressure.active", res[i]);
+		if (monitor_pressure_active(svc, i))
+			json_object_object_add(u, k, json_object_new_boolean(1));
+	}
+	if (r) {
+		add_rate(u, "cpu.percent", r->cpu_percent);
+		add_rate(u, "cpu.throttled_percent", r->throttled_percent);
+		add_rate(u, "io.read_bps", r->io_read_bps);
+		add_rate(u, "io.write_bps", r->io_write_bps);
+	}
+}
+
 static struct json_object *service_full(struct service *svc)
 {
 	static const char *const usage[] = { "memory.current", "memory.peak", "pids.current" };
@@ -156,6 +207,8 @@ static struct json_object *service_full(struct service *svc)
 	add_knobs(l, cg, limit_knobs, ARRAY_SIZE(limit_knobs));
 	json_object_object_add(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
 	add_knobs(u, cg, usage, ARRAY_SIZE(usage));
+	add_sample(u, svc);
+	json_object_object_add(o, "oom_kills", json_u64(service_oom_kills(svc)));
 	json_object_object_add(o, "limits", l);
 	json_object_object_add(o, "usage", u);
 	json_object_object_add(o, "log_dropped", json_u64(service_log_dropped(svc)));

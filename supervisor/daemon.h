@@ -15,6 +15,7 @@ struct event;
 struct cgroup_host;
 struct service;
 struct control;
+struct monitor;
 
 struct daemon {
 	struct event_base *base;
@@ -25,6 +26,7 @@ struct daemon {
 	struct service **services; /* sorted by name */
 	size_t nservices;
 	struct control *control;
+	struct monitor *monitor;
 	bool journald; /* journald socket present: copy service output there */
 	bool shutting_down; /* SIGTERM seen: stop everything, then exit */
 	char *logs_dir; /* <state_dir>/logs */

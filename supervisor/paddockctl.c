@@ -277,6 +277,23 @@ static void print_status(struct json_object *s)
 		       jstr(l, "cpuset.cpus") ? ", cpus " : "", jstr(l, "cpuset.cpus") ?: "");
 		printf("      Pids: %s (max %s)\n", jstr(u, "pids.current") ?: "-",
 		       jstr(l, "pids.max") ?: "-");
+		struct json_object *v;
+		if (json_object_object_get_ex(u, "cpu.percent", &v))
+			printf("  CPU used: %.1f%% of a core%s\n", json_object_get_double(v),
+			       json_object_object_get_ex(u, "cpu.throttled_percent", &v) &&
+				       json_object_get_double(v) > 0.5
+				   ? " (throttled)"
+				   : "");
+		if (json_object_object_get_ex(u, "memory.pressure.some.avg10", &v))
+			printf("  Pressure: memory %.2f%%, cpu %.2f%%, io %.2f%% (some, avg10)\n",
+			       json_object_get_double(v),
+			       json_object_get_double(
+				   json_object_object_get(u, "cpu.pressure.some.avg10")),
+			       json_object_get_double(
+				   json_object_object_get(u, "io.pressure.some.avg10")));
+	}
+	if (jint(s, "oom_kills")) {
+		printf(" OOM kills: %lld\n", (long long)jint(s, "oom_kills"));
 	}
 	if (jint(s, "log_dropped"))
 		printf("   Dropped: %lld log lines\n", (long long)jint(s, "log_dropped"));

@@ -17,6 +17,8 @@
 #include "control.h"
 #include "events.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "logstore.h"
 #include "service.h"
 #include "util.h"
@@ -408,6 +410,10 @@ int main(int argc, char **argv)
 	if ((r = control_open(d, &d->control)) < 0)
 		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
 
+	(void)monitor_open(d, &d->monitor);
+	struct metrics *metrics = NULL;
+	if ((r = metrics_open(d, &metrics)) < 0)
+		fatalx("cannot listen for metrics on %s: %s", d->cfg->metrics_listen, strerror(-r));
 	d->nservices = d->specs->nservices;
 	d->services = xcalloc(d->nservices, sizeof(*d->services));
 	for (size_t i = 0; i < d->nservices; i++)
@@ -422,6 +428,8 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	eventlog_emit(paddock_events, NULL, "daemon-stop", NULL);
 	d->control = control_free(d->control);
+	metrics = metrics_free(metrics);
+	d->monitor = monitor_free(d->monitor);
 	for (size_t i = 0; i < d->nservices; i++)
 		d->services[i] = service_free(d->services[i]);
 	free(d->services);

@@ -20,6 +20,7 @@
 #include "launch.h"
 #include "log.h"
 #include "logstore.h"
+#include "monitor.h"
 #include "service.h"
 #include "units.h"
 #include "util.h"
@@ -57,6 +58,7 @@ struct service {
 	bool frozen;
 	bool stop_requested; /* the exit we wait for is one we asked for */
 	bool kill_sent;
+	bool restart_pending; /* an internal restart: start again once stopped */
 	unsigned cleanup_tries;
 
 	struct event *ev_exit, *ev_report, *ev_timer;
@@ -73,6 +75,8 @@ struct service {
 	bool remove_when_settled;
 
 	unsigned restarts;
+	uint64_t oom_kills; /* every OOM kill seen in the group, across restarts */
+	void *monitor_state; /* monitor.c's per-service probe state */
 	unsigned failures; /* consecutive, for backoff */
 	uint64_t *starts; /* ring of the last `burst` start times (monotonic ms) */
 	unsigned nstarts, starts_pos;
@@ -206,6 +210,7 @@ struct service *service_free(struct service *svc)
 {
 	if (!svc)
 		return NULL;
+	monitor_service_stopped(svc->d->monitor, svc);
 	release_process(svc);
 	close_output(svc, 0);
 	close_output(svc, 1);
@@ -565,6 +570,7 @@ static void do_start(struct service *svc)
 	svc->ev_report = event_new(svc->d->base, svc->child.reportfd, EV_READ | EV_PERSIST,
 				   on_report_event, svc);
 	event_add(svc->ev_report, NULL);
+	monitor_service_started(svc->d->monitor, svc);
 	log_info("service %s: started, pid %d", spec->name, (int)svc->main_pid);
 	emit(svc, "start", jobj("restarts", json_object_new_int((int)svc->restarts), NULL, NULL));
 	service_set_state(svc, SVC_STARTING);
@@ -661,11 +667,7 @@ static void settle_after_exit(struct service *svc)
 		json_object_object_add(d, "requested",
 				       json_object_new_boolean(svc->stop_requested));
 		json_object_object_add(d, "pid", json_object_new_int(svc->last_pid));
-		emit(svc, "exit", d);
-		if (e->kind == EXIT_OOM)
-			emit(svc, "oom-kill",
-			     jobj("main", json_object_new_boolean(1), "on_oom",
-				  json_object_new_string(spec_on_oom_name(spec->on_oom))));
+		emit(svc, "exit", d); /* the oom-kill event itself comes from monitor.c */
 	}
 	if (svc->started_mono && now_ms() - svc->started_mono >= spec->restart.reset_after_ms)
 		svc->failures = 0;
@@ -688,6 +690,7 @@ static void settle_after_exit(struct service *svc)
 
 static void begin_cleanup(struct service *svc)
 {
+	monitor_service_stopped(svc->d->monitor, svc);
 	svc->cleanup_tries = 0;
 	if (cleanup_cgroup(svc)) {
 		service_dispatch(svc, SE_CLEANED);
@@ -803,6 +806,21 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 			return;
 		}
 		settle_after_exit(svc);
+		if (svc->restart_pending && svc->state == SVC_STOPPED && !svc->d->shutting_down) {
+			/*
+			 * A restart the daemon decided (on_oom, pressure) counts
+			 * like a failure: backoff and the start limit apply, so a
+			 * service that keeps OOMing cannot spin.
+			 */
+			svc->restart_pending = false;
+			svc->failures++;
+			uint64_t delay = backoff_delay(svc);
+			service_set_state(svc, SVC_BACKOFF);
+			set_timer(svc, delay);
+			emit(svc, "restart-scheduled",
+			     jobj("delay_ms", json_object_new_int64((int64_t)delay), "failures",
+				  json_object_new_int((int)svc->failures)));
+		}
 		return;
 	}
 }
@@ -950,12 +968,14 @@ int service_stop(struct service *svc)
 
 int service_restart(struct service *svc)
 {
-	/* Stop, then start once settled: the daemon re-starts it in settled(). */
 	if (svc->state == SVC_STOPPED || svc->state == SVC_FAILED || svc->state == SVC_BACKOFF) {
 		service_dispatch(svc, SE_START);
 		return 0;
 	}
-	return -EBUSY; /* the control layer does stop + start */
+	/* Stop now, start again once everything is cleaned up (SE_CLEANED). */
+	svc->restart_pending = true;
+	service_dispatch(svc, SE_STOP);
+	return 0;
 }
 
 int service_kill(struct service *svc, int sig)
@@ -976,6 +996,51 @@ int service_freeze(struct service *svc, bool frozen)
 	svc->frozen = frozen;
 	emit(svc, frozen ? "frozen" : "thawed", NULL);
 	return 0;
+}
+
+void **service_monitor_slot(struct service *svc)
+{
+	return &svc->monitor_state;
+}
+
+uint64_t service_oom_kills(const struct service *svc)
+{
+	return svc->oom_kills;
+}
+
+/*
+ * The kernel OOM-killed n processes in the group. When the main process
+ * died of it, its exit is recorded as oom-kill and the restart policy runs
+ * there; when it survived (a child was killed), on_oom acts here.
+ */
+void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive)
+{
+	const struct service_spec *spec = svc->spec;
+
+	svc->oom_kills += n;
+	log_warnx("service %s: %llu process%s OOM-killed in its cgroup%s", spec->name,
+		  (unsigned long long)n, n == 1 ? "" : "es",
+		  main_alive ? " (main process alive)" : "");
+	logstore_note(svc->log, "%llu process%s OOM-killed%s", (unsigned long long)n,
+		      n == 1 ? "" : "es", main_alive ? "; main process alive" : "");
+	struct json_object *d = jobj("count", json_object_new_int64((int64_t)n), "main",
+				     json_object_new_boolean(!main_alive));
+	json_object_object_add(d, "on_oom", json_object_new_string(spec_on_oom_name(spec->on_oom)));
+	json_object_object_add(d, "total", json_object_new_int64((int64_t)svc->oom_kills));
+	emit(svc, "oom-kill", d);
+	if (!main_alive || svc->state != SVC_RUNNING)
+		return;
+	if (spec->on_oom == ON_OOM_STOP) {
+		emit(svc, "action",
+		     jobj("action", json_object_new_string("stop"), "reason",
+			  json_object_new_string("on_oom: stop after an OOM kill")));
+		(void)service_stop(svc);
+	} else {
+		emit(svc, "action",
+		     jobj("action", json_object_new_string("restart"), "reason",
+			  json_object_new_string("on_oom after an OOM kill")));
+		(void)service_restart(svc);
+	}
 }
 
 const char *service_name(const struct service *svc)

@@ -77,6 +77,10 @@ bool service_remove_when_settled(const struct service *svc);
 void service_set_remove_when_settled(struct service *svc, bool rm);
 
 struct logstore *service_logstore(const struct service *svc);
+/* monitor.c keeps its per-service state here. */
+void **service_monitor_slot(struct service *svc);
+uint64_t service_oom_kills(const struct service *svc);
+void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive);
 /* Reap the main process if it has exited (SIGCHLD sweep); true if it had. */
 bool service_reap(struct service *svc);
 /* Copy up to the last n log lines, oldest first, into a malloc'd NUL-terminated text. */

@@ -109,8 +109,11 @@ cleanup_cgroups() {
 	done < <(awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts)
 }
 
+EXTRA_PIDS=""   # helpers a test started (prometheus, load generators): killed at cleanup
+
 cleanup() {
 	local rc=$?
+	for p in $EXTRA_PIDS; do kill "$p" 2>/dev/null; done
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null
 		wait_for 15 bash -c "! kill -0 $DAEMON_PID" || kill -9 "$DAEMON_PID" 2>/dev/null

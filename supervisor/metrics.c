@@ -1,0 +1,285 @@
+/*
+ * metrics.c - Prometheus text exposition at http://<metrics.listen>/metrics
+ * through libevent's evhttp. Every family has HELP and TYPE; per-service
+ * series are labelled `service`. Values come from the monitor's last tick
+ * (no file is read per scrape), limits from what paddock applied.
+ */
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "monitor.h"
+#include "service.h"
+#include "util.h"
+
+struct metrics {
+	struct daemon *d;
+	struct evhttp *http;
+	uint64_t last_scrape_usec;
+};
+
+static void family(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values are service names ([a-z0-9_-]) and fixed words: no escaping needed. */
+static void series(struct evbuffer *b, const char *name, const char *svc, const char *labels,
+		   double v)
+{
+	evbuffer_add_printf(b, "%s{service=\"%s\"%s%s} %.17g\n", name, svc, labels ? "," : "",
+			    labels ? labels : "", v);
+}
+
+static void series_u64(struct evbuffer *b, const char *name, const char *svc, const char *labels,
+		       uint64_t v)
+{
+	if (v == PROBE_UNKNOWN)
+		return;
+	evbuffer_add_printf(b, "%s{service=\"%s\"%s%s} %llu\n", name, svc, labels ? "," : "",
+			    labels ? labels : "", (unsigned long long)v);
+}
+
+static void render(struct metrics *mx, struct evbuffer *b)
+{
+	struct daemon *d = mx->d;
+	uint64_t t0 = now_us();
+	static const char *const states[] = { "stopped",  "starting", "running",
+					      "stopping", "backoff",  "failed" };
+
+	family(b, "paddock_build_info", "gauge", "paddock's version, always 1.");
+	evbuffer_add_printf(b, "paddock_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	family(b, "paddock_services", "gauge", "Services known to paddockd.");
+	evbuffer_add_printf(b, "paddock_services %zu\n", d->nservices);
+
+#define EACH(...)                                                          \
+	for (size_t i = 0; i < d->nservices; i++) {                        \
+		struct service *svc = d->services[i];                      \
+		const char *n = service_name(svc);                         \
+		const struct probe_cgroup_sample *s = monitor_sample(svc); \
+		(void)n;                                                   \
+		(void)s;                                                   \
+		__VA_ARGS__                                                \
+	}
+
+	family(b, "paddock_service_up", "gauge", "1 when the service's main process runs.");
+	EACH(series(b, "paddock_service_up", n, NULL,
+		    service_state(svc) == SVC_RUNNING || service_state(svc) == SVC_STARTING);)
+	family(b, "paddock_service_state", "gauge", "The service's state, one series per state.");
+	EACH(for (size_t k = 0; k < ARRAY_SIZE(states); k++) {
+		char l[48];
+		snprintf(l, sizeof(l), "state=\"%s\"", states[k]);
+		series(b, "paddock_service_state", n, l,
+		       service_state(svc) == (enum service_state)k);
+	})
+	family(b, "paddock_service_restarts_total", "counter", "Restarts since paddockd started.");
+	EACH(series(b, "paddock_service_restarts_total", n, NULL, service_restarts(svc));)
+	family(b, "paddock_oom_kills_total", "counter",
+	       "Processes of the service killed by the OOM killer, main or not.");
+	EACH(series_u64(b, "paddock_oom_kills_total", n, NULL, service_oom_kills(svc));)
+
+	family(b, "paddock_memory_usage_bytes", "gauge", "memory.current of the service's cgroup.");
+	EACH(if (s) series_u64(b, "paddock_memory_usage_bytes", n, NULL, s->memory.current);)
+	family(b, "paddock_memory_peak_bytes", "gauge", "Highest memory use of the cgroup.");
+	EACH(if (s) series_u64(b, "paddock_memory_peak_bytes", n, NULL, s->memory.peak);)
+	family(b, "paddock_memory_limit_bytes", "gauge",
+	       "Memory limits paddock applied, by kind (unset limits are absent).");
+	EACH({
+		const struct cgroup_limits *l = service_limits(svc);
+		const struct {
+			const char *k;
+			uint64_t v;
+		} kinds[] = { { "max", l->memory.max },
+			      { "high", l->memory.high },
+			      { "low", l->memory.low },
+			      { "min", l->memory.min } };
+		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+			char lab[32];
+			if (kinds[k].v >= SPEC_SIZE_MAX)
+				continue;
+			snprintf(lab, sizeof(lab), "kind=\"%s\"", kinds[k].k);
+			series_u64(b, "paddock_memory_limit_bytes", n, lab, kinds[k].v);
+		}
+	})
+	family(b, "paddock_memory_events_total", "counter",
+	       "memory.events counters of the cgroup.");
+	EACH(if (s) {
+		const struct probe_memory_events *e = &s->memory.events;
+		series_u64(b, "paddock_memory_events_total", n, "event=\"low\"", e->low);
+		series_u64(b, "paddock_memory_events_total", n, "event=\"high\"", e->high);
+		series_u64(b, "paddock_memory_events_total", n, "event=\"max\"", e->max);
+		series_u64(b, "paddock_memory_events_total", n, "event=\"oom\"", e->oom);
+		series_u64(b, "paddock_memory_events_total", n, "event=\"oom_kill\"", e->oom_kill);
+		series_u64(b, "paddock_memory_events_total", n, "event=\"oom_group_kill\"",
+			   e->oom_group_kill);
+	})
+	family(b, "paddock_memory_stat_bytes", "gauge", "memory.stat breakdown of the cgroup.");
+	EACH(if (s) {
+		const struct probe_memory_stat *m = &s->memory.stat;
+		series_u64(b, "paddock_memory_stat_bytes", n, "kind=\"anon\"", m->anon);
+		series_u64(b, "paddock_memory_stat_bytes", n, "kind=\"file\"", m->file);
+		series_u64(b, "paddock_memory_stat_bytes", n, "kind=\"shmem\"", m->shmem);
+		series_u64(b, "paddock_memory_stat_bytes", n, "kind=\"kernel\"", m->kernel);
+		series_u64(b, "paddock_memory_stat_bytes", n, "kind=\"sock\"", m->sock);
+	})
+	family(b, "paddock_swap_usage_bytes", "gauge", "Swap used by the cgroup.");
+	EACH(if (s) series_u64(b, "paddock_swap_usage_bytes", n, NULL, s->memory.swap_current);)
+
+	family(b, "paddock_cpu_usage_seconds_total", "counter", "CPU time used by the cgroup.");
+	EACH(if (s && s->cpu.usage_usec != PROBE_UNKNOWN)
+		 series(b, "paddock_cpu_usage_seconds_total", n, NULL, s->cpu.usage_usec / 1e6);)
+	family(b, "paddock_cpu_throttled_seconds_total", "counter",
+	       "Time the cgroup was throttled by cpu.max.");
+	EACH(if (s && s->cpu.throttled_usec != PROBE_UNKNOWN) series(
+		 b, "paddock_cpu_throttled_seconds_total", n, NULL, s->cpu.throttled_usec / 1e6);)
+	family(b, "paddock_cpu_throttled_periods_total", "counter",
+	       "Enforcement periods in which the cgroup was throttled.");
+	EACH(if (s) series_u64(b, "paddock_cpu_throttled_periods_total", n, NULL,
+			       s->cpu.nr_throttled);)
+
+	family(b, "paddock_pressure_stall_seconds_total", "counter",
+	       "PSI stall time of the cgroup by resource and kind (some, full).");
+	EACH(if (s) {
+		const struct {
+			const char *res;
+			const struct probe_psi *p;
+		} r[] = { { "memory", &s->psi_memory },
+			  { "cpu", &s->psi_cpu },
+			  { "io", &s->psi_io } };
+		for (size_t k = 0; k < ARRAY_SIZE(r); k++) {
+			char lab[64];
+			if (r[k].p->some.total_usec != PROBE_UNKNOWN) {
+				snprintf(lab, sizeof(lab), "resource=\"%s\",kind=\"some\"",
+					 r[k].res);
+				series(b, "paddock_pressure_stall_seconds_total", n, lab,
+				       r[k].p->some.total_usec / 1e6);
+			}
+			if (r[k].p->full.total_usec != PROBE_UNKNOWN) {
+				snprintf(lab, sizeof(lab), "resource=\"%s\",kind=\"full\"",
+					 r[k].res);
+				series(b, "paddock_pressure_stall_seconds_total", n, lab,
+				       r[k].p->full.total_usec / 1e6);
+			}
+		}
+	})
+	family(b, "paddock_pids", "gauge", "Processes and threads in the cgroup.");
+	EACH(if (s) series_u64(b, "paddock_pids", n, NULL, s->pids.current);)
+	family(b, "paddock_io_bytes_total", "counter", "Bytes read and written by the cgroup.");
+	EACH(if (s) {
+		series_u64(b, "paddock_io_bytes_total", n, "direction=\"read\"", s->io.rbytes);
+		series_u64(b, "paddock_io_bytes_total", n, "direction=\"write\"", s->io.wbytes);
+	})
+#undef EACH
+
+	const struct probe_host_sample *h = monitor_host_sample(d->monitor);
+	if (h) {
+		family(b, "paddock_host_memory_bytes", "gauge", "Host memory from /proc/meminfo.");
+		evbuffer_add_printf(b, "paddock_host_memory_bytes{kind=\"total\"} %llu\n",
+				    (unsigned long long)h->mem.mem_total);
+		evbuffer_add_printf(b, "paddock_host_memory_bytes{kind=\"available\"} %llu\n",
+				    (unsigned long long)h->mem.mem_available);
+		evbuffer_add_printf(b, "paddock_host_memory_bytes{kind=\"free\"} %llu\n",
+				    (unsigned long long)h->mem.mem_free);
+		family(b, "paddock_host_pressure_stall_seconds_total", "counter",
+		       "Host PSI stall time from /proc/pressure.");
+		const struct {
+			const char *res;
+			const struct probe_psi *p;
+		} r[] = { { "memory", &h->psi_memory },
+			  { "cpu", &h->psi_cpu },
+			  { "io", &h->psi_io } };
+		for (size_t k = 0; k < ARRAY_SIZE(r); k++) {
+			if (r[k].p->some.total_usec != PROBE_UNKNOWN)
+				evbuffer_add_printf(b,
+						    "paddock_host_pressure_stall_seconds_total{"
+						    "resource=\"%s\",kind=\"some\"} %.6f\n",
+						    r[k].res, r[k].p->some.total_usec / 1e6);
+			if (r[k].p->full.total_usec != PROBE_UNKNOWN)
+				evbuffer_add_printf(b,
+						    "paddock_host_pressure_stall_seconds_total{"
+						    "resource=\"%s\",kind=\"full\"} %.6f\n",
+						    r[k].res, r[k].p->full.total_usec / 1e6);
+		}
+	}
+	family(b, "paddock_probe_tick_seconds", "gauge", "Time the last sampling tick took.");
+	evbuffer_add_printf(b, "paddock_probe_tick_seconds %.6f\n",
+			    monitor_last_tick_usec(d->monitor) / 1e6);
+	mx->last_scrape_usec = now_us() - t0;
+	family(b, "paddock_scrape_duration_seconds", "gauge", "Time this scrape took to render.");
+	evbuffer_add_printf(b, "paddock_scrape_duration_seconds %.6f\n",
+			    mx->last_scrape_usec / 1e6);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct metrics *mx = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *b;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_send_error(req, 405, "only GET");
+		return;
+	}
+	if (strcmp(uri, "/metrics") != 0) {
+		evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics");
+		return;
+	}
+	b = evbuffer_new();
+	render(mx, b);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+}
+
+int metrics_open(struct daemon *d, struct metrics **out)
+{
+	const char *listen = d->cfg->metrics_listen;
+	char host[256];
+	const char *colon;
+	unsigned port;
+
+	*out = NULL;
+	if (!listen)
+		return 0;
+	colon = strrchr(listen, ':');
+	if (!colon || sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535)
+		return -EINVAL;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+	if (host[0] == '[') { /* [v6] */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	if (!host[0])
+		snprintf(host, sizeof(host), "0.0.0.0");
+
+	struct metrics *mx = xcalloc(1, sizeof(*mx));
+	mx->d = d;
+	mx->http = evhttp_new(d->base);
+	if (!mx->http || evhttp_bind_socket(mx->http, host, (uint16_t)port) < 0) {
+		if (mx->http)
+			evhttp_free(mx->http);
+		free(mx);
+		return -EADDRINUSE;
+	}
+	evhttp_set_timeout(mx->http, 10);
+	evhttp_set_max_headers_size(mx->http, 8192);
+	evhttp_set_max_body_size(mx->http, 4096);
+	evhttp_set_allowed_methods(mx->http, EVHTTP_REQ_GET);
+	evhttp_set_gencb(mx->http, on_request, mx);
+	log_info("metrics: http://%s/metrics", listen);
+	*out = mx;
+	return 0;
+}
+
+struct metrics *metrics_free(struct metrics *mx)
+{
+	if (!mx)
+		return NULL;
+	evhttp_free(mx->http);
+	free(mx);
+	return NULL;
+}
