@@ -26,6 +26,9 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 
 extern char **environ;
 
@@ -146,8 +149,43 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 }
 
 struct child_fds {
-	int report, status, go, devnull;
+	int report, status, go, devnull, out, err;
 };
+
+/*
+ * Fd slots. A daemon with thousands of services holds tens of thousands of
+ * fds; a plain clone copies that table and the child then closes each
+ * entry, O(fds) per start. Instead the fds a child needs are dup'ed into a
+ * few low slots reserved at startup, the child is cloned with CLONE_FILES
+ * (no copy) and its first act is close_range(slot_max + 1, ~0,
+ * CLOSE_RANGE_UNSHARE): a private table holding only the low slots. The
+ * parent waits for one byte on the report pipe saying so before it puts
+ * placeholders back into the slots.
+ */
+enum { SLOT_REPORT, SLOT_STATUS, SLOT_GO, SLOT_DEVNULL, SLOT_OUT, SLOT_ERR, SLOT_N };
+static int slots[SLOT_N] = { -1, -1, -1, -1, -1, -1 };
+static int slot_max = -1, slot_placeholder = -1;
+
+int launch_reserve_slots(void)
+{
+	slot_placeholder = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (slot_placeholder < 0)
+		return -errno;
+	for (int i = 0; i < SLOT_N; i++) {
+		slots[i] = fcntl(slot_placeholder, F_DUPFD_CLOEXEC, 3);
+		if (slots[i] < 0)
+			return -errno;
+		if (slots[i] > slot_max)
+			slot_max = slots[i];
+	}
+	return 0;
+}
+
+static void slots_put(const int *fds)
+{
+	for (int i = 0; i < SLOT_N; i++)
+		(void)dup3(fds[i] >= 0 ? fds[i] : slot_placeholder, slots[i], O_CLOEXEC);
+}
 
 static int __attribute__((noreturn))
 child_main(const struct launch_plan *plan, struct child_fds fds)
@@ -158,8 +196,7 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	reset_signals();
 	if (setsid() < 0)
 		child_fail(fds.report, errno, "setsid");
-	if (dup2(fds.devnull, 0) < 0 || dup2(plan->stdout_fd, 1) < 0 ||
-	    dup2(plan->stderr_fd, 2) < 0)
+	if (dup2(fds.devnull, 0) < 0 || dup2(fds.out, 1) < 0 || dup2(fds.err, 2) < 0)
 		child_fail(fds.report, errno, "set up stdio");
 	{
 		int keep[] = { fds.report, fds.status, fds.go };
@@ -241,7 +278,14 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	if (plan->wait_attach && (r = pipe_pair(go, 0)) < 0)
 		goto fail;
 
-	args.flags = CLONE_PIDFD;
+	bool use_slots = slot_max >= 0;
+	if (use_slots) {
+		int want[SLOT_N] = { report[1], status[1],	 go[0],
+				     devnull,	plan->stdout_fd, plan->stderr_fd };
+		slots_put(want);
+	}
+
+	args.flags = CLONE_PIDFD | (use_slots ? CLONE_FILES : 0);
 	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	args.exit_signal = SIGCHLD;
 	if (ns & SPEC_NS_PID)
@@ -265,16 +309,41 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0) {
 		r = -errno;
+		if (use_slots)
+			slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1 });
 		goto fail;
 	}
+	if (pid == 0 && use_slots) {
+		/* Shared table: touch nothing before our own, small copy exists. */
+		if (syscall(SYS_close_range, (unsigned)slot_max + 1, ~0U, CLOSE_RANGE_UNSHARE) <
+			0 &&
+		    unshare(CLONE_FILES) < 0)
+			_exit(127);
+		(void)!write(slots[SLOT_REPORT], "u", 1);
+		struct child_fds fds = { slots[SLOT_REPORT],
+					 status[1] >= 0 ? slots[SLOT_STATUS] : -1,
+					 go[0] >= 0 ? slots[SLOT_GO] : -1,
+					 slots[SLOT_DEVNULL],
+					 slots[SLOT_OUT],
+					 slots[SLOT_ERR] };
+		child_main(plan, fds);
+	}
 	if (pid == 0) {
-		struct child_fds fds = { report[1], status[1], go[0], devnull };
+		struct child_fds fds = { report[1], status[1],	     go[0],
+					 devnull,   plan->stdout_fd, plan->stderr_fd };
 		close(report[0]);
 		if (status[0] >= 0)
 			close(status[0]);
 		if (go[1] >= 0)
 			close(go[1]);
 		child_main(plan, fds);
+	}
+	if (use_slots) {
+		char c;
+		/* The child has its own table once this byte arrives (or it died). */
+		while (read(report[0], &c, 1) < 0 && errno == EINTR)
+			;
+		slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1 });
 	}
 
 	close(report[1]);

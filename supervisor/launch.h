@@ -47,6 +47,12 @@ struct launch_child {
 	int gofd; /* write end: closed by launch_release; -1 when not waiting */
 };
 
+/*
+ * Reserve the low fd slots children are started through; call first thing
+ * in main, while fd numbers are small. Without it launch_start copies the
+ * whole fd table into each child (correct, slower with many services).
+ */
+int launch_reserve_slots(void);
 /* Start the child. Returns 0 or -errno (nothing started on failure). */
 int launch_start(const struct launch_plan *plan, struct launch_child *child);
 /* Let a child that waits for attachment go on (placed) or give up (not placed). */

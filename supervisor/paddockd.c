@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "events.h"
+#include "launch.h"
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -339,6 +340,8 @@ int main(int argc, char **argv)
 	int r;
 
 	parse_options(argc, argv, &o);
+	if (!o.check && launch_reserve_slots() < 0)
+		fatal("cannot reserve fd slots");
 	log_init(o.foreground || o.check, o.verbose);
 	if (config_host_detect(&d->host) < 0)
 		d->host.mem_total = 0;
