@@ -1,0 +1,96 @@
+/*
+ * image-internal.h - what the image store's files share: the store
+ * struct, the import plan that image-oci.c builds from a source and
+ * image.c carries out, and the layer unpacker of image-unpack.c.
+ */
+#ifndef PADDOCK_IMAGE_INTERNAL_H
+#define PADDOCK_IMAGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "image.h"
+
+struct json_object;
+
+struct image_store {
+	char *state_dir;
+	char *layers_dir; /* <state>/layers */
+	char *images_dir; /* <state>/images */
+	int layersfd, imagesfd;
+	struct image_limits lim;
+	uint64_t unpacked, reused;
+};
+
+enum image_comp { IMAGE_COMP_NONE, IMAGE_COMP_GZIP, IMAGE_COMP_ZSTD, IMAGE_COMP_AUTO };
+
+/* One layer of a planned image: where its blob is and what it must hash to. */
+struct image_plan_layer {
+	char *blob; /* file name inside the source ("blobs/sha256/<hex>", "<id>/layer.tar") */
+	char blob_hex[65]; /* "" when the source gives no blob digest (docker-archive) */
+	uint64_t size; /* blob size; UINT64_MAX when unknown */
+	char diff_hex[65];
+	enum image_comp comp;
+};
+
+/* One image an import will record. */
+struct image_plan {
+	char *name, *tag;
+	char *manifest_digest, *config_digest; /* "sha256:<hex>" */
+	char *platform; /* "linux/amd64" */
+	struct image_plan_layer *layers; /* bottom first, as in rootfs.diff_ids */
+	size_t nlayers;
+	struct json_object *defaults; /* {"Entrypoint","Cmd","Env","WorkingDir","User"} */
+	uint64_t size; /* sum of blob sizes (known ones) */
+};
+
+struct image_source; /* an opened layout dir, oci-archive or docker-archive */
+
+/* A byte range of a source file. fd is owned by the blob when own is set. */
+struct image_blob {
+	int fd;
+	bool own;
+	uint64_t off, size;
+};
+
+/* image-oci.c */
+int image_source_open(const char *path, const struct image_limits *lim, struct image_source **out,
+		      struct image_error *err);
+struct image_source *image_source_free(struct image_source *src);
+const char *image_source_kind(const struct image_source *src);
+const char *image_source_path(const struct image_source *src);
+/*
+ * Build plans for the source's images: only_tag selects one tag (NULL:
+ * all); single_required: the source must hold exactly one image unless
+ * only_tag is set. Names come from annotations, else default_name.
+ */
+int image_source_plan(struct image_source *src, const char *only_tag, bool single_required,
+		      const char *default_name, struct image_plan **plans, size_t *nplans,
+		      struct image_error *err);
+int image_source_blob(struct image_source *src, const char *name, struct image_blob *b,
+		      struct image_error *err);
+void image_blob_close(struct image_blob *b);
+void image_plans_free(struct image_plan *plans, size_t n);
+
+/* image-unpack.c */
+struct image_unpack_args {
+	const char *what; /* "layer sha256:<hex>" for messages */
+	const struct image_blob *blob;
+	enum image_comp comp;
+	const char *blob_hex; /* expected blob sha256, NULL/"" = no check */
+	const char *diff_hex; /* expected uncompressed sha256, NULL/"" = no check */
+	int rootfd; /* the (empty) directory to unpack into */
+	const char *root_path; /* its absolute path: bounds entry paths, removes subtrees */
+	const struct image_limits *lim;
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
+};
+int image_unpack_layer(const struct image_unpack_args *a, struct image_error *err);
+
+/* image.c helpers shared by the others */
+int image_errf(struct image_error *err, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int image_rm_tree(const char *path, uint64_t *bytes);
+bool image_valid_hex(const char *s);
+
+#endif
