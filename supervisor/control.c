@@ -26,6 +26,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "events.h"
+#include "image.h"
 #include "log.h"
 #include "logstore.h"
 #include "monitor.h"
@@ -204,6 +205,14 @@ static struct json_object *service_full(struct service *svc)
 
 	json_object_object_add(o, "cgroup", cg ? json_object_new_string(cgroup_path(cg)) : NULL);
 	json_object_object_add(o, "frozen", json_object_new_boolean(service_frozen(svc)));
+	if (service_image(svc)) {
+		const struct image_info *img = service_image(svc);
+		struct json_object *im = json_object_new_object();
+		json_object_object_add(im, "ref", json_object_new_string(img->ref));
+		json_object_object_add(im, "digest", json_object_new_string(img->digest));
+		json_object_object_add(im, "layers", json_object_new_int((int)img->nlayers));
+		json_object_object_add(o, "image", im);
+	}
 	add_knobs(l, cg, limit_knobs, ARRAY_SIZE(limit_knobs));
 	json_object_object_add(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
 	add_knobs(u, cg, usage, ARRAY_SIZE(usage));
@@ -718,6 +727,8 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 		json_object_object_add(r, "protocol", json_object_new_int(CONTROL_PROTOCOL));
+		json_object_object_add(r, "state_dir",
+				       json_object_new_string(cl->ctl->d->cfg->state_dir));
 		json_object_object_add(
 		    r, "cgroups",
 		    json_object_new_string(cgroup_host_describe(cl->ctl->d->cgroups)));
@@ -743,6 +754,21 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		cmd_freeze(cl, req, strcmp(cmd, "freeze") == 0);
 	} else if (strcmp(cmd, "logs") == 0) {
 		cmd_logs(cl, req);
+	} else if (strcmp(cmd, "image-in-use") == 0) {
+		/* Layers of the images services use: `image prune` keeps them. */
+		struct json_object *arr = json_object_new_array();
+		struct daemon *d = cl->ctl->d;
+		for (size_t i = 0; i < d->nservices; i++) {
+			enum service_state st = service_state(d->services[i]);
+			/* Stopped and failed services keep their image cached, not pinned. */
+			const struct image_info *img = st == SVC_STOPPED || st == SVC_FAILED
+							   ? NULL
+							   : service_image(d->services[i]);
+			for (size_t k = 0; img && k < img->nlayers; k++)
+				json_object_array_add(
+				    arr, json_object_new_string(img->layer_digests[k]));
+		}
+		reply_ok(cl, arr);
 	} else if (strcmp(cmd, "events") == 0) {
 		cmd_events(cl, req);
 	} else if (strcmp(cmd, "set") == 0) {

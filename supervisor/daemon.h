@@ -16,6 +16,7 @@ struct cgroup_host;
 struct service;
 struct control;
 struct monitor;
+struct image_store;
 
 struct daemon {
 	struct event_base *base;
@@ -27,6 +28,7 @@ struct daemon {
 	size_t nservices;
 	struct control *control;
 	struct monitor *monitor;
+	struct image_store *images; /* <state_dir>/layers and images */
 	bool journald; /* journald socket present: copy service output there */
 	bool shutting_down; /* SIGTERM seen: stop everything, then exit */
 	char *logs_dir; /* <state_dir>/logs */

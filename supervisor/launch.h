@@ -26,6 +26,8 @@ struct launch_report {
 struct launch_plan {
 	const struct service_spec *spec;
 	const char *rootfs; /* directory to pivot into, NULL = host fs */
+	const char *overlay; /* overlay mount data for rootfs (image), or NULL */
+	const char *overlay_dir; /* the directory overlay's lowerdir names are relative to */
 	char *const *argv; /* NULL-terminated */
 	char *const *envp; /* NULL-terminated, complete */
 	uid_t uid;

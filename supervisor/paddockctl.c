@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "image.h"
 #include "units.h"
 
 #define DEFAULT_SOCKET "/run/paddock/control.sock"
@@ -792,6 +793,236 @@ static int cmd_events(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* --- images: the client works on the store itself; no daemon loop ever blocks --- */
+
+static const char *opt_state_dir;
+
+/* The store lives in paddockd's state dir: ask it, or use --state-dir / the default. */
+static char *image_state_dir(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (opt_state_dir)
+		return strdup(opt_state_dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		struct json_object *resp = call(request("version", NULL, 0), NULL);
+		const char *dir = jstr(result_of(resp), "state_dir");
+		char *r = strdup(dir ? dir : "/var/lib/paddock");
+		json_object_put(resp);
+		return r;
+	}
+	if (fd >= 0)
+		close(fd);
+	return strdup("/var/lib/paddock");
+}
+
+struct progress {
+	bool tty;
+	uint64_t t0_us, last_us;
+	size_t last_layer;
+};
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A bar on a terminal, a line per finished layer otherwise. */
+static void on_progress(void *arg, size_t layer, size_t nlayers, uint64_t done, uint64_t total)
+{
+	struct progress *p = arg;
+	uint64_t now = mono_us();
+	double secs = (now - p->t0_us) / 1e6;
+	char d[32], t[32], r[32];
+
+	units_format_size(done, d, sizeof(d));
+	units_format_size(total, t, sizeof(t));
+	units_format_size(secs > 0 ? (uint64_t)(done / secs) : 0, r, sizeof(r));
+	if (p->tty) {
+		if (done != total && now - p->last_us < 100000)
+			return;
+		p->last_us = now;
+		int width = 30, fill = total ? (int)(width * done / total) : width;
+		fprintf(stderr, "\r\033[K[%.*s%.*s] layer %zu/%zu  %s/%s  %s/s", fill,
+			"##############################", width - fill,
+			"..............................", layer + 1, nlayers, d, t, r);
+		if (done == total && layer + 1 == nlayers)
+			fputc('\n', stderr);
+	} else if (done == total) {
+		fprintf(stderr, "layer %zu/%zu: %s done\n", layer + 1, nlayers, t);
+	}
+	if (layer != p->last_layer)
+		p->t0_us = now, p->last_layer = layer;
+}
+
+static int cmd_image(int argc, char **argv)
+{
+	struct image_error err = { { 0 } };
+	struct image_store *st;
+	char *dir;
+	int rc = EXIT_OK;
+
+	if (argc < 1) {
+		fprintf(stderr, "usage: paddockctl image import|list|inspect|rm|prune ...\n");
+		return EXIT_USAGE;
+	}
+	const char *sub = argv[0];
+	if (strcmp(sub, "import") && strcmp(sub, "list") && strcmp(sub, "inspect") &&
+	    strcmp(sub, "rm") && strcmp(sub, "prune")) {
+		fprintf(stderr, "paddockctl image: unknown command '%s'\n", sub);
+		return EXIT_USAGE;
+	}
+	dir = image_state_dir();
+	st = image_store_open(dir, NULL, &err);
+	free(dir);
+	if (!st) {
+		fprintf(stderr, "paddockctl: image store: %s\n", err.msg);
+		return EXIT_FAIL;
+	}
+	if (strcmp(sub, "import") == 0) {
+		const char *src = NULL, *name = NULL, *tag = NULL;
+		for (int i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+				name = argv[++i];
+			else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
+				tag = argv[++i];
+			else if (!src && argv[i][0] != '-')
+				src = argv[i];
+			else {
+				fprintf(stderr,
+					"usage: paddockctl image import SRC [--name NAME[:TAG]] "
+					"[--tag TAG]\n");
+				image_store_free(st);
+				return EXIT_USAGE;
+			}
+		}
+		if (!src) {
+			fprintf(stderr, "paddockctl image import: name a source\n");
+			image_store_free(st);
+			return EXIT_USAGE;
+		}
+		struct progress pr = { .tty = isatty(2) && !opt_json, .t0_us = mono_us() };
+		char **refs = NULL;
+		uint64_t t0 = mono_us();
+		int n = image_import(st, src, tag, name, opt_json ? NULL : on_progress, &pr, &refs,
+				     &err);
+		if (n < 0) {
+			fprintf(stderr, "paddockctl: import %s: %s\n", src, err.msg);
+			rc = EXIT_FAIL;
+		} else {
+			uint64_t unpacked = 0, reused = 0;
+			image_store_stats(st, &unpacked, &reused);
+			if (opt_json) {
+				struct json_object *o = json_object_new_object(),
+						   *a = json_object_new_array();
+				for (char **r = refs; r && *r; r++)
+					json_object_array_add(a, json_object_new_string(*r));
+				json_object_object_add(o, "imported", a);
+				json_object_object_add(o, "layers_unpacked",
+						       json_object_new_int64((int64_t)unpacked));
+				json_object_object_add(o, "layers_reused",
+						       json_object_new_int64((int64_t)reused));
+				json_object_object_add(
+				    o, "seconds", json_object_new_double((mono_us() - t0) / 1e6));
+				print_json(o);
+				json_object_put(o);
+			} else {
+				for (char **r = refs; r && *r; r++)
+					printf("imported %s\n", *r);
+				printf("%llu layers unpacked, %llu already present, %.2f s\n",
+				       (unsigned long long)unpacked, (unsigned long long)reused,
+				       (mono_us() - t0) / 1e6);
+			}
+		}
+		image_strv_free(refs);
+	} else if (strcmp(sub, "list") == 0) {
+		struct json_object *arr = NULL;
+		if (image_list(st, &arr, &err) < 0) {
+			fprintf(stderr, "paddockctl: %s\n", err.msg);
+			rc = EXIT_FAIL;
+		} else if (opt_json) {
+			print_json(arr);
+		} else {
+			printf("%-40s  %-19s  %6s  %9s\n", "IMAGE", "DIGEST", "LAYERS", "SIZE");
+			for (size_t i = 0; i < json_object_array_length(arr); i++) {
+				struct json_object *im = json_object_array_get_idx(arr, i);
+				char sz[32];
+				const char *dg = jstr(im, "digest");
+				printf(
+				    "%-40s  %-19.19s  %6lld  %9s\n", jstr(im, "ref"),
+				    dg && strlen(dg) > 7 ? dg + 7 : "-",
+				    (long long)jint(im, "layers"),
+				    units_format_size((uint64_t)jint(im, "size"), sz, sizeof(sz)));
+			}
+		}
+		json_object_put(arr);
+	} else if (strcmp(sub, "inspect") == 0 || strcmp(sub, "rm") == 0) {
+		if (argc != 2) {
+			fprintf(stderr, "usage: paddockctl image %s REF\n", sub);
+			image_store_free(st);
+			return EXIT_USAGE;
+		}
+		struct json_object *o = NULL;
+		int r = sub[0] == 'i' ? image_inspect(st, argv[1], &o, &err)
+				      : image_rm(st, argv[1], &err);
+		if (r < 0) {
+			fprintf(stderr, "paddockctl: %s\n", err.msg);
+			rc = r == -ENOENT ? EXIT_NOSERVICE : EXIT_FAIL;
+		} else if (o) {
+			print_json(o);
+		} else if (!opt_json) {
+			printf("untagged %s\n", argv[1]);
+		}
+		json_object_put(o);
+	} else { /* prune */
+		const char **inuse = NULL;
+		size_t n = 0;
+		struct json_object *resp = NULL;
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			resp = call(request("image-in-use", NULL, 0), NULL);
+			struct json_object *arr = result_of(resp);
+			n = json_object_array_length(arr);
+			inuse = calloc(n + 1, sizeof(*inuse));
+			for (size_t i = 0; i < n; i++)
+				inuse[i] =
+				    json_object_get_string(json_object_array_get_idx(arr, i));
+		} else if (fd >= 0) {
+			close(fd); /* no daemon: no service runs, records alone protect layers */
+		}
+		uint64_t freed = 0;
+		int r = image_prune(st, inuse, n, &freed, &err);
+		char f[32];
+		if (r < 0) {
+			fprintf(stderr, "paddockctl: prune: %s\n", err.msg);
+			rc = EXIT_FAIL;
+		} else if (opt_json) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "layers_removed", json_object_new_int(r));
+			json_object_object_add(o, "bytes_freed",
+					       json_object_new_int64((int64_t)freed));
+			print_json(o);
+			json_object_put(o);
+		} else {
+			printf("%d layers removed, %s freed\n", r,
+			       units_format_size(freed, f, sizeof(f)));
+		}
+		free(inuse);
+		json_object_put(resp);
+	}
+	image_store_free(st);
+	return rc;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct config_host host = { 0 };
@@ -896,6 +1127,8 @@ int main(int argc, char **argv)
 			socket_path = argv[++i];
 		} else if (strncmp(a, "--socket=", 9) == 0) {
 			socket_path = a + 9;
+		} else if (strcmp(a, "--state-dir") == 0 && i + 1 < argc) {
+			opt_state_dir = argv[++i];
 		} else {
 			rest[nrest++] = argv[i];
 		}
@@ -932,6 +1165,8 @@ int main(int argc, char **argv)
 		r = cmd_set(cargc, cargv);
 	else if (strcmp(cmd, "events") == 0)
 		r = cmd_events(cargc, cargv);
+	else if (strcmp(cmd, "image") == 0)
+		r = cmd_image(cargc, cargv);
 	else if (strcmp(cmd, "run") == 0)
 		r = cmd_run(cargc, cargv);
 	else if (strcmp(cmd, "version") == 0)

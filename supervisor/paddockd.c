@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "events.h"
+#include "image.h"
 #include "launch.h"
 #include "log.h"
 #include "metrics.h"
@@ -373,6 +374,9 @@ int main(int argc, char **argv)
 		fatalx("paddockd must run as root");
 	if (prepare_dirs(d) < 0)
 		return 1;
+	struct image_error ierr = { { 0 } };
+	if (!(d->images = image_store_open(d->cfg->state_dir, NULL, &ierr)))
+		fatalx("image store in %s: %s", d->cfg->state_dir, ierr.msg);
 	if ((r = cgroup_host_setup(d->cgroups)) < 0)
 		fatalx("cannot prepare cgroup root: %s", strerror(-r));
 	log_info("cgroups: %s", cgroup_host_describe(d->cgroups));
@@ -443,6 +447,7 @@ int main(int argc, char **argv)
 	cgroup_host_teardown(d->cgroups);
 	d->cgroups = cgroup_host_free(d->cgroups);
 	event_base_free(d->base);
+	d->images = image_store_free(d->images);
 	d->specs = spec_set_free(d->specs);
 	d->cfg = daemon_config_free(d->cfg);
 	free(d->logs_dir);

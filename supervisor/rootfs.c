@@ -182,7 +182,8 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 	return 0;
 }
 
-int rootfs_setup(const struct service_spec *spec, const char *root, struct launch_report *rep)
+int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
+		 const char *overlay_dir, struct launch_report *rep)
 {
 	bool newpid = spec->isolation.namespaces & SPEC_NS_PID;
 	char p[PATH_MAX];
@@ -199,6 +200,17 @@ int rootfs_setup(const struct service_spec *spec, const char *root, struct launc
 		return setup_spec_mounts(rep, spec, NULL);
 	}
 
+	if (overlay) {
+		/* An image: its layers, top first, under the service's upper dir. The
+		 * lowerdir names are short and relative to overlay_dir (page limit). */
+		if (chdir(overlay_dir) < 0)
+			return fail(rep, errno, "chdir %s", overlay_dir);
+		r = do_mount(rep, "overlay", root, "overlay", MS_NOSUID | MS_NODEV, overlay);
+		if (r < 0)
+			return r;
+		if (chdir("/") < 0)
+			return fail(rep, errno, "chdir /");
+	}
 	if ((r = do_mount(rep, root, root, NULL, MS_BIND | MS_REC, NULL)) < 0)
 		return r;
 	if ((r = join(rep, p, root, "/proc")) < 0 || (r = make_dirs(rep, p, 0555)) < 0 ||

@@ -11,7 +11,8 @@
 #include "launch.h"
 
 /* root NULL = keep the host filesystem (still a private mount namespace). */
-int rootfs_setup(const struct service_spec *spec, const char *root, struct launch_report *rep);
+int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
+		 const char *overlay_dir, struct launch_report *rep);
 /* Bring up lo in a fresh network namespace. */
 int rootfs_loopback_up(struct launch_report *rep);
 

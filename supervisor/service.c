@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "events.h"
+#include "image.h"
 #include "launch.h"
 #include "log.h"
 #include "logstore.h"
@@ -72,6 +73,12 @@ struct service {
 	char *cpus_override; /* owned cpuset string of an operator's `set` */
 	bool pinned; /* limits changed by `set`: kept until reset */
 	struct spec_set *owned_specs; /* transient services own their spec */
+
+	/* image: resolved (layers present) before the first start; helper while unpacking */
+	struct image_info *image;
+	int image_fd; /* read end of the helper's result pipe */
+	struct event *ev_image;
+	char *rootfs_dir; /* <state>/rootfs/<name>: merged, upper, work */
 	bool remove_when_settled;
 
 	unsigned restarts;
@@ -171,6 +178,7 @@ struct service *service_new(struct daemon *d, const struct service_spec *spec)
 	svc->child =
 	    (struct launch_child){ .pidfd = -1, .reportfd = -1, .statusfd = -1, .gofd = -1 };
 	svc->out_fd[0] = svc->out_fd[1] = -1;
+	svc->image_fd = -1;
 	svc->ev_timer = evtimer_new(d->base, on_timer, svc);
 	svc->starts = xcalloc(spec->restart.burst ? spec->restart.burst : 1, sizeof(uint64_t));
 	limits_from_spec(&svc->limits, spec);
@@ -220,6 +228,12 @@ struct service *service_free(struct service *svc)
 	svc->log = logstore_free(svc->log);
 	free(svc->starts);
 	free(svc->cpus_override);
+	if (svc->ev_image)
+		event_free(svc->ev_image);
+	if (svc->image_fd >= 0)
+		close(svc->image_fd);
+	svc->image = image_info_free(svc->image);
+	free(svc->rootfs_dir);
 	svc->owned_specs = spec_set_free(svc->owned_specs);
 	free(svc);
 	return NULL;
@@ -407,23 +421,24 @@ static void warn_unsupported(struct service *svc, unsigned bits)
 }
 
 /* Build "KEY=VALUE" env: PATH and HOME defaults, then the spec's. */
-static char **build_env(const struct service_spec *spec, const char *home)
+/* Build "KEY=VALUE" env: PATH and HOME defaults, then the given (spec or image+spec) list. */
+static char **build_env(char *const *in, const char *home)
 {
-	size_t n = spec->nenvironment, k = 0;
-	char **env = xcalloc(n + 3, sizeof(char *));
+	size_t n = 0, k = 0;
 	bool have_path = false, have_home = false;
 
-	for (size_t i = 0; i < n; i++) {
-		have_path |= strncmp(spec->environment[i], "PATH=", 5) == 0;
-		have_home |= strncmp(spec->environment[i], "HOME=", 5) == 0;
+	for (; in && in[n]; n++) {
+		have_path |= strncmp(in[n], "PATH=", 5) == 0;
+		have_home |= strncmp(in[n], "HOME=", 5) == 0;
 	}
+	char **env = xcalloc(n + 3, sizeof(char *));
 	if (!have_path)
 		env[k++] =
 		    xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	if (!have_home)
 		xasprintf(&env[k++], "HOME=%s", home);
 	for (size_t i = 0; i < n; i++)
-		env[k++] = xstrdup(spec->environment[i]);
+		env[k++] = xstrdup(in[i]);
 	return env;
 }
 
@@ -476,15 +491,166 @@ static void fail_start(struct service *svc, enum exit_kind kind, const char *fmt
 	service_set_state(svc, SVC_FAILED);
 }
 
+/* --- images ------------------------------------------------------------------------- */
+
+static void do_start(struct service *svc);
+static void launch_now(struct service *svc);
+
+/* The layer directory whose etc/passwd a user name resolves in. */
+static const char *image_passwd_root(const struct image_info *img)
+{
+	char p[4096];
+
+	for (size_t i = 0; i < img->nlayers; i++) {
+		snprintf(p, sizeof(p), "%s/etc/passwd", img->layer_dirs[i]);
+		if (access(p, F_OK) == 0)
+			return img->layer_dirs[i];
+	}
+	return img->nlayers ? img->layer_dirs[0] : NULL;
+}
+
+/* rm -rf of a per-service directory we own (upper and work of an overlay). */
+static int remove_tree(const char *path)
+{
+	char cmd[4200];
+
+	if (access(path, F_OK) < 0)
+		return 0;
+	/* nftw would do; rm -rf also handles overlay's work dirs (mode 000). */
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", path);
+	return system(cmd) == 0 ? 0 : -EIO;
+}
+
+/*
+ * Per service: <state>/rootfs/<name>/{merged,upper,work}. The upper layer
+ * starts empty at every start (a service's writes do not survive a
+ * restart; the image does); readonly_rootfs mounts without one.
+ */
+static int prepare_overlay(struct service *svc, char *opts, size_t len, char *dir, size_t dirlen)
+{
+	const struct service_spec *spec = svc->spec;
+	char merged[4096], upper[4096], work[4096];
+	struct image_error err = { { 0 } };
+	int r;
+
+	if (!svc->rootfs_dir)
+		xasprintf(&svc->rootfs_dir, "%s/rootfs/%s", svc->d->cfg->state_dir, spec->name);
+	snprintf(upper, sizeof(upper), "%s/../%s.upper", svc->rootfs_dir, spec->name);
+	snprintf(work, sizeof(work), "%s/../%s.work", svc->rootfs_dir, spec->name);
+	snprintf(merged, sizeof(merged), "%s", svc->rootfs_dir);
+	(void)remove_tree(upper);
+	(void)remove_tree(work);
+	if ((r = mkdir_p(merged, 0755)) < 0 ||
+	    (!spec->isolation.readonly_rootfs &&
+	     ((r = mkdir_p(upper, 0755)) < 0 || (r = mkdir_p(work, 0700)) < 0))) {
+		fail_start(svc, EXIT_LAUNCH, "cannot create %s: %s", svc->rootfs_dir, strerror(-r));
+		return r;
+	}
+	/* Canonical paths: overlayfs stores them, ".." would be refused. */
+	char ru[4096], rw[4096];
+	if (!spec->isolation.readonly_rootfs && (!realpath(upper, ru) || !realpath(work, rw))) {
+		fail_start(svc, EXIT_LAUNCH, "cannot resolve %s: %s", upper, strerror(errno));
+		return -errno;
+	}
+	r = image_overlay_options(svc->image, spec->isolation.readonly_rootfs ? NULL : ru,
+				  spec->isolation.readonly_rootfs ? NULL : rw, opts, len, dir,
+				  dirlen);
+	if (r < 0) {
+		fail_start(svc, EXIT_LAUNCH, "image %s: overlay options: %s", spec->image,
+			   strerror(-r));
+		return r;
+	}
+	(void)err;
+	return 0;
+}
+
+static void drop_overlay(struct service *svc)
+{
+	char p[4096];
+
+	if (!svc->rootfs_dir)
+		return;
+	snprintf(p, sizeof(p), "%s/../%s.upper", svc->rootfs_dir, svc->spec->name);
+	(void)remove_tree(p);
+	snprintf(p, sizeof(p), "%s/../%s.work", svc->rootfs_dir, svc->spec->name);
+	(void)remove_tree(p);
+}
+
+/* The helper finished: "OK" or the error, then EOF. */
+static void on_image_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct service *svc = arg;
+	char msg[600] = "";
+	ssize_t n = read(fd, msg, sizeof(msg) - 1);
+	struct image_error err = { { 0 } };
+
+	event_free(svc->ev_image);
+	svc->ev_image = NULL;
+	close(svc->image_fd);
+	svc->image_fd = -1;
+	msg[n > 0 ? n : 0] = '\0';
+	if (strncmp(msg, "OK", 2) != 0) {
+		fail_start(svc, EXIT_LAUNCH, "image %s: %s", svc->spec->image,
+			   *msg ? msg : "the unpack helper died");
+		return;
+	}
+	/* Layers are in the store now: resolving again only reads the records. */
+	if (image_resolve(svc->d->images, svc->spec->image, &svc->image, &err) < 0) {
+		fail_start(svc, EXIT_LAUNCH, "image %s: %s", svc->spec->image, err.msg);
+		return;
+	}
+	emit(svc, "image-ready",
+	     jobj("digest", json_object_new_string(svc->image->digest), "layers",
+		  json_object_new_int((int)svc->image->nlayers)));
+	if (svc->state == SVC_STARTING)
+		launch_now(svc);
+}
+
+/*
+ * Verifying and unpacking layers can take seconds: a helper process does
+ * it, so the loop never blocks. It shares the store (flock per layer keeps
+ * two unpacks of one layer to one) and reports over a pipe.
+ */
+static void prepare_image(struct service *svc)
+{
+	int p[2];
+	pid_t pid;
+
+	if (svc->ev_image)
+		return; /* already preparing */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fail_start(svc, EXIT_LAUNCH, "image %s: pipe: %s", svc->spec->image,
+			   strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		fail_start(svc, EXIT_LAUNCH, "image %s: fork: %s", svc->spec->image,
+			   strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct image_error err = { { 0 } };
+		struct image_info *info = NULL;
+		struct image_store *st = image_store_open(svc->d->cfg->state_dir, NULL, &err);
+		int ok = st && image_resolve(st, svc->spec->image, &info, &err) == 0;
+		const char *m = ok ? "OK" : err.msg;
+		(void)!write(p[1], m, strlen(m));
+		_exit(ok ? 0 : 1);
+	}
+	close(p[1]);
+	svc->image_fd = p[0];
+	svc->ev_image = event_new(svc->d->base, p[0], EV_READ, on_image_ready, svc);
+	event_add(svc->ev_image, NULL);
+	log_info("service %s: preparing image %s", svc->spec->name, svc->spec->image);
+	service_set_state(svc, SVC_STARTING);
+}
+
 static void do_start(struct service *svc)
 {
 	const struct service_spec *spec = svc->spec;
-	struct launch_plan plan = { 0 };
-	char home[512];
-	const char *why = NULL, *knob = NULL;
-	unsigned unsupported = 0;
-	int wr[2] = { -1, -1 };
-	int r;
 
 	svc->have_report = false;
 	svc->stop_requested = false;
@@ -498,7 +664,44 @@ static void do_start(struct service *svc)
 			   units_format_duration(spec->restart.interval_ms, iv, sizeof(iv)));
 		return;
 	}
-	if (!spec->command || !spec->command[0]) {
+	if (spec->image && !svc->image) {
+		prepare_image(svc); /* launch_now() once the layers are in the store */
+		return;
+	}
+	launch_now(svc);
+}
+
+/* Everything is at hand (the image too): cgroup, pipes, clone. */
+static void launch_now(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+	struct launch_plan plan = { 0 };
+	char home[512];
+	const char *why = NULL, *knob = NULL;
+	unsigned unsupported = 0;
+	int wr[2] = { -1, -1 };
+	int r;
+	const struct image_info *img = svc->image;
+	char **argv = NULL, **envin = NULL, overlay[4096], overlay_dir[4096];
+	const char *user = spec->user ? spec->user : img ? img->user : NULL;
+	const char *rootfs = spec->rootfs;
+
+	if (img) {
+		if ((r = image_exec_argv(img, spec->command, NULL, &argv)) < 0) {
+			fail_start(svc, EXIT_LAUNCH,
+				   "image %s: no command: neither the spec nor "
+				   "the image names one",
+				   spec->image);
+			return;
+		}
+		if ((r = prepare_overlay(svc, overlay, sizeof(overlay), overlay_dir,
+					 sizeof(overlay_dir))) < 0) {
+			image_strv_free(argv);
+			return;
+		}
+		rootfs = svc->rootfs_dir; /* <dir>/merged, see prepare_overlay */
+		(void)image_merge_env(img, spec->environment, &envin);
+	} else if (!spec->command || !spec->command[0]) {
 		fail_start(svc, EXIT_LAUNCH, "no command to run");
 		return;
 	}
@@ -506,9 +709,12 @@ static void do_start(struct service *svc)
 		fail_start(svc, EXIT_LAUNCH, "rootfs %s: %s", spec->rootfs, strerror(errno));
 		return;
 	}
-	if ((r = launch_resolve_user(spec->rootfs, spec->user, &plan.uid, &plan.gid, home,
-				     sizeof(home), &why)) < 0) {
-		fail_start(svc, EXIT_LAUNCH, "user %s: %s", spec->user, why);
+	/* Names resolve in the image's /etc/passwd (the topmost layer that has one). */
+	if ((r = launch_resolve_user(img ? image_passwd_root(img) : spec->rootfs, user, &plan.uid,
+				     &plan.gid, home, sizeof(home), &why)) < 0) {
+		fail_start(svc, EXIT_LAUNCH, "user %s: %s", user, why);
+		image_strv_free(argv);
+		image_strv_free(envin);
 		return;
 	}
 
@@ -525,16 +731,22 @@ static void do_start(struct service *svc)
 
 	if ((r = open_outputs(svc, wr)) < 0) {
 		fail_start(svc, EXIT_LAUNCH, "cannot create output pipes: %s", strerror(-r));
+		image_strv_free(argv);
+		image_strv_free(envin);
 		return;
 	}
 
-	char **env = build_env(spec, home);
+	char **env = build_env(img ? envin : spec->environment, home);
 	plan.spec = spec;
-	plan.rootfs = spec->rootfs;
-	plan.argv = spec->command;
+	plan.rootfs = rootfs;
+	plan.overlay = img ? overlay : NULL;
+	plan.overlay_dir = img ? overlay_dir : NULL;
+	plan.argv = img ? argv : spec->command;
 	plan.envp = env;
 	plan.hostname = spec->hostname ? spec->hostname : spec->name;
-	plan.workdir = spec->working_dir ? spec->working_dir : "/";
+	plan.workdir = spec->working_dir	 ? spec->working_dir
+		       : img && img->working_dir ? img->working_dir
+						 : "/";
 	plan.cgroup_fd = cgroup_v2_fd(svc->cg);
 	plan.wait_attach = cgroup_needs_attach(svc->cg);
 	plan.use_init = spec->init && (spec->isolation.namespaces & SPEC_NS_PID);
@@ -546,6 +758,8 @@ static void do_start(struct service *svc)
 	close(wr[0]);
 	close(wr[1]);
 	free_strv(env);
+	image_strv_free(argv);
+	image_strv_free(envin);
 	if (r < 0) {
 		fail_start(svc, EXIT_LAUNCH, "clone3: %s", strerror(-r));
 		return;
@@ -691,6 +905,7 @@ static void settle_after_exit(struct service *svc)
 static void begin_cleanup(struct service *svc)
 {
 	monitor_service_stopped(svc->d->monitor, svc);
+	drop_overlay(svc);
 	svc->cleanup_tries = 0;
 	if (cleanup_cgroup(svc)) {
 		service_dispatch(svc, SE_CLEANED);
@@ -721,6 +936,15 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 		return;
 
 	case SE_STOP:
+		if (svc->ev_image) {
+			/* Still unpacking: the helper finishes for the store's sake; we stop. */
+			event_free(svc->ev_image);
+			svc->ev_image = NULL;
+			close(svc->image_fd);
+			svc->image_fd = -1;
+			service_set_state(svc, SVC_STOPPED);
+			return;
+		}
 		switch (svc->state) {
 		case SVC_BACKOFF:
 			evtimer_del(svc->ev_timer);
@@ -1088,6 +1312,11 @@ uint64_t service_log_dropped(const struct service *svc)
 {
 	return logstore_dropped(svc->log);
 }
+const struct image_info *service_image(const struct service *svc)
+{
+	return svc->image;
+}
+
 struct logstore *service_logstore(const struct service *svc)
 {
 	return svc->log;

@@ -34,6 +34,7 @@ struct service_exit {
 
 struct service;
 struct json_object;
+struct image_info;
 
 /* {"kind", "code", "reason", "time_ms"} or NULL when it never exited. */
 struct json_object *service_exit_json(const struct service_exit *e);
@@ -77,6 +78,8 @@ bool service_remove_when_settled(const struct service *svc);
 void service_set_remove_when_settled(struct service *svc, bool rm);
 
 struct logstore *service_logstore(const struct service *svc);
+/* The image a running (or prepared) service uses, or NULL. */
+const struct image_info *service_image(const struct service *svc);
 /* monitor.c keeps its per-service state here. */
 void **service_monitor_slot(struct service *svc);
 uint64_t service_oom_kills(const struct service *svc);

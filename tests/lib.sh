@@ -177,3 +177,32 @@ svc_state() { ctl list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | 
 state_is() { [ "$(svc_state "$1")" = "$2" ]; }
 main_pid() { ctl list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .main_pid'; }
 restarts() { ctl list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .restarts'; }
+
+# make_image LAYOUT: an OCI image layout built with umoci from busybox-static:
+#   LAYOUT:v1  layer 1 busybox + /etc; layer 2 /etc/motd, deletes /etc/gone;
+#              config Cmd [/bin/sh -c "cat /etc/motd; exec sleep 1000"], Env GREETING=hello
+#   LAYOUT:v2  v1 plus a third layer (/srv/v2)
+make_image() {
+	local img=$1 b
+	need_cmd umoci
+	b=$(mktemp -d "$T/umoci.XXXXXX")
+	umoci init --layout "$img" >/dev/null
+	umoci new --image "$img:v1" >/dev/null
+	umoci unpack --image "$img:v1" "$b/1" >/dev/null
+	make_rootfs "$b/1/rootfs"
+	echo gone >"$b/1/rootfs/etc/gone"
+	umoci repack --image "$img:v1" "$b/1" >/dev/null
+	umoci unpack --image "$img:v1" "$b/2" >/dev/null
+	echo "welcome to the image" >"$b/2/rootfs/etc/motd"
+	rm "$b/2/rootfs/etc/gone"
+	umoci repack --image "$img:v1" "$b/2" >/dev/null
+	umoci config --image "$img:v1" --config.cmd /bin/sh --config.cmd -c \
+		--config.cmd 'cat /etc/motd; echo greeting=$GREETING; exec sleep 1000' \
+		--config.env GREETING=hello --config.workingdir /etc >/dev/null
+	umoci unpack --image "$img:v1" "$b/3" >/dev/null
+	mkdir -p "$b/3/rootfs/srv" && echo v2 >"$b/3/rootfs/srv/v2"
+	umoci repack --image "$img:v1" --tag v2 "$b/3" >/dev/null 2>&1 || {
+		umoci tag --image "$img:v1" v2 && umoci repack --image "$img:v2" "$b/3" >/dev/null
+	}
+	rm -rf "$b"
+}
