@@ -33,7 +33,7 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: paddockctl [-s SOCKET] [--json] COMMAND [ARGS...]\n"
+	    "usage: paddockctl [-s SOCKET] [--json] [--state-dir DIR] COMMAND [ARGS...]\n"
 	    "\n"
 	    "Commands:\n"
 	    "  list                       services and their states, one per line\n"
@@ -42,8 +42,29 @@ static void usage(FILE *f)
 	    "  stop NAME...               stop services (waits until they are stopped)\n"
 	    "  restart NAME...            stop, then start again\n"
 	    "  kill [--signal SIG] NAME   send a signal to every process of a service\n"
-	    "  freeze NAME | thaw NAME    freeze or thaw a service's cgroup\n"
+	    "  freeze NAME... | thaw NAME...\n"
+	    "                             freeze or thaw services' cgroups\n"
 	    "  logs [-n N] [-f] NAME      last N lines of output (default 10), -f follows\n"
+	    "  set NAME KEY=VALUE...      change limits now, read back, kept until\n"
+	    "  set NAME --reset           the reset (keys: memory.min, memory.low, memory.high,\n"
+	    "                             memory.max, memory.swap_max, cpu.weight, cpu.max,\n"
+	    "                             cpu.cpus, pids.max, io.weight)\n"
+	    "  run [OPTIONS] -- COMMAND...\n"
+	    "                             a transient service; options: --wait (stream output,\n"
+	    "                             exit with its status), --rm, --name N, --rootfs DIR |\n"
+	    "                             --image REF, --memory-max SIZE, --memory-high SIZE,\n"
+	    "                             --cpu-max CPUS, --cpu-weight N, --pids-max N,\n"
+	    "                             --namespaces LIST, --network none|host, --class C,\n"
+	    "                             --user U, --workdir DIR, --env KEY=VALUE\n"
+	    "  events [-f] [--service NAME] [--since TIME] [-n N]\n"
+	    "                             starts, exits and causes, OOM kills, pressure, limit\n"
+	    "                             changes (TIME: 10m for ten minutes ago, or epoch secs)\n"
+	    "  top [--once] [--sort mem|cpu] [--interval SECS]\n"
+	    "                             live view: memory against limits, CPU, pressure\n"
+	    "  image import SRC [--name NAME[:TAG]] [--tag TAG]\n"
+	    "                             import an OCI layout dir, oci-archive or docker-archive\n"
+	    "  image list | inspect REF | rm REF | prune\n"
+	    "                             the image store (prune keeps layers services use)\n"
 	    "  check PATH...              validate spec files or directories (no daemon needed)\n"
 	    "  version                    versions of paddockctl and paddockd\n"
 	    "\n"
@@ -51,9 +72,12 @@ static void usage(FILE *f)
 	    "  -s, --socket PATH          control socket (default $PADDOCK_SOCKET, then\n"
 	    "                             " DEFAULT_SOCKET ")\n"
 	    "      --json                 print exactly one JSON document\n"
+	    "      --state-dir DIR        image store location when paddockd is not running\n"
+	    "                             (default: asked from paddockd, else /var/lib/paddock)\n"
 	    "  -h, --help                 this text\n"
 	    "\n"
-	    "Exit status: 0 ok, 1 failed, 2 usage, 3 no such service, 4 daemon unreachable.\n");
+	    "Exit status: 0 ok, 1 failed, 2 usage, 3 no such service, 4 daemon unreachable;\n"
+	    "run --wait: the command's own status (128+N for a signal, 127 launch failure).\n");
 }
 
 /* --- transport --------------------------------------------------------------------- */
@@ -91,14 +115,15 @@ static void send_request(int fd, struct json_object *req)
 		ssize_t n = write(fd, s + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return; /* the daemon refused us and closed: its answer is waiting */
 		if (n < 0) {
 			fprintf(stderr, "paddockctl: write to daemon: %s\n", strerror(errno));
 			exit(EXIT_NODAEMON);
 		}
 		off += (size_t)n;
 	}
-	if (write(fd, "\n", 1) != 1)
-		exit(EXIT_NODAEMON);
+	(void)!write(fd, "\n", 1);
 }
 
 /* Read one JSON line; NULL at EOF. */
@@ -976,7 +1001,12 @@ static int cmd_image(int argc, char **argv)
 			rc = r == -ENOENT ? EXIT_NOSERVICE : EXIT_FAIL;
 		} else if (o) {
 			print_json(o);
-		} else if (!opt_json) {
+		} else if (opt_json) {
+			struct json_object *u = json_object_new_object();
+			json_object_object_add(u, "untagged", json_object_new_string(argv[1]));
+			print_json(u);
+			json_object_put(u);
+		} else {
 			printf("untagged %s\n", argv[1]);
 		}
 		json_object_put(o);
@@ -1021,6 +1051,131 @@ static int cmd_image(int argc, char **argv)
 	}
 	image_store_free(st);
 	return rc;
+}
+
+/* --- top --------------------------------------------------------------------------- */
+
+static double jdbl(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_double(v) : -1;
+}
+
+static uint64_t jsize(struct json_object *o, const char *key)
+{
+	const char *s = jstr(o, key);
+	char *end;
+	unsigned long long v;
+
+	if (!s)
+		return 0;
+	v = strtoull(s, &end, 10);
+	return end == s || *end ? 0 : v;
+}
+
+static int top_sort_cpu;
+
+static int top_cmp(const void *a, const void *b)
+{
+	struct json_object *x = *(struct json_object *const *)a,
+			   *y = *(struct json_object *const *)b;
+	struct json_object *ux = json_object_object_get(x, "usage");
+	struct json_object *uy = json_object_object_get(y, "usage");
+	double vx = top_sort_cpu ? jdbl(ux, "cpu.percent") : (double)jsize(ux, "memory.current");
+	double vy = top_sort_cpu ? jdbl(uy, "cpu.percent") : (double)jsize(uy, "memory.current");
+	return vx < vy ? 1 : vx > vy ? -1 : strcmp(jstr(x, "name"), jstr(y, "name"));
+}
+
+static void bar(char *buf, size_t width, double frac)
+{
+	size_t fill = frac < 0 ? 0 : frac > 1 ? width : (size_t)(frac * width + 0.5);
+	for (size_t i = 0; i < width; i++)
+		buf[i] = i < fill ? '#' : '.';
+	buf[width] = '\0';
+}
+
+/* One frame from one status call. */
+static void top_frame(bool clear)
+{
+	struct json_object *resp = call(request("status", NULL, 0), NULL);
+	struct json_object *arr = result_of(resp);
+	size_t n = json_object_array_length(arr);
+	struct json_object **v = calloc(n ? n : 1, sizeof(*v));
+	time_t now = time(NULL);
+	char stamp[32];
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_object_array_get_idx(arr, i);
+	qsort(v, n, sizeof(*v), top_cmp);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&now));
+	if (clear)
+		printf("\033[H\033[2J");
+	printf("paddock top - %s - %zu services - sorted by %s\n\n", stamp, n,
+	       top_sort_cpu ? "cpu" : "memory");
+	printf("%-20s %-8s %9s %9s %-22s %7s %7s %7s %5s\n", "NAME", "STATE", "MEM", "MAX",
+	       "MEM/MAX", "CPU%", "PSImem", "PSIcpu", "OOM");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = v[i], *u = json_object_object_get(s, "usage"),
+				   *l = json_object_object_get(s, "limits");
+		uint64_t cur = jsize(u, "memory.current"), max = jsize(l, "memory.max");
+		char m[32], x[32], b[32], c1[16], c2[16], c3[16];
+		double cpu = jdbl(u, "cpu.percent"), pm = jdbl(u, "memory.pressure.some.avg10"),
+		       pc = jdbl(u, "cpu.pressure.some.avg10");
+		bar(b, 20, max ? (double)cur / (double)max : 0);
+		printf("%-20.20s %-8s %9s %9s [%s] %7s %7s %7s %5lld\n", jstr(s, "name"),
+		       jstr(s, "state"), cur ? units_format_size(cur, m, sizeof(m)) : "-",
+		       max ? units_format_size(max, x, sizeof(x)) : "max",
+		       max ? b : "                    ",
+		       cpu >= 0 ? (snprintf(c1, sizeof(c1), "%.1f", cpu), c1) : "-",
+		       pm >= 0 ? (snprintf(c2, sizeof(c2), "%.2f", pm), c2) : "-",
+		       pc >= 0 ? (snprintf(c3, sizeof(c3), "%.2f", pc), c3) : "-",
+		       (long long)jint(s, "oom_kills"));
+	}
+	fflush(stdout);
+	free(v);
+	json_object_put(resp);
+}
+
+static int cmd_top(int argc, char **argv)
+{
+	bool once = false;
+	double interval = 1.0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0)
+			once = true;
+		else if (strcmp(argv[i], "--sort") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "cpu") == 0)
+				top_sort_cpu = 1;
+			else if (strcmp(argv[i], "mem") && strcmp(argv[i], "memory")) {
+				fprintf(stderr, "paddockctl top: --sort mem|cpu\n");
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
+			interval = atof(argv[++i]);
+			if (interval < 0.1)
+				interval = 0.1;
+		} else {
+			fprintf(stderr,
+				"usage: paddockctl top [--once] [--sort mem|cpu] [--interval S]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (opt_json) {
+		fprintf(stderr, "paddockctl top: use status --json for machine-readable data\n");
+		return EXIT_USAGE;
+	}
+	if (once || !isatty(1)) {
+		top_frame(false);
+		return EXIT_OK;
+	}
+	for (;;) {
+		top_frame(true);
+		struct timespec ts = { (time_t)interval,
+				       (long)((interval - (double)(time_t)interval) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
 }
 
 static int cmd_check(int argc, char **argv)
@@ -1167,6 +1322,8 @@ int main(int argc, char **argv)
 		r = cmd_events(cargc, cargv);
 	else if (strcmp(cmd, "image") == 0)
 		r = cmd_image(cargc, cargv);
+	else if (strcmp(cmd, "top") == 0)
+		r = cmd_top(cargc, cargv);
 	else if (strcmp(cmd, "run") == 0)
 		r = cmd_run(cargc, cargv);
 	else if (strcmp(cmd, "version") == 0)
