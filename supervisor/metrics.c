@@ -65,7 +65,7 @@ static void render(struct metrics *mx, struct evbuffer *b)
 		__VA_ARGS__                                                \
 	}
 
-	family(b, "paddock_service_up", "gauge", "1 when the service's main process runs.");
+	family(b, "paddock_service_up", "gauge", "1 while the service is starting or running.");
 	EACH(series(b, "paddock_service_up", n, NULL,
 		    service_state(svc) == SVC_RUNNING || service_state(svc) == SVC_STARTING);)
 	family(b, "paddock_service_state", "gauge", "The service's state, one series per state.");

@@ -181,6 +181,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 
 static const char *const psi_files[PRESSURE_NR] = { "memory.pressure", "cpu.pressure",
 						    "io.pressure" };
+static const char *const psi_names[PRESSURE_NR] = { "memory", "cpu", "io" };
 
 static uint64_t psi_avg10(const struct probe_cgroup_sample *s, int r)
 {
@@ -251,7 +252,7 @@ static void psi_fired(struct svc_probe *sp, int r)
 		struct json_object *d = json_object_new_object();
 		sp->psi[r].active = true;
 		sp->psi[r].first_ms = now;
-		json_object_object_add(d, "resource", json_object_new_string(psi_files[r]));
+		json_object_object_add(d, "resource", json_object_new_string(psi_names[r]));
 		json_object_object_add(d, "state", json_object_new_string("crossed"));
 		json_object_object_add(d, "above_percent",
 				       json_object_new_double(p->above_permille / 10.0));
@@ -275,7 +276,7 @@ static void psi_check_clear(struct svc_probe *sp, uint64_t now)
 			continue;
 		struct json_object *d = json_object_new_object();
 		sp->psi[r].active = false;
-		json_object_object_add(d, "resource", json_object_new_string(psi_files[r]));
+		json_object_object_add(d, "resource", json_object_new_string(psi_names[r]));
 		json_object_object_add(d, "state", json_object_new_string("cleared"));
 		json_object_object_add(d, "duration_ms",
 				       json_object_new_int64((int64_t)(now - sp->psi[r].first_ms)));

@@ -60,6 +60,7 @@ struct service {
 	bool stop_requested; /* the exit we wait for is one we asked for */
 	bool kill_sent;
 	bool restart_pending; /* an internal restart: start again once stopped */
+	bool sigkill_sent; /* we SIGKILLed it: a SIGKILL exit is ours, not the OOM killer's */
 	unsigned cleanup_tries;
 
 	struct event *ev_exit, *ev_report, *ev_timer;
@@ -353,12 +354,13 @@ bool service_reap(struct service *svc)
 	if (svc->have_report)
 		record_exit(svc, EXIT_LAUNCH, svc->report.err, "%s: %s", svc->report.what,
 			    strerror(svc->report.err));
-	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cgroup_saw_oom_kill(svc))
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !svc->sigkill_sent &&
+		 cgroup_saw_oom_kill(svc))
 		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
 	else if (WIFSIGNALED(status))
 		record_exit(svc, EXIT_SIGNAL, WTERMSIG(status), "killed by %s",
 			    units_signal_name(WTERMSIG(status)));
-	else if (WEXITSTATUS(status) == 137 && cgroup_saw_oom_kill(svc))
+	else if (WEXITSTATUS(status) == 137 && !svc->sigkill_sent && cgroup_saw_oom_kill(svc))
 		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
 	else
 		record_exit(svc, EXIT_CODE, WEXITSTATUS(status), "exited %d", WEXITSTATUS(status));
@@ -655,6 +657,7 @@ static void do_start(struct service *svc)
 	svc->have_report = false;
 	svc->stop_requested = false;
 	svc->kill_sent = false;
+	svc->sigkill_sent = false;
 	svc->frozen = false;
 
 	if (start_limit_hit(svc, now_ms())) {
@@ -1010,6 +1013,7 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 			log_warnx("service %s: did not stop within %llu ms, killing the group",
 				  spec->name, (unsigned long long)spec->stop.timeout_ms);
 			svc->kill_sent = true;
+			svc->sigkill_sent = true;
 			emit(svc, "kill",
 			     jobj("reason", json_object_new_string("stop timeout"), "timeout_ms",
 				  json_object_new_int64((int64_t)spec->stop.timeout_ms)));
@@ -1206,6 +1210,8 @@ int service_kill(struct service *svc, int sig)
 {
 	if (!svc->main_pid || !svc->cg)
 		return -ESRCH;
+	if (sig == SIGKILL)
+		svc->sigkill_sent = true;
 	return cgroup_signal_all(svc->cg, sig);
 }
 
