@@ -6,10 +6,13 @@
 # Service names come from `paddockctl list` (as JSON through jq when jq is
 # installed), asked of the socket named by -s/--socket earlier on the line,
 # else $PADDOCK_SOCKET, else the default; nothing is offered when the daemon
-# cannot be reached.
+# cannot be reached. Image references come from `paddockctl image list`
+# (which reads the image store, so it needs root).
 
-__paddockctl_commands="list status start stop restart kill freeze thaw logs set run check version"
-__paddockctl_global_opts="-s --socket --json -h --help"
+__paddockctl_commands="list status start stop restart kill freeze thaw logs events set run image check version"
+__paddockctl_global_opts="-s --socket --state-dir --json -h --help"
+__paddockctl_image_cmds="import list inspect rm prune"
+__paddockctl_events_opts="-f --follow --service --since -n"
 __paddockctl_set_keys="memory.min memory.low memory.high memory.max memory.swap_max
 	cpu.weight cpu.max cpu.cpus pids.max io.weight"
 __paddockctl_run_opts="--wait --rm --name --rootfs --image --memory-max --memory-high
@@ -99,6 +102,84 @@ __paddockctl_services()
 	fi
 }
 
+# Image references ("NAME:TAG") in the store.
+__paddockctl_images()
+{
+	local -a cmd=(paddockctl)
+	[[ -n $__pc_socket ]] && cmd+=(--socket "$__pc_socket")
+	[[ -n $__pc_state_dir ]] && cmd+=(--state-dir "$__pc_state_dir")
+	type -P timeout >/dev/null 2>&1 && cmd=(timeout 2 "${cmd[@]}")
+	if type -P jq >/dev/null 2>&1; then
+		"${cmd[@]}" --json image list 2>/dev/null | jq -r '.[].ref' 2>/dev/null
+	else
+		"${cmd[@]}" image list 2>/dev/null | awk 'NR > 1 && NF { print $1 }'
+	fi
+}
+
+__paddockctl_image()
+{
+	local sub="" a i nargs=0
+	for ((i = 0; i < ${#__pc_args[@]}; i++)); do
+		a=${__pc_args[i]}
+		if [[ -z $sub ]]; then
+			sub=$a
+			continue
+		fi
+		case $a in
+		--name | --tag) ((i++)) ;;
+		-*) ;;
+		*) ((nargs++)) ;;
+		esac
+	done
+	if [[ -z $sub ]]; then
+		if [[ $cur == -* ]]; then
+			__paddockctl_compgen -W "$__paddockctl_global_opts" -- "$cur"
+		else
+			__paddockctl_compgen -W "$__paddockctl_image_cmds" -- "$cur"
+		fi
+		return
+	fi
+	case $sub in
+	import)
+		case $prev in
+		--name | --tag) return ;; # a name of the operator's choosing
+		esac
+		if [[ $cur == -* ]]; then
+			__paddockctl_compgen -W "--name --tag $__paddockctl_global_opts" -- "$cur"
+		elif ((!nargs)); then
+			__paddockctl_files "$cur" # a layout directory or an archive
+		fi
+		;;
+	inspect | rm)
+		if [[ $cur == -* ]]; then
+			__paddockctl_compgen -W "$__paddockctl_global_opts" -- "$cur"
+		elif ((!nargs)); then
+			__paddockctl_compgen -W "$(__paddockctl_images)" -- "$cur"
+		fi
+		;;
+	*)
+		[[ $cur == -* ]] && __paddockctl_compgen -W "$__paddockctl_global_opts" -- "$cur"
+		;;
+	esac
+}
+
+__paddockctl_events()
+{
+	case $prev in
+	--service)
+		__paddockctl_compgen -W "$(__paddockctl_services)" -- "$cur"
+		return
+		;;
+	--since)
+		__paddockctl_compgen -W "10m 1h 1d" -- "$cur"
+		return
+		;;
+	-n) return ;; # a number
+	esac
+	[[ $cur == -* ]] &&
+		__paddockctl_compgen -W "$__paddockctl_events_opts $__paddockctl_global_opts" -- "$cur"
+}
+
 # Complete service names not already among the command's arguments.
 __paddockctl_complete_services()
 {
@@ -169,7 +250,8 @@ __paddockctl_run()
 			break
 		fi
 		# An option's value is not an option.
-		[[ $__paddockctl_run_valued == *" $w "* || $w == -s || $w == --socket ]] && ((i++))
+		[[ $__paddockctl_run_valued == *" $w "* || $w == -s || $w == --socket ||
+			$w == --state-dir ]] && ((i++))
 	done
 	if ((dashdash >= 0)); then
 		__paddockctl_run_command $((dashdash + 1))
@@ -270,6 +352,7 @@ _paddockctl()
 	local cur prev i w
 	local -a __pc_words __pc_raw __pc_args
 	local __pc_cword __pc_socket=${PADDOCK_SOCKET-} __pc_cmd="" __pc_cmdidx=-1
+	local __pc_state_dir=""
 	local __pc_dashdash=0
 
 	COMPREPLY=()
@@ -295,6 +378,10 @@ _paddockctl()
 			((i++))
 			;;
 		--socket=*) __pc_socket=$(__paddockctl_dequote "${w#--socket=}") ;;
+		--state-dir)
+			((i + 1 < __pc_cword)) && __pc_state_dir=$(__paddockctl_dequote "${__pc_words[i + 1]}")
+			((i++))
+			;;
 		--json | -h | --help) ;;
 		*)
 			if [[ -z $__pc_cmd ]]; then
@@ -311,6 +398,11 @@ _paddockctl()
 		case $prev in
 		-s | --socket)
 			__paddockctl_files "$cur"
+			__paddockctl_trim
+			return 0
+			;;
+		--state-dir)
+			__paddockctl_dirs "$cur"
 			__paddockctl_trim
 			return 0
 			;;
@@ -401,6 +493,12 @@ _paddockctl()
 		;;
 	set)
 		__paddockctl_set
+		;;
+	image)
+		__paddockctl_image
+		;;
+	events)
+		__paddockctl_events
 		;;
 	check)
 		if [[ $cur == -* ]]; then
