@@ -80,9 +80,11 @@ static bool valid_listen(const char *s)
 
 static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon_config *cfg)
 {
-	static const char *const keys[] = { "services_dir", "state_dir",      "runtime_dir",
-					    "cgroup_root",  "metrics",	      "budget",
-					    "log",	    "probe_interval", NULL };
+	static const char *const keys[] = {
+		"services_dir", "state_dir", "runtime_dir",    "cgroup_root", "metrics",
+		"budget",	"log",	     "probe_interval", "images",      NULL
+	};
+	static const char *const images_keys[] = { "max_json_size", "max_layer_size", NULL };
 	static const char *const metrics_keys[] = { "listen", NULL };
 	static const char *const budget_keys[] = { "memory", "reserve", "cpu", NULL };
 	static const char *const log_keys[] = { "max_size", "keep", NULL };
@@ -149,6 +151,27 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 			x = y_get(m, "reserve", NULL);
 			y_err(c, x ? x : y_get(m, "memory", NULL),
 			      "'budget.reserve' must be below 'budget.memory'");
+		}
+	}
+
+	m = y_get(root, "images", NULL);
+	if (!y_is_null(m) && y_want(c, m, YNODE_MAPPING, "images")) {
+		y_check_keys(c, m, "in 'images'", images_keys);
+		x = y_get(m, "max_json_size", NULL);
+		if (!y_is_null(x) && y_size(c, x, "images.max_json_size", &u)) {
+			if (u < 4096 || u == SPEC_SIZE_MAX)
+				y_err(c, x,
+				      "'images.max_json_size' must be at least 4K and not max");
+			else
+				cfg->images.max_json = u;
+		}
+		x = y_get(m, "max_layer_size", NULL);
+		if (!y_is_null(x) && y_size(c, x, "images.max_layer_size", &u)) {
+			if (u < (1 << 20) || u == SPEC_SIZE_MAX)
+				y_err(c, x,
+				      "'images.max_layer_size' must be at least 1M and not max");
+			else
+				cfg->images.max_layer = u;
 		}
 	}
 

@@ -48,7 +48,7 @@ struct loader {
 static const char *const service_keys[] = {
 	"image",      "rootfs", "command",   "environment", "user",    "working_dir", "hostname",
 	"class",      "init",	"resources", "isolation",   "restart", "ready",	      "watchdog",
-	"depends_on", "stop",	"on_oom",    "pressure",    NULL,
+	"depends_on", "stop",	"on_oom",    "pressure",    "persist", NULL,
 };
 static const char *const class_names[] = { "standard", "critical", "batch", NULL };
 static const char *const restart_names[] = { "on-failure", "always", "never", NULL };
@@ -985,6 +985,10 @@ static struct service_spec *parse_service(struct yctx *c, const char *file, cons
 	x = y_get(v, "init", NULL);
 	if (!y_is_null(x))
 		y_bool(c, x, "init", &s->init);
+	x = y_get(v, "persist", NULL);
+	if (!y_is_null(x) && y_bool(c, x, "persist", &s->persist) && s->persist &&
+	    !y_get(v, "image", NULL))
+		y_err(c, x, "'persist' keeps an image's upper layer: it needs 'image'");
 	parse_resources(&p, y_get(v, "resources", NULL));
 	parse_isolation(&p, y_get(v, "isolation", NULL));
 	parse_restart(&p, y_get(v, "restart", NULL));

@@ -89,6 +89,7 @@ struct service_spec {
 	char *hostname; /* NULL = service name */
 	enum spec_class class;
 	bool init; /* true (default): a built-in init is pid 1 and reaps */
+	bool persist; /* image only: keep the overlay's upper layer across restarts */
 
 	struct {
 		struct spec_memory memory;
@@ -155,6 +156,10 @@ struct daemon_config {
 		uint32_t keep; /* rotated files kept */
 	} log;
 	uint64_t probe_interval_ms;
+	struct {
+		uint64_t max_json; /* bytes of an OCI JSON document, 0 = default (4M) */
+		uint64_t max_layer; /* uncompressed bytes of one layer, 0 = default (8G) */
+	} images;
 };
 
 /* One diagnostic: "FILE:LINE:COLUMN: message". */

@@ -375,7 +375,9 @@ int main(int argc, char **argv)
 	if (prepare_dirs(d) < 0)
 		return 1;
 	struct image_error ierr = { { 0 } };
-	if (!(d->images = image_store_open(d->cfg->state_dir, NULL, &ierr)))
+	struct image_limits ilim = { .max_json_bytes = d->cfg->images.max_json,
+				     .max_layer_bytes = d->cfg->images.max_layer };
+	if (!(d->images = image_store_open(d->cfg->state_dir, &ilim, &ierr)))
 		fatalx("image store in %s: %s", d->cfg->state_dir, ierr.msg);
 	if ((r = cgroup_host_setup(d->cgroups)) < 0)
 		fatalx("cannot prepare cgroup root: %s", strerror(-r));

@@ -524,9 +524,10 @@ static int remove_tree(const char *path)
 }
 
 /*
- * Per service: <state>/rootfs/<name>/{merged,upper,work}. The upper layer
- * starts empty at every start (a service's writes do not survive a
- * restart; the image does); readonly_rootfs mounts without one.
+ * Per service: <state>/rootfs/<name> (the merged view) with <name>.upper
+ * and <name>.work beside it. The upper layer starts empty at every start
+ * and goes at stop (a service's writes do not survive a restart; the image
+ * does) unless persist: true; readonly_rootfs mounts without one.
  */
 static int prepare_overlay(struct service *svc, char *opts, size_t len, char *dir, size_t dirlen)
 {
@@ -540,8 +541,10 @@ static int prepare_overlay(struct service *svc, char *opts, size_t len, char *di
 	snprintf(upper, sizeof(upper), "%s/../%s.upper", svc->rootfs_dir, spec->name);
 	snprintf(work, sizeof(work), "%s/../%s.work", svc->rootfs_dir, spec->name);
 	snprintf(merged, sizeof(merged), "%s", svc->rootfs_dir);
-	(void)remove_tree(upper);
-	(void)remove_tree(work);
+	if (!spec->persist) {
+		(void)remove_tree(upper);
+		(void)remove_tree(work);
+	}
 	if ((r = mkdir_p(merged, 0755)) < 0 ||
 	    (!spec->isolation.readonly_rootfs &&
 	     ((r = mkdir_p(upper, 0755)) < 0 || (r = mkdir_p(work, 0700)) < 0))) {
@@ -570,8 +573,8 @@ static void drop_overlay(struct service *svc)
 {
 	char p[4096];
 
-	if (!svc->rootfs_dir)
-		return;
+	if (!svc->rootfs_dir || svc->spec->persist)
+		return; /* persist: the writes wait for the next start */
 	snprintf(p, sizeof(p), "%s/../%s.upper", svc->rootfs_dir, svc->spec->name);
 	(void)remove_tree(p);
 	snprintf(p, sizeof(p), "%s/../%s.work", svc->rootfs_dir, svc->spec->name);
@@ -636,7 +639,9 @@ static void prepare_image(struct service *svc)
 	if (pid == 0) {
 		struct image_error err = { { 0 } };
 		struct image_info *info = NULL;
-		struct image_store *st = image_store_open(svc->d->cfg->state_dir, NULL, &err);
+		struct image_limits lim = { .max_json_bytes = svc->d->cfg->images.max_json,
+					    .max_layer_bytes = svc->d->cfg->images.max_layer };
+		struct image_store *st = image_store_open(svc->d->cfg->state_dir, &lim, &err);
 		int ok = st && image_resolve(st, svc->spec->image, &info, &err) == 0;
 		const char *m = ok ? "OK" : err.msg;
 		(void)!write(p[1], m, strlen(m));

@@ -17,6 +17,13 @@ services:
     image: $T/img:v1
     command: ["/bin/sh", "-c", "echo greeting=\$GREETING; pwd; ls /etc; exec sleep 1000"]
     environment: {GREETING: overridden}
+  keeper:
+    image: $T/img:v1
+    persist: true
+    command: ["/bin/sh", "-c", "ls /kept && echo found-kept; touch /kept; exec sleep 1000"]
+  scratch:
+    image: $T/img:v1
+    command: ["/bin/sh", "-c", "ls /scratch && echo found-scratch; touch /scratch; exec sleep 1000"]
   three:
     image: $T/img:v2
     isolation: {readonly_rootfs: true}
@@ -37,6 +44,14 @@ pass "the service's / is an overlay"
 wait_for 5 grep -q 'stdout cannot-write' "$T/state/logs/three.log" || fail "readonly_rootfs image was writable"
 grep -q 'stdout v2' "$T/state/logs/three.log" || fail "v2's third layer missing"
 pass "v2 adds its layer; readonly_rootfs without an upper layer is read-only"
+for s in keeper scratch; do wait_for 30 state_is $s running || fail "$s not running"; done
+ctl restart keeper scratch >/dev/null || fail "restart keeper scratch"
+wait_for 10 grep -q 'stdout found-kept' "$T/state/logs/keeper.log" || fail "persist: true lost the upper layer"
+two_runs() { [ "$(grep -c 'stderr ls: /scratch' "$T/state/logs/scratch.log")" -ge 2 ] || grep -q 'stdout found-scratch' "$T/state/logs/scratch.log"; }
+wait_for 10 two_runs || fail "scratch did not run twice"
+grep -q 'stdout found-scratch' "$T/state/logs/scratch.log" && fail "the upper layer survived a restart without persist"
+pass "persist: true keeps writes across a restart; without it they go"
+ctl stop keeper scratch >/dev/null
 
 # Sharing: v1 has 2 layers, v2 = v1 + 1; the store holds 3, used by all three services.
 n=$(ls "$T/state/layers" | grep -cE '^[0-9a-f]{64}$' )

@@ -1348,6 +1348,43 @@ static void test_daemon_cgroup_root(void **state)
 	config_errors_clear(&e);
 }
 
+/* persist needs an image; the image size caps parse with their bounds. */
+static void test_persist_and_image_caps(void **state)
+{
+	static const char spec[] = "services:\n"
+				   "  a:\n"
+				   "    command: [\"/bin/true\"]\n"
+				   "    persist: true\n"
+				   "  b:\n"
+				   "    image: /srv/img:1\n"
+				   "    persist: true\n";
+	static const char daemon[] = "images: {max_json_size: 1M, max_layer_size: 2G}\n";
+	static const char bad[] = "images: {max_json_size: 1K}\n";
+	struct spec_set *set = NULL;
+	struct daemon_config *c = NULL;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_specs_buffer("p.yaml", spec, strlen(spec), &host8g, &set, &e),
+			 -EINVAL);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.diags[0].line, 4);
+	assert_int_equal(e.diags[0].column, 14);
+	assert_non_null(strstr(e.diags[0].message, "needs 'image'"));
+	config_errors_clear(&e);
+	assert_int_equal(
+	    config_parse_daemon_buffer("d.yaml", daemon, strlen(daemon), &host8g, &c, &e), 0);
+	assert_int_equal(c->images.max_json, MIB);
+	assert_int_equal(c->images.max_layer, 2 * GIB);
+	daemon_config_free(c);
+	c = NULL;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", bad, strlen(bad), &host8g, &c, &e),
+			 -EINVAL);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.diags[0].message, "at least 4K"));
+	config_errors_clear(&e);
+}
+
 static void test_daemon_errors(void **state)
 {
 	static const char y[] = "services_dir: specs\n"
@@ -1504,6 +1541,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_full),
 		cmocka_unit_test(test_daemon_errors),
 		cmocka_unit_test(test_daemon_cgroup_root),
+		cmocka_unit_test(test_persist_and_image_caps),
 		cmocka_unit_test_setup_teardown(test_daemon_file, dir_setup, dir_teardown),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_enum_names),
