@@ -336,23 +336,18 @@ static void cmd_startstop(struct client *cl, struct json_object *req, const char
 		finish_waiting(cl);
 }
 
-static void cmd_kill(struct client *cl, struct json_object *req)
+/* Apply fn(svc, arg) to each named service; stop at the first failure and say which. */
+static void act_on_each(struct client *cl, struct json_object *req,
+			int (*fn)(struct service *, int), int arg)
 {
-	struct json_object *sigobj;
 	struct service **svcs;
 	size_t n;
-	int sig = SIGTERM, r;
-	const char *why;
+	int r;
 
-	if (json_object_object_get_ex(req, "signal", &sigobj) &&
-	    units_parse_signal(json_object_get_string(sigobj), &sig, &why) < 0) {
-		reply_error(cl, "EINVAL", "signal %s: %s", json_object_get_string(sigobj), why);
-		return;
-	}
 	if (get_services(cl, req, false, &svcs, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++)
-		if ((r = service_kill(svcs[i], sig)) < 0) {
+		if ((r = fn(svcs[i], arg)) < 0) {
 			reply_error(cl, r == -ESRCH ? "ESRCH" : "EIO", "%s: %s",
 				    service_name(svcs[i]),
 				    r == -ESRCH ? "not running" : strerror(-r));
@@ -363,24 +358,23 @@ static void cmd_kill(struct client *cl, struct json_object *req)
 	reply_ok(cl, NULL);
 }
 
-static void cmd_freeze(struct client *cl, struct json_object *req, bool frozen)
+static int freeze_one(struct service *svc, int frozen)
 {
-	struct service **svcs;
-	size_t n;
-	int r;
+	return service_freeze(svc, frozen != 0);
+}
 
-	if (get_services(cl, req, false, &svcs, &n) < 0)
+static void cmd_kill(struct client *cl, struct json_object *req)
+{
+	struct json_object *sigobj;
+	int sig = SIGTERM;
+	const char *why;
+
+	if (json_object_object_get_ex(req, "signal", &sigobj) &&
+	    units_parse_signal(json_object_get_string(sigobj), &sig, &why) < 0) {
+		reply_error(cl, "EINVAL", "signal %s: %s", json_object_get_string(sigobj), why);
 		return;
-	for (size_t i = 0; i < n; i++)
-		if ((r = service_freeze(svcs[i], frozen)) < 0) {
-			reply_error(cl, r == -ESRCH ? "ESRCH" : "EIO", "%s: %s",
-				    service_name(svcs[i]),
-				    r == -ESRCH ? "not running" : strerror(-r));
-			free(svcs);
-			return;
-		}
-	free(svcs);
-	reply_ok(cl, NULL);
+	}
+	act_on_each(cl, req, service_kill, sig);
 }
 
 static void on_follow_line(void *arg, const char *service, int stream, uint64_t ts_ms,
@@ -751,7 +745,7 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 	} else if (strcmp(cmd, "kill") == 0) {
 		cmd_kill(cl, req);
 	} else if (strcmp(cmd, "freeze") == 0 || strcmp(cmd, "thaw") == 0) {
-		cmd_freeze(cl, req, strcmp(cmd, "freeze") == 0);
+		act_on_each(cl, req, freeze_one, strcmp(cmd, "freeze") == 0);
 	} else if (strcmp(cmd, "logs") == 0) {
 		cmd_logs(cl, req);
 	} else if (strcmp(cmd, "image-in-use") == 0) {
