@@ -185,9 +185,12 @@ static struct json_object *call(struct json_object *req, FILE **keep)
 			       json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PRETTY));
 		else
 			fprintf(stderr, "paddockctl: %s\n", jstr(resp, "error"));
-		exit(code && strcmp(code, "ENOENT") == 0   ? EXIT_NOSERVICE
-		     : code && strcmp(code, "EINVAL") == 0 ? EXIT_USAGE
-							   : EXIT_FAIL);
+		int rc = code && strcmp(code, "ENOENT") == 0   ? EXIT_NOSERVICE
+			 : code && strcmp(code, "EINVAL") == 0 ? EXIT_USAGE
+							       : EXIT_FAIL;
+		json_object_put(resp);
+		fclose(f);
+		exit(rc);
 	}
 	if (keep)
 		*keep = f;
