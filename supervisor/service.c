@@ -512,15 +512,31 @@ static const char *image_passwd_root(const struct image_info *img)
 }
 
 /* rm -rf of a per-service directory we own (upper and work of an overlay). */
+/*
+ * Remove a per-service directory we own (an overlay's upper or work dir)
+ * without blocking the loop: rename it aside at once (the name is free for
+ * the next start), then let a child rm -rf it; the SIGCHLD sweep reaps it.
+ */
 static int remove_tree(const char *path)
 {
-	char cmd[4200];
+	static unsigned seq;
+	char trash[4200];
+	pid_t pid;
 
 	if (access(path, F_OK) < 0)
 		return 0;
-	/* nftw would do; rm -rf also handles overlay's work dirs (mode 000). */
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", path);
-	return system(cmd) == 0 ? 0 : -EIO;
+	snprintf(trash, sizeof(trash), "%s.trash-%d-%u", path, (int)getpid(), seq++);
+	if (rename(path, trash) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		(void)syscall(SYS_close_range, 3, ~0U, 0);
+		execl("/bin/rm", "rm", "-rf", "--", trash, (char *)NULL);
+		_exit(127);
+	}
+	return 0;
 }
 
 /*
