@@ -310,6 +310,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	size_t running = 0, failed = 0;
+
+	for (size_t i = 0; i < d->nservices; i++) {
+		running += service_state(d->services[i]) == SVC_RUNNING;
+		failed += service_state(d->services[i]) == SVC_FAILED;
+	}
+	(void)sd_notifyf(0, "WATCHDOG=1\nSTATUS=%zu services: %zu running, %zu failed",
+			 d->nservices, running, failed);
+}
+
 /* --- main ---------------------------------------------------------------------------------- */
 
 static int prepare_dirs(struct daemon *d)
@@ -431,9 +444,20 @@ int main(int argc, char **argv)
 		(void)service_start(d->services[i]);
 	log_info("paddockd %s ready: %zu services", PACKAGE_VERSION, d->nservices);
 	(void)sd_notifyf(0, "READY=1\nSTATUS=%zu services", d->nservices);
+	/* Under systemd with WatchdogSec=: ping at half the interval, with counts. */
+	uint64_t wd_usec = 0;
+	struct event *ev_watchdog = NULL;
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		struct timeval tv = { .tv_sec = (time_t)(wd_usec / 2 / 1000000),
+				      .tv_usec = (suseconds_t)(wd_usec / 2 % 1000000) };
+		ev_watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+		event_add(ev_watchdog, &tv);
+	}
 
 	event_base_dispatch(d->base);
 
+	if (ev_watchdog)
+		event_free(ev_watchdog);
 	log_info("shutting down");
 	eventlog_emit(paddock_events, NULL, "daemon-stop", NULL);
 	d->control = control_free(d->control);
