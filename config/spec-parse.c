@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -536,9 +537,147 @@ static void parse_mount(struct sp *p, const struct ynode *it, struct spec_mount 
 		*ok = false;
 }
 
+/* Capability names by number (linux/capability.h), lower case, without "cap_". */
+static const char *const cap_names[] = {
+	"chown",
+	"dac_override",
+	"dac_read_search",
+	"fowner",
+	"fsetid",
+	"kill",
+	"setgid",
+	"setuid",
+	"setpcap",
+	"linux_immutable",
+	"net_bind_service",
+	"net_broadcast",
+	"net_admin",
+	"net_raw",
+	"ipc_lock",
+	"ipc_owner",
+	"sys_module",
+	"sys_rawio",
+	"sys_chroot",
+	"sys_ptrace",
+	"sys_pacct",
+	"sys_admin",
+	"sys_boot",
+	"sys_nice",
+	"sys_resource",
+	"sys_time",
+	"sys_tty_config",
+	"mknod",
+	"lease",
+	"audit_write",
+	"audit_control",
+	"setfcap",
+	"mac_override",
+	"mac_admin",
+	"syslog",
+	"wake_alarm",
+	"block_suspend",
+	"audit_read",
+	"perfmon",
+	"bpf",
+	"checkpoint_restore",
+	NULL,
+};
+
+/*
+ * One list of isolation.capabilities: names with or without "CAP_", any
+ * case, or ALL. Unknown names are reported at the item.
+ */
+static void parse_cap_list(struct yctx *c, const struct ynode *x, const char *what, uint64_t *mask,
+			   bool *all)
+{
+	const size_t ncap = sizeof(cap_names) / sizeof(cap_names[0]) - 1;
+
+	if (y_is_null(x) || !y_want(c, x, YNODE_SEQUENCE, what))
+		return;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct ynode *it = x->items[i];
+		const char *v = y_scalar(c, it, "capability");
+		char name[32], q[80];
+		size_t j = 0;
+		bool found = false;
+
+		if (!v)
+			continue;
+		if (strncasecmp(v, "cap_", 4) == 0)
+			v += 4;
+		for (; v[j] && j < sizeof(name) - 1; j++)
+			name[j] = (char)((v[j] >= 'A' && v[j] <= 'Z') ? v[j] - 'A' + 'a' : v[j]);
+		name[j] = '\0';
+		if (!v[j] && strcmp(name, "all") == 0) {
+			*all = true;
+			continue;
+		}
+		for (size_t k = 0; !v[j] && k < ncap; k++) {
+			if (strcmp(name, cap_names[k]) == 0) {
+				*mask |= 1ULL << k;
+				found = true;
+				break;
+			}
+		}
+		if (found)
+			continue;
+		const char *dym = config_did_you_mean(name, cap_names, ncap);
+		char hint[80] = "";
+		if (dym) {
+			char up[32];
+			size_t k = 0;
+			for (; dym[k] && k < sizeof(up) - 1; k++)
+				up[k] = (char)((dym[k] >= 'a' && dym[k] <= 'z') ? dym[k] - 'a' + 'A'
+										: dym[k]);
+			up[k] = '\0';
+			snprintf(hint, sizeof(hint), "; did you mean '%s'?", up);
+		}
+		y_err(c, it, "unknown capability '%s' in '%s' (a name like NET_ADMIN or ALL)%s",
+		      y_quote(it, q, sizeof(q)), what, hint);
+	}
+}
+
+static void parse_capabilities(struct sp *p, const struct ynode *v)
+{
+	static const char *const keys[] = { "add", "drop", NULL };
+	struct service_spec *s = p->s;
+	const struct ynode *addk = NULL;
+
+	if (!sub(p->c, v, "isolation.capabilities", keys))
+		return;
+	parse_cap_list(p->c, y_get(v, "add", &addk), "isolation.capabilities.add",
+		       &s->isolation.caps_add, &s->isolation.caps_add_all);
+	parse_cap_list(p->c, y_get(v, "drop", NULL), "isolation.capabilities.drop",
+		       &s->isolation.caps_drop, &s->isolation.caps_drop_all);
+	if (s->isolation.caps_add_all && s->isolation.caps_drop_all)
+		y_err(p->c, addk,
+		      "capabilities: 'add: [ALL]' and 'drop: [ALL]' contradict each other");
+	else if (s->isolation.caps_add & s->isolation.caps_drop)
+		y_err(p->c, addk, "capabilities: a capability is both added and dropped");
+}
+
+static void parse_seccomp(struct sp *p, const struct ynode *x)
+{
+	const char *v;
+	char q[80];
+
+	if (y_is_null(x) || !(v = y_scalar(p->c, x, "isolation.seccomp")))
+		return;
+	if (strcmp(v, "default") == 0)
+		p->s->isolation.seccomp_unconfined = false;
+	else if (strcmp(v, "unconfined") == 0)
+		p->s->isolation.seccomp_unconfined = true;
+	else
+		y_err(p->c, x,
+		      "isolation.seccomp '%s': a profile file is not supported yet (use 'default' "
+		      "or 'unconfined')",
+		      y_quote(x, q, sizeof(q)));
+}
+
 static void parse_isolation(struct sp *p, const struct ynode *v)
 {
-	static const char *const keys[] = { "namespaces", "network", "readonly_rootfs", "mounts",
+	static const char *const keys[] = { "namespaces", "network",	  "readonly_rootfs",
+					    "mounts",	  "capabilities", "seccomp",
 					    NULL };
 	struct service_spec *s = p->s;
 	struct yctx *c = p->c;
@@ -581,6 +720,8 @@ static void parse_isolation(struct sp *p, const struct ynode *v)
 	if (!y_is_null(x) &&
 	    y_bool(c, x, "isolation.readonly_rootfs", &s->isolation.readonly_rootfs))
 		p->ro_v = s->isolation.readonly_rootfs ? x : NULL;
+	parse_capabilities(p, y_get(v, "capabilities", NULL));
+	parse_seccomp(p, y_get(v, "seccomp", NULL));
 
 	x = y_get(v, "mounts", NULL);
 	if (!y_is_null(x) && y_want(c, x, YNODE_SEQUENCE, "isolation.mounts")) {

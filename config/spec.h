@@ -104,6 +104,10 @@ struct service_spec {
 		bool readonly_rootfs;
 		struct spec_mount *mounts;
 		size_t nmounts;
+		/* capabilities: bit n = capability number n (CAP_CHOWN = bit 0) */
+		uint64_t caps_add, caps_drop;
+		bool caps_add_all, caps_drop_all;
+		bool seccomp_unconfined; /* 'seccomp: unconfined'; default filter otherwise */
 	} isolation;
 
 	struct {

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "harden.h"
 #include "launch.h"
 #include "rootfs.h"
 #include "util.h"
@@ -130,6 +131,12 @@ void launch_init_run(pid_t service, int statusfd)
 /* The service itself, after namespaces and rootfs: identity, cwd, exec. */
 static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan, int reportfd)
 {
+	enum harden_step step;
+	int r;
+
+	/* Bounding and ambient sets go while we still hold CAP_SETPCAP. */
+	if (plan->harden && (r = harden_apply_bounding(plan->harden, &step)) < 0)
+		child_fail(reportfd, -r, "%s", harden_step_name(step));
 	if (setgroups(0, NULL) < 0)
 		child_fail(reportfd, errno, "setgroups");
 	if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
@@ -144,6 +151,9 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 	(void)syscall(SYS_close_range, 3, reportfd - 1, 0);
 	(void)syscall(SYS_close_range, reportfd + 1, ~0U, 0);
 	environ = (char **)plan->envp;
+	/* Last: capset, no_new_privs, seccomp (nothing of ours runs after it). */
+	if (plan->harden && (r = harden_apply(plan->harden, &step)) < 0)
+		child_fail(reportfd, -r, "%s", harden_step_name(step));
 	execvp(plan->argv[0], plan->argv);
 	child_fail(reportfd, errno, "exec %s", plan->argv[0]);
 }

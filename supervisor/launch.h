@@ -17,6 +17,8 @@
 
 #include "spec.h"
 
+struct harden_plan;
+
 /* What the child writes on the report pipe when a step fails. */
 struct launch_report {
 	int err; /* errno of the failed step */
@@ -39,6 +41,7 @@ struct launch_plan {
 	bool use_init; /* built-in init as pid 1 */
 	int stdout_fd, stderr_fd; /* write ends given to the service */
 	const struct rlimit *nofile; /* restored before exec; NULL = leave as is */
+	const struct harden_plan *harden; /* capabilities, seccomp (harden.h); NULL = none */
 };
 
 struct launch_child {

@@ -182,6 +182,99 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 	return 0;
 }
 
+/*
+ * Hide kernel interfaces a service has no business reading (docker's
+ * masked paths) and make the writable kernel knobs read-only. Each target
+ * is opened O_PATH|O_NOFOLLOW and mounted on through /proc/self/fd, so a
+ * symlink planted in the root cannot redirect a mount to the host.
+ */
+static const char *const masked_paths[] = {
+	"/proc/acpi",
+	"/proc/asound",
+	"/proc/kcore",
+	"/proc/keys",
+	"/proc/latency_stats",
+	"/proc/timer_list",
+	"/proc/timer_stats",
+	"/proc/sched_debug",
+	"/proc/scsi",
+	"/sys/firmware",
+	"/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+/* Open root+path without following a final symlink; -ENOENT when absent or a link. */
+static int open_target(struct launch_report *rep, const char *root, const char *path,
+		       struct stat *st, char *fdpath)
+{
+	char p[PATH_MAX];
+	int r, fd;
+
+	if ((r = join(rep, p, root, path)) < 0)
+		return r;
+	fd = open(p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : fail(rep, errno, "open %s", p);
+	if (fstat(fd, st) < 0) {
+		int e = errno;
+		close(fd);
+		return fail(rep, e, "stat %s", p);
+	}
+	if (S_ISLNK(st->st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	snprintf(fdpath, 64, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+static int mask_paths(struct launch_report *rep, const char *root)
+{
+	char devnull[PATH_MAX], fdpath[64];
+	struct stat st;
+	int r, fd;
+
+	if ((r = join(rep, devnull, root, "/dev/null")) < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
+		if ((fd = open_target(rep, root, masked_paths[i], &st, fdpath)) == -ENOENT)
+			continue;
+		if (fd < 0)
+			return fd;
+		if (S_ISDIR(st.st_mode))
+			r = mount("tmpfs", fdpath, "tmpfs",
+				  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555");
+		else
+			r = mount(devnull, fdpath, NULL, MS_BIND, NULL);
+		close(fd);
+		if (r < 0)
+			return fail(rep, errno, "mask %s", masked_paths[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
+		if ((fd = open_target(rep, root, readonly_paths[i], &st, fdpath)) == -ENOENT)
+			continue;
+		if (fd < 0)
+			return fd;
+		r = mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL);
+		close(fd);
+		if (r < 0)
+			return fail(rep, errno, "bind %s", readonly_paths[i]);
+		/* Reopen: the path now resolves to the new bind mount. */
+		if ((fd = open_target(rep, root, readonly_paths[i], &st, fdpath)) < 0)
+			return fd == -ENOENT ? fail(rep, ENOENT, "reopen %s", readonly_paths[i])
+					     : fd;
+		r = mount(NULL, fdpath, NULL,
+			  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  NULL);
+		close(fd);
+		if (r < 0)
+			return fail(rep, errno, "make %s read-only", readonly_paths[i]);
+	}
+	return 0;
+}
+
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
 		 const char *overlay_dir, struct launch_report *rep)
 {
@@ -226,6 +319,8 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		    (r = do_mount(rep, NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)) < 0)
 			return r;
 	}
+	if ((r = mask_paths(rep, root)) < 0)
+		return r;
 	if ((r = setup_spec_mounts(rep, spec, root)) < 0)
 		return r;
 	if (spec->isolation.readonly_rootfs &&

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "events.h"
+#include "harden.h"
 #include "image.h"
 #include "launch.h"
 #include "log.h"
@@ -778,12 +779,22 @@ static void launch_now(struct service *svc)
 	plan.stdout_fd = wr[0];
 	plan.stderr_fd = wr[1];
 
-	r = launch_start(&plan, &svc->child);
+	struct harden_plan harden;
+	char herr[256] = "";
+	r = harden_prepare(spec, &harden, herr, sizeof(herr));
+	plan.harden = &harden;
+	if (r >= 0)
+		r = launch_start(&plan, &svc->child);
+	harden_plan_free(&harden);
 	close(wr[0]);
 	close(wr[1]);
 	free_strv(env);
 	image_strv_free(argv);
 	image_strv_free(envin);
+	if (r < 0 && herr[0]) {
+		fail_start(svc, EXIT_LAUNCH, "%s", herr);
+		return;
+	}
 	if (r < 0) {
 		fail_start(svc, EXIT_LAUNCH, "clone3: %s", strerror(-r));
 		return;

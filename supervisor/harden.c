@@ -1,0 +1,367 @@
+/*
+ * harden.c - capability sets, no_new_privs and the default seccomp filter
+ * for a service. See harden.h: the parent builds everything (libseccomp
+ * allocates), the child applies it with raw prctl/capset, no allocation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "harden.h"
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+/* A filter longer than the kernel takes is a bug in the rule list. */
+#define HARDEN_MAX_INSNS 4096
+
+/* Capabilities known to the running kernel; 40 (CHECKPOINT_RESTORE) if unreadable. */
+int harden_cap_last(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	int last = 40;
+
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			int v = atoi(buf);
+			if (v > 0 && v < 64)
+				last = v;
+		}
+		close(fd);
+	}
+	return last;
+}
+
+uint64_t harden_caps_for(const struct service_spec *spec, uint64_t all_mask)
+{
+	uint64_t add = spec->isolation.caps_add, drop = spec->isolation.caps_drop, caps;
+
+	if (spec->isolation.caps_add_all)
+		caps = all_mask & ~drop;
+	else if (spec->isolation.caps_drop_all)
+		caps = add;
+	else
+		caps = (HARDEN_CAPS_DEFAULT & ~drop) | add;
+	return caps & all_mask;
+}
+
+enum rule_kind {
+	RULE_ALWAYS,
+	RULE_UNLESS_SYS_ADMIN,
+	RULE_UNLESS_SYS_PTRACE,
+	RULE_UNLESS_SYS_MODULE,
+	RULE_UNLESS_SYS_BOOT,
+};
+
+/* Refused with EPERM unless the spec grants the capability named. */
+static const struct {
+	const char *name;
+	enum rule_kind kind;
+} deny_rules[] = {
+	{ "kexec_load", RULE_UNLESS_SYS_BOOT },
+	{ "kexec_file_load", RULE_UNLESS_SYS_BOOT },
+	{ "reboot", RULE_UNLESS_SYS_BOOT },
+	{ "init_module", RULE_UNLESS_SYS_MODULE },
+	{ "finit_module", RULE_UNLESS_SYS_MODULE },
+	{ "delete_module", RULE_UNLESS_SYS_MODULE },
+	{ "bpf", RULE_ALWAYS },
+	{ "perf_event_open", RULE_ALWAYS },
+	{ "keyctl", RULE_ALWAYS },
+	{ "add_key", RULE_ALWAYS },
+	{ "request_key", RULE_ALWAYS },
+	{ "swapon", RULE_ALWAYS },
+	{ "swapoff", RULE_ALWAYS },
+	{ "open_by_handle_at", RULE_ALWAYS },
+	{ "acct", RULE_ALWAYS },
+	{ "lookup_dcookie", RULE_ALWAYS },
+	{ "userfaultfd", RULE_ALWAYS },
+	{ "iopl", RULE_ALWAYS },
+	{ "ioperm", RULE_ALWAYS },
+	{ "uselib", RULE_ALWAYS },
+	{ "nfsservctl", RULE_ALWAYS },
+	{ "_sysctl", RULE_ALWAYS },
+	{ "vm86", RULE_ALWAYS },
+	{ "vm86old", RULE_ALWAYS },
+	{ "mount", RULE_UNLESS_SYS_ADMIN },
+	{ "umount", RULE_UNLESS_SYS_ADMIN },
+	{ "umount2", RULE_UNLESS_SYS_ADMIN },
+	{ "pivot_root", RULE_UNLESS_SYS_ADMIN },
+	{ "fsopen", RULE_UNLESS_SYS_ADMIN },
+	{ "fsconfig", RULE_UNLESS_SYS_ADMIN },
+	{ "fsmount", RULE_UNLESS_SYS_ADMIN },
+	{ "fspick", RULE_UNLESS_SYS_ADMIN },
+	{ "move_mount", RULE_UNLESS_SYS_ADMIN },
+	{ "open_tree", RULE_UNLESS_SYS_ADMIN },
+	{ "mount_setattr", RULE_UNLESS_SYS_ADMIN },
+	{ "setns", RULE_UNLESS_SYS_ADMIN },
+	{ "quotactl", RULE_UNLESS_SYS_ADMIN },
+	{ "ptrace", RULE_UNLESS_SYS_PTRACE },
+	{ "process_vm_readv", RULE_UNLESS_SYS_PTRACE },
+	{ "process_vm_writev", RULE_UNLESS_SYS_PTRACE },
+	{ "kcmp", RULE_UNLESS_SYS_PTRACE },
+};
+
+static bool rule_applies(enum rule_kind kind, uint64_t caps)
+{
+	switch (kind) {
+	case RULE_UNLESS_SYS_ADMIN:
+		return !(caps & (1ULL << CAP_SYS_ADMIN));
+	case RULE_UNLESS_SYS_PTRACE:
+		return !(caps & (1ULL << CAP_SYS_PTRACE));
+	case RULE_UNLESS_SYS_MODULE:
+		return !(caps & (1ULL << CAP_SYS_MODULE));
+	case RULE_UNLESS_SYS_BOOT:
+		return !(caps & (1ULL << CAP_SYS_BOOT));
+	case RULE_ALWAYS:
+	default:
+		return true;
+	}
+}
+
+/* Add the syscall rule unless no architecture in ctx knows the name. */
+static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned ncmp,
+		    const struct scmp_arg_cmp *cmp)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0;
+	int r = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp);
+	/* -EDOM/-EOPNOTSUPP: a pseudo syscall some arch cannot express; fine to skip. */
+	return r == -EDOM || r == -EOPNOTSUPP ? 0 : r;
+}
+
+static int build_rules(scmp_filter_ctx ctx, uint64_t caps, const char **what)
+{
+	int r;
+
+	for (size_t i = 0; i < sizeof(deny_rules) / sizeof(deny_rules[0]); i++) {
+		if (!rule_applies(deny_rules[i].kind, caps))
+			continue;
+		if ((r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), deny_rules[i].name, 0, NULL)) < 0) {
+			*what = deny_rules[i].name;
+			return r;
+		}
+	}
+	if (!(caps & (1ULL << CAP_SYS_ADMIN))) {
+		/* New user namespaces are the one namespace an unprivileged task can
+		 * create; refuse them by flag. clone3 passes flags in memory seccomp
+		 * cannot read: ENOSYS makes libc fall back to clone (as docker). */
+		struct scmp_arg_cmp newuser =
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+		if ((r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), "unshare", 1, &newuser)) < 0) {
+			*what = "unshare";
+			return r;
+		}
+		/* clone's flags are arg 0 on x86 and arm (arg 1 on s390, not handled). */
+		if ((r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &newuser)) < 0) {
+			*what = "clone";
+			return r;
+		}
+		if ((r = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL)) < 0) {
+			*what = "clone3";
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The filter as BPF, through a memfd (libseccomp 2.5 exports to an fd only). */
+static int export_filter(scmp_filter_ctx ctx, struct harden_plan *plan)
+{
+	int fd = memfd_create("paddock-seccomp", MFD_CLOEXEC);
+	struct stat st;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if ((r = seccomp_export_bpf(ctx, fd)) < 0)
+		goto out;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+	    st.st_size / sizeof(struct sock_filter) > HARDEN_MAX_INSNS) {
+		r = -E2BIG;
+		goto out;
+	}
+	plan->filter = malloc((size_t)st.st_size);
+	if (!plan->filter) {
+		r = -ENOMEM;
+		goto out;
+	}
+	ssize_t n = pread(fd, plan->filter, (size_t)st.st_size, 0);
+	if (n != st.st_size) {
+		r = n < 0 ? -errno : -EIO;
+		free(plan->filter);
+		plan->filter = NULL;
+		goto out;
+	}
+	plan->filter_len = (size_t)st.st_size / sizeof(struct sock_filter);
+	plan->prog.len = (unsigned short)plan->filter_len;
+	plan->prog.filter = plan->filter;
+out:
+	close(fd);
+	return r;
+}
+
+/* Filter every ABI the kernel runs on this machine, or 32-bit calls would be killed. */
+static int add_arches(scmp_filter_ctx ctx)
+{
+	uint32_t native = seccomp_arch_native();
+	uint32_t extra[2] = { 0, 0 };
+	int r;
+
+	if (native == SCMP_ARCH_X86_64) {
+		extra[0] = SCMP_ARCH_X86;
+		extra[1] = SCMP_ARCH_X32;
+	} else if (native == SCMP_ARCH_AARCH64) {
+		extra[0] = SCMP_ARCH_ARM;
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (extra[i] && (r = seccomp_arch_add(ctx, extra[i])) < 0 && r != -EEXIST)
+			return r;
+	return 0;
+}
+
+int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
+		   size_t errlen)
+{
+	int last = harden_cap_last();
+	uint64_t all = last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
+	uint64_t caps = harden_caps_for(spec, all);
+	const char *what = NULL;
+	int r;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->cap_last = last;
+	plan->cap_bounding = caps;
+	plan->cap_permitted = caps;
+	plan->cap_effective = caps;
+	if (spec->isolation.seccomp_unconfined)
+		return 0;
+
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx) {
+		snprintf(err, errlen, "seccomp: cannot create a filter");
+		return -ENOMEM;
+	}
+	if ((r = add_arches(ctx)) < 0) {
+		snprintf(err, errlen, "seccomp: add architectures: %s", strerror(-r));
+		goto out;
+	}
+	if ((r = build_rules(ctx, caps, &what)) < 0) {
+		snprintf(err, errlen, "seccomp: rule for %s: %s", what ? what : "?", strerror(-r));
+		goto out;
+	}
+	if ((r = export_filter(ctx, plan)) < 0) {
+		snprintf(err, errlen, "seccomp: export filter: %s", strerror(-r));
+		goto out;
+	}
+	plan->seccomp = true;
+out:
+	seccomp_release(ctx);
+	return r < 0 ? r : 0;
+}
+
+void harden_plan_free(struct harden_plan *plan)
+{
+	if (!plan)
+		return;
+	free(plan->filter);
+	plan->filter = NULL;
+	plan->filter_len = 0;
+	plan->prog.filter = NULL;
+	plan->prog.len = 0;
+	plan->seccomp = false;
+}
+
+int harden_apply_bounding(const struct harden_plan *plan, enum harden_step *step)
+{
+	*step = HARDEN_STEP_BOUNDING;
+	for (int cap = 0; cap <= plan->cap_last; cap++) {
+		if (plan->cap_bounding & (1ULL << cap))
+			continue;
+		/* EINVAL: the kernel does not know this one; nothing to drop. */
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	}
+	*step = HARDEN_STEP_AMBIENT;
+	/* EINVAL: kernel before 4.3, which has no ambient set. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
+	*step = HARDEN_STEP_NONE;
+	return 0;
+}
+
+int harden_apply(const struct harden_plan *plan, enum harden_step *step)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t prm, eff;
+
+	*step = HARDEN_STEP_CAPSET;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	/* Never more than still held: a non-root service lost everything at setuid. */
+	prm = ((uint64_t)data[1].permitted << 32 | data[0].permitted) & plan->cap_permitted;
+	eff = prm & plan->cap_effective;
+	data[0].permitted = (uint32_t)prm;
+	data[1].permitted = (uint32_t)(prm >> 32);
+	data[0].effective = (uint32_t)eff;
+	data[1].effective = (uint32_t)(eff >> 32);
+	data[0].inheritable = data[1].inheritable = 0;
+	hdr.pid = 0;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+
+	*step = HARDEN_STEP_NO_NEW_PRIVS;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+
+	if (plan->seccomp) {
+		struct sock_fprog prog = { .len = (unsigned short)plan->filter_len,
+					   .filter = plan->filter };
+		*step = HARDEN_STEP_SECCOMP;
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+			return -errno;
+	}
+	*step = HARDEN_STEP_NONE;
+	return 0;
+}
+
+const char *harden_step_name(enum harden_step step)
+{
+	switch (step) {
+	case HARDEN_STEP_BOUNDING:
+		return "drop bounding capabilities";
+	case HARDEN_STEP_AMBIENT:
+		return "clear ambient capabilities";
+	case HARDEN_STEP_CAPSET:
+		return "set capabilities";
+	case HARDEN_STEP_NO_NEW_PRIVS:
+		return "set no_new_privs";
+	case HARDEN_STEP_SECCOMP:
+		return "load seccomp filter";
+	case HARDEN_STEP_NONE:
+	default:
+		return "harden";
+	}
+}

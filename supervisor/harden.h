@@ -1,0 +1,76 @@
+/*
+ * harden.h - least privilege for a service process: capability sets
+ * (docker's default set, the spec's add/drop), no_new_privs, and a
+ * default seccomp filter refusing what services never need.
+ *
+ * harden_prepare runs in the parent (it allocates: libseccomp builds and
+ * exports the BPF program); the child only applies the finished plan with
+ * harden_apply_bounding (before setuid) and harden_apply (right before
+ * execve), neither of which allocates.
+ */
+#ifndef PADDOCK_HARDEN_H
+#define PADDOCK_HARDEN_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec.h"
+
+/* CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE
+ * NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP: 0xa80425fb, as docker. */
+#define HARDEN_CAPS_DEFAULT 0x00000000a80425fbULL
+
+struct harden_plan {
+	uint64_t cap_bounding, cap_effective, cap_permitted; /* bit n = capability n */
+	int cap_last; /* highest capability the kernel knows */
+	bool seccomp; /* load filter before exec */
+	struct sock_fprog prog; /* points into filter */
+	struct sock_filter *filter;
+	size_t filter_len;
+};
+
+/* Which step of harden_apply* failed, for the launch report. */
+enum harden_step {
+	HARDEN_STEP_NONE = 0,
+	HARDEN_STEP_BOUNDING,
+	HARDEN_STEP_AMBIENT,
+	HARDEN_STEP_CAPSET,
+	HARDEN_STEP_NO_NEW_PRIVS,
+	HARDEN_STEP_SECCOMP,
+};
+
+/*
+ * Capability mask for spec (docker semantics): add ALL = every capability
+ * but the dropped ones; drop ALL = only the added ones; else default minus
+ * drop plus add. all_mask = every capability the kernel knows.
+ */
+uint64_t harden_caps_for(const struct service_spec *spec, uint64_t all_mask);
+/* Highest capability number of the running kernel (cap_last_cap), or a fallback. */
+int harden_cap_last(void);
+
+/*
+ * Parent side: compute the plan for spec. 0, or -errno with err filled.
+ * The plan must be freed with harden_plan_free (also after a failure).
+ */
+int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
+		   size_t errlen);
+void harden_plan_free(struct harden_plan *plan);
+
+/*
+ * Child side, no allocation. Before setgroups/setresgid/setresuid: drop
+ * the bounding set and clear the ambient set. Returns 0 or -errno; *step
+ * names what failed.
+ */
+int harden_apply_bounding(const struct harden_plan *plan, enum harden_step *step);
+/*
+ * Child side, the last thing before execve (after setuid, chdir and
+ * close_range): capset (inheritable empty, permitted/effective = plan ∩
+ * what is still held), no_new_privs, seccomp. 0 or -errno, *step set.
+ */
+int harden_apply(const struct harden_plan *plan, enum harden_step *step);
+/* "drop bounding capabilities", ... */
+const char *harden_step_name(enum harden_step step);
+
+#endif
