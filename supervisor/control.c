@@ -763,6 +763,40 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 				    arr, json_object_new_string(img->layer_digests[k]));
 		}
 		reply_ok(cl, arr);
+	} else if (strcmp(cmd, "reload") == 0) {
+		struct config_errors errs = { 0 };
+		struct json_object *summary = NULL;
+		if (daemon_reload(cl->ctl->d, &errs, &summary) == 0) {
+			reply_ok(cl, summary);
+		} else {
+			/* Every diagnostic, each with its file, line and column. */
+			struct json_object *o = json_object_new_object(),
+					   *arr = json_object_new_array();
+			for (size_t i = 0; i < errs.n; i++) {
+				struct json_object *e = json_object_new_object();
+				json_object_object_add(
+				    e, "file",
+				    json_object_new_string(errs.diags[i].file ? errs.diags[i].file
+									      : ""));
+				json_object_object_add(e, "line",
+						       json_object_new_int(errs.diags[i].line));
+				json_object_object_add(e, "column",
+						       json_object_new_int(errs.diags[i].column));
+				json_object_object_add(
+				    e, "message", json_object_new_string(errs.diags[i].message));
+				json_object_array_add(arr, e);
+			}
+			json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
+			json_object_object_add(o, "ok", json_object_new_boolean(0));
+			json_object_object_add(
+			    o, "error",
+			    json_object_new_string(
+				"reload refused: the specs have errors; nothing changed"));
+			json_object_object_add(o, "code", json_object_new_string("ECONFIG"));
+			json_object_object_add(o, "errors", arr);
+			send_json(cl, o);
+			config_errors_clear(&errs);
+		}
 	} else if (strcmp(cmd, "events") == 0) {
 		cmd_events(cl, req);
 	} else if (strcmp(cmd, "set") == 0) {

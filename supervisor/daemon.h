@@ -23,6 +23,8 @@ struct daemon {
 	struct daemon_config *cfg;
 	struct config_host host;
 	struct spec_set *specs; /* owns the service_spec each service points to */
+	struct spec_set **retired; /* earlier sets services may still point into */
+	size_t nretired;
 	struct cgroup_host *cgroups;
 	struct service **services; /* sorted by name */
 	size_t nservices;
@@ -33,13 +35,24 @@ struct daemon {
 	bool shutting_down; /* SIGTERM seen: stop everything, then exit */
 	char *logs_dir; /* <state_dir>/logs */
 	struct rlimit nofile; /* RLIMIT_NOFILE as we found it, restored for services */
-	struct event *ev_sweep; /* removes settled transient services, outside their callbacks */
+	struct event *ev_sweep;
+	struct event *ev_deps;
+	/* starts waiting dependents, outside service callbacks */ /* removes settled transient services, outside their callbacks */
 };
 
 struct service *daemon_find_service(struct daemon *d, const char *name);
+/*
+ * Re-read services_dir and apply the difference (see service_update_spec).
+ * Any error in any file: -EINVAL, errs filled, nothing changed. summary
+ * (may be NULL) gets {"added","removed","updated","failed"}.
+ */
+struct json_object;
+int daemon_reload(struct daemon *d, struct config_errors *errs, struct json_object **summary);
 /* Add a transient service that owns set (one service); -EEXIST if the name is taken. */
 int daemon_add_service(struct daemon *d, struct spec_set *set, bool rm, struct service **out);
 /* Called by a service when it reaches stopped/failed during shutdown. */
 void daemon_service_settled(struct daemon *d);
+/* Called by a service that reached running: dependents may start. */
+void daemon_service_running(struct daemon *d);
 
 #endif

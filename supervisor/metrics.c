@@ -47,8 +47,8 @@ static void render(struct metrics *mx, struct evbuffer *b)
 {
 	struct daemon *d = mx->d;
 	uint64_t t0 = now_us();
-	static const char *const states[] = { "stopped",  "starting", "running",
-					      "stopping", "backoff",  "failed" };
+	static const char *const states[] = { "stopped", "starting", "running", "stopping",
+					      "backoff", "failed",   "waiting" };
 
 	family(b, "paddock_build_info", "gauge", "paddock's version, always 1.");
 	evbuffer_add_printf(b, "paddock_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);

@@ -66,6 +66,8 @@ static void usage(FILE *f)
 	    "  image list | inspect REF | rm REF | prune\n"
 	    "                             the image store (prune keeps layers services use)\n"
 	    "  check PATH...              validate spec files or directories (no daemon needed)\n"
+	    "  reload                     re-read the specs, apply the difference (nothing\n"
+	    "                             changes if any file has an error)\n"
 	    "  version                    versions of paddockctl and paddockd\n"
 	    "\n"
 	    "Options (before or after the command):\n"
@@ -180,11 +182,20 @@ static struct json_object *call(struct json_object *req, FILE **keep)
 	}
 	if (!v || !json_object_get_boolean(v)) {
 		const char *code = jstr(resp, "code");
+		struct json_object *errs = NULL;
 		if (opt_json)
 			printf("%s\n",
 			       json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PRETTY));
 		else
 			fprintf(stderr, "paddockctl: %s\n", jstr(resp, "error"));
+		/* A refused reload names every problem, FILE:LINE:COLUMN: message. */
+		if (!opt_json && json_object_object_get_ex(resp, "errors", &errs))
+			for (size_t i = 0; i < json_object_array_length(errs); i++) {
+				struct json_object *e = json_object_array_get_idx(errs, i);
+				fprintf(stderr, "%s:%lld:%lld: %s\n", jstr(e, "file"),
+					(long long)jint(e, "line"), (long long)jint(e, "column"),
+					jstr(e, "message"));
+			}
 		int rc = code && strcmp(code, "ENOENT") == 0   ? EXIT_NOSERVICE
 			 : code && strcmp(code, "EINVAL") == 0 ? EXIT_USAGE
 							       : EXIT_FAIL;
@@ -1327,7 +1338,19 @@ int main(int argc, char **argv)
 		r = cmd_image(cargc, cargv);
 	else if (strcmp(cmd, "top") == 0)
 		r = cmd_top(cargc, cargv);
-	else if (strcmp(cmd, "run") == 0)
+	else if (strcmp(cmd, "reload") == 0) {
+		struct json_object *resp = call(request("reload", NULL, 0), NULL);
+		struct json_object *res = result_of(resp);
+		if (opt_json)
+			print_json(res);
+		else
+			printf("reloaded: %s added, %s removed, %s kept or updated\n",
+			       json_object_to_json_string(json_object_object_get(res, "added")),
+			       json_object_to_json_string(json_object_object_get(res, "removed")),
+			       json_object_to_json_string(json_object_object_get(res, "updated")));
+		json_object_put(resp);
+		r = EXIT_OK;
+	} else if (strcmp(cmd, "run") == 0)
 		r = cmd_run(cargc, cargv);
 	else if (strcmp(cmd, "version") == 0)
 		r = cmd_version();

@@ -175,28 +175,100 @@ struct service *daemon_find_service(struct daemon *d, const char *name)
 	return NULL;
 }
 
-int daemon_add_service(struct daemon *d, struct spec_set *set, bool rm, struct service **out)
+/* Insert a new service for spec, keeping the table sorted by name. */
+static struct service *insert_service(struct daemon *d, const struct service_spec *spec)
 {
-	const struct service_spec *spec = set->services[0];
 	size_t pos = 0;
 
-	if (set->nservices != 1)
-		return -EINVAL;
-	if (daemon_find_service(d, spec->name))
-		return -EEXIST;
-	if (d->nservices >= SPEC_MAX_SERVICES)
-		return -ENOSPC;
 	while (pos < d->nservices && strcmp(service_name(d->services[pos]), spec->name) < 0)
 		pos++;
 	struct service **n = realloc(d->services, (d->nservices + 1) * sizeof(*n));
 	if (!n)
-		return -ENOMEM;
+		abort(); /* the daemon cannot go on without memory */
 	d->services = n;
 	memmove(&n[pos + 1], &n[pos], (d->nservices - pos) * sizeof(*n));
 	n[pos] = service_new(d, spec);
-	service_own_specs(n[pos], set, rm);
 	d->nservices++;
-	*out = n[pos];
+	return n[pos];
+}
+
+int daemon_add_service(struct daemon *d, struct spec_set *set, bool rm, struct service **out)
+{
+	if (set->nservices != 1)
+		return -EINVAL;
+	if (daemon_find_service(d, set->services[0]->name))
+		return -EEXIST;
+	if (d->nservices >= SPEC_MAX_SERVICES)
+		return -ENOSPC;
+	*out = insert_service(d, set->services[0]);
+	service_own_specs(*out, set, rm);
+	return 0;
+}
+
+int daemon_reload(struct daemon *d, struct config_errors *errs, struct json_object **summary)
+{
+	struct spec_set *set = NULL;
+	struct json_object *added = json_object_new_array(), *removed = json_object_new_array();
+	struct json_object *updated = json_object_new_array(), *failed = json_object_new_array();
+	char err[512];
+	int r;
+
+	if ((r = config_load_specs(d->cfg->services_dir, &d->host, &set, errs)) < 0) {
+		json_object_put(added), json_object_put(removed);
+		json_object_put(updated), json_object_put(failed);
+		return r; /* a set with any error changes nothing */
+	}
+	/* Gone from the files: stop, and drop once settled (transients stay). */
+	for (size_t i = 0; i < d->nservices; i++) {
+		struct service *svc = d->services[i];
+		if (service_transient(svc) || spec_set_find(set, service_name(svc)))
+			continue;
+		json_object_array_add(removed, json_object_new_string(service_name(svc)));
+		service_set_remove_when_settled(svc, true);
+		(void)service_stop(svc);
+	}
+	for (size_t i = 0; i < set->nservices; i++) {
+		const struct service_spec *spec = set->services[i];
+		struct service *svc = daemon_find_service(d, spec->name);
+		if (svc && service_transient(svc)) {
+			json_object_array_add(failed, json_object_new_string(spec->name));
+			continue; /* a transient holds the name until it goes */
+		}
+		if (!svc) {
+			svc = insert_service(d, spec);
+			json_object_array_add(added, json_object_new_string(spec->name));
+			(void)service_start(svc);
+			continue;
+		}
+		if (service_update_spec(svc, spec, err, sizeof(err)) < 0) {
+			log_warnx("reload: service %s: %s", spec->name, err);
+			json_object_array_add(failed, json_object_new_string(spec->name));
+		} else {
+			json_object_array_add(updated, json_object_new_string(spec->name));
+		}
+	}
+	/* Services still point into the old set until they are freed: keep it. */
+	struct spec_set **n = realloc(d->retired, (d->nretired + 1) * sizeof(*n));
+	if (!n)
+		abort();
+	d->retired = n;
+	d->retired[d->nretired++] = d->specs;
+	d->specs = set;
+	log_info("reload: %zu added, %zu removed, %zu kept or updated",
+		 json_object_array_length(added), json_object_array_length(removed),
+		 json_object_array_length(updated));
+	eventlog_emit(paddock_events, NULL, "reload", NULL);
+	event_active(d->ev_sweep, EV_TIMEOUT, 0); /* removed services that were stopped already */
+	if (summary) {
+		*summary = json_object_new_object();
+		json_object_object_add(*summary, "added", added);
+		json_object_object_add(*summary, "removed", removed);
+		json_object_object_add(*summary, "updated", updated);
+		json_object_object_add(*summary, "failed", failed);
+	} else {
+		json_object_put(added), json_object_put(removed);
+		json_object_put(updated), json_object_put(failed);
+	}
 	return 0;
 }
 
@@ -209,8 +281,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < d->nservices; i++) {
 		struct service *svc = d->services[i];
 		if (service_remove_when_settled(svc) && service_settled(svc)) {
-			log_info("service %s: transient, removed", service_name(svc));
-			logstore_remove_files(service_logstore(svc));
+			log_info("service %s: removed", service_name(svc));
+			if (service_transient(
+				svc)) /* run --rm leaves nothing; a reload keeps logs */
+				logstore_remove_files(service_logstore(svc));
 			service_free(svc);
 			continue;
 		}
@@ -227,8 +301,53 @@ static bool all_settled(struct daemon *d)
 	return true;
 }
 
+void daemon_service_running(struct daemon *d)
+{
+	if (d->ev_deps)
+		event_active(d->ev_deps, EV_TIMEOUT, 0);
+}
+
+/* Start services that waited for a dependency which runs now. O(n). */
+static void on_deps(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->shutting_down)
+		return;
+	for (size_t i = 0; i < d->nservices; i++)
+		if (service_state(d->services[i]) == SVC_WAITING &&
+		    service_deps_ready(d->services[i]))
+			(void)service_start(d->services[i]);
+}
+
+/* Does a service that has not settled depend on svc? O(n * deps). */
+static bool has_live_dependents(struct daemon *d, struct service *svc)
+{
+	for (size_t i = 0; i < d->nservices; i++) {
+		const struct service_spec *sp = service_spec(d->services[i]);
+		if (service_settled(d->services[i]))
+			continue;
+		for (size_t k = 0; k < sp->ndepends_on; k++)
+			if (strcmp(sp->depends_on[k], service_name(svc)) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Shutdown: stop what nothing running depends on; the rest as dependents go. */
+static void stop_in_order(struct daemon *d)
+{
+	for (size_t i = d->nservices; i-- > 0;) {
+		struct service *svc = d->services[i];
+		if (!service_settled(svc) && !has_live_dependents(d, svc))
+			(void)service_stop(svc);
+	}
+}
+
 void daemon_service_settled(struct daemon *d)
 {
+	if (d->shutting_down)
+		stop_in_order(d);
 	if (d->shutting_down && all_settled(d))
 		event_base_loopexit(d->base, NULL);
 	control_service_settled(d->control);
@@ -255,18 +374,17 @@ static void begin_shutdown(struct daemon *d, const char *why)
 	d->shutting_down = true;
 	log_info("%s: stopping %zu services", why, d->nservices);
 	(void)sd_notify(0, "STOPPING=1");
-	/* Reverse name order for now; dependency order comes with depends_on support. */
-	for (size_t i = d->nservices; i-- > 0;) {
-		struct service *svc = d->services[i];
-		if (service_spec(svc)->stop.timeout_ms > longest)
-			longest = service_spec(svc)->stop.timeout_ms;
-		(void)service_stop(svc);
-	}
+	/* Dependents first: a service stops once nothing running depends on it. */
+	for (size_t i = 0; i < d->nservices; i++)
+		if (service_spec(d->services[i])->stop.timeout_ms > longest)
+			longest = service_spec(d->services[i])->stop.timeout_ms;
+	stop_in_order(d);
 	if (all_settled(d)) {
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	uint64_t ms = longest + 1000 + SHUTDOWN_GRACE_MS;
+	/* Each level of the dependency chain may take its stop timeout. */
+	uint64_t ms = longest * (d->nservices > 4 ? 4 : d->nservices) + 1000 + SHUTDOWN_GRACE_MS;
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
 			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 	event_base_once(d->base, -1, EV_TIMEOUT, on_shutdown_deadline, d, &tv);
@@ -281,9 +399,17 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		begin_shutdown(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
-	case SIGHUP:
-		log_warnx("SIGHUP: reload is not supported yet; configuration unchanged");
+	case SIGHUP: {
+		struct config_errors errs = { 0 };
+		if (daemon_reload(d, &errs, NULL) < 0) {
+			log_warnx("SIGHUP: reload refused, nothing changed:");
+			for (size_t i = 0; i < errs.n; i++)
+				log_warnx("  %s:%d:%d: %s", errs.diags[i].file, errs.diags[i].line,
+					  errs.diags[i].column, errs.diags[i].message);
+			config_errors_clear(&errs);
+		}
 		break;
+	}
 	case SIGCHLD:
 		/*
 		 * We are a subreaper: orphans of services land here. Peek
@@ -421,6 +547,7 @@ int main(int argc, char **argv)
 		event_add(sigev[i], NULL);
 	}
 	d->ev_sweep = evtimer_new(d->base, on_sweep, d);
+	d->ev_deps = evtimer_new(d->base, on_deps, d);
 	paddock_events = eventlog_open(d->cfg->state_dir, d->cfg->log.max_size, d->cfg->log.keep);
 	{
 		struct json_object *ev = json_object_new_object();
@@ -469,12 +596,16 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
 	event_free(d->ev_sweep);
+	event_free(d->ev_deps);
 	paddock_events = eventlog_free(paddock_events);
 	cgroup_host_teardown(d->cgroups);
 	d->cgroups = cgroup_host_free(d->cgroups);
 	event_base_free(d->base);
 	d->images = image_store_free(d->images);
 	d->specs = spec_set_free(d->specs);
+	for (size_t i = 0; i < d->nretired; i++)
+		spec_set_free(d->retired[i]);
+	free(d->retired);
 	d->cfg = daemon_config_free(d->cfg);
 	free(d->logs_dir);
 	return 0;

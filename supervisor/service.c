@@ -61,6 +61,7 @@ struct service {
 	bool stop_requested; /* the exit we wait for is one we asked for */
 	bool kill_sent;
 	bool restart_pending; /* an internal restart: start again once stopped */
+	bool reload_restart; /* ... because the spec changed: right away, no backoff */
 	bool sigkill_sent; /* we SIGKILLed it: a SIGKILL exit is ours, not the OOM killer's */
 	unsigned cleanup_tries;
 
@@ -105,8 +106,8 @@ static uint64_t realtime_ms(void)
 
 const char *service_state_name(enum service_state st)
 {
-	static const char *const names[] = { "stopped",	 "starting", "running",
-					     "stopping", "backoff",  "failed" };
+	static const char *const names[] = { "stopped", "starting", "running", "stopping",
+					     "backoff", "failed",   "waiting" };
 	return st < ARRAY_SIZE(names) ? names[st] : "?";
 }
 
@@ -118,6 +119,8 @@ static void service_set_state(struct service *svc, enum service_state st)
 		  service_state_name(st));
 	svc->state = st;
 	svc->since_ms = realtime_ms();
+	if (st == SVC_RUNNING)
+		daemon_service_running(svc->d);
 	if (service_settled(svc))
 		daemon_service_settled(svc->d);
 }
@@ -492,6 +495,37 @@ static void fail_start(struct service *svc, enum exit_kind kind, const char *fmt
 	if (svc->cg && cgroup_destroy(svc->cg) == 0)
 		svc->cg = cgroup_free(svc->cg);
 	service_set_state(svc, SVC_FAILED);
+}
+
+/* --- dependencies --------------------------------------------------------------------- */
+
+bool service_deps_ready(const struct service *svc)
+{
+	for (size_t i = 0; i < svc->spec->ndepends_on; i++) {
+		struct service *dep = daemon_find_service(svc->d, svc->spec->depends_on[i]);
+		if (!dep || dep->state != SVC_RUNNING)
+			return false;
+	}
+	return true;
+}
+
+/* Not all dependencies run: wait, visibly, saying for which. */
+static bool wait_for_deps(struct service *svc)
+{
+	if (service_deps_ready(svc))
+		return false;
+	if (svc->state != SVC_WAITING) {
+		struct json_object *on = json_object_new_array();
+		for (size_t i = 0; i < svc->spec->ndepends_on; i++) {
+			struct service *dep = daemon_find_service(svc->d, svc->spec->depends_on[i]);
+			if (!dep || dep->state != SVC_RUNNING)
+				json_object_array_add(
+				    on, json_object_new_string(svc->spec->depends_on[i]));
+		}
+		emit(svc, "waiting", jobj("for", on, NULL, NULL));
+		service_set_state(svc, SVC_WAITING);
+	}
+	return true;
 }
 
 /* --- images ------------------------------------------------------------------------- */
@@ -963,9 +997,13 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 		if (svc->state == SVC_STOPPED || svc->state == SVC_FAILED) {
 			svc->nstarts = 0; /* an operator's start resets the start limit */
 			svc->failures = 0;
-			do_start(svc);
+			if (!wait_for_deps(svc))
+				do_start(svc);
 		} else if (svc->state == SVC_BACKOFF) {
 			evtimer_del(svc->ev_timer);
+			if (!wait_for_deps(svc))
+				do_start(svc);
+		} else if (svc->state == SVC_WAITING && service_deps_ready(svc)) {
 			do_start(svc);
 		}
 		return;
@@ -983,6 +1021,9 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 		switch (svc->state) {
 		case SVC_BACKOFF:
 			evtimer_del(svc->ev_timer);
+			service_set_state(svc, SVC_STOPPED);
+			return;
+		case SVC_WAITING:
 			service_set_state(svc, SVC_STOPPED);
 			return;
 		case SVC_STARTING:
@@ -1024,7 +1065,8 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 	case SE_TIMER:
 		if (svc->state == SVC_BACKOFF) {
 			svc->restarts++;
-			do_start(svc);
+			if (!wait_for_deps(svc))
+				do_start(svc);
 			return;
 		}
 		if (svc->main_pid == 0) {
@@ -1066,6 +1108,13 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 			return;
 		}
 		settle_after_exit(svc);
+		if (svc->reload_restart && svc->state == SVC_STOPPED && !svc->d->shutting_down) {
+			svc->reload_restart = svc->restart_pending = false;
+			svc->restarts++;
+			if (!wait_for_deps(svc))
+				do_start(svc);
+			return;
+		}
 		if (svc->restart_pending && svc->state == SVC_STOPPED && !svc->d->shutting_down) {
 			/*
 			 * A restart the daemon decided (on_oom, pressure) counts
@@ -1196,6 +1245,11 @@ void service_own_specs(struct service *svc, struct spec_set *set, bool remove_wh
 	svc->remove_when_settled = remove_when_settled;
 }
 
+bool service_transient(const struct service *svc)
+{
+	return svc->owned_specs != NULL;
+}
+
 bool service_remove_when_settled(const struct service *svc)
 {
 	return svc->remove_when_settled;
@@ -1204,6 +1258,105 @@ bool service_remove_when_settled(const struct service *svc)
 void service_set_remove_when_settled(struct service *svc, bool rm)
 {
 	svc->remove_when_settled = rm;
+}
+
+/* --- reload ------------------------------------------------------------------------------ */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool strv_eq(char *const *a, char *const *b)
+{
+	for (; a && b && *a && *b; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return (!a || !*a) && (!b || !*b);
+}
+
+/* Does the difference between a and b need a new process (not just new knobs)? */
+static bool needs_restart(const struct service_spec *a, const struct service_spec *b)
+{
+	if (!str_eq(a->image, b->image) || !str_eq(a->rootfs, b->rootfs) ||
+	    !strv_eq(a->command, b->command) || !strv_eq(a->environment, b->environment) ||
+	    !str_eq(a->user, b->user) || !str_eq(a->working_dir, b->working_dir) ||
+	    !str_eq(a->hostname, b->hostname) || a->init != b->init || a->persist != b->persist)
+		return true;
+	if (a->isolation.namespaces != b->isolation.namespaces ||
+	    a->isolation.network != b->isolation.network ||
+	    a->isolation.readonly_rootfs != b->isolation.readonly_rootfs ||
+	    a->isolation.nmounts != b->isolation.nmounts ||
+	    a->isolation.caps_add != b->isolation.caps_add ||
+	    a->isolation.caps_drop != b->isolation.caps_drop ||
+	    a->isolation.caps_add_all != b->isolation.caps_add_all ||
+	    a->isolation.caps_drop_all != b->isolation.caps_drop_all ||
+	    a->isolation.seccomp_unconfined != b->isolation.seccomp_unconfined)
+		return true;
+	for (size_t i = 0; i < a->isolation.nmounts; i++) {
+		const struct spec_mount *x = &a->isolation.mounts[i], *y = &b->isolation.mounts[i];
+		if (x->type != y->type || !str_eq(x->source, y->source) ||
+		    !str_eq(x->target, y->target) || x->readonly != y->readonly ||
+		    x->size != y->size)
+			return true;
+	}
+	/* Pressure triggers are set up at start. */
+	return memcmp(a->pressure, b->pressure, sizeof(a->pressure)) != 0;
+}
+
+static bool limits_eq(const struct cgroup_limits *a, const struct cgroup_limits *b)
+{
+	return memcmp(&a->memory, &b->memory, sizeof(a->memory)) == 0 &&
+	       a->cpu_weight == b->cpu_weight && a->cpu_max_mcpu == b->cpu_max_mcpu &&
+	       str_eq(a->cpus, b->cpus) && a->pids_max == b->pids_max &&
+	       a->io_weight == b->io_weight;
+}
+
+int service_update_spec(struct service *svc, const struct service_spec *spec, char *err,
+			size_t errlen)
+{
+	const struct service_spec *old = svc->spec;
+	bool restart = needs_restart(old, spec);
+	struct cgroup_limits l;
+	int r = 0;
+
+	limits_from_spec(&l, spec);
+	bool limits_changed = !limits_eq(&l, &svc->limits) || svc->pinned;
+	if (spec->restart.burst != old->restart.burst) {
+		free(svc->starts);
+		svc->starts =
+		    xcalloc(spec->restart.burst ? spec->restart.burst : 1, sizeof(uint64_t));
+		svc->nstarts = svc->starts_pos = 0;
+	}
+	svc->spec = spec;
+	if (restart && svc->image && !str_eq(old->image, spec->image))
+		svc->image = image_info_free(svc->image);
+	/* A reload ends any `set` pin: the spec is the truth again. */
+	if (limits_changed && !restart) {
+		r = service_set_limits(svc, &l, err, errlen);
+		svc->pinned = false;
+		if (r == 0)
+			emit(svc, "reloaded",
+			     jobj("change", json_object_new_string("limits"), NULL, NULL));
+		return r;
+	}
+	if (limits_changed) {
+		free(svc->cpus_override);
+		svc->cpus_override = NULL;
+		svc->limits = l;
+		svc->pinned = false;
+	}
+	if (restart && (svc->state == SVC_RUNNING || svc->state == SVC_STARTING)) {
+		emit(svc, "reloaded",
+		     jobj("change", json_object_new_string("restart"), NULL, NULL));
+		svc->restart_pending = svc->reload_restart = true;
+		service_dispatch(svc, SE_STOP);
+	} else {
+		emit(svc, "reloaded",
+		     jobj("change", json_object_new_string(restart ? "next start" : "none"), NULL,
+			  NULL));
+	}
+	return 0;
 }
 
 /* --- public ---------------------------------------------------------------------------- */

@@ -21,6 +21,7 @@ enum service_state {
 	SVC_STOPPING,
 	SVC_BACKOFF,
 	SVC_FAILED,
+	SVC_WAITING, /* start asked for, a dependency is not running yet */
 };
 
 enum exit_kind { EXIT_NONE = 0, EXIT_CODE, EXIT_SIGNAL, EXIT_OOM, EXIT_LAUNCH, EXIT_START_LIMIT };
@@ -55,6 +56,8 @@ const struct service_spec *service_spec(const struct service *svc);
 enum service_state service_state(const struct service *svc);
 const char *service_state_name(enum service_state st);
 bool service_settled(const struct service *svc); /* stopped or failed, no process, logs closed */
+/* Whether every depends_on service runs. */
+bool service_deps_ready(const struct service *svc);
 uint64_t service_state_since(const struct service *svc); /* realtime ms */
 pid_t service_main_pid(const struct service *svc);
 unsigned service_restarts(const struct service *svc);
@@ -72,9 +75,18 @@ int service_set_limits(struct service *svc, const struct cgroup_limits *limits, 
 int service_reset_limits(struct service *svc, char *err, size_t errlen);
 const struct cgroup_limits *service_limits(const struct service *svc);
 bool service_limits_pinned(const struct service *svc);
+/*
+ * Reload: switch to a new spec of the same name. Resource-only changes
+ * are applied to the running cgroup (read back); changes to what runs
+ * (command, image, rootfs, environment, user, isolation, pressure)
+ * restart it. A `set` pin ends. 0 or -errno with err.
+ */
+int service_update_spec(struct service *svc, const struct service_spec *spec, char *err,
+			size_t errlen);
 /* Transient services (`paddockctl run`) own their spec set. */
 void service_own_specs(struct service *svc, struct spec_set *set, bool remove_when_settled);
 bool service_remove_when_settled(const struct service *svc);
+bool service_transient(const struct service *svc);
 void service_set_remove_when_settled(struct service *svc, bool rm);
 
 struct logstore *service_logstore(const struct service *svc);

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Reload (paddockctl reload and SIGHUP): a spec set with any error changes
+# nothing and names every error; a memory.max change is applied live
+# without a restart; a command change restarts; new services start,
+# removed ones stop.
+# vm: yes
+. "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
+need_root; need_cgroups; setup
+make_rootfs "$T/root"
+spec() { # spec NAME COMMAND MEMMAX
+	printf 'services:\n  %s:\n    rootfs: %s\n    command: ["/bin/sh", "-c", "%s"]\n    resources: {memory: {max: %s}}\n' \
+		"$1" "$T/root" "$2" "$3"
+}
+for i in 1 2 3 4 5 6 7 8 9; do spec "s$i" "exec sleep 1000" 64M >"$T/services/s$i.yaml"; done
+spec keep "exec sleep 1000" 64M >"$T/services/keep.yaml"
+start_daemon
+for i in 1 2 3 4 5 6 7 8 9; do wait_for 10 state_is "s$i" running || fail "s$i not running"; done
+wait_for 10 state_is keep running || fail "keep not running"
+pids=$(ctl list --json | jq -c '[.[] | .main_pid]')
+if is_v1; then mem() { cat "$(service_cgdir "$1" memory)/memory.limit_in_bytes"; }; else mem() { cat "$(service_cgdir "$1")/memory.max"; }; fi
+
+# One broken file among ten: nothing changes, every error is reported.
+cp "$T/services/s1.yaml" "$T/s1.good"
+spec s1 "exec sleep 1000" 32M >"$T/services/s1.yaml"
+printf 'services:\n  s5:\n    comand: ["/bin/true"]\n' >"$T/services/s5.yaml"
+ctl reload >"$T/out" 2>&1; rc=$?
+[ $rc = 1 ] || fail "broken reload exit $rc: $(cat $T/out)"
+grep -q "s5.yaml:3:5: unknown key 'comand'" "$T/out" || fail "error not named with its position: $(cat $T/out)"
+[ "$(mem s1)" = $((64 * 1024 * 1024)) ] || fail "s1 changed although the reload was refused"
+[ "$(ctl list --json | jq -c '[.[] | .main_pid]')" = "$pids" ] || fail "a service was restarted by a refused reload"
+pass "a reload with one broken file of ten changes nothing: $(head -n 2 $T/out | tail -n 1)"
+
+# Fixed: s1's memory.max changes live; s2's command changes (restart); s9 goes; new comes.
+spec s5 "exec sleep 1000" 64M >"$T/services/s5.yaml"
+spec s2 "echo v2; exec sleep 1000" 64M >"$T/services/s2.yaml"
+rm "$T/services/s9.yaml"
+spec newone "exec sleep 1000" 16M >"$T/services/newone.yaml"
+p1=$(main_pid s1); p2=$(main_pid s2); pk=$(main_pid keep)
+ctl reload >"$T/out" 2>&1 || fail "reload: $(cat $T/out)"
+[ "$(mem s1)" = $((32 * 1024 * 1024)) ] || fail "s1 memory.max not applied: $(mem s1)"
+[ "$(main_pid s1)" = "$p1" ] || fail "s1 was restarted for a memory change"
+pass "memory.max applied live without a restart"
+wait_for 10 grep -q 'stdout v2' "$T/state/logs/s2.log" || fail "s2 not restarted with its new command"
+[ "$(main_pid s2)" != "$p2" ] || fail "s2 kept its pid"
+[ "$(main_pid keep)" = "$pk" ] || fail "an unchanged service was restarted"
+pass "a command change restarts; unchanged services are untouched"
+wait_for 10 state_is newone running || fail "newone not started"
+wait_for 10 bash -c "! $PADDOCKCTL -s $T/run/control.sock list --json | jq -e '.[] | select(.name == \"s9\")' >/dev/null" || fail "s9 not removed"
+pass "new services start, removed ones stop and go"
+
+# SIGHUP does the same.
+spec keep "exec sleep 1000" 48M >"$T/services/keep.yaml"
+kill -HUP "$DAEMON_PID"
+wait_for 10 bash -c "[ \"\$(cat $( is_v1 && echo "$(service_cgdir keep memory)/memory.limit_in_bytes" || echo "$(service_cgdir keep)/memory.max"))\" = $((48 * 1024 * 1024)) ]" || fail "SIGHUP did not reload"
+[ "$(main_pid keep)" = "$pk" ] || fail "SIGHUP reload restarted keep"
+pass "SIGHUP reloads the same way"
