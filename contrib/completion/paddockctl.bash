@@ -9,7 +9,8 @@
 # cannot be reached. Image references come from `paddockctl image list`
 # (which reads the image store, so it needs root).
 
-__paddockctl_commands="list status start stop restart kill freeze thaw logs events set run image check version"
+__paddockctl_commands="list status start stop restart kill freeze thaw logs top events set run
+	image check reload version"
 __paddockctl_global_opts="-s --socket --state-dir --json -h --help"
 __paddockctl_image_cmds="import list inspect rm prune"
 __paddockctl_events_opts="-f --follow --service --since -n"
@@ -499,6 +500,16 @@ _paddockctl()
 		;;
 	events)
 		__paddockctl_events
+		;;
+	top)
+		case $prev in
+		--sort) __paddockctl_compgen -W "mem cpu" -- "$cur" ;;
+		--interval) ;; # seconds
+		*)
+			[[ $cur == -* ]] &&
+				__paddockctl_compgen -W "--once --sort --interval $__paddockctl_global_opts" -- "$cur"
+			;;
+		esac
 		;;
 	check)
 		if [[ $cur == -* ]]; then
