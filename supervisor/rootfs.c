@@ -8,6 +8,7 @@
  * Runs after clone3 and before exec: fixed buffers only.
  */
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -73,7 +74,87 @@ static int make_file(struct launch_report *rep, const char *path)
 	return 0;
 }
 
-static int setup_dev(struct launch_report *rep, const char *root)
+/*
+ * The root's own file tree is the image's: any part of a mount target in
+ * it may be a symlink planted to send a mount onto the host (CVE-2019-16884,
+ * CVE-2021-30465 class). Walk rel one component at a time beneath rootfd
+ * with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), creating what is
+ * missing (directories, or an empty file as the last component when dir is
+ * false), and return an O_PATH fd of the target; the caller mounts through
+ * fdpath (/proc/self/fd/N), so nothing can be swapped in between.
+ */
+static int open_beneath(struct launch_report *rep, int rootfd, const char *rel, bool dir,
+			char *fdpath)
+{
+	char buf[PATH_MAX];
+	int cur, len = snprintf(buf, sizeof(buf), "%s", rel);
+
+	if (len < 0 || len >= (int)sizeof(buf))
+		return fail(rep, ENAMETOOLONG, "mount target %.100s", rel);
+	if ((cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return fail(rep, errno, "dup root fd");
+	for (char *comp = buf, *next; comp && *comp; comp = next) {
+		while (*comp == '/')
+			comp++;
+		if (!*comp)
+			break;
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		bool last = !next || !*next || strspn(next, "/") == strlen(next);
+		if (!last || dir) {
+			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
+				goto bad;
+		} else {
+			int f =
+			    openat(cur, comp, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (f < 0 && errno != EISDIR)
+				goto bad;
+			if (f >= 0)
+				close(f);
+		}
+		struct open_how how = {
+			.flags = O_PATH | O_CLOEXEC | (last && !dir ? 0 : O_DIRECTORY),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		int n = (int)syscall(SYS_openat2, cur, comp, &how, sizeof(how));
+		if (n < 0)
+			goto bad;
+		close(cur);
+		cur = n;
+		continue;
+	bad:;
+		int e = errno;
+		close(cur);
+		if (e == ELOOP)
+			return fail(
+			    rep, e,
+			    "mount target %s: the image has a symlink there; refusing to mount "
+			    "through it",
+			    rel);
+		return fail(rep, e, "mount target %s", rel);
+	}
+	snprintf(fdpath, 64, "/proc/self/fd/%d", cur);
+	return cur;
+}
+
+/* Mount onto rel beneath the root, never through a symlink. */
+static int mount_beneath(struct launch_report *rep, int rootfd, const char *rel, bool dir,
+			 const char *src, const char *type, unsigned long flags, const char *data)
+{
+	char fdpath[64];
+	int fd = open_beneath(rep, rootfd, rel, dir, fdpath), r;
+
+	if (fd < 0)
+		return fd;
+	r = mount(src, fdpath, type, flags, data) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return fail(rep, -r, "mount %s on %s", type ? type : src ? src : "(none)", rel);
+	return 0;
+}
+
+static int setup_dev(struct launch_report *rep, const char *root, int rootfd)
 {
 	static const struct {
 		const char *name;
@@ -92,10 +173,11 @@ static int setup_dev(struct launch_report *rep, const char *root)
 	char dev[PATH_MAX], p[PATH_MAX], sub[64];
 	int r;
 
-	if ((r = join(rep, dev, root, "/dev")) < 0 || (r = make_dirs(rep, dev, 0755)) < 0)
-		return r;
-	if ((r = do_mount(rep, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
-			  "mode=755,size=65536k")) < 0)
+	/* The image's /dev is covered by our own tmpfs: whatever it planted there
+	 * (a /dev/null symlink to a host file) is never seen. */
+	if ((r = join(rep, dev, root, "/dev")) < 0 ||
+	    (r = mount_beneath(rep, rootfd, "dev", true, "tmpfs", "tmpfs",
+			       MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=755,size=65536k")) < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		snprintf(sub, sizeof(sub), "/%s", nodes[i].name);
@@ -133,7 +215,7 @@ static int setup_dev(struct launch_report *rep, const char *root)
 }
 
 static int setup_spec_mounts(struct launch_report *rep, const struct service_spec *spec,
-			     const char *root)
+			     const char *root, int rootfd)
 {
 	char target[PATH_MAX];
 	int r;
@@ -149,6 +231,13 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 			if (m->size != SPEC_UNSET)
 				snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
 					 (unsigned long long)m->size);
+			if (rootfd >= 0) {
+				if ((r = mount_beneath(rep, rootfd, m->target, true, "tmpfs",
+						       "tmpfs", MS_NOSUID | MS_NODEV | ro, opts)) <
+				    0)
+					return r;
+				continue;
+			}
 			if ((r = make_dirs(rep, target, 0755)) < 0 ||
 			    (r = do_mount(rep, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | ro,
 					  opts)) < 0)
@@ -158,6 +247,32 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 		struct stat st;
 		if (stat(m->source, &st) < 0)
 			return fail(rep, errno, "bind source %s", m->source);
+		if (rootfd >= 0) {
+			/* Bind through an fd: a target swapped for a symlink mid-way
+			 * (a racer in the image) can no longer redirect it. */
+			char fdpath[64];
+			int fd = open_beneath(rep, rootfd, m->target, S_ISDIR(st.st_mode), fdpath);
+			if (fd < 0)
+				return fd;
+			r = mount(m->source, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno : 0;
+			close(fd);
+			if (r < 0)
+				return fail(rep, -r, "bind %s on %s", m->source, m->target);
+			if (!ro)
+				continue;
+			/* The old fd names what lies under the new mount: reopen to reach it. */
+			if ((fd = open_beneath(rep, rootfd, m->target, S_ISDIR(st.st_mode),
+					       fdpath)) < 0)
+				return fd;
+			r = mount(NULL, fdpath, NULL,
+				  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0
+				? -errno
+				: 0;
+			close(fd);
+			if (r < 0)
+				return fail(rep, -r, "remount %s read-only", m->target);
+			continue;
+		}
 		if (S_ISDIR(st.st_mode))
 			r = make_dirs(rep, target, 0755);
 		else {
@@ -279,7 +394,6 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		 const char *overlay_dir, struct launch_report *rep)
 {
 	bool newpid = spec->isolation.namespaces & SPEC_NS_PID;
-	char p[PATH_MAX];
 	int r;
 
 	if ((r = do_mount(rep, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) < 0)
@@ -290,7 +404,7 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		if (newpid && (r = do_mount(rep, "proc", "/proc", "proc",
 					    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
 			return r;
-		return setup_spec_mounts(rep, spec, NULL);
+		return setup_spec_mounts(rep, spec, NULL, -1);
 	}
 
 	if (overlay) {
@@ -306,22 +420,36 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 	}
 	if ((r = do_mount(rep, root, root, NULL, MS_BIND | MS_REC, NULL)) < 0)
 		return r;
-	if ((r = join(rep, p, root, "/proc")) < 0 || (r = make_dirs(rep, p, 0555)) < 0 ||
-	    (r = do_mount(rep, "proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
-		return r;
-	if ((r = setup_dev(rep, root)) < 0)
-		return r;
-	if ((r = join(rep, p, root, "/sys")) < 0 || (r = make_dirs(rep, p, 0555)) < 0)
-		return r;
-	if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-		/* Without a new net namespace sysfs may refuse: bind the host's, read-only. */
-		if ((r = do_mount(rep, "/sys", p, NULL, MS_BIND | MS_REC, NULL)) < 0 ||
-		    (r = do_mount(rep, NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)) < 0)
-			return r;
+	/* Every mount into the root goes through this fd, never a path in it. */
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return fail(rep, errno, "open %s", root);
+	r = mount_beneath(rep, rootfd, "proc", true, "proc", "proc",
+			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	if (r >= 0)
+		r = setup_dev(rep, root, rootfd);
+	if (r >= 0) {
+		char fdpath[64];
+		int fd = open_beneath(rep, rootfd, "sys", true, fdpath);
+		r = fd;
+		if (fd >= 0) {
+			if (mount("sysfs", fdpath, "sysfs",
+				  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+				/* Without a new net namespace sysfs may refuse: the host's, ro. */
+				r = do_mount(rep, "/sys", fdpath, NULL, MS_BIND | MS_REC, NULL);
+				if (r >= 0)
+					r = do_mount(rep, NULL, fdpath, NULL,
+						     MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+			}
+			close(fd);
+		}
 	}
-	if ((r = mask_paths(rep, root)) < 0)
-		return r;
-	if ((r = setup_spec_mounts(rep, spec, root)) < 0)
+	if (r >= 0)
+		r = mask_paths(rep, root);
+	if (r >= 0)
+		r = setup_spec_mounts(rep, spec, root, rootfd);
+	close(rootfd);
+	if (r < 0)
 		return r;
 	if (spec->isolation.readonly_rootfs &&
 	    (r = do_mount(rep, NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)) < 0)
