@@ -12,7 +12,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config clang-format
  libevent-dev libyaml-dev libsystemd-dev libarchive-dev libssl-dev libjson-c-dev
  libseccomp-dev libcap-dev libcmocka-dev
  busybox-static jq python3 cpio xz-utils qemu-system-x86 util-linux iproute2 procps file systemd
- runc umoci stress-ng hyperfine prometheus curl supervisor"
+ runc umoci stress-ng hyperfine prometheus curl supervisor clang libclang-rt-14-dev
+ libcap2-bin"
 
 if [ "${PADDOCK_SKIP_APT:-0}" != 1 ]; then
 	missing=""

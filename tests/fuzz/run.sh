@@ -1,0 +1,43 @@
+#!/bin/bash
+# tests/fuzz/run.sh - build the libFuzzer harnesses (clang, ASan, UBSan) and
+# run each for SECONDS seconds (default 60) on a copy of its seed corpus.
+# Prints "PASS fuzz-NAME (N execs)" or "FAIL fuzz-NAME" per harness and
+# exits non-zero if any crashed. Needs clang and libclang-rt-14-dev; the
+# unpack harness needs root (mknod, chown).
+#   tests/fuzz/run.sh [SECONDS] [NAME...]
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${1:-60}
+shift || true
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(config oci unpack)
+command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
+W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+CF="-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE"
+build() {
+	case $1 in
+	config) clang $CF -I"$top/config" "$top/tests/fuzz/fuzz-config.c" "$top"/config/[a-z]*.c \
+		-lyaml -o "$W/fuzz-config" ;;
+	oci | unpack) clang $CF -I"$top/supervisor" -I"$top/config" "$top/tests/fuzz/fuzz-$1.c" \
+		"$top"/supervisor/image*.c "$top/supervisor/util.c" -larchive -lcrypto -ljson-c \
+		-o "$W/fuzz-$1" ;;
+	esac
+}
+rc=0
+for n in "${names[@]}"; do
+	if ! build "$n" 2>"$W/build-$n.log"; then
+		echo "FAIL fuzz-$n (build)"; tail -n 20 "$W/build-$n.log"; rc=1; continue
+	fi
+	mkdir -p "$W/corpus-$n" && cp -r "$top/tests/fuzz/corpus/$n/." "$W/corpus-$n/"
+	(cd "$W" && ./fuzz-$n -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 \
+		"$W/corpus-$n" >"$W/run-$n.log" 2>&1)
+	r=$?
+	execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$W/run-$n.log" | grep -o '[0-9]*$')
+	if [ $r = 0 ]; then
+		echo "PASS fuzz-$n (${execs:-?} execs in ${secs}s)"
+	else
+		echo "FAIL fuzz-$n (exit $r)"; grep -A 30 'ERROR\|==ERROR' "$W/run-$n.log" | head -n 40; rc=1
+	fi
+done
+exit $rc
