@@ -706,6 +706,9 @@ static void parse_isolation(struct sp *p, const struct ynode *v)
 			}
 			seen[e] = it;
 			ns |= 1u << e;
+			/* Refused rather than silently ignored until it is implemented. */
+			if ((1u << e) == SPEC_NS_USER)
+				y_err(c, it, "the 'user' namespace is not supported yet");
 		}
 		p->ns_net_item = seen[4];
 		s->isolation.namespaces = ns;
