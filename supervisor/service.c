@@ -23,6 +23,7 @@
 #include "log.h"
 #include "logstore.h"
 #include "monitor.h"
+#include "probe.h"
 #include "service.h"
 #include "units.h"
 #include "util.h"
@@ -316,18 +317,19 @@ static void record_exit(struct service *svc, enum exit_kind kind, int code, cons
 /* Did the kernel OOM-kill something in this cgroup since it was created? */
 static bool cgroup_saw_oom_kill(struct service *svc)
 {
+	struct probe_memory_events ev = { .oom_kill = PROBE_UNKNOWN };
+	uint64_t kills = PROBE_UNKNOWN, under_oom = PROBE_UNKNOWN;
 	char buf[1024];
-	const char *p;
 
 	if (!svc->cg)
 		return false;
+	/* The probes' parsers: v2 memory.events, else v1 memory.oom_control. */
 	if (cgroup_read_knob(svc->cg, "memory.events", buf, sizeof(buf)) >= 0 &&
-	    (p = strstr(buf, "oom_kill ")))
-		return strtoull(p + 9, NULL, 10) > 0;
-	if (cgroup_read_knob(svc->cg, "memory.oom_control", buf, sizeof(buf)) >= 0 &&
-	    (p = strstr(buf, "oom_kill ")))
-		return strtoull(p + 9, NULL, 10) > 0;
-	return false;
+	    probe_parse_memory_events(buf, &ev) == 0)
+		kills = ev.oom_kill;
+	else if (cgroup_read_knob(svc->cg, "memory.oom_control", buf, sizeof(buf)) >= 0)
+		(void)probe_parse_oom_control(buf, &under_oom, &kills);
+	return kills != PROBE_UNKNOWN && kills > 0;
 }
 
 bool service_reap(struct service *svc)
