@@ -378,17 +378,14 @@ static int ensure_layer(struct image_store *s, struct image_source *src,
 	*created = true;
 	s->unpacked++;
 	(void)flock(fd, LOCK_SH);
-	r = short_link(s, l->diff_hex, shortname, sizeof(shortname));
-	if (r < 0)
-		return image_errf(err, r, "layer sha256:%s: short link: %s", l->diff_hex,
-				  strerror(-r));
-	return 0;
+	goto link;
 
 present:
 	s->reused++;
 	if (pc->fn)
 		pc->fn(pc->arg, pc->layer, pc->nlayers, l->size == UINT64_MAX ? 0 : l->size,
 		       l->size == UINT64_MAX ? 0 : l->size);
+link:
 	r = short_link(s, l->diff_hex, shortname, sizeof(shortname));
 	if (r < 0)
 		return image_errf(err, r, "layer sha256:%s: short link: %s", l->diff_hex,
