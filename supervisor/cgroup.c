@@ -14,6 +14,7 @@
 #define _GNU_SOURCE /* O_PATH */
 #endif
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -664,6 +665,17 @@ int cgroup_host_setup(struct cgroup_host *host)
 	return 0;
 }
 
+void cgroup_host_claim_root(struct cgroup_host *host)
+{
+	for (size_t i = 0; i < host->nhier; i++) {
+		struct cg_hier *h = &host->hier[i];
+		for (size_t l = 1; l < h->nlevels; l++)
+			h->levels[l].created = true;
+		if (h->supervisor)
+			h->supervisor_created = true;
+	}
+}
+
 void cgroup_host_teardown(struct cgroup_host *host)
 {
 	for (size_t i = host->nhier; i-- > 0;) {
@@ -691,6 +703,37 @@ void cgroup_host_teardown(struct cgroup_host *host)
 }
 
 /* ---- service cgroups ------------------------------------------------------ */
+
+int cgroup_host_children(struct cgroup_host *host, char ***out, size_t *n)
+{
+	const struct cg_hier *h = &host->hier[host->v2 >= 0 ? host->v2 : host->main];
+	DIR *dir = opendir(h->root);
+	struct dirent *e;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		char path[CG_PATH_MAX];
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		/* Our own leaf on v2 is no service. */
+		if (h->supervisor && cg_join(path, sizeof(path), h->root, e->d_name) == 0 &&
+		    strcmp(path, h->supervisor) == 0)
+			continue;
+		if (*n == cap) {
+			char **p = realloc(*out, (cap = cap ? cap * 2 : 16) * sizeof(*p));
+			if (!p)
+				abort();
+			*out = p;
+		}
+		(*out)[(*n)++] = xstrdup(e->d_name);
+	}
+	closedir(dir);
+	return 0;
+}
 
 static bool cg_valid_name(const char *name)
 {
@@ -912,6 +955,38 @@ static int cg_signal_procs(struct cgroup *cg, int sig, bool all)
 			break;
 	}
 	return ret;
+}
+
+int cgroup_pids(struct cgroup *cg, pid_t **out, size_t *n)
+{
+	size_t i = (size_t)(cg->host->v2 >= 0 ? cg->host->v2 : cg->host->main), cap = 0;
+	char path[CG_PATH_MAX], line[32];
+	_cleanup_fclose_ FILE *f = NULL;
+	int r = cg_join(path, sizeof(path), cg->dir[i], "cgroup.procs");
+
+	*out = NULL;
+	*n = 0;
+	if (r < 0)
+		return r;
+	if (!(f = fopen(path, "re")))
+		return -errno;
+	while (cg_getline(f, line, sizeof(line))) {
+		long pid = strtol(line, NULL, 10);
+		if (pid <= 0)
+			continue;
+		if (*n == cap) {
+			pid_t *p = realloc(*out, (cap = cap ? cap * 2 : 16) * sizeof(*p));
+			if (!p) {
+				free(*out);
+				*out = NULL;
+				*n = 0;
+				return -ENOMEM;
+			}
+			*out = p;
+		}
+		(*out)[(*n)++] = (pid_t)pid;
+	}
+	return 0;
 }
 
 int cgroup_signal_all(struct cgroup *cg, int sig)

@@ -57,6 +57,11 @@ int cgroup_host_detect(const char *cgroup_root, struct cgroup_host **out);
  * cgroup.subtree_control along the way down to the root.
  */
 int cgroup_host_setup(struct cgroup_host *host);
+/*
+ * The root was made by an earlier paddockd whose services we took over:
+ * treat it as ours, so teardown removes it once everything has stopped.
+ */
+void cgroup_host_claim_root(struct cgroup_host *host);
 /* Undo cgroup_host_setup as far as possible (rmdir what it created). */
 void cgroup_host_teardown(struct cgroup_host *host);
 struct cgroup_host *cgroup_host_free(struct cgroup_host *host);
@@ -68,6 +73,8 @@ const char *cgroup_host_describe(const struct cgroup_host *host);
 /* The root's path in the v2 hierarchy (v2 or hybrid unified), or NULL. */
 const char *cgroup_host_v2_root(const struct cgroup_host *host);
 
+/* Names of the cgroups below the root (services, live or left behind); caller frees. */
+int cgroup_host_children(struct cgroup_host *host, char ***names, size_t *n);
 /* Create (or reuse, empty) the cgroup "<root>/<name>" in every hierarchy. */
 int cgroup_create(struct cgroup_host *host, const char *name, struct cgroup **out);
 /* Open an existing one (adoption); -ENOENT if it does not exist. */
@@ -101,6 +108,8 @@ int cgroup_freeze(struct cgroup *cg, bool frozen);
  * freeze, kill each pid in cgroup.procs, thaw, repeat until empty.
  */
 int cgroup_kill_all(struct cgroup *cg);
+/* Every pid in the group (cgroup.procs of the v2 or the main hierarchy); caller frees. */
+int cgroup_pids(struct cgroup *cg, pid_t **out, size_t *n);
 /* Send sig to every process in the group (no freezing). */
 int cgroup_signal_all(struct cgroup *cg, int sig);
 /* 1 if no process is left in any hierarchy, 0 if some are, -errno. */
