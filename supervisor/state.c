@@ -1,0 +1,324 @@
+/*
+ * state.c - the state file: serialise, save atomically, load and check.
+ */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "state.h"
+#include "util.h"
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void state_clear(struct state *st)
+{
+	for (size_t i = 0; i < st->nservices; i++)
+		free(st->services[i].spec_text);
+	free(st->services);
+	memset(st, 0, sizeof(*st));
+}
+
+const struct state_service *state_find(const struct state *st, const char *name)
+{
+	for (size_t i = 0; i < st->nservices; i++)
+		if (strcmp(st->services[i].name, name) == 0)
+			return &st->services[i];
+	return NULL;
+}
+
+/* A non-negative integer member within max; absent is 0. */
+static int get_uint(struct json_object *o, const char *key, uint64_t max, uint64_t *out,
+		    const char *where, char *err, size_t errlen)
+{
+	struct json_object *v;
+
+	*out = 0;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return fail(err, errlen, -EBADMSG, "%s.%s: not an integer", where, key);
+	errno = 0;
+	uint64_t u = json_object_get_uint64(v);
+	if (json_object_get_int64(v) < 0 || errno || u > max)
+		return fail(err, errlen, -EBADMSG, "%s.%s: out of range", where, key);
+	*out = u;
+	return 0;
+}
+
+static int parse_service(struct json_object *o, const char *where, struct state_service *s,
+			 char *err, size_t errlen)
+{
+	struct json_object *v;
+	uint64_t u;
+	int r;
+
+	if (!json_object_is_type(o, json_type_object))
+		return fail(err, errlen, -EBADMSG, "%s: not an object", where);
+	if (!json_object_object_get_ex(o, "name", &v) || !json_object_is_type(v, json_type_string))
+		return fail(err, errlen, -EBADMSG, "%s.name: missing or not a string", where);
+	const char *name = json_object_get_string(v);
+	size_t nlen = strlen(name);
+	if (nlen == 0 || nlen > SPEC_NAME_MAX || (size_t)json_object_get_string_len(v) != nlen ||
+	    strchr(name, '/') || name[0] == '.')
+		return fail(err, errlen, -EBADMSG, "%s.name: not a service name", where);
+	memcpy(s->name, name, nlen + 1);
+	if ((r = get_uint(o, "pid", INT32_MAX, &u, where, err, errlen)) < 0)
+		return r;
+	s->pid = (pid_t)u;
+	if ((r = get_uint(o, "start_time", UINT64_MAX, &s->start_time, where, err, errlen)) < 0 ||
+	    (r = get_uint(o, "started_at_ms", UINT64_MAX, &s->started_at_ms, where, err, errlen)) <
+		0 ||
+	    (r = get_uint(o, "oom_kills", UINT64_MAX, &s->oom_kills, where, err, errlen)) < 0)
+		return r;
+	if ((r = get_uint(o, "restarts", UINT32_MAX, &u, where, err, errlen)) < 0)
+		return r;
+	s->restarts = (unsigned)u;
+	if ((r = get_uint(o, "failures", UINT32_MAX, &u, where, err, errlen)) < 0)
+		return r;
+	s->failures = (unsigned)u;
+	if (json_object_object_get_ex(o, "spec", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (size_t)json_object_get_string_len(v) > STATE_MAX_SPEC_TEXT)
+			return fail(err, errlen, -EBADMSG,
+				    "%s.spec: not a string of at most %u bytes", where,
+				    STATE_MAX_SPEC_TEXT);
+		s->spec_text = xstrdup(json_object_get_string(v));
+	}
+	if (json_object_object_get_ex(o, "rm", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return fail(err, errlen, -EBADMSG, "%s.rm: not a boolean", where);
+		s->rm = json_object_get_boolean(v);
+	}
+	return 0;
+}
+
+int state_parse(const char *buf, size_t len, struct state *out, char *err, size_t errlen)
+{
+	struct json_tokener *tok;
+	struct json_object *root, *v, *arr;
+	uint64_t u;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len > STATE_MAX_BYTES)
+		return fail(err, errlen, -EFBIG, "larger than %u bytes", STATE_MAX_BYTES);
+	if (!(tok = json_tokener_new_ex(16)))
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	root = json_tokener_parse_ex(tok, buf, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		r = fail(err, errlen, -EBADMSG, "not JSON: %s",
+			 root ? "trailing data"
+			      : json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_tokener_free(tok);
+		json_object_put(root);
+		return r;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(root, json_type_object)) {
+		r = fail(err, errlen, -EBADMSG, "not a JSON object");
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "version", &v) ||
+	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) != STATE_VERSION) {
+		r = fail(err, errlen, -EBADMSG, "version: missing or not %d", STATE_VERSION);
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "boot_id", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (size_t)json_object_get_string_len(v) >= sizeof(out->boot_id)) {
+			r = fail(err, errlen, -EBADMSG, "boot_id: not a boot id");
+			goto out;
+		}
+		snprintf(out->boot_id, sizeof(out->boot_id), "%s", json_object_get_string(v));
+	}
+	if ((r = get_uint(root, "daemon_pid", INT32_MAX, &u, "", err, errlen)) < 0)
+		goto out;
+	out->daemon_pid = (pid_t)u;
+	if (!json_object_object_get_ex(root, "services", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		r = fail(err, errlen, -EBADMSG, "services: missing or not an array");
+		goto out;
+	}
+	size_t n = json_object_array_length(arr);
+	if (n > SPEC_MAX_SERVICES) {
+		r = fail(err, errlen, -EBADMSG, "services: more than %d entries",
+			 SPEC_MAX_SERVICES);
+		goto out;
+	}
+	out->services = xcalloc(n ? n : 1, sizeof(*out->services));
+	for (size_t i = 0; i < n; i++) {
+		char where[32];
+		snprintf(where, sizeof(where), "services[%zu]", i);
+		struct state_service *s = &out->services[out->nservices];
+		if ((r = parse_service(json_object_array_get_idx(arr, i), where, s, err, errlen)) <
+		    0) {
+			free(s->spec_text);
+			goto out;
+		}
+		if (state_find(out, s->name)) {
+			free(s->spec_text);
+			r = fail(err, errlen, -EBADMSG, "%s.name: %s appears twice", where,
+				 s->name);
+			goto out;
+		}
+		out->nservices++;
+	}
+out:
+	json_object_put(root);
+	if (r < 0)
+		state_clear(out);
+	return r;
+}
+
+int state_load(const char *path, struct state *out, char *err, size_t errlen)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t got = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0)
+		return fail(err, errlen, -errno, "%s", strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return fail(err, errlen, -errno, "%s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, -EINVAL, "not a regular file");
+	if ((uint64_t)st.st_size > STATE_MAX_BYTES)
+		return fail(err, errlen, -EFBIG, "larger than %u bytes", STATE_MAX_BYTES);
+	buf = xcalloc(1, (size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(err, errlen, -errno, "%s", strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return state_parse(buf, got, out, err, errlen);
+}
+
+static struct json_object *service_json(const struct state_service *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "pid", json_object_new_int(s->pid));
+	json_object_object_add(o, "start_time", json_object_new_uint64(s->start_time));
+	json_object_object_add(o, "started_at_ms", json_object_new_uint64(s->started_at_ms));
+	json_object_object_add(o, "restarts", json_object_new_uint64(s->restarts));
+	json_object_object_add(o, "failures", json_object_new_uint64(s->failures));
+	json_object_object_add(o, "oom_kills", json_object_new_uint64(s->oom_kills));
+	if (s->spec_text) {
+		json_object_object_add(o, "spec", json_object_new_string(s->spec_text));
+		json_object_object_add(o, "rm", json_object_new_boolean(s->rm));
+	}
+	return o;
+}
+
+char *state_format(const struct state *st, size_t *len)
+{
+	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	char *text;
+
+	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
+	json_object_object_add(root, "boot_id", json_object_new_string(st->boot_id));
+	json_object_object_add(root, "daemon_pid", json_object_new_int(st->daemon_pid));
+	for (size_t i = 0; i < st->nservices; i++)
+		json_object_array_add(arr, service_json(&st->services[i]));
+	json_object_object_add(root, "services", arr);
+	text = xstrdup(json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, len));
+	json_object_put(root);
+	return text;
+}
+
+int state_save(const char *path, const struct state *st)
+{
+	_cleanup_free_ char *tmp = NULL, *dircopy = xstrdup(path);
+	size_t len, off = 0;
+	_cleanup_free_ char *text = state_format(st, &len);
+	int fd, r = 0;
+
+	xasprintf(&tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (r == 0 && (write(fd, "\n", 1) != 1 || fsync(fd) < 0))
+		r = errno ? -errno : -EIO;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlink(tmp);
+		goto out;
+	}
+	/* The rename itself must survive a crash of the machine. */
+	fd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+out:
+	return r;
+}
+
+int state_boot_id(char buf[40])
+{
+	ssize_t n = read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", buf, 40);
+
+	if (n < 0)
+		return (int)n;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+uint64_t state_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long t = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return 0;
+	/* comm may hold spaces and parens: fields restart after the last ')'. */
+	const char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	/* state is field 3; starttime field 22: skip 19 fields after state. */
+	for (int field = 2; field < 21 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &t) != 1)
+		return 0;
+	return t;
+}

@@ -1,0 +1,58 @@
+/*
+ * state.h - what must outlive paddockd: which process each service runs,
+ * with its start time (the identity check besides the cgroup), its
+ * restart counters, and the spec of transient services.
+ *
+ * <state_dir>/state.json, written whole (temp file, fsync, rename, fsync
+ * of the directory), versioned, bounded, and parsed as untrusted input:
+ * anything wrong is an error with the JSON path, and the daemon rebuilds
+ * from the cgroups and the fd holder instead.
+ */
+#ifndef PADDOCK_STATE_H
+#define PADDOCK_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+#define STATE_VERSION 1
+#define STATE_MAX_BYTES (16u << 20)
+#define STATE_MAX_SPEC_TEXT (64u << 10)
+
+struct state_service {
+	char name[SPEC_NAME_MAX + 1];
+	pid_t pid; /* main process, 0 when none */
+	uint64_t start_time; /* /proc/PID/stat field 22 (clock ticks after boot) */
+	uint64_t started_at_ms; /* realtime */
+	unsigned restarts, failures;
+	uint64_t oom_kills;
+	char *spec_text; /* transient (`run`) services: the spec document; else NULL */
+	bool rm; /* transient: remove when settled */
+};
+
+struct state {
+	char boot_id[40]; /* /proc/sys/kernel/random/boot_id: pids mean nothing after a reboot */
+	pid_t daemon_pid;
+	struct state_service *services;
+	size_t nservices;
+};
+
+/* Parse a state document. 0, or -EINVAL/-EBADMSG with err naming the field. */
+int state_parse(const char *buf, size_t len, struct state *out, char *err, size_t errlen);
+/* Read and parse path; -ENOENT when there is none. */
+int state_load(const char *path, struct state *out, char *err, size_t errlen);
+/* The document for st (one line of JSON, caller frees). */
+char *state_format(const struct state *st, size_t *len);
+/* Serialise and replace path atomically. 0 or -errno. */
+int state_save(const char *path, const struct state *st);
+const struct state_service *state_find(const struct state *st, const char *name);
+void state_clear(struct state *st);
+/* The running kernel's boot id (trimmed) into buf[40]; 0 or -errno. */
+int state_boot_id(char buf[40]);
+/* Start time of pid from /proc/PID/stat, 0 if it is gone. */
+uint64_t state_proc_start_time(pid_t pid);
+
+#endif

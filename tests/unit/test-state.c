@@ -1,0 +1,244 @@
+/*
+ * test-state.c - unit tests for supervisor/state.c (the state file parsed
+ * as untrusted input, saved atomically) and supervisor/fdstore.c (a real
+ * holder process keeps a pipe's read end across its client's exit).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fdstore.h"
+#include "state.h"
+
+static void test_parse_valid(void **unused)
+{
+	static const char doc[] =
+	    "{\"version\":1,\"boot_id\":\"abc\",\"daemon_pid\":42,\"services\":["
+	    "{\"name\":\"web\",\"pid\":100,\"start_time\":12345,\"started_at_ms\":1700000000000,"
+	    "\"restarts\":2,\"failures\":1,\"oom_kills\":3},"
+	    "{\"name\":\"tr\",\"pid\":0,\"spec\":\"services: {}\",\"rm\":true}]}";
+	struct state st;
+	char err[256] = "";
+
+	assert_int_equal(state_parse(doc, strlen(doc), &st, err, sizeof(err)), 0);
+	assert_string_equal(st.boot_id, "abc");
+	assert_int_equal(st.daemon_pid, 42);
+	assert_int_equal(st.nservices, 2);
+	const struct state_service *w = state_find(&st, "web");
+	assert_non_null(w);
+	assert_int_equal(w->pid, 100);
+	assert_int_equal(w->start_time, 12345);
+	assert_int_equal(w->restarts, 2);
+	assert_int_equal(w->oom_kills, 3);
+	assert_null(w->spec_text);
+	const struct state_service *t = state_find(&st, "tr");
+	assert_string_equal(t->spec_text, "services: {}");
+	assert_true(t->rm);
+	assert_null(state_find(&st, "nope"));
+	state_clear(&st);
+}
+
+/* Each broken document is refused with an error that names the field. */
+static void test_parse_invalid(void **unused)
+{
+	static const struct {
+		const char *doc, *want;
+	} cases[] = {
+		{ "", "not JSON" },
+		{ "{", "not JSON" },
+		{ "[]", "not a JSON object" },
+		{ "{\"version\":1,\"services\":[]} x", "trailing data" },
+		{ "{\"services\":[]}", "version" },
+		{ "{\"version\":2,\"services\":[]}", "version" },
+		{ "{\"version\":1}", "services" },
+		{ "{\"version\":1,\"services\":{}}", "services" },
+		{ "{\"version\":1,\"services\":[1]}", "services[0]: not an object" },
+		{ "{\"version\":1,\"services\":[{}]}", "services[0].name" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"../x\"}]}", "services[0].name" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a/b\"}]}", "services[0].name" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"\"}]}", "services[0].name" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\\u0000b\"}]}", "services[0].name" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"pid\":-1}]}", "services[0].pid" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"pid\":\"1\"}]}",
+		  "services[0].pid" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"pid\":4294967296}]}",
+		  "services[0].pid" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"restarts\":1.5}]}",
+		  "services[0].restarts" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"spec\":7}]}",
+		  "services[0].spec" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"rm\":1}]}", "services[0].rm" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\"},{\"name\":\"a\"}]}",
+		  "services[1].name: a appears twice" },
+		{ "{\"version\":1,\"boot_id\":7,\"services\":[]}", "boot_id" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct state st;
+		char err[256] = "";
+		int r = state_parse(cases[i].doc, strlen(cases[i].doc), &st, err, sizeof(err));
+		if (r == 0 || !strstr(err, cases[i].want))
+			fail_msg("case %zu (%s): r=%d err '%s', want '%s'", i, cases[i].doc, r, err,
+				 cases[i].want);
+		assert_int_equal(st.nservices, 0);
+	}
+}
+
+static void test_parse_bounds(void **unused)
+{
+	size_t n = STATE_MAX_SPEC_TEXT + 64;
+	char *doc = malloc(n + 128), err[256] = "";
+	struct state st;
+	int len = sprintf(doc, "{\"version\":1,\"services\":[{\"name\":\"a\",\"spec\":\"");
+
+	memset(doc + len, 'x', n);
+	strcpy(doc + len + n, "\"}]}");
+	assert_int_equal(state_parse(doc, strlen(doc), &st, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "services[0].spec"));
+	assert_int_equal(state_parse(doc, STATE_MAX_BYTES + 1, &st, err, sizeof(err)), -EFBIG);
+	free(doc);
+}
+
+static void test_save_load(void **unused)
+{
+	char dir[] = "/tmp/paddock-state-XXXXXX", path[256], tmp[300], err[256] = "";
+	struct state_service svcs[2] = { { .name = "a", .pid = 7, .start_time = 99, .restarts = 4 },
+					 { .name = "b", .spec_text = (char *)"x: 1", .rm = true } };
+	struct state st = { .boot_id = "boot", .daemon_pid = 1, .services = svcs, .nservices = 2 },
+		     back;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	assert_int_equal(state_save(path, &st), 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(access(tmp, F_OK), -1); /* renamed into place */
+	assert_int_equal(state_load(path, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.nservices, 2);
+	assert_int_equal(state_find(&back, "a")->start_time, 99);
+	assert_int_equal(state_find(&back, "a")->restarts, 4);
+	assert_string_equal(state_find(&back, "b")->spec_text, "x: 1");
+	assert_string_equal(back.boot_id, "boot");
+	state_clear(&back);
+	/* A symlink planted in its place is not followed. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_true(state_load(path, &back, err, sizeof(err)) < 0);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(state_load(path, &back, err, sizeof(err)), -ENOENT);
+}
+
+static void test_proc_start_time(void **unused)
+{
+	char buf[1024];
+	unsigned long long want = 0;
+	FILE *f = fopen("/proc/self/stat", "r");
+
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	/* Field 22, counted after the comm's closing parenthesis (field 3 onwards). */
+	char *p = strrchr(buf, ')') + 2;
+	for (int field = 3; field < 22; field++)
+		p = strchr(p, ' ') + 1;
+	want = strtoull(p, NULL, 10);
+	assert_true(want > 0);
+	assert_int_equal(state_proc_start_time(getpid()), want);
+	assert_int_equal(state_proc_start_time(0x7ffffff0), 0);
+}
+
+struct seen {
+	int fd;
+	size_t n;
+	char key[FDSTORE_KEY_MAX];
+};
+
+static void on_entry(void *arg, const char *key, int *fds, size_t n)
+{
+	struct seen *s = arg;
+
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	s->n = n;
+	s->fd = fds[0];
+	for (size_t i = 1; i < n; i++)
+		close(fds[i]);
+}
+
+/* A real holder: data written while no client holds the read end is there later. */
+static void test_fdstore_holds(void **unused)
+{
+	char dir[] = "/tmp/paddock-fdstore-XXXXXX", path[256], buf[32] = "";
+	struct fdstore *fs = NULL;
+	struct seen seen = { .fd = -1 };
+	bool spawned = false;
+	int p[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fdstore.sock", dir);
+	assert_int_equal(fdstore_open(path, &fs, &spawned), 0);
+	assert_true(spawned);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fdstore_put(fs, "svc", &p[0], 1), 0);
+	close(p[0]); /* only the holder reads now */
+	fs = fdstore_free(fs);
+	/* No reader of ours: without the holder this write would fail with EPIPE. */
+	assert_int_equal(write(p[1], "line 1\n", 7), 7);
+	close(p[1]);
+
+	assert_int_equal(fdstore_open(path, &fs, &spawned), 0);
+	assert_false(spawned); /* the same holder answers */
+	assert_int_equal(fdstore_list(fs, on_entry, &seen), 0);
+	assert_string_equal(seen.key, "svc");
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(read(seen.fd, buf, sizeof(buf) - 1), 7);
+	assert_string_equal(buf, "line 1\n");
+	close(seen.fd);
+
+	/* Dropped entries are gone; garbage keys are refused. */
+	assert_int_equal(fdstore_drop(fs, "svc"), 0);
+	seen = (struct seen){ .fd = -1 };
+	assert_int_equal(fdstore_list(fs, on_entry, &seen), 0);
+	assert_int_equal(seen.n, 0);
+	char longkey[FDSTORE_KEY_MAX + 8];
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_int_equal(fdstore_put(fs, longkey, NULL, 0), -EINVAL);
+
+	/* Quit waits until the holder is gone; nothing answers afterwards. */
+	assert_int_equal(fdstore_quit(fs), 0);
+	fs = fdstore_free(fs);
+	assert_int_equal(fdstore_open(path, &fs, &spawned), 0);
+	assert_true(spawned);
+	assert_int_equal(fdstore_quit(fs), 0);
+	fs = fdstore_free(fs);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_valid),	cmocka_unit_test(test_parse_invalid),
+		cmocka_unit_test(test_parse_bounds),	cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_proc_start_time), cmocka_unit_test(test_fdstore_holds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
