@@ -633,6 +633,7 @@ static void cmd_run(struct client *cl, struct json_object *req)
 		cl->following = svc;
 		(void)logstore_follow(service_logstore(svc), on_follow_line, cl);
 	}
+	service_set_spec_text(svc, text); /* a restarted paddockd brings it back */
 	(void)service_start(svc);
 	if (!wait)
 		reply_ok(cl, service_brief(svc));
@@ -721,6 +722,8 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 		json_object_object_add(r, "protocol", json_object_new_int(CONTROL_PROTOCOL));
+		json_object_object_add(r, "pid", json_object_new_int(getpid()));
+		json_object_object_add(r, "instance", json_object_new_uint64(cl->ctl->d->instance));
 		json_object_object_add(r, "state_dir",
 				       json_object_new_string(cl->ctl->d->cfg->state_dir));
 		json_object_object_add(
@@ -763,6 +766,13 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 				    arr, json_object_new_string(img->layer_digests[k]));
 		}
 		reply_ok(cl, arr);
+	} else if (strcmp(cmd, "daemon-reexec") == 0) {
+		/* Services keep running; the new image takes them over (persist.c). */
+		struct json_object *r = json_object_new_object();
+		json_object_object_add(r, "pid", json_object_new_int(getpid()));
+		json_object_object_add(r, "instance", json_object_new_uint64(cl->ctl->d->instance));
+		daemon_request_reexec(cl->ctl->d);
+		reply_ok(cl, r);
 	} else if (strcmp(cmd, "reload") == 0) {
 		struct config_errors errs = { 0 };
 		struct json_object *summary = NULL;

@@ -17,6 +17,7 @@ struct service;
 struct control;
 struct monitor;
 struct image_store;
+struct fdstore;
 
 struct daemon {
 	struct event_base *base;
@@ -35,9 +36,19 @@ struct daemon {
 	bool shutting_down; /* SIGTERM seen: stop everything, then exit */
 	char *logs_dir; /* <state_dir>/logs */
 	struct rlimit nofile; /* RLIMIT_NOFILE as we found it, restored for services */
-	struct event *ev_sweep;
-	struct event *ev_deps;
-	/* starts waiting dependents, outside service callbacks */ /* removes settled transient services, outside their callbacks */
+	struct event *ev_sweep; /* removes settled transient services, outside their callbacks */
+	struct event *ev_deps; /* starts waiting dependents, outside service callbacks */
+
+	/* Surviving our own restart (see fdstore.h, state.h). */
+	struct fdstore *fdstore; /* NULL when the holder cannot be reached */
+	char *state_path; /* <state_dir>/state.json */
+	char boot_id[40];
+	struct event *ev_state; /* writes the state file once per loop turn after changes */
+	bool state_failing; /* last write failed: logged once, retried */
+	struct event *ev_reexec;
+	char *self_exe; /* for daemon-reexec: the binary at this path now */
+	char **argv;
+	uint64_t instance; /* changes with every start and re-exec: clients see a new daemon */
 };
 
 struct service *daemon_find_service(struct daemon *d, const char *name);
@@ -52,6 +63,10 @@ int daemon_reload(struct daemon *d, struct config_errors *errs, struct json_obje
 int daemon_add_service(struct daemon *d, struct spec_set *set, bool rm, struct service **out);
 /* Called by a service when it reaches stopped/failed during shutdown. */
 void daemon_service_settled(struct daemon *d);
+/* A service changed state: the state file is rewritten soon. */
+void daemon_state_changed(struct daemon *d);
+/* Re-execute the daemon binary (upgrade) after the current loop turn; services keep running. */
+void daemon_request_reexec(struct daemon *d);
 /* Called by a service that reached running: dependents may start. */
 void daemon_service_running(struct daemon *d);
 

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "image.h"
 #include "units.h"
+#include "util.h"
 
 #define DEFAULT_SOCKET "/run/paddock/control.sock"
 
@@ -68,6 +69,8 @@ static void usage(FILE *f)
 	    "  check PATH...              validate spec files or directories (no daemon needed)\n"
 	    "  reload                     re-read the specs, apply the difference (nothing\n"
 	    "                             changes if any file has an error)\n"
+	    "  daemon-reexec              re-execute paddockd's binary (upgrade); services\n"
+	    "                             keep running and are taken over\n"
 	    "  version                    versions of paddockctl and paddockd\n"
 	    "\n"
 	    "Options (before or after the command):\n"
@@ -1234,6 +1237,68 @@ static int cmd_check(int argc, char **argv)
 	return r == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* The running daemon's instance id, or 0 when none answers (no exit on failure). */
+static uint64_t probe_instance(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	static const char req[] = "{\"v\":1,\"cmd\":\"version\"}\n";
+	char buf[4096];
+	size_t got = 0;
+	uint64_t inst = 0;
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		close(fd);
+		return 0;
+	}
+	while (got < sizeof(buf) - 1) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	close(fd);
+	buf[got] = '\0';
+	struct json_object *resp = json_tokener_parse(buf), *v;
+	if (json_object_object_get_ex(result_of(resp), "instance", &v))
+		inst = json_object_get_uint64(v);
+	json_object_put(resp);
+	return inst;
+}
+
+/* Ask for a re-exec, then wait until the new image answers (services keep running). */
+static int cmd_daemon_reexec(void)
+{
+	struct json_object *resp = call(request("daemon-reexec", NULL, 0), NULL);
+	struct json_object *res = result_of(resp);
+	uint64_t old = (uint64_t)json_object_get_uint64(json_object_object_get(res, "instance"));
+	int pid = json_object_get_int(json_object_object_get(res, "pid"));
+
+	json_object_put(resp);
+	for (uint64_t deadline = now_ms() + 30000; now_ms() < deadline;) {
+		uint64_t inst = probe_instance();
+		if (inst && inst != old) {
+			if (opt_json)
+				printf("{\"ok\": true, \"pid\": %d}\n", pid);
+			else
+				printf("paddockd re-executed (pid %d); services kept running\n",
+				       pid);
+			return EXIT_OK;
+		}
+		struct timespec ts = { 0, 20 * 1000000 };
+		(void)nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "paddockctl: paddockd did not come back within 30 s after re-exec\n");
+	return EXIT_NODAEMON;
+}
+
 static int cmd_version(void)
 {
 	int fd;
@@ -1354,6 +1419,8 @@ int main(int argc, char **argv)
 		r = cmd_run(cargc, cargv);
 	else if (strcmp(cmd, "version") == 0)
 		r = cmd_version();
+	else if (strcmp(cmd, "daemon-reexec") == 0)
+		r = cmd_daemon_reexec();
 	else {
 		fprintf(stderr, "paddockctl: unknown command '%s' (see paddockctl --help)\n", cmd);
 		r = EXIT_USAGE;

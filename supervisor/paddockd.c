@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "logstore.h"
+#include "persist.h"
 #include "service.h"
 #include "util.h"
 
@@ -513,6 +514,17 @@ int main(int argc, char **argv)
 		fatalx("paddockd must run as root");
 	if (prepare_dirs(d) < 0)
 		return 1;
+	if ((r = persist_lock(d)) < 0)
+		fatalx("%s: %s", d->cfg->state_dir,
+		       r == -EBUSY ? "another paddockd is running with this state dir"
+				   : strerror(-r));
+	d->argv = argv;
+	d->self_exe = realpath("/proc/self/exe", NULL);
+	if (d->self_exe && strlen(d->self_exe) > 10 &&
+	    strcmp(d->self_exe + strlen(d->self_exe) - 10, " (deleted)") == 0)
+		d->self_exe[strlen(d->self_exe) - 10] =
+		    '\0'; /* upgraded: the new file at the path */
+	d->instance = (uint64_t)time(NULL) * 1000000 + now_us() % 1000000;
 	struct image_error ierr = { { 0 } };
 	struct image_limits ilim = { .max_json_bytes = d->cfg->images.max_json,
 				     .max_layer_bytes = d->cfg->images.max_layer };
@@ -522,7 +534,10 @@ int main(int argc, char **argv)
 		fatalx("cannot prepare cgroup root: %s", strerror(-r));
 	log_info("cgroups: %s", cgroup_host_describe(d->cgroups));
 
-	if (!o.foreground && daemon(0, 0) < 0)
+	/* A re-exec keeps the pid (systemd's MAINPID, pidfiles): no second fork. */
+	bool reexec = getenv("PADDOCK_REEXEC") != NULL;
+	unsetenv("PADDOCK_REEXEC");
+	if (!o.foreground && !reexec && daemon(0, 0) < 0)
 		fatal("daemon");
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/*
@@ -567,8 +582,13 @@ int main(int argc, char **argv)
 	d->services = xcalloc(d->nservices, sizeof(*d->services));
 	for (size_t i = 0; i < d->nservices; i++)
 		d->services[i] = service_new(d, d->specs->services[i]);
+	/* What an earlier paddockd left running is taken over, not started again. */
+	bool *adopted = xcalloc(SPEC_MAX_SERVICES + 1, sizeof(bool));
+	(void)persist_adopt(d, adopted);
 	for (size_t i = 0; i < d->nservices; i++)
-		(void)service_start(d->services[i]);
+		if (!adopted[i])
+			(void)service_start(d->services[i]);
+	free(adopted);
 	log_info("paddockd %s ready: %zu services", PACKAGE_VERSION, d->nservices);
 	(void)sd_notifyf(0, "READY=1\nSTATUS=%zu services", d->nservices);
 	/* Under systemd with WatchdogSec=: ping at half the interval, with counts. */
@@ -587,6 +607,7 @@ int main(int argc, char **argv)
 		event_free(ev_watchdog);
 	log_info("shutting down");
 	eventlog_emit(paddock_events, NULL, "daemon-stop", NULL);
+	persist_shutdown(d, all_settled(d));
 	d->control = control_free(d->control);
 	metrics = metrics_free(metrics);
 	d->monitor = monitor_free(d->monitor);
@@ -608,5 +629,6 @@ int main(int argc, char **argv)
 	free(d->retired);
 	d->cfg = daemon_config_free(d->cfg);
 	free(d->logs_dir);
+	free(d->self_exe);
 	return 0;
 }

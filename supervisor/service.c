@@ -10,7 +10,9 @@
  */
 #include <event2/event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -25,6 +27,8 @@
 #include "monitor.h"
 #include "probe.h"
 #include "service.h"
+#include "state.h"
+#include "fdstore.h"
 #include "units.h"
 #include "util.h"
 
@@ -93,6 +97,11 @@ struct service {
 	unsigned nstarts, starts_pos;
 	struct service_exit last_exit;
 	unsigned warned; /* CGROUP_UNSUPPORTED_* already logged */
+
+	uint64_t start_time; /* main pid's start time (/proc/PID/stat), for re-adoption */
+	uint64_t started_at_ms; /* realtime of the last start */
+	bool adopted; /* main process started by an earlier paddockd: not our child */
+	char *spec_text; /* transient: the spec document, for the state file */
 };
 
 static void service_dispatch(struct service *svc, enum service_event ev);
@@ -120,6 +129,7 @@ static void service_set_state(struct service *svc, enum service_state st)
 		  service_state_name(st));
 	svc->state = st;
 	svc->since_ms = realtime_ms();
+	daemon_state_changed(svc->d);
 	if (st == SVC_RUNNING)
 		daemon_service_running(svc->d);
 	if (service_settled(svc))
@@ -128,8 +138,8 @@ static void service_set_state(struct service *svc, enum service_state st)
 
 struct json_object *service_exit_json(const struct service_exit *e)
 {
-	static const char *const kinds[] = { "none",	 "exited", "signal",
-					     "oom-kill", "launch", "start-limit" };
+	static const char *const kinds[] = { "none",   "exited",      "signal", "oom-kill",
+					     "launch", "start-limit", "unknown" };
 	struct json_object *o;
 
 	if (e->kind == EXIT_NONE)
@@ -216,8 +226,11 @@ static void release_process(struct service *svc)
 		event_free(svc->ev_report);
 		svc->ev_report = NULL;
 	}
+	if (svc->child.pidfd >= 0)
+		(void)fdstore_drop(svc->d->fdstore, svc->spec->name);
 	launch_child_close(&svc->child);
 	svc->main_pid = 0;
+	svc->adopted = false;
 }
 
 struct service *service_free(struct service *svc)
@@ -240,6 +253,7 @@ struct service *service_free(struct service *svc)
 		close(svc->image_fd);
 	svc->image = image_info_free(svc->image);
 	free(svc->rootfs_dir);
+	free(svc->spec_text);
 	svc->owned_specs = spec_set_free(svc->owned_specs);
 	free(svc);
 	return NULL;
@@ -247,23 +261,76 @@ struct service *service_free(struct service *svc)
 
 /* --- output ----------------------------------------------------------------- */
 
+/*
+ * Take what the pipe holds without consuming it: tee(2) copies it into a
+ * scratch pipe we drain. Only once the lines are in the log file are the
+ * bytes consumed from the service's pipe, so a paddockd killed at any
+ * moment loses no line: the next one finds the unlogged bytes still in the
+ * pipe (held by the fd holder) and at worst logs a few lines twice.
+ * Returns bytes logged, 0 at EOF, -errno (-EAGAIN: nothing there).
+ */
+static ssize_t log_from_pipe(struct service *svc, int fd, int stream, char *buf, size_t len)
+{
+	static int scratch[2] = { -1, -1 };
+	static bool no_tee;
+	ssize_t n, got = 0;
+
+	if (!no_tee && scratch[0] < 0 && pipe2(scratch, O_CLOEXEC | O_NONBLOCK) < 0)
+		no_tee = true;
+	if (no_tee) {
+		n = read(fd, buf, len);
+		if (n > 0)
+			logstore_feed(svc->log, stream, buf, (size_t)n);
+		return n < 0 ? -errno : n;
+	}
+	/* A pipe never holds more than the scratch pipe and len can take (64 KiB each). */
+	n = tee(fd, scratch[1], len, SPLICE_F_NONBLOCK);
+	if (n < 0 && errno == EINVAL) { /* not a pipe after all: plain reads from now on */
+		no_tee = true;
+		return log_from_pipe(svc, fd, stream, buf, len);
+	}
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	while (got < n) {
+		ssize_t k = read(scratch[0], buf + got, (size_t)(n - got));
+		if (k <= 0)
+			break;
+		got += k;
+	}
+	if (got < n) { /* cannot happen with pipes; never leave stale bytes in scratch */
+		while (read(scratch[0], buf, len) > 0)
+			;
+		return -EIO;
+	}
+	logstore_feed(svc->log, stream, buf, (size_t)got);
+	/* Now consume exactly that much. */
+	for (ssize_t done = 0; done < got;) {
+		ssize_t k = read(fd, buf, (size_t)(got - done));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		done += k;
+	}
+	return got;
+}
+
 static void on_output(evutil_socket_t fd, short what, void *arg)
 {
 	struct service *svc = arg;
 	int i = fd == svc->out_fd[0] ? 0 : 1;
-	char buf[16384];
+	static char buf[65536];
 	size_t total = 0;
 
 	while (total < READ_BUDGET) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = log_from_pipe(svc, fd, i + 1, buf, sizeof(buf));
 		if (n > 0) {
-			logstore_feed(svc->log, i + 1, buf, (size_t)n);
 			total += (size_t)n;
 			continue;
 		}
-		if (n < 0 && (errno == EINTR))
+		if (n == -EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n == -EAGAIN)
 			return;
 		/* EOF or error: this stream is done. */
 		close_output(svc, i);
@@ -332,22 +399,20 @@ static bool cgroup_saw_oom_kill(struct service *svc)
 	return kills != PROBE_UNKNOWN && kills > 0;
 }
 
-bool service_reap(struct service *svc)
+/* Read the wait status paddock's init left on its status pipe; -1 if none. */
+static int read_init_status(struct service *svc)
 {
-	siginfo_t si = { 0 };
 	int status = -1;
 
-	if (svc->child.pidfd < 0)
-		return false;
-	if (syscall(SYS_waitid, P_PIDFD, svc->child.pidfd, &si, WEXITED | WNOHANG, NULL) < 0 ||
-	    si.si_pid == 0)
-		return false; /* not yet */
 	if (svc->child.statusfd >= 0 &&
 	    read(svc->child.statusfd, &status, sizeof(status)) != sizeof(status))
 		status = -1;
-	if (status < 0) /* no init in between: the kernel's word */
-		status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
+	return status;
+}
 
+/* The main process is gone with wait status (-1: unknown): record why, dispatch. */
+static void judge_exit(struct service *svc, int status)
+{
 	/* A launch report may still sit in the pipe: read it before judging. */
 	if (svc->ev_report) {
 		struct launch_report rep;
@@ -360,6 +425,11 @@ bool service_reap(struct service *svc)
 	if (svc->have_report)
 		record_exit(svc, EXIT_LAUNCH, svc->report.err, "%s: %s", svc->report.what,
 			    strerror(svc->report.err));
+	else if (status < 0 && cgroup_saw_oom_kill(svc))
+		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
+	else if (status < 0)
+		record_exit(svc, EXIT_UNKNOWN, 0,
+			    "exited while paddockd was away (status unknown)");
 	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !svc->sigkill_sent &&
 		 cgroup_saw_oom_kill(svc))
 		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
@@ -372,6 +442,30 @@ bool service_reap(struct service *svc)
 		record_exit(svc, EXIT_CODE, WEXITSTATUS(status), "exited %d", WEXITSTATUS(status));
 	release_process(svc);
 	service_dispatch(svc, svc->have_report ? SE_LAUNCH_FAILED : SE_EXITED);
+}
+
+bool service_reap(struct service *svc)
+{
+	siginfo_t si = { 0 };
+	int status;
+
+	if (svc->child.pidfd < 0)
+		return false;
+	if (svc->adopted) {
+		/* Not our child: the pidfd says it is gone, init's pipe says how. */
+		struct pollfd p = { .fd = svc->child.pidfd, .events = POLLIN };
+		if (poll(&p, 1, 0) <= 0)
+			return false;
+		judge_exit(svc, read_init_status(svc));
+		return true;
+	}
+	if (syscall(SYS_waitid, P_PIDFD, svc->child.pidfd, &si, WEXITED | WNOHANG, NULL) < 0 ||
+	    si.si_pid == 0)
+		return false; /* not yet */
+	status = read_init_status(svc);
+	if (status < 0) /* no init in between: the kernel's word */
+		status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
+	judge_exit(svc, status);
 	return true;
 }
 
@@ -691,6 +785,12 @@ static void prepare_image(struct service *svc)
 	}
 	if (pid == 0) {
 		struct image_error err = { { 0 } };
+		/*
+		 * Dies with the daemon: the next one unpacks again (the store
+		 * removes a half-done .tmp layer), and the state dir lock it
+		 * inherited is released at once.
+		 */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		struct image_info *info = NULL;
 		struct image_limits lim = { .max_json_bytes = svc->d->cfg->images.max_json,
 					    .max_layer_bytes = svc->d->cfg->images.max_layer };
@@ -730,6 +830,24 @@ static void do_start(struct service *svc)
 		return;
 	}
 	launch_now(svc);
+}
+
+/*
+ * Hand copies of the process's descriptors to the fd holder, so that its
+ * output pipes keep a reader and its identity and exit status stay known
+ * if paddockd dies (fdstore.h). Order: pidfd, stdout, stderr[, status].
+ */
+static void store_fds(struct service *svc)
+{
+	int fds[4] = { svc->child.pidfd, svc->out_fd[0], svc->out_fd[1], svc->child.statusfd };
+	size_t n = svc->child.statusfd >= 0 ? 4 : 3;
+	int r;
+
+	if (!svc->d->fdstore || fds[1] < 0 || fds[2] < 0)
+		return;
+	if ((r = fdstore_put(svc->d->fdstore, svc->spec->name, fds, n)) < 0)
+		log_warnx("service %s: fd holder: %s; its output will not survive a daemon crash",
+			  svc->spec->name, strerror(-r));
 }
 
 /* Everything is at hand (the image too): cgroup, pipes, clone. */
@@ -849,6 +967,9 @@ static void launch_now(struct service *svc)
 
 	svc->main_pid = svc->last_pid = svc->child.pid;
 	svc->started_mono = now_ms();
+	svc->started_at_ms = realtime_ms();
+	svc->start_time = state_proc_start_time(svc->main_pid);
+	store_fds(svc);
 	svc->ev_exit = event_new(svc->d->base, svc->child.pidfd, EV_READ, on_exit_event, svc);
 	event_add(svc->ev_exit, NULL);
 	(void)fcntl(svc->child.reportfd, F_SETFL, O_NONBLOCK);
@@ -1134,6 +1255,185 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 		}
 		return;
 	}
+}
+
+/* --- re-adoption ------------------------------------------------------------------------ */
+
+/* The pid a pidfd refers to: -1 once the process is gone (fdinfo "Pid:"). */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], buf[2048];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "\nPid:")))
+		return -1;
+	return (pid_t)strtol(p + 5, NULL, 10);
+}
+
+static pid_t proc_ppid(pid_t pid)
+{
+	char path[64], buf[1024];
+	int ppid = 0;
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+static bool pids_contain(const pid_t *pids, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * No state record and no fd holder: what paddockd started is the group's
+ * root, the process whose parent is outside the group (the oldest if
+ * several qualify).
+ */
+static pid_t find_group_root(const pid_t *pids, size_t n)
+{
+	pid_t best = 0;
+	uint64_t best_t = UINT64_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t = state_proc_start_time(pids[i]);
+		if (!pids_contain(pids, n, proc_ppid(pids[i])) && t && t < best_t) {
+			best = pids[i];
+			best_t = t;
+		}
+	}
+	return best;
+}
+
+static void close_adoption(struct service_adoption *a)
+{
+	int *fds[] = { &a->pidfd, &a->out[0], &a->out[1], &a->statusfd };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+int service_adopt(struct service *svc, struct service_adoption *a)
+{
+	const struct state_service *rec = a->rec;
+	const char *name = svc->spec->name, *how = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t npids = 0;
+	struct cgroup *cg = NULL;
+	pid_t pid = 0;
+
+	if (cgroup_open(svc->d->cgroups, name, &cg) < 0) {
+		close_adoption(a);
+		(void)fdstore_drop(svc->d->fdstore, name);
+		return 0; /* never started, or cleaned up: start afresh */
+	}
+	(void)cgroup_pids(cg, &pids, &npids);
+
+	/* Identity: the pidfd the holder kept, else pid + start time, never the pid alone. */
+	if (a->pidfd >= 0) {
+		struct pollfd p = { .fd = a->pidfd, .events = POLLIN };
+		/* Readable: it exited (maybe a zombie nobody reaps, with its pid still shown). */
+		pid = poll(&p, 1, 0) == 0 ? pidfd_pid(a->pidfd) : 0;
+		how = "fd holder";
+	} else if (rec && rec->pid > 0 && rec->start_time &&
+		   state_proc_start_time(rec->pid) == rec->start_time) {
+		a->pidfd = (int)syscall(SYS_pidfd_open, rec->pid, 0);
+		/* Checked again after opening: the pid cannot be recycled under the pidfd. */
+		if (a->pidfd >= 0 && state_proc_start_time(rec->pid) == rec->start_time)
+			pid = rec->pid;
+		how = "state file";
+	} else if (!rec && npids) {
+		pid = find_group_root(pids, npids);
+		if (pid > 0)
+			a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (a->pidfd < 0)
+			pid = 0;
+		how = "cgroup scan";
+	}
+	if (pid > 0 && !pids_contain(pids, npids, pid)) {
+		log_warnx("service %s: pid %d is not in cgroup %s; not adopting it", name, (int)pid,
+			  cgroup_path(cg));
+		pid = 0;
+	}
+
+	svc->cg = cg;
+	svc->child = (struct launch_child){ .pid = pid > 0 ? pid : 0,
+					    .pidfd = steal_fd(&a->pidfd),
+					    .reportfd = -1,
+					    .statusfd = steal_fd(&a->statusfd),
+					    .gofd = -1 };
+	for (int i = 0; i < 2; i++) {
+		svc->out_fd[i] = steal_fd(&a->out[i]);
+		if (svc->out_fd[i] < 0)
+			continue;
+		(void)fcntl(svc->out_fd[i], F_SETFL, O_NONBLOCK);
+		svc->ev_out[i] =
+		    event_new(svc->d->base, svc->out_fd[i], EV_READ | EV_PERSIST, on_output, svc);
+		event_add(svc->ev_out[i], NULL);
+	}
+	if (svc->spec->image)
+		xasprintf(&svc->rootfs_dir, "%s/rootfs/%s", svc->d->cfg->state_dir, name);
+	if (rec) {
+		svc->restarts = rec->restarts;
+		svc->failures = rec->failures;
+		svc->oom_kills = rec->oom_kills;
+	}
+	svc->started_at_ms = rec && rec->started_at_ms ? rec->started_at_ms : realtime_ms();
+	uint64_t age = realtime_ms() > svc->started_at_ms ? realtime_ms() - svc->started_at_ms : 0;
+	svc->started_mono = now_ms() > age ? now_ms() - age : 0;
+	svc->adopted = true;
+	svc->last_pid = pid > 0 ? pid : rec ? rec->pid : 0;
+
+	if (pid > 0) {
+		svc->main_pid = pid;
+		svc->start_time = state_proc_start_time(pid);
+		svc->ev_exit =
+		    event_new(svc->d->base, svc->child.pidfd, EV_READ, on_exit_event, svc);
+		event_add(svc->ev_exit, NULL);
+		monitor_service_started(svc->d->monitor, svc);
+		log_info("service %s: adopted pid %d (identity from the %s)", name, (int)pid, how);
+		emit(svc, "adopt", jobj("how", json_object_new_string(how), NULL, NULL));
+		service_set_state(svc, SVC_RUNNING);
+		return 1;
+	}
+
+	/* It ended while no paddockd ran: its restart policy decides, as for any exit. */
+	log_info("service %s: its main process ended while paddockd was away%s", name,
+		 npids ? "; killing what is left in its cgroup" : "");
+	(void)fdstore_drop(svc->d->fdstore, name);
+	service_set_state(svc, SVC_RUNNING);
+	judge_exit(svc, read_init_status(svc));
+	return 1;
+}
+
+void service_state_record(const struct service *svc, struct state_service *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", svc->spec->name);
+	out->pid = svc->main_pid;
+	out->start_time = svc->main_pid ? svc->start_time : 0;
+	out->started_at_ms = svc->started_at_ms;
+	out->restarts = svc->restarts;
+	out->failures = svc->failures;
+	out->oom_kills = svc->oom_kills;
+	out->spec_text = svc->spec_text; /* borrowed */
+	out->rm = svc->remove_when_settled;
+}
+
+void service_set_spec_text(struct service *svc, const char *text)
+{
+	free(svc->spec_text);
+	svc->spec_text = text ? xstrdup(text) : NULL;
 }
 
 /* --- live limits ------------------------------------------------------------------------ */

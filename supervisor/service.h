@@ -24,7 +24,15 @@ enum service_state {
 	SVC_WAITING, /* start asked for, a dependency is not running yet */
 };
 
-enum exit_kind { EXIT_NONE = 0, EXIT_CODE, EXIT_SIGNAL, EXIT_OOM, EXIT_LAUNCH, EXIT_START_LIMIT };
+enum exit_kind {
+	EXIT_NONE = 0,
+	EXIT_CODE,
+	EXIT_SIGNAL,
+	EXIT_OOM,
+	EXIT_LAUNCH,
+	EXIT_START_LIMIT,
+	EXIT_UNKNOWN, /* exited while no paddockd ran, and nothing kept its status */
+};
 
 struct service_exit {
 	enum exit_kind kind;
@@ -92,6 +100,25 @@ void service_set_remove_when_settled(struct service *svc, bool rm);
 struct logstore *service_logstore(const struct service *svc);
 /* The image a running (or prepared) service uses, or NULL. */
 const struct image_info *service_image(const struct service *svc);
+/*
+ * Re-adoption after paddockd's restart. What the previous daemon left:
+ * the descriptors its fd holder kept (-1 where none) and its state record
+ * (NULL where none). service_adopt takes ownership of the fds. Returns 1
+ * when the service was taken over (running again, or its exit while we
+ * were away handled by its restart policy), 0 when there is nothing to
+ * adopt (no cgroup): start it as usual.
+ */
+struct state_service;
+struct service_adoption {
+	int pidfd, out[2], statusfd;
+	const struct state_service *rec;
+};
+int service_adopt(struct service *svc, struct service_adoption *a);
+/* This service's record for the state file. */
+void service_state_record(const struct service *svc, struct state_service *out);
+/* Transient services: the spec document they came from, kept for the state file. */
+void service_set_spec_text(struct service *svc, const char *text);
+
 /* monitor.c keeps its per-service state here. */
 void **service_monitor_slot(struct service *svc);
 uint64_t service_oom_kills(const struct service *svc);

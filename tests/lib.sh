@@ -109,6 +109,23 @@ cleanup_cgroups() {
 	done < <(awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts)
 }
 
+# The fd holder a daemon of this test started (it outlives a killed daemon on
+# purpose; its working directory is the runtime dir it serves).
+kill_fd_holders() {
+	local p mnt own
+	[ -n "$T" ] || return 0
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] || continue
+		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$T/run" ] && kill -9 "${p#/proc/}" 2>/dev/null
+	done
+	# On pure v2 a daemon killed with -9 leaves its <own>/supervisor leaf.
+	mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+	own=$(own_cgroup "")
+	[ -n "$mnt" ] && [ -d "$mnt${own%/}/supervisor" ] &&
+		wait_for 5 rmdir "$mnt${own%/}/supervisor" 2>/dev/null
+	return 0
+}
+
 EXTRA_PIDS=""   # helpers a test started (prometheus, load generators): killed at cleanup
 
 cleanup() {
@@ -119,6 +136,7 @@ cleanup() {
 		wait_for 15 bash -c "! kill -0 $DAEMON_PID" || kill -9 "$DAEMON_PID" 2>/dev/null
 		wait "$DAEMON_PID" 2>/dev/null
 	fi
+	kill_fd_holders
 	cleanup_cgroups
 	cleanup_cgroups
 	if [ -n "$T" ]; then

@@ -1,0 +1,341 @@
+/*
+ * persist.c - paddockd outliving itself: the state dir lock, the state
+ * file kept current, re-adoption of running services at start, and
+ * re-execution for upgrades.
+ *
+ * The facts to rebuild from, strongest first: the pidfd the fd holder
+ * kept (fdstore.h: the very process we started), the service's cgroup
+ * (membership), and the state file (pid + start time, restart counters,
+ * transient specs). The state file is only ever a hint checked against
+ * the first two; when it is missing or corrupt we rebuild from the
+ * holder and the cgroups alone.
+ */
+#include <event2/event.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sys/file.h>
+
+#include "cgroup.h"
+#include "events.h"
+#include "fdstore.h"
+#include "log.h"
+#include "persist.h"
+#include "service.h"
+#include "state.h"
+#include "util.h"
+
+#define LOCK_WAIT_MS 5000
+#define STATE_RETRY_MS 1000
+
+/* --- the lock ---------------------------------------------------------------------------- */
+
+int persist_lock(struct daemon *d)
+{
+	char *path;
+	int fd;
+
+	xasprintf(&path, "%s/paddockd.lock", d->cfg->state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	free(path);
+	if (fd < 0)
+		return -errno;
+	/* A killed predecessor's unpack helper may hold it for a moment (PDEATHSIG). */
+	for (uint64_t deadline = now_ms() + LOCK_WAIT_MS;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd; /* kept open (close-on-exec) for our lifetime */
+		if (errno != EWOULDBLOCK || now_ms() >= deadline) {
+			int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(fd);
+			return r;
+		}
+		struct timespec ts = { 0, 20 * 1000000 };
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+/* --- the state file ------------------------------------------------------------------------ */
+
+static int write_state(struct daemon *d)
+{
+	struct state st = { .daemon_pid = getpid() };
+	int r;
+
+	memcpy(st.boot_id, d->boot_id, sizeof(st.boot_id));
+	st.services = xcalloc(d->nservices ? d->nservices : 1, sizeof(*st.services));
+	for (size_t i = 0; i < d->nservices; i++)
+		service_state_record(d->services[i], &st.services[st.nservices++]);
+	r = state_save(d->state_path, &st);
+	free(st.services); /* the records only borrow from the services */
+	return r;
+}
+
+static void on_state_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	int r = write_state(d);
+
+	if (r < 0) {
+		if (!d->state_failing)
+			log_warnx("cannot write %s: %s; retrying every %d ms (services are not "
+				  "affected)",
+				  d->state_path, strerror(-r), STATE_RETRY_MS);
+		d->state_failing = true;
+		struct timeval tv = { .tv_sec = STATE_RETRY_MS / 1000 };
+		evtimer_add(d->ev_state, &tv);
+		return;
+	}
+	if (d->state_failing)
+		log_info("%s written again", d->state_path);
+	d->state_failing = false;
+}
+
+void daemon_state_changed(struct daemon *d)
+{
+	/* Coalesced: one write per loop turn, however many services changed. */
+	if (d->ev_state && !d->state_failing)
+		event_active(d->ev_state, EV_TIMEOUT, 0);
+}
+
+/* --- adoption --------------------------------------------------------------------------- */
+
+struct held {
+	char key[FDSTORE_KEY_MAX];
+	int fds[FDSTORE_MAX_FDS];
+	size_t n;
+	bool used;
+};
+
+struct held_list {
+	struct held *v;
+	size_t n, cap;
+};
+
+static void on_held(void *arg, const char *key, int *fds, size_t n)
+{
+	struct held_list *l = arg;
+
+	if (l->n == l->cap) {
+		struct held *p = realloc(l->v, (l->cap = l->cap ? l->cap * 2 : 64) * sizeof(*p));
+		if (!p)
+			abort();
+		l->v = p;
+	}
+	struct held *h = &l->v[l->n++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->key, sizeof(h->key), "%s", key);
+	memcpy(h->fds, fds, n * sizeof(int));
+	h->n = n;
+}
+
+static struct held *held_find(struct held_list *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->v[i].used && strcmp(l->v[i].key, key) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/* Hand what the holder and the state file know about svc to service_adopt. */
+static int adopt_one(struct daemon *d, struct service *svc, struct held_list *held,
+		     const struct state *st)
+{
+	struct service_adoption a = { .pidfd = -1, .out = { -1, -1 }, .statusfd = -1 };
+	struct held *h = held_find(held, service_name(svc));
+
+	a.rec = state_find(st, service_name(svc));
+	if (h) {
+		h->used = true;
+		/* Layout of store_fds in service.c: pidfd, stdout, stderr[, status]. */
+		if (h->n >= 3) {
+			a.pidfd = h->fds[0];
+			a.out[0] = h->fds[1];
+			a.out[1] = h->fds[2];
+			a.statusfd = h->n >= 4 ? h->fds[3] : -1;
+			for (size_t i = 4; i < h->n; i++)
+				close(h->fds[i]);
+		} else {
+			for (size_t i = 0; i < h->n; i++)
+				close(h->fds[i]);
+		}
+		h->n = 0;
+	}
+	return service_adopt(svc, &a);
+}
+
+/* A transient service from the state file whose cgroup is still there: bring it back. */
+static struct service *revive_transient(struct daemon *d, const struct state_service *rec)
+{
+	struct config_errors errs = { 0 };
+	struct spec_set *set = NULL;
+	struct service *svc = NULL;
+	struct cgroup *cg = NULL;
+
+	if (cgroup_open(d->cgroups, rec->name, &cg) < 0)
+		return NULL;
+	cgroup_free(cg);
+	if (config_parse_specs_buffer("run", rec->spec_text, strlen(rec->spec_text), &d->host, &set,
+				      &errs) < 0 ||
+	    set->nservices != 1 || strcmp(set->services[0]->name, rec->name) != 0 ||
+	    daemon_add_service(d, set, rec->rm, &svc) < 0) {
+		log_warnx("state: transient service %s: its spec no longer parses; its cgroup "
+			  "will be cleaned up",
+			  rec->name);
+		config_errors_clear(&errs);
+		spec_set_free(set);
+		return NULL;
+	}
+	service_set_spec_text(svc, rec->spec_text);
+	return svc;
+}
+
+/* cgroups under our root that no service claims: left by a removed service. */
+static void remove_orphans(struct daemon *d)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	if (cgroup_host_children(d->cgroups, &names, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct cgroup *cg = NULL;
+		if (daemon_find_service(d, names[i]) ||
+		    cgroup_open(d->cgroups, names[i], &cg) < 0) {
+			free(names[i]);
+			continue;
+		}
+		bool busy = cgroup_is_empty(cg) == 0;
+		log_warnx("cgroup %s belongs to no service%s; removing it", cgroup_path(cg),
+			  busy ? " and still has processes" : "");
+		if (busy)
+			(void)cgroup_kill_all(cg);
+		for (int k = 0; k < 250 && cgroup_destroy(cg) == -EBUSY; k++) {
+			struct timespec ts = { 0, 20 * 1000000 };
+			(void)nanosleep(&ts, NULL);
+		}
+		struct json_object *ev = json_object_new_object();
+		json_object_object_add(ev, "cgroup", json_object_new_string(cgroup_path(cg)));
+		json_object_object_add(ev, "killed", json_object_new_boolean(busy));
+		eventlog_emit(paddock_events, NULL, "orphan-removed", ev);
+		cgroup_free(cg);
+		free(names[i]);
+	}
+	free(names);
+}
+
+int persist_adopt(struct daemon *d, bool *adopted)
+{
+	struct held_list held = { 0 };
+	struct state st = { 0 };
+	char err[256];
+	bool spawned = false;
+	size_t nadopted = 0;
+	int r;
+
+	xasprintf(&d->state_path, "%s/state.json", d->cfg->state_dir);
+	if (state_boot_id(d->boot_id) < 0)
+		d->boot_id[0] = '\0';
+	d->ev_state = evtimer_new(d->base, on_state_write, d);
+
+	char *sock;
+	xasprintf(&sock, "%s/fdstore.sock", d->cfg->runtime_dir);
+	if ((r = fdstore_open(sock, &d->fdstore, &spawned)) < 0)
+		log_warnx("fd holder %s: %s; service output will not survive a daemon crash", sock,
+			  strerror(-r));
+	free(sock);
+	if (d->fdstore && !spawned && (r = fdstore_list(d->fdstore, on_held, &held)) < 0)
+		log_warnx("fd holder: cannot list: %s", strerror(-r));
+
+	r = state_load(d->state_path, &st, err, sizeof(err));
+	if (r < 0 && r != -ENOENT) {
+		log_warnx("state file %s: %s; rebuilding from the cgroups and the fd holder",
+			  d->state_path, err);
+		struct json_object *ev = json_object_new_object();
+		json_object_object_add(ev, "error", json_object_new_string(err));
+		eventlog_emit(paddock_events, NULL, "state-corrupt", ev);
+	} else if (r == 0 && d->boot_id[0] && strcmp(st.boot_id, d->boot_id) != 0) {
+		log_info("state file %s is from an earlier boot; ignoring it", d->state_path);
+		state_clear(&st);
+	}
+
+	/* Whatever an earlier paddockd made of our root is ours to remove at the end. */
+	if (r == 0 || (d->fdstore && !spawned))
+		cgroup_host_claim_root(d->cgroups);
+
+	/* Transients first: they are services like the others from here on. */
+	for (size_t i = 0; i < st.nservices; i++)
+		if (st.services[i].spec_text && !daemon_find_service(d, st.services[i].name))
+			(void)revive_transient(d, &st.services[i]);
+
+	for (size_t i = 0; i < d->nservices; i++) {
+		adopted[i] = adopt_one(d, d->services[i], &held, &st) > 0;
+		nadopted += adopted[i];
+	}
+	/* The holder may keep things for services that no longer exist. */
+	for (size_t i = 0; i < held.n; i++) {
+		for (size_t k = 0; k < held.v[i].n; k++)
+			close(held.v[i].fds[k]);
+		if (!held.v[i].used)
+			(void)fdstore_drop(d->fdstore, held.v[i].key);
+	}
+	free(held.v);
+	state_clear(&st);
+	remove_orphans(d);
+	if (nadopted)
+		log_info("took over %zu services from the previous paddockd", nadopted);
+	daemon_state_changed(d);
+	return (int)nadopted;
+}
+
+/* --- re-exec ------------------------------------------------------------------------------ */
+
+static void on_reexec(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	int r;
+
+	if (d->shutting_down)
+		return;
+	/* Everything the next image needs is in the state file and the fd holder. */
+	if ((r = write_state(d)) < 0)
+		log_warnx("re-exec: cannot write %s: %s; the new daemon rebuilds from the cgroups",
+			  d->state_path, strerror(-r));
+	log_info("re-executing %s", d->self_exe);
+	eventlog_emit(paddock_events, NULL, "daemon-reexec", NULL);
+	setenv("PADDOCK_REEXEC", "1", 1);
+	execv(d->self_exe, d->argv);
+	log_warn("re-exec %s failed; carrying on", d->self_exe);
+	unsetenv("PADDOCK_REEXEC");
+}
+
+void daemon_request_reexec(struct daemon *d)
+{
+	/* After this turn: the reply to the request must reach the client first. */
+	struct timeval tv = { 0, 100 * 1000 };
+
+	if (!d->ev_reexec)
+		d->ev_reexec = evtimer_new(d->base, on_reexec, d);
+	evtimer_add(d->ev_reexec, &tv);
+}
+
+void persist_shutdown(struct daemon *d, bool all_stopped)
+{
+	if (d->ev_state) {
+		event_free(d->ev_state);
+		d->ev_state = NULL;
+	}
+	if (d->ev_reexec) {
+		event_free(d->ev_reexec);
+		d->ev_reexec = NULL;
+	}
+	if (all_stopped) {
+		/* Nothing runs: nothing to hold or to remember. */
+		(void)fdstore_quit(d->fdstore);
+		if (d->state_path)
+			(void)unlink(d->state_path);
+	} else if (d->state_path) {
+		(void)write_state(d);
+	}
+	d->fdstore = fdstore_free(d->fdstore);
+	free(d->state_path);
+	d->state_path = NULL;
+}
