@@ -95,7 +95,7 @@ need_cmd umoci
 make_image "$T/img"
 b=$(mktemp -d "$T/big.XXXXXX")
 umoci unpack --image "$T/img:v1" "$b/u" >/dev/null
-head -c 96M /dev/urandom >"$b/u/rootfs/big"
+head -c "$([ -n "${PADDOCK_IN_VM:-}" ] && echo 24M || echo 96M)" /dev/urandom >"$b/u/rootfs/big"
 umoci repack --image "$T/img:v1" "$b/u" >/dev/null
 rm -rf "$b"
 printf 'services:\n  img:\n    image: %s\n    command: ["/bin/sh", "-c", "exec sleep 100000"]\n' \
