@@ -51,9 +51,12 @@ struct client {
 	struct client *next, **prevp;
 };
 
+#define ACCEPT_PAUSE_MS 100
+
 struct control {
 	struct daemon *d;
 	struct evconnlistener *listener;
+	struct event *ev_resume; /* re-enables the listener after accept() ran out of fds */
 	char *path; /* NULL when systemd owns the socket */
 	struct client *clients;
 	size_t nclients;
@@ -928,6 +931,34 @@ static bool authorised(const struct ucred *cred)
 	return false;
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *ctl = arg;
+
+	evconnlistener_enable(ctl->listener);
+}
+
+/*
+ * accept() failed. Out of descriptors or memory, the pending connection
+ * stays queued and the socket stays readable: without a pause we would
+ * spin. Pause the listener briefly; the client waits in the backlog.
+ */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct control *ctl = arg;
+	static uint64_t last_log;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+
+	if (now_ms() - last_log >= 10000) {
+		log_warnx("control: accept: %s; pausing new connections for %d ms", strerror(err),
+			  ACCEPT_PAUSE_MS);
+		last_log = now_ms();
+	}
+	evconnlistener_disable(l);
+	evtimer_add(ctl->ev_resume, &tv);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		      void *arg)
 {
@@ -1029,6 +1060,8 @@ int control_open(struct daemon *d, struct control **out)
 		free(ctl);
 		return -ENOMEM;
 	}
+	evconnlistener_set_error_cb(ctl->listener, on_accept_error);
+	ctl->ev_resume = evtimer_new(d->base, on_resume, ctl);
 	*out = ctl;
 	return 0;
 }
@@ -1040,6 +1073,8 @@ struct control *control_free(struct control *ctl)
 	while (ctl->clients)
 		client_free(ctl->clients);
 	evconnlistener_free(ctl->listener);
+	if (ctl->ev_resume)
+		event_free(ctl->ev_resume);
 	if (ctl->path)
 		(void)unlink(ctl->path);
 	free(ctl->path);
