@@ -855,11 +855,15 @@ static void parse_seccomp(struct sp *p, const struct ynode *x)
 		p->s->isolation.seccomp_unconfined = false;
 	else if (strcmp(v, "unconfined") == 0)
 		p->s->isolation.seccomp_unconfined = true;
-	else
+	else if (v[0] != '/')
 		y_err(p->c, x,
-		      "isolation.seccomp '%s': a profile file is not supported yet (use 'default' "
-		      "or 'unconfined')",
+		      "isolation.seccomp '%s': 'default', 'unconfined' or the absolute path of a "
+		      "profile file",
 		      y_quote(x, q, sizeof(q)));
+	else if (y_string(p->c, x, "isolation.seccomp", true, &p->s->isolation.seccomp_profile)) {
+		p->s->isolation.seccomp_line = x->line;
+		p->s->isolation.seccomp_column = x->column;
+	}
 }
 
 static void parse_isolation(struct sp *p, const struct ynode *v)

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "harden.h"
+#include "seccomp-profile.h"
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -286,6 +287,26 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, ch
 	if (spec->isolation.seccomp_unconfined)
 		return 0;
 
+	if (spec->isolation.seccomp_profile) {
+		/* The profile replaces the default filter (as docker's --security-opt). */
+		char perr[512];
+		scmp_filter_ctx pctx;
+
+		if ((r = seccomp_profile_load(spec->isolation.seccomp_profile, caps, &pctx, perr,
+					      sizeof(perr))) < 0) {
+			snprintf(err, errlen, "seccomp profile %s", perr);
+			return r;
+		}
+		if ((r = export_filter(pctx, plan)) < 0)
+			snprintf(err, errlen, "seccomp profile %s: export filter: %s",
+				 spec->isolation.seccomp_profile,
+				 r == -E2BIG ? "more than 4096 BPF instructions" : strerror(-r));
+		else
+			plan->seccomp = true;
+		seccomp_release(pctx);
+		return r < 0 ? r : 0;
+	}
+
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		snprintf(err, errlen, "seccomp: cannot create a filter");
@@ -307,6 +328,28 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, ch
 out:
 	seccomp_release(ctx);
 	return r < 0 ? r : 0;
+}
+
+int harden_check_specs(const struct spec_set *set, struct config_errors *errs)
+{
+	int bad = 0;
+
+	for (size_t i = 0; set && i < set->nservices; i++) {
+		const struct service_spec *spec = set->services[i];
+		struct harden_plan plan;
+		char err[512] = "";
+
+		if (!spec->isolation.seccomp_profile)
+			continue;
+		if (harden_prepare(spec, &plan, err, sizeof(err)) < 0) {
+			config_errors_add(errs, spec->file, spec->isolation.seccomp_line,
+					  spec->isolation.seccomp_column, "service %s: %s",
+					  spec->name, err);
+			bad = -EINVAL;
+		}
+		harden_plan_free(&plan);
+	}
+	return bad;
 }
 
 void harden_plan_free(struct harden_plan *plan)

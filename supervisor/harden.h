@@ -66,6 +66,13 @@ int harden_cap_last(void);
 int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
 		   size_t errlen);
 void harden_plan_free(struct harden_plan *plan);
+/*
+ * Build each spec's seccomp profile (isolation.seccomp: FILE) as a start
+ * would; a broken one becomes a diagnostic at the spec's seccomp value in
+ * errs. For `paddockd -n`, startup and reload. 0 or -EINVAL.
+ */
+struct config_errors;
+int harden_check_specs(const struct spec_set *set, struct config_errors *errs);
 
 /*
  * Child side, no allocation. Before setgroups/setresgid/setresuid: drop
