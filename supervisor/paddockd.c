@@ -530,7 +530,7 @@ int main(int argc, char **argv)
 
 	if (!o.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
-	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	/*
 	 * Each service holds a few fds (pidfd, output pipes, init status):
 	 * a thousand services need more than the usual soft limit of 1024.
