@@ -65,5 +65,7 @@ const char *spec_restart_name(enum spec_restart_policy p);
 const char *spec_on_oom_name(enum spec_on_oom o);
 const char *spec_pressure_action_name(enum spec_pressure_action a);
 const char *spec_pressure_resource_name(enum spec_pressure_resource r);
+/* "nofile" for RLIMIT_NOFILE, ...; "unknown" otherwise. */
+const char *spec_rlimit_name(int resource);
 
 #endif

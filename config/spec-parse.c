@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "units.h"
@@ -75,6 +76,7 @@ struct service_spec *service_spec_free(struct service_spec *s)
 	free(s->working_dir);
 	free(s->hostname);
 	free(s->resources.cpu.cpus);
+	free(s->isolation.seccomp_profile);
 	for (size_t i = 0; i < s->isolation.nmounts; i++) {
 		free(s->isolation.mounts[i].source);
 		free(s->isolation.mounts[i].target);
@@ -122,6 +124,7 @@ static void spec_defaults(struct service_spec *s)
 	s->resources.memory =
 	    (struct spec_memory){ SPEC_UNSET, SPEC_UNSET, SPEC_UNSET, SPEC_UNSET, SPEC_UNSET };
 	s->resources.pids_max = SPEC_UNSET;
+	s->resources.oom_score_adj = SPEC_OOM_SCORE_UNSET;
 	s->isolation.namespaces = SPEC_NS_DEFAULT;
 	s->isolation.network = NETWORK_NONE;
 	s->restart.policy = RESTART_ON_FAILURE;
@@ -397,9 +400,190 @@ static void parse_memory(struct sp *p, const struct ynode *m)
 	}
 }
 
+/*
+ * resources.rlimits: setrlimit(2) resources by their lower-case names
+ * without "RLIMIT_". Sizes take units ("64M"); the others whole numbers.
+ */
+static const struct {
+	const char *name;
+	int resource;
+	bool size; /* bytes: "64M" allowed */
+	uint64_t max; /* largest finite value accepted */
+} rlimit_table[] = {
+	{ "as", RLIMIT_AS, true, SPEC_RLIM_INFINITY - 1 },
+	{ "core", RLIMIT_CORE, true, SPEC_RLIM_INFINITY - 1 },
+	{ "cpu", RLIMIT_CPU, false, SPEC_RLIM_INFINITY - 1 }, /* seconds */
+	{ "data", RLIMIT_DATA, true, SPEC_RLIM_INFINITY - 1 },
+	{ "fsize", RLIMIT_FSIZE, true, SPEC_RLIM_INFINITY - 1 },
+	{ "locks", RLIMIT_LOCKS, false, SPEC_RLIM_INFINITY - 1 },
+	{ "memlock", RLIMIT_MEMLOCK, true, SPEC_RLIM_INFINITY - 1 },
+	{ "msgqueue", RLIMIT_MSGQUEUE, true, SPEC_RLIM_INFINITY - 1 },
+	{ "nice", RLIMIT_NICE, false, 40 },
+	{ "nofile", RLIMIT_NOFILE, false, 1073741816 }, /* the kernel's nr_open ceiling */
+	{ "nproc", RLIMIT_NPROC, false, SPEC_RLIM_INFINITY - 1 },
+	{ "rss", RLIMIT_RSS, true, SPEC_RLIM_INFINITY - 1 },
+	{ "rtprio", RLIMIT_RTPRIO, false, 99 },
+	{ "rttime", RLIMIT_RTTIME, false, SPEC_RLIM_INFINITY - 1 }, /* microseconds */
+	{ "sigpending", RLIMIT_SIGPENDING, false, SPEC_RLIM_INFINITY - 1 },
+	{ "stack", RLIMIT_STACK, true, SPEC_RLIM_INFINITY - 1 },
+};
+#define NRLIMIT_TABLE (sizeof(rlimit_table) / sizeof(rlimit_table[0]))
+
+const char *spec_rlimit_name(int resource)
+{
+	for (size_t i = 0; i < NRLIMIT_TABLE; i++)
+		if (rlimit_table[i].resource == resource)
+			return rlimit_table[i].name;
+	return "unknown";
+}
+
+/* One soft or hard value: a number (a size for byte limits) or "unlimited". */
+static bool rlimit_value(struct yctx *c, const struct ynode *n, size_t t, const char *str,
+			 const char *what, uint64_t *out)
+{
+	const char *why = NULL;
+	char q[80];
+	uint64_t v = 0;
+
+	if (strcmp(str, "unlimited") == 0 || strcmp(str, "infinity") == 0) {
+		*out = SPEC_RLIM_INFINITY;
+		return true;
+	}
+	if (rlimit_table[t].size) {
+		if (strcmp(str, "max") == 0 || units_parse_size(str, 0, &v, &why) < 0) {
+			y_err(c, n,
+			      "invalid value '%s' for '%s' (a size like 512K or 64M, or unlimited)",
+			      y_quote(n, q, sizeof(q)), what);
+			return false;
+		}
+	} else {
+		bool ok = *str != '\0';
+
+		for (const char *s = str; *s && ok; s++)
+			if (*s < '0' || *s > '9' || __builtin_mul_overflow(v, 10, &v) ||
+			    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
+				ok = false;
+		if (!ok) {
+			y_err(c, n, "invalid value '%s' for '%s' (a whole number, or unlimited)",
+			      y_quote(n, q, sizeof(q)), what);
+			return false;
+		}
+	}
+	if (v > rlimit_table[t].max) {
+		y_err(c, n, "'%s' must be at most %llu, not %s", what,
+		      (unsigned long long)rlimit_table[t].max, y_quote(n, q, sizeof(q)));
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* "N" (soft = hard), "SOFT:HARD", or {soft: N, hard: N}. */
+static void parse_rlimit(struct yctx *c, const struct ynode *v, size_t t, struct spec_rlimit *out)
+{
+	static const char *const keys[] = { "soft", "hard", NULL };
+	struct spec_rlimit rl = { .set = true };
+	char what[64], buf[96];
+	const char *str;
+
+	snprintf(what, sizeof(what), "resources.rlimits.%s", rlimit_table[t].name);
+	if (v->type == YNODE_MAPPING) {
+		const struct ynode *soft = y_get(v, "soft", NULL), *hard = y_get(v, "hard", NULL);
+		const char *ss, *hs;
+
+		check_keys_quoted(c, v, what, keys);
+		if (y_is_null(soft) || y_is_null(hard)) {
+			y_err(c, v, "'%s' needs both 'soft' and 'hard'", what);
+			return;
+		}
+		snprintf(buf, sizeof(buf), "%s.soft", what);
+		if (!(ss = y_scalar(c, soft, buf)) || !rlimit_value(c, soft, t, ss, buf, &rl.soft))
+			return;
+		snprintf(buf, sizeof(buf), "%s.hard", what);
+		if (!(hs = y_scalar(c, hard, buf)) || !rlimit_value(c, hard, t, hs, buf, &rl.hard))
+			return;
+	} else {
+		if (!(str = y_scalar(c, v, what)))
+			return;
+		const char *colon = strchr(str, ':');
+		if (!colon) {
+			if (!rlimit_value(c, v, t, str, what, &rl.soft))
+				return;
+			rl.hard = rl.soft;
+		} else {
+			size_t n = (size_t)(colon - str);
+			if (n >= sizeof(buf)) {
+				y_err(c, v, "invalid value for '%s' (SOFT:HARD)", what);
+				return;
+			}
+			memcpy(buf, str, n);
+			buf[n] = '\0';
+			if (!rlimit_value(c, v, t, buf, what, &rl.soft) ||
+			    !rlimit_value(c, v, t, colon + 1, what, &rl.hard))
+				return;
+		}
+	}
+	if (rl.soft > rl.hard) {
+		y_err(c, v, "'%s': the soft limit must not be above the hard limit", what);
+		return;
+	}
+	*out = rl;
+}
+
+static void parse_rlimits(struct sp *p, const struct ynode *m)
+{
+	static const char *const keys[] = { "as",    "core",	"cpu",	    "data",   "fsize",
+					    "locks", "memlock", "msgqueue", "nice",   "nofile",
+					    "nproc", "rss",	"rtprio",   "rttime", "sigpending",
+					    "stack", NULL };
+
+	_Static_assert(sizeof(keys) / sizeof(keys[0]) == NRLIMIT_TABLE + 1, "rlimit keys");
+	if (!sub(p->c, m, "resources.rlimits", keys))
+		return;
+	for (size_t i = 0; i < NRLIMIT_TABLE; i++) {
+		const struct ynode *v = y_get(m, rlimit_table[i].name, NULL);
+
+		if (!y_is_null(v))
+			parse_rlimit(p->c, v, i,
+				     &p->s->resources.rlimits[rlimit_table[i].resource]);
+	}
+}
+
+/* -1000..1000, as /proc/PID/oom_score_adj takes it. */
+static void parse_oom_score_adj(struct sp *p, const struct ynode *v)
+{
+	const char *str = y_scalar(p->c, v, "resources.oom_score_adj"), *s;
+	long long n = 0;
+	bool neg, ok;
+	char q[80];
+
+	if (!str)
+		return;
+	s = str;
+	neg = *s == '-';
+	if (*s == '-' || *s == '+')
+		s++;
+	ok = *s != '\0' && strlen(s) <= 5;
+	for (; *s && ok; s++) {
+		ok = *s >= '0' && *s <= '9';
+		n = n * 10 + (*s - '0');
+	}
+	if (neg)
+		n = -n;
+	if (!ok || n < -1000 || n > 1000) {
+		y_err(
+		    p->c, v,
+		    "'resources.oom_score_adj' must be a whole number from -1000 to 1000, not '%s'",
+		    y_quote(v, q, sizeof(q)));
+		return;
+	}
+	p->s->resources.oom_score_adj = (int32_t)n;
+}
+
 static void parse_resources(struct sp *p, const struct ynode *v)
 {
-	static const char *const keys[] = { "memory", "cpu", "pids", "io", NULL };
+	static const char *const keys[] = { "memory",  "cpu",		"pids", "io",
+					    "rlimits", "oom_score_adj", NULL };
 	static const char *const cpu_keys[] = { "weight", "max", "cpus", NULL };
 	static const char *const pids_keys[] = { "max", NULL };
 	static const char *const io_keys[] = { "weight", NULL };
@@ -455,6 +639,10 @@ static void parse_resources(struct sp *p, const struct ynode *v)
 		if (!y_is_null(x) && y_uint(c, x, "resources.io.weight", 1, 10000, &u))
 			s->resources.io_weight = (uint32_t)u;
 	}
+	parse_rlimits(p, y_get(v, "rlimits", NULL));
+	x = y_get(v, "oom_score_adj", NULL);
+	if (!y_is_null(x))
+		parse_oom_score_adj(p, x);
 }
 
 /* Absolute, no ".." component. */
@@ -667,11 +855,15 @@ static void parse_seccomp(struct sp *p, const struct ynode *x)
 		p->s->isolation.seccomp_unconfined = false;
 	else if (strcmp(v, "unconfined") == 0)
 		p->s->isolation.seccomp_unconfined = true;
-	else
+	else if (v[0] != '/')
 		y_err(p->c, x,
-		      "isolation.seccomp '%s': a profile file is not supported yet (use 'default' "
-		      "or 'unconfined')",
+		      "isolation.seccomp '%s': 'default', 'unconfined' or the absolute path of a "
+		      "profile file",
 		      y_quote(x, q, sizeof(q)));
+	else if (y_string(p->c, x, "isolation.seccomp", true, &p->s->isolation.seccomp_profile)) {
+		p->s->isolation.seccomp_line = x->line;
+		p->s->isolation.seccomp_column = x->column;
+	}
 }
 
 static void parse_isolation(struct sp *p, const struct ynode *v)

@@ -67,6 +67,19 @@ struct spec_cpu {
 	char *cpus; /* cpuset list "0-1,3", NULL = unset */
 };
 
+/* resources.rlimits: one slot per RLIMIT_* number (0..15 on Linux). */
+#define SPEC_RLIMIT_NR 16
+/* "unlimited" for a soft or hard rlimit (RLIM_INFINITY). */
+#define SPEC_RLIM_INFINITY UINT64_MAX
+
+struct spec_rlimit {
+	bool set; /* false = inherited from paddockd */
+	uint64_t soft, hard; /* SPEC_RLIM_INFINITY = unlimited; soft <= hard */
+};
+
+/* resources.oom_score_adj when not set: inherited from paddockd. */
+#define SPEC_OOM_SCORE_UNSET INT32_MIN
+
 struct spec_pressure {
 	enum spec_pressure_action action; /* NONE = not configured */
 	uint32_t above_permille; /* threshold on "some", 1..1000 (20% = 200) */
@@ -96,6 +109,8 @@ struct service_spec {
 		struct spec_cpu cpu;
 		uint64_t pids_max; /* SPEC_UNSET or SPEC_SIZE_MAX ("max") or a count */
 		uint32_t io_weight; /* 1..10000, 0 = unset */
+		struct spec_rlimit rlimits[SPEC_RLIMIT_NR]; /* indexed by RLIMIT_* */
+		int32_t oom_score_adj; /* -1000..1000, SPEC_OOM_SCORE_UNSET = inherit */
 	} resources;
 
 	struct {
@@ -108,6 +123,8 @@ struct service_spec {
 		uint64_t caps_add, caps_drop;
 		bool caps_add_all, caps_drop_all;
 		bool seccomp_unconfined; /* 'seccomp: unconfined'; default filter otherwise */
+		char *seccomp_profile; /* 'seccomp: FILE': absolute path of an OCI JSON profile */
+		int seccomp_line, seccomp_column; /* where that value sits in the spec */
 	} isolation;
 
 	struct {

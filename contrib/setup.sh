@@ -13,7 +13,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config clang-format
  libseccomp-dev libcap-dev libcmocka-dev
  busybox-static jq python3 cpio xz-utils qemu-system-x86 util-linux iproute2 procps file systemd
  runc umoci stress-ng hyperfine prometheus curl supervisor clang libclang-rt-14-dev
- libcap2-bin"
+ libcap2-bin valgrind"
 
 if [ "${PADDOCK_SKIP_APT:-0}" != 1 ]; then
 	missing=""

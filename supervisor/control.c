@@ -694,32 +694,14 @@ static void cmd_events(struct client *cl, struct json_object *req)
 
 static void handle_request(struct client *cl, const char *line, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	struct json_object *req = json_tokener_parse_ex(tok, line, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	struct json_object *v;
-	const char *cmd;
+	struct json_object *req;
+	const char *cmd, *code;
+	char err[160];
 
-	json_tokener_free(tok);
-	if (!req || jerr != json_tokener_success || !json_object_is_type(req, json_type_object)) {
-		reply_error(cl, "EPROTO", "malformed request: %s",
-			    req ? "not a JSON object" : json_tokener_error_desc(jerr));
-		json_object_put(req);
+	if (control_parse_request(line, len, &req, &cmd, &code, err, sizeof(err)) < 0) {
+		reply_error(cl, code, "%s", err);
 		return;
 	}
-	if (json_object_object_get_ex(req, "v", &v) && json_object_get_int(v) != CONTROL_PROTOCOL) {
-		reply_error(cl, "EPROTO", "unsupported protocol version %d (daemon speaks %d)",
-			    json_object_get_int(v), CONTROL_PROTOCOL);
-		json_object_put(req);
-		return;
-	}
-	if (!json_object_object_get_ex(req, "cmd", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		reply_error(cl, "EPROTO", "request has no \"cmd\"");
-		json_object_put(req);
-		return;
-	}
-	cmd = json_object_get_string(v);
 
 	if (strcmp(cmd, "version") == 0) {
 		struct json_object *r = json_object_new_object();

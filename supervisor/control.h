@@ -6,10 +6,9 @@
 #ifndef PADDOCK_CONTROL_H
 #define PADDOCK_CONTROL_H
 
+#include "control-parse.h"
 #include "daemon.h"
 
-#define CONTROL_PROTOCOL 1
-#define CONTROL_MAX_REQUEST (1024 * 1024) /* bytes per request line */
 #define CONTROL_MAX_OUTPUT (4 * 1024 * 1024) /* unread bytes before a client is dropped */
 #define CONTROL_MAX_CLIENTS 512
 

@@ -18,7 +18,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "harden.h"
+#include "seccomp-profile.h"
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -241,6 +243,32 @@ static int add_arches(scmp_filter_ctx ctx)
 	return 0;
 }
 
+static void prepare_limits(const struct service_spec *spec, struct harden_plan *plan)
+{
+	/* "setrlimit NAME" for each resource, built once: the child only reads them. */
+	static char whats[SPEC_RLIMIT_NR][32];
+
+	for (int res = 0; res < SPEC_RLIMIT_NR; res++) {
+		const struct spec_rlimit *rl = &spec->resources.rlimits[res];
+
+		if (!rl->set)
+			continue;
+		if (!whats[res][0])
+			snprintf(whats[res], sizeof(whats[res]), "setrlimit %s",
+				 spec_rlimit_name(res));
+		plan->rlimits[plan->nrlimits].resource = res;
+		plan->rlimits[plan->nrlimits].lim.rlim_cur =
+		    rl->soft == SPEC_RLIM_INFINITY ? RLIM_INFINITY : (rlim_t)rl->soft;
+		plan->rlimits[plan->nrlimits].lim.rlim_max =
+		    rl->hard == SPEC_RLIM_INFINITY ? RLIM_INFINITY : (rlim_t)rl->hard;
+		plan->rlimits[plan->nrlimits].what = whats[res];
+		plan->nrlimits++;
+	}
+	if (spec->resources.oom_score_adj != SPEC_OOM_SCORE_UNSET)
+		snprintf(plan->oom_score_adj, sizeof(plan->oom_score_adj), "%d",
+			 (int)spec->resources.oom_score_adj);
+}
+
 int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
 		   size_t errlen)
 {
@@ -255,8 +283,29 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, ch
 	plan->cap_bounding = caps;
 	plan->cap_permitted = caps;
 	plan->cap_effective = caps;
+	prepare_limits(spec, plan);
 	if (spec->isolation.seccomp_unconfined)
 		return 0;
+
+	if (spec->isolation.seccomp_profile) {
+		/* The profile replaces the default filter (as docker's --security-opt). */
+		char perr[512];
+		scmp_filter_ctx pctx;
+
+		if ((r = seccomp_profile_load(spec->isolation.seccomp_profile, caps, &pctx, perr,
+					      sizeof(perr))) < 0) {
+			snprintf(err, errlen, "seccomp profile %s", perr);
+			return r;
+		}
+		if ((r = export_filter(pctx, plan)) < 0)
+			snprintf(err, errlen, "seccomp profile %s: export filter: %s",
+				 spec->isolation.seccomp_profile,
+				 r == -E2BIG ? "more than 4096 BPF instructions" : strerror(-r));
+		else
+			plan->seccomp = true;
+		seccomp_release(pctx);
+		return r < 0 ? r : 0;
+	}
 
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
@@ -279,6 +328,28 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, ch
 out:
 	seccomp_release(ctx);
 	return r < 0 ? r : 0;
+}
+
+int harden_check_specs(const struct spec_set *set, struct config_errors *errs)
+{
+	int bad = 0;
+
+	for (size_t i = 0; set && i < set->nservices; i++) {
+		const struct service_spec *spec = set->services[i];
+		struct harden_plan plan;
+		char err[512] = "";
+
+		if (!spec->isolation.seccomp_profile)
+			continue;
+		if (harden_prepare(spec, &plan, err, sizeof(err)) < 0) {
+			config_errors_add(errs, spec->file, spec->isolation.seccomp_line,
+					  spec->isolation.seccomp_column, "service %s: %s",
+					  spec->name, err);
+			bad = -EINVAL;
+		}
+		harden_plan_free(&plan);
+	}
+	return bad;
 }
 
 void harden_plan_free(struct harden_plan *plan)
@@ -308,6 +379,31 @@ int harden_apply_bounding(const struct harden_plan *plan, enum harden_step *step
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -errno;
 	*step = HARDEN_STEP_NONE;
+	return 0;
+}
+
+int harden_apply_limits(const struct harden_plan *plan, const char **what)
+{
+	for (size_t i = 0; i < plan->nrlimits; i++) {
+		*what = plan->rlimits[i].what;
+		if (setrlimit(plan->rlimits[i].resource, &plan->rlimits[i].lim) < 0)
+			return -errno;
+	}
+	if (plan->oom_score_adj[0]) {
+		size_t len = strlen(plan->oom_score_adj);
+		int fd;
+
+		*what = "write /proc/self/oom_score_adj";
+		if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) < 0)
+			return -errno;
+		if (write(fd, plan->oom_score_adj, len) != (ssize_t)len) {
+			int e = errno ? errno : EIO;
+			close(fd);
+			return -e;
+		}
+		close(fd);
+	}
+	*what = NULL;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include "spec.h"
 
@@ -29,6 +30,14 @@ struct harden_plan {
 	struct sock_fprog prog; /* points into filter */
 	struct sock_filter *filter;
 	size_t filter_len;
+	/* resources.rlimits and oom_score_adj, applied by harden_apply_limits */
+	struct {
+		int resource;
+		struct rlimit lim;
+		const char *what; /* "setrlimit nofile" */
+	} rlimits[SPEC_RLIMIT_NR];
+	size_t nrlimits;
+	char oom_score_adj[12]; /* "-1000".."1000"; "" = inherit */
 };
 
 /* Which step of harden_apply* failed, for the launch report. */
@@ -57,6 +66,13 @@ int harden_cap_last(void);
 int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
 		   size_t errlen);
 void harden_plan_free(struct harden_plan *plan);
+/*
+ * Build each spec's seccomp profile (isolation.seccomp: FILE) as a start
+ * would; a broken one becomes a diagnostic at the spec's seccomp value in
+ * errs. For `paddockd -n`, startup and reload. 0 or -EINVAL.
+ */
+struct config_errors;
+int harden_check_specs(const struct spec_set *set, struct config_errors *errs);
 
 /*
  * Child side, no allocation. Before setgroups/setresgid/setresuid: drop
@@ -64,6 +80,13 @@ void harden_plan_free(struct harden_plan *plan);
  * names what failed.
  */
 int harden_apply_bounding(const struct harden_plan *plan, enum harden_step *step);
+/*
+ * Child side, while still root and before setuid (raising a hard limit or
+ * lowering oom_score_adj needs CAP_SYS_RESOURCE): the spec's rlimits and
+ * oom_score_adj (through the service's own /proc). 0 or -errno, *what
+ * names the failed step (a static string).
+ */
+int harden_apply_limits(const struct harden_plan *plan, const char **what);
 /*
  * Child side, the last thing before execve (after setuid, chdir and
  * close_range): capset (inheritable empty, permitted/effective = plan ∩

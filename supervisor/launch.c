@@ -132,19 +132,23 @@ void launch_init_run(pid_t service, int statusfd)
 static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan, int reportfd)
 {
 	enum harden_step step;
+	const char *what = NULL;
 	int r;
 
 	/* Bounding and ambient sets go while we still hold CAP_SETPCAP. */
 	if (plan->harden && (r = harden_apply_bounding(plan->harden, &step)) < 0)
 		child_fail(reportfd, -r, "%s", harden_step_name(step));
+	if (plan->nofile && plan->nofile->rlim_cur > 0)
+		(void)setrlimit(RLIMIT_NOFILE, plan->nofile);
+	/* The spec's rlimits and oom_score_adj while CAP_SYS_RESOURCE is still held. */
+	if (plan->harden && (r = harden_apply_limits(plan->harden, &what)) < 0)
+		child_fail(reportfd, -r, "%s", what);
 	if (setgroups(0, NULL) < 0)
 		child_fail(reportfd, errno, "setgroups");
 	if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
 		child_fail(reportfd, errno, "setgid %u", (unsigned)plan->gid);
 	if (setresuid(plan->uid, plan->uid, plan->uid) < 0)
 		child_fail(reportfd, errno, "setuid %u", (unsigned)plan->uid);
-	if (plan->nofile && plan->nofile->rlim_cur > 0)
-		(void)setrlimit(RLIMIT_NOFILE, plan->nofile);
 	if (chdir(plan->workdir) < 0)
 		child_fail(reportfd, errno, "chdir %s", plan->workdir);
 	/* Everything but stdio and the report pipe (cloexec) goes now. */

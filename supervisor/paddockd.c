@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "events.h"
+#include "harden.h"
 #include "image.h"
 #include "launch.h"
 #include "log.h"
@@ -149,6 +150,8 @@ static int load_configuration(struct daemon *d, const struct options *o)
 	override(&d->cfg->cgroup_root, o->cgroup_root);
 
 	r = config_load_specs(d->cfg->services_dir, &d->host, &d->specs, &errs);
+	if (r >= 0 && (r = harden_check_specs(d->specs, &errs)) < 0) /* seccomp profiles */
+		d->specs = spec_set_free(d->specs);
 	if (r < 0) {
 		config_errors_print(stderr, &errs);
 		config_errors_clear(&errs);
@@ -214,7 +217,10 @@ int daemon_reload(struct daemon *d, struct config_errors *errs, struct json_obje
 	char err[512];
 	int r;
 
-	if ((r = config_load_specs(d->cfg->services_dir, &d->host, &set, errs)) < 0) {
+	if ((r = config_load_specs(d->cfg->services_dir, &d->host, &set, errs)) >= 0 &&
+	    (r = harden_check_specs(set, errs)) < 0)
+		set = spec_set_free(set); /* a broken seccomp profile refuses the reload */
+	if (r < 0) {
 		json_object_put(added), json_object_put(removed);
 		json_object_put(updated), json_object_put(failed);
 		return r; /* a set with any error changes nothing */
@@ -539,7 +545,7 @@ int main(int argc, char **argv)
 	unsetenv("PADDOCK_REEXEC");
 	if (!o.foreground && !reexec && daemon(0, 0) < 0)
 		fatal("daemon");
-	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	/*
 	 * Each service holds a few fds (pidfd, output pipes, init status):
 	 * a thousand services need more than the usual soft limit of 1024.

@@ -1593,7 +1593,17 @@ static bool needs_restart(const struct service_spec *a, const struct service_spe
 	    a->isolation.caps_drop != b->isolation.caps_drop ||
 	    a->isolation.caps_add_all != b->isolation.caps_add_all ||
 	    a->isolation.caps_drop_all != b->isolation.caps_drop_all ||
-	    a->isolation.seccomp_unconfined != b->isolation.seccomp_unconfined)
+	    a->isolation.seccomp_unconfined != b->isolation.seccomp_unconfined ||
+	    !str_eq(a->isolation.seccomp_profile, b->isolation.seccomp_profile))
+		return true;
+	/* rlimits and oom_score_adj are set in the child before exec. */
+	for (size_t i = 0; i < SPEC_RLIMIT_NR; i++) {
+		const struct spec_rlimit *x = &a->resources.rlimits[i],
+					 *y = &b->resources.rlimits[i];
+		if (x->set != y->set || x->soft != y->soft || x->hard != y->hard)
+			return true;
+	}
+	if (a->resources.oom_score_adj != b->resources.oom_score_adj)
 		return true;
 	for (size_t i = 0; i < a->isolation.nmounts; i++) {
 		const struct spec_mount *x = &a->isolation.mounts[i], *y = &b->isolation.mounts[i];

@@ -172,10 +172,13 @@ make_rootfs() {
 # start_daemon [EXTRA ARGS]: run paddockd in the foreground on $T.
 start_daemon() {
 	[ -x "$PADDOCKD" ] || fail "no paddockd at $PADDOCKD"
-	"$PADDOCKD" -f -v -S "$T/services" --state-dir "$T/state" --runtime-dir "$T/run" \
-		--cgroup-root "$CGROOT" "$@" >>"$T/daemon.log" 2>&1 &
+	# PADDOCK_DAEMON_WRAPPER: a command the daemon runs under (tests/valgrind.sh).
+	${PADDOCK_DAEMON_WRAPPER:-} "$PADDOCKD" -f -v -S "$T/services" --state-dir "$T/state" \
+		--runtime-dir "$T/run" --cgroup-root "$CGROOT" "$@" >>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
-	wait_for 10 test -S "$T/run/control.sock" || fail "daemon did not open its socket"
+	local secs=10
+	[ -z "${PADDOCK_DAEMON_WRAPPER:-}" ] || secs=60
+	wait_for $secs test -S "$T/run/control.sock" || fail "daemon did not open its socket"
 }
 
 stop_daemon() {

@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(config oci unpack state)
+[ ${#names[@]} -gt 0 ] || names=(config oci unpack state seccomp control)
 command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
 W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -24,6 +24,10 @@ build() {
 		-o "$W/fuzz-$1" ;;
 	state) clang $CF -I"$top/supervisor" -I"$top/config" "$top/tests/fuzz/fuzz-state.c" \
 		"$top/supervisor/state.c" "$top/supervisor/util.c" -ljson-c -o "$W/fuzz-state" ;;
+	seccomp) clang $CF -I"$top/supervisor" "$top/tests/fuzz/fuzz-seccomp.c" \
+		"$top/supervisor/seccomp-profile.c" -ljson-c -lseccomp -lcap -o "$W/fuzz-seccomp" ;;
+	control) clang $CF -I"$top/supervisor" "$top/tests/fuzz/fuzz-control.c" \
+		"$top/supervisor/control-parse.c" -ljson-c -o "$W/fuzz-control" ;;
 	esac
 }
 rc=0

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -338,6 +339,44 @@ static void check_misc(const struct spec_set *set)
 	assert_int_equal(s->stop.timeout_ms, 0);
 	assert_int_equal(s->on_oom, ON_OOM_STOP);
 	assert_string_equal(s->user, "nobody");
+}
+
+static void check_rlimits(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+	const struct spec_rlimit *rl = s->resources.rlimits;
+
+	assert_true(rl[RLIMIT_NOFILE].set);
+	assert_int_equal(rl[RLIMIT_NOFILE].soft, 1024);
+	assert_int_equal(rl[RLIMIT_NOFILE].hard, 1024);
+	assert_true(rl[RLIMIT_NPROC].set);
+	assert_int_equal(rl[RLIMIT_NPROC].soft, 100);
+	assert_int_equal(rl[RLIMIT_NPROC].hard, 200);
+	assert_int_equal(rl[RLIMIT_CORE].soft, 0);
+	assert_int_equal(rl[RLIMIT_CORE].hard, SPEC_RLIM_INFINITY);
+	assert_int_equal(rl[RLIMIT_MEMLOCK].soft, 64 * MIB);
+	assert_int_equal(rl[RLIMIT_MEMLOCK].hard, 64 * MIB);
+	assert_int_equal(rl[RLIMIT_STACK].soft, 8 * MIB);
+	assert_int_equal(rl[RLIMIT_STACK].hard, SPEC_RLIM_INFINITY);
+	assert_false(rl[RLIMIT_AS].set);
+	assert_false(rl[RLIMIT_CPU].set);
+	assert_int_equal(s->resources.oom_score_adj, -500);
+	assert_string_equal(spec_rlimit_name(RLIMIT_NOFILE), "nofile");
+	assert_string_equal(spec_rlimit_name(99), "unknown");
+}
+
+static void check_rlimits_unset(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	for (int i = 0; i < SPEC_RLIMIT_NR; i++)
+		assert_false(s->resources.rlimits[i].set);
+	assert_int_equal(s->resources.oom_score_adj, SPEC_OOM_SCORE_UNSET);
+}
+
+static void check_oom_score_max(const struct spec_set *set)
+{
+	assert_int_equal(set->services[0]->resources.oom_score_adj, 1000);
 }
 
 static void check_chain(const struct spec_set *set)
@@ -863,8 +902,94 @@ static const struct spec_case cases[] = {
 	  "  b: {command: [b], resources: *r}\n",
 	  1,
 	  { { 2, 50, "'resources.cpu.weight' must be between 1 and 10000" } } },
+	{ "rlimits and oom_score_adj",
+	  SVC "    resources:\n"
+	      "      rlimits:\n"
+	      "        nofile: 1024\n"
+	      "        nproc: \"100:200\"\n"
+	      "        core: {soft: 0, hard: unlimited}\n"
+	      "        memlock: 64M\n"
+	      "        stack: 8M:unlimited\n"
+	      "      oom_score_adj: -500\n",
+	  0,
+	  { { 0 } },
+	  check_rlimits },
+	{ "rlimits unset inherit", SVC, 0, { { 0 } }, check_rlimits_unset },
+	{ "oom_score_adj upper bound",
+	  SVC "    resources: {oom_score_adj: 1000}\n",
+	  0,
+	  { { 0 } },
+	  check_oom_score_max },
+	{ "rlimit unknown name",
+	  SVC "    resources: {rlimits: {nofiles: 10}}\n",
+	  1,
+	  { { 4, 27, "unknown key 'nofiles' in 'resources.rlimits'" } } },
+	{ "rlimit soft above hard",
+	  SVC "    resources: {rlimits: {nofile: \"4096:1024\"}}\n",
+	  1,
+	  { { 4, 35, "'resources.rlimits.nofile': the soft limit must not be above the hard" } } },
+	{ "rlimit mapping soft above hard",
+	  SVC "    resources: {rlimits: {nproc: {soft: 5, hard: 4}}}\n",
+	  1,
+	  { { 4, 34, "soft limit must not be above the hard limit" } } },
+	{ "rlimit mapping missing hard",
+	  SVC "    resources: {rlimits: {nproc: {soft: 5}}}\n",
+	  1,
+	  { { 4, 34, "'resources.rlimits.nproc' needs both 'soft' and 'hard'" } } },
+	{ "rlimit mapping unknown key",
+	  SVC "    resources: {rlimits: {nproc: {soft: 5, hard: 6, max: 7}}}\n",
+	  1,
+	  { { 4, 53, "unknown key 'max' in 'resources.rlimits.nproc'" } } },
+	{ "rlimit not a number",
+	  SVC "    resources: {rlimits: {nofile: lots}}\n",
+	  1,
+	  { { 4, 35,
+	      "invalid value 'lots' for 'resources.rlimits.nofile' (a whole number, or "
+	      "unlimited)" } } },
+	{ "rlimit negative",
+	  SVC "    resources: {rlimits: {nproc: -1}}\n",
+	  1,
+	  { { 4, 34, "invalid value '-1' for 'resources.rlimits.nproc'" } } },
+	{ "rlimit size with bad unit",
+	  SVC "    resources: {rlimits: {memlock: 64Q}}\n",
+	  1,
+	  { { 4, 36,
+	      "invalid value '64Q' for 'resources.rlimits.memlock' (a size like 512K or 64M" } } },
+	{ "rlimit size max is not unlimited",
+	  SVC "    resources: {rlimits: {core: max}}\n",
+	  1,
+	  { { 4, 33, "invalid value 'max' for 'resources.rlimits.core' (a size like" } } },
+	{ "rlimit nofile above nr_open",
+	  SVC "    resources: {rlimits: {nofile: 2000000000}}\n",
+	  1,
+	  { { 4, 35, "'resources.rlimits.nofile' must be at most 1073741816, not 2000000000" } } },
+	{ "rlimit rtprio above 99",
+	  SVC "    resources: {rlimits: {rtprio: 100}}\n",
+	  1,
+	  { { 4, 35, "'resources.rlimits.rtprio' must be at most 99" } } },
+	{ "rlimit empty soft",
+	  SVC "    resources: {rlimits: {nofile: \":10\"}}\n",
+	  1,
+	  { { 4, 35, "invalid value ':10' for 'resources.rlimits.nofile'" } } },
+	{ "rlimits is a list",
+	  SVC "    resources: {rlimits: [nofile]}\n",
+	  1,
+	  { { 4, 26, "'resources.rlimits' must be a mapping, not a list" } } },
+	{ "oom_score_adj too low",
+	  SVC "    resources: {oom_score_adj: -1001}\n",
+	  1,
+	  { { 4, 32,
+	      "'resources.oom_score_adj' must be a whole number from -1000 to 1000, not "
+	      "'-1001'" } } },
+	{ "oom_score_adj not a number",
+	  SVC "    resources: {oom_score_adj: low}\n",
+	  1,
+	  { { 4, 32, "from -1000 to 1000, not 'low'" } } },
+	{ "oom_score_adj huge",
+	  SVC "    resources: {oom_score_adj: 99999999999999999999999}\n",
+	  1,
+	  { { 4, 32, "from -1000 to 1000" } } },
 };
-
 /* Percentages without host memory are errors. */
 static void test_percent_without_host(void **state)
 {

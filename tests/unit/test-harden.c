@@ -2,7 +2,9 @@
  * test-harden.c - unit tests for supervisor/harden.c and the
  * isolation.capabilities / isolation.seccomp config keys: capability mask
  * arithmetic, config diagnostics with positions, and the default seccomp
- * filter loaded in a forked child (refuses what it should, allows the rest).
+ * filter loaded in a forked child (refuses what it should, allows the rest);
+ * OCI JSON seccomp profiles: every error names the JSON path, and a profile
+ * denying mkdir does so in a forked child.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@
 
 #include "config.h"
 #include "harden.h"
+#include "seccomp-profile.h"
 
 #define BIT(c) (1ULL << (c))
 #define ALL40 ((1ULL << 41) - 1)
@@ -123,8 +127,8 @@ static void test_config_errors(void **state)
 		  "      capabilities: {add: CHOWN}\n",
 		  5, 27, "isolation.capabilities.add");
 	parse_bad("services:\n  s:\n    command: [/bin/true]\n    isolation:\n"
-		  "      seccomp: /etc/profile.json\n",
-		  5, 16, "not supported yet");
+		  "      seccomp: profile.json\n",
+		  5, 16, "'default', 'unconfined' or the absolute path of a profile file");
 	parse_bad("services:\n  s:\n    command: [/bin/true]\n    isolation:\n"
 		  "      capabilities: {add: [ALL], drop: [ALL]}\n",
 		  5, 22, "contradict");
@@ -296,13 +300,268 @@ static void test_apply_drop_all(void **state)
 	spec_set_free(set);
 }
 
+/* --- OCI JSON seccomp profiles ------------------------------------------- */
+
+struct profile_case {
+	const char *json;
+	const char *err; /* substring of the error; NULL = must parse */
+};
+
+#define ALLOW_ALL "\"defaultAction\": \"SCMP_ACT_ALLOW\""
+
+static const struct profile_case profile_cases[] = {
+	{ "{" ALLOW_ALL "}", NULL },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"mkdir\", \"mkdirat\"], "
+	  "\"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1}]}",
+	  NULL },
+	/* docker's shapes: archMap, null subArchitectures, includes/excludes, legacy name */
+	{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 1, \"archMap\": ["
+	  "{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": [\"SCMP_ARCH_X86\", "
+	  "\"SCMP_ARCH_X32\"]}, {\"architecture\": \"SCMP_ARCH_RISCV64\", \"subArchitectures\": "
+	  "null}], \"syscalls\": [{\"names\": [\"read\", \"write\", \"exit_group\"], \"action\": "
+	  "\"SCMP_ACT_ALLOW\"}, {\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_ALLOW\", "
+	  "\"includes\": {\"minKernel\": \"4.8\", \"caps\": [\"CAP_SYS_PTRACE\"]}}, {\"names\": "
+	  "[\"clone\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": "
+	  "2114060288, \"op\": \"SCMP_CMP_MASKED_EQ\"}], \"excludes\": {\"caps\": "
+	  "[\"CAP_SYS_ADMIN\"], \"arches\": [\"s390\", \"s390x\"]}, \"comment\": \"c\"}, "
+	  "{\"name\": \"getpid\", \"action\": \"SCMP_ACT_ALLOW\"}, {\"names\": "
+	  "[\"sync_file_range2\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"arches\": "
+	  "[\"ppc64le\"]}}]}",
+	  NULL },
+	/* two conditions on one argument: one rule each, as runc */
+	{ "{" ALLOW_ALL ", \"architectures\": [\"SCMP_ARCH_X86_64\"], \"syscalls\": [{\"names\": "
+	  "[\"personality\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 0, \"value\": "
+	  "1, \"op\": \"SCMP_CMP_EQ\"}, {\"index\": 0, \"value\": 2, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+	  NULL },
+	/* the default action repeated for a syscall is skipped, not an error */
+	{ "{" ALLOW_ALL
+	  ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+	  NULL },
+	{ "", "not JSON" },
+	{ "{" ALLOW_ALL "} x", "not JSON: trailing data at byte" },
+	{ "[1]", "must be a JSON object, not an array" },
+	{ "{\"syscalls\": []}", "'defaultAction' is missing" },
+	{ "{\"defaultAction\": \"SCMP_ACT_SOMETIMES\"}",
+	  "defaultAction: unknown action 'SCMP_ACT_SOMETIMES'" },
+	{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": -1}",
+	  "defaultErrnoRet: must not be negative" },
+	{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 5000}",
+	  "defaultErrnoRet: must be at most 4095" },
+	{ "{" ALLOW_ALL ", \"defaultActoin\": 1}", "defaultActoin: unknown key" },
+	{ "{" ALLOW_ALL ", \"listenerPath\": \"/x\"}", "listenerPath: seccomp notify listeners" },
+	{ "{" ALLOW_ALL ", \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"]}",
+	  "flags: filter flags are not supported" },
+	{ "{" ALLOW_ALL ", \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_Z80\"]}",
+	  "architectures[1]: unknown architecture 'SCMP_ARCH_Z80'" },
+	{ "{" ALLOW_ALL ", \"archMap\": [{\"architecture\": \"x86_64\"}]}",
+	  "archMap[0].architecture: unknown architecture 'x86_64'" },
+	{ "{" ALLOW_ALL ", \"syscalls\": {}}", "syscalls: must be an array, not an object" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\"}, "
+	  "{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ERRNO\"}, {\"names\": [\"mkdir\", "
+	  "\"mkdri\"], \"action\": \"SCMP_ACT_ERRNO\"}]}",
+	  "syscalls[2].names[1]: unknown system call 'mkdri'" },
+	{ "{" ALLOW_ALL
+	  ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}",
+	  "syscalls[0].action: SCMP_ACT_NOTIFY is not supported" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"ALLOW\"}]}",
+	  "syscalls[0].action: unknown action 'ALLOW'" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"]}]}",
+	  "syscalls[0]: 'action' is missing" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"action\": \"SCMP_ACT_KILL\"}]}",
+	  "syscalls[0]: 'names' is missing" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": \"read\", \"action\": \"SCMP_ACT_KILL\"}]}",
+	  "syscalls[0].names: must be an array, not a string" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [7], \"action\": \"SCMP_ACT_KILL\"}]}",
+	  "syscalls[0].names[0]: must be a string, not a number" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", "
+	  "\"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+	  "syscalls[0].args[0].index: must be at most 5" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", "
+	  "\"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}, {\"index\": 1, "
+	  "\"value\": 1, \"op\": \"SCMP_CMP_ABOUT\"}]}]}",
+	  "syscalls[0].args[1].op: unknown operator 'SCMP_CMP_ABOUT'" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", "
+	  "\"args\": [{\"index\": 0, \"value\": -3, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+	  "syscalls[0].args[0].value: must not be negative" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", "
+	  "\"args\": [{\"index\": 0, \"value\": 1.5, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+	  "syscalls[0].args[0].value: must be a whole number, not a fraction" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", "
+	  "\"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\", \"mask\": 3}]}]}",
+	  "syscalls[0].args[0].mask: unknown key" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", "
+	  "\"args\": [{\"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+	  "syscalls[0].args[0]: 'index' is missing" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", "
+	  "\"includes\": {\"caps\": [\"CAP_FLY\"]}}]}",
+	  "syscalls[0].includes.caps[0]: unknown capability 'CAP_FLY'" },
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", "
+	  "\"excludes\": {\"minKernel\": \"four\"}}]}",
+	  "syscalls[0].excludes.minKernel: 'four' is not a kernel version" },
+	/* an entry skipped by includes is still validated */
+	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"bogus_call\"], \"action\": "
+	  "\"SCMP_ACT_KILL\", \"includes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}}]}",
+	  "syscalls[0].names[0]: unknown system call 'bogus_call'" },
+	{ "{\"a\": "
+	  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	  "not JSON: nesting too deep" },
+	{ "{" ALLOW_ALL "}\n\0{}", "not JSON: contains a NUL byte" },
+};
+
+static void test_profile_cases(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(profile_cases) / sizeof(profile_cases[0]); i++) {
+		const struct profile_case *c = &profile_cases[i];
+		size_t len = strlen(c->json);
+		scmp_filter_ctx ctx = (scmp_filter_ctx)1;
+		char err[512] = "";
+
+		if (c->err && strstr(c->err, "NUL byte"))
+			len += 3;
+		int r = seccomp_profile_parse(c->json, len, HARDEN_CAPS_DEFAULT, &ctx, err,
+					      sizeof(err));
+		if (!c->err) {
+			if (r != 0)
+				fail_msg("case %zu: want success, got %d: %s", i, r, err);
+			assert_non_null(ctx);
+			seccomp_release(ctx);
+			continue;
+		}
+		if (r >= 0)
+			fail_msg("case %zu: want error '%s', got success", i, c->err);
+		assert_null(ctx);
+		if (!strstr(err, c->err))
+			fail_msg("case %zu: want error '%s', got '%s'", i, c->err, err);
+	}
+}
+
+static void test_profile_size_bound(void **state)
+{
+	size_t len = SECCOMP_PROFILE_MAX_SIZE + 1;
+	char *big = malloc(len), err[256];
+	scmp_filter_ctx ctx;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, ' ', len);
+	assert_int_equal(seccomp_profile_parse(big, len, 0, &ctx, err, sizeof(err)), -E2BIG);
+	assert_non_null(strstr(err, "over the limit"));
+	free(big);
+}
+
+/* A profile file through the spec: the filter denies mkdir with EPERM in a child. */
+static void test_profile_applied(void **state)
+{
+	char dir[] = "/tmp/paddock-test-harden.XXXXXX", path[128], yaml[512], err[512] = "";
+	struct harden_plan plan;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p.json", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\", "
+	      "\"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 1}, {\"names\": "
+	      "[\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 33}]}",
+	      f);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml),
+		 "services:\n  s:\n    command: [/bin/true]\n    isolation: {seccomp: %s}\n", path);
+	struct spec_set *set = parse_ok(yaml);
+	assert_string_equal(set->services[0]->isolation.seccomp_profile, path);
+	assert_int_equal(set->services[0]->isolation.seccomp_line, 4);
+	assert_int_equal(set->services[0]->isolation.seccomp_column, 26);
+	assert_int_equal(harden_check_specs(set, NULL), 0);
+	if (harden_prepare(set->services[0], &plan, err, sizeof(err)) < 0)
+		fail_msg("harden_prepare: %s", err);
+	assert_true(plan.seccomp);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char sub[160];
+		struct sock_fprog prog = { .len = (unsigned short)plan.filter_len,
+					   .filter = plan.filter };
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_SET_SECCOMP, 2, &prog, 0, 0) < 0)
+			_exit(100);
+		snprintf(sub, sizeof(sub), "%s/sub", dir);
+		errno = 0;
+		if (mkdir(sub, 0700) != -1 || errno != EPERM)
+			_exit(1);
+		errno = 0;
+		if (syscall(SYS_getppid) != -1 || errno != EDOM)
+			_exit(2);
+		if (getpid() <= 0 || rmdir(dir) == 0) /* allowed, fails: dir has p.json */
+			_exit(3);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	harden_plan_free(&plan);
+
+	/* Broken now: the check names the spec position, the file and the JSON path. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\"], "
+	      "\"action\": \"SCMP_ACT_DENY\"}]}",
+	      f);
+	fclose(f);
+	struct config_errors errs = { 0 };
+	assert_int_equal(harden_check_specs(set, &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_int_equal(errs.diags[0].line, 4);
+	assert_int_equal(errs.diags[0].column, 26);
+	assert_non_null(strstr(errs.diags[0].message, path));
+	assert_non_null(
+	    strstr(errs.diags[0].message, "syscalls[0].action: unknown action 'SCMP_ACT_DENY'"));
+	config_errors_clear(&errs);
+	assert_int_equal(harden_prepare(set->services[0], &plan, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "seccomp profile"));
+	harden_plan_free(&plan);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(harden_prepare(set->services[0], &plan, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "No such file"));
+	harden_plan_free(&plan);
+	spec_set_free(set);
+}
+
+static void test_rlimit_plan(void **state)
+{
+	struct harden_plan plan;
+	char err[256];
+
+	(void)state;
+	struct spec_set *set =
+	    parse_ok("services:\n  s:\n    command: [/bin/true]\n"
+		     "    resources: {rlimits: {nofile: 10:20, core: 0:unlimited},"
+		     " oom_score_adj: -17}\n");
+	assert_int_equal(harden_prepare(set->services[0], &plan, err, sizeof(err)), 0);
+	assert_int_equal(plan.nrlimits, 2);
+	assert_int_equal(plan.rlimits[0].resource, RLIMIT_CORE);
+	assert_int_equal(plan.rlimits[0].lim.rlim_cur, 0);
+	assert_true(plan.rlimits[0].lim.rlim_max == RLIM_INFINITY);
+	assert_string_equal(plan.rlimits[0].what, "setrlimit core");
+	assert_int_equal(plan.rlimits[1].resource, RLIMIT_NOFILE);
+	assert_int_equal(plan.rlimits[1].lim.rlim_cur, 10);
+	assert_int_equal(plan.rlimits[1].lim.rlim_max, 20);
+	assert_string_equal(plan.oom_score_adj, "-17");
+	harden_plan_free(&plan);
+	spec_set_free(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_mask),   cmocka_unit_test(test_add_drop),
-		cmocka_unit_test(test_config_errors),  cmocka_unit_test(test_seccomp_config),
-		cmocka_unit_test(test_filter_default), cmocka_unit_test(test_filter_sys_admin),
-		cmocka_unit_test(test_apply_drop_all),
+		cmocka_unit_test(test_default_mask),	   cmocka_unit_test(test_add_drop),
+		cmocka_unit_test(test_config_errors),	   cmocka_unit_test(test_seccomp_config),
+		cmocka_unit_test(test_filter_default),	   cmocka_unit_test(test_filter_sys_admin),
+		cmocka_unit_test(test_apply_drop_all),	   cmocka_unit_test(test_profile_cases),
+		cmocka_unit_test(test_profile_size_bound), cmocka_unit_test(test_profile_applied),
+		cmocka_unit_test(test_rlimit_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
