@@ -145,8 +145,14 @@ static int adopt_one(struct daemon *d, struct service *svc, struct held_list *he
 	a.rec = state_find(st, service_name(svc));
 	if (h) {
 		h->used = true;
-		/* Layout of store_fds in service.c: pidfd, stdout, stderr[, status]. */
-		if (h->n >= 3) {
+		/*
+		 * Layout of store_fds in service.c: pidfd, stdout, stderr[, status];
+		 * or stdout, stderr alone when the daemon died during the start.
+		 */
+		if (h->n == 2) {
+			a.out[0] = h->fds[0];
+			a.out[1] = h->fds[1];
+		} else if (h->n >= 3) {
 			a.pidfd = h->fds[0];
 			a.out[0] = h->fds[1];
 			a.out[1] = h->fds[2];

@@ -835,16 +835,23 @@ static void do_start(struct service *svc)
 /*
  * Hand copies of the process's descriptors to the fd holder, so that its
  * output pipes keep a reader and its identity and exit status stay known
- * if paddockd dies (fdstore.h). Order: pidfd, stdout, stderr[, status].
+ * if paddockd dies (fdstore.h). Order: [pidfd,] stdout, stderr[, status].
+ * The pipes go first, before the clone, so that no moment exists when a
+ * started service's output has only us as its reader.
  */
 static void store_fds(struct service *svc)
 {
-	int fds[4] = { svc->child.pidfd, svc->out_fd[0], svc->out_fd[1], svc->child.statusfd };
-	size_t n = svc->child.statusfd >= 0 ? 4 : 3;
-	int r;
+	int fds[4], r;
+	size_t n = 0;
 
-	if (!svc->d->fdstore || fds[1] < 0 || fds[2] < 0)
+	if (!svc->d->fdstore || svc->out_fd[0] < 0 || svc->out_fd[1] < 0)
 		return;
+	if (svc->child.pidfd >= 0)
+		fds[n++] = svc->child.pidfd;
+	fds[n++] = svc->out_fd[0];
+	fds[n++] = svc->out_fd[1];
+	if (svc->child.pidfd >= 0 && svc->child.statusfd >= 0)
+		fds[n++] = svc->child.statusfd;
 	if ((r = fdstore_put(svc->d->fdstore, svc->spec->name, fds, n)) < 0)
 		log_warnx("service %s: fd holder: %s; its output will not survive a daemon crash",
 			  svc->spec->name, strerror(-r));
@@ -914,6 +921,7 @@ static void launch_now(struct service *svc)
 		image_strv_free(envin);
 		return;
 	}
+	store_fds(svc); /* the pipes alone: no pidfd yet */
 
 	char **env = build_env(img ? envin : spec->environment, home);
 	plan.spec = spec;
@@ -1359,6 +1367,14 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 		if (a->pidfd < 0)
 			pid = 0;
 		how = "cgroup scan";
+	}
+	if (pid == 0 && npids == 0 && a->pidfd < 0 && (!rec || rec->pid == 0)) {
+		/* The daemon died between creating the cgroup and starting the process. */
+		close_adoption(a);
+		(void)fdstore_drop(svc->d->fdstore, name);
+		(void)cgroup_destroy(cg);
+		cgroup_free(cg);
+		return 0;
 	}
 	if (pid > 0 && !pids_contain(pids, npids, pid)) {
 		log_warnx("service %s: pid %d is not in cgroup %s; not adopting it", name, (int)pid,

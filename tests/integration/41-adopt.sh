@@ -118,6 +118,21 @@ for l in $(ls -A "$T/state/layers"); do
 done
 [ "$(main_pid quiet)" = "$qpid" ] || fail "quiet restarted along the way"
 pass "an unpack interrupted by the daemon's death leaves no half layer; the next daemon finishes it"
+
+# 6. Killed while it starts services: each ends up running once, none twice.
+for i in $(seq 1 20); do svc "m$i" "exec sleep 100000"; done
+ctl reload >/dev/null &
+sleep "0.0$((RANDOM % 9 + 1))"
+crash
+wait
+start_daemon
+m_running() { [ "$(ctl list --json | jq '[.[] | select((.name | startswith("m")) and .state == "running")] | length')" = 20 ]; }
+wait_for 30 m_running || fail "not all m services running after a kill during their start"
+for i in $(seq 1 20); do
+	n=$(wc -l <"$(service_cgdir "m$i")/cgroup.procs")
+	[ "$n" = 2 ] || fail "m$i: $n processes in its cgroup (init and sleep expected): started twice?"
+done
+pass "killed while starting services: each runs once afterwards"
 stop_daemon || fail "daemon exit status"
 [ -z "$(holder)" ] || fail "holder left after a clean shutdown"
 pass
