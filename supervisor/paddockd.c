@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "logstore.h"
+#include "notify.h"
 #include "service.h"
 #include "util.h"
 
@@ -559,6 +560,10 @@ int main(int argc, char **argv)
 	if ((r = control_open(d, &d->control)) < 0)
 		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
 
+	if ((r = notify_open(d, &d->notify)) < 0)
+		log_warnx("cannot open the services' notify socket in %s: %s; ready: notify "
+			  "services will not become ready",
+			  d->cfg->runtime_dir, strerror(-r));
 	(void)monitor_open(d, &d->monitor);
 	struct metrics *metrics = NULL;
 	if ((r = metrics_open(d, &metrics)) < 0)
@@ -593,6 +598,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < d->nservices; i++)
 		d->services[i] = service_free(d->services[i]);
 	free(d->services);
+	d->notify = notify_free(d->notify);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
 	event_free(d->ev_sweep);
