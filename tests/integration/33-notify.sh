@@ -38,6 +38,14 @@ services:
     rootfs: $T/root
     depends_on: [db]
     command: ["/bin/sleep", "1000"]
+  ro:
+    rootfs: $T/root
+    ready: notify
+    isolation: {readonly_rootfs: true}
+    command: ["/bin/sh", "-c", "sdnotify --barrier READY=1 && exec sleep 1000"]
+  host:
+    ready: notify
+    command: ["/bin/sh", "-c", "echo socket=\$NOTIFY_SOCKET; $SDN --barrier READY=1 && exec sleep 1000"]
 YAML
 start_daemon
 wait_for 10 state_is db starting || fail "db: $(svc_state db)"
@@ -46,6 +54,11 @@ wait_for 10 bash -c "'$PADDOCKCTL' -s '$T/run/control.sock' logs db | grep -q so
 ctl logs db | grep -q 'socket=/dev/paddock/notify pid=2' || fail "NOTIFY_SOCKET or pid namespace: $(ctl logs db)"
 [ "$(ctl status db --json | jq -r '.[0].ready.ready')" = false ] || fail "db ready before READY=1"
 pass "starting until READY=1 (NOTIFY_SOCKET=/dev/paddock/notify, pid 2 in its namespace); app waits"
+
+wait_for 10 state_is ro running || fail "ro (read-only root): $(svc_state ro)"
+wait_for 10 state_is host running || fail "host (host filesystem): $(svc_state host)"
+ctl logs host | grep -q "socket=$T/run/notify/notify" || fail "host NOTIFY_SOCKET: $(ctl logs host)"
+pass "a read-only root and the host filesystem reach the socket too"
 
 # A sender outside every service's cgroup is nobody: nothing changes.
 NOTIFY_SOCKET="$T/run/notify/notify" "$SDN" --barrier READY=1 'STATUS=forged' || fail "host sender"
