@@ -49,9 +49,8 @@ static bool val_is(const char *v, size_t vlen, const char *want)
 	return strlen(want) == vlen && memcmp(v, want, vlen) == 0;
 }
 
-int notify_parse(const char *buf, size_t len, struct notify_msg *m, const char **why)
+static int parse(const char *buf, size_t len, struct notify_msg *m, const char **why)
 {
-	memset(m, 0, sizeof(*m));
 	*why = NULL;
 	if (len > NOTIFY_MSG_MAX) {
 		*why = "message too long";
@@ -133,4 +132,13 @@ int notify_parse(const char *buf, size_t len, struct notify_msg *m, const char *
 		}
 	}
 	return 0;
+}
+
+int notify_parse(const char *buf, size_t len, struct notify_msg *m, const char **why)
+{
+	memset(m, 0, sizeof(*m));
+	int r = parse(buf, len, m, why);
+	if (r < 0)
+		memset(m, 0, sizeof(*m)); /* refused whole: nothing to act on by mistake */
+	return r;
 }

@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(config oci unpack)
+[ ${#names[@]} -gt 0 ] || names=(config oci unpack notify)
 command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
 W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -22,6 +22,8 @@ build() {
 	oci | unpack) clang $CF -I"$top/supervisor" -I"$top/config" "$top/tests/fuzz/fuzz-$1.c" \
 		"$top"/supervisor/image*.c "$top/supervisor/util.c" -larchive -lcrypto -ljson-c \
 		-o "$W/fuzz-$1" ;;
+	notify) clang $CF -I"$top/supervisor" "$top/tests/fuzz/fuzz-notify.c" \
+		"$top/supervisor/notify-parse.c" -o "$W/fuzz-notify" ;;
 	esac
 }
 rc=0

@@ -7,8 +7,9 @@
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd jq; setup
+# Built by make; tests/vm/run.sh puts it on the VM's PATH.
 SDN="$BUILD_DIR/tests/helpers/sdnotify"
-[ -x "$SDN" ] || skip "no $SDN (run make)"
+[ -x "$SDN" ] || SDN=$(command -v sdnotify) || skip "no tests/helpers/sdnotify (run make)"
 make_rootfs "$T/root"
 cp "$SDN" "$T/root/bin/sdnotify"
 # db waits for the test's go-ahead (a file in its root), then says ready.
