@@ -437,17 +437,23 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* sd_notify to our own manager: what is given plus STATUS= with counts by state. */
+static void notify_manager(struct daemon *d, const char *what)
+{
+	size_t n[SVC_WAITING + 1] = { 0 };
+
+	for (size_t i = 0; i < d->nservices; i++)
+		n[service_state(d->services[i])]++;
+	(void)sd_notifyf(0,
+			 "%s\nSTATUS=%zu services: %zu running, %zu failed, %zu starting, "
+			 "%zu waiting",
+			 what, d->nservices, n[SVC_RUNNING], n[SVC_FAILED], n[SVC_STARTING],
+			 n[SVC_WAITING]);
+}
+
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = arg;
-	size_t running = 0, failed = 0;
-
-	for (size_t i = 0; i < d->nservices; i++) {
-		running += service_state(d->services[i]) == SVC_RUNNING;
-		failed += service_state(d->services[i]) == SVC_FAILED;
-	}
-	(void)sd_notifyf(0, "WATCHDOG=1\nSTATUS=%zu services: %zu running, %zu failed",
-			 d->nservices, running, failed);
+	notify_manager(arg, "WATCHDOG=1");
 }
 
 /* --- main ---------------------------------------------------------------------------------- */
@@ -575,7 +581,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < d->nservices; i++)
 		(void)service_start(d->services[i]);
 	log_info("paddockd %s ready: %zu services", PACKAGE_VERSION, d->nservices);
-	(void)sd_notifyf(0, "READY=1\nSTATUS=%zu services", d->nservices);
+	notify_manager(d, "READY=1");
 	/* Under systemd with WatchdogSec=: ping at half the interval, with counts. */
 	uint64_t wd_usec = 0;
 	struct event *ev_watchdog = NULL;
