@@ -1693,6 +1693,11 @@ int service_freeze(struct service *svc, bool frozen)
 	if ((r = cgroup_freeze(svc->cg, frozen)) < 0)
 		return r;
 	svc->frozen = frozen;
+	/* A frozen service cannot ping: the watchdog sleeps with it, a full interval on thaw. */
+	if (frozen)
+		evtimer_del(svc->ev_watchdog);
+	else
+		arm_watchdog(svc);
 	emit(svc, frozen ? "frozen" : "thawed", NULL);
 	return 0;
 }

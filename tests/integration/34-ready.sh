@@ -27,7 +27,7 @@ services:
   wd:
     rootfs: $T/root
     ready: notify
-    watchdog: 1s
+    watchdog: 2s
     restart: {policy: on-failure, delay: 100ms}
     command:
       - /bin/sh
@@ -56,6 +56,12 @@ services:
     rootfs: $T/root
     depends_on: [web, chk]
     command: ["/bin/sleep", "1000"]
+  fz:
+    rootfs: $T/root
+    ready: notify
+    # Long enough that a loaded machine does not miss a ping by itself.
+    watchdog: 5s
+    command: ["/bin/sh", "-c", "sdnotify --barrier READY=1; while sdnotify --barrier WATCHDOG=1; do sleep 0.2; done"]
   ext:
     rootfs: $T/root
     ready: {notify: true, timeout: 1s}
@@ -97,19 +103,30 @@ pass "the exec probe runs in the service's cgroup"
 
 # --- watchdog
 wait_for 10 bash -c "'$PADDOCKCTL' -s '$T/run/control.sock' logs wd | grep -q watchdog_usec=" || fail "no output from wd"
-ctl logs wd | grep -q 'watchdog_usec=1000000 watchdog_pid=unset' || fail "env: $(ctl logs wd)"
+ctl logs wd | grep -q 'watchdog_usec=2000000 watchdog_pid=unset' || fail "env: $(ctl logs wd)"
 pid1=$(ev wd start | jq '.[0].pid')
 wait_for 15 bash -c "[ \$('$PADDOCKCTL' -s '$T/run/control.sock' list --json | jq '.[] | select(.name == \"wd\") | .restarts') -ge 1 ]" ||
 	fail "wd not restarted: $(ctl status wd)"
-[ "$(ev wd watchdog | jq -r '.[0].reason')" = "watchdog: no WATCHDOG=1 within 1s" ] || fail "watchdog event: $(ev wd watchdog)"
+[ "$(ev wd watchdog | jq -r '.[0].reason')" = "watchdog: no WATCHDOG=1 within 2s" ] || fail "watchdog event: $(ev wd watchdog)"
 ctl events --service wd --json | jq -e '[.[] | select(.type == "exit")][0].kind == "watchdog"' >/dev/null ||
 	fail "exit: $(ev wd exit)"
 ctl logs wd | grep -q stopped-pinging || fail "killed before it stopped pinging"
-# Four pings 0.3 s apart kept it alive past its first second.
+# Four pings 0.3 s apart kept it alive past its first 2 s.
 alive=$(($(t wd watchdog) - $(t wd ready)))
-[ "$alive" -ge 1500 ] || fail "killed ${alive} ms after ready, pings did not count"
+[ "$alive" -ge 2500 ] || fail "killed ${alive} ms after ready, pings did not count"
 [ "$(ev wd start | jq '.[1].pid')" != "$pid1" ] || fail "same pid after restart"
-pass "watchdog: WATCHDOG_USEC set, no WATCHDOG_PID; silent for 1s -> killed, exit kind watchdog, restarted"
+pass "watchdog: WATCHDOG_USEC set, no WATCHDOG_PID; silent for 2s -> killed, exit kind watchdog, restarted"
+
+# A frozen service cannot ping: the watchdog waits for the thaw.
+wait_for 10 state_is fz running || fail "fz: $(svc_state fz)"
+fz_pid=$(main_pid fz)
+ctl freeze fz >/dev/null || fail "freeze fz"
+# Six seconds, longer than its 5s watchdog, in which nothing may happen.
+wait_for 6 bash -c "[ \"\$('$PADDOCKCTL' -s '$T/run/control.sock' list --json | jq -r '.[] | select(.name == \"fz\") | \"\(.state) \(.main_pid)\"')\" != 'running $fz_pid' ]" &&
+	fail "frozen fz was touched: $(ctl status fz)"
+ctl thaw fz >/dev/null || fail "thaw fz"
+[ "$(main_pid fz)" = "$fz_pid" ] || fail "fz restarted while frozen: $(ev fz watchdog)"
+pass "frozen for longer than its watchdog: not killed"
 
 # --- EXTEND_TIMEOUT_USEC and STOPPING=1
 wait_for 10 state_is ext running || fail "ext: $(svc_state ext) $(svc_field ext last_exit.reason)"
