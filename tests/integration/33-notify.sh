@@ -12,6 +12,17 @@ SDN="$BUILD_DIR/tests/helpers/sdnotify"
 [ -x "$SDN" ] || SDN=$(command -v sdnotify) || skip "no tests/helpers/sdnotify (run make)"
 make_rootfs "$T/root"
 cp "$SDN" "$T/root/bin/sdnotify"
+# An image service (overlay root) too, where umoci can build one.
+img_yaml=""
+if command -v umoci >/dev/null; then
+	make_image "$T/img"
+	img_yaml="  img:
+    image: $T/img:v1
+    ready: notify
+    isolation:
+      mounts: [{type: bind, source: $SDN, target: /bin/sdnotify, readonly: true}]
+    command: [\"/bin/sh\", \"-c\", \"sdnotify --barrier READY=1 && exec sleep 1000\"]"
+fi
 # db waits for the test's go-ahead (a file in its root), then says ready.
 # MAINPID=1 is the host's init: never in db's cgroup. --barrier keeps each
 # sender alive until the daemon has read it (a reaped sender cannot be
@@ -47,6 +58,12 @@ services:
   host:
     ready: notify
     command: ["/bin/sh", "-c", "echo socket=\$NOTIFY_SOCKET; $SDN --barrier READY=1 && exec sleep 1000"]
+  # No pid namespace: \$\$ is a pid in the daemon's namespace, and in mp's cgroup.
+  mp:
+    ready: notify
+    isolation: {namespaces: [mount], network: host}
+    command: ["/bin/sh", "-c", "$SDN --barrier READY=1 MAINPID=\$\$ && exec sleep 1000"]
+$img_yaml
 YAML
 start_daemon
 wait_for 10 state_is db starting || fail "db: $(svc_state db)"
@@ -60,6 +77,14 @@ wait_for 10 state_is ro running || fail "ro (read-only root): $(svc_state ro)"
 wait_for 10 state_is host running || fail "host (host filesystem): $(svc_state host)"
 ctl logs host | grep -q "socket=$T/run/notify/notify" || fail "host NOTIFY_SOCKET: $(ctl logs host)"
 pass "a read-only root and the host filesystem reach the socket too"
+if [ -n "$img_yaml" ]; then
+	wait_for 30 state_is img running || fail "img (image, overlay root): $(svc_state img) $(svc_field img last_exit.reason)"
+	pass "an image service (overlay root) reaches it"
+fi
+wait_for 10 state_is mp running || fail "mp: $(svc_state mp)"
+[ "$(svc_field mp ready.mainpid)" = "$(main_pid mp)" ] || fail "MAINPID of its own process: $(svc_field mp ready) main $(main_pid mp)"
+ctl status mp | grep -q "^ *MAINPID: $(main_pid mp)$" || fail "status: $(ctl status mp)"
+pass "MAINPID= of a process in the service's cgroup is accepted and shown"
 
 # A sender outside every service's cgroup is nobody: nothing changes.
 NOTIFY_SOCKET="$T/run/notify/notify" "$SDN" --barrier READY=1 'STATUS=forged' || fail "host sender"
