@@ -37,6 +37,8 @@ services:
       - -c
       - |
         echo "socket=\$NOTIFY_SOCKET pid=\$\$"
+        touch /dev/paddock/planted 2>/dev/null && echo planted-a-file
+        rm -f /dev/paddock/notify 2>/dev/null && echo removed-the-socket
         while [ ! -e /tmp/go ]; do sleep 0.05; done
         sdnotify --barrier 'STATUS=accepting connections' READY=1 MAINPID=1 || echo barrier-failed
         sdnotify --barrier 'this is not KEY=VALUE' READY=1
@@ -72,6 +74,9 @@ wait_for 10 bash -c "'$PADDOCKCTL' -s '$T/run/control.sock' logs db | grep -q so
 ctl logs db | grep -q 'socket=/dev/paddock/notify pid=2' || fail "NOTIFY_SOCKET or pid namespace: $(ctl logs db)"
 [ "$(ctl status db --json | jq -r '.[0].ready.ready')" = false ] || fail "db ready before READY=1"
 pass "starting until READY=1 (NOTIFY_SOCKET=/dev/paddock/notify, pid 2 in its namespace); app waits"
+ctl logs db | grep -q 'planted-a-file\|removed-the-socket' && fail "the service wrote to the socket's directory: $(ctl logs db)"
+[ ! -e "$T/run/notify/planted" ] && [ -S "$T/run/notify/notify" ] || fail "runtime dir changed: $(ls -l $T/run/notify)"
+pass "root in the service cannot write to the socket's directory (read-only bind)"
 
 wait_for 10 state_is ro running || fail "ro (read-only root): $(svc_state ro)"
 wait_for 10 state_is host running || fail "host (host filesystem): $(svc_state host)"
