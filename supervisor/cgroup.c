@@ -1052,6 +1052,34 @@ const char *cgroup_path(const struct cgroup *cg)
 	return cg->rel;
 }
 
+int cgroup_host_pid_path(const struct cgroup_host *host, pid_t pid, char *buf, size_t len)
+{
+	const struct cg_hier *h = &host->hier[host->main];
+	char file[64], line[CG_LINE_MAX];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	if (!(f = fopen(file, "re")))
+		return -errno;
+	while (cg_getline(f, line, sizeof(line))) {
+		char *c1 = strchr(line, ':'), *c2;
+		if (!c1 || !(c2 = strchr(c1 + 1, ':')))
+			continue;
+		*c1 = *c2 = '\0';
+		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+		bool match = h->v2 ? (strcmp(line, "0") == 0 && c1[1] == '\0')
+				   : (cg_parse_v1_list(c1 + 1) == h->ctrls);
+		if (match && c2[1] == '/')
+			return cg_normalize(c2 + 1, buf, len);
+	}
+	return -ENOENT;
+}
+
+bool cgroup_path_within(const struct cgroup *cg, const char *path)
+{
+	return cg_is_under(path, cg->rel);
+}
+
 int cgroup_read_knob(struct cgroup *cg, const char *knob, char *buf, size_t len)
 {
 	if (!len)

@@ -120,6 +120,13 @@ int cgroup_destroy(struct cgroup *cg);
 /* Paths for status and tests. */
 const char *
 cgroup_path(const struct cgroup *cg); /* relative: "<root>/<name>" of the main hierarchy */
+/*
+ * The cgroup of pid in the main hierarchy, in cgroup_path()'s form, read
+ * from /proc/PID/cgroup (a zombie still shows its cgroup). 0 or -errno.
+ */
+int cgroup_host_pid_path(const struct cgroup_host *host, pid_t pid, char *buf, size_t len);
+/* Is path (as from cgroup_host_pid_path) cg itself or below it? */
+bool cgroup_path_within(const struct cgroup *cg, const char *path);
 /* Read a knob file by its v2 name ("memory.max", "cpu.max", ...), translated for v1; trims. */
 int cgroup_read_knob(struct cgroup *cg, const char *knob, char *buf, size_t len);
 /* Directory of a named hierarchy for this cgroup ("memory", "cpu", "unified", ...) or NULL. */

@@ -208,6 +208,10 @@ static struct json_object *service_full(struct service *svc)
 
 	json_object_object_add(o, "cgroup", cg ? json_object_new_string(cgroup_path(cg)) : NULL);
 	json_object_object_add(o, "frozen", json_object_new_boolean(service_frozen(svc)));
+	json_object_object_add(o, "ready", service_ready_json(svc));
+	json_object_object_add(
+	    o, "status_text",
+	    service_status_text(svc) ? json_object_new_string(service_status_text(svc)) : NULL);
 	if (service_image(svc)) {
 		const struct image_info *img = service_image(svc);
 		struct json_object *im = json_object_new_object();

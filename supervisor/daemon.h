@@ -32,6 +32,7 @@ struct daemon {
 	struct control *control;
 	struct monitor *monitor;
 	struct image_store *images; /* <state_dir>/layers and images */
+	struct notify *notify; /* services' sd_notify socket (notify.c); NULL if it failed */
 	bool journald; /* journald socket present: copy service output there */
 	bool shutting_down; /* SIGTERM seen: stop everything, then exit */
 	char *logs_dir; /* <state_dir>/logs */

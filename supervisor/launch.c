@@ -223,7 +223,8 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	if ((spec->isolation.namespaces & SPEC_NS_NET) && rootfs_loopback_up(&rep) < 0)
 		child_send(fds.report, &rep);
 	if ((spec->isolation.namespaces & SPEC_NS_MOUNT) &&
-	    rootfs_setup(spec, plan->rootfs, plan->overlay, plan->overlay_dir, &rep) < 0)
+	    rootfs_setup(spec, plan->rootfs, plan->overlay, plan->overlay_dir, plan->notify_dir,
+			 &rep) < 0)
 		child_send(fds.report, &rep);
 
 	if (plan->wait_attach) {

@@ -42,6 +42,7 @@ struct launch_plan {
 	int stdout_fd, stderr_fd; /* write ends given to the service */
 	const struct rlimit *nofile; /* restored before exec; NULL = leave as is */
 	const struct harden_plan *harden; /* capabilities, seccomp (harden.h); NULL = none */
+	const char *notify_dir; /* host dir of the notify socket, bound into rootfs; NULL = none */
 };
 
 struct launch_child {

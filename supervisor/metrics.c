@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "notify.h"
 #include "service.h"
 #include "util.h"
 
@@ -54,6 +55,22 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	evbuffer_add_printf(b, "paddock_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 	family(b, "paddock_services", "gauge", "Services known to paddockd.");
 	evbuffer_add_printf(b, "paddock_services %zu\n", d->nservices);
+	if (d->notify) {
+		const struct notify_counters *c = notify_counters(d->notify);
+		family(b, "paddock_notify_datagrams_total", "counter",
+		       "Datagrams on the services' notify socket, by outcome.");
+		evbuffer_add_printf(
+		    b,
+		    "paddock_notify_datagrams_total{result=\"accepted\"} %llu\n"
+		    "paddock_notify_datagrams_total{result=\"malformed\"} %llu\n"
+		    "paddock_notify_datagrams_total{result=\"unknown_sender\"} %llu\n",
+		    (unsigned long long)(c->received - c->malformed - c->unknown_sender),
+		    (unsigned long long)c->malformed, (unsigned long long)c->unknown_sender);
+		family(b, "paddock_notify_mainpid_refused_total", "counter",
+		       "MAINPID= naming a process outside the sender's service cgroup.");
+		evbuffer_add_printf(b, "paddock_notify_mainpid_refused_total %llu\n",
+				    (unsigned long long)c->refused);
+	}
 
 #define EACH(...)                                                          \
 	for (size_t i = 0; i < d->nservices; i++) {                        \

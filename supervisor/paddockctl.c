@@ -38,7 +38,8 @@ static void usage(FILE *f)
 	    "\n"
 	    "Commands:\n"
 	    "  list                       services and their states, one per line\n"
-	    "  status [NAME...]           state, pid, restarts, last exit, limits, usage, logs\n"
+	    "  status [NAME...]           state, pid, restarts, last exit, readiness, STATUS=,\n"
+	    "                             limits, usage, logs\n"
 	    "  start NAME...              start services\n"
 	    "  stop NAME...               stop services (waits until they are stopped)\n"
 	    "  restart NAME...            stop, then start again\n"
@@ -286,6 +287,36 @@ static const char *cpus_or(const char *raw, char *buf, size_t len)
 	return buf;
 }
 
+/* "     Ready: notify, ready after 120 ms; watchdog 2s" and the service's STATUS= text. */
+static void print_ready(struct json_object *s)
+{
+	struct json_object *r = NULL, *v;
+	const char *type;
+
+	if (!json_object_object_get_ex(s, "ready", &r) || !r)
+		return;
+	type = jstr(r, "type");
+	if (type && strcmp(type, "none") != 0) {
+		bool ready = json_object_get_boolean(json_object_object_get(r, "ready"));
+		printf("     Ready: %s, ", type);
+		if (ready && json_object_object_get_ex(r, "ready_ms", &v))
+			printf("ready after %lld ms", (long long)json_object_get_int64(v));
+		else if (ready)
+			printf("ready");
+		else
+			printf("not ready (timeout %lld ms)", (long long)jint(r, "timeout_ms"));
+		if (json_object_object_get_ex(r, "probe", &v))
+			printf("; last probe: %s", json_object_get_string(v));
+		printf("\n");
+	}
+	if (json_object_object_get_ex(r, "watchdog_ms", &v))
+		printf("  Watchdog: %lld ms\n", (long long)json_object_get_int64(v));
+	if (json_object_object_get_ex(r, "mainpid", &v))
+		printf("   MAINPID: %lld\n", (long long)json_object_get_int64(v));
+	if (jstr(s, "status_text"))
+		printf("    Status: %s\n", jstr(s, "status_text"));
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *l = NULL, *u = NULL, *e = NULL;
@@ -304,6 +335,7 @@ static void print_status(struct json_object *s)
 	printf("  Restarts: %lld\n", (long long)jint(s, "restarts"));
 	if (e)
 		printf(" Last exit: %s\n", jstr(e, "reason"));
+	print_ready(s);
 	if (jstr(s, "cgroup"))
 		printf("    Cgroup: %s%s\n", jstr(s, "cgroup"),
 		       json_object_get_boolean(json_object_object_get(s, "frozen")) ? " (frozen)"

@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "logstore.h"
+#include "notify.h"
 #include "persist.h"
 #include "service.h"
 #include "util.h"
@@ -443,17 +444,23 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* sd_notify to our own manager: what is given plus STATUS= with counts by state. */
+static void notify_manager(struct daemon *d, const char *what)
+{
+	size_t n[SVC_WAITING + 1] = { 0 };
+
+	for (size_t i = 0; i < d->nservices; i++)
+		n[service_state(d->services[i])]++;
+	(void)sd_notifyf(0,
+			 "%s\nSTATUS=%zu services: %zu running, %zu failed, %zu starting, "
+			 "%zu waiting",
+			 what, d->nservices, n[SVC_RUNNING], n[SVC_FAILED], n[SVC_STARTING],
+			 n[SVC_WAITING]);
+}
+
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = arg;
-	size_t running = 0, failed = 0;
-
-	for (size_t i = 0; i < d->nservices; i++) {
-		running += service_state(d->services[i]) == SVC_RUNNING;
-		failed += service_state(d->services[i]) == SVC_FAILED;
-	}
-	(void)sd_notifyf(0, "WATCHDOG=1\nSTATUS=%zu services: %zu running, %zu failed",
-			 d->nservices, running, failed);
+	notify_manager(arg, "WATCHDOG=1");
 }
 
 /* --- main ---------------------------------------------------------------------------------- */
@@ -580,6 +587,10 @@ int main(int argc, char **argv)
 	if ((r = control_open(d, &d->control)) < 0)
 		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
 
+	if ((r = notify_open(d, &d->notify)) < 0)
+		log_warnx("cannot open the services' notify socket in %s: %s; ready: notify "
+			  "services will not become ready",
+			  d->cfg->runtime_dir, strerror(-r));
 	(void)monitor_open(d, &d->monitor);
 	struct metrics *metrics = NULL;
 	if ((r = metrics_open(d, &metrics)) < 0)
@@ -596,7 +607,7 @@ int main(int argc, char **argv)
 			(void)service_start(d->services[i]);
 	free(adopted);
 	log_info("paddockd %s ready: %zu services", PACKAGE_VERSION, d->nservices);
-	(void)sd_notifyf(0, "READY=1\nSTATUS=%zu services", d->nservices);
+	notify_manager(d, "READY=1");
 	/* Under systemd with WatchdogSec=: ping at half the interval, with counts. */
 	uint64_t wd_usec = 0;
 	struct event *ev_watchdog = NULL;
@@ -620,6 +631,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < d->nservices; i++)
 		d->services[i] = service_free(d->services[i]);
 	free(d->services);
+	d->notify = notify_free(d->notify);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
 	event_free(d->ev_sweep);

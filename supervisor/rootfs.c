@@ -390,8 +390,33 @@ static int mask_paths(struct launch_report *rep, const char *root)
 	return 0;
 }
 
+/*
+ * The daemon's notify socket directory, read-only at /dev/paddock: our own
+ * tmpfs, so this works for images, plain rootfs directories and read-only
+ * roots alike and leaves nothing behind in the service's files (/dev/log
+ * is a socket in /dev too). The directory, not the socket, so a daemon
+ * that restarts and binds a new socket there is still reached.
+ */
+static int bind_notify(struct launch_report *rep, int rootfd, const char *notify_dir)
+{
+	char fdpath[64];
+	int fd, r;
+
+	if ((r = mount_beneath(rep, rootfd, "dev/paddock", true, notify_dir, NULL, MS_BIND, NULL)) <
+	    0)
+		return r;
+	if ((fd = open_beneath(rep, rootfd, "dev/paddock", true, fdpath)) < 0)
+		return fd;
+	r = mount(NULL, fdpath, NULL,
+		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
+		? -errno
+		: 0;
+	close(fd);
+	return r < 0 ? fail(rep, -r, "remount dev/paddock read-only") : 0;
+}
+
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
-		 const char *overlay_dir, struct launch_report *rep)
+		 const char *overlay_dir, const char *notify_dir, struct launch_report *rep)
 {
 	bool newpid = spec->isolation.namespaces & SPEC_NS_PID;
 	int r;
@@ -428,6 +453,8 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	if (r >= 0)
 		r = setup_dev(rep, root, rootfd);
+	if (r >= 0 && notify_dir)
+		r = bind_notify(rep, rootfd, notify_dir);
 	if (r >= 0) {
 		char fdpath[64];
 		int fd = open_beneath(rep, rootfd, "sys", true, fdpath);

@@ -25,7 +25,9 @@
 #include "log.h"
 #include "logstore.h"
 #include "monitor.h"
+#include "notify.h"
 #include "probe.h"
+#include "ready.h"
 #include "service.h"
 #include "state.h"
 #include "fdstore.h"
@@ -102,10 +104,26 @@ struct service {
 	uint64_t started_at_ms; /* realtime of the last start */
 	bool adopted; /* main process started by an earlier paddockd: not our child */
 	char *spec_text; /* transient: the spec document, for the state file */
+	/* readiness (see "readiness" below) */
+	uint64_t timer_due; /* monotonic ms ev_timer fires at; EXTEND_TIMEOUT_USEC moves it */
+	struct ready_probe *probe; /* ready: exec | tcp, while starting */
+	struct event *ev_watchdog;
+	uint64_t watchdog_usec; /* spec, or WATCHDOG_USEC= from the service; 0 = off */
+	uint64_t last_watchdog_ms; /* realtime of the last WATCHDOG=1 */
+	uint64_t ready_ms; /* how long the last start took to be ready */
+	enum exit_kind forced; /* we are killing it for this (watchdog, ready-timeout) */
+	char forced_reason[160];
+	char *status_text; /* last STATUS= */
+	pid_t notify_mainpid; /* accepted MAINPID= (host pid, inside the cgroup) */
+	uint64_t notify_malformed;
+	uid_t run_uid; /* the user it runs as: ready: exec runs as it too */
+	gid_t run_gid;
 };
 
 static void service_dispatch(struct service *svc, enum service_event ev);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void on_watchdog(evutil_socket_t fd, short what, void *arg);
+static void readiness_end(struct service *svc);
 
 static uint64_t realtime_ms(void)
 {
@@ -138,8 +156,9 @@ static void service_set_state(struct service *svc, enum service_state st)
 
 struct json_object *service_exit_json(const struct service_exit *e)
 {
-	static const char *const kinds[] = { "none",   "exited",      "signal", "oom-kill",
-					     "launch", "start-limit", "unknown" };
+	static const char *const kinds[] = { "none",	 "exited",	  "signal",
+					     "oom-kill", "launch",	  "start-limit",
+					     "watchdog", "ready-timeout", "unknown" };
 	struct json_object *o;
 
 	if (e->kind == EXIT_NONE)
@@ -196,6 +215,7 @@ struct service *service_new(struct daemon *d, const struct service_spec *spec)
 	svc->out_fd[0] = svc->out_fd[1] = -1;
 	svc->image_fd = -1;
 	svc->ev_timer = evtimer_new(d->base, on_timer, svc);
+	svc->ev_watchdog = evtimer_new(d->base, on_watchdog, svc);
 	svc->starts = xcalloc(spec->restart.burst ? spec->restart.burst : 1, sizeof(uint64_t));
 	limits_from_spec(&svc->limits, spec);
 	svc->log = logstore_new(d->logs_dir, spec->name, d->cfg->log.max_size, d->cfg->log.keep,
@@ -238,11 +258,15 @@ struct service *service_free(struct service *svc)
 	if (!svc)
 		return NULL;
 	monitor_service_stopped(svc->d->monitor, svc);
+	readiness_end(svc);
 	release_process(svc);
 	close_output(svc, 0);
 	close_output(svc, 1);
 	if (svc->ev_timer)
 		event_free(svc->ev_timer);
+	if (svc->ev_watchdog)
+		event_free(svc->ev_watchdog);
+	free(svc->status_text);
 	svc->cg = cgroup_free(svc->cg);
 	svc->log = logstore_free(svc->log);
 	free(svc->starts);
@@ -440,6 +464,14 @@ static void judge_exit(struct service *svc, int status)
 		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
 	else
 		record_exit(svc, EXIT_CODE, WEXITSTATUS(status), "exited %d", WEXITSTATUS(status));
+	if (svc->forced != EXIT_NONE && !svc->have_report && svc->last_exit.kind != EXIT_OOM) {
+		/* We killed it for a reason of ours: that is the cause, how it died the detail. */
+		char how[sizeof(svc->last_exit.reason)];
+		snprintf(how, sizeof(how), "%s", svc->last_exit.reason);
+		record_exit(svc, svc->forced, svc->last_exit.code, "%s (%s)", svc->forced_reason,
+			    how);
+	}
+	readiness_end(svc);
 	release_process(svc);
 	service_dispatch(svc, svc->have_report ? SE_LAUNCH_FAILED : SE_EXITED);
 }
@@ -522,18 +554,25 @@ static void warn_unsupported(struct service *svc, unsigned bits)
 		}
 }
 
-/* Build "KEY=VALUE" env: PATH and HOME defaults, then the spec's. */
-/* Build "KEY=VALUE" env: PATH and HOME defaults, then the given (spec or image+spec) list. */
-static char **build_env(char *const *in, const char *home)
+/*
+ * Build "KEY=VALUE" env: extra (NOTIFY_SOCKET, WATCHDOG_USEC), PATH and
+ * HOME defaults, then the given (spec or image+spec) list.
+ */
+static char **build_env(char *const *in, const char *home, char *const *extra)
 {
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, nx = 0;
 	bool have_path = false, have_home = false;
 
 	for (; in && in[n]; n++) {
 		have_path |= strncmp(in[n], "PATH=", 5) == 0;
 		have_home |= strncmp(in[n], "HOME=", 5) == 0;
 	}
-	char **env = xcalloc(n + 3, sizeof(char *));
+	while (extra && extra[nx])
+		nx++;
+	char **env = xcalloc(n + nx + 3, sizeof(char *));
+	/* Ours first: getenv() finds the first of duplicate names. */
+	for (size_t i = 0; i < nx; i++)
+		env[k++] = xstrdup(extra[i]);
 	if (!have_path)
 		env[k++] =
 		    xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -817,6 +856,13 @@ static void do_start(struct service *svc)
 	svc->kill_sent = false;
 	svc->sigkill_sent = false;
 	svc->frozen = false;
+	svc->forced = EXIT_NONE;
+	svc->notify_mainpid = 0;
+	svc->ready_ms = 0;
+	svc->last_watchdog_ms = 0;
+	svc->watchdog_usec = spec->watchdog_ms * 1000;
+	free(svc->status_text);
+	svc->status_text = NULL;
 
 	if (start_limit_hit(svc, now_ms())) {
 		char iv[32];
@@ -923,7 +969,26 @@ static void launch_now(struct service *svc)
 	}
 	store_fds(svc); /* the pipes alone: no pidfd yet */
 
-	char **env = build_env(img ? envin : spec->environment, home);
+	char *extra[3] = { NULL, NULL, NULL };
+	if (svc->d->notify) {
+		/* A root of its own sees our socket's directory at NOTIFY_DIR_INSIDE. */
+		if (rootfs && (spec->isolation.namespaces & SPEC_NS_MOUNT))
+			xasprintf(&extra[0], "NOTIFY_SOCKET=%s/%s", NOTIFY_DIR_INSIDE,
+				  NOTIFY_SOCKET_NAME);
+		else
+			xasprintf(&extra[0], "NOTIFY_SOCKET=%s",
+				  notify_socket_path(svc->d->notify));
+		plan.notify_dir = notify_dir(svc->d->notify);
+	}
+	/* No WATCHDOG_PID: the pid we know is not the one it sees in its namespace. */
+	if (svc->watchdog_usec)
+		xasprintf(&extra[extra[0] ? 1 : 0], "WATCHDOG_USEC=%llu",
+			  (unsigned long long)svc->watchdog_usec);
+	char **env = build_env(img ? envin : spec->environment, home, extra);
+	free(extra[0]);
+	free(extra[1]);
+	svc->run_uid = plan.uid;
+	svc->run_gid = plan.gid;
 	plan.spec = spec;
 	plan.rootfs = rootfs;
 	plan.overlay = img ? overlay : NULL;
@@ -1004,6 +1069,7 @@ static void set_timer(struct service *svc, uint64_t ms)
 
 	evtimer_del(svc->ev_timer);
 	evtimer_add(svc->ev_timer, &tv);
+	svc->timer_due = now_ms() + ms;
 }
 
 /*
@@ -1114,6 +1180,219 @@ static void begin_cleanup(struct service *svc)
 	set_timer(svc, CGROUP_RETRY_MS);
 }
 
+/* Ask the main process to stop (stop signal), escalating on the timer. */
+static void begin_stop(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+
+	readiness_end(svc);
+	service_set_state(svc, SVC_STOPPING);
+	if (svc->main_pid == 0)
+		return; /* already exited, cleanup under way */
+	if (svc->frozen)
+		(void)cgroup_freeze(svc->cg, false), svc->frozen = false;
+	emit(svc, "stop",
+	     jobj("signal", json_object_new_string(units_signal_name(spec->stop.signal)), NULL,
+		  NULL));
+	(void)kill(svc->main_pid, spec->stop.signal);
+	set_timer(svc, spec->stop.timeout_ms);
+}
+
+/* --- readiness ---------------------------------------------------------------------------
+ *
+ * starting -> running happens when the service is ready: at once for
+ * `ready: none`, on READY=1 from a process in its cgroup for `notify`, when
+ * a probe passes for `exec` and `tcp`. ev_timer holds the start timeout
+ * meanwhile (EXTEND_TIMEOUT_USEC= moves it out). Running services with a
+ * watchdog must send WATCHDOG=1 within each interval. A service we kill
+ * for either reason goes the stop path (stop signal, then SIGKILL after
+ * stop.timeout) without stop_requested, so its exit, recorded with our
+ * reason, meets the restart policy like any failure.
+ */
+
+static void readiness_end(struct service *svc)
+{
+	svc->probe = ready_probe_free(svc->probe);
+	if (svc->ev_watchdog)
+		evtimer_del(svc->ev_watchdog);
+}
+
+static void arm_watchdog(struct service *svc)
+{
+	uint64_t us = svc->watchdog_usec;
+	struct timeval tv = { .tv_sec = (time_t)(us / 1000000),
+			      .tv_usec = (suseconds_t)(us % 1000000) };
+
+	evtimer_del(svc->ev_watchdog);
+	if (us && svc->state == SVC_RUNNING)
+		evtimer_add(svc->ev_watchdog, &tv);
+}
+
+static void kill_for(struct service *svc, enum exit_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void kill_for(struct service *svc, enum exit_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(svc->forced_reason, sizeof(svc->forced_reason), fmt, ap);
+	va_end(ap);
+	svc->forced = kind;
+	log_warnx("service %s: %s; stopping it", svc->spec->name, svc->forced_reason);
+	logstore_note(svc->log, "%s", svc->forced_reason);
+	emit(svc, kind == EXIT_WATCHDOG ? "watchdog" : "ready-timeout",
+	     jobj("reason", json_object_new_string(svc->forced_reason), NULL, NULL));
+	begin_stop(svc);
+}
+
+static void become_ready(struct service *svc, const char *how)
+{
+	if (svc->state != SVC_STARTING || svc->main_pid == 0)
+		return;
+	evtimer_del(svc->ev_timer);
+	svc->probe = ready_probe_free(svc->probe);
+	svc->ready_ms = now_ms() - svc->started_mono;
+	log_info("service %s: ready (%s) after %llu ms", svc->spec->name, how,
+		 (unsigned long long)svc->ready_ms);
+	emit(svc, "ready",
+	     jobj("via", json_object_new_string(how), "after_ms",
+		  json_object_new_int64((int64_t)svc->ready_ms)));
+	service_set_state(svc, SVC_RUNNING);
+	svc->last_watchdog_ms = 0;
+	arm_watchdog(svc);
+}
+
+/* Exec happened: ready now, or wait (with the start timeout) for the spec's signal. */
+static void await_ready(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+
+	switch (spec->ready.type) {
+	case READY_NONE:
+		become_ready(svc, "none");
+		return;
+	case READY_NOTIFY:
+		break;
+	case READY_EXEC:
+	case READY_TCP: {
+		struct ready_target t = { .spec = spec,
+					  .pidfd = svc->child.pidfd,
+					  .cg = svc->cg,
+					  .uid = svc->run_uid,
+					  .gid = svc->run_gid };
+		svc->probe = ready_probe_new(svc->d, svc, &t);
+		if (!svc->probe)
+			log_warn("service %s: cannot start the readiness probe", spec->name);
+		break;
+	}
+	}
+	set_timer(svc, spec->ready.timeout_ms);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct service *svc = arg;
+	char t[32];
+
+	if (svc->state != SVC_RUNNING || svc->main_pid == 0)
+		return;
+	units_format_duration(svc->watchdog_usec / 1000, t, sizeof(t));
+	kill_for(svc, EXIT_WATCHDOG, "watchdog: no WATCHDOG=1 within %s", t);
+}
+
+void service_probe_ready(struct service *svc)
+{
+	become_ready(svc, svc->spec->ready.type == READY_TCP ? "tcp" : "exec");
+}
+
+void service_note_notify_malformed(struct service *svc)
+{
+	svc->notify_malformed++;
+}
+
+void service_notify(struct service *svc, const struct notify_msg *m, pid_t sender)
+{
+	const struct service_spec *spec = svc->spec;
+	bool live = svc->main_pid != 0;
+
+	if (m->have_status) {
+		free(svc->status_text);
+		svc->status_text = xstrdup(m->status);
+	}
+	if (m->have_mainpid && live && m->mainpid != svc->notify_mainpid) {
+		svc->notify_mainpid = m->mainpid;
+		log_info("service %s: MAINPID=%d (from pid %d)", spec->name, (int)m->mainpid,
+			 (int)sender);
+		emit(svc, "mainpid",
+		     jobj("mainpid", json_object_new_int(m->mainpid), "sender",
+			  json_object_new_int(sender)));
+	}
+	if (m->have_watchdog_usec && live) {
+		svc->watchdog_usec = m->watchdog_usec;
+		arm_watchdog(svc);
+	}
+	if (m->ready && spec->ready.type == READY_NOTIFY)
+		become_ready(svc, "notify");
+	if (m->watchdog && svc->state == SVC_RUNNING) {
+		svc->last_watchdog_ms = realtime_ms();
+		arm_watchdog(svc);
+	}
+	if (m->watchdog_trigger && svc->state == SVC_RUNNING && live) {
+		kill_for(svc, EXIT_WATCHDOG, "watchdog: WATCHDOG=trigger from pid %d", (int)sender);
+		return;
+	}
+	if (m->have_extend && live && (svc->state == SVC_STARTING || svc->state == SVC_STOPPING)) {
+		/* Like systemd: the deadline becomes now + the extension, never earlier. */
+		uint64_t ms = m->extend_usec / 1000;
+		if (now_ms() + ms > svc->timer_due)
+			set_timer(svc, ms);
+	}
+	if (m->stopping && live && (svc->state == SVC_STARTING || svc->state == SVC_RUNNING)) {
+		/* It stops by itself: no signal, but the stop timeout and its SIGKILL apply. */
+		log_info("service %s: stopping (STOPPING=1)", spec->name);
+		emit(svc, "notify-stopping", NULL);
+		readiness_end(svc);
+		service_set_state(svc, SVC_STOPPING);
+		set_timer(svc, spec->stop.timeout_ms);
+	}
+}
+
+const char *service_status_text(const struct service *svc)
+{
+	return svc->status_text;
+}
+
+struct json_object *service_ready_json(const struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+	static const char *const types[] = { "none", "notify", "exec", "tcp" };
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string(types[spec->ready.type]));
+	json_object_object_add(o, "ready", json_object_new_boolean(svc->state == SVC_RUNNING));
+	if (svc->ready_ms)
+		json_object_object_add(o, "ready_ms",
+				       json_object_new_int64((int64_t)svc->ready_ms));
+	json_object_object_add(o, "timeout_ms",
+			       json_object_new_int64((int64_t)spec->ready.timeout_ms));
+	if (svc->watchdog_usec)
+		json_object_object_add(o, "watchdog_ms",
+				       json_object_new_int64((int64_t)(svc->watchdog_usec / 1000)));
+	if (svc->last_watchdog_ms)
+		json_object_object_add(o, "last_watchdog_ms",
+				       json_object_new_int64((int64_t)svc->last_watchdog_ms));
+	if (svc->notify_mainpid)
+		json_object_object_add(o, "mainpid", json_object_new_int(svc->notify_mainpid));
+	if (svc->notify_malformed)
+		json_object_object_add(o, "malformed",
+				       json_object_new_int64((int64_t)svc->notify_malformed));
+	if (svc->probe && *ready_probe_last(svc->probe))
+		json_object_object_add(o, "probe",
+				       json_object_new_string(ready_probe_last(svc->probe)));
+	return o;
+}
+
 /*
  * The one place where events meet states. "cleaning" is not a state of
  * its own: after an exit the service keeps its state (running/stopping)
@@ -1160,17 +1439,11 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 		case SVC_STARTING:
 		case SVC_RUNNING:
 			svc->stop_requested = true;
-			service_set_state(svc, SVC_STOPPING);
-			if (svc->main_pid == 0)
-				return; /* already exited, cleanup under way */
-			if (svc->frozen)
-				(void)cgroup_freeze(svc->cg, false), svc->frozen = false;
-			emit(svc, "stop",
-			     jobj("signal",
-				  json_object_new_string(units_signal_name(spec->stop.signal)),
-				  NULL, NULL));
-			(void)kill(svc->main_pid, spec->stop.signal);
-			set_timer(svc, spec->stop.timeout_ms);
+			begin_stop(svc);
+			return;
+		case SVC_STOPPING:
+			/* Stopping on its own (STOPPING=1) or killed by us: now for good. */
+			svc->stop_requested = true;
 			return;
 		default:
 			return;
@@ -1178,7 +1451,7 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 
 	case SE_EXEC_OK:
 		if (svc->state == SVC_STARTING)
-			service_set_state(svc, SVC_RUNNING);
+			await_ready(svc);
 		return;
 
 	case SE_LAUNCH_FAILED:
@@ -1212,6 +1485,15 @@ static void service_dispatch(struct service *svc, enum service_event ev)
 				svc->cg = cgroup_free(svc->cg);
 				service_dispatch(svc, SE_CLEANED);
 			}
+			return;
+		}
+		if (svc->state == SVC_STARTING) {
+			char t[32];
+			const char *last = svc->probe ? ready_probe_last(svc->probe) : "";
+			units_format_duration(spec->ready.timeout_ms, t, sizeof(t));
+			kill_for(svc, EXIT_READY_TIMEOUT,
+				 "ready-timeout: not ready within %s%s%s%s", t,
+				 *last ? " (last probe: " : "", last, *last ? ")" : "");
 			return;
 		}
 		if (svc->state == SVC_STOPPING && !svc->kill_sent) {
@@ -1419,7 +1701,11 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 		monitor_service_started(svc->d->monitor, svc);
 		log_info("service %s: adopted pid %d (identity from the %s)", name, (int)pid, how);
 		emit(svc, "adopt", jobj("how", json_object_new_string(how), NULL, NULL));
+		/* It was ready before (or it would not be left running): its watchdog starts over. */
+		svc->watchdog_usec = svc->spec->watchdog_ms * 1000;
+		svc->last_watchdog_ms = realtime_ms();
 		service_set_state(svc, SVC_RUNNING);
+		arm_watchdog(svc);
 		return 1;
 	}
 
@@ -1737,6 +2023,11 @@ int service_freeze(struct service *svc, bool frozen)
 	if ((r = cgroup_freeze(svc->cg, frozen)) < 0)
 		return r;
 	svc->frozen = frozen;
+	/* A frozen service cannot ping: the watchdog sleeps with it, a full interval on thaw. */
+	if (frozen)
+		evtimer_del(svc->ev_watchdog);
+	else
+		arm_watchdog(svc);
 	emit(svc, frozen ? "frozen" : "thawed", NULL);
 	return 0;
 }

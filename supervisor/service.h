@@ -31,6 +31,8 @@ enum exit_kind {
 	EXIT_OOM,
 	EXIT_LAUNCH,
 	EXIT_START_LIMIT,
+	EXIT_WATCHDOG, /* killed: no WATCHDOG=1 within the interval (or WATCHDOG=trigger) */
+	EXIT_READY_TIMEOUT, /* killed: not ready within ready.timeout */
 	EXIT_UNKNOWN, /* exited while no paddockd ran, and nothing kept its status */
 };
 
@@ -64,7 +66,7 @@ const struct service_spec *service_spec(const struct service *svc);
 enum service_state service_state(const struct service *svc);
 const char *service_state_name(enum service_state st);
 bool service_settled(const struct service *svc); /* stopped or failed, no process, logs closed */
-/* Whether every depends_on service runs. */
+/* Whether every depends_on service is ready (state running). */
 bool service_deps_ready(const struct service *svc);
 uint64_t service_state_since(const struct service *svc); /* realtime ms */
 pid_t service_main_pid(const struct service *svc);
@@ -127,5 +129,21 @@ void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive);
 bool service_reap(struct service *svc);
 /* Copy up to the last n log lines, oldest first, into a malloc'd NUL-terminated text. */
 char *service_log_tail(const struct service *svc, unsigned n);
+
+/* --- readiness: sd_notify (notify.c) and probes (ready.c) --- */
+struct notify_msg;
+/* A datagram from pid, a process in this service's cgroup (MAINPID= already checked). */
+void service_notify(struct service *svc, const struct notify_msg *m, pid_t sender);
+/* A datagram from this service was refused as malformed. */
+void service_note_notify_malformed(struct service *svc);
+/* An exec/tcp readiness probe passed. */
+void service_probe_ready(struct service *svc);
+/* Last STATUS= text, or NULL. */
+const char *service_status_text(const struct service *svc);
+/*
+ * {"type", "ready", "ready_ms", "watchdog_ms", "last_watchdog_ms", "mainpid",
+ * "malformed", "probe"}: what status shows about readiness.
+ */
+struct json_object *service_ready_json(const struct service *svc);
 
 #endif

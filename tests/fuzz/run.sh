@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(config oci unpack state seccomp control)
+[ ${#names[@]} -gt 0 ] || names=(config oci unpack state seccomp control notify)
 command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
 W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -28,6 +28,8 @@ build() {
 		"$top/supervisor/seccomp-profile.c" -ljson-c -lseccomp -lcap -o "$W/fuzz-seccomp" ;;
 	control) clang $CF -I"$top/supervisor" "$top/tests/fuzz/fuzz-control.c" \
 		"$top/supervisor/control-parse.c" -ljson-c -o "$W/fuzz-control" ;;
+	notify) clang $CF -I"$top/supervisor" "$top/tests/fuzz/fuzz-notify.c" \
+		"$top/supervisor/notify-parse.c" -o "$W/fuzz-notify" ;;
 	esac
 }
 rc=0

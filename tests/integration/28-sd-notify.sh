@@ -21,9 +21,10 @@ with open(sys.argv[2], "a", buffering=1) as log:
         log.write(msg.replace("\n", " ") + "\n")
 PY
 EXTRA_PIDS="$!"
-wait_for 5 test -S "$T/notify.sock" || fail "listener did not start"
+wait_for 30 test -S "$T/notify.sock" || fail "listener did not start"
 NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start_daemon
-wait_for 10 grep -q 'READY=1 STATUS=1 services' "$T/notify.log" || fail "no READY=1: $(cat $T/notify.log)"
+wait_for 10 grep -Eq 'READY=1 STATUS=1 services: [01] running, 0 failed, [01] starting, 0 waiting' "$T/notify.log" ||
+	fail "no READY=1 with counts: $(cat $T/notify.log)"
 pass "READY=1 with STATUS once the services are started"
 wait_for 5 bash -c "[ \$(grep -c WATCHDOG=1 $T/notify.log) -ge 3 ]" || fail "no WATCHDOG=1 pings: $(cat $T/notify.log)"
 grep -q 'WATCHDOG=1 STATUS=1 services: 1 running, 0 failed' "$T/notify.log" || fail "watchdog STATUS lacks counts"

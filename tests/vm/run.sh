@@ -309,6 +309,9 @@ for t in unshare nsenter; do
 	[[ $(readlink -f "$p") == */busybox ]] && continue
 	copy_bin "$p" "/usr/bin/$t"
 done
+# The static sd_notify client the notify tests copy into service roots.
+[[ -x $BUILDDIR/tests/helpers/sdnotify ]] &&
+	copy_bin "$BUILDDIR/tests/helpers/sdnotify" /usr/local/bin/sdnotify
 for p in "$HOST_PADDOCKD" "$HOST_PADDOCKCTL"; do
 	if [[ -f $p ]]; then
 		copy_bin "$p" "/usr/local/bin/$(basename "$p")"

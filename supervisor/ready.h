@@ -1,0 +1,36 @@
+/*
+ * ready.h - the `ready: exec` and `ready: tcp` probes: attempts repeated
+ * until one passes, each inside the service's namespaces. The start
+ * timeout itself is the service's (service.c); a probe only says "ready".
+ */
+#ifndef PADDOCK_READY_H
+#define PADDOCK_READY_H
+
+#include <sys/types.h>
+
+#include "spec.h"
+
+struct daemon;
+struct service;
+struct cgroup;
+
+struct ready_target {
+	const struct service_spec *spec; /* ready.type READY_EXEC or READY_TCP */
+	int pidfd; /* a process in the service's namespaces (dup'ed) */
+	struct cgroup *cg; /* exec: the command runs in it; must outlive the probe */
+	uid_t uid; /* exec: the service's user */
+	gid_t gid;
+};
+
+/*
+ * Start probing; service_probe_ready(svc) is called once when an attempt
+ * passes (the probe may be freed from inside that call). NULL on failure
+ * to start at all (then nothing is called).
+ */
+struct ready_probe *ready_probe_new(struct daemon *d, struct service *svc,
+				    const struct ready_target *t);
+struct ready_probe *ready_probe_free(struct ready_probe *p);
+/* What the last failed attempt said ("exit 1", "connect: Connection refused"), or "". */
+const char *ready_probe_last(const struct ready_probe *p);
+
+#endif
