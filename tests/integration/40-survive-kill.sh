@@ -78,8 +78,9 @@ for i in $(seq 1 "$N"); do
 done
 echo "# $N services, $CYCLES daemon kills/re-execs: 0 services restarted, $lines lines, $lost lost, $dups logged twice"
 [ "$lost" = 0 ] || fail "$lost lines lost"
-pgrep -x paddock-fdstore >/dev/null && for p in $(pgrep -x paddock-fdstore); do
-	[ "$(readlink "/proc/$p/cwd")" = "$T/run" ] && fail "the fd holder outlived a clean shutdown"
+for p in /proc/[0-9]*; do
+	[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] &&
+		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$T/run" ] && fail "the fd holder outlived a clean shutdown"
 done
 [ ! -e "$T/state/state.json" ] || fail "state file left after a clean shutdown"
 pass

@@ -23,9 +23,12 @@ svc quiet "exec sleep 100000"
 svc gone "exec sleep 100000"
 svc quitter "while [ ! -e /quit ]; do usleep 20000; done; rm /quit; exit 3"
 holder() {
-	for p in $(pgrep -x paddock-fdstore); do
-		[ "$(readlink "/proc/$p/cwd")" = "$T/run" ] && echo "$p"
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] &&
+			[ "$(readlink "$p/cwd" 2>/dev/null)" = "$T/run" ] && echo "${p#/proc/}"
 	done
+	return 0
 }
 # Gone, or a zombie nobody reaps (its parent died with the daemon).
 dead() { ! kill -0 "$1" 2>/dev/null || awk '{ sub(/.*\) /, ""); exit $1 != "Z" }' "/proc/$1/stat"; }
