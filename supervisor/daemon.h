@@ -42,6 +42,8 @@ struct daemon {
 
 	/* Surviving our own restart (see fdstore.h, state.h). */
 	struct fdstore *fdstore; /* NULL when the holder cannot be reached */
+	struct event *ev_fdstore; /* the holder's connection: EOF when it died */
+	char *fdstore_path;
 	char *state_path; /* <state_dir>/state.json */
 	char boot_id[40];
 	struct event *ev_state; /* writes the state file once per loop turn after changes */

@@ -209,6 +209,13 @@ static bool serve_one(int conn)
 		if (send_msg(conn, 'Z', "", NULL, 0) < 0)
 			return false;
 		break;
+	case 'I': { /* who are we: SO_PEERCRED names whoever called listen(), our parent */
+		char pid[24];
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if (send_msg(conn, 'I', pid, NULL, 0) < 0)
+			return false;
+		break;
+	}
 	case 'Q':
 		_exit(0); /* nothing left to hold; the sender waits for our EOF */
 	default:
@@ -292,8 +299,17 @@ static int try_connect(const char *path, pid_t *pid)
 		close(fd);
 		return -EPERM;
 	}
-	*pid = cred.pid;
 	set_timeouts(fd);
+	/* The holder's own pid, to wait for its exit on quit. */
+	char op = 0, key[FDSTORE_KEY_MAX];
+	int fds[FDSTORE_MAX_FDS];
+	size_t nfds = 0;
+	*pid = 0;
+	if (send_msg(fd, 'I', "", NULL, 0) == 0 && recv_msg(fd, &op, key, fds, &nfds) > 0 &&
+	    op == 'I')
+		*pid = (pid_t)strtol(key, NULL, 10);
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
 	return fd;
 }
 
@@ -387,6 +403,11 @@ struct fdstore *fdstore_free(struct fdstore *fs)
 		free(fs);
 	}
 	return NULL;
+}
+
+int fdstore_fd(const struct fdstore *fs)
+{
+	return fs ? fs->fd : -1;
 }
 
 int fdstore_put(struct fdstore *fs, const char *key, const int *fds, size_t nfds)

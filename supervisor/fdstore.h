@@ -24,6 +24,7 @@
  *   'D' key                    drop and close
  *   'L'                        list: the holder answers one 'E' key + fds
  *                              message per entry, then 'Z'
+ *   'I'                        the holder answers 'I' with its pid as key
  *   'Q'                        exit now (clean shutdown: nothing to hold)
  * Library-style: returns -errno, never logs.
  */
@@ -44,6 +45,8 @@ struct fdstore;
  */
 int fdstore_open(const char *path, struct fdstore **out, bool *spawned);
 struct fdstore *fdstore_free(struct fdstore *fs);
+/* The connection: readable (EOF) when the holder has died. */
+int fdstore_fd(const struct fdstore *fs);
 /* Store copies of fds under key. */
 int fdstore_put(struct fdstore *fs, const char *key, const int *fds, size_t nfds);
 int fdstore_drop(struct fdstore *fs, const char *key);

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 
 #include "cgroup.h"
 #include "events.h"
@@ -94,6 +95,51 @@ void daemon_state_changed(struct daemon *d)
 	/* Coalesced: one write per loop turn, however many services changed. */
 	if (d->ev_state && !d->state_failing)
 		event_active(d->ev_state, EV_TIMEOUT, 0);
+}
+
+/* --- the fd holder ------------------------------------------------------------------------ */
+
+static void on_fdstore_event(evutil_socket_t fd, short what, void *arg);
+
+static void watch_fdstore(struct daemon *d)
+{
+	if (!d->fdstore)
+		return;
+	d->ev_fdstore =
+	    event_new(d->base, fdstore_fd(d->fdstore), EV_READ | EV_PERSIST, on_fdstore_event, d);
+	event_add(d->ev_fdstore, NULL);
+}
+
+/*
+ * The holder never writes unprompted: readable means it is gone (killed
+ * by hand, OOM). Start a new one and give it every running service's
+ * descriptors again, or a crash of ours would now cost their output.
+ */
+static void on_fdstore_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	bool spawned;
+	char c;
+	int r;
+
+	if (recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) < 0 && errno == EAGAIN)
+		return;
+	event_free(d->ev_fdstore);
+	d->ev_fdstore = NULL;
+	d->fdstore = fdstore_free(d->fdstore);
+	if ((r = fdstore_open(d->fdstore_path, &d->fdstore, &spawned)) < 0) {
+		log_warnx("the fd holder exited and cannot be restarted: %s; service output will "
+			  "not survive a daemon crash",
+			  strerror(-r));
+		return;
+	}
+	log_warnx("the fd holder exited; started a new one and gave it %zu services' "
+		  "descriptors again",
+		  d->nservices);
+	for (size_t i = 0; i < d->nservices; i++)
+		service_store_fds(d->services[i]);
+	eventlog_emit(paddock_events, NULL, "fdstore-restarted", NULL);
+	watch_fdstore(d);
 }
 
 /* --- adoption --------------------------------------------------------------------------- */
@@ -242,14 +288,13 @@ int persist_adopt(struct daemon *d, bool *adopted)
 		d->boot_id[0] = '\0';
 	d->ev_state = evtimer_new(d->base, on_state_write, d);
 
-	char *sock;
-	xasprintf(&sock, "%s/fdstore.sock", d->cfg->runtime_dir);
-	if ((r = fdstore_open(sock, &d->fdstore, &spawned)) < 0)
-		log_warnx("fd holder %s: %s; service output will not survive a daemon crash", sock,
-			  strerror(-r));
-	free(sock);
+	xasprintf(&d->fdstore_path, "%s/fdstore.sock", d->cfg->runtime_dir);
+	if ((r = fdstore_open(d->fdstore_path, &d->fdstore, &spawned)) < 0)
+		log_warnx("fd holder %s: %s; service output will not survive a daemon crash",
+			  d->fdstore_path, strerror(-r));
 	if (d->fdstore && !spawned && (r = fdstore_list(d->fdstore, on_held, &held)) < 0)
 		log_warnx("fd holder: cannot list: %s", strerror(-r));
+	watch_fdstore(d);
 
 	r = state_load(d->state_path, &st, err, sizeof(err));
 	if (r < 0 && r != -ENOENT) {
@@ -333,6 +378,10 @@ void persist_shutdown(struct daemon *d, bool all_stopped)
 		event_free(d->ev_reexec);
 		d->ev_reexec = NULL;
 	}
+	if (d->ev_fdstore) {
+		event_free(d->ev_fdstore);
+		d->ev_fdstore = NULL;
+	}
 	if (all_stopped) {
 		/* Nothing runs: nothing to hold or to remember. */
 		(void)fdstore_quit(d->fdstore);
@@ -344,4 +393,6 @@ void persist_shutdown(struct daemon *d, bool all_stopped)
 	d->fdstore = fdstore_free(d->fdstore);
 	free(d->state_path);
 	d->state_path = NULL;
+	free(d->fdstore_path);
+	d->fdstore_path = NULL;
 }

@@ -309,9 +309,11 @@ static ssize_t log_from_pipe(struct service *svc, int fd, int stream, char *buf,
 	}
 	/* A pipe never holds more than the scratch pipe and len can take (64 KiB each). */
 	n = tee(fd, scratch[1], len, SPLICE_F_NONBLOCK);
-	if (n < 0 && errno == EINVAL) { /* not a pipe after all: plain reads from now on */
-		no_tee = true;
-		return log_from_pipe(svc, fd, stream, buf, len);
+	if (n < 0 && errno == EINVAL) { /* not a pipe after all: a plain read */
+		n = read(fd, buf, len);
+		if (n > 0)
+			logstore_feed(svc->log, stream, buf, (size_t)n);
+		return n < 0 ? -errno : n;
 	}
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
@@ -435,7 +437,7 @@ static int read_init_status(struct service *svc)
 }
 
 /* The main process is gone with wait status (-1: unknown): record why, dispatch. */
-static void judge_exit(struct service *svc, int status)
+static void judge_exit(struct service *svc, int status, bool away)
 {
 	/* A launch report may still sit in the pipe: read it before judging. */
 	if (svc->ev_report) {
@@ -451,9 +453,13 @@ static void judge_exit(struct service *svc, int status)
 			    strerror(svc->report.err));
 	else if (status < 0 && cgroup_saw_oom_kill(svc))
 		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
-	else if (status < 0)
+	else if (status < 0 && away)
 		record_exit(svc, EXIT_UNKNOWN, 0,
 			    "exited while paddockd was away (status unknown)");
+	else if (status < 0)
+		record_exit(
+		    svc, EXIT_UNKNOWN, 0,
+		    "exited (status unknown: started by an earlier paddockd, without init)");
 	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !svc->sigkill_sent &&
 		 cgroup_saw_oom_kill(svc))
 		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
@@ -488,7 +494,7 @@ bool service_reap(struct service *svc)
 		struct pollfd p = { .fd = svc->child.pidfd, .events = POLLIN };
 		if (poll(&p, 1, 0) <= 0)
 			return false;
-		judge_exit(svc, read_init_status(svc));
+		judge_exit(svc, read_init_status(svc), false);
 		return true;
 	}
 	if (syscall(SYS_waitid, P_PIDFD, svc->child.pidfd, &si, WEXITED | WNOHANG, NULL) < 0 ||
@@ -497,7 +503,7 @@ bool service_reap(struct service *svc)
 	status = read_init_status(svc);
 	if (status < 0) /* no init in between: the kernel's word */
 		status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
-	judge_exit(svc, status);
+	judge_exit(svc, status, false);
 	return true;
 }
 
@@ -885,22 +891,37 @@ static void do_start(struct service *svc)
  * The pipes go first, before the clone, so that no moment exists when a
  * started service's output has only us as its reader.
  */
-static void store_fds(struct service *svc)
+void service_store_fds(struct service *svc)
 {
-	int fds[4], r;
+	int fds[4], r, null = -1;
 	size_t n = 0;
 
-	if (!svc->d->fdstore || svc->out_fd[0] < 0 || svc->out_fd[1] < 0)
+	if (!svc->d->fdstore ||
+	    (svc->child.pidfd < 0 && (svc->out_fd[0] < 0 || svc->out_fd[1] < 0)))
 		return;
+	/*
+	 * Output already closed (or lost with an earlier holder): a pipe at
+	 * EOF keeps the layout (not /dev/null: epoll refuses it, and the
+	 * next daemon would wait forever for its EOF).
+	 */
+	if (svc->out_fd[0] < 0 || svc->out_fd[1] < 0) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return;
+		close(p[1]);
+		null = p[0];
+	}
 	if (svc->child.pidfd >= 0)
 		fds[n++] = svc->child.pidfd;
-	fds[n++] = svc->out_fd[0];
-	fds[n++] = svc->out_fd[1];
+	fds[n++] = svc->out_fd[0] >= 0 ? svc->out_fd[0] : null;
+	fds[n++] = svc->out_fd[1] >= 0 ? svc->out_fd[1] : null;
 	if (svc->child.pidfd >= 0 && svc->child.statusfd >= 0)
 		fds[n++] = svc->child.statusfd;
 	if ((r = fdstore_put(svc->d->fdstore, svc->spec->name, fds, n)) < 0)
 		log_warnx("service %s: fd holder: %s; its output will not survive a daemon crash",
 			  svc->spec->name, strerror(-r));
+	if (null >= 0)
+		close(null);
 }
 
 /* Everything is at hand (the image too): cgroup, pipes, clone. */
@@ -967,7 +988,7 @@ static void launch_now(struct service *svc)
 		image_strv_free(envin);
 		return;
 	}
-	store_fds(svc); /* the pipes alone: no pidfd yet */
+	service_store_fds(svc); /* the pipes alone: no pidfd yet */
 
 	char *extra[3] = { NULL, NULL, NULL };
 	if (svc->d->notify) {
@@ -1042,7 +1063,7 @@ static void launch_now(struct service *svc)
 	svc->started_mono = now_ms();
 	svc->started_at_ms = realtime_ms();
 	svc->start_time = state_proc_start_time(svc->main_pid);
-	store_fds(svc);
+	service_store_fds(svc);
 	svc->ev_exit = event_new(svc->d->base, svc->child.pidfd, EV_READ, on_exit_event, svc);
 	event_add(svc->ev_exit, NULL);
 	(void)fcntl(svc->child.reportfd, F_SETFL, O_NONBLOCK);
@@ -1714,7 +1735,7 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 		 npids ? "; killing what is left in its cgroup" : "");
 	(void)fdstore_drop(svc->d->fdstore, name);
 	service_set_state(svc, SVC_RUNNING);
-	judge_exit(svc, read_init_status(svc));
+	judge_exit(svc, read_init_status(svc), true);
 	return 1;
 }
 

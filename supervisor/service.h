@@ -116,6 +116,8 @@ struct service_adoption {
 	const struct state_service *rec;
 };
 int service_adopt(struct service *svc, struct service_adoption *a);
+/* Hand its process's descriptors to the fd holder (again, after the holder was replaced). */
+void service_store_fds(struct service *svc);
 /* This service's record for the state file. */
 void service_state_record(const struct service *svc, struct state_service *out);
 /* Transient services: the spec document they came from, kept for the state file. */

@@ -10,7 +10,9 @@
 #  - a transient `run` service comes back; a service whose spec was removed
 #    while no daemon ran is stopped and its cgroup removed;
 #  - the daemon killed in the middle of an image unpack: the next one
-#    finishes it and the store holds no half layer.
+#    finishes it and the store holds no half layer; killed while it
+#    starts services: each runs once;
+#  - the fd holder killed under a running daemon: replaced and refilled.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; setup
@@ -136,6 +138,18 @@ for i in $(seq 1 20); do
 	[ "$n" = 2 ] || fail "m$i: $n processes in its cgroup (init and sleep expected): started twice?"
 done
 pass "killed while starting services: each runs once afterwards"
+
+# 7. The holder dies while paddockd runs: a new one gets every descriptor again.
+old_holder=$(holder)
+kill -9 $old_holder
+new_holder() { local h; h=$(holder); [ -n "$h" ] && [ "$h" != "$old_holder" ]; }
+wait_for 10 new_holder || fail "no new fd holder after the old one died"
+crash
+start_daemon
+wait_for 10 state_is quiet running || fail "quiet not running"
+[ "$(main_pid quiet)" = "$qpid" ] || fail "quiet restarted"
+[ "$(identity quiet)" = "fd holder" ] || fail "quiet: identity from '$(identity quiet)' after the holder was replaced"
+pass "a holder killed under a running daemon is replaced and refilled"
 stop_daemon || fail "daemon exit status"
 [ -z "$(holder)" ] || fail "holder left after a clean shutdown"
 pass
