@@ -30,6 +30,7 @@
 #include "log.h"
 #include "logstore.h"
 #include "monitor.h"
+#include "rebalance-glue.h"
 #include "service.h"
 #include "units.h"
 #include "util.h"
@@ -220,6 +221,7 @@ static struct json_object *service_full(struct service *svc)
 	json_object_object_add(o, "oom_kills", json_u64(service_oom_kills(svc)));
 	json_object_object_add(o, "limits", l);
 	json_object_object_add(o, "usage", u);
+	json_object_object_add(o, "rebalance", rebalancer_status_json(svc));
 	json_object_object_add(o, "log_dropped", json_u64(service_log_dropped(svc)));
 	tail = service_log_tail(svc, 10);
 	json_object_object_add(o, "log_tail", json_object_new_string(tail ? tail : ""));

@@ -68,7 +68,7 @@ struct rb_input {
 	struct spec_memory spec; /* bounds: floor = max(min, low), ceiling = max (else high) */
 	uint32_t spec_cpu_weight, spec_cpu_max_mcpu; /* 0 = unset */
 	uint64_t usage; /* memory.current, RB_UNKNOWN */
-	uint64_t active; /* anon + active_file: the passive working-set estimate, RB_UNKNOWN */
+	uint64_t active; /* usage - inactive_file: the passive working-set estimate, RB_UNKNOWN */
 	uint32_t psi_mem, psi_cpu; /* own "some" avg10 in hundredths of %, UINT32_MAX unknown */
 	uint64_t oom_kills; /* total so far */
 	uint64_t observed[RB_NKNOBS]; /* values read back from cgroupfs, RB_UNKNOWN */
