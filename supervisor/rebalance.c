@@ -22,7 +22,9 @@
  *    its pressure reaches the target the probe backs off a quarter at
  *    once, and the usage at that moment is the estimate.
  *  - memory.max: the spec's (or what on_oom grows made it), never above
- *    the budget, and never lowered below usage plus headroom. Without
+ *    the budget; for non-critical services also at most usage plus their
+ *    share of what the budget has left (see budget_share); never lowered
+ *    below usage plus headroom, and not moved by less than min_step. Without
  *    memory.high (v1, hybrid) the squeeze is a memory.max of usage plus
  *    headroom instead: growth stops, nothing is killed by the write.
  * CPU: cpu.weight by class unless the spec sets it; while a critical
@@ -220,8 +222,9 @@ static void memory_escalation(const struct rebalance_params *p, const struct rb_
 			crit_warm |= !psi_below(in[i].psi_mem, p->crit_off);
 		}
 	}
-	bool over = p->budget_memory != RB_MAX && total > p->budget_memory;
-	bool near = p->budget_memory != RB_MAX && total > p->budget_memory / 16 * 15;
+	/* Within a sixteenth of the budget is "at" it: the budget share is spent. */
+	bool over = p->budget_memory != RB_MAX && total > p->budget_memory / 16 * 15;
+	bool near = p->budget_memory != RB_MAX && total > p->budget_memory / 8 * 7;
 	bool hot = psi_at_least(h->psi_mem, p->host_on) || crit_hot || over;
 	bool calm = psi_below(h->psi_mem, p->host_off) && !crit_warm && !near;
 	bool step_ok = now - g->last_mem_step_ms >= p->step_ms || !g->last_mem_step_ms;
@@ -243,7 +246,7 @@ static void memory_escalation(const struct rebalance_params *p, const struct rb_
 				emit_svc(out, RB_EV_SQUEEZE, (int)i,
 					 p->has_memory_high ? RB_MEM_HIGH : RB_MEM_MAX, from,
 					 st[i].squeeze_ceiling,
-					 over	    ? "services above the memory budget"
+					 over	    ? "services at the memory budget"
 					 : crit_hot ? "memory pressure of a critical service"
 						    : "host memory pressure",
 					 &in[i], h);
@@ -430,8 +433,41 @@ static uint32_t class_weight(enum spec_class c)
 				   : CLASS_WEIGHT_STANDARD;
 }
 
+/*
+ * The budget share: what is left of the budget after every critical
+ * service's reservation (usage or working set, plus headroom) and every
+ * other service's usage, split evenly among the non-critical services the
+ * controller manages. A non-critical service's memory.max is its usage
+ * plus its share, so the services together cannot allocate past the
+ * budget between two ticks by more than headroom each: the parent is never
+ * the one to hit its limit, and an overcommitting batch service meets its
+ * own limit instead of the critical service meeting the OOM killer.
+ */
+static uint64_t budget_share(const struct rebalance_params *p, const struct rb_input *in,
+			     const struct rb_state *st, size_t n)
+{
+	uint64_t used = 0, nnc = 0;
+
+	if (p->budget_memory == RB_MAX)
+		return RB_MAX;
+	for (size_t i = 0; i < n; i++) {
+		if (!in[i].running || in[i].usage == RB_UNKNOWN)
+			continue;
+		if (in[i].class == CLASS_CRITICAL) {
+			uint64_t r = max_u64(in[i].usage, st[i].ws_estimate);
+			used += max_u64(r, mem_floor(&in[i])) + p->headroom;
+		} else {
+			used += in[i].usage;
+			nnc += managed(&in[i]);
+		}
+	}
+	if (!nnc)
+		return RB_MAX;
+	return used >= p->budget_memory ? 0 : (p->budget_memory - used) / nnc;
+}
+
 static void targets(const struct rebalance_params *p, const struct rb_input *in,
-		    struct rb_state *st)
+		    struct rb_state *st, uint64_t share)
 {
 	uint64_t floor = mem_floor(in);
 	uint64_t spec_high = set(in->spec.high) ? in->spec.high : RB_MAX;
@@ -447,6 +483,8 @@ static void targets(const struct rebalance_params *p, const struct rb_input *in,
 	uint64_t base = max;
 
 	max = min_u64(max, p->budget_memory);
+	if (in->class != CLASS_CRITICAL && share != RB_MAX && in->usage != RB_UNKNOWN)
+		max = min_u64(max, in->usage + share);
 	if (p->has_memory_high) {
 		st->want[RB_MEM_HIGH] = high == RB_MAX ? RB_MAX : page_down(high);
 	} else {
@@ -459,8 +497,19 @@ static void targets(const struct rebalance_params *p, const struct rb_input *in,
 	 * Never lower memory.max below what the group uses plus headroom: that
 	 * write would be the OOM kill. What the spec itself sets is the spec's.
 	 */
-	if (in->usage != RB_UNKNOWN)
-		max = max_u64(max, min_u64(base, in->usage + p->headroom));
+	uint64_t prev = st->written[RB_MEM_MAX];
+	if (in->usage != RB_UNKNOWN) {
+		/* ... but a service at a limit we set is not given more for it. */
+		uint64_t safe = min_u64(base, in->usage + p->headroom);
+		if (prev != RB_UNKNOWN && prev != RB_MAX)
+			safe = min_u64(safe, max_u64(prev, in->usage));
+		max = max_u64(max, safe);
+	}
+	/* Hysteresis: moves smaller than a step are not worth a write. */
+	if (prev != RB_UNKNOWN && prev != RB_MAX && max != RB_MAX && max != base &&
+	    (in->usage == RB_UNKNOWN || prev >= in->usage) &&
+	    (max > prev ? max - prev : prev - max) < p->min_step)
+		max = prev;
 	st->want[RB_MEM_MAX] = page_down(max);
 
 	st->want[RB_CPU_WEIGHT] =
@@ -546,10 +595,11 @@ void rebalance_tick(const struct rebalance_params *p, const struct rb_host *h,
 		if (managed(&in[i]))
 			ws_probe(p, h, &in[i], &st[i], now);
 	protect(p, in, st, n);
+	uint64_t share = budget_share(p, in, st, n);
 	for (size_t i = 0; i < n; i++) {
 		if (!managed(&in[i]))
 			continue;
-		targets(p, &in[i], &st[i]);
+		targets(p, &in[i], &st[i], share);
 		for (int k = 0; k < RB_NKNOBS; k++) {
 			if (st[i].adopted[k] || st[i].want[k] == st[i].written[k])
 				continue;
@@ -566,7 +616,12 @@ void rebalance_tick(const struct rebalance_params *p, const struct rb_host *h,
 				     ? (st[i].squeeze_ceiling != RB_MAX && !p->has_memory_high
 					    ? "squeeze (v1: usage plus headroom)"
 					: st[i].grown_max ? "grown after OOM"
-							  : "spec within budget")
+					: in[i].class != CLASS_CRITICAL && share != RB_MAX &&
+						st[i].want[k] <
+						    min_u64(rebalance_start_max(&in[i], &st[i]),
+							    p->budget_memory)
+					    ? "budget share: usage plus what the budget has left"
+					    : "spec within budget")
 				 : k == RB_CPU_WEIGHT ? "class weight"
 				 : st[i].cpu_level    ? "cpu pressure of a critical service"
 						      : "spec",

@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -256,7 +258,9 @@ static void test_budget_usage_and_v1(void **state)
 	s.in[1] = svc_in(CLASS_BATCH, 700 * MIB);
 	for (int t = 0; t < 40; t++) {
 		sim_tick(&s);
-		s.in[1].usage += 5 * MIB; /* batch keeps allocating */
+		/* batch keeps allocating, up to its limit */
+		if (s.in[1].usage + 5 * MIB <= s.st[1].want[RB_MEM_MAX])
+			s.in[1].usage += 5 * MIB;
 	}
 	/* v1: the squeeze is memory.max at usage plus headroom, not below */
 	assert_true(s.st[1].squeeze_ceiling != RB_MAX);
@@ -267,6 +271,44 @@ static void test_budget_usage_and_v1(void **state)
 	assert_int_equal(s.st[1].want[RB_MEM_LOW], 0);
 	/* memory.high stays the spec's (v1 has none to move) */
 	assert_int_equal(s.st[1].want[RB_MEM_HIGH], RB_MAX);
+}
+
+/*
+ * Budget: two batch services that allocate as fast as their limits let them,
+ * next to a critical one. Their memory.max follows usage plus their share of
+ * what is left, so the total stays within the budget (plus headroom each),
+ * and the critical service never has to give anything up.
+ */
+static void test_budget_never_exceeded(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s);
+	s.n = 3;
+	s.in[0] = svc_in(CLASS_CRITICAL, 300 * MIB);
+	s.in[1] = svc_in(CLASS_BATCH, 10 * MIB);
+	s.in[2] = svc_in(CLASS_BATCH, 10 * MIB);
+	for (int t = 0; t < 200; t++) {
+		sim_tick(&s);
+		for (size_t i = 1; i < 3; i++) {
+			uint64_t want = s.in[i].usage + 60 * MIB, cap = s.st[i].want[RB_MEM_MAX];
+			s.in[i].usage =
+			    want < cap ? want : cap; /* the kernel stops it at the limit */
+		}
+		uint64_t total = s.in[0].usage + s.in[1].usage + s.in[2].usage;
+		if (getenv("RB_TRACE"))
+			fprintf(stderr, "t=%d total=%llu b1=%llu/%llu b2=%llu/%llu\n", t,
+				(unsigned long long)(total >> 20),
+				(unsigned long long)(s.in[1].usage >> 20),
+				(unsigned long long)(s.st[1].want[RB_MEM_MAX] >> 20),
+				(unsigned long long)(s.in[2].usage >> 20),
+				(unsigned long long)(s.st[2].want[RB_MEM_MAX] >> 20));
+		assert_true(total <= s.p.budget_memory + 2 * (s.p.headroom + s.p.min_step));
+	}
+	/* both got something: the share is split, not first come first served */
+	assert_true(s.in[1].usage > 200 * MIB && s.in[2].usage > 200 * MIB);
+	assert_int_equal(s.st[0].squeeze_ceiling, RB_MAX);
 }
 
 /* Protection follows the working set with hysteresis, and the budget bounds it. */
@@ -530,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_budget_usage_and_v1),
 		cmocka_unit_test(test_protection),
+		cmocka_unit_test(test_budget_never_exceeded),
 		cmocka_unit_test(test_working_set_probe),
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_pinned_untouched),
