@@ -40,7 +40,7 @@ struct rb_entry {
 	const struct service *svc;
 	pid_t pid; /* main pid the state belongs to: a restart starts from the spec */
 	struct rb_state st;
-	bool live; /* seen this tick */
+	bool warned; /* a failed write was logged; quiet until one succeeds */
 };
 
 struct rebalancer {
@@ -91,6 +91,10 @@ static void params_from_config(struct daemon *d, struct rebalance_params *p)
 		p->budget_mcpu = (uint32_t)(n > 0 ? n : 1) * 1000;
 	}
 	p->has_memory_high = cgroup_host_mode(d->cgroups) == CGROUP_MODE_V2;
+	/* Host memory is short when less than the reserve, or a tenth of RAM, is available. */
+	p->host_available_low = c->budget.reserve;
+	if (d->host.mem_total && d->host.mem_total / 10 > p->host_available_low)
+		p->host_available_low = d->host.mem_total / 10;
 }
 
 void rebalancer_open(struct daemon *d)
@@ -375,6 +379,8 @@ void rebalancer_tick(struct daemon *d)
 	hs = monitor_host_sample(d->monitor);
 	h.mem_total = hs ? hs->mem.mem_total : 0;
 	h.psi_mem = hs ? psi10(&hs->psi_memory) : UINT32_MAX;
+	h.mem_available =
+	    hs && hs->mem.mem_available != PROBE_UNKNOWN ? hs->mem.mem_available : RB_UNKNOWN;
 	bool read_back = rb->p.mode == REBALANCE_ENFORCE && rb->tick % DRIFT_EVERY == 0;
 	for (size_t i = 0; i < n; i++) {
 		struct rb_entry *e = entry_of(d->services[i], true);
@@ -393,14 +399,21 @@ void rebalancer_tick(struct daemon *d)
 	for (size_t i = 0; i < n; i++) {
 		if (!dirty[i] || rb->p.mode != REBALANCE_ENFORCE)
 			continue;
+		struct rb_entry *ent = entry_of(d->services[i], false);
 		err[i] = apply(d->services[i], &rb->st[i], &rb->in[i], &knob[i]);
 		if (err[i] < 0) {
-			/* Try again next tick; say so once per service and failure. */
+			/* Try again next tick (EBUSY: the kernel could not reclaim below the
+			 * limit yet); say so once until a write succeeds. */
 			for (int k = 0; k < RB_NKNOBS; k++)
 				rb->st[i].written[k] = RB_UNKNOWN;
-			log_warnx("service %s: rebalance cannot set %s: %s",
-				  service_name(d->services[i]), knob[i] ? knob[i] : "limits",
-				  strerror(-err[i]));
+			if (ent && !ent->warned)
+				log_warnx("service %s: rebalance cannot set %s: %s",
+					  service_name(d->services[i]),
+					  knob[i] ? knob[i] : "limits", strerror(-err[i]));
+			if (ent)
+				ent->warned = true;
+		} else if (ent) {
+			ent->warned = false;
 		}
 	}
 	for (size_t e = 0; e < out.nevents; e++) {

@@ -49,6 +49,7 @@ void rebalance_params_default(struct rebalance_params *p)
 		.has_memory_high = true,
 		.host_on = 1000, /* 10% */
 		.host_off = 200,
+		.host_available_low = RB_MAX,
 		.crit_on = 500, /* 5% */
 		.crit_off = 100,
 		.cpu_on = 2000, /* 20% */
@@ -179,7 +180,9 @@ static bool squeezable(const struct rebalance_params *p, const struct rb_input *
 		       const struct rb_state *st)
 {
 	uint64_t floor = max_u64(mem_floor(in), p->ws_floor);
-	return managed(in) && in->usage != RB_UNKNOWN && st->squeeze_ceiling > floor + PAGE;
+	/* A service using little has nothing worth taking. */
+	return managed(in) && in->usage != RB_UNKNOWN && in->usage > floor + p->min_step &&
+	       st->squeeze_ceiling > floor + PAGE;
 }
 
 static void squeeze_one(const struct rebalance_params *p, const struct rb_input *in,
@@ -205,27 +208,76 @@ static bool give_back_one(const struct rebalance_params *p, const struct rb_inpu
 	return true;
 }
 
+/*
+ * What the budget has committed: every critical service's reservation
+ * (usage or working set, at least its floor, plus headroom) and every
+ * other service's usage. *parts counts the managed non-critical services,
+ * standard ones twice: they get twice a batch service's share.
+ */
+static uint64_t committed(const struct rebalance_params *p, const struct rb_input *in,
+			  const struct rb_state *st, size_t n, uint64_t *parts)
+{
+	uint64_t used = 0;
+
+	*parts = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!in[i].running || in[i].usage == RB_UNKNOWN)
+			continue;
+		if (in[i].class == CLASS_CRITICAL) {
+			uint64_t r = max_u64(in[i].usage, st[i].ws_estimate);
+			used += max_u64(r, mem_floor(&in[i])) + p->headroom;
+		} else {
+			used += in[i].usage;
+			if (managed(&in[i]))
+				*parts += in[i].class == CLASS_STANDARD ? 2 : 1;
+		}
+	}
+	return used;
+}
+
+/*
+ * The budget share (per part, see committed): what the budget has not
+ * committed, split among the non-critical services the controller
+ * manages. A non-critical service's memory.max is its usage plus its
+ * share, so the services together cannot allocate past the budget
+ * between two ticks: the parent is never the one to hit its limit, and an
+ * overcommitting batch service meets its own limit instead of the
+ * critical service meeting the OOM killer.
+ */
+static uint64_t budget_share(const struct rebalance_params *p, const struct rb_input *in,
+			     const struct rb_state *st, size_t n)
+{
+	uint64_t parts, used;
+
+	if (p->budget_memory == RB_MAX)
+		return RB_MAX;
+	used = committed(p, in, st, n, &parts);
+	if (!parts)
+		return RB_MAX;
+	return used >= p->budget_memory ? 0 : (p->budget_memory - used) / parts;
+}
+
 static void memory_escalation(const struct rebalance_params *p, const struct rb_host *h,
 			      const struct rb_input *in, struct rb_state *st, size_t n,
 			      struct rb_global *g, uint64_t now, struct rb_output *out)
 {
 	bool crit_hot = false, crit_warm = false;
-	uint64_t total = 0;
+	uint64_t parts, total = committed(p, in, st, n, &parts);
 
 	for (size_t i = 0; i < n; i++) {
 		if (!in[i].running)
 			continue;
-		if (in[i].usage != RB_UNKNOWN)
-			total += in[i].usage;
 		if (in[i].class == CLASS_CRITICAL) {
 			crit_hot |= psi_at_least(in[i].psi_mem, p->crit_on);
 			crit_warm |= !psi_below(in[i].psi_mem, p->crit_off);
 		}
 	}
-	/* Within a sixteenth of the budget is "at" it: the budget share is spent. */
+	/* Within a sixteenth of the budget is "at" it: the budget shares are spent. */
 	bool over = p->budget_memory != RB_MAX && total > p->budget_memory / 16 * 15;
 	bool near = p->budget_memory != RB_MAX && total > p->budget_memory / 8 * 7;
-	bool hot = psi_at_least(h->psi_mem, p->host_on) || crit_hot || over;
+	bool host_short =
+	    h->mem_available == RB_UNKNOWN || h->mem_available < p->host_available_low;
+	bool hot = (psi_at_least(h->psi_mem, p->host_on) && host_short) || crit_hot || over;
 	bool calm = psi_below(h->psi_mem, p->host_off) && !crit_warm && !near;
 	bool step_ok = now - g->last_mem_step_ms >= p->step_ms || !g->last_mem_step_ms;
 
@@ -433,39 +485,6 @@ static uint32_t class_weight(enum spec_class c)
 				   : CLASS_WEIGHT_STANDARD;
 }
 
-/*
- * The budget share: what is left of the budget after every critical
- * service's reservation (usage or working set, plus headroom) and every
- * other service's usage, split evenly among the non-critical services the
- * controller manages. A non-critical service's memory.max is its usage
- * plus its share, so the services together cannot allocate past the
- * budget between two ticks by more than headroom each: the parent is never
- * the one to hit its limit, and an overcommitting batch service meets its
- * own limit instead of the critical service meeting the OOM killer.
- */
-static uint64_t budget_share(const struct rebalance_params *p, const struct rb_input *in,
-			     const struct rb_state *st, size_t n)
-{
-	uint64_t used = 0, nnc = 0;
-
-	if (p->budget_memory == RB_MAX)
-		return RB_MAX;
-	for (size_t i = 0; i < n; i++) {
-		if (!in[i].running || in[i].usage == RB_UNKNOWN)
-			continue;
-		if (in[i].class == CLASS_CRITICAL) {
-			uint64_t r = max_u64(in[i].usage, st[i].ws_estimate);
-			used += max_u64(r, mem_floor(&in[i])) + p->headroom;
-		} else {
-			used += in[i].usage;
-			nnc += managed(&in[i]);
-		}
-	}
-	if (!nnc)
-		return RB_MAX;
-	return used >= p->budget_memory ? 0 : (p->budget_memory - used) / nnc;
-}
-
 static void targets(const struct rebalance_params *p, const struct rb_input *in,
 		    struct rb_state *st, uint64_t share)
 {
@@ -484,7 +503,7 @@ static void targets(const struct rebalance_params *p, const struct rb_input *in,
 
 	max = min_u64(max, p->budget_memory);
 	if (in->class != CLASS_CRITICAL && share != RB_MAX && in->usage != RB_UNKNOWN)
-		max = min_u64(max, in->usage + share);
+		max = min_u64(max, in->usage + share * (in->class == CLASS_STANDARD ? 2 : 1));
 	if (p->has_memory_high) {
 		st->want[RB_MEM_HIGH] = high == RB_MAX ? RB_MAX : page_down(high);
 	} else {

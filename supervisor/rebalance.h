@@ -41,6 +41,9 @@ struct rebalance_params {
 	bool has_memory_high; /* backend has memory.high (pure v2) */
 	/* PSI thresholds, "some" avg10 in hundredths of a percent; on > off is the hysteresis */
 	uint32_t host_on, host_off; /* host memory */
+	/* Host PSI counts only while MemAvailable is below this: a service stalling at its own
+	 * limit shows in the host's PSI too, and squeezing others does not help it. */
+	uint64_t host_available_low;
 	uint32_t crit_on, crit_off; /* a critical service's memory */
 	uint32_t cpu_on, cpu_off; /* a critical service's cpu */
 	uint32_t ws_target; /* working-set probe: memory some avg10 kept below this */
@@ -100,6 +103,7 @@ struct rb_global {
 
 struct rb_host {
 	uint64_t mem_total; /* bytes */
+	uint64_t mem_available; /* bytes, RB_UNKNOWN */
 	uint32_t psi_mem; /* host memory "some" avg10, hundredths of %, UINT32_MAX unknown */
 };
 

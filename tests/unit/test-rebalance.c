@@ -222,6 +222,29 @@ static void test_escalation_order(void **state)
 	assert_int_equal(s.st[0].want[RB_MEM_HIGH], RB_MAX);
 }
 
+/* Host PSI with plenty of memory available is a service stalling at its own limit: no squeeze. */
+static void test_host_psi_needs_short_memory(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s);
+	s.p.host_available_low = 512 * MIB;
+	s.n = 2;
+	s.in[0] = svc_in(CLASS_STANDARD, 100 * MIB);
+	s.in[1] = svc_in(CLASS_BATCH, 100 * MIB);
+	s.h.psi_mem = 5000;
+	s.h.mem_available = 2 * GIB;
+	for (int t = 0; t < 20; t++) {
+		sim_tick(&s);
+		assert_int_equal(count_events(&s, RB_EV_SQUEEZE, -1), 0);
+	}
+	s.h.mem_available = 100 * MIB;
+	sim_tick(&s);
+	assert_int_equal(count_events(&s, RB_EV_SQUEEZE, 1), 1);
+	assert_int_equal(count_events(&s, RB_EV_SQUEEZE, 0), 0);
+}
+
 /* One squeeze step per step_ms at most, however hot. */
 static void test_rate_limit(void **state)
 {
@@ -570,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_hysteresis_band_holds),
 		cmocka_unit_test(test_escalation_order),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_host_psi_needs_short_memory),
 		cmocka_unit_test(test_budget_usage_and_v1),
 		cmocka_unit_test(test_protection),
 		cmocka_unit_test(test_budget_never_exceeded),
