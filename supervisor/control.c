@@ -329,12 +329,17 @@ static void cmd_startstop(struct client *cl, struct json_object *req, const char
 	/* stop and restart answer once every named service has settled. */
 	cl->restart_after = strcmp(cmd, "restart") == 0;
 	cl->waiting = xcalloc(n, sizeof(char *));
-	for (size_t i = 0; i < n; i++) {
+	/*
+	 * Names first: a service in backoff settles inside service_stop, and
+	 * control_service_settled may then answer (and free the list) before the
+	 * loop is through.
+	 */
+	for (size_t i = 0; i < n; i++)
 		cl->waiting[cl->nwaiting++] = xstrdup(service_name(svcs[i]));
+	for (size_t i = 0; i < n; i++)
 		(void)service_stop(svcs[i]);
-	}
 	free(svcs);
-	if (waiting_done(cl))
+	if (cl->nwaiting && waiting_done(cl))
 		finish_waiting(cl);
 }
 
