@@ -406,9 +406,16 @@ static void ws_probe(const struct rebalance_params *p, const struct rb_host *h,
 {
 	uint64_t passive = passive_ws(in);
 
+	if (!st->since_ms)
+		st->since_ms = now;
+	/*
+	 * Not probed: critical services, squeezed ones, a start-up (not a steady
+	 * state: five probe periods), and on_oom: grow, whose envelope the OOM
+	 * kills are finding (a probe's memory.high would throttle them instead).
+	 */
 	if (!p->has_memory_high || in->class == CLASS_CRITICAL || st->squeeze_ceiling != RB_MAX ||
-	    in->usage == RB_UNKNOWN || in->psi_mem == UINT32_MAX ||
-	    psi_at_least(h->psi_mem, p->host_on)) {
+	    in->usage == RB_UNKNOWN || in->psi_mem == UINT32_MAX || in->on_oom == ON_OOM_GROW ||
+	    now - st->since_ms < 5 * p->probe_ms || psi_at_least(h->psi_mem, p->host_on)) {
 		if (st->probe_high == RB_MAX && passive)
 			st->ws_estimate = passive;
 		return;

@@ -86,6 +86,7 @@ struct rb_state {
 	uint64_t squeeze_ceiling; /* memory.high (or v1 max) imposed by the squeeze, RB_MAX */
 	uint32_t cpu_level; /* 0 = no cap */
 	uint64_t probe_high; /* working-set probe's memory.high, RB_MAX = not probing */
+	uint64_t since_ms; /* first tick seen running */
 	uint64_t last_probe_ms;
 	uint64_t ws_estimate; /* bytes, 0 = none yet */
 	uint64_t grown_max; /* memory.max after on_oom/pressure grows, 0 = not grown */
