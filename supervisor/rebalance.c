@@ -272,9 +272,17 @@ static void memory_escalation(const struct rebalance_params *p, const struct rb_
 			crit_warm |= !psi_below(in[i].psi_mem, p->crit_off);
 		}
 	}
-	/* Within a sixteenth of the budget is "at" it: the budget shares are spent. */
-	bool over = p->budget_memory != RB_MAX && total > p->budget_memory / 16 * 15;
-	bool near = p->budget_memory != RB_MAX && total > p->budget_memory / 8 * 7;
+	/*
+	 * "At" the budget: fifteen sixteenths committed, or less than headroom
+	 * left per share (nobody can grow: the shares are spent).
+	 */
+	uint64_t left = p->budget_memory == RB_MAX  ? RB_MAX
+			: total >= p->budget_memory ? 0
+						    : p->budget_memory - total;
+	bool over = p->budget_memory != RB_MAX &&
+		    (total > p->budget_memory / 16 * 15 || (parts && left / parts < p->headroom));
+	bool near = p->budget_memory != RB_MAX &&
+		    (total > p->budget_memory / 8 * 7 || (parts && left / parts < 2 * p->headroom));
 	bool host_short =
 	    h->mem_available == RB_UNKNOWN || h->mem_available < p->host_available_low;
 	bool hot = (psi_at_least(h->psi_mem, p->host_on) && host_short) || crit_hot || over;
