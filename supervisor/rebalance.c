@@ -294,10 +294,21 @@ static void memory_escalation(const struct rebalance_params *p, const struct rb_
 		g->calm_since_ms = 0;
 		if (!step_ok)
 			return;
-		/* Escalation order: batch, then standard; critical never. */
+		/*
+		 * Escalation order: batch, then standard; critical never. Standard
+		 * only once batch has had nothing left to give for two steps: a batch
+		 * service that is still starting up uses little, and that is not a
+		 * reason to go after standard services.
+		 */
 		for (int cls = 0; cls < 2; cls++) {
 			enum spec_class want = cls == 0 ? CLASS_BATCH : CLASS_STANDARD;
 			bool any = false;
+			if (cls == 1) {
+				if (!g->batch_spent_since_ms)
+					g->batch_spent_since_ms = now;
+				if (now - g->batch_spent_since_ms < 2 * p->step_ms)
+					return;
+			}
 			for (size_t i = 0; i < n; i++) {
 				if (in[i].class != want || !squeezable(p, &in[i], &st[i]))
 					continue;
@@ -314,11 +325,14 @@ static void memory_escalation(const struct rebalance_params *p, const struct rb_
 			}
 			if (any) {
 				g->last_mem_step_ms = now;
+				if (cls == 0)
+					g->batch_spent_since_ms = 0;
 				return;
 			}
 		}
 		return;
 	}
+	g->batch_spent_since_ms = 0;
 	if (!calm) {
 		g->calm_since_ms = 0; /* the hysteresis band: hold */
 		return;

@@ -97,6 +97,7 @@ struct rb_state {
 /* Controller state for the host. */
 struct rb_global {
 	bool squeezing; /* memory pressure seen and not calm yet */
+	uint64_t batch_spent_since_ms; /* hot with nothing left to take from batch, since */
 	uint64_t calm_since_ms, last_mem_step_ms, last_cpu_step_ms;
 	bool cpu_capping;
 	uint64_t cpu_calm_since_ms;
