@@ -4,7 +4,8 @@
 # never; critical is protected (v2 memory.low at its working set, v1 soft
 # limit unlimited while batch's is 0); on_oom: grow steps memory.max up to
 # the spec ceiling and then stops; a knob written behind paddock's back is
-# reported as drift and re-asserted. `paddockd -n` says what degrades.
+# reported as drift and re-asserted; observe mode records decisions and writes
+# nothing. `paddockd -n` says what degrades.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd stress-ng; need_cmd jq; setup
@@ -151,3 +152,25 @@ n=$(grew)
 ctl stop grower >/dev/null
 [ "$(grew)" = "$n" ] || fail "grew past the ceiling"
 pass "no grow past the ceiling"
+
+# observe (the default): every decision is an event with applied=false, nothing is written.
+stop_daemon || fail "daemon exit status"
+rm -f "$T/services/g.yaml"
+cat >"$T/paddockd-observe.yaml" <<YAML
+budget: {memory: 520M, reserve: 120M}
+probe_interval: 500ms
+YAML
+cat >"$T/services/o.yaml" <<YAML
+services:
+  watched:
+    class: batch
+    command: $(vm 16M)
+YAML
+start_daemon -c "$T/paddockd-observe.yaml"
+wait_for 20 bash -c "[ \$($PADDOCKCTL -s $T/run/control.sock events --service watched --json | jq '[.[] | select(.type == \"rebalance\" and .knob == \"memory.max\" and .mode == \"observe\" and .applied == false)] | length') -ge 1 ]" ||
+	fail "no observe-mode decision for memory.max: $(ctl events --service watched --json | jq -c '[.[] | select(.type == "rebalance")]')"
+[ "$(knob watched memory.max)" = max ] || fail "observe mode wrote memory.max: $(knob watched memory.max)"
+if ! is_v1; then
+	[ "$(knob watched memory.high)" = max ] || fail "observe mode wrote memory.high: $(knob watched memory.high)"
+fi
+pass "observe: decisions recorded (applied=false), memory.max left at max"
