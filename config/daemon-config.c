@@ -48,6 +48,11 @@ struct daemon_config *daemon_config_new_defaults(void)
 	cfg->log.max_size = 8ULL << 20;
 	cfg->log.keep = 3;
 	cfg->probe_interval_ms = 1000;
+	/* Observe by default: every decision is logged with its inputs, nothing is written
+	 * until the operator has seen what enforce would do and turns it on. */
+	cfg->rebalance.mode = REBALANCE_OBSERVE;
+	cfg->rebalance.drift = DRIFT_REASSERT;
+	cfg->rebalance.ws_target_permille = 1;
 	if (!cfg->services_dir || !cfg->state_dir || !cfg->runtime_dir)
 		return daemon_config_free(cfg);
 	return cfg;
@@ -81,9 +86,12 @@ static bool valid_listen(const char *s)
 static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon_config *cfg)
 {
 	static const char *const keys[] = {
-		"services_dir", "state_dir", "runtime_dir",    "cgroup_root", "metrics",
-		"budget",	"log",	     "probe_interval", "images",      NULL
+		"services_dir", "state_dir",	  "runtime_dir", "cgroup_root", "metrics", "budget",
+		"log",		"probe_interval", "images",	 "rebalance",	NULL
 	};
+	static const char *const rebalance_keys[] = { "mode", "drift", "working_set_target", NULL };
+	static const char *const modes[] = { "off", "observe", "enforce", NULL };
+	static const char *const drifts[] = { "reassert", "adopt", NULL };
 	static const char *const images_keys[] = { "max_json_size", "max_layer_size", NULL };
 	static const char *const metrics_keys[] = { "listen", NULL };
 	static const char *const budget_keys[] = { "memory", "reserve", "cpu", NULL };
@@ -188,6 +196,32 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 		x = y_get(m, "keep", NULL);
 		if (!y_is_null(x) && y_uint(c, x, "log.keep", 0, 1000, &u))
 			cfg->log.keep = (uint32_t)u;
+	}
+
+	m = y_get(root, "rebalance", NULL);
+	if (!y_is_null(m) && y_want(c, m, YNODE_MAPPING, "rebalance")) {
+		int e;
+
+		y_check_keys(c, m, "in 'rebalance'", rebalance_keys);
+		x = y_get(m, "mode", NULL);
+		if (!y_is_null(x) && y_enum(c, x, "rebalance.mode", modes, &e))
+			cfg->rebalance.mode = (enum spec_rebalance_mode)e;
+		x = y_get(m, "drift", NULL);
+		if (!y_is_null(x) && y_enum(c, x, "rebalance.drift", drifts, &e))
+			cfg->rebalance.drift = (enum spec_drift)e;
+		x = y_get(m, "working_set_target", NULL);
+		if (!y_is_null(x) && y_scalar(c, x, "rebalance.working_set_target")) {
+			const char *why = "invalid";
+			uint32_t pm;
+
+			if (units_parse_percent(x->value, &pm, &why) < 0)
+				y_err(c, x, "invalid 'rebalance.working_set_target' '%s': %s",
+				      y_quote(x, q, sizeof(q)), why);
+			else if (pm > 100)
+				y_err(c, x, "'rebalance.working_set_target' must be at most 10%%");
+			else
+				cfg->rebalance.ws_target_permille = pm;
+		}
 	}
 
 	x = y_get(root, "probe_interval", NULL);

@@ -26,6 +26,9 @@ enum spec_network { NETWORK_NONE = 0, NETWORK_HOST };
 enum spec_mount_type { MOUNT_BIND = 0, MOUNT_TMPFS };
 enum spec_ready { READY_NONE = 0, READY_NOTIFY, READY_EXEC, READY_TCP };
 enum spec_on_oom { ON_OOM_RESTART = 0, ON_OOM_STOP, ON_OOM_GROW };
+/* daemon config `rebalance:` */
+enum spec_rebalance_mode { REBALANCE_OFF = 0, REBALANCE_OBSERVE, REBALANCE_ENFORCE };
+enum spec_drift { DRIFT_REASSERT = 0, DRIFT_ADOPT };
 enum spec_pressure_resource { PRESSURE_MEMORY = 0, PRESSURE_CPU, PRESSURE_IO, PRESSURE_NR };
 enum spec_pressure_action {
 	PRESSURE_ACTION_NONE = 0, /* resource not configured */
@@ -177,6 +180,11 @@ struct daemon_config {
 		uint32_t keep; /* rotated files kept */
 	} log;
 	uint64_t probe_interval_ms;
+	struct {
+		enum spec_rebalance_mode mode; /* default observe */
+		enum spec_drift drift; /* default reassert */
+		uint32_t ws_target_permille; /* working-set probe: memory some avg10 target */
+	} rebalance;
 	struct {
 		uint64_t max_json; /* bytes of an OCI JSON document, 0 = default (4M) */
 		uint64_t max_layer; /* uncompressed bytes of one layer, 0 = default (8G) */

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "logstore.h"
 #include "monitor.h"
+#include "rebalance-glue.h"
 #include "service.h"
 #include "units.h"
 #include "util.h"
@@ -227,6 +228,7 @@ static struct json_object *service_full(struct service *svc)
 	json_object_object_add(o, "oom_kills", json_u64(service_oom_kills(svc)));
 	json_object_object_add(o, "limits", l);
 	json_object_object_add(o, "usage", u);
+	json_object_object_add(o, "rebalance", rebalancer_status_json(svc));
 	json_object_object_add(o, "log_dropped", json_u64(service_log_dropped(svc)));
 	tail = service_log_tail(svc, 10);
 	json_object_object_add(o, "log_tail", json_object_new_string(tail ? tail : ""));
@@ -334,12 +336,17 @@ static void cmd_startstop(struct client *cl, struct json_object *req, const char
 	/* stop and restart answer once every named service has settled. */
 	cl->restart_after = strcmp(cmd, "restart") == 0;
 	cl->waiting = xcalloc(n, sizeof(char *));
-	for (size_t i = 0; i < n; i++) {
+	/*
+	 * Names first: a service in backoff settles inside service_stop, and
+	 * control_service_settled may then answer (and free the list) before the
+	 * loop is through.
+	 */
+	for (size_t i = 0; i < n; i++)
 		cl->waiting[cl->nwaiting++] = xstrdup(service_name(svcs[i]));
+	for (size_t i = 0; i < n; i++)
 		(void)service_stop(svcs[i]);
-	}
 	free(svcs);
-	if (waiting_done(cl))
+	if (cl->nwaiting && waiting_done(cl))
 		finish_waiting(cl);
 }
 

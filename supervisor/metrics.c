@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "notify.h"
+#include "rebalance-glue.h"
 #include "service.h"
 #include "util.h"
 
@@ -102,6 +103,10 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	EACH(if (s) series_u64(b, "paddock_memory_usage_bytes", n, NULL, s->memory.current);)
 	family(b, "paddock_memory_peak_bytes", "gauge", "Highest memory use of the cgroup.");
 	EACH(if (s) series_u64(b, "paddock_memory_peak_bytes", n, NULL, s->memory.peak);)
+	family(b, "paddock_memory_working_set_bytes", "gauge",
+	       "The rebalancer's working-set estimate (absent until it has one).");
+	EACH(if (rebalancer_working_set(svc)) series_u64(b, "paddock_memory_working_set_bytes", n,
+							 NULL, rebalancer_working_set(svc));)
 	family(b, "paddock_memory_limit_bytes", "gauge",
 	       "Memory limits paddock applied, by kind (unset limits are absent).");
 	EACH({

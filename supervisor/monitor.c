@@ -26,6 +26,7 @@
 #include "log.h"
 #include "logstore.h"
 #include "monitor.h"
+#include "rebalance-glue.h"
 #include "service.h"
 #include "util.h"
 
@@ -229,7 +230,7 @@ static void pressure_action(struct svc_probe *sp, int r, uint64_t now)
 		rc = service_kill(sp->svc, SIGKILL);
 		break;
 	case PRESSURE_ACTION_GROW:
-		rc = -ENOSYS; /* comes with the rebalancer */
+		rc = rebalancer_pressure_grow(sp->svc, r, d);
 		break;
 	default:
 		break;
@@ -602,6 +603,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		json_object_object_add(d, "state", json_object_new_string("cleared"));
 		eventlog_emit(paddock_events, NULL, "host-pressure", d);
 	}
+	rebalancer_tick(m->d);
 	m->last_tick_usec = now_us() - t0;
 }
 
@@ -636,6 +638,7 @@ int monitor_open(struct daemon *d, struct monitor **out)
 		    event_new(d->base, m->host_psi.epoll_fd, EV_READ | EV_PERSIST, on_host_psi, m);
 		event_add(m->ev_host_psi, NULL);
 	}
+	rebalancer_open(d);
 	m->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, m);
 	event_add(m->ev_tick, &tv);
 	on_tick(-1, 0, m);
@@ -659,6 +662,7 @@ struct monitor *monitor_free(struct monitor *m)
 	if (m->inotify_fd >= 0)
 		close(m->inotify_fd);
 	probe_host_free(m->host);
+	rebalancer_close();
 	free(m);
 	return NULL;
 }

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "rebalance-glue.h"
 #include "logstore.h"
 #include "notify.h"
 #include "persist.h"
@@ -515,6 +516,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
+		printf("rebalance: mode %s\n",
+		       d->cfg->rebalance.mode == REBALANCE_ENFORCE   ? "enforce"
+		       : d->cfg->rebalance.mode == REBALANCE_OBSERVE ? "observe"
+								     : "off");
+		if (rebalancer_degrade_note(cgroup_host_mode(d->cgroups)))
+			printf("%s\n", rebalancer_degrade_note(cgroup_host_mode(d->cgroups)));
 		printf("configuration OK\n");
 		d->cgroups = cgroup_host_free(d->cgroups);
 		d->specs = spec_set_free(d->specs);

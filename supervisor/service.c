@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "probe.h"
 #include "ready.h"
+#include "rebalance-glue.h"
 #include "service.h"
 #include "state.h"
 #include "fdstore.h"
@@ -975,7 +976,9 @@ static void launch_now(struct service *svc)
 		fail_start(svc, EXIT_LAUNCH, "cannot create cgroup: %s", strerror(-r));
 		return;
 	}
-	if ((r = cgroup_apply(svc->cg, &svc->limits, &unsupported, &knob)) < 0) {
+	struct cgroup_limits start_limits = svc->limits;
+	rebalancer_launch_limits(svc, &start_limits); /* what on_oom: grow made memory.max */
+	if ((r = cgroup_apply(svc->cg, &start_limits, &unsupported, &knob)) < 0) {
 		fail_start(svc, EXIT_LAUNCH, "cannot set %s: %s", knob ? knob : "limits",
 			   strerror(-r));
 		return;
@@ -2083,6 +2086,8 @@ void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive)
 	json_object_object_add(d, "on_oom", json_object_new_string(spec_on_oom_name(spec->on_oom)));
 	json_object_object_add(d, "total", json_object_new_int64((int64_t)svc->oom_kills));
 	emit(svc, "oom-kill", d);
+	if (spec->on_oom == ON_OOM_GROW)
+		rebalancer_oom_grow(svc); /* memory.max one step up for the restart */
 	if (!main_alive || svc->state != SVC_RUNNING)
 		return;
 	if (spec->on_oom == ON_OOM_STOP) {

@@ -1546,6 +1546,42 @@ static void test_daemon_errors(void **state)
 	config_errors_clear(&e);
 }
 
+static void test_daemon_rebalance(void **state)
+{
+	static const char ok[] =
+	    "rebalance: {mode: enforce, drift: adopt, working_set_target: 0.5%}\n";
+	static const char bad[] = "rebalance:\n"
+				  "  mode: on\n"
+				  "  drift: fight\n"
+				  "  working_set_target: 20%\n"
+				  "  step: 1s\n";
+	const struct want w[] = {
+		{ 2, 9, "invalid rebalance.mode 'on' (expected one of: off, observe, enforce" },
+		{ 3, 10, "invalid rebalance.drift 'fight' (expected one of: reassert, adopt)" },
+		{ 4, 23, "'rebalance.working_set_target' must be at most 10%" },
+		{ 5, 3, "unknown key 'step' in 'rebalance'" },
+	};
+	struct daemon_config *c = daemon_config_new_defaults();
+	struct config_errors e = { 0 };
+
+	(void)state;
+	/* The default is observe: decisions are logged, nothing is written. */
+	assert_int_equal(c->rebalance.mode, REBALANCE_OBSERVE);
+	assert_int_equal(c->rebalance.drift, DRIFT_REASSERT);
+	assert_int_equal(c->rebalance.ws_target_permille, 1);
+	daemon_config_free(c);
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", ok, strlen(ok), &host8g, &c, &e), 0);
+	assert_int_equal(c->rebalance.mode, REBALANCE_ENFORCE);
+	assert_int_equal(c->rebalance.drift, DRIFT_ADOPT);
+	assert_int_equal(c->rebalance.ws_target_permille, 5);
+	daemon_config_free(c);
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", bad, strlen(bad), &host8g, &c, &e),
+			 -EINVAL);
+	assert_null(c);
+	expect_diags(&e, "d.yaml", sizeof(w) / sizeof(w[0]), w);
+	config_errors_clear(&e);
+}
+
 static void test_daemon_file(void **state)
 {
 	const char *d = *state;
@@ -1670,6 +1706,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_defaults),
 		cmocka_unit_test(test_daemon_full),
 		cmocka_unit_test(test_daemon_errors),
+		cmocka_unit_test(test_daemon_rebalance),
 		cmocka_unit_test(test_daemon_cgroup_root),
 		cmocka_unit_test(test_persist_and_image_caps),
 		cmocka_unit_test_setup_teardown(test_daemon_file, dir_setup, dir_teardown),
