@@ -65,10 +65,16 @@ static void reset_signals(void)
 }
 
 /* Close every fd >= 3 except the ones listed (sorted ascending, -1 ignored). */
-static void close_all_but(const int *keep, size_t n)
+void launch_close_all_but(int *keep, size_t n)
 {
 	unsigned lo = 3;
 
+	for (size_t i = 1; i < n; i++) /* insertion sort: n is 2 or 3 */
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (keep[i] < (int)lo)
 			continue;
@@ -77,16 +83,6 @@ static void close_all_but(const int *keep, size_t n)
 		lo = (unsigned)keep[i] + 1;
 	}
 	(void)syscall(SYS_close_range, lo, ~0U, 0);
-}
-
-static void sort_fds(int *fds, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
-			int t = fds[j];
-			fds[j] = fds[j - 1];
-			fds[j - 1] = t;
-		}
 }
 
 void launch_init_run(pid_t service, int statusfd)
@@ -214,8 +210,7 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 		child_fail(fds.report, errno, "set up stdio");
 	{
 		int keep[] = { fds.report, fds.status, fds.go };
-		sort_fds(keep, ARRAY_SIZE(keep));
-		close_all_but(keep, ARRAY_SIZE(keep));
+		launch_close_all_but(keep, ARRAY_SIZE(keep));
 	}
 	if ((spec->isolation.namespaces & SPEC_NS_UTS) && plan->hostname &&
 	    sethostname(plan->hostname, strlen(plan->hostname)) < 0)

@@ -73,6 +73,8 @@ void launch_child_close(struct launch_child *child);
 int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
 			size_t homelen, const char **why);
 
+/* In a forked child: close every fd from 3 up except those in keep (reordered). */
+void launch_close_all_but(int *keep, size_t n);
 /* Built-in init loop when pid 1 (also used by tests). Never returns. */
 void launch_init_run(pid_t service, int statusfd) __attribute__((noreturn));
 

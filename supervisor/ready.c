@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "harden.h"
 #include "log.h"
+#include "launch.h"
 #include "ready.h"
 #include "service.h"
 #include "util.h"
@@ -151,27 +152,13 @@ static void __attribute__((noreturn)) helper_main(const struct ready_target *t, 
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), keep[3] = { wfd, t->pidfd, devnull };
 	sigset_t none;
 	bool exec = t->spec->ready.type == READY_EXEC;
-	unsigned lo = 3;
 
 	/* The daemon's handlers and fds are not ours to keep. */
 	for (int sig = 1; sig < NSIG; sig++)
 		(void)sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int i = 1; i < 3; i++)
-		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int x = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = x;
-		}
-	for (int i = 0; i < 3; i++) {
-		if (keep[i] < (int)lo)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			(void)syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
-		lo = (unsigned)keep[i] + 1;
-	}
-	(void)syscall(SYS_close_range, lo, ~0U, 0);
+	launch_close_all_but(keep, 3);
 
 	if (devnull < 0)
 		verdict(wfd, -errno);
