@@ -27,6 +27,7 @@
 
 #define LOCK_WAIT_MS 5000
 #define STATE_RETRY_MS 1000
+#define STATE_DELAY_MS 50
 
 /* --- the lock ---------------------------------------------------------------------------- */
 
@@ -92,9 +93,16 @@ static void on_state_write(evutil_socket_t fd, short what, void *arg)
 
 void daemon_state_changed(struct daemon *d)
 {
-	/* Coalesced: one write per loop turn, however many services changed. */
-	if (d->ev_state && !d->state_failing)
-		event_active(d->ev_state, EV_TIMEOUT, 0);
+	/*
+	 * Coalesced: at most one write (and fsync) per STATE_DELAY_MS, however
+	 * many services change; a start storm costs a few writes, not one each.
+	 * A crash inside the window loses nothing that matters: the holder
+	 * keeps the pidfds, the exact identity.
+	 */
+	struct timeval tv = { 0, STATE_DELAY_MS * 1000 };
+
+	if (d->ev_state && !d->state_failing && !evtimer_pending(d->ev_state, NULL))
+		evtimer_add(d->ev_state, &tv);
 }
 
 /* --- the fd holder ------------------------------------------------------------------------ */
