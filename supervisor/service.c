@@ -698,6 +698,14 @@ static int prepare_overlay(struct service *svc, char *opts, size_t len, char *di
 		fail_start(svc, EXIT_LAUNCH, "cannot create %s: %s", svc->rootfs_dir, strerror(-r));
 		return r;
 	}
+	/* User namespace: the upper layer's root is the service's root (userns.h). */
+	if ((spec->isolation.namespaces & SPEC_NS_USER) && !spec->isolation.readonly_rootfs &&
+	    (chown(upper, spec->isolation.user_host, spec->isolation.user_host) < 0 ||
+	     chown(work, spec->isolation.user_host, spec->isolation.user_host) < 0)) {
+		r = -errno;
+		fail_start(svc, EXIT_LAUNCH, "cannot chown %s: %s", upper, strerror(errno));
+		return r;
+	}
 	/* Canonical paths: overlayfs stores them, ".." would be refused. */
 	char ru[4096], rw[4096];
 	if (!spec->isolation.readonly_rootfs && (!realpath(upper, ru) || !realpath(work, rw))) {

@@ -1,0 +1,84 @@
+#!/bin/bash
+# User namespaces (isolation.user): a service mapped 0:200000:65536 shows
+# that map in /proc/PID/uid_map, runs as host uid 200000 while `id -u`
+# inside says 0; the image's root-owned files appear owned by 0 inside
+# (idmapped lower layers under the overlay), and what the service writes
+# lands in its upper dir owned by host uid 200000. A plain rootfs gets an
+# idmapped bind mount. `map: auto` gives two services distinct ranges.
+# vm: yes
+. "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
+need_root; need_cgroups; need_cmd umoci; setup
+grep -q overlay /proc/filesystems || skip "no overlayfs"
+make_image "$T/img"
+make_rootfs "$T/root"
+probe='echo uid=$(id -u) gid=$(id -g); echo bb=$(stat -c %u:%g /bin/busybox); echo passwd=$(stat -c %u /etc/passwd); echo made > /made-here && echo wrote; exec sleep 1000'
+cat >"$T/services/u.yaml" <<YAML
+services:
+  u:
+    image: $T/img:v1
+    isolation: {user: {map: "0:200000:65536"}}
+    command: ["/bin/sh", "-c", '$probe']
+  r:
+    rootfs: $T/root
+    isolation: {user: {map: "0:300000:65536"}}
+    command: ["/bin/sh", "-c", 'echo uid=\$(id -u); echo bb=\$(stat -c %u /bin/busybox); exec sleep 1000']
+  a1:
+    image: $T/img:v1
+    isolation: {user: {map: auto}}
+    command: ["/bin/sleep", "1000"]
+  a2:
+    image: $T/img:v1
+    isolation: {namespaces: [pid, mount, uts, ipc, net, cgroup, user], user: {map: auto}}
+    command: ["/bin/sleep", "1000"]
+YAML
+start_daemon
+for s in u r a1 a2; do
+	wait_for 60 state_is $s running || fail "$s: $(svc_state $s) $(svc_field $s last_exit.reason) $(tail -5 $T/daemon.log)"
+done
+
+pid=$(main_pid u)
+map=$(awk '{print $1, $2, $3}' /proc/$pid/uid_map)
+[ "$map" = "0 200000 65536" ] || fail "uid_map of u: '$map'"
+gmap=$(awk '{print $1, $2, $3}' /proc/$pid/gid_map)
+[ "$gmap" = "0 200000 65536" ] || fail "gid_map of u: '$gmap'"
+pass "u's uid_map and gid_map are 0 200000 65536"
+
+huid=$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$pid/status)
+[ "$huid" = "200000 200000 200000 200000" ] || fail "u runs as host uid '$huid'"
+wait_for 10 grep -q 'stdout uid=0 gid=0' "$T/state/logs/u.log" || fail "id inside u: $(cat $T/state/logs/u.log)"
+pass "u runs as host uid 200000, and as 0 inside"
+
+grep -q 'stdout bb=0:0$' "$T/state/logs/u.log" || fail "the image's /bin/busybox inside: $(grep bb= $T/state/logs/u.log)"
+grep -q 'stdout passwd=0$' "$T/state/logs/u.log" || fail "the image's /etc/passwd inside: $(grep passwd= $T/state/logs/u.log)"
+lower=$(find "$T/state/layers" -path '*/bin/busybox' -print -quit)
+[ -n "$lower" ] && [ "$(stat -c %u "$lower")" = 0 ] || fail "the layer's busybox is not host root's: $lower"
+pass "the image's root-owned files appear owned by 0 inside (idmapped layers)"
+
+wait_for 10 grep -q 'stdout wrote' "$T/state/logs/u.log" || fail "u could not write to its root: $(cat $T/state/logs/u.log)"
+f="$T/state/rootfs/u.upper/made-here"
+[ -f "$f" ] || fail "no $f"
+[ "$(stat -c %u:%g "$f")" = 200000:200000 ] || fail "$f is owned by $(stat -c %u:%g "$f")"
+pass "a file u creates lands in its upper dir owned by host uid 200000"
+
+wait_for 10 grep -q 'stdout uid=0' "$T/state/logs/r.log" || fail "id inside r: $(cat $T/state/logs/r.log)"
+grep -q 'stdout bb=0$' "$T/state/logs/r.log" || fail "rootfs busybox inside r: $(cat $T/state/logs/r.log)"
+[ "$(awk '/^Uid:/ {print $2}' /proc/$(main_pid r)/status)" = 300000 ] || fail "r's host uid"
+pass "a plain rootfs: idmapped bind, owned by 0 inside, service on host uid 300000"
+
+m1=$(awk '{print $2, $3}' /proc/$(main_pid a1)/uid_map)
+m2=$(awk '{print $2, $3}' /proc/$(main_pid a2)/uid_map)
+log "auto: a1 -> $m1, a2 -> $m2"
+for m in "$m1" "$m2"; do
+	set -- $m
+	[ "$2" = 65536 ] && [ "$1" -ge 100000 ] && [ $((($1 - 100000) % 65536)) = 0 ] ||
+		fail "auto range '$m' is not a 65536-sized slot from 100000"
+done
+[ "${m1% *}" != "${m2% *}" ] || fail "auto gave a1 and a2 the same range $m1"
+[ "$(awk '/^Uid:/ {print $2}' /proc/$(main_pid a1)/status)" = "${m1% *}" ] || fail "a1's host uid"
+pass "map: auto gives a1 and a2 distinct 65536-sized ranges"
+
+for s in u r a1 a2; do
+	[ "$(awk '$5 == "/proc" {print $9}' /proc/$(main_pid $s)/mountinfo)" = proc ] || fail "$s: no proc"
+	[ "$(awk '$5 == "/sys" {print $9}' /proc/$(main_pid $s)/mountinfo)" = sysfs ] || fail "$s: no sysfs"
+done
+pass "/proc and /sys are mounted inside the user namespace"
