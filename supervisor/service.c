@@ -1602,7 +1602,9 @@ static bool needs_restart(const struct service_spec *a, const struct service_spe
 	    a->isolation.caps_add_all != b->isolation.caps_add_all ||
 	    a->isolation.caps_drop_all != b->isolation.caps_drop_all ||
 	    a->isolation.seccomp_unconfined != b->isolation.seccomp_unconfined ||
-	    !str_eq(a->isolation.seccomp_profile, b->isolation.seccomp_profile))
+	    !str_eq(a->isolation.seccomp_profile, b->isolation.seccomp_profile) ||
+	    a->isolation.user_host != b->isolation.user_host ||
+	    a->isolation.user_count != b->isolation.user_count)
 		return true;
 	/* rlimits and oom_score_adj are set in the child before exec. */
 	for (size_t i = 0; i < SPEC_RLIMIT_NR; i++) {
