@@ -9,8 +9,30 @@
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd umoci; setup
 grep -q overlay /proc/filesystems || skip "no overlayfs"
+# Idmapped mounts need the filesystem's support: tmpfs has it from Linux 6.3
+# only, so on an older kernel with the test dir on tmpfs (the VM) the state
+# dir and the rootfs go on a loop-mounted ext4.
+fs=$T
+case $(stat -f -c %T "$T") in
+tmpfs | ramfs)
+	kv=$(uname -r)
+	if [ "${kv%%.*}" -lt 6 ] || { [ "${kv%%.*}" = 6 ] && [ "$(echo "$kv" | cut -d. -f2)" -lt 3 ]; }; then
+		# busybox mke2fs wants a block device; mount -o loop detaches at umount.
+		truncate -s 512M "$T/ext4.img" && dev=$(losetup -f) && losetup "$dev" "$T/ext4.img" &&
+			{ mke2fs -q "$dev" >/dev/null; r=$?; losetup -d "$dev"; [ $r = 0 ]; } &&
+			mkdir -p "$T/fs" && mount -o loop -t ext4 "$T/ext4.img" "$T/fs" ||
+			skip "no idmapped tmpfs before Linux 6.3, and no loop-mounted ext4 either"
+		mkdir -p "$T/fs/state" && mount --bind "$T/fs/state" "$T/state" || fail "bind state dir"
+		fs=$T/fs
+		log "state dir and rootfs on a loop-mounted ext4 (tmpfs is not idmappable on $kv)"
+	fi
+	;;
+esac
 make_image "$T/img"
-make_rootfs "$T/root"
+make_rootfs "$fs/root"
+# ramfs supports no idmapped mounts on any kernel: the refusal path.
+mkdir -p "$T/ramfs" && mount -t ramfs ramfs "$T/ramfs" && make_rootfs "$T/ramfs/root" ||
+	fail "ramfs rootfs"
 probe='echo uid=$(id -u) gid=$(id -g); echo bb=$(stat -c %u:%g /bin/busybox); echo passwd=$(stat -c %u /etc/passwd); echo made > /made-here && echo wrote; exec sleep 1000'
 cat >"$T/services/u.yaml" <<YAML
 services:
@@ -19,9 +41,13 @@ services:
     isolation: {user: {map: "0:200000:65536"}}
     command: ["/bin/sh", "-c", '$probe']
   r:
-    rootfs: $T/root
+    rootfs: $fs/root
     isolation: {user: {map: "0:300000:65536"}}
     command: ["/bin/sh", "-c", 'echo uid=\$(id -u); echo bb=\$(stat -c %u /bin/busybox); exec sleep 1000']
+  bad:
+    rootfs: $T/ramfs/root
+    isolation: {user: {map: "0:400000:65536"}}
+    command: ["/bin/sleep", "1000"]
   a1:
     image: $T/img:v1
     isolation: {user: {map: auto}}
@@ -82,3 +108,9 @@ for s in u r a1 a2; do
 	[ "$(awk '$5 == "/sys" {print $9}' /proc/$(main_pid $s)/mountinfo)" = sysfs ] || fail "$s: no sysfs"
 done
 pass "/proc and /sys are mounted inside the user namespace"
+
+wait_for 30 state_is bad failed || fail "bad: $(svc_state bad)"
+why=$(svc_field bad last_exit.reason)
+case $why in *"refuses an idmapped mount of $T/ramfs/root"*) ;; *) fail "bad's reason: $why" ;; esac
+log "refused: $why"
+pass "a root the kernel cannot idmap: the start fails, saying so"
