@@ -5,6 +5,9 @@
 # (idmapped lower layers under the overlay), and what the service writes
 # lands in its upper dir owned by host uid 200000. A plain rootfs gets an
 # idmapped bind mount. `map: auto` gives two services distinct ranges.
+# Root inside cannot read a host root's 0600 file bound in; user 1000 is
+# host uid HOSTUID+1000; a root on ramfs (never idmappable) fails to start
+# with that reason.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd umoci; setup
@@ -33,13 +36,21 @@ make_rootfs "$fs/root"
 # ramfs supports no idmapped mounts on any kernel: the refusal path.
 mkdir -p "$T/ramfs" && mount -t ramfs ramfs "$T/ramfs" && make_rootfs "$T/ramfs/root" ||
 	fail "ramfs rootfs"
-probe='echo uid=$(id -u) gid=$(id -g); echo bb=$(stat -c %u:%g /bin/busybox); echo passwd=$(stat -c %u /etc/passwd); echo made > /made-here && echo wrote; exec sleep 1000'
+echo host-secret >"$T/secret" && chmod 600 "$T/secret"
+probe='echo uid=$(id -u) gid=$(id -g); echo bb=$(stat -c %u:%g /bin/busybox); echo passwd=$(stat -c %u /etc/passwd); echo made > /made-here && echo wrote; echo secret-owner=$(stat -c %u /secret); cat /secret || echo no-secret; exec sleep 1000'
 cat >"$T/services/u.yaml" <<YAML
 services:
   u:
     image: $T/img:v1
-    isolation: {user: {map: "0:200000:65536"}}
+    isolation:
+      user: {map: "0:200000:65536"}
+      mounts: [{type: bind, source: $T/secret, target: /secret}]
     command: ["/bin/sh", "-c", '$probe']
+  n:
+    image: $T/img:v1
+    user: "1000:1000"
+    isolation: {user: {map: "0:500000:65536"}}
+    command: ["/bin/sleep", "1000"]
   r:
     rootfs: $fs/root
     isolation: {user: {map: "0:300000:65536"}}
@@ -58,7 +69,7 @@ services:
     command: ["/bin/sleep", "1000"]
 YAML
 start_daemon
-for s in u r a1 a2; do
+for s in u r n a1 a2; do
 	wait_for 60 state_is $s running || fail "$s: $(svc_state $s) $(svc_field $s last_exit.reason) $(tail -5 $T/daemon.log)"
 done
 
@@ -85,6 +96,18 @@ f="$T/state/rootfs/u.upper/made-here"
 [ -f "$f" ] || fail "no $f"
 [ "$(stat -c %u:%g "$f")" = 200000:200000 ] || fail "$f is owned by $(stat -c %u:%g "$f")"
 pass "a file u creates lands in its upper dir owned by host uid 200000"
+
+wait_for 10 grep -q 'stdout no-secret' "$T/state/logs/u.log" || fail "root in u read a host root's 0600 file: $(cat $T/state/logs/u.log)"
+grep -q 'stdout host-secret' "$T/state/logs/u.log" && fail "u read the secret"
+grep -q 'stdout secret-owner=65534$' "$T/state/logs/u.log" || fail "host root's file inside u: $(grep secret-owner $T/state/logs/u.log)"
+pass "root inside u is not root on the host: a host root's 0600 file bound in shows as 65534 and stays unreadable"
+
+# main_pid is the built-in init (root inside); the command is its child.
+p=$(main_pid n)
+wait_for 5 test -n "$(cat /proc/$p/task/$p/children)" || fail "n's init has no child"
+c=$(awk '{print $1}' /proc/$p/task/$p/children)
+[ "$(awk '/^Uid:/ {print $2}' /proc/$c/status)" = 501000 ] || fail "n (user 1000) on host uid $(awk '/^Uid:/ {print $2}' /proc/$c/status)"
+pass "user 1000 in a 0:500000 map runs as host uid 501000"
 
 wait_for 10 grep -q 'stdout uid=0' "$T/state/logs/r.log" || fail "id inside r: $(cat $T/state/logs/r.log)"
 grep -q 'stdout bb=0$' "$T/state/logs/r.log" || fail "rootfs busybox inside r: $(cat $T/state/logs/r.log)"
