@@ -147,7 +147,8 @@ struct sp {
 	const char *name;
 	const struct ynode *name_key;
 	const struct ynode *image_key, *rootfs_key, *command_key, *hostname_v;
-	const struct ynode *ns_v, *ns_net_item, *network_v, *mounts_v, *ro_v;
+	const struct ynode *ns_v, *ns_net_item, *ns_user_item, *network_v, *mounts_v, *ro_v;
+	const struct ynode *user_map_v; /* isolation.user.map */
 	const struct ynode *delay_v, *max_delay_v, *watchdog_v;
 	const struct ynode **deps; /* depends_on item nodes */
 };
@@ -866,11 +867,102 @@ static void parse_seccomp(struct sp *p, const struct ynode *x)
 	}
 }
 
+/* One decimal id 0..4294967295, digits only; false on anything else. */
+static bool parse_u32(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 10)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * isolation.user: {map: auto | "0:HOSTUID:COUNT"}. The same map serves uids
+ * and gids. paddock sets the service up as root of its namespace, so the
+ * range starts at 0 inside; it must not reach host uid 0, nor past
+ * 4294967294 (uid -1 is "no uid").
+ */
+static void parse_user_ns(struct sp *p, const struct ynode *v)
+{
+	static const char *const keys[] = { "map", NULL };
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	const struct ynode *x;
+	const char *m, *c1, *c2;
+	uint64_t in, host, count;
+	char q[64];
+
+	if (!sub(c, v, "isolation.user", keys))
+		return;
+	x = y_get(v, "map", NULL);
+	if (y_is_null(x)) {
+		y_err(c, v, "isolation.user needs 'map: auto' or 'map: 0:HOSTUID:COUNT'");
+		return;
+	}
+	if (!(m = y_scalar(c, x, "isolation.user.map")))
+		return;
+	p->user_map_v = x;
+	s->isolation.user_line = x->line;
+	s->isolation.user_column = x->column;
+	if (strcmp(m, "auto") == 0) {
+		s->isolation.user_auto = true;
+		s->isolation.user_count = SPEC_USERNS_AUTO_COUNT;
+		s->isolation.namespaces |= SPEC_NS_USER;
+		return;
+	}
+	c1 = strchr(m, ':');
+	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (!c2 || !parse_u32(m, (size_t)(c1 - m), &in) ||
+	    !parse_u32(c1 + 1, (size_t)(c2 - c1 - 1), &host) ||
+	    !parse_u32(c2 + 1, strlen(c2 + 1), &count)) {
+		y_err(c, x, "isolation.user.map %s: expected 'auto' or UID:HOSTUID:COUNT (decimal)",
+		      y_quote(x, q, sizeof(q)));
+		return;
+	}
+	if (in != 0) {
+		y_err(c, x,
+		      "isolation.user.map %s: the range must start at uid 0 inside (paddock sets "
+		      "the service up as root of its user namespace)",
+		      y_quote(x, q, sizeof(q)));
+		return;
+	}
+	if (count == 0) {
+		y_err(c, x, "isolation.user.map %s: COUNT must be at least 1",
+		      y_quote(x, q, sizeof(q)));
+		return;
+	}
+	if (host == 0) {
+		y_err(c, x,
+		      "isolation.user.map %s: maps to host uid 0 (root); map to an unprivileged "
+		      "range such as 100000:65536",
+		      y_quote(x, q, sizeof(q)));
+		return;
+	}
+	if (host + count - 1 > UINT32_MAX - 1 || in + count - 1 > UINT32_MAX - 1) {
+		y_err(c, x, "isolation.user.map %s: the range runs past uid 4294967294",
+		      y_quote(x, q, sizeof(q)));
+		return;
+	}
+	s->isolation.user_host = (uint32_t)host;
+	s->isolation.user_count = (uint32_t)count;
+	s->isolation.namespaces |= SPEC_NS_USER;
+}
+
 static void parse_isolation(struct sp *p, const struct ynode *v)
 {
-	static const char *const keys[] = { "namespaces", "network",	  "readonly_rootfs",
-					    "mounts",	  "capabilities", "seccomp",
-					    NULL };
+	static const char *const keys[] = {
+		"namespaces", "network", "readonly_rootfs", "mounts", "capabilities", "seccomp",
+		"user",	      NULL
+	};
 	struct service_spec *s = p->s;
 	struct yctx *c = p->c;
 	const struct ynode *x;
@@ -898,13 +990,17 @@ static void parse_isolation(struct sp *p, const struct ynode *v)
 			}
 			seen[e] = it;
 			ns |= 1u << e;
-			/* Refused rather than silently ignored until it is implemented. */
-			if ((1u << e) == SPEC_NS_USER)
-				y_err(c, it, "the 'user' namespace is not supported yet");
 		}
 		p->ns_net_item = seen[4];
-		s->isolation.namespaces = ns;
+		p->ns_user_item = seen[6];
+		/* 'user' comes with isolation.user (parsed below), never alone. */
+		s->isolation.namespaces = ns & ~(unsigned)SPEC_NS_USER;
 	}
+	parse_user_ns(p, y_get(v, "user", NULL));
+	if (p->ns_user_item && !p->user_map_v)
+		y_err(c, p->ns_user_item,
+		      "the 'user' namespace needs its mapping: set isolation.user: {map: auto} or "
+		      "{map: 0:HOSTUID:COUNT}");
 
 	x = y_get(v, "network", NULL);
 	if (!y_is_null(x) && y_enum(c, x, "network", network_names, &e)) {
@@ -1238,6 +1334,12 @@ static void cross_checks(struct sp *p)
 			      "'image', 'rootfs', 'mounts' and 'readonly_rootfs' need the 'mount' "
 			      "namespace");
 	}
+	if (p->user_map_v && !p->image_key && !p->rootfs_key)
+		y_err(c, p->user_map_v,
+		      "isolation.user needs an 'image' or a 'rootfs' (the host's own files would "
+		      "appear unowned in the user namespace)");
+	else if (p->user_map_v && !(s->isolation.namespaces & SPEC_NS_MOUNT))
+		y_err(c, p->user_map_v, "isolation.user needs the 'mount' namespace");
 	if (p->ns_v && p->hostname_v && !(s->isolation.namespaces & SPEC_NS_UTS))
 		y_err(c, p->hostname_v, "'hostname' needs the 'uts' namespace");
 
@@ -1633,6 +1735,90 @@ static void dfs_visit(struct dfs *d, size_t u)
 	d->color[u] = 2;
 }
 
+static bool ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+	return a < b + bn && b < a + an;
+}
+
+/*
+ * User namespace ranges over the whole set: explicit maps may not overlap
+ * each other (two services sharing host uids could reach each other's
+ * files), and each 'map: auto' gets its own SPEC_USERNS_AUTO_COUNT-sized
+ * slot: the slot a hash of its name picks, or the next free one (in name
+ * order), never one that touches an explicit map.
+ */
+static void assign_user_ranges(struct loader *l)
+{
+	static const uint64_t base = SPEC_USERNS_AUTO_BASE, size = SPEC_USERNS_AUTO_COUNT;
+	unsigned char *taken = NULL;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct service_spec *s = l->v[i].spec;
+
+		if (!(s->isolation.namespaces & SPEC_NS_USER) || s->isolation.user_auto)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct service_spec *o = l->v[j].spec;
+
+			if (!(o->isolation.namespaces & SPEC_NS_USER) || o->isolation.user_auto ||
+			    !ranges_overlap(s->isolation.user_host, s->isolation.user_count,
+					    o->isolation.user_host, o->isolation.user_count))
+				continue;
+			config_errors_add(
+			    l->errs, s->file, s->isolation.user_line, s->isolation.user_column,
+			    "isolation.user.map: host range %u..%u overlaps the one of "
+			    "service '%s' (%s:%d:%d)",
+			    s->isolation.user_host,
+			    s->isolation.user_host + (s->isolation.user_count - 1), o->name,
+			    o->file, o->isolation.user_line, o->isolation.user_column);
+			l->nerrors++;
+			break;
+		}
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct service_spec *s = l->v[i].spec;
+		uint32_t h = 2166136261u, k;
+		size_t tries;
+
+		if (!s->isolation.user_auto)
+			continue;
+		if (!taken && !(taken = calloc(SPEC_USERNS_AUTO_SLOTS / 8, 1))) {
+			l->oom = true;
+			return;
+		}
+		for (const char *c = s->name; *c; c++)
+			h = (h ^ (unsigned char)*c) * 16777619u; /* FNV-1a */
+		k = h % SPEC_USERNS_AUTO_SLOTS;
+		for (tries = 0; tries < SPEC_USERNS_AUTO_SLOTS;
+		     tries++, k = (k + 1) % SPEC_USERNS_AUTO_SLOTS) {
+			bool clash = taken[k / 8] & (1u << (k % 8));
+
+			for (size_t j = 0; !clash && j < l->n; j++) {
+				const struct service_spec *o = l->v[j].spec;
+
+				clash =
+				    (o->isolation.namespaces & SPEC_NS_USER) &&
+				    !o->isolation.user_auto &&
+				    ranges_overlap(base + size * k, size, o->isolation.user_host,
+						   o->isolation.user_count);
+			}
+			if (!clash)
+				break;
+		}
+		if (tries == SPEC_USERNS_AUTO_SLOTS) {
+			config_errors_add(l->errs, s->file, s->isolation.user_line,
+					  s->isolation.user_column,
+					  "isolation.user.map: auto: no free range left");
+			l->nerrors++;
+			continue;
+		}
+		taken[k / 8] |= (unsigned char)(1u << (k % 8));
+		s->isolation.user_host = (uint32_t)(base + size * k);
+		s->isolation.user_count = (uint32_t)size;
+	}
+	free(taken);
+}
+
 /* Duplicate names, depends_on targets and cycles, over the whole set. */
 static void cross_file_checks(struct loader *l)
 {
@@ -1658,6 +1844,7 @@ static void cross_file_checks(struct loader *l)
 		l->v[w++] = l->v[i];
 	}
 	l->n = w;
+	assign_user_ranges(l);
 
 	d.edges = calloc(l->n, sizeof(*d.edges));
 	d.color = calloc(l->n, 1);

@@ -52,6 +52,16 @@ enum {
 #define SPEC_NS_DEFAULT \
 	(SPEC_NS_PID | SPEC_NS_MOUNT | SPEC_NS_UTS | SPEC_NS_IPC | SPEC_NS_NET | SPEC_NS_CGROUP)
 
+/*
+ * 'map: auto' ranges: SPEC_USERNS_AUTO_COUNT ids from
+ * SPEC_USERNS_AUTO_BASE + SPEC_USERNS_AUTO_COUNT * k, k < SPEC_USERNS_AUTO_SLOTS,
+ * k chosen from a hash of the service name and probed past slots taken by
+ * other services of the set.
+ */
+#define SPEC_USERNS_AUTO_BASE 100000u
+#define SPEC_USERNS_AUTO_COUNT 65536u
+#define SPEC_USERNS_AUTO_SLOTS 32768u
+
 struct spec_mount {
 	enum spec_mount_type type;
 	char *source; /* bind only; absolute host path */
@@ -128,6 +138,14 @@ struct service_spec {
 		bool seccomp_unconfined; /* 'seccomp: unconfined'; default filter otherwise */
 		char *seccomp_profile; /* 'seccomp: FILE': absolute path of an OCI JSON profile */
 		int seccomp_line, seccomp_column; /* where that value sits in the spec */
+		/*
+		 * isolation.user: a user namespace mapping uids and gids 0..user_count-1
+		 * inside to user_host.. on the host (SPEC_NS_USER set in namespaces).
+		 * 'map: auto' is resolved over the whole set (see SPEC_USERNS_AUTO_*).
+		 */
+		bool user_auto;
+		uint32_t user_host, user_count;
+		int user_line, user_column; /* where the map value sits */
 	} isolation;
 
 	struct {

@@ -13,12 +13,14 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "harden.h"
 #include "launch.h"
 #include "rootfs.h"
+#include "userns.h"
 #include "util.h"
 
 #ifndef CLONE_INTO_CGROUP
@@ -69,7 +71,7 @@ void launch_close_all_but(int *keep, size_t n)
 {
 	unsigned lo = 3;
 
-	for (size_t i = 1; i < n; i++) /* insertion sort: n is 2 or 3 */
+	for (size_t i = 1; i < n; i++) /* insertion sort: n is a handful */
 		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
 			int t = keep[j];
 			keep[j] = keep[j - 1];
@@ -159,7 +161,7 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 }
 
 struct child_fds {
-	int report, status, go, devnull, out, err;
+	int report, status, go, devnull, out, err, idmap;
 };
 
 /*
@@ -172,8 +174,8 @@ struct child_fds {
  * parent waits for one byte on the report pipe saying so before it puts
  * placeholders back into the slots.
  */
-enum { SLOT_REPORT, SLOT_STATUS, SLOT_GO, SLOT_DEVNULL, SLOT_OUT, SLOT_ERR, SLOT_N };
-static int slots[SLOT_N] = { -1, -1, -1, -1, -1, -1 };
+enum { SLOT_REPORT, SLOT_STATUS, SLOT_GO, SLOT_DEVNULL, SLOT_OUT, SLOT_ERR, SLOT_IDMAP, SLOT_N };
+static int slots[SLOT_N] = { -1, -1, -1, -1, -1, -1, -1 };
 static int slot_max = -1, slot_placeholder = -1;
 
 int launch_reserve_slots(void)
@@ -202,6 +204,7 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 {
 	struct launch_report rep = { 0 };
 	const struct service_spec *spec = plan->spec;
+	int rootmnt = -1;
 
 	reset_signals();
 	if (setsid() < 0)
@@ -209,8 +212,20 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	if (dup2(fds.devnull, 0) < 0 || dup2(fds.out, 1) < 0 || dup2(fds.err, 2) < 0)
 		child_fail(fds.report, errno, "set up stdio");
 	{
-		int keep[] = { fds.report, fds.status, fds.go };
+		int keep[] = { fds.report, fds.status, fds.go, fds.idmap };
 		launch_close_all_but(keep, ARRAY_SIZE(keep));
+	}
+	if (fds.idmap >= 0) {
+		/* User namespace: nothing creates files before paddockd wrote our maps;
+		 * with them comes the root, idmapped (userns.c). */
+		if ((rootmnt = userns_receive(fds.idmap, &rep)) < 0 && rep.err)
+			child_send(fds.report, &rep);
+		close(fds.idmap);
+		/* Still host root (unmapped here): become root of the namespace. */
+		if (setresgid(0, 0, 0) < 0)
+			child_fail(fds.report, errno, "user namespace: setgid 0");
+		if (setresuid(0, 0, 0) < 0)
+			child_fail(fds.report, errno, "user namespace: setuid 0");
 	}
 	if ((spec->isolation.namespaces & SPEC_NS_UTS) && plan->hostname &&
 	    sethostname(plan->hostname, strlen(plan->hostname)) < 0)
@@ -219,7 +234,7 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 		child_send(fds.report, &rep);
 	if ((spec->isolation.namespaces & SPEC_NS_MOUNT) &&
 	    rootfs_setup(spec, plan->rootfs, plan->overlay, plan->overlay_dir, plan->notify_dir,
-			 &rep) < 0)
+			 rootmnt, &rep) < 0)
 		child_send(fds.report, &rep);
 
 	if (plan->wait_attach) {
@@ -274,7 +289,8 @@ static int pipe_pair(int fds[2], int flags)
 int launch_start(const struct launch_plan *plan, struct launch_child *child)
 {
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int report[2] = { -1, -1 }, status[2] = { -1, -1 }, go[2] = { -1, -1 };
+	int report[2] = { -1, -1 }, status[2] = { -1, -1 }, go[2] = { -1, -1 },
+	    idmap[2] = { -1, -1 };
 	unsigned ns = plan->spec->isolation.namespaces;
 	struct clone_args args = { 0 };
 	int pidfd = -1, r;
@@ -287,17 +303,25 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		goto fail;
 	if (plan->wait_attach && (r = pipe_pair(go, 0)) < 0)
 		goto fail;
+	if ((ns & SPEC_NS_USER) &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, idmap) < 0) {
+		r = -errno;
+		goto fail;
+	}
 
 	bool use_slots = slot_max >= 0;
 	if (use_slots) {
-		int want[SLOT_N] = { report[1], status[1],	 go[0],
-				     devnull,	plan->stdout_fd, plan->stderr_fd };
+		int want[SLOT_N] = { report[1],	      status[1],       go[0],	devnull,
+				     plan->stdout_fd, plan->stderr_fd, idmap[1] };
 		slots_put(want);
 	}
 
 	args.flags = CLONE_PIDFD | (use_slots ? CLONE_FILES : 0);
 	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	args.exit_signal = SIGCHLD;
+	/* The other namespaces then belong to the service's user namespace. */
+	if (ns & SPEC_NS_USER)
+		args.flags |= CLONE_NEWUSER;
 	if (ns & SPEC_NS_PID)
 		args.flags |= CLONE_NEWPID;
 	if (ns & SPEC_NS_MOUNT)
@@ -320,7 +344,7 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	if (pid < 0) {
 		r = -errno;
 		if (use_slots)
-			slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1 });
+			slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
 		goto fail;
 	}
 	if (pid == 0 && use_slots) {
@@ -335,13 +359,16 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 					 go[0] >= 0 ? slots[SLOT_GO] : -1,
 					 slots[SLOT_DEVNULL],
 					 slots[SLOT_OUT],
-					 slots[SLOT_ERR] };
+					 slots[SLOT_ERR],
+					 idmap[1] >= 0 ? slots[SLOT_IDMAP] : -1 };
 		child_main(plan, fds);
 	}
 	if (pid == 0) {
-		struct child_fds fds = { report[1], status[1],	     go[0],
-					 devnull,   plan->stdout_fd, plan->stderr_fd };
+		struct child_fds fds = { report[1],	  status[1],	   go[0],   devnull,
+					 plan->stdout_fd, plan->stderr_fd, idmap[1] };
 		close(report[0]);
+		if (idmap[0] >= 0)
+			close(idmap[0]);
 		if (status[0] >= 0)
 			close(status[0]);
 		if (go[1] >= 0)
@@ -353,7 +380,7 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		/* The child has its own table once this byte arrives (or it died). */
 		while (read(report[0], &c, 1) < 0 && errno == EINTR)
 			;
-		slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1 });
+		slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
 	}
 
 	close(report[1]);
@@ -361,6 +388,13 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		close(status[1]);
 	if (go[0] >= 0)
 		close(go[0]);
+	if (idmap[0] >= 0) {
+		/* Maps and root for the child; a failure reaches it and comes back
+		 * on the report pipe like any other. Closing our end unblocks it. */
+		close(idmap[1]);
+		(void)userns_prepare(plan, pid, idmap[0]);
+		close(idmap[0]);
+	}
 	child->pid = pid;
 	child->pidfd = pidfd;
 	child->reportfd = report[0];
@@ -376,6 +410,8 @@ fail:
 			close(status[i]);
 		if (go[i] >= 0)
 			close(go[i]);
+		if (idmap[i] >= 0)
+			close(idmap[i]);
 	}
 	return r;
 }

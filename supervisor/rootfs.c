@@ -416,7 +416,8 @@ static int bind_notify(struct launch_report *rep, int rootfd, const char *notify
 }
 
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
-		 const char *overlay_dir, const char *notify_dir, struct launch_report *rep)
+		 const char *overlay_dir, const char *notify_dir, int rootmnt,
+		 struct launch_report *rep)
 {
 	bool newpid = spec->isolation.namespaces & SPEC_NS_PID;
 	int r;
@@ -432,7 +433,17 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		return setup_spec_mounts(rep, spec, NULL, -1);
 	}
 
-	if (overlay) {
+	if (rootmnt >= 0) {
+		/* User namespace: paddockd built the root (idmapped layers under an
+		 * overlay, or an idmapped bind of the directory; userns.c). */
+		r = syscall(SYS_move_mount, rootmnt, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) <
+			    0
+			? fail(rep, errno, "attach the idmapped root on %s", root)
+			: 0;
+		close(rootmnt);
+		if (r < 0)
+			return r;
+	} else if (overlay) {
 		/* An image: its layers, top first, under the service's upper dir. The
 		 * lowerdir names are short and relative to overlay_dir (page limit). */
 		if (chdir(overlay_dir) < 0)

@@ -13,9 +13,12 @@
 /*
  * root NULL = keep the host filesystem (still a private mount namespace).
  * notify_dir (may be NULL): host directory bound read-only at /dev/paddock.
+ * rootmnt >= 0: a detached mount to attach on root instead of mounting the
+ * overlay (user namespaces, see userns.h); closed here.
  */
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
-		 const char *overlay_dir, const char *notify_dir, struct launch_report *rep);
+		 const char *overlay_dir, const char *notify_dir, int rootmnt,
+		 struct launch_report *rep);
 /* Bring up lo in a fresh network namespace. */
 int rootfs_loopback_up(struct launch_report *rep);
 

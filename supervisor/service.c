@@ -744,6 +744,14 @@ static int prepare_overlay(struct service *svc, char *opts, size_t len, char *di
 		fail_start(svc, EXIT_LAUNCH, "cannot create %s: %s", svc->rootfs_dir, strerror(-r));
 		return r;
 	}
+	/* User namespace: the upper layer's root is the service's root (userns.h). */
+	if ((spec->isolation.namespaces & SPEC_NS_USER) && !spec->isolation.readonly_rootfs &&
+	    (chown(upper, spec->isolation.user_host, spec->isolation.user_host) < 0 ||
+	     chown(work, spec->isolation.user_host, spec->isolation.user_host) < 0)) {
+		r = -errno;
+		fail_start(svc, EXIT_LAUNCH, "cannot chown %s: %s", upper, strerror(errno));
+		return r;
+	}
 	/* Canonical paths: overlayfs stores them, ".." would be refused. */
 	char ru[4096], rw[4096];
 	if (!spec->isolation.readonly_rootfs && (!realpath(upper, ru) || !realpath(work, rw))) {
@@ -1920,7 +1928,9 @@ static bool needs_restart(const struct service_spec *a, const struct service_spe
 	    a->isolation.caps_add_all != b->isolation.caps_add_all ||
 	    a->isolation.caps_drop_all != b->isolation.caps_drop_all ||
 	    a->isolation.seccomp_unconfined != b->isolation.seccomp_unconfined ||
-	    !str_eq(a->isolation.seccomp_profile, b->isolation.seccomp_profile))
+	    !str_eq(a->isolation.seccomp_profile, b->isolation.seccomp_profile) ||
+	    a->isolation.user_host != b->isolation.user_host ||
+	    a->isolation.user_count != b->isolation.user_count)
 		return true;
 	/* rlimits and oom_score_adj are set in the child before exec. */
 	for (size_t i = 0; i < SPEC_RLIMIT_NR; i++) {

@@ -301,6 +301,46 @@ static void check_image_only(const struct spec_set *set)
 	assert_null(s->command);
 }
 
+static void check_userns_map(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_true(s->isolation.namespaces & SPEC_NS_USER);
+	assert_false(s->isolation.user_auto);
+	assert_int_equal(s->isolation.user_host, 200000);
+	assert_int_equal(s->isolation.user_count, 65536);
+}
+
+/* b's explicit map covers every auto slot but the last: a must get that one. */
+static void check_userns_auto(const struct spec_set *set)
+{
+	const struct service_spec *a = set->services[0], *b = set->services[1];
+
+	assert_true(a->isolation.user_auto);
+	assert_int_equal(a->isolation.user_host,
+			 SPEC_USERNS_AUTO_BASE +
+			     SPEC_USERNS_AUTO_COUNT * (uint64_t)(SPEC_USERNS_AUTO_SLOTS - 1));
+	assert_int_equal(a->isolation.user_count, SPEC_USERNS_AUTO_COUNT);
+	assert_int_equal(b->isolation.namespaces,
+			 SPEC_NS_PID | SPEC_NS_MOUNT | SPEC_NS_NET | SPEC_NS_USER);
+	assert_int_equal(b->isolation.user_host, 100000);
+}
+
+static void check_userns_auto2(const struct spec_set *set)
+{
+	const struct service_spec *a = set->services[0], *b = set->services[1];
+
+	for (size_t i = 0; i < 2; i++) {
+		const struct service_spec *s = set->services[i];
+
+		assert_true(s->isolation.namespaces & SPEC_NS_USER);
+		assert_int_equal(
+		    (s->isolation.user_host - SPEC_USERNS_AUTO_BASE) % SPEC_USERNS_AUTO_COUNT, 0);
+		assert_true(s->isolation.user_host >= SPEC_USERNS_AUTO_BASE);
+	}
+	assert_int_not_equal(a->isolation.user_host, b->isolation.user_host);
+}
+
 static void check_sorted(const struct spec_set *set)
 {
 	assert_int_equal(set->nservices, 3);
@@ -459,10 +499,83 @@ static const struct spec_case cases[] = {
 	  0,
 	  {},
 	  check_namespaces },
-	{ "user namespace refused until supported",
-	  SVC "    isolation: {namespaces: [pid, net, user]}\n",
+	{ "user namespace map",
+	  SVC "    rootfs: /srv/root\n    isolation: {user: {map: \"0:200000:65536\"}}\n",
+	  0,
+	  {},
+	  check_userns_map },
+	{ "user namespace auto avoids explicit maps",
+	  "services:\n"
+	  "  a:\n    image: /i\n    isolation: {user: {map: auto}}\n"
+	  "  b:\n    image: /i\n"
+	  "    isolation: {namespaces: [pid, mount, net, user], user: {map: "
+	  "\"0:100000:2147418112\"}}\n",
+	  0,
+	  {},
+	  check_userns_auto },
+	{ "user namespace auto ranges differ",
+	  "services:\n"
+	  "  a:\n    image: /i\n    isolation: {user: {map: auto}}\n"
+	  "  b:\n    image: /i\n    isolation: {user: {map: auto}}\n",
+	  0,
+	  {},
+	  check_userns_auto2 },
+	{ "user namespace map: bad format",
+	  SVC "    rootfs: /srv/root\n    isolation:\n      user: {map: \"0:200000\"}\n",
 	  1,
-	  { { 4, 40, "the 'user' namespace is not supported yet" } },
+	  { { 6, 19, "expected 'auto' or UID:HOSTUID:COUNT" } },
+	  NULL },
+	{ "user namespace map: not a number",
+	  SVC "    rootfs: /srv/root\n    isolation:\n      user: {map: \"0:2x:5\"}\n",
+	  1,
+	  { { 6, 19, "expected 'auto' or UID:HOSTUID:COUNT" } },
+	  NULL },
+	{ "user namespace map: beyond 32 bits",
+	  SVC "    rootfs: /srv/root\n    isolation:\n      user: {map: \"0:99999999999:1\"}\n",
+	  1,
+	  { { 6, 19, "expected 'auto' or UID:HOSTUID:COUNT" } },
+	  NULL },
+	{ "user namespace map: COUNT 0",
+	  SVC "    rootfs: /srv/root\n    isolation:\n      user: {map: \"0:200000:0\"}\n",
+	  1,
+	  { { 6, 19, "COUNT must be at least 1" } },
+	  NULL },
+	{ "user namespace map: overflow",
+	  SVC "    rootfs: /srv/root\n    isolation:\n      user: {map: \"0:4294967295:2\"}\n",
+	  1,
+	  { { 6, 19, "the range runs past uid 4294967294" } },
+	  NULL },
+	{ "user namespace map: host root",
+	  SVC "    rootfs: /srv/root\n    isolation:\n      user: {map: \"0:0:65536\"}\n",
+	  1,
+	  { { 6, 19, "maps to host uid 0 (root)" } },
+	  NULL },
+	{ "user namespace map: not from 0 inside",
+	  SVC "    rootfs: /srv/root\n    isolation:\n      user: {map: \"1:200000:10\"}\n",
+	  1,
+	  { { 6, 19, "the range must start at uid 0 inside" } },
+	  NULL },
+	{ "user namespace without map",
+	  SVC "    rootfs: /srv/root\n    isolation:\n      user: {}\n",
+	  1,
+	  { { 6, 13, "isolation.user needs 'map: auto' or 'map: 0:HOSTUID:COUNT'" } },
+	  NULL },
+	{ "user namespace without a root of its own",
+	  SVC "    isolation: {user: {map: auto}}\n",
+	  1,
+	  { { 4, 29, "isolation.user needs an 'image' or a 'rootfs'" } },
+	  NULL },
+	{ "user namespace listed without isolation.user",
+	  SVC "    rootfs: /srv/root\n    isolation: {namespaces: [pid, mount, net, user]}\n",
+	  1,
+	  { { 5, 47, "the 'user' namespace needs its mapping" } },
+	  NULL },
+	{ "user namespace maps overlap",
+	  "services:\n"
+	  "  a:\n    image: /i\n    isolation: {user: {map: \"0:200000:65536\"}}\n"
+	  "  b:\n    image: /i\n    isolation: {user: {map: \"0:265535:10\"}}\n",
+	  1,
+	  { { 7, 29, "host range 265535..265544 overlaps the one of service 'a'" } },
 	  NULL },
 	{ "unknown top-level key",
 	  "x-env: &env {TZ: UTC, LANG: C}\n",

@@ -25,7 +25,7 @@
 #       /usr/local/bin/<basename> (missing paddock binaries are skipped);
 #     - every binary's ldd-resolved libraries and the dynamic loader, at the
 #       same absolute paths as on the host;
-#     - the kernel modules from $PADDOCK_VM_MODULES (default: overlay) and
+#     - the kernel modules from $PADDOCK_VM_MODULES (default: overlay loop crc32c_generic ext4) and
 #       their dependencies (from .modinfo depends=), decompressed (.ko.xz/.zst/.gz -> .ko)
 #       because busybox insmod only loads plain .ko files;
 #     - the tests under /paddock/<path relative to the repo> (tests outside
@@ -54,7 +54,7 @@
 #   PADDOCK_BUILDDIR         build tree                (repo top)
 #   PADDOCKD, PADDOCKCTL     host binaries  ($PADDOCK_BUILDDIR/supervisor/...)
 #   PADDOCK_VM_BINS          extra binaries/commands to copy ("stress-ng ...")
-#   PADDOCK_VM_MODULES       kernel modules to insmod  ("overlay")
+#   PADDOCK_VM_MODULES       kernel modules to insmod  ("overlay loop crc32c_generic ext4")
 #   PADDOCK_VM_TIMEOUT       overall VM timeout, s     (900)
 #   PADDOCK_VM_TEST_TIMEOUT  per-test timeout, s       (300)
 #   PADDOCK_VM_MEM, PADDOCK_VM_SMP   VM size           (2G, 2)
@@ -76,7 +76,7 @@ BUILDDIR=${PADDOCK_BUILDDIR:-$top}
 HOST_PADDOCKD=${PADDOCKD:-$BUILDDIR/supervisor/paddockd}
 HOST_PADDOCKCTL=${PADDOCKCTL:-$BUILDDIR/supervisor/paddockctl}
 VM_BINS=${PADDOCK_VM_BINS:-}
-VM_MODULES=${PADDOCK_VM_MODULES:-overlay}
+VM_MODULES=${PADDOCK_VM_MODULES:-overlay loop crc32c_generic ext4}
 VM_TIMEOUT=${PADDOCK_VM_TIMEOUT:-900}
 TEST_TIMEOUT=${PADDOCK_VM_TEST_TIMEOUT:-300}
 VM_MEM=${PADDOCK_VM_MEM:-2G}

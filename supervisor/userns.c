@@ -1,0 +1,230 @@
+/*
+ * userns.c - user namespace maps and idmapped roots; see userns.h.
+ */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "userns.h"
+#include "util.h"
+
+static int report(struct launch_report *rep, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int report(struct launch_report *rep, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	rep->err = err;
+	va_start(ap, fmt);
+	vsnprintf(rep->what, sizeof(rep->what), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+/* One message: the report, with fd attached when fd >= 0. */
+static int send_msg(int sock, const struct launch_report *rep, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = { 0 };
+	struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof(*rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static int write_map(struct launch_report *rep, pid_t pid, const char *file, uint32_t host,
+		     uint32_t count)
+{
+	char path[64], line[64];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	n = snprintf(line, sizeof(line), "0 %u %u\n", host, count);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return report(rep, errno, "user namespace: open %s", path);
+	if (write(fd, line, (size_t)n) != n) {
+		int e = errno;
+		close(fd);
+		return report(rep, e, "user namespace: write %s", path);
+	}
+	close(fd);
+	return 0;
+}
+
+/* A detached clone of path (cwd-relative), idmapped through nsfd. */
+static int idmapped_clone(struct launch_report *rep, const char *path, int nsfd)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)nsfd };
+	int t = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (t < 0)
+		return report(rep, errno, "user namespace: open_tree %s", path);
+	if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		int e = errno;
+		close(t);
+		return report(rep, e,
+			      "user namespace: the kernel refuses an idmapped mount of %s (needs "
+			      "Linux 5.12 and a filesystem that supports them)",
+			      path);
+	}
+	return t;
+}
+
+/*
+ * The helper, in its own mount namespace: returns the root mount fd to send
+ * or -errno with rep filled. Only syscalls and snprintf: it is a fork of a
+ * daemon that may have threads.
+ */
+static int helper_build(const struct launch_plan *plan, int nsfd, struct launch_report *rep)
+{
+	int t;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return report(rep, errno, "user namespace: make helper mounts private");
+	if (!plan->overlay) {
+		return idmapped_clone(rep, plan->rootfs, nsfd);
+	}
+	if (chdir(plan->overlay_dir) < 0)
+		return report(rep, errno, "user namespace: chdir %s", plan->overlay_dir);
+	/* lowerdir=a:b:c[,upperdir=..,workdir=..]: names relative to overlay_dir. */
+	const char *p = plan->overlay;
+	if (strncmp(p, "lowerdir=", 9) != 0)
+		return report(rep, EINVAL, "user namespace: unexpected overlay options");
+	p += 9;
+	const char *end = p + strcspn(p, ",");
+	while (p < end) {
+		char name[256];
+		size_t len = strcspn(p, ":,");
+		bool dup = false;
+
+		if (len == 0 || len >= sizeof(name))
+			return report(rep, EINVAL,
+				      "user namespace: odd layer name in overlay options");
+		memcpy(name, p, len);
+		name[len] = '\0';
+		/* The same directory twice (empty): idmapped once, seen idmapped after. */
+		for (const char *q = plan->overlay + 9; q < p; q += strcspn(q, ":,") + 1)
+			if (strcspn(q, ":,") == len && memcmp(q, name, len) == 0)
+				dup = true;
+		p += len + (p[len] == ':');
+		if (dup)
+			continue;
+		if ((t = idmapped_clone(rep, name, nsfd)) < 0)
+			return t;
+		/* T_SYMLINKS: the short names are symlinks to the layer directories. */
+		if (syscall(SYS_move_mount, t, "", AT_FDCWD, name,
+			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0) {
+			int e = errno;
+			close(t);
+			return report(rep, e, "user namespace: attach idmapped layer %s", name);
+		}
+		close(t);
+	}
+	if (mount("overlay", plan->rootfs, "overlay", MS_NOSUID | MS_NODEV, plan->overlay) < 0)
+		return report(
+		    rep, errno,
+		    "user namespace: mount overlay over idmapped layers on %s (the kernel "
+		    "needs overlayfs with idmapped lower layers, Linux 5.19)",
+		    plan->rootfs);
+	if ((t = (int)syscall(SYS_open_tree, AT_FDCWD, plan->rootfs,
+			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
+		return report(rep, errno, "user namespace: open_tree %s", plan->rootfs);
+	return t;
+}
+
+int userns_prepare(const struct launch_plan *plan, pid_t pid, int sock)
+{
+	const struct service_spec *spec = plan->spec;
+	struct launch_report rep = { 0 };
+	char path[64];
+	int nsfd = -1, pidfd = -1, r;
+
+	if (write_map(&rep, pid, "uid_map", spec->isolation.user_host, spec->isolation.user_count) <
+		0 ||
+	    write_map(&rep, pid, "gid_map", spec->isolation.user_host, spec->isolation.user_count) <
+		0)
+		return send_msg(sock, &rep, -1);
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		report(&rep, errno, "user namespace: open %s", path);
+		return send_msg(sock, &rep, -1);
+	}
+	if (!plan->rootfs) {
+		/* No root of our own (refused by the parser; kept for safety). */
+		close(nsfd);
+		return send_msg(sock, &rep, -1);
+	}
+
+	/* exit_signal 0: no SIGCHLD, invisible to the daemon's waitpid(-1). */
+	struct clone_args args = { .flags = CLONE_NEWNS | CLONE_PIDFD,
+				   .pidfd = (uint64_t)(uintptr_t)&pidfd };
+	pid_t h = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (h < 0) {
+		r = -errno;
+		close(nsfd);
+		report(&rep, -r, "user namespace: start mount helper");
+		return send_msg(sock, &rep, -1);
+	}
+	if (h == 0) {
+		int m = helper_build(plan, nsfd, &rep);
+		_exit(send_msg(sock, &rep, m) < 0 ? 1 : 0);
+	}
+	close(nsfd);
+	siginfo_t si;
+	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	return 0;
+}
+
+int userns_receive(int sock, struct launch_report *rep)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	int fd = -1;
+
+	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(*rep)) {
+		int e = n < 0 ? errno : EIO;
+		return report(rep, e, "user namespace: no mapping from paddockd");
+	}
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (rep->err) {
+		if (fd >= 0)
+			close(fd);
+		return -rep->err;
+	}
+	return fd;
+}
