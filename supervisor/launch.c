@@ -67,6 +67,17 @@ static void reset_signals(void)
 }
 
 /* Close every fd >= 3 except the ones listed (sorted ascending, -1 ignored). */
+int launch_fail(struct launch_report *rep, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	rep->err = err;
+	va_start(ap, fmt);
+	vsnprintf(rep->what, sizeof(rep->what), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
 void launch_close_all_but(int *keep, size_t n)
 {
 	unsigned lo = 3;

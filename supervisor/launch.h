@@ -73,6 +73,9 @@ void launch_child_close(struct launch_child *child);
 int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
 			size_t homelen, const char **why);
 
+/* Fill rep (errno err, printf text); returns -err. For the child's setup steps. */
+int launch_fail(struct launch_report *rep, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* In a forked child: close every fd from 3 up except those in keep (reordered). */
 void launch_close_all_but(int *keep, size_t n);
 /* Built-in init loop when pid 1 (also used by tests). Never returns. */

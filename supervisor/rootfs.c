@@ -22,26 +22,12 @@
 #include "rootfs.h"
 #include "util.h"
 
-static int fail(struct launch_report *rep, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct launch_report *rep, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	rep->err = err;
-	va_start(ap, fmt);
-	vsnprintf(rep->what, sizeof(rep->what), fmt, ap);
-	va_end(ap);
-	return -err;
-}
-
 /* buf = a + b, PATH_MAX-bounded; a path that does not fit is an error, never truncated. */
 static int join(struct launch_report *rep, char *buf, const char *a, const char *b)
 {
 	int n = snprintf(buf, PATH_MAX, "%s%s", a, b);
 	if (n < 0 || n >= PATH_MAX)
-		return fail(rep, ENAMETOOLONG, "path %.100s%.100s", a, b);
+		return launch_fail(rep, ENAMETOOLONG, "path %.100s%.100s", a, b);
 	return 0;
 }
 
@@ -49,11 +35,11 @@ static int do_mount(struct launch_report *rep, const char *src, const char *targ
 		    const char *type, unsigned long flags, const char *data)
 {
 	if (mount(src, target, type, flags, data) < 0)
-		return fail(rep, errno, "mount %s on %s",
-			    type  ? type
-			    : src ? src
-				  : "(none)",
-			    target);
+		return launch_fail(rep, errno, "mount %s on %s",
+				   type	 ? type
+				   : src ? src
+					 : "(none)",
+				   target);
 	return 0;
 }
 
@@ -61,14 +47,14 @@ static int do_mount(struct launch_report *rep, const char *src, const char *targ
 static int make_dirs(struct launch_report *rep, const char *path, mode_t mode)
 {
 	int r = mkdir_p(path, mode);
-	return r < 0 ? fail(rep, -r, "mkdir %s", path) : 0;
+	return r < 0 ? launch_fail(rep, -r, "mkdir %s", path) : 0;
 }
 
 static int make_file(struct launch_report *rep, const char *path)
 {
 	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 && errno != EEXIST)
-		return fail(rep, errno, "create %s", path);
+		return launch_fail(rep, errno, "create %s", path);
 	if (fd >= 0)
 		close(fd);
 	return 0;
@@ -90,9 +76,9 @@ static int open_beneath(struct launch_report *rep, int rootfd, const char *rel, 
 	int cur, len = snprintf(buf, sizeof(buf), "%s", rel);
 
 	if (len < 0 || len >= (int)sizeof(buf))
-		return fail(rep, ENAMETOOLONG, "mount target %.100s", rel);
+		return launch_fail(rep, ENAMETOOLONG, "mount target %.100s", rel);
 	if ((cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0)
-		return fail(rep, errno, "dup root fd");
+		return launch_fail(rep, errno, "dup root fd");
 	for (char *comp = buf, *next; comp && *comp; comp = next) {
 		while (*comp == '/')
 			comp++;
@@ -127,12 +113,12 @@ static int open_beneath(struct launch_report *rep, int rootfd, const char *rel, 
 		int e = errno;
 		close(cur);
 		if (e == ELOOP)
-			return fail(
+			return launch_fail(
 			    rep, e,
 			    "mount target %s: the image has a symlink there; refusing to mount "
 			    "through it",
 			    rel);
-		return fail(rep, e, "mount target %s", rel);
+		return launch_fail(rep, e, "mount target %s", rel);
 	}
 	snprintf(fdpath, 64, "/proc/self/fd/%d", cur);
 	return cur;
@@ -150,7 +136,11 @@ static int mount_beneath(struct launch_report *rep, int rootfd, const char *rel,
 	r = mount(src, fdpath, type, flags, data) < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0)
-		return fail(rep, -r, "mount %s on %s", type ? type : src ? src : "(none)", rel);
+		return launch_fail(rep, -r, "mount %s on %s",
+				   type	 ? type
+				   : src ? src
+					 : "(none)",
+				   rel);
 	return 0;
 }
 
@@ -209,7 +199,7 @@ static int setup_dev(struct launch_report *rep, const char *root, int rootfd)
 		if ((r = join(rep, p, dev, sub)) < 0)
 			return r;
 		if (symlink(links[i].target, p) < 0 && errno != EEXIST)
-			return fail(rep, errno, "symlink %s", p);
+			return launch_fail(rep, errno, "symlink %s", p);
 	}
 	return 0;
 }
@@ -246,7 +236,7 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 		}
 		struct stat st;
 		if (stat(m->source, &st) < 0)
-			return fail(rep, errno, "bind source %s", m->source);
+			return launch_fail(rep, errno, "bind source %s", m->source);
 		if (rootfd >= 0) {
 			/* Bind through an fd: a target swapped for a symlink mid-way
 			 * (a racer in the image) can no longer redirect it. */
@@ -257,7 +247,7 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 			r = mount(m->source, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno : 0;
 			close(fd);
 			if (r < 0)
-				return fail(rep, -r, "bind %s on %s", m->source, m->target);
+				return launch_fail(rep, -r, "bind %s on %s", m->source, m->target);
 			if (!ro)
 				continue;
 			/* The old fd names what lies under the new mount: reopen to reach it. */
@@ -270,7 +260,7 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 				: 0;
 			close(fd);
 			if (r < 0)
-				return fail(rep, -r, "remount %s read-only", m->target);
+				return launch_fail(rep, -r, "remount %s read-only", m->target);
 			continue;
 		}
 		if (S_ISDIR(st.st_mode))
@@ -331,11 +321,11 @@ static int open_target(struct launch_report *rep, const char *root, const char *
 		return r;
 	fd = open(p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : fail(rep, errno, "open %s", p);
+		return errno == ENOENT ? -ENOENT : launch_fail(rep, errno, "open %s", p);
 	if (fstat(fd, st) < 0) {
 		int e = errno;
 		close(fd);
-		return fail(rep, e, "stat %s", p);
+		return launch_fail(rep, e, "stat %s", p);
 	}
 	if (S_ISLNK(st->st_mode)) {
 		close(fd);
@@ -365,7 +355,7 @@ static int mask_paths(struct launch_report *rep, const char *root)
 			r = mount(devnull, fdpath, NULL, MS_BIND, NULL);
 		close(fd);
 		if (r < 0)
-			return fail(rep, errno, "mask %s", masked_paths[i]);
+			return launch_fail(rep, errno, "mask %s", masked_paths[i]);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
 		if ((fd = open_target(rep, root, readonly_paths[i], &st, fdpath)) == -ENOENT)
@@ -375,17 +365,18 @@ static int mask_paths(struct launch_report *rep, const char *root)
 		r = mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL);
 		close(fd);
 		if (r < 0)
-			return fail(rep, errno, "bind %s", readonly_paths[i]);
+			return launch_fail(rep, errno, "bind %s", readonly_paths[i]);
 		/* Reopen: the path now resolves to the new bind mount. */
 		if ((fd = open_target(rep, root, readonly_paths[i], &st, fdpath)) < 0)
-			return fd == -ENOENT ? fail(rep, ENOENT, "reopen %s", readonly_paths[i])
-					     : fd;
+			return fd == -ENOENT
+				   ? launch_fail(rep, ENOENT, "reopen %s", readonly_paths[i])
+				   : fd;
 		r = mount(NULL, fdpath, NULL,
 			  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  NULL);
 		close(fd);
 		if (r < 0)
-			return fail(rep, errno, "make %s read-only", readonly_paths[i]);
+			return launch_fail(rep, errno, "make %s read-only", readonly_paths[i]);
 	}
 	return 0;
 }
@@ -412,7 +403,7 @@ static int bind_notify(struct launch_report *rep, int rootfd, const char *notify
 		? -errno
 		: 0;
 	close(fd);
-	return r < 0 ? fail(rep, -r, "remount dev/paddock read-only") : 0;
+	return r < 0 ? launch_fail(rep, -r, "remount dev/paddock read-only") : 0;
 }
 
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
@@ -438,7 +429,7 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		 * overlay, or an idmapped bind of the directory; userns.c). */
 		r = syscall(SYS_move_mount, rootmnt, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) <
 			    0
-			? fail(rep, errno, "attach the idmapped root on %s", root)
+			? launch_fail(rep, errno, "attach the idmapped root on %s", root)
 			: 0;
 		close(rootmnt);
 		if (r < 0)
@@ -447,19 +438,19 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		/* An image: its layers, top first, under the service's upper dir. The
 		 * lowerdir names are short and relative to overlay_dir (page limit). */
 		if (chdir(overlay_dir) < 0)
-			return fail(rep, errno, "chdir %s", overlay_dir);
+			return launch_fail(rep, errno, "chdir %s", overlay_dir);
 		r = do_mount(rep, "overlay", root, "overlay", MS_NOSUID | MS_NODEV, overlay);
 		if (r < 0)
 			return r;
 		if (chdir("/") < 0)
-			return fail(rep, errno, "chdir /");
+			return launch_fail(rep, errno, "chdir /");
 	}
 	if ((r = do_mount(rep, root, root, NULL, MS_BIND | MS_REC, NULL)) < 0)
 		return r;
 	/* Every mount into the root goes through this fd, never a path in it. */
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return fail(rep, errno, "open %s", root);
+		return launch_fail(rep, errno, "open %s", root);
 	r = mount_beneath(rep, rootfd, "proc", true, "proc", "proc",
 			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	if (r >= 0)
@@ -494,13 +485,13 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		return r;
 
 	if (chdir(root) < 0)
-		return fail(rep, errno, "chdir %s", root);
+		return launch_fail(rep, errno, "chdir %s", root);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return fail(rep, errno, "pivot_root %s", root);
+		return launch_fail(rep, errno, "pivot_root %s", root);
 	if (umount2(".", MNT_DETACH) < 0)
-		return fail(rep, errno, "detach old root");
+		return launch_fail(rep, errno, "detach old root");
 	if (chdir("/") < 0)
-		return fail(rep, errno, "chdir /");
+		return launch_fail(rep, errno, "chdir /");
 	return 0;
 }
 
@@ -510,13 +501,13 @@ int rootfs_loopback_up(struct launch_report *rep)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		return fail(rep, errno, "socket for lo");
+		return launch_fail(rep, errno, "socket for lo");
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
 	    (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)) {
 		int e = errno;
 		close(fd);
-		return fail(rep, e, "bring up lo");
+		return launch_fail(rep, e, "bring up lo");
 	}
 	close(fd);
 	return 0;

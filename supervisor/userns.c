@@ -14,20 +14,6 @@
 #include "userns.h"
 #include "util.h"
 
-static int report(struct launch_report *rep, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int report(struct launch_report *rep, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	rep->err = err;
-	va_start(ap, fmt);
-	vsnprintf(rep->what, sizeof(rep->what), fmt, ap);
-	va_end(ap);
-	return -err;
-}
-
 /* One message: the report, with fd attached when fd >= 0. */
 static int send_msg(int sock, const struct launch_report *rep, int fd)
 {
@@ -62,11 +48,11 @@ static int write_map(struct launch_report *rep, pid_t pid, const char *file, uin
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	n = snprintf(line, sizeof(line), "0 %u %u\n", host, count);
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return report(rep, errno, "user namespace: open %s", path);
+		return launch_fail(rep, errno, "user namespace: open %s", path);
 	if (write(fd, line, (size_t)n) != n) {
 		int e = errno;
 		close(fd);
-		return report(rep, e, "user namespace: write %s", path);
+		return launch_fail(rep, e, "user namespace: write %s", path);
 	}
 	close(fd);
 	return 0;
@@ -79,14 +65,15 @@ static int idmapped_clone(struct launch_report *rep, const char *path, int nsfd)
 	int t = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
 	if (t < 0)
-		return report(rep, errno, "user namespace: open_tree %s", path);
+		return launch_fail(rep, errno, "user namespace: open_tree %s", path);
 	if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 		int e = errno;
 		close(t);
-		return report(rep, e,
-			      "user namespace: the kernel refuses an idmapped mount of %s (needs "
-			      "Linux 5.12 and a filesystem that supports them)",
-			      path);
+		return launch_fail(
+		    rep, e,
+		    "user namespace: the kernel refuses an idmapped mount of %s (needs "
+		    "Linux 5.12 and a filesystem that supports them)",
+		    path);
 	}
 	return t;
 }
@@ -101,16 +88,16 @@ static int helper_build(const struct launch_plan *plan, int nsfd, struct launch_
 	int t;
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return report(rep, errno, "user namespace: make helper mounts private");
+		return launch_fail(rep, errno, "user namespace: make helper mounts private");
 	if (!plan->overlay) {
 		return idmapped_clone(rep, plan->rootfs, nsfd);
 	}
 	if (chdir(plan->overlay_dir) < 0)
-		return report(rep, errno, "user namespace: chdir %s", plan->overlay_dir);
+		return launch_fail(rep, errno, "user namespace: chdir %s", plan->overlay_dir);
 	/* lowerdir=a:b:c[,upperdir=..,workdir=..]: names relative to overlay_dir. */
 	const char *p = plan->overlay;
 	if (strncmp(p, "lowerdir=", 9) != 0)
-		return report(rep, EINVAL, "user namespace: unexpected overlay options");
+		return launch_fail(rep, EINVAL, "user namespace: unexpected overlay options");
 	p += 9;
 	const char *end = p + strcspn(p, ",");
 	while (p < end) {
@@ -119,8 +106,8 @@ static int helper_build(const struct launch_plan *plan, int nsfd, struct launch_
 		bool dup = false;
 
 		if (len == 0 || len >= sizeof(name))
-			return report(rep, EINVAL,
-				      "user namespace: odd layer name in overlay options");
+			return launch_fail(rep, EINVAL,
+					   "user namespace: odd layer name in overlay options");
 		memcpy(name, p, len);
 		name[len] = '\0';
 		/* The same directory twice (empty): idmapped once, seen idmapped after. */
@@ -137,19 +124,20 @@ static int helper_build(const struct launch_plan *plan, int nsfd, struct launch_
 			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0) {
 			int e = errno;
 			close(t);
-			return report(rep, e, "user namespace: attach idmapped layer %s", name);
+			return launch_fail(rep, e, "user namespace: attach idmapped layer %s",
+					   name);
 		}
 		close(t);
 	}
 	if (mount("overlay", plan->rootfs, "overlay", MS_NOSUID | MS_NODEV, plan->overlay) < 0)
-		return report(
+		return launch_fail(
 		    rep, errno,
 		    "user namespace: mount overlay over idmapped layers on %s (the kernel "
 		    "needs overlayfs with idmapped lower layers, Linux 5.19)",
 		    plan->rootfs);
 	if ((t = (int)syscall(SYS_open_tree, AT_FDCWD, plan->rootfs,
 			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
-		return report(rep, errno, "user namespace: open_tree %s", plan->rootfs);
+		return launch_fail(rep, errno, "user namespace: open_tree %s", plan->rootfs);
 	return t;
 }
 
@@ -167,7 +155,7 @@ int userns_prepare(const struct launch_plan *plan, pid_t pid, int sock)
 		return send_msg(sock, &rep, -1);
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		report(&rep, errno, "user namespace: open %s", path);
+		launch_fail(&rep, errno, "user namespace: open %s", path);
 		return send_msg(sock, &rep, -1);
 	}
 	if (!plan->rootfs) {
@@ -183,7 +171,7 @@ int userns_prepare(const struct launch_plan *plan, pid_t pid, int sock)
 	if (h < 0) {
 		r = -errno;
 		close(nsfd);
-		report(&rep, -r, "user namespace: start mount helper");
+		launch_fail(&rep, -r, "user namespace: start mount helper");
 		return send_msg(sock, &rep, -1);
 	}
 	if (h == 0) {
@@ -216,7 +204,7 @@ int userns_receive(int sock, struct launch_report *rep)
 		;
 	if (n != (ssize_t)sizeof(*rep)) {
 		int e = n < 0 ? errno : EIO;
-		return report(rep, e, "user namespace: no mapping from paddockd");
+		return launch_fail(rep, e, "user namespace: no mapping from paddockd");
 	}
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
