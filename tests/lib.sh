@@ -27,6 +27,8 @@ fail() {
 	if [ -n "$T" ] && [ -f "$T/daemon.log" ]; then
 		echo "--- paddockd log (last 40 lines) ---" >&2
 		tail -n 40 "$T/daemon.log" >&2
+		# Again, so that a log's tail (all CI may show) ends with the reason.
+		log "FAIL: $*"
 	fi
 	exit 1
 }
