@@ -900,6 +900,18 @@ int cgroup_freeze(struct cgroup *cg, bool frozen)
 	return -EOPNOTSUPP;
 }
 
+bool cgroup_frozen(struct cgroup *cg)
+{
+	const char *v2 = cg_v2_dir(cg);
+	int f = cg_hier_with(cg->host, CG_CTRL_FREEZER);
+	char buf[16];
+
+	if (v2 && cg_read(v2, "cgroup.freeze", buf, sizeof(buf)) >= 0)
+		return strcmp(buf, "1") == 0;
+	/* FREEZING counts: the freeze was asked for. */
+	return f >= 0 && cg_v1_frozen(cg->dir[f], false) == 0;
+}
+
 /* Wait (bounded) until a freeze or thaw has taken effect; 1 settled, 0 not yet. */
 static int cg_freeze_settle(struct cgroup *cg, bool frozen)
 {

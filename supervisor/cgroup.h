@@ -103,6 +103,8 @@ int cgroup_reclaim(struct cgroup *cg, uint64_t bytes);
 
 /* Freeze or thaw the whole group (v2 cgroup.freeze, else v1 freezer). */
 int cgroup_freeze(struct cgroup *cg, bool frozen);
+/* Whether a freeze was asked of the group (by us, before a restart, or anyone). */
+bool cgroup_frozen(struct cgroup *cg);
 /*
  * SIGKILL every process in the group: v2 cgroup.kill where present, else
  * freeze, kill each pid in cgroup.procs, thaw, repeat until empty.

@@ -1256,7 +1256,9 @@ static void arm_watchdog(struct service *svc)
 			      .tv_usec = (suseconds_t)(us % 1000000) };
 
 	evtimer_del(svc->ev_watchdog);
-	if (us && svc->state == SVC_RUNNING)
+	/* Frozen: a ping queued before the freeze must not start a countdown
+	 * that the frozen service cannot answer; the thaw arms it. */
+	if (us && svc->state == SVC_RUNNING && !svc->frozen)
 		evtimer_add(svc->ev_watchdog, &tv);
 }
 
@@ -1736,6 +1738,8 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 		/* It was ready before (or it would not be left running): its watchdog starts over. */
 		svc->watchdog_usec = svc->spec->watchdog_ms * 1000;
 		svc->last_watchdog_ms = realtime_ms();
+		/* Frozen before the restart: it stays so, and its watchdog waits for the thaw. */
+		svc->frozen = cgroup_frozen(cg);
 		service_set_state(svc, SVC_RUNNING);
 		arm_watchdog(svc);
 		return 1;
@@ -2058,10 +2062,7 @@ int service_freeze(struct service *svc, bool frozen)
 		return r;
 	svc->frozen = frozen;
 	/* A frozen service cannot ping: the watchdog sleeps with it, a full interval on thaw. */
-	if (frozen)
-		evtimer_del(svc->ev_watchdog);
-	else
-		arm_watchdog(svc);
+	arm_watchdog(svc);
 	emit(svc, frozen ? "frozen" : "thawed", NULL);
 	return 0;
 }

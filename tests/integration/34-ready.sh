@@ -3,7 +3,8 @@
 # ready-timeout) and holds its dependents in waiting; a service that stops
 # sending WATCHDOG=1 is killed and restarted (reason watchdog); ready: tcp
 # connects inside the service's network namespace; ready: exec runs in the
-# service's mount namespace and cgroup; depends_on waits for readiness.
+# service's mount namespace and cgroup; depends_on waits for readiness; the
+# watchdog pauses while a service is frozen, also across a paddockd restart.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd jq; setup
@@ -139,5 +140,17 @@ wait_for 30 state_is quits failed || fail "quits: $(svc_state quits)"
 [ "$(ev quits kill | jq -r '.[0].reason')" = "stop timeout" ] || fail "no SIGKILL after the stop timeout: $(ev quits kill)"
 ctl events --service quits --json | jq -e '[.[] | select(.type == "stop")] | length == 0' >/dev/null || fail "we sent a stop signal"
 pass "STOPPING=1: stopping without our signal, SIGKILL after stop.timeout, not restarted (policy never)"
+
+# --- a paddockd that starts while fz is frozen adopts it frozen, watchdog paused
+ctl freeze fz >/dev/null || fail "freeze fz again"
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null
+start_daemon
+wait_for 10 bash -c "[ \"\$('$PADDOCKCTL' -s '$T/run/control.sock' status fz --json | jq -r '.[0].frozen')\" = true ]" ||
+	fail "fz not adopted as frozen: $(ctl status fz --json)"
+wait_for 6 bash -c "[ \"\$('$PADDOCKCTL' -s '$T/run/control.sock' list --json | jq -r '.[] | select(.name == \"fz\") | \"\(.state) \(.main_pid)\"')\" != 'running $fz_pid' ]" &&
+	fail "frozen fz was touched after the daemon restarted: $(ctl status fz)"
+ctl thaw fz >/dev/null || fail "thaw fz"
+[ "$(main_pid fz)" = "$fz_pid" ] || fail "fz restarted while frozen: $(ev fz watchdog)"
+pass "a restarted paddockd adopts a frozen service as frozen; its watchdog waits for the thaw"
 
 stop_daemon || fail "exit status"
