@@ -1321,7 +1321,12 @@ static void await_ready(struct service *svc)
 		break;
 	}
 	}
-	set_timer(svc, spec->ready.timeout_ms);
+	/* An EXTEND_TIMEOUT_USEC= read before we saw the exec (both were ready
+	 * in one loop turn) still counts: never pull its deadline in. */
+	uint64_t ms = spec->ready.timeout_ms, now = now_ms();
+	if (evtimer_pending(svc->ev_timer, NULL) && svc->timer_due > now + ms)
+		ms = svc->timer_due - now;
+	set_timer(svc, ms);
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
