@@ -1,5 +1,5 @@
 /*
- * launch.c - clone3 a service into its namespaces and cgroup, then set up
+ * launch.c - clone a service into its namespaces and cgroup, then set up
  * and exec it. See launch.h for the contract. The child side reports the
  * first failing step with its errno over a close-on-exec pipe and exits
  * 127; the parent learns "exec happened" from EOF on that pipe.
@@ -210,6 +210,42 @@ static void slots_put(const int *fds)
 		(void)dup3(fds[i] >= 0 ? fds[i] : slot_placeholder, slots[i], O_CLOEXEC);
 }
 
+bool launch_have_clone3(void)
+{
+	static int have = -1;
+
+	/* A real clone3 refuses a NULL, zero-sized argument with EINVAL. */
+	if (have < 0)
+		have = !(syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS);
+	return have;
+}
+
+pid_t launch_clone(uint64_t flags, int exit_signal, int cgroup_fd, int *pidfd)
+{
+	pid_t pid;
+
+	*pidfd = -1;
+	if (launch_have_clone3()) {
+		struct clone_args args = { .flags = flags | CLONE_PIDFD,
+					   .pidfd = (uint64_t)(uintptr_t)pidfd,
+					   .exit_signal = (uint64_t)exit_signal };
+		if (cgroup_fd >= 0) {
+			args.flags |= CLONE_INTO_CGROUP;
+			args.cgroup = (uint64_t)cgroup_fd;
+		}
+		pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	} else {
+		/* clone(2) cannot place into a cgroup; valgrind's forks share no fd table. */
+		if (cgroup_fd >= 0 || (flags & CLONE_FILES))
+			return -ENOSYS;
+		/* No stack: fork semantics. The pidfd lands in parent_tid. */
+		pid = (pid_t)syscall(SYS_clone,
+				     (unsigned long)flags | CLONE_PIDFD | (unsigned)exit_signal,
+				     NULL, pidfd, NULL, 0UL);
+	}
+	return pid < 0 ? -errno : pid;
+}
+
 static int __attribute__((noreturn))
 child_main(const struct launch_plan *plan, struct child_fds fds)
 {
@@ -303,7 +339,6 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	int report[2] = { -1, -1 }, status[2] = { -1, -1 }, go[2] = { -1, -1 },
 	    idmap[2] = { -1, -1 };
 	unsigned ns = plan->spec->isolation.namespaces;
-	struct clone_args args = { 0 };
 	int pidfd = -1, r;
 
 	if (devnull < 0)
@@ -320,40 +355,35 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		goto fail;
 	}
 
-	bool use_slots = slot_max >= 0;
+	/* Slots only with clone3: valgrind's clone(2) refuses a fork that shares its fd table. */
+	bool use_slots = slot_max >= 0 && launch_have_clone3();
 	if (use_slots) {
 		int want[SLOT_N] = { report[1],	      status[1],       go[0],	devnull,
 				     plan->stdout_fd, plan->stderr_fd, idmap[1] };
 		slots_put(want);
 	}
 
-	args.flags = CLONE_PIDFD | (use_slots ? CLONE_FILES : 0);
-	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	args.exit_signal = SIGCHLD;
+	uint64_t flags = use_slots ? CLONE_FILES : 0;
 	/* The other namespaces then belong to the service's user namespace. */
 	if (ns & SPEC_NS_USER)
-		args.flags |= CLONE_NEWUSER;
+		flags |= CLONE_NEWUSER;
 	if (ns & SPEC_NS_PID)
-		args.flags |= CLONE_NEWPID;
+		flags |= CLONE_NEWPID;
 	if (ns & SPEC_NS_MOUNT)
-		args.flags |= CLONE_NEWNS;
+		flags |= CLONE_NEWNS;
 	if (ns & SPEC_NS_UTS)
-		args.flags |= CLONE_NEWUTS;
+		flags |= CLONE_NEWUTS;
 	if (ns & SPEC_NS_IPC)
-		args.flags |= CLONE_NEWIPC;
+		flags |= CLONE_NEWIPC;
 	if (ns & SPEC_NS_NET)
-		args.flags |= CLONE_NEWNET;
+		flags |= CLONE_NEWNET;
 	/* Waiting children unshare it once placed (see child_main). */
 	if ((ns & SPEC_NS_CGROUP) && !plan->wait_attach)
-		args.flags |= CLONE_NEWCGROUP;
-	if (plan->cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)plan->cgroup_fd;
-	}
+		flags |= CLONE_NEWCGROUP;
 
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	pid_t pid = launch_clone(flags, SIGCHLD, plan->cgroup_fd, &pidfd);
 	if (pid < 0) {
-		r = -errno;
+		r = pid;
 		if (use_slots)
 			slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
 		goto fail;

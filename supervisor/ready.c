@@ -255,9 +255,10 @@ static void start_attempt(struct ready_probe *p)
 		set_timer(p, RETRY_MS);
 		return;
 	}
-	pid_t pid = fork();
+	int pidfd;
+	pid_t pid = launch_clone(0, SIGCHLD, -1, &pidfd);
 	if (pid < 0) {
-		snprintf(p->last, sizeof(p->last), "fork: %s", strerror(errno));
+		snprintf(p->last, sizeof(p->last), "fork: %s", strerror(-pid));
 		close(fds[0]);
 		close(fds[1]);
 		set_timer(p, RETRY_MS);
@@ -268,7 +269,7 @@ static void start_attempt(struct ready_probe *p)
 	close(fds[1]);
 	/* Not reaped before this returns: the sweep runs from the loop. */
 	p->helper = pid;
-	p->helper_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->helper_fd = pidfd;
 	p->result_fd = fds[0];
 	p->ev_result = event_new(p->d->base, fds[0], EV_READ, on_result, p);
 	event_add(p->ev_result, NULL);

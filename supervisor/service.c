@@ -1031,8 +1031,9 @@ static void launch_now(struct service *svc)
 	plan.workdir = spec->working_dir	 ? spec->working_dir
 		       : img && img->working_dir ? img->working_dir
 						 : "/";
-	plan.cgroup_fd = cgroup_v2_fd(svc->cg);
-	plan.wait_attach = cgroup_needs_attach(svc->cg);
+	/* Without clone3 the child cannot be cloned into its cgroup: it waits to be placed. */
+	plan.cgroup_fd = launch_have_clone3() ? cgroup_v2_fd(svc->cg) : -1;
+	plan.wait_attach = cgroup_needs_attach(svc->cg) || plan.cgroup_fd < 0;
 	plan.use_init = spec->init && (spec->isolation.namespaces & SPEC_NS_PID);
 	plan.nofile = &svc->d->nofile;
 	plan.stdout_fd = wr[0];
@@ -1055,7 +1056,7 @@ static void launch_now(struct service *svc)
 		return;
 	}
 	if (r < 0) {
-		fail_start(svc, EXIT_LAUNCH, "clone3: %s", strerror(-r));
+		fail_start(svc, EXIT_LAUNCH, "clone: %s", strerror(-r));
 		return;
 	}
 	if (plan.wait_attach) {

@@ -165,11 +165,9 @@ int userns_prepare(const struct launch_plan *plan, pid_t pid, int sock)
 	}
 
 	/* exit_signal 0: no SIGCHLD, invisible to the daemon's waitpid(-1). */
-	struct clone_args args = { .flags = CLONE_NEWNS | CLONE_PIDFD,
-				   .pidfd = (uint64_t)(uintptr_t)&pidfd };
-	pid_t h = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	pid_t h = launch_clone(CLONE_NEWNS, 0, -1, &pidfd);
 	if (h < 0) {
-		r = -errno;
+		r = h;
 		close(nsfd);
 		launch_fail(&rep, -r, "user namespace: start mount helper");
 		return send_msg(sock, &rep, -1);
