@@ -33,6 +33,12 @@ fail() {
 	exit 1
 }
 pass() { log "ok: $*"; }
+# signal_pid SIG PID: kill(1) that refuses pid 0, 1 and non-numbers: `kill -9 0`
+# (a main_pid read while the service was down) would kill the test's own group.
+signal_pid() {
+	[[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -gt 1 ] || fail "no pid to send SIG$1 to: '$2'"
+	kill "-$1" "$2"
+}
 
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
 need_cgroups() {

@@ -33,7 +33,7 @@ wait_for 10 state_is victim running || fail "victim not running"
 prev_delay=0
 for i in 1 2 3; do
 	pid=$(main_pid victim)
-	kill -9 "$pid"
+	signal_pid KILL "$pid"
 	wait_for 30 bash -c "p=\$($PADDOCKCTL -s $T/run/control.sock list --json | jq -r '.[] | select(.name==\"victim\" and .state==\"running\") | .main_pid'); [ -n \"\$p\" ] && [ \"\$p\" != $pid ] && [ \"\$p\" != 0 ]" ||
 		fail "victim not restarted after kill $i"
 	st=$(ctl status victim --json)

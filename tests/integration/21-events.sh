@@ -22,7 +22,7 @@ pid=$(main_pid ev)
 ctl events -f --service ev --json >"$T/follow" 2>&1 &
 fpid=$!
 wait_for 5 test -s "$T/follow" || true
-kill -9 "$pid"
+signal_pid KILL "$pid"
 wait_for 10 bash -c "grep -q '\"type\":\"start\",\"restarts\":1' $T/follow" || { kill $fpid; fail "events -f did not stream the restart: $(cat $T/follow)"; }
 kill $fpid; wait $fpid 2>/dev/null
 pass "events -f streams the exit and the restart as they happen"
