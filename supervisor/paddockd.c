@@ -211,6 +211,27 @@ int daemon_add_service(struct daemon *d, struct spec_set *set, bool rm, struct s
 	return 0;
 }
 
+/*
+ * Free the spec sets earlier reloads replaced once no service points into
+ * them: a service whose update was refused, one being removed, or a
+ * readiness probe still running keeps its set. O(sets x services x specs).
+ */
+static void drop_retired(struct daemon *d)
+{
+	size_t k = 0;
+
+	for (size_t r = 0; r < d->nretired; r++) {
+		bool used = false;
+		for (size_t i = 0; i < d->nservices && !used; i++)
+			used = service_uses_specs(d->services[i], d->retired[r]);
+		if (used)
+			d->retired[k++] = d->retired[r];
+		else
+			spec_set_free(d->retired[r]);
+	}
+	d->nretired = k;
+}
+
 int daemon_reload(struct daemon *d, struct config_errors *errs, struct json_object **summary)
 {
 	struct spec_set *set = NULL;
@@ -256,13 +277,14 @@ int daemon_reload(struct daemon *d, struct config_errors *errs, struct json_obje
 			json_object_array_add(updated, json_object_new_string(spec->name));
 		}
 	}
-	/* Services still point into the old set until they are freed: keep it. */
+	/* Services may still point into the old set: keep it until none does. */
 	struct spec_set **n = realloc(d->retired, (d->nretired + 1) * sizeof(*n));
 	if (!n)
 		abort();
 	d->retired = n;
 	d->retired[d->nretired++] = d->specs;
 	d->specs = set;
+	drop_retired(d);
 	log_info("reload: %zu added, %zu removed, %zu kept or updated",
 		 json_object_array_length(added), json_object_array_length(removed),
 		 json_object_array_length(updated));
@@ -300,6 +322,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		d->services[k++] = svc;
 	}
 	d->nservices = k;
+	drop_retired(d);
 }
 
 static bool all_settled(struct daemon *d)

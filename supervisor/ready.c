@@ -295,6 +295,11 @@ struct ready_probe *ready_probe_new(struct daemon *d, struct service *svc,
 	return p;
 }
 
+const struct service_spec *ready_probe_spec(const struct ready_probe *p)
+{
+	return p->t.spec;
+}
+
 struct ready_probe *ready_probe_free(struct ready_probe *p)
 {
 	if (!p)

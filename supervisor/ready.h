@@ -30,6 +30,8 @@ struct ready_target {
 struct ready_probe *ready_probe_new(struct daemon *d, struct service *svc,
 				    const struct ready_target *t);
 struct ready_probe *ready_probe_free(struct ready_probe *p);
+/* The spec the probe was started from (it may outlive the service's). */
+const struct service_spec *ready_probe_spec(const struct ready_probe *p);
 /* What the last failed attempt said ("exit 1", "connect: Connection refused"), or "". */
 const char *ready_probe_last(const struct ready_probe *p);
 

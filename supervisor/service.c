@@ -2157,6 +2157,16 @@ struct cgroup *service_cgroup(const struct service *svc)
 {
 	return svc->cg;
 }
+bool service_uses_specs(const struct service *svc, const struct spec_set *set)
+{
+	const struct service_spec *probe = svc->probe ? ready_probe_spec(svc->probe) : NULL;
+
+	for (size_t i = 0; i < set->nservices; i++)
+		if (svc->spec == set->services[i] || probe == set->services[i])
+			return true;
+	return false;
+}
+
 bool service_frozen(const struct service *svc)
 {
 	return svc->frozen;

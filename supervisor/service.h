@@ -97,6 +97,8 @@ int service_update_spec(struct service *svc, const struct service_spec *spec, ch
 void service_own_specs(struct service *svc, struct spec_set *set, bool remove_when_settled);
 bool service_remove_when_settled(const struct service *svc);
 bool service_transient(const struct service *svc);
+/* Whether svc (its spec, or a readiness probe in flight) points into set. */
+bool service_uses_specs(const struct service *svc, const struct spec_set *set);
 void service_set_remove_when_settled(struct service *svc, bool rm);
 
 struct logstore *service_logstore(const struct service *svc);
