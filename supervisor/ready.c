@@ -255,10 +255,11 @@ static void start_attempt(struct ready_probe *p)
 		set_timer(p, RETRY_MS);
 		return;
 	}
-	int pidfd;
-	pid_t pid = launch_clone(0, SIGCHLD, -1, &pidfd);
+	/* fork(), not a raw clone: the helper allocates and may abort(), which
+	 * signals the thread id glibc noted at its own fork. */
+	pid_t pid = fork();
 	if (pid < 0) {
-		snprintf(p->last, sizeof(p->last), "fork: %s", strerror(-pid));
+		snprintf(p->last, sizeof(p->last), "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
 		set_timer(p, RETRY_MS);
@@ -269,7 +270,7 @@ static void start_attempt(struct ready_probe *p)
 	close(fds[1]);
 	/* Not reaped before this returns: the sweep runs from the loop. */
 	p->helper = pid;
-	p->helper_fd = pidfd;
+	p->helper_fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	p->result_fd = fds[0];
 	p->ev_result = event_new(p->d->base, fds[0], EV_READ, on_result, p);
 	event_add(p->ev_result, NULL);
