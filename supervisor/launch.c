@@ -220,6 +220,23 @@ bool launch_have_clone3(void)
 	return have;
 }
 
+uint64_t launch_ns_flags(unsigned ns)
+{
+	static const struct {
+		unsigned ns;
+		uint64_t flag;
+	} map[] = { { SPEC_NS_PID, CLONE_NEWPID },  { SPEC_NS_MOUNT, CLONE_NEWNS },
+		    { SPEC_NS_UTS, CLONE_NEWUTS },  { SPEC_NS_IPC, CLONE_NEWIPC },
+		    { SPEC_NS_NET, CLONE_NEWNET },  { SPEC_NS_CGROUP, CLONE_NEWCGROUP },
+		    { SPEC_NS_USER, CLONE_NEWUSER } };
+	uint64_t f = 0;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (ns & map[i].ns)
+			f |= map[i].flag;
+	return f;
+}
+
 pid_t launch_clone(uint64_t flags, int exit_signal, int cgroup_fd, int *pidfd)
 {
 	pid_t pid;
@@ -363,23 +380,11 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		slots_put(want);
 	}
 
-	uint64_t flags = use_slots ? CLONE_FILES : 0;
-	/* The other namespaces then belong to the service's user namespace. */
-	if (ns & SPEC_NS_USER)
-		flags |= CLONE_NEWUSER;
-	if (ns & SPEC_NS_PID)
-		flags |= CLONE_NEWPID;
-	if (ns & SPEC_NS_MOUNT)
-		flags |= CLONE_NEWNS;
-	if (ns & SPEC_NS_UTS)
-		flags |= CLONE_NEWUTS;
-	if (ns & SPEC_NS_IPC)
-		flags |= CLONE_NEWIPC;
-	if (ns & SPEC_NS_NET)
-		flags |= CLONE_NEWNET;
-	/* Waiting children unshare it once placed (see child_main). */
-	if ((ns & SPEC_NS_CGROUP) && !plan->wait_attach)
-		flags |= CLONE_NEWCGROUP;
+	/* With CLONE_NEWUSER the other namespaces belong to the service's user
+	 * namespace. Waiting children unshare the cgroup one once placed (see
+	 * child_main). */
+	uint64_t flags = (use_slots ? CLONE_FILES : 0) |
+			 launch_ns_flags(plan->wait_attach ? ns & ~SPEC_NS_CGROUP : ns);
 
 	pid_t pid = launch_clone(flags, SIGCHLD, plan->cgroup_fd, &pidfd);
 	if (pid < 0) {

@@ -72,6 +72,8 @@ bool launch_have_clone3(void);
  * Returns the pid (0 in the child) and *pidfd, or -errno.
  */
 pid_t launch_clone(uint64_t flags, int exit_signal, int cgroup_fd, int *pidfd);
+/* The CLONE_NEW* flags of the SPEC_NS_* bits in ns. */
+uint64_t launch_ns_flags(unsigned ns);
 /* Start the child. Returns 0 or -errno (nothing started on failure). */
 int launch_start(const struct launch_plan *plan, struct launch_child *child);
 /* Let a child that waits for attachment go on (placed) or give up (not placed). */

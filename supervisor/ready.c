@@ -70,25 +70,12 @@ static void __attribute__((noreturn)) verdict(int fd, int v)
 	_exit(0);
 }
 
+/* The namespaces a probe joins: net only (tcp), or all but user (exec). */
 static unsigned ns_flags(const struct service_spec *spec, bool all)
 {
-	unsigned ns = spec->isolation.namespaces, f = 0;
+	unsigned ns = spec->isolation.namespaces;
 
-	if (ns & SPEC_NS_NET)
-		f |= CLONE_NEWNET;
-	if (!all)
-		return f;
-	if (ns & SPEC_NS_MOUNT)
-		f |= CLONE_NEWNS;
-	if (ns & SPEC_NS_PID)
-		f |= CLONE_NEWPID;
-	if (ns & SPEC_NS_UTS)
-		f |= CLONE_NEWUTS;
-	if (ns & SPEC_NS_IPC)
-		f |= CLONE_NEWIPC;
-	if (ns & SPEC_NS_CGROUP)
-		f |= CLONE_NEWCGROUP;
-	return f;
+	return (unsigned)launch_ns_flags(all ? ns & ~SPEC_NS_USER : ns & SPEC_NS_NET);
 }
 
 static int probe_tcp(const struct ready_target *t)
