@@ -1,10 +1,10 @@
 /*
  * fuzz-control.c - libFuzzer harness for the control protocol's request
- * parser (supervisor/control-parse.c), the part of paddockd that reads
+ * parser (supervisor/core/control-parse.c), the part of paddockd that reads
  * what any local client writes on the control socket. Built and run by
  * tests/fuzz/run.sh:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Isupervisor \
- *     tests/fuzz/fuzz-control.c supervisor/control-parse.c -ljson-c
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Isupervisor/image -Isupervisor/common \
+ *     tests/fuzz/fuzz-control.c supervisor/core/control-parse.c -ljson-c
  *   ./fuzz-control tests/fuzz/corpus/control
  * Each input is split into lines as the daemon does (evbuffer_readln, LF).
  * A request either parses into an object with a string "cmd", or fails

@@ -1,6 +1,6 @@
 /*
  * fuzz-notify.c - libFuzzer harness for the sd_notify datagram parser
- * (supervisor/notify-parse.c): whatever a service sends, the parser either
+ * (supervisor/core/notify-parse.c): whatever a service sends, the parser either
  * refuses it with a reason and an empty result, or returns a status text
  * that is bounded and free of control characters. Built by run.sh.
  */

@@ -7,7 +7,7 @@
  * size of document n (n > the document's own number), so the fuzzer can
  * reach past the digest checks. Plans are built, never unpacked.
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
- *     -Isupervisor tests/fuzz/fuzz-oci.c supervisor/image*.c supervisor/util.c \
+ *     -Isupervisor/image -Isupervisor/common tests/fuzz/fuzz-oci.c supervisor/image/image*.c supervisor/common/*.c \
  *     -larchive -lcrypto -ljson-c -o fuzz-oci
  *   ./fuzz-oci -max_total_time=60 tests/fuzz/corpus/oci
  */

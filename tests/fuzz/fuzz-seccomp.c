@@ -1,8 +1,8 @@
 /*
  * fuzz-seccomp.c - libFuzzer harness for the OCI JSON seccomp profile
- * parser (supervisor/seccomp-profile.c). Built and run by tests/fuzz/run.sh:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Isupervisor \
- *     tests/fuzz/fuzz-seccomp.c supervisor/seccomp-profile.c -ljson-c -lseccomp -lcap
+ * parser (supervisor/launch/seccomp-profile.c). Built and run by tests/fuzz/run.sh:
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Isupervisor/image -Isupervisor/common \
+ *     tests/fuzz/fuzz-seccomp.c supervisor/launch/seccomp-profile.c -ljson-c -lseccomp -lcap
  *   ./fuzz-seccomp tests/fuzz/corpus/seccomp
  * A parse either returns a filter that exports to BPF, or fails with an
  * error message and no filter.

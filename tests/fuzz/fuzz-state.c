@@ -1,11 +1,11 @@
 /*
  * fuzz-state.c - libFuzzer harness for the state file reader
- * (supervisor/state.c): whatever a crash, a full disk or a hostile writer
+ * (supervisor/core/state.c): whatever a crash, a full disk or a hostile writer
  * left in <state_dir>/state.json, parsing returns a state or an error.
  * What parses must format and parse back to the same services.
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
- *     -Isupervisor -Iconfig tests/fuzz/fuzz-state.c supervisor/state.c \
- *     supervisor/util.c -ljson-c -o fuzz-state
+ *     -Isupervisor/image -Isupervisor/common -Iconfig tests/fuzz/fuzz-state.c supervisor/core/state.c \
+ *     supervisor/common/util.c -ljson-c -o fuzz-state
  *   ./fuzz-state -max_total_time=60 tests/fuzz/corpus/state
  */
 #include <stddef.h>

@@ -5,7 +5,7 @@
  * each run the harness checks that nothing appeared beside the layer
  * directory. Not built by default. By hand (as root, for mknod/chown):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
- *     -Isupervisor tests/fuzz/fuzz-unpack.c supervisor/image*.c supervisor/util.c \
+ *     -Isupervisor/image -Isupervisor/common tests/fuzz/fuzz-unpack.c supervisor/image/image*.c supervisor/common/*.c \
  *     -larchive -lcrypto -ljson-c -o fuzz-unpack
  *   ./fuzz-unpack -max_total_time=60 tests/fuzz/corpus/unpack
  */

@@ -14,22 +14,23 @@ names=("$@")
 command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
 W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
 trap 'rm -rf "$W"' EXIT
+S=$top/supervisor
 CF="-g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE"
 build() {
 	case $1 in
 	config) clang $CF -I"$top/config" "$top/tests/fuzz/fuzz-config.c" "$top"/config/[a-z]*.c \
 		-lyaml -o "$W/fuzz-config" ;;
-	oci | unpack) clang $CF -I"$top/supervisor" -I"$top/config" "$top/tests/fuzz/fuzz-$1.c" \
-		"$top"/supervisor/image*.c "$top/supervisor/util.c" -larchive -lcrypto -ljson-c \
+	oci | unpack) clang $CF -I"$S/image" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-$1.c" \
+		"$S"/image/image*.c "$S"/common/*.c -larchive -lcrypto -ljson-c -lsystemd \
 		-o "$W/fuzz-$1" ;;
-	state) clang $CF -I"$top/supervisor" -I"$top/config" "$top/tests/fuzz/fuzz-state.c" \
-		"$top/supervisor/state.c" "$top/supervisor/util.c" -ljson-c -o "$W/fuzz-state" ;;
-	seccomp) clang $CF -I"$top/supervisor" "$top/tests/fuzz/fuzz-seccomp.c" \
-		"$top/supervisor/seccomp-profile.c" -ljson-c -lseccomp -lcap -o "$W/fuzz-seccomp" ;;
-	control) clang $CF -I"$top/supervisor" "$top/tests/fuzz/fuzz-control.c" \
-		"$top/supervisor/control-parse.c" -ljson-c -o "$W/fuzz-control" ;;
-	notify) clang $CF -I"$top/supervisor" "$top/tests/fuzz/fuzz-notify.c" \
-		"$top/supervisor/notify-parse.c" -o "$W/fuzz-notify" ;;
+	state) clang $CF -I"$S/core" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-state.c" \
+		"$S/core/state.c" "$S"/common/*.c -ljson-c -lsystemd -o "$W/fuzz-state" ;;
+	seccomp) clang $CF -I"$S/launch" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-seccomp.c" \
+		"$S/launch/seccomp-profile.c" -ljson-c -lseccomp -lcap -o "$W/fuzz-seccomp" ;;
+	control) clang $CF -I"$S/core" -I"$S/common" "$top/tests/fuzz/fuzz-control.c" \
+		"$S/core/control-parse.c" -ljson-c -o "$W/fuzz-control" ;;
+	notify) clang $CF -I"$S/core" -I"$S/common" "$top/tests/fuzz/fuzz-notify.c" \
+		"$S/core/notify-parse.c" -o "$W/fuzz-notify" ;;
 	esac
 }
 rc=0

@@ -1,5 +1,5 @@
 /*
- * test-harden.c - unit tests for supervisor/harden.c and the
+ * test-harden.c - unit tests for supervisor/launch/harden.c and the
  * isolation.capabilities / isolation.seccomp config keys: capability mask
  * arithmetic, config diagnostics with positions, and the default seccomp
  * filter loaded in a forked child (refuses what it should, allows the rest);

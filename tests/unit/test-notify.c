@@ -1,5 +1,5 @@
 /*
- * test-notify.c - unit tests for supervisor/notify-parse.c: the sd_notify
+ * test-notify.c - unit tests for supervisor/core/notify-parse.c: the sd_notify
  * datagram format, all or nothing, with every bound a sender could push.
  */
 #include <errno.h>

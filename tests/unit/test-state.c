@@ -1,6 +1,6 @@
 /*
- * test-state.c - unit tests for supervisor/state.c (the state file parsed
- * as untrusted input, saved atomically) and supervisor/fdstore.c (a real
+ * test-state.c - unit tests for supervisor/core/state.c (the state file parsed
+ * as untrusted input, saved atomically) and supervisor/core/fdstore.c (a real
  * holder process keeps a pipe's read end across its client's exit).
  */
 #ifndef _GNU_SOURCE

@@ -3,7 +3,7 @@
  * scripts in this directory (benchmarks, umoci comparison) until
  * paddockctl carries the image commands. Not installed. Build:
  *   cc -std=gnu11 -O2 -D_GNU_SOURCE -Isupervisor tests/integration/images/imgtool.c \
- *     supervisor/image*.c supervisor/util.c -larchive -lcrypto -ljson-c -o imgtool
+ *     supervisor/image/image*.c supervisor/common/*.c -larchive -lcrypto -ljson-c -o imgtool
  * Usage:
  *   imgtool STATE import SRC [NAME[:TAG]] [TAG]
  *   imgtool STATE resolve REF

@@ -14,8 +14,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$src/supervisor" "$here/imgtool.c" "$src"/supervisor/image*.c \
-	"$src/supervisor/util.c" -larchive -lcrypto -ljson-c -o "$work/imgtool"
+cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$src/supervisor/image" -I"$src/supervisor/common" "$here/imgtool.c" \
+	"$src"/supervisor/image/image*.c "$src"/supervisor/common/*.c -larchive -lcrypto -ljson-c -lsystemd \
+	-o "$work/imgtool"
 
 cd "$work"
 umoci init --layout img
