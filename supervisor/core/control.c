@@ -29,7 +29,9 @@
 #include "image.h"
 #include "log.h"
 #include "logstore.h"
+#include "manager.h"
 #include "monitor.h"
+#include "persist.h"
 #include "rebalance-glue.h"
 #include "service.h"
 #include "units.h"
@@ -55,7 +57,9 @@ struct client {
 #define ACCEPT_PAUSE_MS 100
 
 struct control {
-	struct daemon *d;
+	struct manager *d;
+	struct persist *persist; /* daemon-reexec */
+	struct rebalancer *rb; /* status shows its targets */
 	struct evconnlistener *listener;
 	struct event *ev_resume; /* re-enables the listener after accept() ran out of fds */
 	char *path; /* NULL when systemd owns the socket */
@@ -199,7 +203,7 @@ static void add_sample(struct json_object *u, struct service *svc)
 	}
 }
 
-static struct json_object *service_full(struct service *svc)
+static struct json_object *service_full(struct control *ctl, struct service *svc)
 {
 	static const char *const usage[] = { "memory.current", "memory.peak", "pids.current" };
 	struct json_object *o = service_brief(svc);
@@ -228,7 +232,7 @@ static struct json_object *service_full(struct service *svc)
 	json_object_object_add(o, "oom_kills", json_u64(service_oom_kills(svc)));
 	json_object_object_add(o, "limits", l);
 	json_object_object_add(o, "usage", u);
-	json_object_object_add(o, "rebalance", rebalancer_status_json(svc));
+	json_object_object_add(o, "rebalance", rebalancer_status_json(ctl->rb, svc));
 	json_object_object_add(o, "log_dropped", json_u64(service_log_dropped(svc)));
 	tail = service_log_tail(svc, 10);
 	json_object_object_add(o, "log_tail", json_object_new_string(tail ? tail : ""));
@@ -242,7 +246,7 @@ static struct json_object *service_full(struct service *svc)
 static int get_services(struct client *cl, struct json_object *req, bool all_if_empty,
 			struct service ***out, size_t *n)
 {
-	struct daemon *d = cl->ctl->d;
+	struct manager *d = cl->ctl->d;
 	struct json_object *names = NULL;
 	size_t cnt;
 
@@ -273,8 +277,7 @@ static int get_services(struct client *cl, struct json_object *req, bool all_if_
 		struct json_object *it = json_object_array_get_idx(names, i);
 		const char *name = json_object_get_string(it);
 		struct service *svc;
-		if (!json_object_is_type(it, json_type_string) ||
-		    !(svc = daemon_find_service(d, name))) {
+		if (!json_object_is_type(it, json_type_string) || !(svc = manager_find(d, name))) {
 			reply_error(cl, "ENOENT", "no such service: %s",
 				    json_object_is_type(it, json_type_string) ? name
 									      : "(not a string)");
@@ -291,7 +294,7 @@ static int get_services(struct client *cl, struct json_object *req, bool all_if_
 static bool waiting_done(struct client *cl)
 {
 	for (size_t i = 0; i < cl->nwaiting; i++) {
-		struct service *svc = daemon_find_service(cl->ctl->d, cl->waiting[i]);
+		struct service *svc = manager_find(cl->ctl->d, cl->waiting[i]);
 		if (svc && !service_settled(svc))
 			return false;
 	}
@@ -303,8 +306,8 @@ static void finish_waiting(struct client *cl)
 	struct json_object *arr = json_object_new_array();
 
 	for (size_t i = 0; i < cl->nwaiting; i++) {
-		struct service *svc = daemon_find_service(cl->ctl->d, cl->waiting[i]);
-		if (svc && cl->restart_after && !cl->ctl->d->shutting_down)
+		struct service *svc = manager_find(cl->ctl->d, cl->waiting[i]);
+		if (svc && cl->restart_after && !cl->ctl->d->env.shutting_down)
 			(void)service_start(svc);
 		if (svc)
 			json_object_array_add(arr, service_brief(svc));
@@ -338,7 +341,7 @@ static void cmd_startstop(struct client *cl, struct json_object *req, const char
 	cl->waiting = xcalloc(n, sizeof(char *));
 	/*
 	 * Names first: a service in backoff settles inside service_stop, and
-	 * control_service_settled may then answer (and free the list) before the
+	 * on_services_changed may then answer (and free the list) before the
 	 * loop is through.
 	 */
 	for (size_t i = 0; i < n; i++)
@@ -578,7 +581,7 @@ static void cmd_set(struct client *cl, struct json_object *req)
 			json_object_object_add(d, "set", json_object_get(values));
 		else
 			json_object_object_add(d, "reset", json_object_new_boolean(1));
-		eventlog_emit(paddock_events, service_name(svc), "limits-changed", d);
+		eventlog_emit(cl->ctl->d->events, service_name(svc), "limits-changed", d);
 	}
 	json_object_object_add(res, "name", json_object_new_string(service_name(svc)));
 	json_object_object_add(res, "running",
@@ -589,7 +592,7 @@ static void cmd_set(struct client *cl, struct json_object *req)
 
 static void finish_run(struct client *cl)
 {
-	struct service *svc = daemon_find_service(cl->ctl->d, cl->run_name);
+	struct service *svc = manager_find(cl->ctl->d, cl->run_name);
 	struct json_object *res = svc ? service_brief(svc) : json_object_new_object();
 
 	if (svc && cl->following == svc) {
@@ -634,7 +637,7 @@ static void cmd_run(struct client *cl, struct json_object *req)
 		spec_set_free(set);
 		return;
 	}
-	if ((r = daemon_add_service(cl->ctl->d, set, rm, &svc)) < 0) {
+	if ((r = manager_add(cl->ctl->d, set, rm, &svc)) < 0) {
 		reply_error(cl, r == -EEXIST ? "EEXIST" : "EIO", "cannot add %s: %s",
 			    set->services[0]->name,
 			    r == -EEXIST ? "a service of that name exists" : strerror(-r));
@@ -680,7 +683,7 @@ static void cmd_events(struct client *cl, struct json_object *req)
 
 	if (json_object_object_get_ex(req, "service", &v) && v) {
 		service = json_object_get_string(v);
-		if (!daemon_find_service(cl->ctl->d, service)) {
+		if (!manager_find(cl->ctl->d, service)) {
 			reply_error(cl, "ENOENT", "no such service: %s", service);
 			return;
 		}
@@ -695,11 +698,11 @@ static void cmd_events(struct client *cl, struct json_object *req)
 		reply_error(cl, "EINVAL", "max must be 1..%d", EVENTS_RING);
 		return;
 	}
-	reply_ok(cl, eventlog_query(paddock_events, service, since, (unsigned)max));
-	if (follow && paddock_events) {
+	reply_ok(cl, eventlog_query(cl->ctl->d->events, service, since, (unsigned)max));
+	if (follow && cl->ctl->d->events) {
 		cl->events_follow = true;
 		cl->events_service = service ? xstrdup(service) : NULL;
-		(void)eventlog_follow(paddock_events, on_event_follow, cl);
+		(void)eventlog_follow(cl->ctl->d->events, on_event_follow, cl);
 	}
 }
 
@@ -733,7 +736,7 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		if (get_services(cl, req, true, &svcs, &n) == 0) {
 			struct json_object *arr = json_object_new_array_ext((int)n);
 			for (size_t i = 0; i < n; i++)
-				json_object_array_add(arr, full ? service_full(svcs[i])
+				json_object_array_add(arr, full ? service_full(cl->ctl, svcs[i])
 								: service_brief(svcs[i]));
 			free(svcs);
 			reply_ok(cl, arr);
@@ -750,7 +753,7 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 	} else if (strcmp(cmd, "image-in-use") == 0) {
 		/* Layers of the images services use: `image prune` keeps them. */
 		struct json_object *arr = json_object_new_array();
-		struct daemon *d = cl->ctl->d;
+		struct manager *d = cl->ctl->d;
 		for (size_t i = 0; i < d->nservices; i++) {
 			enum service_state st = service_state(d->services[i]);
 			/* Stopped and failed services keep their image cached, not pinned. */
@@ -767,12 +770,12 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "pid", json_object_new_int(getpid()));
 		json_object_object_add(r, "instance", json_object_new_uint64(cl->ctl->d->instance));
-		daemon_request_reexec(cl->ctl->d);
+		persist_request_reexec(cl->ctl->persist);
 		reply_ok(cl, r);
 	} else if (strcmp(cmd, "reload") == 0) {
 		struct config_errors errs = { 0 };
 		struct json_object *summary = NULL;
-		if (daemon_reload(cl->ctl->d, &errs, &summary) == 0) {
+		if (manager_reload(cl->ctl->d, &errs, &summary) == 0) {
 			reply_ok(cl, summary);
 		} else {
 			/* Every diagnostic, each with its file, line and column. */
@@ -824,11 +827,11 @@ static void client_free(struct client *cl)
 	if (cl->following)
 		logstore_unfollow(service_logstore(cl->following), on_follow_line, cl);
 	if (cl->events_follow)
-		eventlog_unfollow(paddock_events, on_event_follow, cl);
+		eventlog_unfollow(cl->ctl->d->events, on_event_follow, cl);
 	free(cl->events_service);
 	if (cl->run_name) {
 		/* run --wait is bound to its client: the client left, the service stops. */
-		struct service *svc = daemon_find_service(cl->ctl->d, cl->run_name);
+		struct service *svc = manager_find(cl->ctl->d, cl->run_name);
 		if (svc && !service_settled(svc))
 			(void)service_stop(svc);
 		free(cl->run_name);
@@ -987,14 +990,17 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 }
 
-void control_service_settled(struct control *ctl)
+/* A manager observer: answer clients waiting for services that settled. */
+static void on_services_changed(void *arg)
 {
+	struct control *ctl = arg;
+
 	if (!ctl)
 		return;
 	for (struct client *cl = ctl->clients, *next; cl; cl = next) {
 		next = cl->next;
 		if (cl->run_name) {
-			struct service *svc = daemon_find_service(ctl->d, cl->run_name);
+			struct service *svc = manager_find(ctl->d, cl->run_name);
 			if (!svc || service_settled(svc))
 				finish_run(cl);
 			continue;
@@ -1007,13 +1013,16 @@ void control_service_settled(struct control *ctl)
 	}
 }
 
-int control_open(struct daemon *d, struct control **out)
+int control_open(struct manager *d, struct persist *persist, struct rebalancer *rb,
+		 struct control **out)
 {
 	struct control *ctl = xcalloc(1, sizeof(*ctl));
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd = -1, n = sd_listen_fds(1);
 
 	ctl->d = d;
+	ctl->persist = persist;
+	ctl->rb = rb;
 	if (n == 1) {
 		fd = SD_LISTEN_FDS_START;
 		log_info("control: using the socket passed by systemd");
@@ -1055,6 +1064,7 @@ int control_open(struct daemon *d, struct control **out)
 	}
 	evconnlistener_set_error_cb(ctl->listener, on_accept_error);
 	ctl->ev_resume = evtimer_new(d->base, on_resume, ctl);
+	manager_observe(d, on_services_changed, ctl);
 	*out = ctl;
 	return 0;
 }

@@ -30,15 +30,6 @@ struct eventlog {
 	struct follower *followers;
 };
 
-struct eventlog *paddock_events;
-
-static uint64_t realtime_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct eventlog *eventlog_open(const char *state_dir, uint64_t max_size, unsigned keep)
 {
 	struct eventlog *el = xcalloc(1, sizeof(*el));

@@ -31,6 +31,5 @@ struct json_object *eventlog_query(struct eventlog *el, const char *service, uin
 int eventlog_follow(struct eventlog *el, eventlog_follow_fn fn, void *arg);
 void eventlog_unfollow(struct eventlog *el, eventlog_follow_fn fn, void *arg);
 /* The process-wide log the daemon's modules emit to (NULL before start). */
-extern struct eventlog *paddock_events;
 
 #endif

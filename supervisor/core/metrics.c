@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "manager.h"
 #include "monitor.h"
 #include "notify.h"
 #include "rebalance-glue.h"
@@ -18,7 +19,10 @@
 #include "util.h"
 
 struct metrics {
-	struct daemon *d;
+	struct manager *d;
+	struct monitor *mon;
+	struct notify *notify;
+	struct rebalancer *rb;
 	struct evhttp *http;
 	uint64_t last_scrape_usec;
 };
@@ -47,17 +51,15 @@ static void series_u64(struct evbuffer *b, const char *name, const char *svc, co
 
 static void render(struct metrics *mx, struct evbuffer *b)
 {
-	struct daemon *d = mx->d;
+	struct manager *d = mx->d;
 	uint64_t t0 = now_us();
-	static const char *const states[] = { "stopped", "starting", "running", "stopping",
-					      "backoff", "failed",   "waiting" };
 
 	family(b, "paddock_build_info", "gauge", "paddock's version, always 1.");
 	evbuffer_add_printf(b, "paddock_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 	family(b, "paddock_services", "gauge", "Services known to paddockd.");
 	evbuffer_add_printf(b, "paddock_services %zu\n", d->nservices);
-	if (d->notify) {
-		const struct notify_counters *c = notify_counters(d->notify);
+	if (mx->notify) {
+		const struct notify_counters *c = notify_counters(mx->notify);
 		family(b, "paddock_notify_datagrams_total", "counter",
 		       "Datagrams on the services' notify socket, by outcome.");
 		evbuffer_add_printf(
@@ -87,9 +89,9 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	EACH(series(b, "paddock_service_up", n, NULL,
 		    service_state(svc) == SVC_RUNNING || service_state(svc) == SVC_STARTING);)
 	family(b, "paddock_service_state", "gauge", "The service's state, one series per state.");
-	EACH(for (size_t k = 0; k < ARRAY_SIZE(states); k++) {
+	EACH(for (int k = 0; k < SVC_NSTATES; k++) {
 		char l[48];
-		snprintf(l, sizeof(l), "state=\"%s\"", states[k]);
+		snprintf(l, sizeof(l), "state=\"%s\"", service_state_name((enum service_state)k));
 		series(b, "paddock_service_state", n, l,
 		       service_state(svc) == (enum service_state)k);
 	})
@@ -105,8 +107,9 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	EACH(if (s) series_u64(b, "paddock_memory_peak_bytes", n, NULL, s->memory.peak);)
 	family(b, "paddock_memory_working_set_bytes", "gauge",
 	       "The rebalancer's working-set estimate (absent until it has one).");
-	EACH(if (rebalancer_working_set(svc)) series_u64(b, "paddock_memory_working_set_bytes", n,
-							 NULL, rebalancer_working_set(svc));)
+	EACH(if (rebalancer_working_set(mx->rb, svc))
+		 series_u64(b, "paddock_memory_working_set_bytes", n, NULL,
+			    rebalancer_working_set(mx->rb, svc));)
 	family(b, "paddock_memory_limit_bytes", "gauge",
 	       "Memory limits paddock applied, by kind (unset limits are absent).");
 	EACH({
@@ -196,7 +199,7 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	})
 #undef EACH
 
-	const struct probe_host_sample *h = monitor_host_sample(d->monitor);
+	const struct probe_host_sample *h = monitor_host_sample(mx->mon);
 	if (h) {
 		family(b, "paddock_host_memory_bytes", "gauge", "Host memory from /proc/meminfo.");
 		evbuffer_add_printf(b, "paddock_host_memory_bytes{kind=\"total\"} %llu\n",
@@ -228,7 +231,7 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	}
 	family(b, "paddock_probe_tick_seconds", "gauge", "Time the last sampling tick took.");
 	evbuffer_add_printf(b, "paddock_probe_tick_seconds %.6f\n",
-			    monitor_last_tick_usec(d->monitor) / 1e6);
+			    monitor_last_tick_usec(mx->mon) / 1e6);
 	mx->last_scrape_usec = now_us() - t0;
 	family(b, "paddock_scrape_duration_seconds", "gauge", "Time this scrape took to render.");
 	evbuffer_add_printf(b, "paddock_scrape_duration_seconds %.6f\n",
@@ -257,7 +260,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
-int metrics_open(struct daemon *d, struct metrics **out)
+int metrics_open(struct manager *d, struct monitor *mon, struct notify *notify,
+		 struct rebalancer *rb, struct metrics **out)
 {
 	const char *listen = d->cfg->metrics_listen;
 	char host[256];
@@ -280,6 +284,9 @@ int metrics_open(struct daemon *d, struct metrics **out)
 
 	struct metrics *mx = xcalloc(1, sizeof(*mx));
 	mx->d = d;
+	mx->mon = mon;
+	mx->notify = notify;
+	mx->rb = rb;
 	mx->http = evhttp_new(d->base);
 	if (!mx->http || evhttp_bind_socket(mx->http, host, (uint16_t)port) < 0) {
 		if (mx->http)

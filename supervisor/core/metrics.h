@@ -5,12 +5,15 @@
 #ifndef PADDOCK_METRICS_H
 #define PADDOCK_METRICS_H
 
-#include "daemon.h"
-
+struct manager;
 struct metrics;
+struct monitor;
+struct notify;
+struct rebalancer;
 
 /* Listen when configured; *out stays NULL when metrics are off. */
-int metrics_open(struct daemon *d, struct metrics **out);
+int metrics_open(struct manager *d, struct monitor *mon, struct notify *notify,
+		 struct rebalancer *rb, struct metrics **out);
 struct metrics *metrics_free(struct metrics *mx);
 
 #endif

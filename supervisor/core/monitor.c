@@ -25,8 +25,8 @@
 #include "events.h"
 #include "log.h"
 #include "logstore.h"
+#include "manager.h"
 #include "monitor.h"
-#include "rebalance-glue.h"
 #include "service.h"
 #include "util.h"
 
@@ -71,7 +71,9 @@ struct svc_probe {
 };
 
 struct monitor {
-	struct daemon *d;
+	struct manager *d;
+	const struct monitor_ops *ops; /* what is done about what we see: policy.c */
+	void *ops_arg;
 	struct event *ev_tick;
 	struct probe_host *host;
 	struct probe_host_sample host_prev, host_cur;
@@ -130,7 +132,7 @@ static void oom_check(struct svc_probe *sp, bool final)
 	/* Alive: the main process is the one we started and has not exited. */
 	bool main_alive = !final && service_main_pid(sp->svc) != 0 &&
 			  service_main_pid(sp->svc) == sp->main_at_oom;
-	service_note_oom_kills(sp->svc, n, main_alive);
+	sp->m->ops->oom(sp->m->ops_arg, sp->svc, n, main_alive);
 }
 
 static void on_oom_check(evutil_socket_t fd, short what, void *arg)
@@ -184,65 +186,6 @@ static const char *const psi_files[PRESSURE_NR] = { "memory.pressure", "cpu.pres
 						    "io.pressure" };
 static const char *const psi_names[PRESSURE_NR] = { "memory", "cpu", "io" };
 
-static uint64_t psi_avg10(const struct probe_cgroup_sample *s, int r)
-{
-	const struct probe_psi *p = r == PRESSURE_MEMORY ? &s->psi_memory
-				    : r == PRESSURE_CPU	 ? &s->psi_cpu
-							 : &s->psi_io;
-	return p->some.avg10;
-}
-
-static void pressure_action(struct svc_probe *sp, int r, uint64_t now)
-{
-	const struct service_spec *spec = service_spec(sp->svc);
-	const struct spec_pressure *p = &spec->pressure[r];
-	struct cgroup *cg = service_cgroup(sp->svc);
-	const char *action = spec_pressure_action_name(p->action);
-	struct json_object *d = json_object_new_object();
-	int rc = 0;
-
-	json_object_object_add(d, "action", json_object_new_string(action));
-	json_object_object_add(
-	    d, "resource",
-	    json_object_new_string(spec_pressure_resource_name((enum spec_pressure_resource)r)));
-	json_object_object_add(d, "above_percent",
-			       json_object_new_double(p->above_permille / 10.0));
-	json_object_object_add(d, "for_ms", json_object_new_int64((int64_t)p->for_ms));
-	/* The trigger fires after a window above the threshold: that window counts. */
-	uint64_t sustained = now - sp->psi[r].first_ms + sp->psi[r].window_ms;
-	json_object_object_add(d, "sustained_ms", json_object_new_int64((int64_t)sustained));
-	if (sp->have_cur)
-		json_object_object_add(d, "some_avg10_percent",
-				       json_object_new_double(psi_avg10(&sp->cur, r) / 100.0));
-	switch (p->action) {
-	case PRESSURE_ACTION_RECLAIM:
-		/* A tenth of the group per window: enough to relieve, not to thrash. */
-		if (cg && sp->have_cur && sp->cur.memory.current != PROBE_UNKNOWN)
-			rc = cgroup_reclaim(cg, sp->cur.memory.current / 10);
-		break;
-	case PRESSURE_ACTION_FREEZE:
-		rc = service_freeze(sp->svc, true);
-		break;
-	case PRESSURE_ACTION_RESTART:
-		rc = service_restart(sp->svc);
-		break;
-	case PRESSURE_ACTION_KILL:
-		rc = service_kill(sp->svc, SIGKILL);
-		break;
-	case PRESSURE_ACTION_GROW:
-		rc = rebalancer_pressure_grow(sp->svc, r, d);
-		break;
-	default:
-		break;
-	}
-	if (rc < 0 && rc != -EAGAIN)
-		json_object_object_add(d, "error", json_object_new_string(strerror(-rc)));
-	log_info("service %s: %s pressure above %.1f%% for %llu ms: %s", spec->name,
-		 spec_pressure_resource_name((enum spec_pressure_resource)r),
-		 p->above_permille / 10.0, (unsigned long long)sustained, action);
-	eventlog_emit(paddock_events, spec->name, "action", d);
-}
-
 /* A trigger fired: crossed, and after `for` of it, the action (once per window). */
 static void psi_fired(struct svc_probe *sp, int r)
 {
@@ -259,13 +202,15 @@ static void psi_fired(struct svc_probe *sp, int r)
 				       json_object_new_double(p->above_permille / 10.0));
 		json_object_object_add(d, "window_ms",
 				       json_object_new_int64((int64_t)sp->psi[r].window_ms));
-		eventlog_emit(paddock_events, service_name(sp->svc), "pressure", d);
+		eventlog_emit(sp->m->d->events, service_name(sp->svc), "pressure", d);
 	}
 	sp->psi[r].last_ms = now;
 	if (now - sp->psi[r].first_ms + sp->psi[r].window_ms >= p->for_ms &&
 	    now - sp->psi[r].last_action_ms >= sp->psi[r].window_ms) {
 		sp->psi[r].last_action_ms = now;
-		pressure_action(sp, r, now);
+		/* The trigger fires after a window above the threshold: that window counts. */
+		sp->m->ops->pressure(sp->m->ops_arg, sp->svc, r,
+				     now - sp->psi[r].first_ms + sp->psi[r].window_ms);
 	}
 }
 
@@ -281,10 +226,8 @@ static void psi_check_clear(struct svc_probe *sp, uint64_t now)
 		json_object_object_add(d, "state", json_object_new_string("cleared"));
 		json_object_object_add(d, "duration_ms",
 				       json_object_new_int64((int64_t)(now - sp->psi[r].first_ms)));
-		eventlog_emit(paddock_events, service_name(sp->svc), "pressure", d);
-		if (service_spec(sp->svc)->pressure[r].action == PRESSURE_ACTION_FREEZE &&
-		    service_frozen(sp->svc))
-			(void)service_freeze(sp->svc, false);
+		eventlog_emit(sp->m->d->events, service_name(sp->svc), "pressure", d);
+		sp->m->ops->pressure_cleared(sp->m->ops_arg, sp->svc, r);
 	}
 }
 
@@ -302,7 +245,7 @@ static void host_psi_fired(struct monitor *m)
 	json_object_object_add(d, "above_percent",
 			       json_object_new_double(HOST_PSI_PERMILLE / 10.0));
 	log_warnx("host memory pressure above %.1f%%", HOST_PSI_PERMILLE / 10.0);
-	eventlog_emit(paddock_events, NULL, "host-pressure", d);
+	eventlog_emit(m->d->events, NULL, "host-pressure", d);
 }
 
 /* One trigger's epoll set is readable: it fired (or its cgroup is gone). */
@@ -601,21 +544,30 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		struct json_object *d = json_object_new_object();
 		json_object_object_add(d, "resource", json_object_new_string("memory"));
 		json_object_object_add(d, "state", json_object_new_string("cleared"));
-		eventlog_emit(paddock_events, NULL, "host-pressure", d);
+		eventlog_emit(m->d->events, NULL, "host-pressure", d);
 	}
-	rebalancer_tick(m->d);
+	m->ops->tick(m->ops_arg);
 	m->last_tick_usec = now_us() - t0;
 }
 
-int monitor_open(struct daemon *d, struct monitor **out)
+/* The manager's watch hook: a service's cgroup is live, or about to go. */
+static void watch_hook(void *arg, struct service *svc, bool live)
+{
+	if (live)
+		monitor_service_started(arg, svc);
+	else
+		monitor_service_stopped(arg, svc);
+}
+
+int monitor_open(struct manager *d, const struct monitor_ops *ops, void *ops_arg,
+		 struct monitor **out)
 {
 	struct monitor *m = xcalloc(1, sizeof(*m));
-	uint64_t ms = d->cfg->probe_interval_ms ? d->cfg->probe_interval_ms : 1000;
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
-			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 	int r;
 
 	m->d = d;
+	m->ops = ops;
+	m->ops_arg = ops_arg;
 	m->host_psi.trigger_fd = m->host_psi.epoll_fd = -1;
 	if ((r = probe_host_open(NULL, &m->host)) < 0)
 		log_warnx("cannot sample the host: %s", strerror(-r));
@@ -638,12 +590,20 @@ int monitor_open(struct daemon *d, struct monitor **out)
 		    event_new(d->base, m->host_psi.epoll_fd, EV_READ | EV_PERSIST, on_host_psi, m);
 		event_add(m->ev_host_psi, NULL);
 	}
-	rebalancer_open(d);
-	m->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, m);
-	event_add(m->ev_tick, &tv);
-	on_tick(-1, 0, m);
+	manager_set_watch(d, watch_hook, m);
 	*out = m;
 	return 0;
+}
+
+void monitor_start(struct monitor *m)
+{
+	uint64_t ms = m->d->cfg->probe_interval_ms ? m->d->cfg->probe_interval_ms : 1000;
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+
+	m->ev_tick = event_new(m->d->base, -1, EV_PERSIST, on_tick, m);
+	event_add(m->ev_tick, &tv);
+	on_tick(-1, 0, m);
 }
 
 struct monitor *monitor_free(struct monitor *m)
@@ -662,7 +622,7 @@ struct monitor *monitor_free(struct monitor *m)
 	if (m->inotify_fd >= 0)
 		close(m->inotify_fd);
 	probe_host_free(m->host);
-	rebalancer_close();
+	manager_set_watch(m->d, NULL, NULL);
 	free(m);
 	return NULL;
 }

@@ -8,15 +8,32 @@
 #ifndef PADDOCK_MONITOR_H
 #define PADDOCK_MONITOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon.h"
 #include "probe.h"
 
+struct manager;
 struct monitor;
 struct service;
 
-int monitor_open(struct daemon *d, struct monitor **out);
+/* What the monitor reports; the receiver (policy.c) decides what to do. */
+struct monitor_ops {
+	/* n processes OOM-killed in svc's group; main_alive: its main process survived. */
+	void (*oom)(void *arg, struct service *svc, uint64_t n, bool main_alive);
+	/* A pressure trigger of svc's spec held for its `for` (sustained ms so far). */
+	void (*pressure)(void *arg, struct service *svc, int resource, uint64_t sustained_ms);
+	/* That crossing cleared. */
+	void (*pressure_cleared)(void *arg, struct service *svc, int resource);
+	/* After every tick's samples. */
+	void (*tick)(void *arg);
+};
+
+/* Watches every service whose cgroup the manager reports live; ticks from monitor_start. */
+int monitor_open(struct manager *d, const struct monitor_ops *ops, void *ops_arg,
+		 struct monitor **out);
+/* First tick now, then every probe_interval. */
+void monitor_start(struct monitor *m);
 struct monitor *monitor_free(struct monitor *m);
 
 /* A service's cgroup now holds its process / is about to go away. */

@@ -9,7 +9,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "notify.h"
+#include "notify-parse.h"
 
 /* Strict decimal: digits only, no sign, no overflow. */
 static bool parse_u64(const char *s, size_t len, uint64_t *out)

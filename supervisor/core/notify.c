@@ -31,9 +31,9 @@
 #include <json-c/json.h>
 
 #include "cgroup.h"
-#include "daemon.h"
 #include "events.h"
 #include "log.h"
+#include "manager.h"
 #include "notify.h"
 #include "service.h"
 #include "util.h"
@@ -43,7 +43,7 @@
 #define NOTIFY_RCVBUF (1024 * 1024) /* room for a burst from many services at once */
 
 struct notify {
-	struct daemon *d;
+	struct manager *d;
 	int fd;
 	struct event *ev;
 	char *dir, *path;
@@ -66,7 +66,7 @@ const struct notify_counters *notify_counters(const struct notify *n)
 }
 
 /* The service whose cgroup holds pid, or NULL. O(services) string compares. */
-static struct service *service_of_pid(struct daemon *d, pid_t pid)
+static struct service *service_of_pid(struct manager *d, pid_t pid)
 {
 	char path[4096];
 
@@ -91,7 +91,7 @@ static void refuse_mainpid(struct notify *n, struct service *svc, pid_t sender, 
 	json_object_object_add(o, "value", json_object_new_int(mainpid));
 	json_object_object_add(o, "sender", json_object_new_int(sender));
 	json_object_object_add(o, "reason", json_object_new_string("not in the service's cgroup"));
-	eventlog_emit(paddock_events, service_name(svc), "notify-refused", o);
+	eventlog_emit(n->d->events, service_name(svc), "notify-refused", o);
 }
 
 static void handle(struct notify *n, const char *buf, size_t len, bool truncated,
@@ -173,7 +173,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int notify_open(struct daemon *d, struct notify **out)
+int notify_open(struct manager *d, struct notify **out)
 {
 	struct notify *n = xcalloc(1, sizeof(*n));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -20,6 +20,7 @@
 #include "events.h"
 #include "fdstore.h"
 #include "log.h"
+#include "manager.h"
 #include "persist.h"
 #include "service.h"
 #include "state.h"
@@ -29,10 +30,24 @@
 #define STATE_RETRY_MS 1000
 #define STATE_DELAY_MS 50
 
+struct persist {
+	struct manager *d;
+	struct event *ev_fdstore; /* the holder's connection: EOF when it died */
+	char *fdstore_path;
+	char *state_path; /* <state_dir>/state.json */
+	char boot_id[40];
+	struct event *ev_state; /* writes the state file at most every STATE_DELAY_MS */
+	bool state_failing; /* last write failed: logged once, retried */
+	struct event *ev_reexec;
+	char *self_exe; /* for daemon-reexec: the binary at this path now */
+	char **argv;
+};
+
 /* --- the lock ---------------------------------------------------------------------------- */
 
-int persist_lock(struct daemon *d)
+int persist_lock(struct persist *p)
 {
+	struct manager *d = p->d;
 	char *path;
 	int fd;
 
@@ -57,42 +72,45 @@ int persist_lock(struct daemon *d)
 
 /* --- the state file ------------------------------------------------------------------------ */
 
-static int write_state(struct daemon *d)
+static int write_state(struct persist *p)
 {
+	struct manager *d = p->d;
 	struct state st = { .daemon_pid = getpid() };
 	int r;
 
-	memcpy(st.boot_id, d->boot_id, sizeof(st.boot_id));
+	memcpy(st.boot_id, p->boot_id, sizeof(st.boot_id));
 	st.services = xcalloc(d->nservices ? d->nservices : 1, sizeof(*st.services));
 	for (size_t i = 0; i < d->nservices; i++)
 		service_state_record(d->services[i], &st.services[st.nservices++]);
-	r = state_save(d->state_path, &st);
+	r = state_save(p->state_path, &st);
 	free(st.services); /* the records only borrow from the services */
 	return r;
 }
 
 static void on_state_write(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = arg;
-	int r = write_state(d);
+	struct persist *p = arg;
+	int r = write_state(p);
 
 	if (r < 0) {
-		if (!d->state_failing)
+		if (!p->state_failing)
 			log_warnx("cannot write %s: %s; retrying every %d ms (services are not "
 				  "affected)",
-				  d->state_path, strerror(-r), STATE_RETRY_MS);
-		d->state_failing = true;
+				  p->state_path, strerror(-r), STATE_RETRY_MS);
+		p->state_failing = true;
 		struct timeval tv = { .tv_sec = STATE_RETRY_MS / 1000 };
-		evtimer_add(d->ev_state, &tv);
+		evtimer_add(p->ev_state, &tv);
 		return;
 	}
-	if (d->state_failing)
-		log_info("%s written again", d->state_path);
-	d->state_failing = false;
+	if (p->state_failing)
+		log_info("%s written again", p->state_path);
+	p->state_failing = false;
 }
 
-void daemon_state_changed(struct daemon *d)
+/* A manager observer: services changed, the state file is rewritten soon. */
+static void state_changed(void *arg)
 {
+	struct persist *p = arg;
 	/*
 	 * Coalesced: at most one write (and fsync) per STATE_DELAY_MS, however
 	 * many services change; a start storm costs a few writes, not one each.
@@ -101,21 +119,23 @@ void daemon_state_changed(struct daemon *d)
 	 */
 	struct timeval tv = { 0, STATE_DELAY_MS * 1000 };
 
-	if (d->ev_state && !d->state_failing && !evtimer_pending(d->ev_state, NULL))
-		evtimer_add(d->ev_state, &tv);
+	if (p->ev_state && !p->state_failing && !evtimer_pending(p->ev_state, NULL))
+		evtimer_add(p->ev_state, &tv);
 }
 
 /* --- the fd holder ------------------------------------------------------------------------ */
 
 static void on_fdstore_event(evutil_socket_t fd, short what, void *arg);
 
-static void watch_fdstore(struct daemon *d)
+static void watch_fdstore(struct persist *p)
 {
-	if (!d->fdstore)
+	struct manager *d = p->d;
+
+	if (!d->env.fdstore)
 		return;
-	d->ev_fdstore =
-	    event_new(d->base, fdstore_fd(d->fdstore), EV_READ | EV_PERSIST, on_fdstore_event, d);
-	event_add(d->ev_fdstore, NULL);
+	p->ev_fdstore = event_new(d->base, fdstore_fd(d->env.fdstore), EV_READ | EV_PERSIST,
+				  on_fdstore_event, p);
+	event_add(p->ev_fdstore, NULL);
 }
 
 /*
@@ -125,17 +145,18 @@ static void watch_fdstore(struct daemon *d)
  */
 static void on_fdstore_event(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct persist *p = arg;
+	struct manager *d = p->d;
 	bool spawned;
 	char c;
 	int r;
 
 	if (recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) < 0 && errno == EAGAIN)
 		return;
-	event_free(d->ev_fdstore);
-	d->ev_fdstore = NULL;
-	d->fdstore = fdstore_free(d->fdstore);
-	if ((r = fdstore_open(d->fdstore_path, &d->fdstore, &spawned)) < 0) {
+	event_free(p->ev_fdstore);
+	p->ev_fdstore = NULL;
+	d->env.fdstore = fdstore_free(d->env.fdstore);
+	if ((r = fdstore_open(p->fdstore_path, &d->env.fdstore, &spawned)) < 0) {
 		log_warnx("the fd holder exited and cannot be restarted: %s; service output will "
 			  "not survive a daemon crash",
 			  strerror(-r));
@@ -146,8 +167,8 @@ static void on_fdstore_event(evutil_socket_t fd, short what, void *arg)
 		  d->nservices);
 	for (size_t i = 0; i < d->nservices; i++)
 		service_store_fds(d->services[i]);
-	eventlog_emit(paddock_events, NULL, "fdstore-restarted", NULL);
-	watch_fdstore(d);
+	eventlog_emit(d->events, NULL, "fdstore-restarted", NULL);
+	watch_fdstore(p);
 }
 
 /* --- adoption --------------------------------------------------------------------------- */
@@ -190,8 +211,7 @@ static struct held *held_find(struct held_list *l, const char *key)
 }
 
 /* Hand what the holder and the state file know about svc to service_adopt. */
-static int adopt_one(struct daemon *d, struct service *svc, struct held_list *held,
-		     const struct state *st)
+static int adopt_one(struct service *svc, struct held_list *held, const struct state *st)
 {
 	struct service_adoption a = { .pidfd = -1, .out = { -1, -1 }, .statusfd = -1 };
 	struct held *h = held_find(held, service_name(svc));
@@ -223,7 +243,7 @@ static int adopt_one(struct daemon *d, struct service *svc, struct held_list *he
 }
 
 /* A transient service from the state file whose cgroup is still there: bring it back. */
-static struct service *revive_transient(struct daemon *d, const struct state_service *rec)
+static struct service *revive_transient(struct manager *d, const struct state_service *rec)
 {
 	struct config_errors errs = { 0 };
 	struct spec_set *set = NULL;
@@ -236,7 +256,7 @@ static struct service *revive_transient(struct daemon *d, const struct state_ser
 	if (config_parse_specs_buffer("run", rec->spec_text, strlen(rec->spec_text), &d->host, &set,
 				      &errs) < 0 ||
 	    set->nservices != 1 || strcmp(set->services[0]->name, rec->name) != 0 ||
-	    daemon_add_service(d, set, rec->rm, &svc) < 0) {
+	    manager_add(d, set, rec->rm, &svc) < 0) {
 		log_warnx("state: transient service %s: its spec no longer parses; its cgroup "
 			  "will be cleaned up",
 			  rec->name);
@@ -249,7 +269,7 @@ static struct service *revive_transient(struct daemon *d, const struct state_ser
 }
 
 /* cgroups under our root that no service claims: left by a removed service. */
-static void remove_orphans(struct daemon *d)
+static void remove_orphans(struct manager *d)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -258,8 +278,7 @@ static void remove_orphans(struct daemon *d)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct cgroup *cg = NULL;
-		if (daemon_find_service(d, names[i]) ||
-		    cgroup_open(d->cgroups, names[i], &cg) < 0) {
+		if (manager_find(d, names[i]) || cgroup_open(d->cgroups, names[i], &cg) < 0) {
 			free(names[i]);
 			continue;
 		}
@@ -275,15 +294,16 @@ static void remove_orphans(struct daemon *d)
 		struct json_object *ev = json_object_new_object();
 		json_object_object_add(ev, "cgroup", json_object_new_string(cgroup_path(cg)));
 		json_object_object_add(ev, "killed", json_object_new_boolean(busy));
-		eventlog_emit(paddock_events, NULL, "orphan-removed", ev);
+		eventlog_emit(d->events, NULL, "orphan-removed", ev);
 		cgroup_free(cg);
 		free(names[i]);
 	}
 	free(names);
 }
 
-int persist_adopt(struct daemon *d, bool *adopted)
+int persist_adopt(struct persist *p, bool *adopted)
 {
+	struct manager *d = p->d;
 	struct held_list held = { 0 };
 	struct state st = { 0 };
 	char err[256];
@@ -291,42 +311,42 @@ int persist_adopt(struct daemon *d, bool *adopted)
 	size_t nadopted = 0;
 	int r;
 
-	xasprintf(&d->state_path, "%s/state.json", d->cfg->state_dir);
-	if (state_boot_id(d->boot_id) < 0)
-		d->boot_id[0] = '\0';
-	d->ev_state = evtimer_new(d->base, on_state_write, d);
+	xasprintf(&p->state_path, "%s/state.json", d->cfg->state_dir);
+	if (state_boot_id(p->boot_id) < 0)
+		p->boot_id[0] = '\0';
+	p->ev_state = evtimer_new(d->base, on_state_write, p);
 
-	xasprintf(&d->fdstore_path, "%s/fdstore.sock", d->cfg->runtime_dir);
-	if ((r = fdstore_open(d->fdstore_path, &d->fdstore, &spawned)) < 0)
+	xasprintf(&p->fdstore_path, "%s/fdstore.sock", d->cfg->runtime_dir);
+	if ((r = fdstore_open(p->fdstore_path, &d->env.fdstore, &spawned)) < 0)
 		log_warnx("fd holder %s: %s; service output will not survive a daemon crash",
-			  d->fdstore_path, strerror(-r));
-	if (d->fdstore && !spawned && (r = fdstore_list(d->fdstore, on_held, &held)) < 0)
+			  p->fdstore_path, strerror(-r));
+	if (d->env.fdstore && !spawned && (r = fdstore_list(d->env.fdstore, on_held, &held)) < 0)
 		log_warnx("fd holder: cannot list: %s", strerror(-r));
-	watch_fdstore(d);
+	watch_fdstore(p);
 
-	r = state_load(d->state_path, &st, err, sizeof(err));
+	r = state_load(p->state_path, &st, err, sizeof(err));
 	if (r < 0 && r != -ENOENT) {
 		log_warnx("state file %s: %s; rebuilding from the cgroups and the fd holder",
-			  d->state_path, err);
+			  p->state_path, err);
 		struct json_object *ev = json_object_new_object();
 		json_object_object_add(ev, "error", json_object_new_string(err));
-		eventlog_emit(paddock_events, NULL, "state-corrupt", ev);
-	} else if (r == 0 && d->boot_id[0] && strcmp(st.boot_id, d->boot_id) != 0) {
-		log_info("state file %s is from an earlier boot; ignoring it", d->state_path);
+		eventlog_emit(d->events, NULL, "state-corrupt", ev);
+	} else if (r == 0 && p->boot_id[0] && strcmp(st.boot_id, p->boot_id) != 0) {
+		log_info("state file %s is from an earlier boot; ignoring it", p->state_path);
 		state_clear(&st);
 	}
 
 	/* Whatever an earlier paddockd made of our root is ours to remove at the end. */
-	if (r == 0 || (d->fdstore && !spawned))
+	if (r == 0 || (d->env.fdstore && !spawned))
 		cgroup_host_claim_root(d->cgroups);
 
 	/* Transients first: they are services like the others from here on. */
 	for (size_t i = 0; i < st.nservices; i++)
-		if (st.services[i].spec_text && !daemon_find_service(d, st.services[i].name))
+		if (st.services[i].spec_text && !manager_find(d, st.services[i].name))
 			(void)revive_transient(d, &st.services[i]);
 
 	for (size_t i = 0; i < d->nservices; i++) {
-		adopted[i] = adopt_one(d, d->services[i], &held, &st) > 0;
+		adopted[i] = adopt_one(d->services[i], &held, &st) > 0;
 		nadopted += adopted[i];
 	}
 	/* The holder may keep things for services that no longer exist. */
@@ -334,14 +354,14 @@ int persist_adopt(struct daemon *d, bool *adopted)
 		for (size_t k = 0; k < held.v[i].n; k++)
 			close(held.v[i].fds[k]);
 		if (!held.v[i].used)
-			(void)fdstore_drop(d->fdstore, held.v[i].key);
+			(void)fdstore_drop(d->env.fdstore, held.v[i].key);
 	}
 	free(held.v);
 	state_clear(&st);
 	remove_orphans(d);
 	if (nadopted)
 		log_info("took over %zu services from the previous paddockd", nadopted);
-	daemon_state_changed(d);
+	state_changed(p);
 	return (int)nadopted;
 }
 
@@ -349,58 +369,85 @@ int persist_adopt(struct daemon *d, bool *adopted)
 
 static void on_reexec(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct persist *p = arg;
+	struct manager *d = p->d;
 	int r;
 
-	if (d->shutting_down)
+	if (d->env.shutting_down)
 		return;
 	/* Everything the next image needs is in the state file and the fd holder. */
-	if ((r = write_state(d)) < 0)
+	if ((r = write_state(p)) < 0)
 		log_warnx("re-exec: cannot write %s: %s; the new daemon rebuilds from the cgroups",
-			  d->state_path, strerror(-r));
-	log_info("re-executing %s", d->self_exe);
-	eventlog_emit(paddock_events, NULL, "daemon-reexec", NULL);
+			  p->state_path, strerror(-r));
+	log_info("re-executing %s", p->self_exe);
+	eventlog_emit(d->events, NULL, "daemon-reexec", NULL);
 	setenv("PADDOCK_REEXEC", "1", 1);
-	execv(d->self_exe, d->argv);
-	log_warn("re-exec %s failed; carrying on", d->self_exe);
+	execv(p->self_exe, p->argv);
+	log_warn("re-exec %s failed; carrying on", p->self_exe);
 	unsetenv("PADDOCK_REEXEC");
 }
 
-void daemon_request_reexec(struct daemon *d)
+void persist_request_reexec(struct persist *p)
 {
 	/* After this turn: the reply to the request must reach the client first. */
 	struct timeval tv = { 0, 100 * 1000 };
 
-	if (!d->ev_reexec)
-		d->ev_reexec = evtimer_new(d->base, on_reexec, d);
-	evtimer_add(d->ev_reexec, &tv);
+	if (!p->ev_reexec)
+		p->ev_reexec = evtimer_new(p->d->base, on_reexec, p);
+	evtimer_add(p->ev_reexec, &tv);
 }
 
-void persist_shutdown(struct daemon *d, bool all_stopped)
+void persist_shutdown(struct persist *p, bool all_stopped)
 {
-	if (d->ev_state) {
-		event_free(d->ev_state);
-		d->ev_state = NULL;
+	struct manager *d = p->d;
+
+	if (p->ev_state) {
+		event_free(p->ev_state);
+		p->ev_state = NULL;
 	}
-	if (d->ev_reexec) {
-		event_free(d->ev_reexec);
-		d->ev_reexec = NULL;
+	if (p->ev_reexec) {
+		event_free(p->ev_reexec);
+		p->ev_reexec = NULL;
 	}
-	if (d->ev_fdstore) {
-		event_free(d->ev_fdstore);
-		d->ev_fdstore = NULL;
+	if (p->ev_fdstore) {
+		event_free(p->ev_fdstore);
+		p->ev_fdstore = NULL;
 	}
 	if (all_stopped) {
 		/* Nothing runs: nothing to hold or to remember. */
-		(void)fdstore_quit(d->fdstore);
-		if (d->state_path)
-			(void)unlink(d->state_path);
-	} else if (d->state_path) {
-		(void)write_state(d);
+		(void)fdstore_quit(d->env.fdstore);
+		if (p->state_path)
+			(void)unlink(p->state_path);
+	} else if (p->state_path) {
+		(void)write_state(p);
 	}
-	d->fdstore = fdstore_free(d->fdstore);
-	free(d->state_path);
-	d->state_path = NULL;
-	free(d->fdstore_path);
-	d->fdstore_path = NULL;
+	d->env.fdstore = fdstore_free(d->env.fdstore);
+	free(p->state_path);
+	p->state_path = NULL;
+	free(p->fdstore_path);
+	p->fdstore_path = NULL;
+}
+
+struct persist *persist_new(struct manager *m, char **argv)
+{
+	struct persist *p = xcalloc(1, sizeof(*p));
+
+	p->d = m;
+	p->argv = argv;
+	p->self_exe = realpath("/proc/self/exe", NULL);
+	/* Upgraded: the new file at the path. */
+	if (p->self_exe && strlen(p->self_exe) > 10 &&
+	    strcmp(p->self_exe + strlen(p->self_exe) - 10, " (deleted)") == 0)
+		p->self_exe[strlen(p->self_exe) - 10] = '\0';
+	manager_observe(m, state_changed, p);
+	return p;
+}
+
+struct persist *persist_free(struct persist *p)
+{
+	if (!p)
+		return NULL;
+	free(p->self_exe);
+	free(p);
+	return NULL;
 }

@@ -1,24 +1,31 @@
 /*
  * persist.h - paddockd outliving itself (see persist.c): lock, state
- * file, re-adoption, re-exec.
+ * file, re-adoption, re-exec. An observer of the manager: every change
+ * of a service rewrites the state file soon after.
  */
 #ifndef PADDOCK_PERSIST_H
 #define PADDOCK_PERSIST_H
 
 #include <stdbool.h>
 
-#include "daemon.h"
+struct manager;
+struct persist;
 
+/* argv: the daemon's own, for re-exec. */
+struct persist *persist_new(struct manager *m, char **argv);
+struct persist *persist_free(struct persist *p);
 /* Take <state_dir>/paddockd.lock: the fd, or -EBUSY when another paddockd holds it. */
-int persist_lock(struct daemon *d);
+int persist_lock(struct persist *p);
 /*
  * Connect to (or start) the fd holder, read the state file and take over
  * what the previous daemon left running. adopted[i] says which of
- * d->services were taken over (d->services may grow by revived transient
+ * m->services were taken over (m->services may grow by revived transient
  * services; adopted must have room for SPEC_MAX_SERVICES). Returns how many.
  */
-int persist_adopt(struct daemon *d, bool *adopted);
+int persist_adopt(struct persist *p, bool *adopted);
+/* Re-execute the daemon binary (upgrade) after the current loop turn; services keep running. */
+void persist_request_reexec(struct persist *p);
 /* On exit: with everything stopped, stop the holder and drop the state file. */
-void persist_shutdown(struct daemon *d, bool all_stopped);
+void persist_shutdown(struct persist *p, bool all_stopped);
 
 #endif

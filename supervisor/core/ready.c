@@ -31,12 +31,10 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
-#include "daemon.h"
 #include "harden.h"
 #include "log.h"
 #include "launch.h"
 #include "ready.h"
-#include "service.h"
 #include "util.h"
 
 #define RETRY_MS 250
@@ -44,8 +42,10 @@
 #define CONNECT_TIMEOUT_S 2
 
 struct ready_probe {
-	struct daemon *d;
-	struct service *svc;
+	struct event_base *base;
+	const char *name; /* the service's, for logs */
+	ready_probe_fn passed; /* called once, when an attempt passes */
+	void *arg;
 	struct ready_target t;
 	pid_t helper;
 	int helper_fd; /* pidfd of the running attempt's helper, or -1 */
@@ -204,9 +204,8 @@ static void on_result(evutil_socket_t fd, short what, void *arg)
 	end_attempt(p);
 	if (v == 0) {
 		evtimer_del(p->ev_timer);
-		log_debug("service %s: ready probe passed after %u attempts", service_name(p->svc),
-			  p->attempts);
-		service_probe_ready(p->svc); /* may free p */
+		log_debug("service %s: ready probe passed after %u attempts", p->name, p->attempts);
+		p->passed(p->arg); /* may free p */
 		return;
 	}
 	if (v > 0)
@@ -259,13 +258,13 @@ static void start_attempt(struct ready_probe *p)
 	p->helper = pid;
 	p->helper_fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	p->result_fd = fds[0];
-	p->ev_result = event_new(p->d->base, fds[0], EV_READ, on_result, p);
+	p->ev_result = event_new(p->base, fds[0], EV_READ, on_result, p);
 	event_add(p->ev_result, NULL);
 	set_timer(p, ATTEMPT_MAX_MS);
 }
 
-struct ready_probe *ready_probe_new(struct daemon *d, struct service *svc,
-				    const struct ready_target *t)
+struct ready_probe *ready_probe_new(struct event_base *base, const struct ready_target *t,
+				    ready_probe_fn passed, void *arg)
 {
 	struct ready_probe *p;
 	int pidfd = fcntl(t->pidfd, F_DUPFD_CLOEXEC, 3);
@@ -273,12 +272,14 @@ struct ready_probe *ready_probe_new(struct daemon *d, struct service *svc,
 	if (pidfd < 0)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
-	p->d = d;
-	p->svc = svc;
+	p->base = base;
+	p->name = t->spec->name;
+	p->passed = passed;
+	p->arg = arg;
 	p->t = *t;
 	p->t.pidfd = pidfd;
 	p->helper_fd = p->result_fd = -1;
-	p->ev_timer = evtimer_new(d->base, on_timer, p);
+	p->ev_timer = evtimer_new(base, on_timer, p);
 	start_attempt(p);
 	return p;
 }

@@ -10,9 +10,11 @@
 
 #include "spec.h"
 
-struct daemon;
-struct service;
+struct event_base;
 struct cgroup;
+
+/* An attempt passed; the callee may free the probe. */
+typedef void (*ready_probe_fn)(void *arg);
 
 struct ready_target {
 	const struct service_spec *spec; /* ready.type READY_EXEC or READY_TCP */
@@ -23,12 +25,12 @@ struct ready_target {
 };
 
 /*
- * Start probing; service_probe_ready(svc) is called once when an attempt
+ * Start probing; passed(arg) is called once when an attempt
  * passes (the probe may be freed from inside that call). NULL on failure
  * to start at all (then nothing is called).
  */
-struct ready_probe *ready_probe_new(struct daemon *d, struct service *svc,
-				    const struct ready_target *t);
+struct ready_probe *ready_probe_new(struct event_base *base, const struct ready_target *t,
+				    ready_probe_fn passed, void *arg);
 struct ready_probe *ready_probe_free(struct ready_probe *p);
 /* The spec the probe was started from (it may outlive the service's). */
 const struct service_spec *ready_probe_spec(const struct ready_probe *p);

@@ -27,6 +27,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "manager.h"
 #include "monitor.h"
 #include "rebalance-glue.h"
 #include "rebalance.h"
@@ -44,7 +45,8 @@ struct rb_entry {
 };
 
 struct rebalancer {
-	struct daemon *d;
+	struct manager *d;
+	struct monitor *mon; /* the host's sample */
 	struct rebalance_params p;
 	struct rb_global g;
 	struct rb_entry *e;
@@ -55,8 +57,6 @@ struct rebalancer {
 	unsigned tick;
 	bool warned_apply;
 };
-
-static struct rebalancer *rb;
 
 static const char *mode_name(enum spec_rebalance_mode m)
 {
@@ -73,7 +73,7 @@ const char *rebalancer_degrade_note(enum cgroup_mode mode)
 	       "0 for batch), no working-set probe (estimate = usage minus inactive file)";
 }
 
-static void params_from_config(struct daemon *d, struct rebalance_params *p)
+static void params_from_config(struct manager *d, struct rebalance_params *p)
 {
 	const struct daemon_config *c = d->cfg;
 	uint64_t total = d->host.mem_total ? d->host.mem_total : RB_MAX;
@@ -97,12 +97,12 @@ static void params_from_config(struct daemon *d, struct rebalance_params *p)
 		p->host_available_low = d->host.mem_total / 10;
 }
 
-void rebalancer_open(struct daemon *d)
+struct rebalancer *rebalancer_new(struct manager *d, struct monitor *mon)
 {
-	if (rb)
-		return;
-	rb = xcalloc(1, sizeof(*rb));
+	struct rebalancer *rb = xcalloc(1, sizeof(*rb));
+
 	rb->d = d;
+	rb->mon = mon;
 	params_from_config(d, &rb->p);
 	if (rb->p.mode != REBALANCE_OFF) {
 		char b[32] = "none";
@@ -115,17 +115,18 @@ void rebalancer_open(struct daemon *d)
 		if (note)
 			log_info("%s", note);
 	}
+	return rb;
 }
 
-void rebalancer_close(void)
+struct rebalancer *rebalancer_free(struct rebalancer *rb)
 {
 	if (!rb)
-		return;
+		return NULL;
 	free(rb->e);
 	free(rb->in);
 	free(rb->st);
 	free(rb);
-	rb = NULL;
+	return NULL;
 }
 
 /* realloc that dies like xcalloc: the daemon cannot run on without its tables. */
@@ -138,7 +139,7 @@ static void *grow_array(void *p, size_t n, size_t size)
 	return q;
 }
 
-static struct rb_entry *entry_of(const struct service *svc, bool create)
+static struct rb_entry *entry_of(struct rebalancer *rb, const struct service *svc, bool create)
 {
 	const char *name = service_name(svc);
 
@@ -313,8 +314,8 @@ static int apply(const struct service *svc, const struct rb_state *st, const str
 	return cgroup_apply(cg, &l, &unsupported, knob);
 }
 
-static void emit_event(const struct rb_event *ev, const struct service *svc, bool applied,
-		       const char *error)
+static void emit_event(struct rebalancer *rb, const struct rb_event *ev, const struct service *svc,
+		       bool applied, const char *error)
 {
 	struct json_object *d = json_object_new_object();
 	const char *type = rebalance_event_name(ev->type);
@@ -357,33 +358,34 @@ static void emit_event(const struct rb_event *ev, const struct service *svc, boo
 			 rebalance_knob_name(ev->knob), fmt_val(ev->knob, ev->from, a, sizeof(a)),
 			 fmt_val(ev->knob, ev->to, b, sizeof(b)), ev->reason);
 	}
-	eventlog_emit(paddock_events, svc ? service_name(svc) : NULL, type, d);
+	eventlog_emit(rb->d->events, svc ? service_name(svc) : NULL, type, d);
 }
 
-void rebalancer_tick(struct daemon *d)
+void rebalancer_tick(struct rebalancer *rb)
 {
 	const struct probe_host_sample *hs;
 	struct rb_host h = { 0 };
 	struct rb_event evs[512];
 	struct rb_output out = { .events = evs, .cap = ARRAY_SIZE(evs) };
-	size_t n = d->nservices;
 
 	if (!rb || rb->p.mode == REBALANCE_OFF)
 		return;
+	struct manager *d = rb->d;
+	size_t n = d->nservices;
 	rb->tick++;
 	if (rb->scratch < n) {
 		rb->scratch = n + 16;
 		rb->in = grow_array(rb->in, rb->scratch, sizeof(*rb->in));
 		rb->st = grow_array(rb->st, rb->scratch, sizeof(*rb->st));
 	}
-	hs = monitor_host_sample(d->monitor);
+	hs = monitor_host_sample(rb->mon);
 	h.mem_total = hs ? hs->mem.mem_total : 0;
 	h.psi_mem = hs ? psi10(&hs->psi_memory) : UINT32_MAX;
 	h.mem_available =
 	    hs && hs->mem.mem_available != PROBE_UNKNOWN ? hs->mem.mem_available : RB_UNKNOWN;
 	bool read_back = rb->p.mode == REBALANCE_ENFORCE && rb->tick % DRIFT_EVERY == 0;
 	for (size_t i = 0; i < n; i++) {
-		struct rb_entry *e = entry_of(d->services[i], true);
+		struct rb_entry *e = entry_of(rb, d->services[i], true);
 		fill_input(e, d->services[i], &rb->in[i], read_back);
 		rb->st[i] = e->st;
 	}
@@ -399,7 +401,7 @@ void rebalancer_tick(struct daemon *d)
 	for (size_t i = 0; i < n; i++) {
 		if (!dirty[i] || rb->p.mode != REBALANCE_ENFORCE)
 			continue;
-		struct rb_entry *ent = entry_of(d->services[i], false);
+		struct rb_entry *ent = entry_of(rb, d->services[i], false);
 		err[i] = apply(d->services[i], &rb->st[i], &rb->in[i], &knob[i]);
 		if (err[i] < 0) {
 			/* Try again next tick (EBUSY: the kernel could not reclaim below the
@@ -420,13 +422,14 @@ void rebalancer_tick(struct daemon *d)
 		int i = evs[e].svc;
 		const struct service *svc = i >= 0 ? d->services[i] : NULL;
 		bool applied = rb->p.mode == REBALANCE_ENFORCE && (i < 0 || err[i] >= 0);
-		emit_event(&evs[e], svc, applied, i >= 0 && err[i] < 0 ? strerror(-err[i]) : NULL);
+		emit_event(rb, &evs[e], svc, applied,
+			   i >= 0 && err[i] < 0 ? strerror(-err[i]) : NULL);
 	}
 	if (out.dropped)
 		log_warnx("rebalance: %zu decisions not recorded (too many in one tick)",
 			  out.dropped);
 	for (size_t i = 0; i < n; i++) {
-		struct rb_entry *e = entry_of(d->services[i], false);
+		struct rb_entry *e = entry_of(rb, d->services[i], false);
 		if (e)
 			e->st = rb->st[i];
 	}
@@ -435,9 +438,10 @@ void rebalancer_tick(struct daemon *d)
 	free(knob);
 }
 
-void rebalancer_launch_limits(const struct service *svc, struct cgroup_limits *l)
+void rebalancer_launch_limits(struct rebalancer *rb, const struct service *svc,
+			      struct cgroup_limits *l)
 {
-	struct rb_entry *e = entry_of(svc, false);
+	struct rb_entry *e = entry_of(rb, svc, false);
 	struct rb_input in;
 
 	if (!rb || service_limits_pinned(svc))
@@ -457,9 +461,10 @@ void rebalancer_launch_limits(const struct service *svc, struct cgroup_limits *l
 		l->memory.high = max;
 }
 
-static void grow(struct service *svc, const char *why, bool apply_now, int *rc)
+static void grow(struct rebalancer *rb, struct service *svc, const char *why, bool apply_now,
+		 int *rc)
 {
-	struct rb_entry *e = entry_of(svc, true);
+	struct rb_entry *e = entry_of(rb, svc, true);
 	struct rb_event evs[2];
 	struct rb_output out = { .events = evs, .cap = 2 };
 	struct rb_input in;
@@ -470,7 +475,7 @@ static void grow(struct service *svc, const char *why, bool apply_now, int *rc)
 		struct cgroup_limits l = *service_limits(svc);
 		unsigned unsupported = 0;
 		const char *knob = NULL;
-		rebalancer_launch_limits(svc, &l);
+		rebalancer_launch_limits(rb, svc, &l);
 		*rc = cgroup_apply(service_cgroup(svc), &l, &unsupported, &knob);
 		/* The next tick must not see its own write as drift. */
 		e->st.written[RB_MEM_MAX] = RB_UNKNOWN;
@@ -481,20 +486,21 @@ static void grow(struct service *svc, const char *why, bool apply_now, int *rc)
 	for (size_t i = 0; i < out.nevents; i++) {
 		struct rb_event ev = evs[i];
 		ev.reason = ev.reason ? ev.reason : why;
-		emit_event(&ev, svc, grew, NULL);
+		emit_event(rb, &ev, svc, grew, NULL);
 	}
 }
 
-void rebalancer_oom_grow(struct service *svc)
+void rebalancer_oom_grow(struct rebalancer *rb, struct service *svc)
 {
 	int rc = 0;
 
 	if (!rb)
 		return;
-	grow(svc, "on_oom: grow", false, &rc);
+	grow(rb, svc, "on_oom: grow", false, &rc);
 }
 
-int rebalancer_pressure_grow(struct service *svc, int resource, struct json_object *d)
+int rebalancer_pressure_grow(struct rebalancer *rb, struct service *svc, int resource,
+			     struct json_object *d)
 {
 	int rc = 0;
 
@@ -506,10 +512,10 @@ int rebalancer_pressure_grow(struct service *svc, int resource, struct json_obje
 		unsigned unsupported = 0;
 		const char *knob = NULL;
 		uint32_t w = l.cpu_weight ? l.cpu_weight : 100;
-		struct rb_entry *e = entry_of(svc, true);
+		struct rb_entry *e = entry_of(rb, svc, true);
 		w = w * 2 > 10000 ? 10000 : w * 2;
 		l.cpu_weight = w;
-		rebalancer_launch_limits(svc, &l);
+		rebalancer_launch_limits(rb, svc, &l);
 		if (!service_cgroup(svc))
 			return -ENOENT;
 		rc = cgroup_apply(service_cgroup(svc), &l, &unsupported, &knob);
@@ -519,20 +525,20 @@ int rebalancer_pressure_grow(struct service *svc, int resource, struct json_obje
 	}
 	if (resource != PRESSURE_MEMORY)
 		return -EOPNOTSUPP;
-	grow(svc, "pressure: grow", true, &rc);
-	struct rb_entry *e = entry_of(svc, false);
+	grow(rb, svc, "pressure: grow", true, &rc);
+	struct rb_entry *e = entry_of(rb, svc, false);
 	if (e && e->st.grown_max)
 		json_object_object_add(d, "memory.max", jval(e->st.grown_max));
 	return rc;
 }
 
-struct json_object *rebalancer_status_json(const struct service *svc)
+struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct service *svc)
 {
-	struct rb_entry *e = entry_of(svc, false);
 	struct json_object *o;
 
 	if (!rb || rb->p.mode == REBALANCE_OFF)
 		return NULL;
+	struct rb_entry *e = entry_of(rb, svc, false);
 	o = json_object_new_object();
 	jadd(o, "mode", json_object_new_string(mode_name(rb->p.mode)));
 	jadd(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
@@ -555,8 +561,8 @@ struct json_object *rebalancer_status_json(const struct service *svc)
 	return o;
 }
 
-uint64_t rebalancer_working_set(const struct service *svc)
+uint64_t rebalancer_working_set(struct rebalancer *rb, const struct service *svc)
 {
-	struct rb_entry *e = entry_of(svc, false);
+	struct rb_entry *e = entry_of(rb, svc, false);
 	return e ? e->st.ws_estimate : 0;
 }

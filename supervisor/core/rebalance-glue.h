@@ -11,27 +11,29 @@
 #include <stdint.h>
 
 #include "cgroup.h"
-#include "daemon.h"
 
+struct manager;
+struct monitor;
+struct rebalancer;
 struct service;
 struct json_object;
 
-/* Created by monitor_open; NULL when none. */
-void rebalancer_open(struct daemon *d);
-void rebalancer_close(void);
-/* One controller step from the monitor's latest samples. */
-void rebalancer_tick(struct daemon *d);
-/* The limits a (re)starting service gets: what on_oom grows made memory.max. */
-void rebalancer_launch_limits(const struct service *svc, struct cgroup_limits *l);
-/* on_oom: grow after an OOM kill: one step up, event; the restart follows. */
-void rebalancer_oom_grow(struct service *svc);
-/* pressure action grow, applied at once: 0, or -errno; d gets the numbers. */
-int rebalancer_pressure_grow(struct service *svc, int resource, struct json_object *d);
-/* {"mode", "working_set_bytes", ...} for `paddockctl status`; NULL when off. */
-struct json_object *rebalancer_status_json(const struct service *svc);
-/* Working-set estimate in bytes, 0 when none. */
-uint64_t rebalancer_working_set(const struct service *svc);
-/* What degrades on this cgroup layout, for `paddockd -n` and the start-up log; NULL if nothing. */
+/* The rebalancer of m's services; mon gives the host's sample. Logs its mode. */
+struct rebalancer *rebalancer_new(struct manager *m, struct monitor *mon);
+struct rebalancer *rebalancer_free(struct rebalancer *rb);
+/* One tick: inputs from the monitor, decisions, writes (enforce) and events. */
+void rebalancer_tick(struct rebalancer *rb);
+/* The limits a start writes: memory.max as on_oom: grow left it. rb may be NULL. */
+void rebalancer_launch_limits(struct rebalancer *rb, const struct service *svc,
+			      struct cgroup_limits *l);
+/* on_oom: grow: memory.max one step up, for the restart. */
+void rebalancer_oom_grow(struct rebalancer *rb, struct service *svc);
+/* The pressure action grow, applied now; what it did goes into d. 0 or -errno. */
+int rebalancer_pressure_grow(struct rebalancer *rb, struct service *svc, int resource,
+			     struct json_object *d);
+/* What status shows, or NULL when the rebalancer is off. */
+struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct service *svc);
+uint64_t rebalancer_working_set(struct rebalancer *rb, const struct service *svc);
 const char *rebalancer_degrade_note(enum cgroup_mode mode);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * service.h - one supervised service: its state machine, restart policy,
- * process, cgroup and log capture. All transitions go through one
- * function in service.c (s6-supervise's state x event table).
+ * process, cgroup and log capture. All transitions go through one table
+ * in service.c (s6-supervise's state x event table). A service knows
+ * nothing of the others: it reports through the hooks in its environment,
+ * given at creation (the manager's), and never calls back up.
  */
 #ifndef PADDOCK_SERVICE_H
 #define PADDOCK_SERVICE_H
@@ -10,8 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <sys/resource.h>
+
 #include "cgroup.h"
-#include "daemon.h"
+#include "config.h"
 #include "spec.h"
 
 enum service_state {
@@ -22,6 +26,7 @@ enum service_state {
 	SVC_BACKOFF,
 	SVC_FAILED,
 	SVC_WAITING, /* start asked for, a dependency is not running yet */
+	SVC_NSTATES
 };
 
 enum exit_kind {
@@ -46,11 +51,51 @@ struct service_exit {
 struct service;
 struct json_object;
 struct image_info;
+struct event_base;
+struct eventlog;
+struct fdstore;
+struct image_store;
+
+/*
+ * What a service reports upward. transition is called inside the
+ * service's own transition: the receiver notes it and reacts on a later
+ * loop turn, never calling into a service from there. watch and
+ * launch_limits are plain questions and notices that must not call back
+ * into svc either.
+ */
+struct service_hooks {
+	/* State changed, or the service became settled (output closed after the exit). */
+	void (*changed)(void *arg, struct service *svc);
+	/* Its cgroup is live (a process started or was adopted) or about to go. */
+	void (*watch)(void *arg, struct service *svc, bool live);
+	/* Adjust the limits a start writes (memory.max grown by on_oom: grow, ...). */
+	void (*launch_limits)(void *arg, const struct service *svc, struct cgroup_limits *l);
+	/* A dependency by name, or NULL. */
+	struct service *(*find)(void *arg, const char *name);
+};
+
+/* Everything a service uses of the daemon; one for all services, owned by the manager. */
+struct service_env {
+	struct event_base *base;
+	const struct daemon_config *cfg;
+	struct cgroup_host *cgroups;
+	struct image_store *images;
+	struct eventlog *events;
+	struct fdstore *fdstore; /* the fd holder; NULL when it cannot be reached (persist.c) */
+	const char *notify_dir; /* host dir of the sd_notify socket, NULL without one */
+	const char *notify_socket; /* its path */
+	const struct rlimit *nofile; /* restored for services before exec */
+	const char *logs_dir;
+	bool journald; /* copy service output to journald */
+	bool shutting_down; /* no restarts any more */
+	const struct service_hooks *hooks;
+	void *hooks_arg;
+};
 
 /* {"kind", "code", "reason", "time_ms"} or NULL when it never exited. */
 struct json_object *service_exit_json(const struct service_exit *e);
 
-struct service *service_new(struct daemon *d, const struct service_spec *spec);
+struct service *service_new(const struct service_env *env, const struct service_spec *spec);
 /* Destructor; the process must be gone (state stopped or failed). */
 struct service *service_free(struct service *svc);
 
@@ -128,6 +173,7 @@ void service_set_spec_text(struct service *svc, const char *text);
 /* monitor.c keeps its per-service state here. */
 void **service_monitor_slot(struct service *svc);
 uint64_t service_oom_kills(const struct service *svc);
+/* The kernel OOM-killed n processes in the group: counted, logged, an event (no policy). */
 void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive);
 /* Reap the main process if it has exited (SIGCHLD sweep); true if it had. */
 bool service_reap(struct service *svc);
@@ -140,8 +186,6 @@ struct notify_msg;
 void service_notify(struct service *svc, const struct notify_msg *m, pid_t sender);
 /* A datagram from this service was refused as malformed. */
 void service_note_notify_malformed(struct service *svc);
-/* An exec/tcp readiness probe passed. */
-void service_probe_ready(struct service *svc);
 /* Last STATUS= text, or NULL. */
 const char *service_status_text(const struct service *svc);
 /*

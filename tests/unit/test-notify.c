@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "notify.h"
+#include "notify-parse.h"
 
 static int parse(const char *s, struct notify_msg *m, const char **why)
 {

@@ -1,0 +1,207 @@
+/*
+ * service-adopt.c - one service: taking over what an earlier paddockd started (see service-internal.h).
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "service-internal.h"
+#include "state.h"
+#include "fdstore.h"
+#include "util.h"
+
+/* --- re-adoption ------------------------------------------------------------------------ */
+
+/* The pid a pidfd refers to: -1 once the process is gone (fdinfo "Pid:"). */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], buf[2048];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "\nPid:")))
+		return -1;
+	return (pid_t)strtol(p + 5, NULL, 10);
+}
+
+static pid_t proc_ppid(pid_t pid)
+{
+	char path[64], buf[1024];
+	int ppid = 0;
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+static bool pids_contain(const pid_t *pids, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * No state record and no fd holder: what paddockd started is the group's
+ * root, the process whose parent is outside the group (the oldest if
+ * several qualify).
+ */
+static pid_t find_group_root(const pid_t *pids, size_t n)
+{
+	pid_t best = 0;
+	uint64_t best_t = UINT64_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t = state_proc_start_time(pids[i]);
+		if (!pids_contain(pids, n, proc_ppid(pids[i])) && t && t < best_t) {
+			best = pids[i];
+			best_t = t;
+		}
+	}
+	return best;
+}
+
+static void close_adoption(struct service_adoption *a)
+{
+	int *fds[] = { &a->pidfd, &a->out[0], &a->out[1], &a->statusfd };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+int service_adopt(struct service *svc, struct service_adoption *a)
+{
+	const struct state_service *rec = a->rec;
+	const char *name = svc->spec->name, *how = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t npids = 0;
+	struct cgroup *cg = NULL;
+	pid_t pid = 0;
+
+	if (cgroup_open(svc->env->cgroups, name, &cg) < 0) {
+		close_adoption(a);
+		(void)fdstore_drop(svc->env->fdstore, name);
+		return 0; /* never started, or cleaned up: start afresh */
+	}
+	(void)cgroup_pids(cg, &pids, &npids);
+
+	/* Identity: the pidfd the holder kept, else pid + start time, never the pid alone. */
+	if (a->pidfd >= 0) {
+		struct pollfd p = { .fd = a->pidfd, .events = POLLIN };
+		/* Readable: it exited (maybe a zombie nobody reaps, with its pid still shown). */
+		pid = poll(&p, 1, 0) == 0 ? pidfd_pid(a->pidfd) : 0;
+		how = "fd holder";
+	} else if (rec && rec->pid > 0 && rec->start_time &&
+		   state_proc_start_time(rec->pid) == rec->start_time) {
+		a->pidfd = (int)syscall(SYS_pidfd_open, rec->pid, 0);
+		/* Checked again after opening: the pid cannot be recycled under the pidfd. */
+		if (a->pidfd >= 0 && state_proc_start_time(rec->pid) == rec->start_time)
+			pid = rec->pid;
+		how = "state file";
+	} else if (!rec && npids) {
+		pid = find_group_root(pids, npids);
+		if (pid > 0)
+			a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (a->pidfd < 0)
+			pid = 0;
+		how = "cgroup scan";
+	}
+	if (pid == 0 && npids == 0 && a->pidfd < 0 && (!rec || rec->pid == 0)) {
+		/* The daemon died between creating the cgroup and starting the process. */
+		close_adoption(a);
+		(void)fdstore_drop(svc->env->fdstore, name);
+		(void)cgroup_destroy(cg);
+		cgroup_free(cg);
+		return 0;
+	}
+	if (pid > 0 && !pids_contain(pids, npids, pid)) {
+		log_warnx("service %s: pid %d is not in cgroup %s; not adopting it", name, (int)pid,
+			  cgroup_path(cg));
+		pid = 0;
+	}
+
+	svc->cg = cg;
+	svc->child = (struct launch_child){ .pid = pid > 0 ? pid : 0,
+					    .pidfd = steal_fd(&a->pidfd),
+					    .reportfd = -1,
+					    .statusfd = steal_fd(&a->statusfd),
+					    .gofd = -1 };
+	for (int i = 0; i < 2; i++) {
+		svc->out_fd[i] = steal_fd(&a->out[i]);
+		if (svc->out_fd[i] < 0)
+			continue;
+		(void)fcntl(svc->out_fd[i], F_SETFL, O_NONBLOCK);
+		svc->ev_out[i] = event_new(svc->env->base, svc->out_fd[i], EV_READ | EV_PERSIST,
+					   svc_on_output, svc);
+		event_add(svc->ev_out[i], NULL);
+	}
+	if (svc->spec->image)
+		xasprintf(&svc->rootfs_dir, "%s/rootfs/%s", svc->env->cfg->state_dir, name);
+	if (rec) {
+		svc->restarts = rec->restarts;
+		svc->failures = rec->failures;
+		svc->oom_kills = rec->oom_kills;
+	}
+	svc->started_at_ms = rec && rec->started_at_ms ? rec->started_at_ms : realtime_ms();
+	uint64_t age = realtime_ms() > svc->started_at_ms ? realtime_ms() - svc->started_at_ms : 0;
+	svc->started_mono = now_ms() > age ? now_ms() - age : 0;
+	svc->adopted = true;
+	svc->last_pid = pid > 0 ? pid : rec ? rec->pid : 0;
+
+	if (pid > 0) {
+		svc->main_pid = pid;
+		svc->start_time = state_proc_start_time(pid);
+		svc->ev_exit =
+		    event_new(svc->env->base, svc->child.pidfd, EV_READ, svc_on_exit_event, svc);
+		event_add(svc->ev_exit, NULL);
+		svc_watch(svc, true);
+		log_info("service %s: adopted pid %d (identity from the %s)", name, (int)pid, how);
+		svc_emit(svc, "adopt", svc_jobj("how", json_object_new_string(how), NULL, NULL));
+		/* It was ready before (or it would not be left running): its watchdog starts over. */
+		svc->watchdog_usec = svc->spec->watchdog_ms * 1000;
+		svc->last_watchdog_ms = realtime_ms();
+		/* Frozen before the restart: it stays so, and its watchdog waits for the thaw. */
+		svc->frozen = cgroup_frozen(cg);
+		service_set_state(svc, SVC_RUNNING);
+		svc_arm_watchdog(svc);
+		return 1;
+	}
+
+	/* It ended while no paddockd ran: its restart policy decides, as for any exit. */
+	log_info("service %s: its main process ended while paddockd was away%s", name,
+		 npids ? "; killing what is left in its cgroup" : "");
+	(void)fdstore_drop(svc->env->fdstore, name);
+	service_set_state(svc, SVC_RUNNING);
+	svc_judge_exit(svc, svc_read_init_status(svc), true);
+	return 1;
+}
+
+void service_state_record(const struct service *svc, struct state_service *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", svc->spec->name);
+	out->pid = svc->main_pid;
+	out->start_time = svc->main_pid ? svc->start_time : 0;
+	out->started_at_ms = svc->started_at_ms;
+	out->restarts = svc->restarts;
+	out->failures = svc->failures;
+	out->oom_kills = svc->oom_kills;
+	out->spec_text = svc->spec_text; /* borrowed */
+	out->rm = svc->remove_when_settled;
+}
+
+void service_set_spec_text(struct service *svc, const char *text)
+{
+	free(svc->spec_text);
+	svc->spec_text = text ? xstrdup(text) : NULL;
+}

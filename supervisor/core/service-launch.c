@@ -1,0 +1,670 @@
+/*
+ * service-launch.c - one service: images, cgroup, clone, exit judging, cleanup (see service-internal.h).
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <json-c/json.h>
+
+#include "harden.h"
+#include "image.h"
+#include "log.h"
+#include "notify-parse.h"
+#include "probe.h"
+#include "service-internal.h"
+#include "state.h"
+#include "fdstore.h"
+#include "units.h"
+#include "util.h"
+
+void svc_release_process(struct service *svc)
+{
+	if (svc->ev_exit) {
+		event_free(svc->ev_exit);
+		svc->ev_exit = NULL;
+	}
+	if (svc->ev_report) {
+		event_free(svc->ev_report);
+		svc->ev_report = NULL;
+	}
+	if (svc->child.pidfd >= 0)
+		(void)fdstore_drop(svc->env->fdstore, svc->spec->name);
+	launch_child_close(&svc->child);
+	svc->main_pid = 0;
+	svc->adopted = false;
+}
+
+/* --- exit and launch reports ------------------------------------------------------ */
+
+static void record_exit(struct service *svc, enum exit_kind kind, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void record_exit(struct service *svc, enum exit_kind kind, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	svc->last_exit.kind = kind;
+	svc->last_exit.code = code;
+	svc->last_exit.when_ms = realtime_ms();
+	va_start(ap, fmt);
+	vsnprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Did the kernel OOM-kill something in this cgroup since it was created? */
+static bool cgroup_saw_oom_kill(struct service *svc)
+{
+	struct probe_memory_events ev = { .oom_kill = PROBE_UNKNOWN };
+	uint64_t kills = PROBE_UNKNOWN, under_oom = PROBE_UNKNOWN;
+	char buf[1024];
+
+	if (!svc->cg)
+		return false;
+	/* The probes' parsers: v2 memory.events, else v1 memory.oom_control. */
+	if (cgroup_read_knob(svc->cg, "memory.events", buf, sizeof(buf)) >= 0 &&
+	    probe_parse_memory_events(buf, &ev) == 0)
+		kills = ev.oom_kill;
+	else if (cgroup_read_knob(svc->cg, "memory.oom_control", buf, sizeof(buf)) >= 0)
+		(void)probe_parse_oom_control(buf, &under_oom, &kills);
+	return kills != PROBE_UNKNOWN && kills > 0;
+}
+
+/* Read the wait status paddock's init left on its status pipe; -1 if none. */
+int svc_read_init_status(struct service *svc)
+{
+	int status = -1;
+
+	if (svc->child.statusfd >= 0 &&
+	    read(svc->child.statusfd, &status, sizeof(status)) != sizeof(status))
+		status = -1;
+	return status;
+}
+
+/* The main process is gone with wait status (-1: unknown): record why, dispatch. */
+void svc_judge_exit(struct service *svc, int status, bool away)
+{
+	/* A launch report may still sit in the pipe: read it before judging. */
+	if (svc->ev_report) {
+		struct launch_report rep;
+		if (read(svc->child.reportfd, &rep, sizeof(rep)) == sizeof(rep)) {
+			svc->report = rep;
+			svc->have_report = true;
+		}
+	}
+
+	if (svc->have_report)
+		record_exit(svc, EXIT_LAUNCH, svc->report.err, "%s: %s", svc->report.what,
+			    strerror(svc->report.err));
+	else if (status < 0 && cgroup_saw_oom_kill(svc))
+		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
+	else if (status < 0 && away)
+		record_exit(svc, EXIT_UNKNOWN, 0,
+			    "exited while paddockd was away (status unknown)");
+	else if (status < 0)
+		record_exit(
+		    svc, EXIT_UNKNOWN, 0,
+		    "exited (status unknown: started by an earlier paddockd, without init)");
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !svc->sigkill_sent &&
+		 cgroup_saw_oom_kill(svc))
+		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
+	else if (WIFSIGNALED(status))
+		record_exit(svc, EXIT_SIGNAL, WTERMSIG(status), "killed by %s",
+			    units_signal_name(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) == 137 && !svc->sigkill_sent && cgroup_saw_oom_kill(svc))
+		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
+	else
+		record_exit(svc, EXIT_CODE, WEXITSTATUS(status), "exited %d", WEXITSTATUS(status));
+	if (svc->forced != EXIT_NONE && !svc->have_report && svc->last_exit.kind != EXIT_OOM) {
+		/* We killed it for a reason of ours: that is the cause, how it died the detail. */
+		char how[sizeof(svc->last_exit.reason)];
+		snprintf(how, sizeof(how), "%s", svc->last_exit.reason);
+		record_exit(svc, svc->forced, svc->last_exit.code, "%s (%s)", svc->forced_reason,
+			    how);
+	}
+	svc_readiness_end(svc);
+	svc_release_process(svc);
+	service_dispatch(svc, svc->have_report ? SE_LAUNCH_FAILED : SE_EXITED);
+}
+
+bool service_reap(struct service *svc)
+{
+	siginfo_t si = { 0 };
+	int status;
+
+	if (svc->child.pidfd < 0)
+		return false;
+	if (svc->adopted) {
+		/* Not our child: the pidfd says it is gone, init's pipe says how. */
+		struct pollfd p = { .fd = svc->child.pidfd, .events = POLLIN };
+		if (poll(&p, 1, 0) <= 0)
+			return false;
+		svc_judge_exit(svc, svc_read_init_status(svc), false);
+		return true;
+	}
+	if (syscall(SYS_waitid, P_PIDFD, svc->child.pidfd, &si, WEXITED | WNOHANG, NULL) < 0 ||
+	    si.si_pid == 0)
+		return false; /* not yet */
+	status = svc_read_init_status(svc);
+	if (status < 0) /* no init in between: the kernel's word */
+		status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
+	svc_judge_exit(svc, status, false);
+	return true;
+}
+
+void svc_on_exit_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)service_reap(arg);
+}
+
+static void on_report_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct service *svc = arg;
+	struct launch_report rep;
+	ssize_t n = read(fd, &rep, sizeof(rep));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_free(svc->ev_report);
+	svc->ev_report = NULL;
+	if (n == sizeof(rep)) {
+		svc->report = rep;
+		svc->have_report = true;
+		return; /* the child exits 127 next; judge on the exit */
+	}
+	close(svc->child.reportfd);
+	svc->child.reportfd = -1;
+	service_dispatch(svc, SE_EXEC_OK);
+}
+
+/* --- starting --------------------------------------------------------------------- */
+
+void svc_warn_unsupported(struct service *svc, unsigned bits)
+{
+	static const struct {
+		unsigned bit;
+		const char *what;
+	} names[] = {
+		{ CGROUP_UNSUPPORTED_MEMORY_MIN, "memory.min" },
+		{ CGROUP_UNSUPPORTED_MEMORY_HIGH, "memory.high" },
+		{ CGROUP_UNSUPPORTED_SWAP_MAX, "memory.swap_max" },
+		{ CGROUP_UNSUPPORTED_CPUSET, "cpu.cpus" },
+		{ CGROUP_UNSUPPORTED_IO_WEIGHT, "io.weight" },
+		{ CGROUP_UNSUPPORTED_CPU, "cpu" },
+		{ CGROUP_UNSUPPORTED_PIDS, "pids.max" },
+		{ CGROUP_UNSUPPORTED_MEMORY, "memory" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if ((bits & names[i].bit) && !(svc->warned & names[i].bit)) {
+			log_warnx("service %s: %s cannot be expressed on this host's %s cgroups; "
+				  "ignored",
+				  svc->spec->name, names[i].what,
+				  cgroup_mode_name(cgroup_host_mode(svc->env->cgroups)));
+			svc->warned |= names[i].bit;
+		}
+}
+
+/*
+ * Build "KEY=VALUE" env: extra (NOTIFY_SOCKET, WATCHDOG_USEC), PATH and
+ * HOME defaults, then the given (spec or image+spec) list.
+ */
+static char **build_env(char *const *in, const char *home, char *const *extra)
+{
+	size_t n = 0, k = 0, nx = 0;
+	bool have_path = false, have_home = false;
+
+	for (; in && in[n]; n++) {
+		have_path |= strncmp(in[n], "PATH=", 5) == 0;
+		have_home |= strncmp(in[n], "HOME=", 5) == 0;
+	}
+	while (extra && extra[nx])
+		nx++;
+	char **env = xcalloc(n + nx + 3, sizeof(char *));
+	/* Ours first: getenv() finds the first of duplicate names. */
+	for (size_t i = 0; i < nx; i++)
+		env[k++] = xstrdup(extra[i]);
+	if (!have_path)
+		env[k++] =
+		    xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (!have_home)
+		xasprintf(&env[k++], "HOME=%s", home);
+	for (size_t i = 0; i < n; i++)
+		env[k++] = xstrdup(in[i]);
+	return env;
+}
+
+static void free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* --- images ------------------------------------------------------------------------- */
+
+/* The layer directory whose etc/passwd a user name resolves in. */
+static const char *image_passwd_root(const struct image_info *img)
+{
+	char p[4096];
+
+	for (size_t i = 0; i < img->nlayers; i++) {
+		snprintf(p, sizeof(p), "%s/etc/passwd", img->layer_dirs[i]);
+		if (access(p, F_OK) == 0)
+			return img->layer_dirs[i];
+	}
+	return img->nlayers ? img->layer_dirs[0] : NULL;
+}
+
+/* rm -rf of a per-service directory we own (upper and work of an overlay). */
+/*
+ * Remove a per-service directory we own (an overlay's upper or work dir)
+ * without blocking the loop: rename it aside at once (the name is free for
+ * the next start), then let a child rm -rf it; the SIGCHLD sweep reaps it.
+ */
+static int remove_tree(const char *path)
+{
+	static unsigned seq;
+	char trash[4200];
+	pid_t pid;
+
+	if (access(path, F_OK) < 0)
+		return 0;
+	snprintf(trash, sizeof(trash), "%s.trash-%d-%u", path, (int)getpid(), seq++);
+	if (rename(path, trash) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		(void)syscall(SYS_close_range, 3, ~0U, 0);
+		execl("/bin/rm", "rm", "-rf", "--", trash, (char *)NULL);
+		_exit(127);
+	}
+	return 0;
+}
+
+/*
+ * Per service: <state>/rootfs/<name> (the merged view) with <name>.upper
+ * and <name>.work beside it. The upper layer starts empty at every start
+ * and goes at stop (a service's writes do not survive a restart; the image
+ * does) unless persist: true; readonly_rootfs mounts without one.
+ */
+static int prepare_overlay(struct service *svc, char *opts, size_t len, char *dir, size_t dirlen)
+{
+	const struct service_spec *spec = svc->spec;
+	char merged[4096], upper[4096], work[4096];
+	struct image_error err = { { 0 } };
+	int r;
+
+	if (!svc->rootfs_dir)
+		xasprintf(&svc->rootfs_dir, "%s/rootfs/%s", svc->env->cfg->state_dir, spec->name);
+	snprintf(upper, sizeof(upper), "%s/../%s.upper", svc->rootfs_dir, spec->name);
+	snprintf(work, sizeof(work), "%s/../%s.work", svc->rootfs_dir, spec->name);
+	snprintf(merged, sizeof(merged), "%s", svc->rootfs_dir);
+	if (!spec->persist) {
+		(void)remove_tree(upper);
+		(void)remove_tree(work);
+	}
+	if ((r = mkdir_p(merged, 0755)) < 0 ||
+	    (!spec->isolation.readonly_rootfs &&
+	     ((r = mkdir_p(upper, 0755)) < 0 || (r = mkdir_p(work, 0700)) < 0))) {
+		svc_fail_start(svc, EXIT_LAUNCH, "cannot create %s: %s", svc->rootfs_dir,
+			       strerror(-r));
+		return r;
+	}
+	/* User namespace: the upper layer's root is the service's root (userns.h). */
+	if ((spec->isolation.namespaces & SPEC_NS_USER) && !spec->isolation.readonly_rootfs &&
+	    (chown(upper, spec->isolation.user_host, spec->isolation.user_host) < 0 ||
+	     chown(work, spec->isolation.user_host, spec->isolation.user_host) < 0)) {
+		r = -errno;
+		svc_fail_start(svc, EXIT_LAUNCH, "cannot chown %s: %s", upper, strerror(errno));
+		return r;
+	}
+	/* Canonical paths: overlayfs stores them, ".." would be refused. */
+	char ru[4096], rw[4096];
+	if (!spec->isolation.readonly_rootfs && (!realpath(upper, ru) || !realpath(work, rw))) {
+		svc_fail_start(svc, EXIT_LAUNCH, "cannot resolve %s: %s", upper, strerror(errno));
+		return -errno;
+	}
+	r = image_overlay_options(svc->image, spec->isolation.readonly_rootfs ? NULL : ru,
+				  spec->isolation.readonly_rootfs ? NULL : rw, opts, len, dir,
+				  dirlen);
+	if (r < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "image %s: overlay options: %s", spec->image,
+			       strerror(-r));
+		return r;
+	}
+	(void)err;
+	return 0;
+}
+
+void svc_drop_overlay(struct service *svc)
+{
+	char p[4096];
+
+	if (!svc->rootfs_dir || svc->spec->persist)
+		return; /* persist: the writes wait for the next start */
+	snprintf(p, sizeof(p), "%s/../%s.upper", svc->rootfs_dir, svc->spec->name);
+	(void)remove_tree(p);
+	snprintf(p, sizeof(p), "%s/../%s.work", svc->rootfs_dir, svc->spec->name);
+	(void)remove_tree(p);
+}
+
+/* The helper finished: "OK" or the error, then EOF. */
+static void on_image_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct service *svc = arg;
+	char msg[600] = "";
+	ssize_t n = read(fd, msg, sizeof(msg) - 1);
+	struct image_error err = { { 0 } };
+
+	event_free(svc->ev_image);
+	svc->ev_image = NULL;
+	close(svc->image_fd);
+	svc->image_fd = -1;
+	msg[n > 0 ? n : 0] = '\0';
+	if (strncmp(msg, "OK", 2) != 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "image %s: %s", svc->spec->image,
+			       *msg ? msg : "the unpack helper died");
+		return;
+	}
+	/* Layers are in the store now: resolving again only reads the records. */
+	if (image_resolve(svc->env->images, svc->spec->image, &svc->image, &err) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "image %s: %s", svc->spec->image, err.msg);
+		return;
+	}
+	svc_emit(svc, "image-ready",
+		 svc_jobj("digest", json_object_new_string(svc->image->digest), "layers",
+			  json_object_new_int((int)svc->image->nlayers)));
+	if (svc->state == SVC_STARTING)
+		svc_launch_now(svc);
+}
+
+/*
+ * Verifying and unpacking layers can take seconds: a helper process does
+ * it, so the loop never blocks. It shares the store (flock per layer keeps
+ * two unpacks of one layer to one) and reports over a pipe.
+ */
+void svc_prepare_image(struct service *svc)
+{
+	int p[2];
+	pid_t pid;
+
+	if (svc->ev_image)
+		return; /* already preparing */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "image %s: pipe: %s", svc->spec->image,
+			       strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		svc_fail_start(svc, EXIT_LAUNCH, "image %s: fork: %s", svc->spec->image,
+			       strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct image_error err = { { 0 } };
+		/*
+		 * Dies with the daemon: the next one unpacks again (the store
+		 * removes a half-done .tmp layer), and the state dir lock it
+		 * inherited is released at once.
+		 */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		struct image_info *info = NULL;
+		struct image_limits lim = { .max_json_bytes = svc->env->cfg->images.max_json,
+					    .max_layer_bytes = svc->env->cfg->images.max_layer };
+		struct image_store *st = image_store_open(svc->env->cfg->state_dir, &lim, &err);
+		int ok = st && image_resolve(st, svc->spec->image, &info, &err) == 0;
+		const char *m = ok ? "OK" : err.msg;
+		(void)!write(p[1], m, strlen(m));
+		_exit(ok ? 0 : 1);
+	}
+	close(p[1]);
+	svc->image_fd = p[0];
+	svc->ev_image = event_new(svc->env->base, p[0], EV_READ, on_image_ready, svc);
+	event_add(svc->ev_image, NULL);
+	log_info("service %s: preparing image %s", svc->spec->name, svc->spec->image);
+	service_set_state(svc, SVC_STARTING);
+}
+
+/*
+ * Hand copies of the process's descriptors to the fd holder, so that its
+ * output pipes keep a reader and its identity and exit status stay known
+ * if paddockd dies (fdstore.h). Order: [pidfd,] stdout, stderr[, status].
+ * The pipes go first, before the clone, so that no moment exists when a
+ * started service's output has only us as its reader.
+ */
+void service_store_fds(struct service *svc)
+{
+	int fds[4], r, null = -1;
+	size_t n = 0;
+
+	if (!svc->env->fdstore ||
+	    (svc->child.pidfd < 0 && (svc->out_fd[0] < 0 || svc->out_fd[1] < 0)))
+		return;
+	/*
+	 * Output already closed (or lost with an earlier holder): a pipe at
+	 * EOF keeps the layout (not /dev/null: epoll refuses it, and the
+	 * next daemon would wait forever for its EOF).
+	 */
+	if (svc->out_fd[0] < 0 || svc->out_fd[1] < 0) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return;
+		close(p[1]);
+		null = p[0];
+	}
+	if (svc->child.pidfd >= 0)
+		fds[n++] = svc->child.pidfd;
+	fds[n++] = svc->out_fd[0] >= 0 ? svc->out_fd[0] : null;
+	fds[n++] = svc->out_fd[1] >= 0 ? svc->out_fd[1] : null;
+	if (svc->child.pidfd >= 0 && svc->child.statusfd >= 0)
+		fds[n++] = svc->child.statusfd;
+	if ((r = fdstore_put(svc->env->fdstore, svc->spec->name, fds, n)) < 0)
+		log_warnx("service %s: fd holder: %s; its output will not survive a daemon crash",
+			  svc->spec->name, strerror(-r));
+	if (null >= 0)
+		close(null);
+}
+
+/* Everything is at hand (the image too): cgroup, pipes, clone. */
+void svc_launch_now(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+	struct launch_plan plan = { 0 };
+	char home[512];
+	const char *why = NULL, *knob = NULL;
+	unsigned unsupported = 0;
+	int wr[2] = { -1, -1 };
+	int r;
+	const struct image_info *img = svc->image;
+	char **argv = NULL, **envin = NULL, overlay[4096], overlay_dir[4096];
+	const char *user = spec->user ? spec->user : img ? img->user : NULL;
+	const char *rootfs = spec->rootfs;
+
+	if (img) {
+		if ((r = image_exec_argv(img, spec->command, NULL, &argv)) < 0) {
+			svc_fail_start(svc, EXIT_LAUNCH,
+				       "image %s: no command: neither the spec nor "
+				       "the image names one",
+				       spec->image);
+			return;
+		}
+		if ((r = prepare_overlay(svc, overlay, sizeof(overlay), overlay_dir,
+					 sizeof(overlay_dir))) < 0) {
+			image_strv_free(argv);
+			return;
+		}
+		rootfs = svc->rootfs_dir; /* <dir>/merged, see prepare_overlay */
+		(void)image_merge_env(img, spec->environment, &envin);
+	} else if (!spec->command || !spec->command[0]) {
+		svc_fail_start(svc, EXIT_LAUNCH, "no command to run");
+		return;
+	}
+	if (spec->rootfs && access(spec->rootfs, F_OK) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "rootfs %s: %s", spec->rootfs, strerror(errno));
+		goto out;
+	}
+	/* Names resolve in the image's /etc/passwd (the topmost layer that has one). */
+	if ((r = launch_resolve_user(img ? image_passwd_root(img) : spec->rootfs, user, &plan.uid,
+				     &plan.gid, home, sizeof(home), &why)) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "user %s: %s", user, why);
+		goto out;
+	}
+
+	if (!svc->cg && (r = cgroup_create(svc->env->cgroups, spec->name, &svc->cg)) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "cannot create cgroup: %s", strerror(-r));
+		goto out;
+	}
+	struct cgroup_limits start_limits = svc->limits;
+	svc->env->hooks->launch_limits(svc->env->hooks_arg, svc,
+				       &start_limits); /* what on_oom: grow made memory.max */
+	if ((r = cgroup_apply(svc->cg, &start_limits, &unsupported, &knob)) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "cannot set %s: %s", knob ? knob : "limits",
+			       strerror(-r));
+		goto out;
+	}
+	svc_warn_unsupported(svc, unsupported);
+
+	if ((r = svc_open_outputs(svc, wr)) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "cannot create output pipes: %s", strerror(-r));
+		goto out;
+	}
+	service_store_fds(svc); /* the pipes alone: no pidfd yet */
+
+	char *extra[3] = { NULL, NULL, NULL };
+	if (svc->env->notify_socket) {
+		/* A root of its own sees our socket's directory at NOTIFY_DIR_INSIDE. */
+		if (rootfs && (spec->isolation.namespaces & SPEC_NS_MOUNT))
+			xasprintf(&extra[0], "NOTIFY_SOCKET=%s/%s", NOTIFY_DIR_INSIDE,
+				  NOTIFY_SOCKET_NAME);
+		else
+			xasprintf(&extra[0], "NOTIFY_SOCKET=%s", svc->env->notify_socket);
+		plan.notify_dir = svc->env->notify_dir;
+	}
+	/* No WATCHDOG_PID: the pid we know is not the one it sees in its namespace. */
+	if (svc->watchdog_usec)
+		xasprintf(&extra[extra[0] ? 1 : 0], "WATCHDOG_USEC=%llu",
+			  (unsigned long long)svc->watchdog_usec);
+	char **env = build_env(img ? envin : spec->environment, home, extra);
+	free(extra[0]);
+	free(extra[1]);
+	svc->run_uid = plan.uid;
+	svc->run_gid = plan.gid;
+	plan.spec = spec;
+	plan.rootfs = rootfs;
+	plan.overlay = img ? overlay : NULL;
+	plan.overlay_dir = img ? overlay_dir : NULL;
+	plan.argv = img ? argv : spec->command;
+	plan.envp = env;
+	plan.hostname = spec->hostname ? spec->hostname : spec->name;
+	plan.workdir = spec->working_dir	 ? spec->working_dir
+		       : img && img->working_dir ? img->working_dir
+						 : "/";
+	/* Without clone3 the child cannot be cloned into its cgroup: it waits to be placed. */
+	plan.cgroup_fd = launch_have_clone3() ? cgroup_v2_fd(svc->cg) : -1;
+	plan.wait_attach = cgroup_needs_attach(svc->cg) || plan.cgroup_fd < 0;
+	plan.use_init = spec->init && (spec->isolation.namespaces & SPEC_NS_PID);
+	plan.nofile = svc->env->nofile;
+	plan.stdout_fd = wr[0];
+	plan.stderr_fd = wr[1];
+
+	struct harden_plan harden;
+	char herr[256] = "";
+	r = harden_prepare(spec, &harden, herr, sizeof(herr));
+	plan.harden = &harden;
+	if (r >= 0)
+		r = launch_start(&plan, &svc->child);
+	harden_plan_free(&harden);
+	close(wr[0]);
+	close(wr[1]);
+	free_strv(env);
+	image_strv_free(argv);
+	image_strv_free(envin);
+	argv = envin = NULL;
+	if (r < 0 && herr[0]) {
+		svc_fail_start(svc, EXIT_LAUNCH, "%s", herr);
+		return;
+	}
+	if (r < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "clone: %s", strerror(-r));
+		return;
+	}
+	if (plan.wait_attach) {
+		r = cgroup_attach(svc->cg, svc->child.pid);
+		if (r < 0) {
+			/* Never let it run outside its limits. */
+			(void)kill(svc->child.pid, SIGKILL);
+			svc->report.err = -r;
+			snprintf(svc->report.what, sizeof(svc->report.what), "attach to cgroup");
+			svc->have_report = true;
+		}
+		launch_release(&svc->child, r >= 0);
+	}
+
+	svc->main_pid = svc->last_pid = svc->child.pid;
+	svc->started_mono = now_ms();
+	svc->started_at_ms = realtime_ms();
+	svc->start_time = state_proc_start_time(svc->main_pid);
+	service_store_fds(svc);
+	svc->ev_exit = event_new(svc->env->base, svc->child.pidfd, EV_READ, svc_on_exit_event, svc);
+	event_add(svc->ev_exit, NULL);
+	(void)fcntl(svc->child.reportfd, F_SETFL, O_NONBLOCK);
+	svc->ev_report = event_new(svc->env->base, svc->child.reportfd, EV_READ | EV_PERSIST,
+				   on_report_event, svc);
+	event_add(svc->ev_report, NULL);
+	svc_watch(svc, true);
+	log_info("service %s: started, pid %d", spec->name, (int)svc->main_pid);
+	svc_emit(svc, "start",
+		 svc_jobj("restarts", json_object_new_int((int)svc->restarts), NULL, NULL));
+	service_set_state(svc, SVC_STARTING);
+	return;
+out: /* failed before the clone: nothing but what we allocated to undo */
+	image_strv_free(argv);
+	image_strv_free(envin);
+}
+
+/*
+ * After the main process is gone: kill what is left in the cgroup and
+ * remove it. Retries on a timer while the kernel finishes the kills.
+ */
+bool svc_cleanup_cgroup(struct service *svc)
+{
+	if (!svc->cg)
+		return true;
+	if (svc->frozen) {
+		(void)cgroup_freeze(svc->cg, false);
+		svc->frozen = false;
+	}
+	if (cgroup_is_empty(svc->cg) == 0)
+		(void)cgroup_kill_all(svc->cg);
+	if (cgroup_destroy(svc->cg) == 0) {
+		svc->cg = cgroup_free(svc->cg);
+		return true;
+	}
+	return false;
+}
+
+/* --- the group ------------------------------------------------------------------------ */
+
+int svc_signal_group(struct service *svc, int sig)
+{
+	return svc->cg ? cgroup_signal_all(svc->cg, sig) : -ESRCH;
+}
+
+int svc_freeze_group(struct service *svc, bool frozen)
+{
+	return svc->cg ? cgroup_freeze(svc->cg, frozen) : -ESRCH;
+}
+
+void svc_kill_group(struct service *svc)
+{
+	if (svc->cg)
+		(void)cgroup_kill_all(svc->cg);
+}

@@ -1,0 +1,227 @@
+/*
+ * service-limits.c - one service: live limits and reload (see service-internal.h).
+ */
+
+#include <json-c/json.h>
+
+#include "image.h"
+#include "log.h"
+#include "service-internal.h"
+#include "units.h"
+#include "util.h"
+
+/* --- live limits ------------------------------------------------------------------------ */
+
+static uint64_t memory_current(struct service *svc)
+{
+	char buf[64];
+
+	if (!svc->cg || cgroup_read_knob(svc->cg, "memory.current", buf, sizeof(buf)) < 0)
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+/*
+ * Lowering memory.max below what the group uses makes the kernel OOM-kill
+ * on v2. So reclaim first (memory.reclaim) and refuse if usage is still
+ * above the new limit; v1 reclaims by itself and answers EBUSY.
+ */
+static int check_memory_max(struct service *svc, uint64_t max, char *err, size_t errlen)
+{
+	uint64_t cur = memory_current(svc);
+	char a[32], b[32];
+	int r;
+
+	if (max >= SPEC_SIZE_MAX || cur <= max)
+		return 0;
+	r = cgroup_reclaim(svc->cg, cur - max + (cur - max) / 4 + 1024 * 1024);
+	if (r == -EOPNOTSUPP)
+		return 0;
+	cur = memory_current(svc);
+	if (cur <= max) {
+		log_info("service %s: reclaimed down to %s before lowering memory.max",
+			 svc->spec->name, units_format_size(cur, a, sizeof(a)));
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "memory.max %s is below current usage %s even after reclaim; refused, nothing "
+		 "changed",
+		 units_format_size(max, a, sizeof(a)), units_format_size(cur, b, sizeof(b)));
+	return -EBUSY;
+}
+
+int service_set_limits(struct service *svc, const struct cgroup_limits *limits, char *err,
+		       size_t errlen)
+{
+	struct cgroup_limits l = *limits;
+	char *cpus = l.cpus ? xstrdup(l.cpus) : NULL;
+	unsigned unsupported = 0;
+	const char *knob = NULL;
+	int r;
+
+	l.cpus = cpus;
+	if (svc->cg) {
+		if ((r = check_memory_max(svc, l.memory.max, err, errlen)) < 0) {
+			free(cpus);
+			return r;
+		}
+		if ((r = cgroup_apply(svc->cg, &l, &unsupported, &knob)) < 0) {
+			unsigned ignored;
+			const char *ignored_knob;
+			/* Put back what was there: never half-applied. */
+			(void)cgroup_apply(svc->cg, &svc->limits, &ignored, &ignored_knob);
+			if (r == -EBUSY && knob && strstr(knob, "memory"))
+				snprintf(err, errlen,
+					 "%s: the kernel could not reclaim below the new limit; "
+					 "refused, "
+					 "nothing changed",
+					 knob);
+			else
+				snprintf(err, errlen, "cannot set %s: %s", knob ? knob : "limits",
+					 strerror(-r));
+			free(cpus);
+			return r;
+		}
+		svc_warn_unsupported(svc, unsupported);
+	}
+	free(svc->cpus_override);
+	svc->cpus_override = cpus;
+	svc->limits = l;
+	svc->pinned = true;
+	log_info("service %s: limits changed by the operator", svc->spec->name);
+	return 0;
+}
+
+int service_reset_limits(struct service *svc, char *err, size_t errlen)
+{
+	struct cgroup_limits l;
+	int r;
+
+	svc_limits_from_spec(&l, svc->spec);
+	if ((r = service_set_limits(svc, &l, err, errlen)) < 0)
+		return r;
+	svc->pinned = false;
+	log_info("service %s: limits back to the spec", svc->spec->name);
+	return 0;
+}
+
+const struct cgroup_limits *service_limits(const struct service *svc)
+{
+	return &svc->limits;
+}
+
+bool service_limits_pinned(const struct service *svc)
+{
+	return svc->pinned;
+}
+
+/* --- reload ------------------------------------------------------------------------------ */
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool strv_eq(char *const *a, char *const *b)
+{
+	for (; a && b && *a && *b; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return (!a || !*a) && (!b || !*b);
+}
+
+/* Does the difference between a and b need a new process (not just new knobs)? */
+static bool needs_restart(const struct service_spec *a, const struct service_spec *b)
+{
+	if (!str_eq(a->image, b->image) || !str_eq(a->rootfs, b->rootfs) ||
+	    !strv_eq(a->command, b->command) || !strv_eq(a->environment, b->environment) ||
+	    !str_eq(a->user, b->user) || !str_eq(a->working_dir, b->working_dir) ||
+	    !str_eq(a->hostname, b->hostname) || a->init != b->init || a->persist != b->persist)
+		return true;
+	if (a->isolation.namespaces != b->isolation.namespaces ||
+	    a->isolation.network != b->isolation.network ||
+	    a->isolation.readonly_rootfs != b->isolation.readonly_rootfs ||
+	    a->isolation.nmounts != b->isolation.nmounts ||
+	    a->isolation.caps_add != b->isolation.caps_add ||
+	    a->isolation.caps_drop != b->isolation.caps_drop ||
+	    a->isolation.caps_add_all != b->isolation.caps_add_all ||
+	    a->isolation.caps_drop_all != b->isolation.caps_drop_all ||
+	    a->isolation.seccomp_unconfined != b->isolation.seccomp_unconfined ||
+	    !str_eq(a->isolation.seccomp_profile, b->isolation.seccomp_profile) ||
+	    a->isolation.user_host != b->isolation.user_host ||
+	    a->isolation.user_count != b->isolation.user_count)
+		return true;
+	/* rlimits and oom_score_adj are set in the child before exec. */
+	for (size_t i = 0; i < SPEC_RLIMIT_NR; i++) {
+		const struct spec_rlimit *x = &a->resources.rlimits[i],
+					 *y = &b->resources.rlimits[i];
+		if (x->set != y->set || x->soft != y->soft || x->hard != y->hard)
+			return true;
+	}
+	if (a->resources.oom_score_adj != b->resources.oom_score_adj)
+		return true;
+	for (size_t i = 0; i < a->isolation.nmounts; i++) {
+		const struct spec_mount *x = &a->isolation.mounts[i], *y = &b->isolation.mounts[i];
+		if (x->type != y->type || !str_eq(x->source, y->source) ||
+		    !str_eq(x->target, y->target) || x->readonly != y->readonly ||
+		    x->size != y->size)
+			return true;
+	}
+	/* Pressure triggers are set up at start. */
+	return memcmp(a->pressure, b->pressure, sizeof(a->pressure)) != 0;
+}
+
+static bool limits_eq(const struct cgroup_limits *a, const struct cgroup_limits *b)
+{
+	return memcmp(&a->memory, &b->memory, sizeof(a->memory)) == 0 &&
+	       a->cpu_weight == b->cpu_weight && a->cpu_max_mcpu == b->cpu_max_mcpu &&
+	       str_eq(a->cpus, b->cpus) && a->pids_max == b->pids_max &&
+	       a->io_weight == b->io_weight;
+}
+
+int service_update_spec(struct service *svc, const struct service_spec *spec, char *err,
+			size_t errlen)
+{
+	const struct service_spec *old = svc->spec;
+	bool restart = needs_restart(old, spec);
+	struct cgroup_limits l;
+	int r = 0;
+
+	svc_limits_from_spec(&l, spec);
+	bool limits_changed = !limits_eq(&l, &svc->limits) || svc->pinned;
+	if (spec->restart.burst != old->restart.burst) {
+		free(svc->starts);
+		svc->starts =
+		    xcalloc(spec->restart.burst ? spec->restart.burst : 1, sizeof(uint64_t));
+		svc->nstarts = svc->starts_pos = 0;
+	}
+	svc->spec = spec;
+	if (restart && svc->image && !str_eq(old->image, spec->image))
+		svc->image = image_info_free(svc->image);
+	/* A reload ends any `set` pin: the spec is the truth again. */
+	if (limits_changed && !restart) {
+		r = service_set_limits(svc, &l, err, errlen);
+		svc->pinned = false;
+		if (r == 0)
+			svc_emit(svc, "reloaded",
+				 svc_jobj("change", json_object_new_string("limits"), NULL, NULL));
+		return r;
+	}
+	if (limits_changed) {
+		free(svc->cpus_override);
+		svc->cpus_override = NULL;
+		svc->limits = l;
+		svc->pinned = false;
+	}
+	if (restart && (svc->state == SVC_RUNNING || svc->state == SVC_STARTING)) {
+		svc_emit(svc, "reloaded",
+			 svc_jobj("change", json_object_new_string("restart"), NULL, NULL));
+		svc->after_stop = AFTER_RELOAD;
+		service_dispatch(svc, SE_STOP);
+	} else {
+		svc_emit(svc, "reloaded",
+			 svc_jobj("change", json_object_new_string(restart ? "next start" : "none"),
+				  NULL, NULL));
+	}
+	return 0;
+}
