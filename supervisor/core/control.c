@@ -81,7 +81,7 @@ static void reply_ok(struct client *cl, struct json_object *result)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
+	json_object_object_add(o, "v", json_object_new_int(PROTOCOL_VERSION));
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "result", result ? result : json_object_new_object());
 	send_json(cl, o);
@@ -99,7 +99,7 @@ static void reply_error(struct client *cl, const char *code, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
+	json_object_object_add(o, "v", json_object_new_int(PROTOCOL_VERSION));
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", json_object_new_string(msg));
 	json_object_object_add(o, "code", json_object_new_string(code));
@@ -717,7 +717,7 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 	if (strcmp(cmd, "version") == 0) {
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
-		json_object_object_add(r, "protocol", json_object_new_int(CONTROL_PROTOCOL));
+		json_object_object_add(r, "protocol", json_object_new_int(PROTOCOL_VERSION));
 		json_object_object_add(r, "pid", json_object_new_int(getpid()));
 		json_object_object_add(r, "instance", json_object_new_uint64(cl->ctl->d->instance));
 		json_object_object_add(r, "state_dir",
@@ -792,7 +792,7 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 				    e, "message", json_object_new_string(errs.diags[i].message));
 				json_object_array_add(arr, e);
 			}
-			json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
+			json_object_object_add(o, "v", json_object_new_int(PROTOCOL_VERSION));
 			json_object_object_add(o, "ok", json_object_new_boolean(0));
 			json_object_object_add(
 			    o, "error",

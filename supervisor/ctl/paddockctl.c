@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "image.h"
+#include "protocol.h"
 #include "units.h"
 #include "util.h"
 
@@ -114,7 +115,7 @@ static void send_request(int fd, struct json_object *req)
 	const char *s;
 	size_t len, off = 0;
 
-	json_object_object_add(req, "v", json_object_new_int(1));
+	json_object_object_add(req, "v", json_object_new_int(PROTOCOL_VERSION));
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	len = strlen(s);
 	while (off < len) {
@@ -381,7 +382,7 @@ static void print_status(struct json_object *s)
 
 static int cmd_list(int argc, char **argv)
 {
-	struct json_object *resp = call(request("list", NULL, 0), NULL);
+	struct json_object *resp = call(request(PROTO_CMD_LIST, NULL, 0), NULL);
 	struct json_object *arr = result_of(resp);
 	size_t n = json_object_array_length(arr), w = 4;
 
@@ -410,7 +411,7 @@ static int cmd_list(int argc, char **argv)
 
 static int cmd_status(int argc, char **argv)
 {
-	struct json_object *resp = call(request("status", argv, argc), NULL);
+	struct json_object *resp = call(request(PROTO_CMD_STATUS, argv, argc), NULL);
 	struct json_object *arr = result_of(resp);
 
 	if (opt_json)
@@ -462,7 +463,7 @@ static int cmd_kill(int argc, char **argv)
 		fprintf(stderr, "paddockctl kill: name one service\n");
 		return EXIT_USAGE;
 	}
-	struct json_object *req = request("kill", argv + i, 1);
+	struct json_object *req = request(PROTO_CMD_KILL, argv + i, 1);
 	json_object_object_add(req, "signal", json_object_new_string(sig));
 	struct json_object *resp = call(req, NULL);
 	if (opt_json)
@@ -497,7 +498,7 @@ static int cmd_logs(int argc, char **argv)
 		fprintf(stderr, "paddockctl logs: name one service\n");
 		return EXIT_USAGE;
 	}
-	struct json_object *req = request("logs", &name, 1);
+	struct json_object *req = request(PROTO_CMD_LOGS, &name, 1);
 	json_object_object_add(req, "lines", json_object_new_int(lines));
 	json_object_object_add(req, "follow", json_object_new_boolean(follow));
 	FILE *f = NULL;
@@ -552,7 +553,7 @@ static int cmd_set(int argc, char **argv)
 		json_object_put(values);
 		return EXIT_USAGE;
 	}
-	req = request("set", (char **)&name, 1);
+	req = request(PROTO_CMD_SET, (char **)&name, 1);
 	if (reset) {
 		json_object_put(values);
 		json_object_object_add(req, "reset", json_object_new_boolean(1));
@@ -706,7 +707,7 @@ static int cmd_run(int argc, char **argv)
 	json_object_object_add(services, name, svc);
 	json_object_object_add(doc, "services", services);
 
-	struct json_object *req = request("run", NULL, 0);
+	struct json_object *req = request(PROTO_CMD_RUN, NULL, 0);
 	json_object_object_add(
 	    req, "spec",
 	    json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)));
@@ -800,7 +801,7 @@ static void print_event(struct json_object *ev)
 
 static int cmd_events(int argc, char **argv)
 {
-	struct json_object *req = request("events", NULL, 0), *resp, *o;
+	struct json_object *req = request(PROTO_CMD_EVENTS, NULL, 0), *resp, *o;
 	bool follow = false;
 	FILE *f = NULL;
 
@@ -883,7 +884,7 @@ static char *image_state_dir(void)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		struct json_object *resp = call(request("version", NULL, 0), NULL);
+		struct json_object *resp = call(request(PROTO_CMD_VERSION, NULL, 0), NULL);
 		const char *dir = jstr(result_of(resp), "state_dir");
 		char *r = strdup(dir ? dir : "/var/lib/paddock");
 		json_object_put(resp);
@@ -1068,7 +1069,7 @@ static int cmd_image(int argc, char **argv)
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(fd);
-			resp = call(request("image-in-use", NULL, 0), NULL);
+			resp = call(request(PROTO_CMD_IMAGE_IN_USE, NULL, 0), NULL);
 			struct json_object *arr = result_of(resp);
 			n = json_object_array_length(arr);
 			inuse = calloc(n + 1, sizeof(*inuse));
@@ -1146,7 +1147,7 @@ static void bar(char *buf, size_t width, double frac)
 /* One frame from one status call. */
 static void top_frame(bool clear)
 {
-	struct json_object *resp = call(request("status", NULL, 0), NULL);
+	struct json_object *resp = call(request(PROTO_CMD_STATUS, NULL, 0), NULL);
 	struct json_object *arr = result_of(resp);
 	size_t n = json_object_array_length(arr);
 	struct json_object **v = calloc(n ? n : 1, sizeof(*v));
@@ -1273,18 +1274,19 @@ static int cmd_check(int argc, char **argv)
 static uint64_t probe_instance(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	static const char req[] = "{\"v\":1,\"cmd\":\"version\"}\n";
-	char buf[4096];
+	char req[64], buf[4096];
 	size_t got = 0;
 	uint64_t inst = 0;
-	int fd;
+	int fd, len;
 
+	len = snprintf(req, sizeof(req), "{\"v\":%d,\"cmd\":\"%s\"}\n", PROTOCOL_VERSION,
+		       PROTO_CMD_VERSION);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+	    write(fd, req, (size_t)len) != (ssize_t)len) {
 		close(fd);
 		return 0;
 	}
@@ -1308,7 +1310,7 @@ static uint64_t probe_instance(void)
 /* Ask for a re-exec, then wait until the new image answers (services keep running). */
 static int cmd_daemon_reexec(void)
 {
-	struct json_object *resp = call(request("daemon-reexec", NULL, 0), NULL);
+	struct json_object *resp = call(request(PROTO_CMD_DAEMON_REEXEC, NULL, 0), NULL);
 	struct json_object *res = result_of(resp);
 	uint64_t old = (uint64_t)json_object_get_uint64(json_object_object_get(res, "instance"));
 	int pid = json_object_get_int(json_object_object_get(res, "pid"));
@@ -1343,7 +1345,7 @@ static int cmd_version(void)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		resp = call(request("version", NULL, 0), NULL);
+		resp = call(request(PROTO_CMD_VERSION, NULL, 0), NULL);
 		daemon_version = jstr(result_of(resp), "version");
 	} else if (fd >= 0) {
 		close(fd);
@@ -1436,7 +1438,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "top") == 0)
 		r = cmd_top(cargc, cargv);
 	else if (strcmp(cmd, "reload") == 0) {
-		struct json_object *resp = call(request("reload", NULL, 0), NULL);
+		struct json_object *resp = call(request(PROTO_CMD_RELOAD, NULL, 0), NULL);
 		struct json_object *res = result_of(resp);
 		if (opt_json)
 			print_json(res);
