@@ -36,9 +36,9 @@ int control_parse_request(const char *line, size_t len, struct json_object **req
 		json_object_put(r);
 		return -1;
 	}
-	if (json_object_object_get_ex(r, "v", &v) && json_object_get_int(v) != CONTROL_PROTOCOL) {
+	if (json_object_object_get_ex(r, "v", &v) && json_object_get_int(v) != PROTOCOL_VERSION) {
 		snprintf(err, errlen, "unsupported protocol version %d (daemon speaks %d)",
-			 json_object_get_int(v), CONTROL_PROTOCOL);
+			 json_object_get_int(v), PROTOCOL_VERSION);
 		json_object_put(r);
 		return -1;
 	}

@@ -10,7 +10,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
-#define CONTROL_PROTOCOL 1
+#include "protocol.h"
+
 #define CONTROL_MAX_REQUEST (1024 * 1024) /* bytes per request line */
 #define CONTROL_MAX_DEPTH 32 /* JSON nesting of a request */
 

@@ -85,7 +85,7 @@ static void reply_ok(struct client *cl, struct json_object *result)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
+	json_object_object_add(o, "v", json_object_new_int(PROTOCOL_VERSION));
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "result", result ? result : json_object_new_object());
 	send_json(cl, o);
@@ -103,7 +103,7 @@ static void reply_error(struct client *cl, const char *code, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
+	json_object_object_add(o, "v", json_object_new_int(PROTOCOL_VERSION));
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", json_object_new_string(msg));
 	json_object_object_add(o, "code", json_object_new_string(code));
@@ -319,25 +319,31 @@ static void finish_waiting(struct client *cl)
 	reply_ok(cl, arr);
 }
 
-static void cmd_startstop(struct client *cl, struct json_object *req, const char *cmd)
+static void cmd_start(struct client *cl, struct json_object *req)
 {
 	struct service **svcs;
 	size_t n;
 
 	if (get_services(cl, req, false, &svcs, &n) < 0)
 		return;
-	if (strcmp(cmd, "start") == 0) {
-		struct json_object *arr = json_object_new_array();
-		for (size_t i = 0; i < n; i++) {
-			(void)service_start(svcs[i]);
-			json_object_array_add(arr, service_brief(svcs[i]));
-		}
-		reply_ok(cl, arr);
-		free(svcs);
-		return;
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		(void)service_start(svcs[i]);
+		json_object_array_add(arr, service_brief(svcs[i]));
 	}
-	/* stop and restart answer once every named service has settled. */
-	cl->restart_after = strcmp(cmd, "restart") == 0;
+	reply_ok(cl, arr);
+	free(svcs);
+}
+
+/* stop and restart answer once every named service has settled. */
+static void stop_and_wait(struct client *cl, struct json_object *req, bool restart_after)
+{
+	struct service **svcs;
+	size_t n;
+
+	if (get_services(cl, req, false, &svcs, &n) < 0)
+		return;
+	cl->restart_after = restart_after;
 	cl->waiting = xcalloc(n, sizeof(char *));
 	/*
 	 * Names first: a service in backoff settles inside service_stop, and
@@ -351,6 +357,16 @@ static void cmd_startstop(struct client *cl, struct json_object *req, const char
 	free(svcs);
 	if (cl->nwaiting && waiting_done(cl))
 		finish_waiting(cl);
+}
+
+static void cmd_stop(struct client *cl, struct json_object *req)
+{
+	stop_and_wait(cl, req, false);
+}
+
+static void cmd_restart(struct client *cl, struct json_object *req)
+{
+	stop_and_wait(cl, req, true);
 }
 
 /* Apply fn(svc, arg) to each named service; stop at the first failure and say which. */
@@ -378,6 +394,16 @@ static void act_on_each(struct client *cl, struct json_object *req,
 static int freeze_one(struct service *svc, int frozen)
 {
 	return service_freeze(svc, frozen != 0);
+}
+
+static void cmd_freeze(struct client *cl, struct json_object *req)
+{
+	act_on_each(cl, req, freeze_one, 1);
+}
+
+static void cmd_thaw(struct client *cl, struct json_object *req)
+{
+	act_on_each(cl, req, freeze_one, 0);
 }
 
 static void cmd_kill(struct client *cl, struct json_object *req)
@@ -706,8 +732,150 @@ static void cmd_events(struct client *cl, struct json_object *req)
 	}
 }
 
+static void cmd_version(struct client *cl, struct json_object *req)
+{
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(r, "protocol", json_object_new_int(PROTOCOL_VERSION));
+	json_object_object_add(r, "pid", json_object_new_int(getpid()));
+	json_object_object_add(r, "instance", json_object_new_uint64(cl->ctl->d->instance));
+	json_object_object_add(r, "state_dir", json_object_new_string(cl->ctl->d->cfg->state_dir));
+	json_object_object_add(r, "cgroups",
+			       json_object_new_string(cgroup_host_describe(cl->ctl->d->cgroups)));
+	reply_ok(cl, r);
+}
+
+/* list and status: every service when no name is given; status adds limits, usage, logs. */
+static void list_services(struct client *cl, struct json_object *req, bool full)
+{
+	struct service **svcs;
+	size_t n;
+
+	if (get_services(cl, req, true, &svcs, &n) == 0) {
+		struct json_object *arr = json_object_new_array_ext((int)n);
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(arr, full ? service_full(cl->ctl, svcs[i])
+							: service_brief(svcs[i]));
+		free(svcs);
+		reply_ok(cl, arr);
+	}
+}
+
+static void cmd_list(struct client *cl, struct json_object *req)
+{
+	list_services(cl, req, false);
+}
+
+static void cmd_status(struct client *cl, struct json_object *req)
+{
+	list_services(cl, req, true);
+}
+
+/* Layers of the images services use: `image prune` keeps them. */
+static void cmd_image_in_use(struct client *cl, struct json_object *req)
+{
+	struct json_object *arr = json_object_new_array();
+	struct manager *d = cl->ctl->d;
+	for (size_t i = 0; i < d->nservices; i++) {
+		enum service_state st = service_state(d->services[i]);
+		/* Stopped and failed services keep their image cached, not pinned. */
+		const struct image_info *img =
+		    st == SVC_STOPPED || st == SVC_FAILED ? NULL : service_image(d->services[i]);
+		for (size_t k = 0; img && k < img->nlayers; k++)
+			json_object_array_add(arr, json_object_new_string(img->layer_digests[k]));
+	}
+	reply_ok(cl, arr);
+}
+
+/* Services keep running; the new image takes them over (persist.c). */
+static void cmd_daemon_reexec(struct client *cl, struct json_object *req)
+{
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "pid", json_object_new_int(getpid()));
+	json_object_object_add(r, "instance", json_object_new_uint64(cl->ctl->d->instance));
+	persist_request_reexec(cl->ctl->persist);
+	reply_ok(cl, r);
+}
+
+static void cmd_reload(struct client *cl, struct json_object *req)
+{
+	struct config_errors errs = { 0 };
+	struct json_object *summary = NULL;
+	if (manager_reload(cl->ctl->d, &errs, &summary) == 0) {
+		reply_ok(cl, summary);
+	} else {
+		/* Every diagnostic, each with its file, line and column. */
+		struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+		for (size_t i = 0; i < errs.n; i++) {
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(
+			    e, "file",
+			    json_object_new_string(errs.diags[i].file ? errs.diags[i].file : ""));
+			json_object_object_add(e, "line", json_object_new_int(errs.diags[i].line));
+			json_object_object_add(e, "column",
+					       json_object_new_int(errs.diags[i].column));
+			json_object_object_add(e, "message",
+					       json_object_new_string(errs.diags[i].message));
+			json_object_array_add(arr, e);
+		}
+		json_object_object_add(o, "v", json_object_new_int(PROTOCOL_VERSION));
+		json_object_object_add(o, "ok", json_object_new_boolean(0));
+		json_object_object_add(
+		    o, "error",
+		    json_object_new_string(
+			"reload refused: the specs have errors; nothing changed"));
+		json_object_object_add(o, "code", json_object_new_string("ECONFIG"));
+		json_object_object_add(o, "errors", arr);
+		send_json(cl, o);
+		config_errors_clear(&errs);
+	}
+}
+
+/* One command of the protocol: what a request's "cmd" selects. */
+struct control_cmd {
+	const char *name;
+	void (*handler)(struct client *cl, struct json_object *req);
+	unsigned flags;
+	const char *usage; /* the request's fields besides "v" and "cmd"; "?": optional */
+};
+
+/*
+ * The answer may wait until services settle, or a stream may follow it;
+ * either way the client's next requests wait their turn (on_read).
+ */
+#define CONTROL_CMD_HOLDS 0x1
+
+/* Looked up by a linear scan: a handful of entries. */
+static const struct control_cmd control_cmds[] = {
+	{ PROTO_CMD_VERSION, cmd_version, 0, "" },
+	{ PROTO_CMD_LIST, cmd_list, 0, "names?" },
+	{ PROTO_CMD_STATUS, cmd_status, 0, "names?" },
+	{ PROTO_CMD_START, cmd_start, 0, "names" },
+	{ PROTO_CMD_STOP, cmd_stop, CONTROL_CMD_HOLDS, "names" },
+	{ PROTO_CMD_RESTART, cmd_restart, CONTROL_CMD_HOLDS, "names" },
+	{ PROTO_CMD_KILL, cmd_kill, 0, "names signal?" },
+	{ PROTO_CMD_FREEZE, cmd_freeze, 0, "names" },
+	{ PROTO_CMD_THAW, cmd_thaw, 0, "names" },
+	{ PROTO_CMD_LOGS, cmd_logs, CONTROL_CMD_HOLDS, "names(one) lines? follow?" },
+	{ PROTO_CMD_IMAGE_IN_USE, cmd_image_in_use, 0, "" },
+	{ PROTO_CMD_DAEMON_REEXEC, cmd_daemon_reexec, 0, "" },
+	{ PROTO_CMD_RELOAD, cmd_reload, 0, "" },
+	{ PROTO_CMD_EVENTS, cmd_events, CONTROL_CMD_HOLDS, "service? since_ms? max? follow?" },
+	{ PROTO_CMD_SET, cmd_set, 0, "names(one) values|reset" },
+	{ PROTO_CMD_RUN, cmd_run, CONTROL_CMD_HOLDS, "spec wait? rm?" },
+};
+
+static const struct control_cmd *control_cmd_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(control_cmds); i++)
+		if (strcmp(control_cmds[i].name, name) == 0)
+			return &control_cmds[i];
+	return NULL;
+}
+
 static void handle_request(struct client *cl, const char *line, size_t len)
 {
+	const struct control_cmd *c;
 	struct json_object *req;
 	const char *cmd, *code;
 	char err[160];
@@ -716,105 +884,10 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		reply_error(cl, code, "%s", err);
 		return;
 	}
-
-	if (strcmp(cmd, "version") == 0) {
-		struct json_object *r = json_object_new_object();
-		json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
-		json_object_object_add(r, "protocol", json_object_new_int(CONTROL_PROTOCOL));
-		json_object_object_add(r, "pid", json_object_new_int(getpid()));
-		json_object_object_add(r, "instance", json_object_new_uint64(cl->ctl->d->instance));
-		json_object_object_add(r, "state_dir",
-				       json_object_new_string(cl->ctl->d->cfg->state_dir));
-		json_object_object_add(
-		    r, "cgroups",
-		    json_object_new_string(cgroup_host_describe(cl->ctl->d->cgroups)));
-		reply_ok(cl, r);
-	} else if (strcmp(cmd, "list") == 0 || strcmp(cmd, "status") == 0) {
-		struct service **svcs;
-		size_t n;
-		bool full = strcmp(cmd, "status") == 0;
-		if (get_services(cl, req, true, &svcs, &n) == 0) {
-			struct json_object *arr = json_object_new_array_ext((int)n);
-			for (size_t i = 0; i < n; i++)
-				json_object_array_add(arr, full ? service_full(cl->ctl, svcs[i])
-								: service_brief(svcs[i]));
-			free(svcs);
-			reply_ok(cl, arr);
-		}
-	} else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
-		   strcmp(cmd, "restart") == 0) {
-		cmd_startstop(cl, req, cmd);
-	} else if (strcmp(cmd, "kill") == 0) {
-		cmd_kill(cl, req);
-	} else if (strcmp(cmd, "freeze") == 0 || strcmp(cmd, "thaw") == 0) {
-		act_on_each(cl, req, freeze_one, strcmp(cmd, "freeze") == 0);
-	} else if (strcmp(cmd, "logs") == 0) {
-		cmd_logs(cl, req);
-	} else if (strcmp(cmd, "image-in-use") == 0) {
-		/* Layers of the images services use: `image prune` keeps them. */
-		struct json_object *arr = json_object_new_array();
-		struct manager *d = cl->ctl->d;
-		for (size_t i = 0; i < d->nservices; i++) {
-			enum service_state st = service_state(d->services[i]);
-			/* Stopped and failed services keep their image cached, not pinned. */
-			const struct image_info *img = st == SVC_STOPPED || st == SVC_FAILED
-							   ? NULL
-							   : service_image(d->services[i]);
-			for (size_t k = 0; img && k < img->nlayers; k++)
-				json_object_array_add(
-				    arr, json_object_new_string(img->layer_digests[k]));
-		}
-		reply_ok(cl, arr);
-	} else if (strcmp(cmd, "daemon-reexec") == 0) {
-		/* Services keep running; the new image takes them over (persist.c). */
-		struct json_object *r = json_object_new_object();
-		json_object_object_add(r, "pid", json_object_new_int(getpid()));
-		json_object_object_add(r, "instance", json_object_new_uint64(cl->ctl->d->instance));
-		persist_request_reexec(cl->ctl->persist);
-		reply_ok(cl, r);
-	} else if (strcmp(cmd, "reload") == 0) {
-		struct config_errors errs = { 0 };
-		struct json_object *summary = NULL;
-		if (manager_reload(cl->ctl->d, &errs, &summary) == 0) {
-			reply_ok(cl, summary);
-		} else {
-			/* Every diagnostic, each with its file, line and column. */
-			struct json_object *o = json_object_new_object(),
-					   *arr = json_object_new_array();
-			for (size_t i = 0; i < errs.n; i++) {
-				struct json_object *e = json_object_new_object();
-				json_object_object_add(
-				    e, "file",
-				    json_object_new_string(errs.diags[i].file ? errs.diags[i].file
-									      : ""));
-				json_object_object_add(e, "line",
-						       json_object_new_int(errs.diags[i].line));
-				json_object_object_add(e, "column",
-						       json_object_new_int(errs.diags[i].column));
-				json_object_object_add(
-				    e, "message", json_object_new_string(errs.diags[i].message));
-				json_object_array_add(arr, e);
-			}
-			json_object_object_add(o, "v", json_object_new_int(CONTROL_PROTOCOL));
-			json_object_object_add(o, "ok", json_object_new_boolean(0));
-			json_object_object_add(
-			    o, "error",
-			    json_object_new_string(
-				"reload refused: the specs have errors; nothing changed"));
-			json_object_object_add(o, "code", json_object_new_string("ECONFIG"));
-			json_object_object_add(o, "errors", arr);
-			send_json(cl, o);
-			config_errors_clear(&errs);
-		}
-	} else if (strcmp(cmd, "events") == 0) {
-		cmd_events(cl, req);
-	} else if (strcmp(cmd, "set") == 0) {
-		cmd_set(cl, req);
-	} else if (strcmp(cmd, "run") == 0) {
-		cmd_run(cl, req);
-	} else {
+	if ((c = control_cmd_find(cmd)))
+		c->handler(cl, req);
+	else
 		reply_error(cl, "ENOSYS", "unknown command: %.64s", cmd);
-	}
 	json_object_put(req);
 }
 

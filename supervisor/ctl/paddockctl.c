@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "image.h"
+#include "protocol.h"
 #include "units.h"
 #include "util.h"
 
@@ -30,61 +31,17 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOSERVICE = 3, EXIT_NODA
 static const char *socket_path;
 static bool opt_json;
 
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: paddockctl [-s SOCKET] [--json] [--state-dir DIR] COMMAND [ARGS...]\n"
-	    "\n"
-	    "Commands:\n"
-	    "  list                       services and their states, one per line\n"
-	    "  status [NAME...]           state, pid, restarts, last exit, readiness, STATUS=,\n"
-	    "                             limits, usage, logs\n"
-	    "  start NAME...              start services\n"
-	    "  stop NAME...               stop services (waits until they are stopped)\n"
-	    "  restart NAME...            stop, then start again\n"
-	    "  kill [--signal SIG] NAME   send a signal to every process of a service\n"
-	    "  freeze NAME... | thaw NAME...\n"
-	    "                             freeze or thaw services' cgroups\n"
-	    "  logs [-n N] [-f] NAME      last N lines of output (default 10), -f follows\n"
-	    "  set NAME KEY=VALUE...      change limits now, read back, kept until\n"
-	    "  set NAME --reset           the reset (keys: memory.min, memory.low, memory.high,\n"
-	    "                             memory.max, memory.swap_max, cpu.weight, cpu.max,\n"
-	    "                             cpu.cpus, pids.max, io.weight)\n"
-	    "  run [OPTIONS] -- COMMAND...\n"
-	    "                             a transient service; options: --wait (stream output,\n"
-	    "                             exit with its status), --rm, --name N, --rootfs DIR |\n"
-	    "                             --image REF, --memory-max SIZE, --memory-high SIZE,\n"
-	    "                             --cpu-max CPUS, --cpu-weight N, --pids-max N,\n"
-	    "                             --namespaces LIST, --network none|host, --class C,\n"
-	    "                             --user U, --workdir DIR, --env KEY=VALUE\n"
-	    "  events [-f] [--service NAME] [--since TIME] [-n N]\n"
-	    "                             starts, exits and causes, OOM kills, pressure, limit\n"
-	    "                             changes (TIME: 10m for ten minutes ago, or epoch secs)\n"
-	    "  top [--once] [--sort mem|cpu] [--interval SECS]\n"
-	    "                             live view: memory against limits, CPU, pressure\n"
-	    "  image import SRC [--name NAME[:TAG]] [--tag TAG]\n"
-	    "                             import an OCI layout dir, oci-archive or docker-archive\n"
-	    "  image list | inspect REF | rm REF | prune\n"
-	    "                             the image store (prune keeps layers services use)\n"
-	    "  check PATH...              validate spec files or directories (no daemon needed)\n"
-	    "  reload                     re-read the specs, apply the difference (nothing\n"
-	    "                             changes if any file has an error)\n"
-	    "  daemon-reexec              re-execute paddockd's binary (upgrade); services\n"
-	    "                             keep running and are taken over\n"
-	    "  version                    versions of paddockctl and paddockd\n"
-	    "\n"
-	    "Options (before or after the command):\n"
-	    "  -s, --socket PATH          control socket (default $PADDOCK_SOCKET, then\n"
-	    "                             " DEFAULT_SOCKET ")\n"
-	    "      --json                 print exactly one JSON document\n"
-	    "      --state-dir DIR        image store location when paddockd is not running\n"
-	    "                             (default: asked from paddockd, else /var/lib/paddock)\n"
-	    "  -h, --help                 this text\n"
-	    "\n"
-	    "Exit status: 0 ok, 1 failed, 2 usage, 3 no such service, 4 daemon unreachable;\n"
-	    "run --wait: the command's own status (128+N for a signal, 127 launch failure).\n");
-}
+/* One command of paddockctl; main() finds it in `commands` at the end of the file. */
+struct ctl_command {
+	const char *name;
+	int (*run)(const struct ctl_command *c, int argc, char **argv);
+	unsigned flags;
+	const char *usage; /* synopsis lines for --help; NULL: shown with the entry before */
+	const char *help; /* description lines for --help, next to the synopsis */
+};
+
+/* Takes service names, at least one: main() says so before running the command. */
+#define CTL_NAMES 0x1
 
 /* --- transport --------------------------------------------------------------------- */
 
@@ -114,7 +71,7 @@ static void send_request(int fd, struct json_object *req)
 	const char *s;
 	size_t len, off = 0;
 
-	json_object_object_add(req, "v", json_object_new_int(1));
+	json_object_object_add(req, "v", json_object_new_int(PROTOCOL_VERSION));
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	len = strlen(s);
 	while (off < len) {
@@ -379,9 +336,9 @@ static void print_status(struct json_object *s)
 
 /* --- commands ------------------------------------------------------------------------- */
 
-static int cmd_list(int argc, char **argv)
+static int cmd_list(const struct ctl_command *c, int argc, char **argv)
 {
-	struct json_object *resp = call(request("list", NULL, 0), NULL);
+	struct json_object *resp = call(request(PROTO_CMD_LIST, NULL, 0), NULL);
 	struct json_object *arr = result_of(resp);
 	size_t n = json_object_array_length(arr), w = 4;
 
@@ -408,9 +365,9 @@ static int cmd_list(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int cmd_status(int argc, char **argv)
+static int cmd_status(const struct ctl_command *c, int argc, char **argv)
 {
-	struct json_object *resp = call(request("status", argv, argc), NULL);
+	struct json_object *resp = call(request(PROTO_CMD_STATUS, argv, argc), NULL);
 	struct json_object *arr = result_of(resp);
 
 	if (opt_json)
@@ -425,20 +382,17 @@ static int cmd_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int cmd_simple(const char *cmd, int argc, char **argv)
+/* start, stop, restart, freeze, thaw: the request is the command's name and the services'. */
+static int cmd_simple(const struct ctl_command *c, int argc, char **argv)
 {
-	if (argc < 1) {
-		fprintf(stderr, "paddockctl %s: name at least one service\n", cmd);
-		return EXIT_USAGE;
-	}
-	struct json_object *resp = call(request(cmd, argv, argc), NULL);
+	struct json_object *resp = call(request(c->name, argv, argc), NULL);
 	if (opt_json)
 		print_json(result_of(resp));
 	json_object_put(resp);
 	return EXIT_OK;
 }
 
-static int cmd_kill(int argc, char **argv)
+static int cmd_kill(const struct ctl_command *c, int argc, char **argv)
 {
 	const char *sig = "SIGTERM";
 	int i = 0, signo;
@@ -462,7 +416,7 @@ static int cmd_kill(int argc, char **argv)
 		fprintf(stderr, "paddockctl kill: name one service\n");
 		return EXIT_USAGE;
 	}
-	struct json_object *req = request("kill", argv + i, 1);
+	struct json_object *req = request(PROTO_CMD_KILL, argv + i, 1);
 	json_object_object_add(req, "signal", json_object_new_string(sig));
 	struct json_object *resp = call(req, NULL);
 	if (opt_json)
@@ -471,7 +425,7 @@ static int cmd_kill(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int cmd_logs(int argc, char **argv)
+static int cmd_logs(const struct ctl_command *c, int argc, char **argv)
 {
 	int lines = 10, i = 0;
 	bool follow = false;
@@ -497,7 +451,7 @@ static int cmd_logs(int argc, char **argv)
 		fprintf(stderr, "paddockctl logs: name one service\n");
 		return EXIT_USAGE;
 	}
-	struct json_object *req = request("logs", &name, 1);
+	struct json_object *req = request(PROTO_CMD_LOGS, &name, 1);
 	json_object_object_add(req, "lines", json_object_new_int(lines));
 	json_object_object_add(req, "follow", json_object_new_boolean(follow));
 	FILE *f = NULL;
@@ -524,7 +478,7 @@ static int cmd_logs(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int cmd_set(int argc, char **argv)
+static int cmd_set(const struct ctl_command *c, int argc, char **argv)
 {
 	struct json_object *req, *values = json_object_new_object(), *resp;
 	const char *name = NULL;
@@ -552,7 +506,7 @@ static int cmd_set(int argc, char **argv)
 		json_object_put(values);
 		return EXIT_USAGE;
 	}
-	req = request("set", (char **)&name, 1);
+	req = request(PROTO_CMD_SET, (char **)&name, 1);
 	if (reset) {
 		json_object_put(values);
 		json_object_object_add(req, "reset", json_object_new_boolean(1));
@@ -579,7 +533,7 @@ static int cmd_set(int argc, char **argv)
 }
 
 /* Build the transient service's spec as a JSON document (JSON is YAML). */
-static int cmd_run(int argc, char **argv)
+static int cmd_run(const struct ctl_command *c, int argc, char **argv)
 {
 	struct json_object *svc = json_object_new_object(), *res = json_object_new_object();
 	struct json_object *mem = json_object_new_object(), *cpu = json_object_new_object();
@@ -706,7 +660,7 @@ static int cmd_run(int argc, char **argv)
 	json_object_object_add(services, name, svc);
 	json_object_object_add(doc, "services", services);
 
-	struct json_object *req = request("run", NULL, 0);
+	struct json_object *req = request(PROTO_CMD_RUN, NULL, 0);
 	json_object_object_add(
 	    req, "spec",
 	    json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)));
@@ -798,9 +752,9 @@ static void print_event(struct json_object *ev)
 	printf("\n");
 }
 
-static int cmd_events(int argc, char **argv)
+static int cmd_events(const struct ctl_command *c, int argc, char **argv)
 {
-	struct json_object *req = request("events", NULL, 0), *resp, *o;
+	struct json_object *req = request(PROTO_CMD_EVENTS, NULL, 0), *resp, *o;
 	bool follow = false;
 	FILE *f = NULL;
 
@@ -883,7 +837,7 @@ static char *image_state_dir(void)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		struct json_object *resp = call(request("version", NULL, 0), NULL);
+		struct json_object *resp = call(request(PROTO_CMD_VERSION, NULL, 0), NULL);
 		const char *dir = jstr(result_of(resp), "state_dir");
 		char *r = strdup(dir ? dir : "/var/lib/paddock");
 		json_object_put(resp);
@@ -935,7 +889,7 @@ static void on_progress(void *arg, size_t layer, size_t nlayers, uint64_t done, 
 		p->t0_us = now, p->last_layer = layer;
 }
 
-static int cmd_image(int argc, char **argv)
+static int cmd_image(const struct ctl_command *c, int argc, char **argv)
 {
 	struct image_error err = { { 0 } };
 	struct image_store *st;
@@ -1068,7 +1022,7 @@ static int cmd_image(int argc, char **argv)
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(fd);
-			resp = call(request("image-in-use", NULL, 0), NULL);
+			resp = call(request(PROTO_CMD_IMAGE_IN_USE, NULL, 0), NULL);
 			struct json_object *arr = result_of(resp);
 			n = json_object_array_length(arr);
 			inuse = calloc(n + 1, sizeof(*inuse));
@@ -1146,7 +1100,7 @@ static void bar(char *buf, size_t width, double frac)
 /* One frame from one status call. */
 static void top_frame(bool clear)
 {
-	struct json_object *resp = call(request("status", NULL, 0), NULL);
+	struct json_object *resp = call(request(PROTO_CMD_STATUS, NULL, 0), NULL);
 	struct json_object *arr = result_of(resp);
 	size_t n = json_object_array_length(arr);
 	struct json_object **v = calloc(n ? n : 1, sizeof(*v));
@@ -1185,7 +1139,7 @@ static void top_frame(bool clear)
 	json_object_put(resp);
 }
 
-static int cmd_top(int argc, char **argv)
+static int cmd_top(const struct ctl_command *c, int argc, char **argv)
 {
 	bool once = false;
 	double interval = 1.0;
@@ -1227,7 +1181,7 @@ static int cmd_top(int argc, char **argv)
 	}
 }
 
-static int cmd_check(int argc, char **argv)
+static int cmd_check(const struct ctl_command *c, int argc, char **argv)
 {
 	struct config_host host = { 0 };
 	struct config_errors errs = { 0 };
@@ -1273,18 +1227,19 @@ static int cmd_check(int argc, char **argv)
 static uint64_t probe_instance(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	static const char req[] = "{\"v\":1,\"cmd\":\"version\"}\n";
-	char buf[4096];
+	char req[64], buf[4096];
 	size_t got = 0;
 	uint64_t inst = 0;
-	int fd;
+	int fd, len;
 
+	len = snprintf(req, sizeof(req), "{\"v\":%d,\"cmd\":\"%s\"}\n", PROTOCOL_VERSION,
+		       PROTO_CMD_VERSION);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+	    write(fd, req, (size_t)len) != (ssize_t)len) {
 		close(fd);
 		return 0;
 	}
@@ -1306,9 +1261,9 @@ static uint64_t probe_instance(void)
 }
 
 /* Ask for a re-exec, then wait until the new image answers (services keep running). */
-static int cmd_daemon_reexec(void)
+static int cmd_daemon_reexec(const struct ctl_command *c, int argc, char **argv)
 {
-	struct json_object *resp = call(request("daemon-reexec", NULL, 0), NULL);
+	struct json_object *resp = call(request(PROTO_CMD_DAEMON_REEXEC, NULL, 0), NULL);
 	struct json_object *res = result_of(resp);
 	uint64_t old = (uint64_t)json_object_get_uint64(json_object_object_get(res, "instance"));
 	int pid = json_object_get_int(json_object_object_get(res, "pid"));
@@ -1331,7 +1286,7 @@ static int cmd_daemon_reexec(void)
 	return EXIT_NODAEMON;
 }
 
-static int cmd_version(void)
+static int cmd_version(const struct ctl_command *c, int argc, char **argv)
 {
 	int fd;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -1343,7 +1298,7 @@ static int cmd_version(void)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		resp = call(request("version", NULL, 0), NULL);
+		resp = call(request(PROTO_CMD_VERSION, NULL, 0), NULL);
 		daemon_version = jstr(result_of(resp), "version");
 	} else if (fd >= 0) {
 		close(fd);
@@ -1361,6 +1316,151 @@ static int cmd_version(void)
 	}
 	json_object_put(resp);
 	return EXIT_OK;
+}
+
+static int cmd_reload(const struct ctl_command *c, int argc, char **argv)
+{
+	struct json_object *resp = call(request(PROTO_CMD_RELOAD, NULL, 0), NULL);
+	struct json_object *res = result_of(resp);
+
+	if (opt_json)
+		print_json(res);
+	else
+		printf("reloaded: %s added, %s removed, %s kept or updated\n",
+		       json_object_to_json_string(json_object_object_get(res, "added")),
+		       json_object_to_json_string(json_object_object_get(res, "removed")),
+		       json_object_to_json_string(json_object_object_get(res, "updated")));
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
+/* --- the command table: dispatch, --help and --list-commands ----------------------- */
+
+/*
+ * In the order of --help. contrib/completion/paddockctl.bash and the
+ * COMMANDS of paddockctl(1) list the same names: tests/unit/ctl-commands.sh
+ * compares them with `paddockctl --list-commands`.
+ */
+static const struct ctl_command commands[] = {
+	{ "list", cmd_list, 0, "list", "services and their states, one per line" },
+	{ "status", cmd_status, 0, "status [NAME...]",
+	  "state, pid, restarts, last exit, readiness, STATUS=,\n"
+	  "limits, usage, logs" },
+	{ PROTO_CMD_START, cmd_simple, CTL_NAMES, "start NAME...", "start services" },
+	{ PROTO_CMD_STOP, cmd_simple, CTL_NAMES, "stop NAME...",
+	  "stop services (waits until they are stopped)" },
+	{ PROTO_CMD_RESTART, cmd_simple, CTL_NAMES, "restart NAME...", "stop, then start again" },
+	{ "kill", cmd_kill, 0, "kill [--signal SIG] NAME",
+	  "send a signal to every process of a service" },
+	{ PROTO_CMD_FREEZE, cmd_simple, CTL_NAMES, "freeze NAME... | thaw NAME...",
+	  "freeze or thaw services' cgroups" },
+	{ PROTO_CMD_THAW, cmd_simple, CTL_NAMES, NULL, NULL },
+	{ "logs", cmd_logs, 0, "logs [-n N] [-f] NAME",
+	  "last N lines of output (default 10), -f follows" },
+	{ "set", cmd_set, 0,
+	  "set NAME KEY=VALUE...\n"
+	  "set NAME --reset",
+	  "change limits now, read back, kept until\n"
+	  "the reset (keys: memory.min, memory.low, memory.high,\n"
+	  "memory.max, memory.swap_max, cpu.weight, cpu.max,\n"
+	  "cpu.cpus, pids.max, io.weight)" },
+	{ "run", cmd_run, 0, "run [OPTIONS] -- COMMAND...",
+	  "a transient service; options: --wait (stream output,\n"
+	  "exit with its status), --rm, --name N, --rootfs DIR |\n"
+	  "--image REF, --memory-max SIZE, --memory-high SIZE,\n"
+	  "--cpu-max CPUS, --cpu-weight N, --pids-max N,\n"
+	  "--namespaces LIST, --network none|host, --class C,\n"
+	  "--user U, --workdir DIR, --env KEY=VALUE" },
+	{ "events", cmd_events, 0, "events [-f] [--service NAME] [--since TIME] [-n N]",
+	  "starts, exits and causes, OOM kills, pressure, limit\n"
+	  "changes (TIME: 10m for ten minutes ago, or epoch secs)" },
+	{ "top", cmd_top, 0, "top [--once] [--sort mem|cpu] [--interval SECS]",
+	  "live view: memory against limits, CPU, pressure" },
+	{ "image", cmd_image, 0,
+	  "image import SRC [--name NAME[:TAG]] [--tag TAG]\n"
+	  "image list | inspect REF | rm REF | prune",
+	  "import an OCI layout dir, oci-archive or docker-archive\n"
+	  "the image store (prune keeps layers services use)" },
+	{ "check", cmd_check, 0, "check PATH...",
+	  "validate spec files or directories (no daemon needed)" },
+	{ "reload", cmd_reload, 0, "reload",
+	  "re-read the specs, apply the difference (nothing\n"
+	  "changes if any file has an error)" },
+	{ "daemon-reexec", cmd_daemon_reexec, 0, "daemon-reexec",
+	  "re-execute paddockd's binary (upgrade); services\n"
+	  "keep running and are taken over" },
+	{ "version", cmd_version, 0, "version", "versions of paddockctl and paddockd" },
+};
+
+static const struct ctl_command *command_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+#define HELP_COLUMN 29 /* where descriptions start in --help */
+
+/* Next line of a '\n'-separated text: its length; *p moves past it. */
+static int next_line(const char **p, const char **line)
+{
+	size_t len = strcspn(*p, "\n");
+
+	*line = *p;
+	*p += len;
+	if (**p)
+		(*p)++;
+	return (int)len;
+}
+
+/*
+ * A command's synopsis lines on the left, its description lines on the
+ * right; a synopsis too wide for the left column gets a line of its own.
+ */
+static void usage_command(FILE *f, const struct ctl_command *c)
+{
+	const char *u = c->usage, *h = c->help ? c->help : "", *ul, *hl;
+
+	while (*u || *h) {
+		int ulen = next_line(&u, &ul), hlen;
+		if (ulen > HELP_COLUMN - 4) {
+			fprintf(f, "  %.*s\n", ulen, ul);
+			ulen = 0;
+		}
+		hlen = next_line(&h, &hl);
+		if (!hlen) {
+			if (ulen)
+				fprintf(f, "  %.*s\n", ulen, ul);
+		} else if (!ulen) {
+			fprintf(f, "%*s%.*s\n", HELP_COLUMN, "", hlen, hl);
+		} else {
+			fprintf(f, "  %-*.*s%.*s\n", HELP_COLUMN - 2, ulen, ul, hlen, hl);
+		}
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: paddockctl [-s SOCKET] [--json] [--state-dir DIR] COMMAND [ARGS...]\n"
+		   "\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (commands[i].usage)
+			usage_command(f, &commands[i]);
+	fprintf(
+	    f,
+	    "\n"
+	    "Options (before or after the command):\n"
+	    "  -s, --socket PATH          control socket (default $PADDOCK_SOCKET, then\n"
+	    "                             " DEFAULT_SOCKET ")\n"
+	    "      --json                 print exactly one JSON document\n"
+	    "      --state-dir DIR        image store location when paddockd is not running\n"
+	    "                             (default: asked from paddockd, else /var/lib/paddock)\n"
+	    "  -h, --help                 this text\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 failed, 2 usage, 3 no such service, 4 daemon unreachable;\n"
+	    "run --wait: the command's own status (128+N for a signal, 127 launch failure).\n");
 }
 
 int main(int argc, char **argv)
@@ -1385,6 +1485,11 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return EXIT_OK;
+		} else if (strcmp(a, "--list-commands") == 0) {
+			/* Not in --help: for completion scripts and tests. */
+			for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
+				printf("%s\n", commands[k].name);
+			return EXIT_OK;
 		} else if ((strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0)) {
 			if (i + 1 >= argc) {
 				usage(stderr);
@@ -1408,54 +1513,20 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	const char *cmd = rest[0];
+	const struct ctl_command *c = command_find(rest[0]);
 	int cargc = nrest - 1;
 	char **cargv = rest + 1;
 	int r;
 
-	if (strcmp(cmd, "list") == 0)
-		r = cmd_list(cargc, cargv);
-	else if (strcmp(cmd, "status") == 0)
-		r = cmd_status(cargc, cargv);
-	else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
-		 strcmp(cmd, "restart") == 0 || strcmp(cmd, "freeze") == 0 ||
-		 strcmp(cmd, "thaw") == 0)
-		r = cmd_simple(cmd, cargc, cargv);
-	else if (strcmp(cmd, "kill") == 0)
-		r = cmd_kill(cargc, cargv);
-	else if (strcmp(cmd, "logs") == 0)
-		r = cmd_logs(cargc, cargv);
-	else if (strcmp(cmd, "check") == 0)
-		r = cmd_check(cargc, cargv);
-	else if (strcmp(cmd, "set") == 0)
-		r = cmd_set(cargc, cargv);
-	else if (strcmp(cmd, "events") == 0)
-		r = cmd_events(cargc, cargv);
-	else if (strcmp(cmd, "image") == 0)
-		r = cmd_image(cargc, cargv);
-	else if (strcmp(cmd, "top") == 0)
-		r = cmd_top(cargc, cargv);
-	else if (strcmp(cmd, "reload") == 0) {
-		struct json_object *resp = call(request("reload", NULL, 0), NULL);
-		struct json_object *res = result_of(resp);
-		if (opt_json)
-			print_json(res);
-		else
-			printf("reloaded: %s added, %s removed, %s kept or updated\n",
-			       json_object_to_json_string(json_object_object_get(res, "added")),
-			       json_object_to_json_string(json_object_object_get(res, "removed")),
-			       json_object_to_json_string(json_object_object_get(res, "updated")));
-		json_object_put(resp);
-		r = EXIT_OK;
-	} else if (strcmp(cmd, "run") == 0)
-		r = cmd_run(cargc, cargv);
-	else if (strcmp(cmd, "version") == 0)
-		r = cmd_version();
-	else if (strcmp(cmd, "daemon-reexec") == 0)
-		r = cmd_daemon_reexec();
-	else {
-		fprintf(stderr, "paddockctl: unknown command '%s' (see paddockctl --help)\n", cmd);
+	if (!c) {
+		fprintf(stderr, "paddockctl: unknown command '%s' (see paddockctl --help)\n",
+			rest[0]);
 		r = EXIT_USAGE;
+	} else if ((c->flags & CTL_NAMES) && cargc < 1) {
+		fprintf(stderr, "paddockctl %s: name at least one service\n", c->name);
+		r = EXIT_USAGE;
+	} else {
+		r = c->run(c, cargc, cargv);
 	}
 	free(rest);
 	return r;
