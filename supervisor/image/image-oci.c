@@ -111,13 +111,6 @@ struct desc {
 	json_object *obj;
 };
 
-static void json_putp(json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
-
 /* ---- names inside archives -------------------------------------------------- */
 
 /*
