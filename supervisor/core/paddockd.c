@@ -539,10 +539,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
-		printf("rebalance: mode %s\n",
-		       d->cfg->rebalance.mode == REBALANCE_ENFORCE   ? "enforce"
-		       : d->cfg->rebalance.mode == REBALANCE_OBSERVE ? "observe"
-								     : "off");
+		printf("rebalance: mode %s\n", rebalancer_mode_name(d->cfg->rebalance.mode));
 		if (rebalancer_degrade_note(cgroup_host_mode(d->cgroups)))
 			printf("%s\n", rebalancer_degrade_note(cgroup_host_mode(d->cgroups)));
 		printf("configuration OK\n");

@@ -31,6 +31,8 @@ int rebalancer_pressure_grow(struct service *svc, int resource, struct json_obje
 struct json_object *rebalancer_status_json(const struct service *svc);
 /* Working-set estimate in bytes, 0 when none. */
 uint64_t rebalancer_working_set(const struct service *svc);
+/* "off", "observe" or "enforce", as the configuration spells it. */
+const char *rebalancer_mode_name(enum spec_rebalance_mode m);
 /* What degrades on this cgroup layout, for `paddockd -n` and the start-up log; NULL if nothing. */
 const char *rebalancer_degrade_note(enum cgroup_mode mode);
 
