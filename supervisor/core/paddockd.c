@@ -15,6 +15,7 @@
 
 #include "cgroup.h"
 #include "control.h"
+#include "daemon-image.h"
 #include "events.h"
 #include "harden.h"
 #include "image.h"
@@ -489,6 +490,12 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 /* --- main ---------------------------------------------------------------------------------- */
 
+struct image_limits daemon_image_limits(const struct daemon_config *cfg)
+{
+	return (struct image_limits){ .max_json_bytes = cfg->images.max_json,
+				      .max_layer_bytes = cfg->images.max_layer };
+}
+
 static int prepare_dirs(struct daemon *d)
 {
 	int r;
@@ -566,8 +573,7 @@ int main(int argc, char **argv)
 		    '\0'; /* upgraded: the new file at the path */
 	d->instance = (uint64_t)time(NULL) * 1000000 + now_us() % 1000000;
 	struct image_error ierr = { { 0 } };
-	struct image_limits ilim = { .max_json_bytes = d->cfg->images.max_json,
-				     .max_layer_bytes = d->cfg->images.max_layer };
+	struct image_limits ilim = daemon_image_limits(d->cfg);
 	if (!(d->images = image_store_open(d->cfg->state_dir, &ilim, &ierr)))
 		fatalx("image store in %s: %s", d->cfg->state_dir, ierr.msg);
 	if ((r = cgroup_host_setup(d->cgroups)) < 0)
