@@ -1,9 +1,8 @@
 /*
  * daemon-image.h - the image store's limits as the daemon configuration
- * sets them. The image layer does not read the configuration (it sits
- * below config/ users in .layers), so the mapping lives in core, once,
- * for paddockd's own store and for the child that prepares a service's
- * image.
+ * sets them. image/ may include only common/ (supervisor/README.md), so
+ * the mapping lives in core, once, for paddockd's own store and for the
+ * child that prepares a service's image.
  */
 #ifndef PADDOCK_DAEMON_IMAGE_H
 #define PADDOCK_DAEMON_IMAGE_H
