@@ -186,7 +186,7 @@ pass "part 1: paddockd under valgrind through its workload: no invalid access, n
 declare -A VG_SKIP=(
 	[20-v2-delegation]="runs in the VM only"
 	[22-oom-events]="paddock's init (pid 1 of a service) never execs, so it stays in valgrind, in the service's cgroup, and is the OOM killer's choice"
-	[32-rlimits]="valgrind refuses setrlimit(RLIMIT_NOFILE) in a service's setup (it keeps fds of its own)"
+	[37-rlimits]="valgrind refuses setrlimit(RLIMIT_NOFILE) in a service's setup (it keeps fds of its own)"
 	[35-userns]="valgrind 3.24 has no open_tree or mount_setattr (idmapped mounts)"
 )
 n_ok=0 n_bad=0

@@ -17,6 +17,13 @@ ensure_built() {
 	[ -x "$PADDOCKD" ] && [ -x "$PADDOCKCTL" ] || "$BENCH_TOP/contrib/setup.sh"
 }
 
+# bench_need PACKAGE...: install the Debian packages of the tools this
+# benchmark compares with or drives (contrib/setup.sh installs only what
+# paddock and its demo need); PADDOCK_SKIP_APT=1 leaves them to you.
+bench_need() {
+	"$BENCH_TOP/contrib/setup.sh" --no-build "$@"
+}
+
 # make_rootfs DIR: busybox-static root
 make_rootfs() {
 	local dir=$1

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cgroup-internal.h"
+#include "path.h"
 #include "util.h"
 
 #define CG_KILL_ROUNDS 50 /* freeze/kill/thaw rounds before giving up */
@@ -282,32 +283,9 @@ static void cg_unescape(char *s)
 /* Collapse "//", drop "." and trailing "/", refuse ".."; result starts with "/". */
 static int cg_normalize(const char *in, char *out, size_t len)
 {
-	size_t o = 0;
+	int r = path_normalize(in, out, len, PATH_NO_DOTDOT | PATH_LEADING_SLASH);
 
-	if (len < 2)
-		return -ENAMETOOLONG;
-	while (*in) {
-		size_t n;
-		while (*in == '/')
-			in++;
-		n = strcspn(in, "/");
-		if (n == 0)
-			break;
-		if (n == 2 && in[0] == '.' && in[1] == '.')
-			return -EINVAL;
-		if (!(n == 1 && in[0] == '.')) {
-			if (o + 1 + n + 1 > len)
-				return -ENAMETOOLONG;
-			out[o++] = '/';
-			memcpy(out + o, in, n);
-			o += n;
-		}
-		in += n;
-	}
-	if (o == 0)
-		out[o++] = '/';
-	out[o] = '\0';
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 int cgroup_root_path(const char *own, const char *cgroup_root, char *out, size_t len)

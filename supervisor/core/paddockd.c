@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "control.h"
+#include "daemon-image.h"
 #include "events.h"
 #include "harden.h"
 #include "image.h"
@@ -278,10 +279,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
-		printf("rebalance: mode %s\n",
-		       d->cfg->rebalance.mode == REBALANCE_ENFORCE   ? "enforce"
-		       : d->cfg->rebalance.mode == REBALANCE_OBSERVE ? "observe"
-								     : "off");
+		printf("rebalance: mode %s\n", rebalancer_mode_name(d->cfg->rebalance.mode));
 		if (rebalancer_degrade_note(cgroup_host_mode(d->cgroups)))
 			printf("%s\n", rebalancer_degrade_note(cgroup_host_mode(d->cgroups)));
 		printf("configuration OK\n");
@@ -303,8 +301,7 @@ int main(int argc, char **argv)
 				   : strerror(-r));
 	d->instance = (uint64_t)time(NULL) * 1000000 + now_us() % 1000000;
 	struct image_error ierr = { { 0 } };
-	struct image_limits ilim = { .max_json_bytes = d->cfg->images.max_json,
-				     .max_layer_bytes = d->cfg->images.max_layer };
+	struct image_limits ilim = daemon_image_limits(d->cfg);
 	if (!(d->images = image_store_open(d->cfg->state_dir, &ilim, &ierr)))
 		fatalx("image store in %s: %s", d->cfg->state_dir, ierr.msg);
 	if ((r = cgroup_host_setup(d->cgroups)) < 0)

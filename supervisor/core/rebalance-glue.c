@@ -58,7 +58,7 @@ struct rebalancer {
 	bool warned_apply;
 };
 
-static const char *mode_name(enum spec_rebalance_mode m)
+const char *rebalancer_mode_name(enum spec_rebalance_mode m)
 {
 	return m == REBALANCE_ENFORCE ? "enforce" : m == REBALANCE_OBSERVE ? "observe" : "off";
 }
@@ -110,7 +110,7 @@ struct rebalancer *rebalancer_new(struct manager *d, struct monitor *mon)
 			snprintf(b, sizeof(b), "%llu MiB",
 				 (unsigned long long)(rb->p.budget_memory >> 20));
 		log_info("rebalance: mode %s, memory budget %s, cpu budget %.1f CPUs",
-			 mode_name(rb->p.mode), b, rb->p.budget_mcpu / 1000.0);
+			 rebalancer_mode_name(rb->p.mode), b, rb->p.budget_mcpu / 1000.0);
 		const char *note = rebalancer_degrade_note(cgroup_host_mode(d->cgroups));
 		if (note)
 			log_info("%s", note);
@@ -341,7 +341,7 @@ static void emit_event(struct rebalancer *rb, const struct rb_event *ev, const s
 		jadd(d, "to", jval(ev->to));
 		jadd(d, "reason", json_object_new_string(ev->reason));
 	}
-	jadd(d, "mode", json_object_new_string(mode_name(rb->p.mode)));
+	jadd(d, "mode", json_object_new_string(rebalancer_mode_name(rb->p.mode)));
 	if (ev->type == RB_EV_SET || ev->type == RB_EV_SQUEEZE)
 		jadd(d, "applied", json_object_new_boolean(applied));
 	if (error)
@@ -540,7 +540,7 @@ struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct s
 		return NULL;
 	struct rb_entry *e = entry_of(rb, svc, false);
 	o = json_object_new_object();
-	jadd(o, "mode", json_object_new_string(mode_name(rb->p.mode)));
+	jadd(o, "mode", json_object_new_string(rebalancer_mode_name(rb->p.mode)));
 	jadd(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
 	if (!e)
 		return o;

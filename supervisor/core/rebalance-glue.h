@@ -34,6 +34,8 @@ int rebalancer_pressure_grow(struct rebalancer *rb, struct service *svc, int res
 /* What status shows, or NULL when the rebalancer is off. */
 struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct service *svc);
 uint64_t rebalancer_working_set(struct rebalancer *rb, const struct service *svc);
+/* "off", "observe" or "enforce", as the configuration spells it. */
+const char *rebalancer_mode_name(enum spec_rebalance_mode m);
 const char *rebalancer_degrade_note(enum cgroup_mode mode);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "daemon-image.h"
 #include "harden.h"
 #include "image.h"
 #include "log.h"
@@ -417,8 +418,7 @@ void svc_prepare_image(struct service *svc)
 		 */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		struct image_info *info = NULL;
-		struct image_limits lim = { .max_json_bytes = svc->env->cfg->images.max_json,
-					    .max_layer_bytes = svc->env->cfg->images.max_layer };
+		struct image_limits lim = daemon_image_limits(svc->env->cfg);
 		struct image_store *st = image_store_open(svc->env->cfg->state_dir, &lim, &err);
 		int ok = st && image_resolve(st, svc->spec->image, &info, &err) == 0;
 		const char *m = ok ? "OK" : err.msg;

@@ -92,5 +92,8 @@ int image_errf(struct image_error *err, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int image_rm_tree(const char *path, uint64_t *bytes);
 bool image_valid_hex(const char *s);
+/* Drop a JSON reference at the end of its scope: _cleanup_json_ json_object *o. */
+void image_json_putp(struct json_object **o);
+#define _cleanup_json_ _cleanup_(image_json_putp)
 
 #endif

@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 
 #include "image-internal.h"
+#include "path.h"
 #include "util.h"
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -110,49 +111,16 @@ struct desc {
 	json_object *obj;
 };
 
-static void json_putp(json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
-
 /* ---- names inside archives -------------------------------------------------- */
 
-/* Lexical normalization of an archive member name; ".." pops, leaving the root fails. */
+/*
+ * Member names are looked up, never written to disk: "/a" is "a", and ".."
+ * pops a component (docker save links repeated layers as "../<id>/layer.tar"),
+ * but one that would leave the archive's root fails, as does the root itself.
+ */
 static int norm_member(const char *in, char *out, size_t len)
 {
-	size_t o = 0;
-
-	for (const char *p = in; *p;) {
-		const char *s = p;
-		size_t l;
-
-		while (*p && *p != '/')
-			p++;
-		l = (size_t)(p - s);
-		if (*p)
-			p++;
-		if (l == 0 || (l == 1 && s[0] == '.'))
-			continue;
-		if (l == 2 && s[0] == '.' && s[1] == '.') {
-			if (o == 0)
-				return -1;
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-			continue;
-		}
-		if (o + (o ? 1 : 0) + l + 1 > len)
-			return -1;
-		if (o)
-			out[o++] = '/';
-		memcpy(out + o, s, l);
-		o += l;
-	}
-	out[o] = '\0';
-	return o ? 0 : -1;
+	return path_normalize(in, out, len, PATH_NONEMPTY);
 }
 
 static struct member *find_member(struct image_source *s, const char *name)

@@ -39,6 +39,7 @@
 #include <sys/xattr.h>
 
 #include "image-internal.h"
+#include "path.h"
 #include "util.h"
 
 #define BUF_SIZE (256 * 1024)
@@ -201,43 +202,17 @@ static int tar_fail(struct unpacker *u, const char *raw)
 }
 
 /*
- * Normalize an archive path: drop empty and "." components; refuse
- * absolute paths and ".." components. "" is the layer root.
+ * Normalize an entry path (max: its longest length): drop empty and "."
+ * components; refuse absolute paths and every ".." component, even one
+ * that stays inside the layer. "" is the layer root.
  */
 static int norm_path(const char *in, char *out, size_t max, const char **why)
 {
-	size_t o = 0;
+	int r = path_normalize(in, out, max + 1, PATH_RELATIVE | PATH_NO_DOTDOT);
 
-	if (in[0] == '/') {
-		*why = "absolute path";
-		return -1;
-	}
-	for (const char *p = in; *p;) {
-		const char *s = p;
-		size_t l;
-
-		while (*p && *p != '/')
-			p++;
-		l = (size_t)(p - s);
-		if (*p)
-			p++;
-		if (l == 0 || (l == 1 && s[0] == '.'))
-			continue;
-		if (l == 2 && s[0] == '.' && s[1] == '.') {
-			*why = "path has a '..' component";
-			return -1;
-		}
-		if (o + (o ? 1 : 0) + l > max) {
-			*why = "path too long";
-			return -1;
-		}
-		if (o)
-			out[o++] = '/';
-		memcpy(out + o, s, l);
-		o += l;
-	}
-	out[o] = '\0';
-	return 0;
+	if (r < 0)
+		*why = path_strerror(r);
+	return r;
 }
 
 /* openat2 beneath dfd without following any symlink; -ENOSYS if the kernel lacks openat2. */

@@ -48,12 +48,11 @@
 #define SHORT_LEN 12
 #define MAX_RECORD (1U << 20)
 
-static void json_putp(json_object **o)
+void image_json_putp(json_object **o)
 {
 	if (*o)
 		json_object_put(*o);
 }
-#define _cleanup_json_ _cleanup_(json_putp)
 
 int image_errf(struct image_error *err, int r, const char *fmt, ...)
 {
