@@ -8,9 +8,13 @@
 #include "daemon.h"
 
 struct metrics;
+struct looplag;
 
-/* Listen when configured; *out stays NULL when metrics are off. */
-int metrics_open(struct daemon *d, struct metrics **out);
+/*
+ * Listen when configured; *out stays NULL when metrics are off. lag (may be
+ * NULL) is the loop-lag probe to export; it must outlive the metrics.
+ */
+int metrics_open(struct daemon *d, const struct looplag *lag, struct metrics **out);
 struct metrics *metrics_free(struct metrics *mx);
 
 #endif

@@ -20,6 +20,7 @@
 #include "image.h"
 #include "launch.h"
 #include "log.h"
+#include "looplag.h"
 #include "metrics.h"
 #include "monitor.h"
 #include "rebalance-glue.h"
@@ -622,8 +623,11 @@ int main(int argc, char **argv)
 			  "services will not become ready",
 			  d->cfg->runtime_dir, strerror(-r));
 	(void)monitor_open(d, &d->monitor);
+	struct looplag *lag = looplag_new(d->base, LOOPLAG_INTERVAL_MS);
+	if (!lag)
+		log_warn("cannot start the loop-lag probe");
 	struct metrics *metrics = NULL;
-	if ((r = metrics_open(d, &metrics)) < 0)
+	if ((r = metrics_open(d, lag, &metrics)) < 0)
 		fatalx("cannot listen for metrics on %s: %s", d->cfg->metrics_listen, strerror(-r));
 	d->nservices = d->specs->nservices;
 	d->services = xcalloc(d->nservices, sizeof(*d->services));
@@ -657,6 +661,7 @@ int main(int argc, char **argv)
 	persist_shutdown(d, all_settled(d));
 	d->control = control_free(d->control);
 	metrics = metrics_free(metrics);
+	lag = looplag_free(lag);
 	d->monitor = monitor_free(d->monitor);
 	for (size_t i = 0; i < d->nservices; i++)
 		d->services[i] = service_free(d->services[i]);
