@@ -77,7 +77,11 @@ struct cgroup {
 	char *dir[CG_MAX_HIER];
 	int v2_fd;
 	bool fresh; /* every directory just made: unset knobs are at their defaults already */
-	bool kill_froze; /* cgroup_kill_step froze it and has not thawed it yet */
+	/* cgroup_kill_step's passes (no cgroup.kill) */
+	pid_t kill_next; /* the pass goes on from this pid; 0: a new pass starts */
+	size_t kill_pass; /* processes listed when the current pass started */
+	bool kill_freeze; /* a pass did not shrink the group: freeze for the next ones */
+	bool kill_froze; /* froze it and did not thaw it yet */
 	unsigned kill_waits; /* steps spent waiting for that freeze to settle */
 };
 

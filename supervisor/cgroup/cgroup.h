@@ -111,12 +111,15 @@ int cgroup_freeze_settled(struct cgroup *cg, bool frozen);
 /* Whether a freeze was asked of the group (by us, before a restart, or anyone). */
 bool cgroup_frozen(struct cgroup *cg);
 /*
- * One round of SIGKILLing every process in the group; never waits. v2
- * cgroup.kill where present; else freeze (request only), and once the
- * freeze has settled (or a few steps later) SIGKILL every pid listed in
- * cgroup.procs and thaw. Returns 0 when the group is empty, 1 when it is
- * not yet: call again later, from a timer (every 20 ms or so), until 0.
- * The caller bounds the number of calls.
+ * One step of SIGKILLing every process in the group; never waits. v2
+ * cgroup.kill where present. Else a batch of the pids listed in
+ * cgroup.procs (a step spends at most ~2 ms), in passes over the list;
+ * when a pass does not shrink the group (something forks as fast as we
+ * kill), later passes freeze it first (request only; killing waits for
+ * the freeze to settle, a few steps at most) and thaw it at their end.
+ * Returns 0 when the group is empty, 1 when it is not yet: call again
+ * later, from a timer (every 20 ms or so), until 0. The caller bounds the
+ * number of calls.
  */
 int cgroup_kill_step(struct cgroup *cg);
 /* Old name for one cgroup_kill_step (0 or -errno), until its callers move over. */

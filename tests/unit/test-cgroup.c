@@ -776,30 +776,42 @@ static void test_apply_v1_variants(void **state)
 	tmp_cleanup(&f.t);
 }
 
-/* A child that waits to be killed; listed as the group's only process. */
+/* List pid as the group's only process. */
+static void list_pid(struct v1_fake *f, pid_t pid)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	putf(buf, "%s/cgroup.procs", f->uni);
+	putf(buf, "%s/cgroup.procs", f->mem);
+	putf("populated 1\nfrozen 0\n", "%s/cgroup.events", f->uni);
+}
+
+/* A child that waits to be killed, listed in the group. */
 static pid_t victim(struct v1_fake *f)
 {
 	pid_t pid = fork();
-	char buf[32];
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		for (;;)
 			pause();
 	}
-	snprintf(buf, sizeof(buf), "%d\n", (int)pid);
-	putf(buf, "%s/cgroup.procs", f->uni);
-	putf(buf, "%s/cgroup.procs", f->mem);
-	putf("populated 1\nfrozen 0\n", "%s/cgroup.events", f->uni);
+	list_pid(f, pid);
 	return pid;
 }
 
-static bool killed(pid_t pid)
+/* A pid no process has (one that exited): the group never shrinks. */
+static pid_t stuck(struct v1_fake *f)
 {
-	int status = 0;
+	pid_t pid = fork();
 
-	return waitpid(pid, &status, WNOHANG) == pid && WIFSIGNALED(status) &&
-	       WTERMSIG(status) == SIGKILL;
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	list_pid(f, pid);
+	return pid;
 }
 
 static void emptied(struct v1_fake *f)
@@ -809,7 +821,7 @@ static void emptied(struct v1_fake *f)
 	putf("populated 0\nfrozen 0\n", "%s/cgroup.events", f->uni);
 }
 
-/* One kill round per call, never waiting: freeze, SIGKILL what is listed, thaw. */
+/* One kill step per call, never waiting; freezing only when killing does not shrink the group. */
 static void test_kill_step(void **state)
 {
 	struct v1_fake f;
@@ -823,20 +835,31 @@ static void test_kill_step(void **state)
 	assert_int_equal(cgroup_create(h, "web", &cg), 0);
 	assert_int_equal(cgroup_kill_step(cg), 0); /* empty: nothing written */
 
-	/* v1 freezer (no cgroup.freeze here): it settles at once, so one step kills. */
+	/* No cgroup.kill: the first pass just kills what is listed. */
 	pid = victim(&f);
 	nwrites = 0;
 	assert_int_equal(cgroup_kill_step(cg), 1);
-	assert_int_equal(write_pos("freezer.state"), 0);
-	assert_int_equal(nwrites, 2); /* FROZEN, then THAWED */
-	assert_string_equal(get("%s/freezer.state", f.freezer), "THAWED");
+	assert_int_equal(nwrites, 0);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 	emptied(&f);
 	assert_int_equal(cgroup_kill_step(cg), 0);
 
-	/* v2 freeze that does not settle: wait a few steps, kill anyway, thaw. */
+	/* A pass that does not shrink the group: the next one freezes, kills, thaws. */
+	stuck(&f);
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	nwrites = 0;
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	assert_int_equal(nwrites, 2); /* v1 freezer: FROZEN (settles at once), THAWED */
+	assert_int_equal(write_pos("freezer.state"), 0);
+	assert_string_equal(get("%s/freezer.state", f.freezer), "THAWED");
+	emptied(&f);
+	assert_int_equal(cgroup_kill_step(cg), 0);
+
+	/* A v2 freeze that does not settle: wait a few steps, then kill anyway and thaw. */
 	putf("0\n", "%s/cgroup.freeze", f.uni);
-	pid = victim(&f);
+	stuck(&f);
+	assert_int_equal(cgroup_kill_step(cg), 1); /* pass 1: kill */
+	pid = victim(&f); /* still one process: pass 2 freezes */
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(cgroup_kill_step(cg), 1);
 		assert_string_equal(get("%s/cgroup.freeze", f.uni), "1");
@@ -845,10 +868,8 @@ static void test_kill_step(void **state)
 	assert_int_equal(cgroup_kill_step(cg), 1);
 	assert_string_equal(get("%s/cgroup.freeze", f.uni), "0");
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	emptied(&f);
-	assert_int_equal(cgroup_kill_step(cg), 0);
 
-	/* A settled freeze: kill on the step that sees it. */
+	/* ... and kills on the step that sees it settled. */
 	pid = victim(&f);
 	assert_int_equal(cgroup_kill_step(cg), 1);
 	assert_int_equal(kill(pid, 0), 0);
@@ -856,7 +877,8 @@ static void test_kill_step(void **state)
 	putf("populated 1\nfrozen 1\n", "%s/cgroup.events", f.uni);
 	assert_int_equal(cgroup_freeze_settled(cg, true), 1);
 	assert_int_equal(cgroup_kill_step(cg), 1);
-	assert_true(waitpid(pid, NULL, 0) == pid);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_string_equal(get("%s/cgroup.freeze", f.uni), "0");
 	emptied(&f);
 	assert_int_equal(cgroup_kill_step(cg), 0);
 
@@ -868,7 +890,6 @@ static void test_kill_step(void **state)
 	assert_int_equal(nwrites, 1);
 	assert_string_equal(writes[0], "cgroup.kill");
 	assert_int_equal(kill(pid, 0), 0);
-	assert_false(killed(pid));
 
 	/* ... unless the test knob turns it off. */
 	cg = cgroup_free(cg);
@@ -878,7 +899,6 @@ static void test_kill_step(void **state)
 	unsetenv("PADDOCK_TEST_NO_CGROUP_KILL");
 	assert_non_null(strstr(cgroup_host_describe(h), "cgroup.kill off"));
 	assert_int_equal(cgroup_open(h, "web", &cg), 0);
-	putf("populated 1\nfrozen 1\n", "%s/cgroup.events", f.uni);
 	nwrites = 0;
 	assert_int_equal(cgroup_kill_step(cg), 1);
 	assert_int_equal(write_pos("cgroup.kill"), -1);
