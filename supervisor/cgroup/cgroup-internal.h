@@ -66,6 +66,7 @@ struct cgroup_host {
 	int v2; /* index of the cgroup2 hierarchy, -1 if none */
 	int main; /* hierarchy cgroup_path() reports */
 	unsigned v2_avail; /* CG_CTRL_* enabled in the v2 root's subtree_control */
+	bool no_kill; /* PADDOCK_TEST_NO_CGROUP_KILL=1: act as if there were no cgroup.kill */
 	char describe[512];
 };
 
@@ -76,6 +77,12 @@ struct cgroup {
 	char *dir[CG_MAX_HIER];
 	int v2_fd;
 	bool fresh; /* every directory just made: unset knobs are at their defaults already */
+	/* cgroup_kill_step's passes (no cgroup.kill) */
+	pid_t kill_next; /* the pass goes on from this pid; 0: a new pass starts */
+	size_t kill_pass; /* processes listed when the current pass started */
+	bool kill_freeze; /* a pass did not shrink the group: freeze for the next ones */
+	bool kill_froze; /* froze it and did not thaw it yet */
+	unsigned kill_waits; /* steps spent waiting for that freeze to settle */
 };
 
 extern const struct cgroup_ops cgroup_v2_ops;
@@ -103,8 +110,6 @@ bool cg_exists(const char *dir, const char *file);
 int cg_read_key(const char *dir, const char *file, const char *key, long long *value);
 /* 1 if cgroup.procs lists any process, 0 if not. */
 int cg_has_procs(const char *dir);
-/* Sleep about one millisecond; the bounded polls below use it. */
-void cg_tick(void);
 /* Format a byte value: "max" for unlimited, else decimal. */
 void cg_format_bytes(uint64_t v, const char *unset, char *buf, size_t len);
 /* Index of the hierarchy holding a v1 controller, -1 if none. */

@@ -101,15 +101,27 @@ int cgroup_attach(struct cgroup *cg, pid_t pid);
 /* Proactive reclaim (v2 memory.reclaim); -EOPNOTSUPP elsewhere. */
 int cgroup_reclaim(struct cgroup *cg, uint64_t bytes);
 
-/* Freeze or thaw the whole group (v2 cgroup.freeze, else v1 freezer). */
+/*
+ * Ask for the whole group to be frozen or thawed (v2 cgroup.freeze, else
+ * the v1 freezer). Returns at once: the kernel settles it asynchronously.
+ */
 int cgroup_freeze(struct cgroup *cg, bool frozen);
+/* 1 once the freeze or thaw asked for has taken effect, 0 not yet, -errno. One read. */
+int cgroup_freeze_settled(struct cgroup *cg, bool frozen);
 /* Whether a freeze was asked of the group (by us, before a restart, or anyone). */
 bool cgroup_frozen(struct cgroup *cg);
 /*
- * SIGKILL every process in the group: v2 cgroup.kill where present, else
- * freeze, kill each pid in cgroup.procs, thaw, repeat until empty.
+ * One step of SIGKILLing every process in the group; never waits. v2
+ * cgroup.kill where present. Else a batch of the pids listed in
+ * cgroup.procs (a step spends at most ~2 ms), in passes over the list;
+ * when a pass does not shrink the group (something forks as fast as we
+ * kill), later passes freeze it first (request only; killing waits for
+ * the freeze to settle, a few steps at most) and thaw it at their end.
+ * Returns 0 when the group is empty, 1 when it is not yet: call again
+ * later, from a timer (every 20 ms or so), until 0. The caller bounds the
+ * number of calls.
  */
-int cgroup_kill_all(struct cgroup *cg);
+int cgroup_kill_step(struct cgroup *cg);
 /* Every pid in the group (cgroup.procs of the v2 or the main hierarchy); caller frees. */
 int cgroup_pids(struct cgroup *cg, pid_t **out, size_t *n);
 /* Send sig to every process in the group (no freezing). */

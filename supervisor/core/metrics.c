@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "looplag.h"
 #include "metrics.h"
 #include "manager.h"
 #include "monitor.h"
@@ -23,6 +24,7 @@ struct metrics {
 	struct monitor *mon;
 	struct notify *notify;
 	struct rebalancer *rb;
+	const struct looplag *lag; /* may be NULL */
 	struct evhttp *http;
 	uint64_t last_scrape_usec;
 };
@@ -47,6 +49,25 @@ static void series_u64(struct evbuffer *b, const char *name, const char *svc, co
 		return;
 	evbuffer_add_printf(b, "%s{service=\"%s\"%s%s} %llu\n", name, svc, labels ? "," : "",
 			    labels ? labels : "", (unsigned long long)v);
+}
+
+static void render_looplag(struct evbuffer *b, const struct looplag_stats *s)
+{
+	family(b, "paddock_loop_lag_seconds", "histogram",
+	       "How late the event loop served a periodic probe tick (every 100 ms).");
+	for (size_t i = 0; i < LOOPLAG_NBUCKETS; i++) {
+		char le[32] = "+Inf";
+		if (i < LOOPLAG_NBUCKETS - 1)
+			snprintf(le, sizeof(le), "%g", s->le[i]);
+		evbuffer_add_printf(b, "paddock_loop_lag_seconds_bucket{le=\"%s\"} %llu\n", le,
+				    (unsigned long long)s->bucket[i]);
+	}
+	evbuffer_add_printf(b, "paddock_loop_lag_seconds_sum %.9f\n", s->sum);
+	evbuffer_add_printf(b, "paddock_loop_lag_seconds_count %llu\n",
+			    (unsigned long long)s->count);
+	family(b, "paddock_loop_lag_max_seconds", "gauge",
+	       "The largest event loop lag seen since paddockd started.");
+	evbuffer_add_printf(b, "paddock_loop_lag_max_seconds %.9f\n", s->max);
 }
 
 static void render(struct metrics *mx, struct evbuffer *b)
@@ -74,6 +95,8 @@ static void render(struct metrics *mx, struct evbuffer *b)
 		evbuffer_add_printf(b, "paddock_notify_mainpid_refused_total %llu\n",
 				    (unsigned long long)c->refused);
 	}
+	if (mx->lag)
+		render_looplag(b, looplag_stats(mx->lag));
 
 #define EACH(...)                                                          \
 	for (size_t i = 0; i < d->nservices; i++) {                        \
@@ -261,7 +284,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 int metrics_open(struct manager *d, struct monitor *mon, struct notify *notify,
-		 struct rebalancer *rb, struct metrics **out)
+		 struct rebalancer *rb, const struct looplag *lag, struct metrics **out)
 {
 	const char *listen = d->cfg->metrics_listen;
 	char host[256];
@@ -287,6 +310,7 @@ int metrics_open(struct manager *d, struct monitor *mon, struct notify *notify,
 	mx->mon = mon;
 	mx->notify = notify;
 	mx->rb = rb;
+	mx->lag = lag;
 	mx->http = evhttp_new(d->base);
 	if (!mx->http || evhttp_bind_socket(mx->http, host, (uint16_t)port) < 0) {
 		if (mx->http)

@@ -22,6 +22,7 @@
 #include "image.h"
 #include "launch.h"
 #include "log.h"
+#include "looplag.h"
 #include "manager.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -358,7 +359,10 @@ int main(int argc, char **argv)
 			  "services will not become ready",
 			  d->cfg->runtime_dir, strerror(-r));
 	monitor_start(monitor);
-	if ((r = metrics_open(d, monitor, notify, rb, &metrics)) < 0)
+	struct looplag *lag = looplag_new(d->base, LOOPLAG_INTERVAL_MS);
+	if (!lag)
+		log_warn("cannot start the loop-lag probe");
+	if ((r = metrics_open(d, monitor, notify, rb, lag, &metrics)) < 0)
 		fatalx("cannot listen for metrics on %s: %s", d->cfg->metrics_listen, strerror(-r));
 	manager_init(d);
 	d->env.journald = access("/run/systemd/journal/socket", W_OK) == 0;
@@ -392,6 +396,7 @@ int main(int argc, char **argv)
 	persist_shutdown(persist, manager_all_settled(d));
 	control = control_free(control);
 	metrics = metrics_free(metrics);
+	lag = looplag_free(lag);
 	monitor = monitor_free(monitor);
 	rb = rebalancer_free(rb);
 	policy = policy_free(policy);

@@ -41,6 +41,7 @@ struct persist {
 	struct event *ev_reexec;
 	char *self_exe; /* for daemon-reexec: the binary at this path now */
 	char **argv;
+	struct orphans *orphans; /* cgroups no service claims, being emptied; NULL when none */
 };
 
 /* --- the lock ---------------------------------------------------------------------------- */
@@ -268,14 +269,99 @@ static struct service *revive_transient(struct manager *d, const struct state_se
 	return svc;
 }
 
-/* cgroups under our root that no service claims: left by a removed service. */
-static void remove_orphans(struct manager *d)
+/*
+ * cgroups under our root that no service claims: left by a removed service.
+ * Each is emptied in kill rounds (cgroup_kill_step) on a timer, never by
+ * waiting, and removed once empty.
+ */
+#define ORPHAN_RETRY_MS 20 /* one kill round for each orphan this often */
+#define ORPHAN_RETRY_MAX 3000 /* ... for at most 60 s, the bound the blocking kill had */
+
+struct orphan {
+	char *name;
+	struct cgroup *cg;
+	bool killed; /* had processes when found */
+};
+
+struct orphans {
+	struct persist *p;
+	struct event *ev;
+	struct orphan *v;
+	size_t n;
+	unsigned tries;
+};
+
+static void orphans_free(struct orphans *o)
 {
+	o->p->orphans = NULL;
+	for (size_t i = 0; i < o->n; i++) {
+		cgroup_free(o->v[i].cg);
+		free(o->v[i].name);
+	}
+	free(o->v);
+	if (o->ev)
+		event_free(o->ev);
+	free(o);
+}
+
+/* One kill round for each orphan; drops those removed. True when none is left. */
+static bool reap_orphans(struct orphans *o)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->n; i++) {
+		struct orphan *x = &o->v[i];
+		/* A service took the name meanwhile (reload, run): its cgroup now. */
+		bool claimed = manager_find(o->p->d, x->name) != NULL;
+		if (!claimed && !(cgroup_kill_step(x->cg) == 0 && cgroup_destroy(x->cg) == 0)) {
+			o->v[k++] = *x;
+			continue;
+		}
+		if (!claimed) {
+			struct json_object *ev = json_object_new_object();
+			json_object_object_add(ev, "cgroup",
+					       json_object_new_string(cgroup_path(x->cg)));
+			json_object_object_add(ev, "killed", json_object_new_boolean(x->killed));
+			eventlog_emit(o->p->d->events, NULL, "orphan-removed", ev);
+		}
+		cgroup_free(x->cg);
+		free(x->name);
+	}
+	o->n = k;
+	return k == 0;
+}
+
+static void on_orphans(evutil_socket_t fd, short what, void *arg)
+{
+	struct orphans *o = arg;
+	struct timeval tv = { 0, ORPHAN_RETRY_MS * 1000 };
+
+	if (reap_orphans(o)) {
+		orphans_free(o);
+		return;
+	}
+	if (++o->tries < ORPHAN_RETRY_MAX) {
+		evtimer_add(o->ev, &tv);
+		return;
+	}
+	for (size_t i = 0; i < o->n; i++)
+		log_warnx("cgroup %s does not empty; leaving it", cgroup_path(o->v[i].cg));
+	orphans_free(o);
+}
+
+static void remove_orphans(struct persist *p)
+{
+	struct manager *d = p->d;
+	struct orphans *o = xcalloc(1, sizeof(*o));
+	struct timeval tv = { 0, ORPHAN_RETRY_MS * 1000 };
 	char **names = NULL;
 	size_t n = 0;
 
+	o->p = p;
+	p->orphans = o;
 	if (cgroup_host_children(d->cgroups, &names, &n) < 0)
-		return;
+		n = 0;
+	o->v = xcalloc(n ? n : 1, sizeof(*o->v));
 	for (size_t i = 0; i < n; i++) {
 		struct cgroup *cg = NULL;
 		if (manager_find(d, names[i]) || cgroup_open(d->cgroups, names[i], &cg) < 0) {
@@ -285,20 +371,15 @@ static void remove_orphans(struct manager *d)
 		bool busy = cgroup_is_empty(cg) == 0;
 		log_warnx("cgroup %s belongs to no service%s; removing it", cgroup_path(cg),
 			  busy ? " and still has processes" : "");
-		if (busy)
-			(void)cgroup_kill_all(cg);
-		for (int k = 0; k < 250 && cgroup_destroy(cg) == -EBUSY; k++) {
-			struct timespec ts = { 0, 20 * 1000000 };
-			(void)nanosleep(&ts, NULL);
-		}
-		struct json_object *ev = json_object_new_object();
-		json_object_object_add(ev, "cgroup", json_object_new_string(cgroup_path(cg)));
-		json_object_object_add(ev, "killed", json_object_new_boolean(busy));
-		eventlog_emit(d->events, NULL, "orphan-removed", ev);
-		cgroup_free(cg);
-		free(names[i]);
+		o->v[o->n++] = (struct orphan){ .name = names[i], .cg = cg, .killed = busy };
 	}
 	free(names);
+	if (reap_orphans(o)) {
+		orphans_free(o);
+		return;
+	}
+	o->ev = evtimer_new(d->base, on_orphans, o);
+	evtimer_add(o->ev, &tv);
 }
 
 int persist_adopt(struct persist *p, bool *adopted)
@@ -358,7 +439,7 @@ int persist_adopt(struct persist *p, bool *adopted)
 	}
 	free(held.v);
 	state_clear(&st);
-	remove_orphans(d);
+	remove_orphans(p);
 	if (nadopted)
 		log_info("took over %zu services from the previous paddockd", nadopted);
 	state_changed(p);
@@ -401,6 +482,8 @@ void persist_shutdown(struct persist *p, bool all_stopped)
 {
 	struct manager *d = p->d;
 
+	if (p->orphans)
+		orphans_free(p->orphans);
 	if (p->ev_state) {
 		event_free(p->ev_state);
 		p->ev_state = NULL;

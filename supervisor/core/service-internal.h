@@ -27,8 +27,8 @@
 #endif
 
 #define READ_BUDGET (64 * 1024) /* bytes read per output event: keeps the loop fair */
-#define CGROUP_RETRY_MS 20 /* re-check an emptying cgroup this often */
-#define CGROUP_RETRY_MAX 250 /* ... for at most 5 s */
+#define CGROUP_RETRY_MS 20 /* one kill round / re-check of an emptying cgroup this often */
+#define CGROUP_RETRY_MAX 3000 /* ... for at most 60 s, the bound the blocking kill had */
 
 enum service_event {
 	SE_START, /* operator or boot asks for it to run */
@@ -139,10 +139,11 @@ void svc_drop_overlay(struct service *svc);
 void svc_prepare_image(struct service *svc);
 void svc_launch_now(struct service *svc);
 bool svc_cleanup_cgroup(struct service *svc);
-/* Every process of the group: a signal, freeze or thaw, SIGKILL (-ESRCH without a cgroup). */
+/* Every process of the group: a signal, freeze or thaw (-ESRCH without a cgroup). */
 int svc_signal_group(struct service *svc, int sig);
 int svc_freeze_group(struct service *svc, bool frozen);
-void svc_kill_group(struct service *svc);
+/* One SIGKILL round over the group, never waiting: 0 empty, 1 call again, -errno. */
+int svc_kill_group(struct service *svc);
 
 /* service-output.c: the output pipes and the log */
 void svc_close_output(struct service *svc, int i);

@@ -632,7 +632,8 @@ out: /* failed before the clone: nothing but what we allocated to undo */
 
 /*
  * After the main process is gone: kill what is left in the cgroup and
- * remove it. Retries on a timer while the kernel finishes the kills.
+ * remove it. One kill round per call, never waiting: the caller retries on
+ * the service's timer while the kernel finishes the kills.
  */
 bool svc_cleanup_cgroup(struct service *svc)
 {
@@ -642,8 +643,8 @@ bool svc_cleanup_cgroup(struct service *svc)
 		(void)cgroup_freeze(svc->cg, false);
 		svc->frozen = false;
 	}
-	if (cgroup_is_empty(svc->cg) == 0)
-		(void)cgroup_kill_all(svc->cg);
+	if (cgroup_kill_step(svc->cg) > 0)
+		return false;
 	if (cgroup_destroy(svc->cg) == 0) {
 		svc->cg = cgroup_free(svc->cg);
 		return true;
@@ -663,8 +664,7 @@ int svc_freeze_group(struct service *svc, bool frozen)
 	return svc->cg ? cgroup_freeze(svc->cg, frozen) : -ESRCH;
 }
 
-void svc_kill_group(struct service *svc)
+int svc_kill_group(struct service *svc)
 {
-	if (svc->cg)
-		(void)cgroup_kill_all(svc->cg);
+	return svc->cg ? cgroup_kill_step(svc->cg) : -ESRCH;
 }

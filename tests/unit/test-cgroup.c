@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup-internal.h"
@@ -774,6 +776,139 @@ static void test_apply_v1_variants(void **state)
 	tmp_cleanup(&f.t);
 }
 
+/* List pid as the group's only process. */
+static void list_pid(struct v1_fake *f, pid_t pid)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	putf(buf, "%s/cgroup.procs", f->uni);
+	putf(buf, "%s/cgroup.procs", f->mem);
+	putf("populated 1\nfrozen 0\n", "%s/cgroup.events", f->uni);
+}
+
+/* A child that waits to be killed, listed in the group. */
+static pid_t victim(struct v1_fake *f)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	list_pid(f, pid);
+	return pid;
+}
+
+/* A pid no process has (one that exited): the group never shrinks. */
+static pid_t stuck(struct v1_fake *f)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	list_pid(f, pid);
+	return pid;
+}
+
+static void emptied(struct v1_fake *f)
+{
+	putf("", "%s/cgroup.procs", f->uni);
+	putf("", "%s/cgroup.procs", f->mem);
+	putf("populated 0\nfrozen 0\n", "%s/cgroup.events", f->uni);
+}
+
+/* One kill step per call, never waiting; freezing only when killing does not shrink the group. */
+static void test_kill_step(void **state)
+{
+	struct v1_fake f;
+	struct cgroup_host *h = NULL;
+	struct cgroup *cg = NULL;
+	pid_t pid;
+
+	(void)state;
+	v1_fake_init(&f, true, NULL);
+	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "paddock", &h), 0);
+	assert_int_equal(cgroup_create(h, "web", &cg), 0);
+	assert_int_equal(cgroup_kill_step(cg), 0); /* empty: nothing written */
+
+	/* No cgroup.kill: the first pass just kills what is listed. */
+	pid = victim(&f);
+	nwrites = 0;
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	assert_int_equal(nwrites, 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	emptied(&f);
+	assert_int_equal(cgroup_kill_step(cg), 0);
+
+	/* A pass that does not shrink the group: the next one freezes, kills, thaws. */
+	stuck(&f);
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	nwrites = 0;
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	assert_int_equal(nwrites, 2); /* v1 freezer: FROZEN (settles at once), THAWED */
+	assert_int_equal(write_pos("freezer.state"), 0);
+	assert_string_equal(get("%s/freezer.state", f.freezer), "THAWED");
+	emptied(&f);
+	assert_int_equal(cgroup_kill_step(cg), 0);
+
+	/* A v2 freeze that does not settle: wait a few steps, then kill anyway and thaw. */
+	putf("0\n", "%s/cgroup.freeze", f.uni);
+	stuck(&f);
+	assert_int_equal(cgroup_kill_step(cg), 1); /* pass 1: kill */
+	pid = victim(&f); /* still one process: pass 2 freezes */
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(cgroup_kill_step(cg), 1);
+		assert_string_equal(get("%s/cgroup.freeze", f.uni), "1");
+		assert_int_equal(kill(pid, 0), 0); /* still waiting for the freeze */
+	}
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	assert_string_equal(get("%s/cgroup.freeze", f.uni), "0");
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+
+	/* ... and kills on the step that sees it settled. */
+	pid = victim(&f);
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	assert_int_equal(kill(pid, 0), 0);
+	assert_int_equal(cgroup_freeze_settled(cg, true), 0);
+	putf("populated 1\nfrozen 1\n", "%s/cgroup.events", f.uni);
+	assert_int_equal(cgroup_freeze_settled(cg, true), 1);
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_string_equal(get("%s/cgroup.freeze", f.uni), "0");
+	emptied(&f);
+	assert_int_equal(cgroup_kill_step(cg), 0);
+
+	/* cgroup.kill, where present, does it all; listed processes are left to it. */
+	putf("", "%s/cgroup.kill", f.uni);
+	pid = victim(&f);
+	nwrites = 0;
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	assert_int_equal(nwrites, 1);
+	assert_string_equal(writes[0], "cgroup.kill");
+	assert_int_equal(kill(pid, 0), 0);
+
+	/* ... unless the test knob turns it off. */
+	cg = cgroup_free(cg);
+	h = cgroup_host_free(h);
+	setenv("PADDOCK_TEST_NO_CGROUP_KILL", "1", 1);
+	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "paddock", &h), 0);
+	unsetenv("PADDOCK_TEST_NO_CGROUP_KILL");
+	assert_non_null(strstr(cgroup_host_describe(h), "cgroup.kill off"));
+	assert_int_equal(cgroup_open(h, "web", &cg), 0);
+	nwrites = 0;
+	assert_int_equal(cgroup_kill_step(cg), 1);
+	assert_int_equal(write_pos("cgroup.kill"), -1);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+
+	cg = cgroup_free(cg);
+	h = cgroup_host_free(h);
+	tmp_cleanup(&f.t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -782,7 +917,7 @@ int main(void)
 		cmocka_unit_test(test_detect_hybrid),	  cmocka_unit_test(test_detect_v2),
 		cmocka_unit_test(test_detect_v1),	  cmocka_unit_test(test_detect_odd),
 		cmocka_unit_test(test_apply_v2),	  cmocka_unit_test(test_apply_hybrid),
-		cmocka_unit_test(test_apply_v1_variants),
+		cmocka_unit_test(test_apply_v1_variants), cmocka_unit_test(test_kill_step),
 	};
 	cgroup_set_write_hook(record_write, NULL);
 	return cmocka_run_group_tests(tests, NULL, cleanup_all);

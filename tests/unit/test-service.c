@@ -164,10 +164,11 @@ int svc_freeze_group(struct service *svc, bool frozen)
 	return 0;
 }
 
-void svc_kill_group(struct service *svc)
+int svc_kill_group(struct service *svc)
 {
 	w.group_kills++;
 	(void)kill(svc->main_pid, SIGKILL);
+	return 0;
 }
 
 void svc_close_output(struct service *svc, int i)
