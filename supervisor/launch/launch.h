@@ -59,21 +59,6 @@ struct launch_child {
  * whole fd table into each child (correct, slower with many services).
  */
 int launch_reserve_slots(void);
-/*
- * Whether the kernel (as this process sees it) has clone3. Without it
- * (valgrind 3.19; a container whose seccomp profile answers ENOSYS, as
- * docker's did) children start through clone(2), which cannot place them
- * into a cgroup: callers then set wait_attach and attach by a write.
- */
-bool launch_have_clone3(void);
-/*
- * Fork-like clone with CLONE_PIDFD: flags (namespaces), exit_signal, and
- * with cgroup_fd >= 0 CLONE_INTO_CGROUP (clone3 only: -ENOSYS without).
- * Returns the pid (0 in the child) and *pidfd, or -errno.
- */
-pid_t launch_clone(uint64_t flags, int exit_signal, int cgroup_fd, int *pidfd);
-/* The CLONE_NEW* flags of the SPEC_NS_* bits in ns. */
-uint64_t launch_ns_flags(unsigned ns);
 /* Start the child. Returns 0 or -errno (nothing started on failure). */
 int launch_start(const struct launch_plan *plan, struct launch_child *child);
 /* Let a child that waits for attachment go on (placed) or give up (not placed). */

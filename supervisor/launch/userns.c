@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "clone.h"
 #include "userns.h"
 #include "util.h"
 
