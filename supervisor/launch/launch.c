@@ -32,24 +32,24 @@
 
 extern char **environ;
 
-/* Child-side failure: fill the report, send it, exit. No allocation. */
-static void __attribute__((noreturn, format(printf, 3, 4)))
-child_fail(int reportfd, int err, const char *fmt, ...)
+/* Send a filled error as the launch report and exit. No allocation. */
+static void __attribute__((noreturn)) child_send(int reportfd, const struct error *err)
 {
-	struct launch_report rep = { .err = err };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rep.what, sizeof(rep.what), fmt, ap);
-	va_end(ap);
-	(void)!write(reportfd, &rep, sizeof(rep));
+	(void)!write(reportfd, err, sizeof(*err));
 	_exit(127);
 }
 
-static void child_send(int reportfd, const struct launch_report *rep)
+/* Child-side failure: fill the report, send it, exit. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+child_fail(int reportfd, int code, const char *fmt, ...)
 {
-	(void)!write(reportfd, rep, sizeof(*rep));
-	_exit(127);
+	struct error err = { .code = code };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	child_send(reportfd, &err);
 }
 
 static void reset_signals(void)
@@ -64,17 +64,6 @@ static void reset_signals(void)
 }
 
 /* Close every fd >= 3 except the ones listed (sorted ascending, -1 ignored). */
-int launch_fail(struct launch_report *rep, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	rep->err = err;
-	va_start(ap, fmt);
-	vsnprintf(rep->what, sizeof(rep->what), fmt, ap);
-	va_end(ap);
-	return -err;
-}
-
 void launch_close_all_but(int *keep, size_t n)
 {
 	unsigned lo = 3;
@@ -210,7 +199,7 @@ static void slots_put(const int *fds)
 static int __attribute__((noreturn))
 child_main(const struct launch_plan *plan, struct child_fds fds)
 {
-	struct launch_report rep = { 0 };
+	struct error err = { 0 };
 	const struct service_spec *spec = plan->spec;
 	int rootmnt = -1;
 
@@ -226,8 +215,8 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	if (fds.idmap >= 0) {
 		/* User namespace: nothing creates files before paddockd wrote our maps;
 		 * with them comes the root, idmapped (userns.c). */
-		if ((rootmnt = userns_receive(fds.idmap, &rep)) < 0 && rep.err)
-			child_send(fds.report, &rep);
+		if ((rootmnt = userns_receive(fds.idmap, &err)) < 0 && err.code)
+			child_send(fds.report, &err);
 		close(fds.idmap);
 		/* Still host root (unmapped here): become root of the namespace. */
 		if (setresgid(0, 0, 0) < 0)
@@ -238,12 +227,12 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	if ((spec->isolation.namespaces & SPEC_NS_UTS) && plan->hostname &&
 	    sethostname(plan->hostname, strlen(plan->hostname)) < 0)
 		child_fail(fds.report, errno, "sethostname %s", plan->hostname);
-	if ((spec->isolation.namespaces & SPEC_NS_NET) && rootfs_loopback_up(&rep) < 0)
-		child_send(fds.report, &rep);
+	if ((spec->isolation.namespaces & SPEC_NS_NET) && rootfs_loopback_up(&err) < 0)
+		child_send(fds.report, &err);
 	if ((spec->isolation.namespaces & SPEC_NS_MOUNT) &&
 	    rootfs_setup(spec, plan->rootfs, plan->overlay, plan->overlay_dir, plan->notify_dir,
-			 rootmnt, &rep) < 0)
-		child_send(fds.report, &rep);
+			 rootmnt, &err) < 0)
+		child_send(fds.report, &err);
 
 	if (plan->wait_attach) {
 		/*
@@ -382,7 +371,9 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		/* Maps and root for the child; a failure reaches it and comes back
 		 * on the report pipe like any other. Closing our end unblocks it. */
 		close(idmap[1]);
-		(void)userns_prepare(plan, pid, idmap[0]);
+		(void)userns_prepare(pid, idmap[0], plan->spec->isolation.user_host,
+				     plan->spec->isolation.user_count, plan->rootfs, plan->overlay,
+				     plan->overlay_dir);
 		close(idmap[0]);
 	}
 	child->pid = pid;
@@ -443,7 +434,7 @@ static bool parse_id(const char *s, unsigned *out)
 }
 
 int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
-			size_t homelen, const char **why)
+			size_t homelen, struct error *err)
 {
 	char name[256], group[256] = "", path[4096];
 	const char *colon;
@@ -476,8 +467,7 @@ int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *g
 		*uid = id;
 		*gid = id;
 	} else {
-		*why = "user not found in the service's /etc/passwd";
-		return -ENOENT;
+		return error_set(err, ENOENT, "user not found in the service's /etc/passwd");
 	}
 	(void)have_gid;
 	if (!*group)
@@ -494,8 +484,7 @@ int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *g
 		if (strcmp(gent->gr_name, group) == 0)
 			break;
 	if (!gent) {
-		*why = "group not found in the service's /etc/group";
-		return -ENOENT;
+		return error_set(err, ENOENT, "group not found in the service's /etc/group");
 	}
 	*gid = gent->gr_gid;
 	return 0;

@@ -3,7 +3,8 @@
  * spec's namespaces and (pure v2) CLONE_INTO_CGROUP; in the child the
  * root filesystem (rootfs.c), an optional built-in init as pid 1, user,
  * working dir, environment, fds, exec. Failures in the child come back
- * as a launch_report over a close-on-exec pipe (s6's trystart).
+ * as a struct error (error.h) over a close-on-exec pipe (s6's trystart):
+ * code is the failed step's errno, msg says which ("exec /bin/nope").
  *
  * Everything the child needs is prepared in the parent: the child does
  * not allocate, so a clone3 from a process with other threads is safe.
@@ -15,15 +16,10 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "error.h"
 #include "spec.h"
 
 struct harden_plan;
-
-/* What the child writes on the report pipe when a step fails. */
-struct launch_report {
-	int err; /* errno of the failed step */
-	char what[240]; /* "exec /bin/nope", "mount /proc", ... */
-};
 
 struct launch_plan {
 	const struct service_spec *spec;
@@ -48,7 +44,7 @@ struct launch_plan {
 struct launch_child {
 	pid_t pid;
 	int pidfd; /* for exit events */
-	int reportfd; /* read end: EOF alone = exec succeeded */
+	int reportfd; /* read end: a struct error, or EOF alone = exec succeeded */
 	int statusfd; /* read end: init writes the service's wait status; -1 without init */
 	int gofd; /* write end: closed by launch_release; -1 when not waiting */
 };
@@ -68,14 +64,11 @@ void launch_child_close(struct launch_child *child);
 
 /*
  * Resolve spec user "uid[:gid]" / "name[:group]" against root's
- * /etc/passwd and /etc/group (root NULL = host). 0 or -errno with *why set.
+ * /etc/passwd and /etc/group (root NULL = host). 0 or -errno with err set.
  */
 int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
-			size_t homelen, const char **why);
+			size_t homelen, struct error *err);
 
-/* Fill rep (errno err, printf text); returns -err. For the child's setup steps. */
-int launch_fail(struct launch_report *rep, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* In a forked child: close every fd from 3 up except those in keep (reordered). */
 void launch_close_all_but(int *keep, size_t n);
 /* Built-in init loop when pid 1 (also used by tests). Never returns. */
