@@ -166,34 +166,43 @@ struct child_fds {
  * fds; a plain clone copies that table and the child then closes each
  * entry, O(fds) per start. Instead the fds a child needs are dup'ed into a
  * few low slots reserved at startup, the child is cloned with CLONE_FILES
- * (no copy) and its first act is close_range(slot_max + 1, ~0,
+ * (no copy) and its first act is close_range(slots->max + 1, ~0,
  * CLOSE_RANGE_UNSHARE): a private table holding only the low slots. The
  * parent waits for one byte on the report pipe saying so before it puts
- * placeholders back into the slots.
+ * placeholders back into the slots. One start at a time per struct
+ * launch_slots: launch_start returns only once the child let go of them.
  */
 enum { SLOT_REPORT, SLOT_STATUS, SLOT_GO, SLOT_DEVNULL, SLOT_OUT, SLOT_ERR, SLOT_IDMAP, SLOT_N };
-static int slots[SLOT_N] = { -1, -1, -1, -1, -1, -1, -1 };
-static int slot_max = -1, slot_placeholder = -1;
+_Static_assert(SLOT_N == LAUNCH_SLOT_N, "launch.h's LAUNCH_SLOT_N is the number of slots");
 
-int launch_reserve_slots(void)
+int launch_reserve_slots(struct launch_slots *s)
 {
-	slot_placeholder = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (slot_placeholder < 0)
+	int r;
+
+	s->max = -1;
+	s->placeholder = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (s->placeholder < 0)
 		return -errno;
 	for (int i = 0; i < SLOT_N; i++) {
-		slots[i] = fcntl(slot_placeholder, F_DUPFD_CLOEXEC, 3);
-		if (slots[i] < 0)
-			return -errno;
-		if (slots[i] > slot_max)
-			slot_max = slots[i];
+		s->fd[i] = fcntl(s->placeholder, F_DUPFD_CLOEXEC, 3);
+		if (s->fd[i] < 0) {
+			r = -errno;
+			while (i-- > 0)
+				(void)close(s->fd[i]);
+			(void)close(s->placeholder);
+			s->placeholder = -1;
+			return r;
+		}
+		if (s->fd[i] > s->max)
+			s->max = s->fd[i];
 	}
 	return 0;
 }
 
-static void slots_put(const int *fds)
+static void slots_put(const struct launch_slots *s, const int *fds)
 {
 	for (int i = 0; i < SLOT_N; i++)
-		(void)dup3(fds[i] >= 0 ? fds[i] : slot_placeholder, slots[i], O_CLOEXEC);
+		(void)dup3(fds[i] >= 0 ? fds[i] : s->placeholder, s->fd[i], O_CLOEXEC);
 }
 
 static int __attribute__((noreturn))
@@ -306,11 +315,12 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	}
 
 	/* Slots only with clone3: valgrind's clone(2) refuses a fork that shares its fd table. */
-	bool use_slots = slot_max >= 0 && launch_have_clone3();
+	const struct launch_slots *slots = plan->slots;
+	bool use_slots = slots && slots->max >= 0 && launch_have_clone3();
 	if (use_slots) {
 		int want[SLOT_N] = { report[1],	      status[1],       go[0],	devnull,
 				     plan->stdout_fd, plan->stderr_fd, idmap[1] };
-		slots_put(want);
+		slots_put(slots, want);
 	}
 
 	/* With CLONE_NEWUSER the other namespaces belong to the service's user
@@ -323,23 +333,23 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	if (pid < 0) {
 		r = pid;
 		if (use_slots)
-			slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
+			slots_put(slots, (const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
 		goto fail;
 	}
 	if (pid == 0 && use_slots) {
 		/* Shared table: touch nothing before our own, small copy exists. */
-		if (syscall(SYS_close_range, (unsigned)slot_max + 1, ~0U, CLOSE_RANGE_UNSHARE) <
+		if (syscall(SYS_close_range, (unsigned)slots->max + 1, ~0U, CLOSE_RANGE_UNSHARE) <
 			0 &&
 		    unshare(CLONE_FILES) < 0)
 			_exit(127);
-		(void)!write(slots[SLOT_REPORT], "u", 1);
-		struct child_fds fds = { slots[SLOT_REPORT],
-					 status[1] >= 0 ? slots[SLOT_STATUS] : -1,
-					 go[0] >= 0 ? slots[SLOT_GO] : -1,
-					 slots[SLOT_DEVNULL],
-					 slots[SLOT_OUT],
-					 slots[SLOT_ERR],
-					 idmap[1] >= 0 ? slots[SLOT_IDMAP] : -1 };
+		(void)!write(slots->fd[SLOT_REPORT], "u", 1);
+		struct child_fds fds = { slots->fd[SLOT_REPORT],
+					 status[1] >= 0 ? slots->fd[SLOT_STATUS] : -1,
+					 go[0] >= 0 ? slots->fd[SLOT_GO] : -1,
+					 slots->fd[SLOT_DEVNULL],
+					 slots->fd[SLOT_OUT],
+					 slots->fd[SLOT_ERR],
+					 idmap[1] >= 0 ? slots->fd[SLOT_IDMAP] : -1 };
 		child_main(plan, fds);
 	}
 	if (pid == 0) {
@@ -359,7 +369,7 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		/* The child has its own table once this byte arrives (or it died). */
 		while (read(report[0], &c, 1) < 0 && errno == EINTR)
 			;
-		slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
+		slots_put(slots, (const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
 	}
 
 	close(report[1]);

@@ -21,6 +21,17 @@
 
 struct harden_plan;
 
+/*
+ * Low fd numbers a child's fds are dup'ed into before a clone that shares
+ * the fd table (see launch.c). Owned by main, held for the daemon's life.
+ */
+#define LAUNCH_SLOT_N 7
+struct launch_slots {
+	int fd[LAUNCH_SLOT_N];
+	int max; /* the highest of fd */
+	int placeholder; /* /dev/null, what a slot holds between starts */
+};
+
 struct launch_plan {
 	const struct service_spec *spec;
 	const char *rootfs; /* directory to pivot into, NULL = host fs */
@@ -39,6 +50,7 @@ struct launch_plan {
 	const struct rlimit *nofile; /* restored before exec; NULL = leave as is */
 	const struct harden_plan *harden; /* capabilities, seccomp (harden.h); NULL = none */
 	const char *notify_dir; /* host dir of the notify socket, bound into rootfs; NULL = none */
+	const struct launch_slots *slots; /* launch_reserve_slots; NULL = copy the fd table */
 };
 
 struct launch_child {
@@ -51,10 +63,11 @@ struct launch_child {
 
 /*
  * Reserve the low fd slots children are started through; call first thing
- * in main, while fd numbers are small. Without it launch_start copies the
- * whole fd table into each child (correct, slower with many services).
+ * in main, while fd numbers are small, and pass them in every plan. Without
+ * them launch_start copies the whole fd table into each child (correct,
+ * slower with many services). 0, or -errno with nothing held.
  */
-int launch_reserve_slots(void);
+int launch_reserve_slots(struct launch_slots *slots);
 /* Start the child. Returns 0 or -errno (nothing started on failure). */
 int launch_start(const struct launch_plan *plan, struct launch_child *child);
 /* Let a child that waits for attachment go on (placed) or give up (not placed). */
