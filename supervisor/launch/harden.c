@@ -269,8 +269,7 @@ static void prepare_limits(const struct service_spec *spec, struct harden_plan *
 			 (int)spec->resources.oom_score_adj);
 }
 
-int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
-		   size_t errlen)
+int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, struct error *err)
 {
 	int last = harden_cap_last();
 	uint64_t all = last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
@@ -289,18 +288,18 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, ch
 
 	if (spec->isolation.seccomp_profile) {
 		/* The profile replaces the default filter (as docker's --security-opt). */
-		char perr[512];
 		scmp_filter_ctx pctx;
 
-		if ((r = seccomp_profile_load(spec->isolation.seccomp_profile, caps, &pctx, perr,
-					      sizeof(perr))) < 0) {
-			snprintf(err, errlen, "seccomp profile %s", perr);
+		if ((r = seccomp_profile_load(spec->isolation.seccomp_profile, caps, &pctx, err)) <
+		    0) {
+			(void)error_prefix(err, "seccomp profile ");
 			return r;
 		}
 		if ((r = export_filter(pctx, plan)) < 0)
-			snprintf(err, errlen, "seccomp profile %s: export filter: %s",
-				 spec->isolation.seccomp_profile,
-				 r == -E2BIG ? "more than 4096 BPF instructions" : strerror(-r));
+			(void)error_set(err, -r, "seccomp profile %s: export filter: %s",
+					spec->isolation.seccomp_profile,
+					r == -E2BIG ? "more than 4096 BPF instructions"
+						    : strerror(-r));
 		else
 			plan->seccomp = true;
 		seccomp_release(pctx);
@@ -308,20 +307,19 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, ch
 	}
 
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx) {
-		snprintf(err, errlen, "seccomp: cannot create a filter");
-		return -ENOMEM;
-	}
+	if (!ctx)
+		return error_set(err, ENOMEM, "seccomp: cannot create a filter");
 	if ((r = add_arches(ctx)) < 0) {
-		snprintf(err, errlen, "seccomp: add architectures: %s", strerror(-r));
+		(void)error_set(err, -r, "seccomp: add architectures: %s", strerror(-r));
 		goto out;
 	}
 	if ((r = build_rules(ctx, caps, &what)) < 0) {
-		snprintf(err, errlen, "seccomp: rule for %s: %s", what ? what : "?", strerror(-r));
+		(void)error_set(err, -r, "seccomp: rule for %s: %s", what ? what : "?",
+				strerror(-r));
 		goto out;
 	}
 	if ((r = export_filter(ctx, plan)) < 0) {
-		snprintf(err, errlen, "seccomp: export filter: %s", strerror(-r));
+		(void)error_set(err, -r, "seccomp: export filter: %s", strerror(-r));
 		goto out;
 	}
 	plan->seccomp = true;
@@ -337,14 +335,14 @@ int harden_check_specs(const struct spec_set *set, struct config_errors *errs)
 	for (size_t i = 0; set && i < set->nservices; i++) {
 		const struct service_spec *spec = set->services[i];
 		struct harden_plan plan;
-		char err[512] = "";
+		struct error err = { 0 };
 
 		if (!spec->isolation.seccomp_profile)
 			continue;
-		if (harden_prepare(spec, &plan, err, sizeof(err)) < 0) {
+		if (harden_prepare(spec, &plan, &err) < 0) {
 			config_errors_add(errs, spec->file, spec->isolation.seccomp_line,
 					  spec->isolation.seccomp_column, "service %s: %s",
-					  spec->name, err);
+					  spec->name, err.msg);
 			bad = -EINVAL;
 		}
 		harden_plan_free(&plan);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "error.h"
 #include "spec.h"
 
 /* CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE
@@ -63,8 +64,7 @@ int harden_cap_last(void);
  * Parent side: compute the plan for spec. 0, or -errno with err filled.
  * The plan must be freed with harden_plan_free (also after a failure).
  */
-int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
-		   size_t errlen);
+int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, struct error *err);
 void harden_plan_free(struct harden_plan *plan);
 /*
  * Build each spec's seccomp profile (isolation.seccomp: FILE) as a start
