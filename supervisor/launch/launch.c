@@ -126,18 +126,16 @@ void launch_init_run(pid_t service, int statusfd)
 /* The service itself, after namespaces and rootfs: identity, cwd, exec. */
 static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan, int reportfd)
 {
-	enum harden_step step;
-	const char *what = NULL;
-	int r;
+	struct error err = { 0 };
 
 	/* Bounding and ambient sets go while we still hold CAP_SETPCAP. */
-	if (plan->harden && (r = harden_apply_bounding(plan->harden, &step)) < 0)
-		child_fail(reportfd, -r, "%s", harden_step_name(step));
+	if (plan->harden && harden_apply_bounding(plan->harden, &err) < 0)
+		child_send(reportfd, &err);
 	if (plan->nofile && plan->nofile->rlim_cur > 0)
 		(void)setrlimit(RLIMIT_NOFILE, plan->nofile);
 	/* The spec's rlimits and oom_score_adj while CAP_SYS_RESOURCE is still held. */
-	if (plan->harden && (r = harden_apply_limits(plan->harden, &what)) < 0)
-		child_fail(reportfd, -r, "%s", what);
+	if (plan->harden && harden_apply_limits(plan->harden, &err) < 0)
+		child_send(reportfd, &err);
 	if (setgroups(0, NULL) < 0)
 		child_fail(reportfd, errno, "setgroups");
 	if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
@@ -151,8 +149,8 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 	(void)syscall(SYS_close_range, reportfd + 1, ~0U, 0);
 	environ = (char **)plan->envp;
 	/* Last: capset, no_new_privs, seccomp (nothing of ours runs after it). */
-	if (plan->harden && (r = harden_apply(plan->harden, &step)) < 0)
-		child_fail(reportfd, -r, "%s", harden_step_name(step));
+	if (plan->harden && harden_apply(plan->harden, &err) < 0)
+		child_send(reportfd, &err);
 	execvp(plan->argv[0], plan->argv);
 	child_fail(reportfd, errno, "exec %s", plan->argv[0]);
 }
