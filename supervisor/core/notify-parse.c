@@ -49,16 +49,13 @@ static bool val_is(const char *v, size_t vlen, const char *want)
 	return strlen(want) == vlen && memcmp(v, want, vlen) == 0;
 }
 
-static int parse(const char *buf, size_t len, struct notify_msg *m, const char **why)
+static int parse(const char *buf, size_t len, struct notify_msg *m, struct error *err)
 {
-	*why = NULL;
 	if (len > NOTIFY_MSG_MAX) {
-		*why = "message too long";
-		return -EBADMSG;
+		return error_set(err, EBADMSG, "message too long");
 	}
 	if (memchr(buf, '\0', len)) {
-		*why = "NUL byte in message";
-		return -EBADMSG;
+		return error_set(err, EBADMSG, "NUL byte in message");
 	}
 	for (size_t pos = 0; pos < len;) {
 		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
@@ -68,8 +65,7 @@ static int parse(const char *buf, size_t len, struct notify_msg *m, const char *
 			continue; /* blank lines and a trailing newline are fine */
 		const char *eq = memchr(line, '=', llen);
 		if (!eq || !is_key(line, (size_t)(eq - line))) {
-			*why = "line is not KEY=VALUE";
-			return -EBADMSG;
+			return error_set(err, EBADMSG, "line is not KEY=VALUE");
 		}
 		const char *k = line, *v = eq + 1;
 		size_t klen = (size_t)(eq - line), vlen = llen - klen - 1;
@@ -78,8 +74,9 @@ static int parse(const char *buf, size_t len, struct notify_msg *m, const char *
 		if (key_is(k, klen, "READY") || key_is(k, klen, "STOPPING") ||
 		    key_is(k, klen, "RELOADING") || key_is(k, klen, "BARRIER")) {
 			if (!val_is(v, vlen, "1")) {
-				*why = "READY, STOPPING, RELOADING and BARRIER take only 1";
-				return -EBADMSG;
+				return error_set(
+				    err, EBADMSG,
+				    "READY, STOPPING, RELOADING and BARRIER take only 1");
 			}
 			if (key_is(k, klen, "READY"))
 				m->ready = true;
@@ -95,8 +92,7 @@ static int parse(const char *buf, size_t len, struct notify_msg *m, const char *
 			else if (val_is(v, vlen, "trigger"))
 				m->watchdog_trigger = true;
 			else {
-				*why = "WATCHDOG takes 1 or trigger";
-				return -EBADMSG;
+				return error_set(err, EBADMSG, "WATCHDOG takes 1 or trigger");
 			}
 		} else if (key_is(k, klen, "STATUS")) {
 			size_t n = vlen < NOTIFY_STATUS_MAX - 1 ? vlen : NOTIFY_STATUS_MAX - 1;
@@ -108,22 +104,23 @@ static int parse(const char *buf, size_t len, struct notify_msg *m, const char *
 			m->have_status = true;
 		} else if (key_is(k, klen, "MAINPID")) {
 			if (!parse_u64(v, vlen, &u) || u == 0 || u > INT_MAX) {
-				*why = "MAINPID is not a pid";
-				return -EBADMSG;
+				return error_set(err, EBADMSG, "MAINPID is not a pid");
 			}
 			m->mainpid = (pid_t)u;
 			m->have_mainpid = true;
 		} else if (key_is(k, klen, "EXTEND_TIMEOUT_USEC")) {
 			if (!parse_u64(v, vlen, &u)) {
-				*why = "EXTEND_TIMEOUT_USEC is not a number of microseconds";
-				return -EBADMSG;
+				return error_set(
+				    err, EBADMSG,
+				    "EXTEND_TIMEOUT_USEC is not a number of microseconds");
 			}
 			m->extend_usec = u;
 			m->have_extend = true;
 		} else if (key_is(k, klen, "WATCHDOG_USEC")) {
 			if (!parse_u64(v, vlen, &u) || u == 0) {
-				*why = "WATCHDOG_USEC is not a positive number of microseconds";
-				return -EBADMSG;
+				return error_set(
+				    err, EBADMSG,
+				    "WATCHDOG_USEC is not a positive number of microseconds");
 			}
 			m->watchdog_usec = u;
 			m->have_watchdog_usec = true;
@@ -134,10 +131,10 @@ static int parse(const char *buf, size_t len, struct notify_msg *m, const char *
 	return 0;
 }
 
-int notify_parse(const char *buf, size_t len, struct notify_msg *m, const char **why)
+int notify_parse(const char *buf, size_t len, struct notify_msg *m, struct error *err)
 {
 	memset(m, 0, sizeof(*m));
-	int r = parse(buf, len, m, why);
+	int r = parse(buf, len, m, err);
 	if (r < 0)
 		memset(m, 0, sizeof(*m)); /* refused whole: nothing to act on by mistake */
 	return r;

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "error.h"
+
 #define NOTIFY_MSG_MAX 4096 /* systemd's limit too (PIPE_BUF); longer datagrams are refused */
 #define NOTIFY_STATUS_MAX 256 /* STATUS= text kept, in bytes; longer text is cut */
 #define NOTIFY_DIR_INSIDE "/dev/paddock" /* where a service with its own root sees the dir */
@@ -36,9 +38,9 @@ struct notify_msg {
 
 /*
  * Parse one datagram of len bytes (not NUL-terminated). All or nothing:
- * 0 with *m filled, or -EBADMSG with *why saying what is wrong (a NUL
+ * 0 with *m filled, or -EBADMSG with err saying what is wrong (a NUL
  * byte, a line without '=', a bad value of a known key). Pure.
  */
-int notify_parse(const char *buf, size_t len, struct notify_msg *m, const char **why);
+int notify_parse(const char *buf, size_t len, struct notify_msg *m, struct error *err);
 
 #endif

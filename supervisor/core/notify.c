@@ -98,6 +98,7 @@ static void handle(struct notify *n, const char *buf, size_t len, bool truncated
 		   const struct ucred *cred, int nfds)
 {
 	struct notify_msg m;
+	struct error err;
 	const char *why = NULL;
 	struct service *svc;
 
@@ -109,7 +110,9 @@ static void handle(struct notify *n, const char *buf, size_t len, bool truncated
 	}
 	if (truncated)
 		why = "message too long";
-	else if (notify_parse(buf, len, &m, &why) == 0 && nfds > 0 && !m.barrier)
+	else if (notify_parse(buf, len, &m, &err) < 0)
+		why = err.msg;
+	else if (nfds > 0 && !m.barrier)
 		why = "file descriptors passed (no fd store); closed";
 	if (why) {
 		n->count.malformed++;

@@ -253,14 +253,18 @@ int main(int argc, char **argv)
 {
 	static struct manager manager; /* zeroed; lives as long as the process */
 	struct manager *d = &manager;
+	static struct launch_slots slots;
 	struct options o = { 0 };
 	struct event *sigev[4];
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	int r;
 
 	parse_options(argc, argv, &o);
-	if (!o.check && launch_reserve_slots() < 0)
-		fatal("cannot reserve fd slots");
+	if (!o.check) {
+		if ((r = launch_reserve_slots(&slots)) < 0)
+			fatalx("cannot reserve fd slots: %s", strerror(-r));
+		d->env.slots = &slots;
+	}
 	log_init(o.foreground || o.check, o.verbose);
 	if (config_host_detect(&d->host) < 0)
 		d->host.mem_total = 0;
@@ -301,7 +305,7 @@ int main(int argc, char **argv)
 		       r == -EBUSY ? "another paddockd is running with this state dir"
 				   : strerror(-r));
 	d->instance = (uint64_t)time(NULL) * 1000000 + now_us() % 1000000;
-	struct image_error ierr = { { 0 } };
+	struct error ierr = { 0 };
 	struct image_limits ilim = daemon_image_limits(d->cfg);
 	if (!(d->images = image_store_open(d->cfg->state_dir, &ilim, &ierr)))
 		fatalx("image store in %s: %s", d->cfg->state_dir, ierr.msg);

@@ -387,7 +387,7 @@ int persist_adopt(struct persist *p, bool *adopted)
 	struct manager *d = p->d;
 	struct held_list held = { 0 };
 	struct state st = { 0 };
-	char err[256];
+	struct error err = { 0 };
 	bool spawned = false;
 	size_t nadopted = 0;
 	int r;
@@ -405,12 +405,12 @@ int persist_adopt(struct persist *p, bool *adopted)
 		log_warnx("fd holder: cannot list: %s", strerror(-r));
 	watch_fdstore(p);
 
-	r = state_load(p->state_path, &st, err, sizeof(err));
+	r = state_load(p->state_path, &st, &err);
 	if (r < 0 && r != -ENOENT) {
 		log_warnx("state file %s: %s; rebuilding from the cgroups and the fd holder",
-			  p->state_path, err);
+			  p->state_path, err.msg);
 		struct json_object *ev = json_object_new_object();
-		json_object_object_add(ev, "error", json_object_new_string(err));
+		json_object_object_add(ev, "error", json_object_new_string(err.msg));
 		eventlog_emit(d->events, NULL, "state-corrupt", ev);
 	} else if (r == 0 && p->boot_id[0] && strcmp(st.boot_id, p->boot_id) != 0) {
 		log_info("state file %s is from an earlier boot; ignoring it", p->state_path);

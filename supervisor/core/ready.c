@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
+#include "clone.h"
 #include "harden.h"
 #include "log.h"
 #include "launch.h"
@@ -101,12 +102,11 @@ static int probe_exec(const struct ready_target *t, int devnull)
 	static char home[] = "HOME=/";
 	char *const env[] = { path, home, NULL };
 	struct harden_plan hp;
-	enum harden_step step;
-	char err[256];
+	struct error err;
 	int st, hr;
 	pid_t pid;
 
-	hr = harden_prepare(t->spec, &hp, err, sizeof(err));
+	hr = harden_prepare(t->spec, &hp, &err);
 	if (hr < 0)
 		return hr;
 	pid = fork(); /* the first process in the joined pid namespace */
@@ -117,9 +117,9 @@ static int probe_exec(const struct ready_target *t, int devnull)
 		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
 			_exit(126);
 		(void)syscall(SYS_close_range, 3, ~0U, 0);
-		if (chdir("/") < 0 || harden_apply_bounding(&hp, &step) < 0 ||
+		if (chdir("/") < 0 || harden_apply_bounding(&hp, NULL) < 0 ||
 		    setgroups(0, NULL) < 0 || setresgid(t->gid, t->gid, t->gid) < 0 ||
-		    setresuid(t->uid, t->uid, t->uid) < 0 || harden_apply(&hp, &step) < 0)
+		    setresuid(t->uid, t->uid, t->uid) < 0 || harden_apply(&hp, NULL) < 0)
 			_exit(126);
 		execvpe(t->spec->ready.exec[0], t->spec->ready.exec, env);
 		_exit(127);

@@ -72,7 +72,7 @@ struct service {
 	int out_fd[2];
 	struct logstore *log;
 
-	struct launch_report report;
+	struct error report;
 	bool have_report;
 
 	char *cpus_override; /* owned cpuset string of an operator's `set` */

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "daemon-image.h"
+#include "clone.h"
 #include "harden.h"
 #include "image.h"
 #include "log.h"
@@ -89,7 +90,7 @@ void svc_judge_exit(struct service *svc, int status, bool away)
 {
 	/* A launch report may still sit in the pipe: read it before judging. */
 	if (svc->ev_report) {
-		struct launch_report rep;
+		struct error rep;
 		if (read(svc->child.reportfd, &rep, sizeof(rep)) == sizeof(rep)) {
 			svc->report = rep;
 			svc->have_report = true;
@@ -97,8 +98,8 @@ void svc_judge_exit(struct service *svc, int status, bool away)
 	}
 
 	if (svc->have_report)
-		record_exit(svc, EXIT_LAUNCH, svc->report.err, "%s: %s", svc->report.what,
-			    strerror(svc->report.err));
+		record_exit(svc, EXIT_LAUNCH, svc->report.code, "%s: %s", svc->report.msg,
+			    strerror(svc->report.code));
 	else if (status < 0 && cgroup_saw_oom_kill(svc))
 		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
 	else if (status < 0 && away)
@@ -163,7 +164,7 @@ void svc_on_exit_event(evutil_socket_t fd, short what, void *arg)
 static void on_report_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct service *svc = arg;
-	struct launch_report rep;
+	struct error rep;
 	ssize_t n = read(fd, &rep, sizeof(rep));
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -297,7 +298,7 @@ static int prepare_overlay(struct service *svc, char *opts, size_t len, char *di
 {
 	const struct service_spec *spec = svc->spec;
 	char merged[4096], upper[4096], work[4096];
-	struct image_error err = { { 0 } };
+	struct error err = { 0 };
 	int r;
 
 	if (!svc->rootfs_dir)
@@ -360,7 +361,7 @@ static void on_image_ready(evutil_socket_t fd, short what, void *arg)
 	struct service *svc = arg;
 	char msg[600] = "";
 	ssize_t n = read(fd, msg, sizeof(msg) - 1);
-	struct image_error err = { { 0 } };
+	struct error err = { 0 };
 
 	event_free(svc->ev_image);
 	svc->ev_image = NULL;
@@ -410,7 +411,7 @@ void svc_prepare_image(struct service *svc)
 		return;
 	}
 	if (pid == 0) {
-		struct image_error err = { { 0 } };
+		struct error err = { 0 };
 		/*
 		 * Dies with the daemon: the next one unpacks again (the store
 		 * removes a half-done .tmp layer), and the state dir lock it
@@ -479,7 +480,8 @@ void svc_launch_now(struct service *svc)
 	const struct service_spec *spec = svc->spec;
 	struct launch_plan plan = { 0 };
 	char home[512];
-	const char *why = NULL, *knob = NULL;
+	const char *knob = NULL;
+	struct error err = { 0 };
 	unsigned unsupported = 0;
 	int wr[2] = { -1, -1 };
 	int r;
@@ -513,8 +515,8 @@ void svc_launch_now(struct service *svc)
 	}
 	/* Names resolve in the image's /etc/passwd (the topmost layer that has one). */
 	if ((r = launch_resolve_user(img ? image_passwd_root(img) : spec->rootfs, user, &plan.uid,
-				     &plan.gid, home, sizeof(home), &why)) < 0) {
-		svc_fail_start(svc, EXIT_LAUNCH, "user %s: %s", user, why);
+				     &plan.gid, home, sizeof(home), &err)) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "user %s: %s", user, err.msg);
 		goto out;
 	}
 
@@ -572,12 +574,13 @@ void svc_launch_now(struct service *svc)
 	plan.wait_attach = cgroup_needs_attach(svc->cg) || plan.cgroup_fd < 0;
 	plan.use_init = spec->init && (spec->isolation.namespaces & SPEC_NS_PID);
 	plan.nofile = svc->env->nofile;
+	plan.slots = svc->env->slots;
 	plan.stdout_fd = wr[0];
 	plan.stderr_fd = wr[1];
 
 	struct harden_plan harden;
-	char herr[256] = "";
-	r = harden_prepare(spec, &harden, herr, sizeof(herr));
+	struct error herr = { 0 };
+	r = harden_prepare(spec, &harden, &herr);
 	plan.harden = &harden;
 	if (r >= 0)
 		r = launch_start(&plan, &svc->child);
@@ -588,8 +591,8 @@ void svc_launch_now(struct service *svc)
 	image_strv_free(argv);
 	image_strv_free(envin);
 	argv = envin = NULL;
-	if (r < 0 && herr[0]) {
-		svc_fail_start(svc, EXIT_LAUNCH, "%s", herr);
+	if (r < 0 && herr.msg[0]) {
+		svc_fail_start(svc, EXIT_LAUNCH, "%s", herr.msg);
 		return;
 	}
 	if (r < 0) {
@@ -601,8 +604,7 @@ void svc_launch_now(struct service *svc)
 		if (r < 0) {
 			/* Never let it run outside its limits. */
 			(void)kill(svc->child.pid, SIGKILL);
-			svc->report.err = -r;
-			snprintf(svc->report.what, sizeof(svc->report.what), "attach to cgroup");
+			(void)error_set(&svc->report, -r, "attach to cgroup");
 			svc->have_report = true;
 		}
 		launch_release(&svc->child, r >= 0);

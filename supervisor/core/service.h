@@ -55,6 +55,7 @@ struct event_base;
 struct eventlog;
 struct fdstore;
 struct image_store;
+struct launch_slots;
 
 /*
  * What a service reports upward. transition is called inside the
@@ -85,6 +86,8 @@ struct service_env {
 	const char *notify_dir; /* host dir of the sd_notify socket, NULL without one */
 	const char *notify_socket; /* its path */
 	const struct rlimit *nofile; /* restored for services before exec */
+	const struct launch_slots
+	    *slots; /* fd slots children start through (launch.h); NULL = none */
 	const char *logs_dir;
 	bool journald; /* copy service output to journald */
 	bool shutting_down; /* no restarts any more */

@@ -4,24 +4,10 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 
 #include "state.h"
 #include "util.h"
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return r;
-}
 
 void state_clear(struct state *st)
 {
@@ -41,7 +27,7 @@ const struct state_service *state_find(const struct state *st, const char *name)
 
 /* A non-negative integer member within max; absent is 0. */
 static int get_uint(struct json_object *o, const char *key, uint64_t max, uint64_t *out,
-		    const char *where, char *err, size_t errlen)
+		    const char *where, struct error *err)
 {
 	struct json_object *v;
 
@@ -49,63 +35,61 @@ static int get_uint(struct json_object *o, const char *key, uint64_t max, uint64
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
-		return fail(err, errlen, -EBADMSG, "%s.%s: not an integer", where, key);
+		return error_set(err, EBADMSG, "%s.%s: not an integer", where, key);
 	errno = 0;
 	uint64_t u = json_object_get_uint64(v);
 	if (json_object_get_int64(v) < 0 || errno || u > max)
-		return fail(err, errlen, -EBADMSG, "%s.%s: out of range", where, key);
+		return error_set(err, EBADMSG, "%s.%s: out of range", where, key);
 	*out = u;
 	return 0;
 }
 
 static int parse_service(struct json_object *o, const char *where, struct state_service *s,
-			 char *err, size_t errlen)
+			 struct error *err)
 {
 	struct json_object *v;
 	uint64_t u;
 	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		return fail(err, errlen, -EBADMSG, "%s: not an object", where);
+		return error_set(err, EBADMSG, "%s: not an object", where);
 	if (!json_object_object_get_ex(o, "name", &v) || !json_object_is_type(v, json_type_string))
-		return fail(err, errlen, -EBADMSG, "%s.name: missing or not a string", where);
+		return error_set(err, EBADMSG, "%s.name: missing or not a string", where);
 	const char *name = json_object_get_string(v);
 	size_t nlen = strlen(name);
 	if (nlen == 0 || nlen > SPEC_NAME_MAX || (size_t)json_object_get_string_len(v) != nlen ||
 	    strchr(name, '/') || name[0] == '.')
-		return fail(err, errlen, -EBADMSG, "%s.name: not a service name", where);
+		return error_set(err, EBADMSG, "%s.name: not a service name", where);
 	memcpy(s->name, name, nlen + 1);
-	if ((r = get_uint(o, "pid", INT32_MAX, &u, where, err, errlen)) < 0)
+	if ((r = get_uint(o, "pid", INT32_MAX, &u, where, err)) < 0)
 		return r;
 	s->pid = (pid_t)u;
-	if ((r = get_uint(o, "start_time", UINT64_MAX, &s->start_time, where, err, errlen)) < 0 ||
-	    (r = get_uint(o, "started_at_ms", UINT64_MAX, &s->started_at_ms, where, err, errlen)) <
-		0 ||
-	    (r = get_uint(o, "oom_kills", UINT64_MAX, &s->oom_kills, where, err, errlen)) < 0)
+	if ((r = get_uint(o, "start_time", UINT64_MAX, &s->start_time, where, err)) < 0 ||
+	    (r = get_uint(o, "started_at_ms", UINT64_MAX, &s->started_at_ms, where, err)) < 0 ||
+	    (r = get_uint(o, "oom_kills", UINT64_MAX, &s->oom_kills, where, err)) < 0)
 		return r;
-	if ((r = get_uint(o, "restarts", UINT32_MAX, &u, where, err, errlen)) < 0)
+	if ((r = get_uint(o, "restarts", UINT32_MAX, &u, where, err)) < 0)
 		return r;
 	s->restarts = (unsigned)u;
-	if ((r = get_uint(o, "failures", UINT32_MAX, &u, where, err, errlen)) < 0)
+	if ((r = get_uint(o, "failures", UINT32_MAX, &u, where, err)) < 0)
 		return r;
 	s->failures = (unsigned)u;
 	if (json_object_object_get_ex(o, "spec", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    (size_t)json_object_get_string_len(v) > STATE_MAX_SPEC_TEXT)
-			return fail(err, errlen, -EBADMSG,
-				    "%s.spec: not a string of at most %u bytes", where,
-				    STATE_MAX_SPEC_TEXT);
+			return error_set(err, EBADMSG, "%s.spec: not a string of at most %u bytes",
+					 where, STATE_MAX_SPEC_TEXT);
 		s->spec_text = xstrdup(json_object_get_string(v));
 	}
 	if (json_object_object_get_ex(o, "rm", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
-			return fail(err, errlen, -EBADMSG, "%s.rm: not a boolean", where);
+			return error_set(err, EBADMSG, "%s.rm: not a boolean", where);
 		s->rm = json_object_get_boolean(v);
 	}
 	return 0;
 }
 
-int state_parse(const char *buf, size_t len, struct state *out, char *err, size_t errlen)
+int state_parse(const char *buf, size_t len, struct state *out, struct error *err)
 {
 	struct json_tokener *tok;
 	struct json_object *root, *v, *arr;
@@ -114,49 +98,48 @@ int state_parse(const char *buf, size_t len, struct state *out, char *err, size_
 
 	memset(out, 0, sizeof(*out));
 	if (len > STATE_MAX_BYTES)
-		return fail(err, errlen, -EFBIG, "larger than %u bytes", STATE_MAX_BYTES);
+		return error_set(err, EFBIG, "larger than %u bytes", STATE_MAX_BYTES);
 	if (!(tok = json_tokener_new_ex(16)))
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return error_set(err, ENOMEM, "out of memory");
 	root = json_tokener_parse_ex(tok, buf, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {
-		r = fail(err, errlen, -EBADMSG, "not JSON: %s",
-			 root ? "trailing data"
-			      : json_tokener_error_desc(json_tokener_get_error(tok)));
+		r = error_set(err, EBADMSG, "not JSON: %s",
+			      root ? "trailing data"
+				   : json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_tokener_free(tok);
 		json_object_put(root);
 		return r;
 	}
 	json_tokener_free(tok);
 	if (!json_object_is_type(root, json_type_object)) {
-		r = fail(err, errlen, -EBADMSG, "not a JSON object");
+		r = error_set(err, EBADMSG, "not a JSON object");
 		goto out;
 	}
 	if (!json_object_object_get_ex(root, "version", &v) ||
 	    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) != STATE_VERSION) {
-		r = fail(err, errlen, -EBADMSG, "version: missing or not %d", STATE_VERSION);
+		r = error_set(err, EBADMSG, "version: missing or not %d", STATE_VERSION);
 		goto out;
 	}
 	if (json_object_object_get_ex(root, "boot_id", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    (size_t)json_object_get_string_len(v) >= sizeof(out->boot_id)) {
-			r = fail(err, errlen, -EBADMSG, "boot_id: not a boot id");
+			r = error_set(err, EBADMSG, "boot_id: not a boot id");
 			goto out;
 		}
 		snprintf(out->boot_id, sizeof(out->boot_id), "%s", json_object_get_string(v));
 	}
-	if ((r = get_uint(root, "daemon_pid", INT32_MAX, &u, "", err, errlen)) < 0)
+	if ((r = get_uint(root, "daemon_pid", INT32_MAX, &u, "", err)) < 0)
 		goto out;
 	out->daemon_pid = (pid_t)u;
 	if (!json_object_object_get_ex(root, "services", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
-		r = fail(err, errlen, -EBADMSG, "services: missing or not an array");
+		r = error_set(err, EBADMSG, "services: missing or not an array");
 		goto out;
 	}
 	size_t n = json_object_array_length(arr);
 	if (n > SPEC_MAX_SERVICES) {
-		r = fail(err, errlen, -EBADMSG, "services: more than %d entries",
-			 SPEC_MAX_SERVICES);
+		r = error_set(err, EBADMSG, "services: more than %d entries", SPEC_MAX_SERVICES);
 		goto out;
 	}
 	out->services = xcalloc(n ? n : 1, sizeof(*out->services));
@@ -164,15 +147,13 @@ int state_parse(const char *buf, size_t len, struct state *out, char *err, size_
 		char where[32];
 		snprintf(where, sizeof(where), "services[%zu]", i);
 		struct state_service *s = &out->services[out->nservices];
-		if ((r = parse_service(json_object_array_get_idx(arr, i), where, s, err, errlen)) <
-		    0) {
+		if ((r = parse_service(json_object_array_get_idx(arr, i), where, s, err)) < 0) {
 			free(s->spec_text);
 			goto out;
 		}
 		if (state_find(out, s->name)) {
 			free(s->spec_text);
-			r = fail(err, errlen, -EBADMSG, "%s.name: %s appears twice", where,
-				 s->name);
+			r = error_set(err, EBADMSG, "%s.name: %s appears twice", where, s->name);
 			goto out;
 		}
 		out->nservices++;
@@ -184,7 +165,7 @@ out:
 	return r;
 }
 
-int state_load(const char *path, struct state *out, char *err, size_t errlen)
+int state_load(const char *path, struct state *out, struct error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	_cleanup_free_ char *buf = NULL;
@@ -193,25 +174,25 @@ int state_load(const char *path, struct state *out, char *err, size_t errlen)
 
 	memset(out, 0, sizeof(*out));
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s", strerror(errno));
+		return error_set(err, errno, "%s", strerror(errno));
 	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, -errno, "%s", strerror(errno));
+		return error_set(err, errno, "%s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "not a regular file");
+		return error_set(err, EINVAL, "not a regular file");
 	if ((uint64_t)st.st_size > STATE_MAX_BYTES)
-		return fail(err, errlen, -EFBIG, "larger than %u bytes", STATE_MAX_BYTES);
+		return error_set(err, EFBIG, "larger than %u bytes", STATE_MAX_BYTES);
 	buf = xcalloc(1, (size_t)st.st_size + 1);
 	while (got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return fail(err, errlen, -errno, "%s", strerror(errno));
+			return error_set(err, errno, "%s", strerror(errno));
 		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
-	return state_parse(buf, got, out, err, errlen);
+	return state_parse(buf, got, out, err);
 }
 
 static struct json_object *service_json(const struct state_service *s)

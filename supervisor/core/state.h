@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "error.h"
 #include "spec.h"
 
 #define STATE_VERSION 1
@@ -41,9 +42,9 @@ struct state {
 };
 
 /* Parse a state document. 0, or -EINVAL/-EBADMSG with err naming the field. */
-int state_parse(const char *buf, size_t len, struct state *out, char *err, size_t errlen);
+int state_parse(const char *buf, size_t len, struct state *out, struct error *err);
 /* Read and parse path; -ENOENT when there is none. */
-int state_load(const char *path, struct state *out, char *err, size_t errlen);
+int state_load(const char *path, struct state *out, struct error *err);
 /* The document for st (one line of JSON, caller frees). */
 char *state_format(const struct state *st, size_t *len);
 /* Serialise and replace path atomically. 0 or -errno. */

@@ -891,7 +891,7 @@ static void on_progress(void *arg, size_t layer, size_t nlayers, uint64_t done, 
 
 static int cmd_image(const struct ctl_command *c, int argc, char **argv)
 {
-	struct image_error err = { { 0 } };
+	struct error err = { 0 };
 	struct image_store *st;
 	char *dir;
 	int rc = EXIT_OK;

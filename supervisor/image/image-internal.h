@@ -55,7 +55,7 @@ struct image_blob {
 
 /* image-oci.c */
 int image_source_open(const char *path, const struct image_limits *lim, struct image_source **out,
-		      struct image_error *err);
+		      struct error *err);
 struct image_source *image_source_free(struct image_source *src);
 const char *image_source_kind(const struct image_source *src);
 const char *image_source_path(const struct image_source *src);
@@ -66,9 +66,9 @@ const char *image_source_path(const struct image_source *src);
  */
 int image_source_plan(struct image_source *src, const char *only_tag, bool single_required,
 		      const char *default_name, struct image_plan **plans, size_t *nplans,
-		      struct image_error *err);
+		      struct error *err);
 int image_source_blob(struct image_source *src, const char *name, struct image_blob *b,
-		      struct image_error *err);
+		      struct error *err);
 void image_blob_close(struct image_blob *b);
 void image_plans_free(struct image_plan *plans, size_t n);
 
@@ -85,11 +85,9 @@ struct image_unpack_args {
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
 };
-int image_unpack_layer(const struct image_unpack_args *a, struct image_error *err);
+int image_unpack_layer(const struct image_unpack_args *a, struct error *err);
 
 /* image.c helpers shared by the others */
-int image_errf(struct image_error *err, int r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 int image_rm_tree(const char *path, uint64_t *bytes);
 bool image_valid_hex(const char *s);
 /* Drop a JSON reference at the end of its scope: _cleanup_json_ json_object *o. */

@@ -152,7 +152,7 @@ static struct member *find_member(struct image_source *s, const char *name)
 }
 
 /* Record where each member's data lies in the (uncompressed) tar. */
-static int index_tar(struct image_source *s, struct image_error *err)
+static int index_tar(struct image_source *s, struct error *err)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
@@ -160,13 +160,13 @@ static int index_tar(struct image_source *s, struct image_error *err)
 	int r = 0;
 
 	if (!a)
-		return image_errf(err, -ENOMEM, "out of memory");
+		return error_set(err, ENOMEM, "out of memory");
 	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, s->tarfd, 64 * 1024) != ARCHIVE_OK) {
-		r = image_errf(err, -EBADMSG,
-			       "%s is not an uncompressed tar archive (compressed archives must be "
-			       "decompressed first): %s",
-			       s->path, archive_error_string(a) ? archive_error_string(a) : "");
+		r = error_set(err, EBADMSG,
+			      "%s is not an uncompressed tar archive (compressed archives must be "
+			      "decompressed first): %s",
+			      s->path, archive_error_string(a) ? archive_error_string(a) : "");
 		goto out;
 	}
 	for (;;) {
@@ -178,8 +178,8 @@ static int index_tar(struct image_source *s, struct image_error *err)
 		if (rr == ARCHIVE_EOF)
 			break;
 		if (rr < ARCHIVE_WARN) {
-			r = image_errf(err, -EBADMSG, "%s: bad tar archive: %s", s->path,
-				       archive_error_string(a) ? archive_error_string(a) : "");
+			r = error_set(err, EBADMSG, "%s: bad tar archive: %s", s->path,
+				      archive_error_string(a) ? archive_error_string(a) : "");
 			goto out;
 		}
 		if (!archive_entry_pathname(e) ||
@@ -205,8 +205,8 @@ static int index_tar(struct image_source *s, struct image_error *err)
 		}
 		if (s->nm == MAX_MEMBERS) {
 			free(m.link);
-			r = image_errf(err, -EFBIG, "%s: more than %d archive members", s->path,
-				       MAX_MEMBERS);
+			r = error_set(err, EFBIG, "%s: more than %d archive members", s->path,
+				      MAX_MEMBERS);
 			goto out;
 		}
 		if (s->nm == cap) {
@@ -235,7 +235,7 @@ static bool src_has(struct image_source *s, const char *name)
 }
 
 int image_source_open(const char *path, const struct image_limits *lim, struct image_source **out,
-		      struct image_error *err)
+		      struct error *err)
 {
 	struct image_source *s;
 	struct stat st;
@@ -244,32 +244,32 @@ int image_source_open(const char *path, const struct image_limits *lim, struct i
 
 	rp = realpath(path, NULL);
 	if (!rp)
-		return image_errf(err, -errno, "cannot open %s: %s", path, strerror(errno));
+		return error_set(err, errno, "cannot open %s: %s", path, strerror(errno));
 	s = xcalloc(1, sizeof(*s));
 	s->path = rp;
 	s->dirfd = s->tarfd = -1;
 	s->lim = *lim;
 	if (stat(rp, &st) < 0) {
-		r = image_errf(err, -errno, "cannot open %s: %s", path, strerror(errno));
+		r = error_set(err, errno, "cannot open %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		s->dirfd = open(rp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (s->dirfd < 0) {
-			r = image_errf(err, -errno, "cannot open %s: %s", path, strerror(errno));
+			r = error_set(err, errno, "cannot open %s: %s", path, strerror(errno));
 			goto fail;
 		}
 	} else if (S_ISREG(st.st_mode)) {
 		s->tarfd = open(rp, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* never block on a fifo */
 		if (s->tarfd < 0) {
-			r = image_errf(err, -errno, "cannot open %s: %s", path, strerror(errno));
+			r = error_set(err, errno, "cannot open %s: %s", path, strerror(errno));
 			goto fail;
 		}
 		r = index_tar(s, err);
 		if (r < 0)
 			goto fail;
 	} else {
-		r = image_errf(err, -EINVAL, "%s is neither a directory nor a file", path);
+		r = error_set(err, EINVAL, "%s is neither a directory nor a file", path);
 		goto fail;
 	}
 	if (src_has(s, "oci-layout")) {
@@ -278,10 +278,10 @@ int image_source_open(const char *path, const struct image_limits *lim, struct i
 		s->kind = "docker-archive";
 		s->docker = true;
 	} else {
-		r = image_errf(err, -EINVAL,
-			       "%s is neither an OCI image layout (no oci-layout file) nor a "
-			       "docker-archive (no manifest.json)",
-			       path);
+		r = error_set(err, EINVAL,
+			      "%s is neither an OCI image layout (no oci-layout file) nor a "
+			      "docker-archive (no manifest.json)",
+			      path);
 		goto fail;
 	}
 	*out = s;
@@ -320,7 +320,7 @@ const char *image_source_path(const struct image_source *s)
 }
 
 int image_source_blob(struct image_source *s, const char *name, struct image_blob *b,
-		      struct image_error *err)
+		      struct error *err)
 {
 	struct stat st;
 
@@ -333,12 +333,12 @@ int image_source_blob(struct image_source *s, const char *name, struct image_blo
 		if (fd < 0 && errno == ENOSYS)
 			fd = openat(s->dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
-			return image_errf(err, -errno, "%s: %s: %s", s->path, name,
-					  errno == ENOENT ? "missing" : strerror(errno));
+			return error_set(err, errno, "%s: %s: %s", s->path, name,
+					 errno == ENOENT ? "missing" : strerror(errno));
 		if (fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			close((int)fd);
-			return image_errf(err, -EINVAL, "%s: %s is not a regular file", s->path,
-					  name);
+			return error_set(err, EINVAL, "%s: %s is not a regular file", s->path,
+					 name);
 		}
 		b->fd = (int)fd;
 		b->own = true;
@@ -347,7 +347,7 @@ int image_source_blob(struct image_source *s, const char *name, struct image_blo
 	}
 	struct member *m = find_member(s, name);
 	if (!m || m->link)
-		return image_errf(err, -ENOENT, "%s: %s: missing", s->path, name);
+		return error_set(err, ENOENT, "%s: %s: missing", s->path, name);
 	b->fd = s->tarfd;
 	b->off = m->off;
 	b->size = m->size;
@@ -380,7 +380,7 @@ static void sha256_hex(const void *data, size_t len, char out[65])
  */
 static int read_json(struct image_source *s, const char *name, const char *what,
 		     const char *want_hex, uint64_t want_size, json_type type, json_object **out,
-		     char *got_hex, struct image_error *err)
+		     char *got_hex, struct error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct image_blob b;
@@ -394,20 +394,20 @@ static int read_json(struct image_source *s, const char *name, const char *what,
 	if (r < 0)
 		return r;
 	if (want_size != UINT64_MAX && b.size != want_size) {
-		r = image_errf(err, -EBADMSG,
-			       "%s: size mismatch: descriptor says %llu bytes, %s has %llu", what,
-			       (unsigned long long)want_size, name, (unsigned long long)b.size);
+		r = error_set(err, EBADMSG,
+			      "%s: size mismatch: descriptor says %llu bytes, %s has %llu", what,
+			      (unsigned long long)want_size, name, (unsigned long long)b.size);
 		goto out;
 	}
 	if (b.size > s->lim.max_json_bytes) {
-		r = image_errf(
-		    err, -EFBIG, "%s: %llu bytes is over the limit of %llu for JSON documents",
-		    what, (unsigned long long)b.size, (unsigned long long)s->lim.max_json_bytes);
+		r = error_set(
+		    err, EFBIG, "%s: %llu bytes is over the limit of %llu for JSON documents", what,
+		    (unsigned long long)b.size, (unsigned long long)s->lim.max_json_bytes);
 		goto out;
 	}
 	buf = malloc(b.size + 1);
 	if (!buf) {
-		r = image_errf(err, -ENOMEM, "out of memory");
+		r = error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	while (done < b.size) {
@@ -415,8 +415,8 @@ static int read_json(struct image_source *s, const char *name, const char *what,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			r = image_errf(err, n < 0 ? -errno : -EBADMSG, "%s: cannot read %s: %s",
-				       what, name, n < 0 ? strerror(errno) : "truncated");
+			r = error_set(err, n < 0 ? errno : EBADMSG, "%s: cannot read %s: %s", what,
+				      name, n < 0 ? strerror(errno) : "truncated");
 			goto out;
 		}
 		done += (size_t)n;
@@ -426,38 +426,38 @@ static int read_json(struct image_source *s, const char *name, const char *what,
 	if (got_hex)
 		memcpy(got_hex, hex, 65);
 	if (want_hex && strcmp(hex, want_hex) != 0) {
-		r = image_errf(
-		    err, -EBADMSG,
+		r = error_set(
+		    err, EBADMSG,
 		    "%s: digest mismatch: descriptor says sha256:%s, content is sha256:%s", what,
 		    want_hex, hex);
 		goto out;
 	}
 	tok = json_tokener_new_ex(64);
 	if (!tok) {
-		r = image_errf(err, -ENOMEM, "out of memory");
+		r = error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, buf, (int)b.size);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
-		r = image_errf(err, -EBADMSG, "%s: invalid JSON: %s", what,
-			       json_tokener_error_desc(json_tokener_get_error(tok)));
+		r = error_set(err, EBADMSG, "%s: invalid JSON: %s", what,
+			      json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_object_put(o);
 		json_tokener_free(tok);
 		goto out;
 	}
 	for (size_t i = json_tokener_get_parse_end(tok); i < b.size; i++)
 		if (!strchr(" \t\r\n", buf[i])) {
-			r = image_errf(err, -EBADMSG, "%s: trailing data after the JSON document",
-				       what);
+			r = error_set(err, EBADMSG, "%s: trailing data after the JSON document",
+				      what);
 			json_object_put(o);
 			json_tokener_free(tok);
 			goto out;
 		}
 	json_tokener_free(tok);
 	if (!json_object_is_type(o, type)) {
-		r = image_errf(err, -EBADMSG, "%s: not a JSON %s", what,
-			       type == json_type_array ? "array" : "object");
+		r = error_set(err, EBADMSG, "%s: not a JSON %s", what,
+			      type == json_type_array ? "array" : "object");
 		json_object_put(o);
 		goto out;
 	}
@@ -488,41 +488,41 @@ static json_object *jget(json_object *o, const char *key, json_type type)
 }
 
 /* "sha256:<64 lowercase hex>" -> hex; anything else is refused by name. */
-static int parse_digest(const char *d, char hex[65], const char *what, struct image_error *err)
+static int parse_digest(const char *d, char hex[65], const char *what, struct error *err)
 {
 	const char *colon;
 
 	if (!d)
-		return image_errf(err, -EBADMSG, "%s: missing digest", what);
+		return error_set(err, EBADMSG, "%s: missing digest", what);
 	colon = strchr(d, ':');
 	if (!colon)
-		return image_errf(err, -EBADMSG, "%s: malformed digest '%.80s'", what, d);
+		return error_set(err, EBADMSG, "%s: malformed digest '%.80s'", what, d);
 	if ((size_t)(colon - d) != 6 || strncmp(d, "sha256", 6) != 0)
-		return image_errf(err, -ENOTSUP, "%s: digest algorithm '%.*s' is not supported",
-				  what, (int)(colon - d) > 20 ? 20 : (int)(colon - d), d);
+		return error_set(err, ENOTSUP, "%s: digest algorithm '%.*s' is not supported", what,
+				 (int)(colon - d) > 20 ? 20 : (int)(colon - d), d);
 	if (!image_valid_hex(colon + 1))
-		return image_errf(err, -EBADMSG, "%s: malformed digest '%.80s'", what, d);
+		return error_set(err, EBADMSG, "%s: malformed digest '%.80s'", what, d);
 	memcpy(hex, colon + 1, 65);
 	return 0;
 }
 
-static int parse_desc(json_object *o, const char *what, struct desc *d, struct image_error *err)
+static int parse_desc(json_object *o, const char *what, struct desc *d, struct error *err)
 {
 	json_object *size;
 	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		return image_errf(err, -EBADMSG, "%s: descriptor is not an object", what);
+		return error_set(err, EBADMSG, "%s: descriptor is not an object", what);
 	d->obj = o;
 	d->media = jstr(o, "mediaType");
 	if (!d->media)
-		return image_errf(err, -EBADMSG, "%s: descriptor without mediaType", what);
+		return error_set(err, EBADMSG, "%s: descriptor without mediaType", what);
 	r = parse_digest(jstr(o, "digest"), d->hex, what, err);
 	if (r < 0)
 		return r;
 	size = jget(o, "size", json_type_int);
 	if (!size || json_object_get_int64(size) < 0)
-		return image_errf(err, -EBADMSG, "%s: descriptor without a valid size", what);
+		return error_set(err, EBADMSG, "%s: descriptor without a valid size", what);
 	d->size = (uint64_t)json_object_get_int64(size);
 	return 0;
 }
@@ -550,8 +550,7 @@ static bool platform_fits(json_object *p)
 }
 
 /* Pick linux/<host arch> among descriptors; say what there is when none fits. */
-static int pick_platform(json_object *arr, const char *what, struct desc *out,
-			 struct image_error *err)
+static int pick_platform(json_object *arr, const char *what, struct desc *out, struct error *err)
 {
 	char avail[256] = "";
 	size_t n = json_object_array_length(arr);
@@ -580,13 +579,13 @@ static int pick_platform(json_object *arr, const char *what, struct desc *out,
 		if (r < 0 || (size_t)r >= sizeof(avail) - l)
 			break;
 	}
-	return image_errf(err, -ENOENT, "%s: no image for linux/%s (available: %s)", what,
-			  HOST_ARCH, *avail ? avail : "none");
+	return error_set(err, ENOENT, "%s: no image for linux/%s (available: %s)", what, HOST_ARCH,
+			 *avail ? avail : "none");
 }
 
 /* Follow image indexes down to the manifest for this host. */
 static int to_manifest(struct image_source *s, struct desc *d, const char *what, int depth,
-		       struct image_error *err)
+		       struct error *err)
 {
 	_cleanup_json_ json_object *idx = NULL;
 	json_object *arr;
@@ -596,10 +595,10 @@ static int to_manifest(struct image_source *s, struct desc *d, const char *what,
 	if (is_manifest(d->media))
 		return 0;
 	if (!is_index(d->media))
-		return image_errf(err, -ENOTSUP, "%s (sha256:%.12s): unsupported media type '%s'",
-				  what, d->hex, d->media);
+		return error_set(err, ENOTSUP, "%s (sha256:%.12s): unsupported media type '%s'",
+				 what, d->hex, d->media);
 	if (depth >= MAX_INDEX_DEPTH)
-		return image_errf(err, -ELOOP, "%s: image indexes nested too deep", what);
+		return error_set(err, ELOOP, "%s: image indexes nested too deep", what);
 	blob_name(d->hex, name, sizeof(name));
 	snprintf(w, sizeof(w), "image index sha256:%s", d->hex);
 	r = read_json(s, name, w, d->hex, d->size, json_type_object, &idx, NULL, err);
@@ -607,7 +606,7 @@ static int to_manifest(struct image_source *s, struct desc *d, const char *what,
 		return r;
 	arr = jget(idx, "manifests", json_type_array);
 	if (!arr)
-		return image_errf(err, -EBADMSG, "%s: no manifests array", w);
+		return error_set(err, EBADMSG, "%s: no manifests array", w);
 	r = pick_platform(arr, w, d, err);
 	if (r < 0)
 		return r;
@@ -648,21 +647,20 @@ static json_object *str_array(json_object *cfg, const char *key)
 }
 
 /* Config: diff_ids into the plan's layers, platform check, defaults. */
-static int use_config(json_object *cfg, const char *what, struct image_plan *p,
-		      struct image_error *err)
+static int use_config(json_object *cfg, const char *what, struct image_plan *p, struct error *err)
 {
 	json_object *rootfs = jget(cfg, "rootfs", json_type_object), *ids, *c;
 	const char *os = jstr(cfg, "os"), *arch = jstr(cfg, "architecture"), *s;
 	int r;
 
 	if (!rootfs || !(ids = jget(rootfs, "diff_ids", json_type_array)))
-		return image_errf(err, -EBADMSG, "%s: no rootfs.diff_ids", what);
+		return error_set(err, EBADMSG, "%s: no rootfs.diff_ids", what);
 	if (jstr(rootfs, "type") && strcmp(jstr(rootfs, "type"), "layers") != 0)
-		return image_errf(err, -EBADMSG, "%s: rootfs.type is '%s', not 'layers'", what,
-				  jstr(rootfs, "type"));
+		return error_set(err, EBADMSG, "%s: rootfs.type is '%s', not 'layers'", what,
+				 jstr(rootfs, "type"));
 	if (json_object_array_length(ids) != p->nlayers)
-		return image_errf(err, -EBADMSG, "%s: %zu diff_ids for %zu layers in the manifest",
-				  what, json_object_array_length(ids), p->nlayers);
+		return error_set(err, EBADMSG, "%s: %zu diff_ids for %zu layers in the manifest",
+				 what, json_object_array_length(ids), p->nlayers);
 	for (size_t i = 0; i < p->nlayers; i++) {
 		json_object *v = json_object_array_get_idx(ids, i);
 		char w[200];
@@ -675,8 +673,8 @@ static int use_config(json_object *cfg, const char *what, struct image_plan *p,
 			return r;
 	}
 	if ((os && strcmp(os, "linux") != 0) || (arch && strcmp(arch, HOST_ARCH) != 0))
-		return image_errf(err, -ENOEXEC, "%s: image is for %s/%s, this host runs linux/%s",
-				  what, os ? os : "?", arch ? arch : "?", HOST_ARCH);
+		return error_set(err, ENOEXEC, "%s: image is for %s/%s, this host runs linux/%s",
+				 what, os ? os : "?", arch ? arch : "?", HOST_ARCH);
 	xasprintf(&p->platform, "%s/%s", os ? os : "linux", arch ? arch : HOST_ARCH);
 	p->defaults = json_object_new_object();
 	c = jget(cfg, "config", json_type_object);
@@ -713,7 +711,7 @@ static void split_ref(const char *ref, char **name, char **tag)
 }
 
 static int plan_manifest(struct image_source *s, struct desc *md, const char *what,
-			 struct image_plan *p, struct image_error *err)
+			 struct image_plan *p, struct error *err)
 {
 	_cleanup_json_ json_object *man = NULL, *cfg = NULL;
 	json_object *layers;
@@ -729,21 +727,21 @@ static int plan_manifest(struct image_source *s, struct desc *md, const char *wh
 		return r;
 	mt = jstr(man, "mediaType");
 	if (mt && strcmp(mt, md->media) != 0)
-		return image_errf(err, -EBADMSG,
-				  "%s: mediaType '%s' differs from its descriptor's '%s'", w, mt,
-				  md->media);
+		return error_set(err, EBADMSG,
+				 "%s: mediaType '%s' differs from its descriptor's '%s'", w, mt,
+				 md->media);
 	if (!jget(man, "config", json_type_object))
-		return image_errf(err, -EBADMSG, "%s: no config", w);
+		return error_set(err, EBADMSG, "%s: no config", w);
 	r = parse_desc(jget(man, "config", json_type_object), w, &cd, err);
 	if (r < 0)
 		return r;
 	if (strcmp(cd.media, MT_OCI_CONFIG) != 0 && strcmp(cd.media, MT_DOCKER_CONFIG) != 0)
-		return image_errf(err, -ENOTSUP,
-				  "%s: config sha256:%.12s: unsupported media type '%s'", w, cd.hex,
-				  cd.media);
+		return error_set(err, ENOTSUP,
+				 "%s: config sha256:%.12s: unsupported media type '%s'", w, cd.hex,
+				 cd.media);
 	layers = jget(man, "layers", json_type_array);
 	if (!layers)
-		return image_errf(err, -EBADMSG, "%s: no layers array", w);
+		return error_set(err, EBADMSG, "%s: no layers array", w);
 	p->nlayers = json_object_array_length(layers);
 	p->layers = xcalloc(p->nlayers ? p->nlayers : 1, sizeof(*p->layers));
 	for (size_t i = 0; i < p->nlayers; i++) {
@@ -760,9 +758,9 @@ static int plan_manifest(struct image_source *s, struct desc *md, const char *wh
 			if (strcmp(ld.media, layer_types[t].type) == 0)
 				break;
 		if (t == ARRAY_SIZE(layer_types))
-			return image_errf(err, -ENOTSUP,
-					  "%s (blob sha256:%s): unsupported layer media type '%s'",
-					  lw, ld.hex, ld.media);
+			return error_set(err, ENOTSUP,
+					 "%s (blob sha256:%s): unsupported layer media type '%s'",
+					 lw, ld.hex, ld.media);
 		l->comp = layer_types[t].comp;
 		memcpy(l->blob_hex, ld.hex, 65);
 		l->size = ld.size;
@@ -789,7 +787,7 @@ struct group {
 };
 
 static int plan_oci(struct image_source *s, const char *only_tag, bool single_required,
-		    struct image_plan **plans, size_t *nplans, struct image_error *err)
+		    struct image_plan **plans, size_t *nplans, struct error *err)
 {
 	_cleanup_json_ json_object *layout = NULL, *index = NULL;
 	_cleanup_free_ struct group *groups = NULL;
@@ -805,15 +803,15 @@ static int plan_oci(struct image_source *s, const char *only_tag, bool single_re
 		return r;
 	ver = jstr(layout, "imageLayoutVersion");
 	if (!ver || strncmp(ver, "1.", 2) != 0)
-		return image_errf(err, -ENOTSUP, "%s: unsupported imageLayoutVersion '%s'", s->path,
-				  ver ? ver : "(none)");
+		return error_set(err, ENOTSUP, "%s: unsupported imageLayoutVersion '%s'", s->path,
+				 ver ? ver : "(none)");
 	r = read_json(s, "index.json", "index.json", NULL, UINT64_MAX, json_type_object, &index,
 		      NULL, err);
 	if (r < 0)
 		return r;
 	mans = jget(index, "manifests", json_type_array);
 	if (!mans)
-		return image_errf(err, -EBADMSG, "%s: index.json has no manifests array", s->path);
+		return error_set(err, EBADMSG, "%s: index.json has no manifests array", s->path);
 	n = json_object_array_length(mans);
 	groups = xcalloc(n ? n : 1, sizeof(*groups));
 	for (size_t i = 0; i < n; i++) {
@@ -835,7 +833,7 @@ static int plan_oci(struct image_source *s, const char *only_tag, bool single_re
 		groups[g].idx[groups[g].n++] = i;
 	}
 	if (ng == 0) {
-		r = image_errf(err, -ENOENT, "%s: index.json lists no images", s->path);
+		r = error_set(err, ENOENT, "%s: index.json lists no images", s->path);
 		goto out;
 	}
 	if (only_tag) {
@@ -848,14 +846,14 @@ static int plan_oci(struct image_source *s, const char *only_tag, bool single_re
 				snprintf(tags + l, sizeof(tags) - l, "%s%s", l ? ", " : "",
 					 groups[g].tag);
 			if (g + 1 == ng) {
-				r = image_errf(err, -ENOENT, "%s: no image tagged '%s' (tags: %s)",
-					       s->path, only_tag, *tags ? tags : "none");
+				r = error_set(err, ENOENT, "%s: no image tagged '%s' (tags: %s)",
+					      s->path, only_tag, *tags ? tags : "none");
 				goto out;
 			}
 		}
 	} else if (single_required && ng != 1) {
-		r = image_errf(err, -EINVAL, "%s holds %zu images; name one with PATH:TAG", s->path,
-			       ng);
+		r = error_set(err, EINVAL, "%s holds %zu images; name one with PATH:TAG", s->path,
+			      ng);
 		goto out;
 	}
 	out = xcalloc(ng, sizeof(*out));
@@ -915,7 +913,7 @@ out:
 
 /* docker save: manifest.json [{Config, RepoTags, Layers}]; layer digests only via diff_ids. */
 static int plan_docker(struct image_source *s, const char *only_tag, bool single_required,
-		       struct image_plan **plans, size_t *nplans, struct image_error *err)
+		       struct image_plan **plans, size_t *nplans, struct error *err)
 {
 	_cleanup_json_ json_object *mj = NULL;
 	struct image_plan *out = NULL;
@@ -937,9 +935,9 @@ static int plan_docker(struct image_source *s, const char *only_tag, bool single
 		const char *b;
 
 		if (!cname || !(layers = jget(it, "Layers", json_type_array))) {
-			r = image_errf(err, -EBADMSG,
-				       "%s: manifest.json entry %zu lacks Config or Layers",
-				       s->path, i);
+			r = error_set(err, EBADMSG,
+				      "%s: manifest.json entry %zu lacks Config or Layers", s->path,
+				      i);
 			goto out;
 		}
 		/* the config's file name is its digest: "<hex>.json" or "blobs/sha256/<hex>" */
@@ -962,8 +960,8 @@ static int plan_docker(struct image_source *s, const char *only_tag, bool single
 			struct image_blob blob;
 			if (!json_object_is_type(l, json_type_string)) {
 				plan_clear(&base);
-				r = image_errf(err, -EBADMSG, "%s: manifest.json: bad layer %zu",
-					       s->path, k);
+				r = error_set(err, EBADMSG, "%s: manifest.json: bad layer %zu",
+					      s->path, k);
 				goto out;
 			}
 			base.layers[k].blob = xstrdup(json_object_get_string(l));
@@ -1019,14 +1017,14 @@ static int plan_docker(struct image_source *s, const char *only_tag, bool single
 	}
 	if (np == 0) {
 		if (only_tag)
-			r = image_errf(err, -ENOENT, "%s: no image tagged '%s'", s->path, only_tag);
+			r = error_set(err, ENOENT, "%s: no image tagged '%s'", s->path, only_tag);
 		else
-			r = image_errf(err, -ENOENT, "%s: manifest.json lists no images", s->path);
+			r = error_set(err, ENOENT, "%s: manifest.json lists no images", s->path);
 		goto out;
 	}
 	if (single_required && !only_tag && np != 1) {
-		r = image_errf(err, -EINVAL, "%s holds %zu images; name one with PATH:TAG", s->path,
-			       np);
+		r = error_set(err, EINVAL, "%s holds %zu images; name one with PATH:TAG", s->path,
+			      np);
 		goto out;
 	}
 	*plans = steal_pointer(&out);
@@ -1040,7 +1038,7 @@ out:
 
 int image_source_plan(struct image_source *s, const char *only_tag, bool single_required,
 		      const char *default_name, struct image_plan **plans, size_t *nplans,
-		      struct image_error *err)
+		      struct error *err)
 {
 	int r;
 

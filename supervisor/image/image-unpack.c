@@ -86,7 +86,7 @@ struct dirtime {
 
 struct unpacker {
 	const struct image_unpack_args *a;
-	struct image_error *err;
+	struct error *err;
 	struct archive *tar;
 	struct tar_feed *feed;
 	size_t max_path;
@@ -188,7 +188,7 @@ static int ufail(struct unpacker *u, int r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m, sizeof(m), fmt, ap);
 	va_end(ap);
-	return image_errf(u->err, r, "%s: %s", u->a->what, m);
+	return error_set(u->err, -r, "%s: %s", u->a->what, m);
 }
 
 /* A libarchive read failed: blame the feed if it failed, else the archive. */
@@ -871,7 +871,7 @@ static int unpack_stream(struct unpacker *u, struct blob_reader *br, struct tar_
 	return 0;
 }
 
-int image_unpack_layer(const struct image_unpack_args *a, struct image_error *err)
+int image_unpack_layer(const struct image_unpack_args *a, struct error *err)
 {
 	_cleanup_(md_freep) EVP_MD_CTX *bmd = EVP_MD_CTX_new();
 	_cleanup_(md_freep) EVP_MD_CTX *tmd = EVP_MD_CTX_new();
@@ -887,7 +887,7 @@ int image_unpack_layer(const struct image_unpack_args *a, struct image_error *er
 	int r;
 
 	if (!bmd || !tmd || !buf)
-		return image_errf(err, -ENOMEM, "%s: out of memory", a->what);
+		return error_set(err, ENOMEM, "%s: out of memory", a->what);
 	(void)EVP_DigestInit_ex(bmd, EVP_sha256(), NULL);
 	(void)EVP_DigestInit_ex(tmd, EVP_sha256(), NULL);
 	br = (struct blob_reader){ .blob = a->blob,
@@ -899,7 +899,7 @@ int image_unpack_layer(const struct image_unpack_args *a, struct image_error *er
 
 	dec = archive_read_new();
 	if (!dec)
-		return image_errf(err, -ENOMEM, "%s: out of memory", a->what);
+		return error_set(err, ENOMEM, "%s: out of memory", a->what);
 	if (a->comp == IMAGE_COMP_GZIP || a->comp == IMAGE_COMP_AUTO)
 		archive_read_support_filter_gzip(dec);
 	if (a->comp == IMAGE_COMP_ZSTD || a->comp == IMAGE_COMP_AUTO)
@@ -907,16 +907,16 @@ int image_unpack_layer(const struct image_unpack_args *a, struct image_error *er
 	archive_read_support_format_raw(dec);
 	if (archive_read_open(dec, &br, NULL, blob_read_cb, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(dec, &re) != ARCHIVE_OK) {
-		r = image_errf(err, -EBADMSG, "%s: cannot read blob: %s", a->what,
-			       archive_error_string(dec) ? archive_error_string(dec) : "empty");
+		r = error_set(err, EBADMSG, "%s: cannot read blob: %s", a->what,
+			      archive_error_string(dec) ? archive_error_string(dec) : "empty");
 		goto out;
 	}
 	if (!filter_matches(a->comp, archive_filter_code(dec, 0))) {
-		r = image_errf(err, -EBADMSG, "%s: media type says %s but the blob is %s", a->what,
-			       comp_name(a->comp),
-			       archive_filter_code(dec, 0) == ARCHIVE_FILTER_NONE
-				   ? "not compressed that way"
-				   : archive_filter_name(dec, 0));
+		r = error_set(err, EBADMSG, "%s: media type says %s but the blob is %s", a->what,
+			      comp_name(a->comp),
+			      archive_filter_code(dec, 0) == ARCHIVE_FILTER_NONE
+				  ? "not compressed that way"
+				  : archive_filter_name(dec, 0));
 		goto out;
 	}
 	feed = (struct tar_feed){
@@ -925,18 +925,18 @@ int image_unpack_layer(const struct image_unpack_args *a, struct image_error *er
 	u.feed = &feed;
 	tar = archive_read_new();
 	if (!tar) {
-		r = image_errf(err, -ENOMEM, "%s: out of memory", a->what);
+		r = error_set(err, ENOMEM, "%s: out of memory", a->what);
 		goto out;
 	}
 	archive_read_support_format_tar(tar);
 	u.tar = tar;
 	if (archive_read_open(tar, &feed, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
 		if (feed.err)
-			r = image_errf(err, feed.err, "%s: %s", a->what, feed.msg);
+			r = error_set(err, -feed.err, "%s: %s", a->what, feed.msg);
 		else
-			r = image_errf(err, -EBADMSG, "%s: not a tar archive: %s", a->what,
-				       archive_error_string(tar) ? archive_error_string(tar)
-								 : "unrecognized data");
+			r = error_set(err, EBADMSG, "%s: not a tar archive: %s", a->what,
+				      archive_error_string(tar) ? archive_error_string(tar)
+								: "unrecognized data");
 		goto out;
 	}
 	r = unpack_stream(&u, &br, &feed);
@@ -947,27 +947,27 @@ int image_unpack_layer(const struct image_unpack_args *a, struct image_error *er
 	hex_of(bmd, hex);
 	bmd_final = true;
 	if (a->blob_hex && *a->blob_hex && strcmp(hex, a->blob_hex) != 0) {
-		r = image_errf(err, -EBADMSG,
-			       "%s: blob digest mismatch: descriptor says sha256:%s, content is "
-			       "sha256:%s",
-			       a->what, a->blob_hex, hex);
+		r = error_set(err, EBADMSG,
+			      "%s: blob digest mismatch: descriptor says sha256:%s, content is "
+			      "sha256:%s",
+			      a->what, a->blob_hex, hex);
 		goto out;
 	}
 	hex_of(tmd, hex);
 	if (a->diff_hex && *a->diff_hex && strcmp(hex, a->diff_hex) != 0) {
-		r = image_errf(err, -EBADMSG,
-			       "%s: uncompressed digest mismatch: config diff_id is sha256:%s, "
-			       "content is sha256:%s",
-			       a->what, a->diff_hex, hex);
+		r = error_set(err, EBADMSG,
+			      "%s: uncompressed digest mismatch: config diff_id is sha256:%s, "
+			      "content is sha256:%s",
+			      a->what, a->diff_hex, hex);
 		goto out;
 	}
 	r = 0;
 out:
 	if (r < 0 && !bmd_final && blob_digest_wrong(&br, a->blob_hex, hex))
-		r = image_errf(err, -EBADMSG,
-			       "%s: blob digest mismatch: descriptor says sha256:%s, content is "
-			       "sha256:%s",
-			       a->what, a->blob_hex, hex);
+		r = error_set(err, EBADMSG,
+			      "%s: blob digest mismatch: descriptor says sha256:%s, content is "
+			      "sha256:%s",
+			      a->what, a->blob_hex, hex);
 	cache_drop(&u);
 	for (size_t i = 0; i < u.ndirs; i++)
 		free(u.dirs[i].path);

@@ -37,7 +37,6 @@
 #include <ftw.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -52,18 +51,6 @@ void image_json_putp(json_object **o)
 {
 	if (*o)
 		json_object_put(*o);
-}
-
-int image_errf(struct image_error *err, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return r;
 }
 
 bool image_valid_hex(const char *s)
@@ -119,13 +106,13 @@ int image_rm_tree(const char *path, uint64_t *bytes)
 /* ---- store ------------------------------------------------------------------ */
 
 struct image_store *image_store_open(const char *state_dir, const struct image_limits *limits,
-				     struct image_error *err)
+				     struct error *err)
 {
 	struct image_store *s;
 	int r;
 
 	if (!state_dir || state_dir[0] != '/') {
-		image_errf(err, -EINVAL, "image store: state directory must be absolute");
+		error_set(err, EINVAL, "image store: state directory must be absolute");
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
@@ -143,27 +130,27 @@ struct image_store *image_store_open(const char *state_dir, const struct image_l
 		s->lim.max_layer_entries = IMAGE_DEFAULT_MAX_ENTRIES;
 	r = mkdir_p(state_dir, 0700);
 	if (r < 0) {
-		image_errf(err, r, "image store: cannot create %s: %s", state_dir, strerror(-r));
+		error_set(err, -r, "image store: cannot create %s: %s", state_dir, strerror(-r));
 		return image_store_free(s);
 	}
 	if ((mkdir(s->layers_dir, 0700) < 0 && errno != EEXIST) ||
 	    (mkdir(s->images_dir, 0700) < 0 && errno != EEXIST)) {
-		image_errf(err, -errno, "image store: cannot create %s: %s", s->layers_dir,
-			   strerror(errno));
+		error_set(err, errno, "image store: cannot create %s: %s", s->layers_dir,
+			  strerror(errno));
 		return image_store_free(s);
 	}
 	s->layersfd = open(s->layers_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	s->imagesfd = open(s->images_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->layersfd < 0 || s->imagesfd < 0) {
-		image_errf(err, -errno, "image store: cannot open %s: %s", s->layers_dir,
-			   strerror(errno));
+		error_set(err, errno, "image store: cannot open %s: %s", s->layers_dir,
+			  strerror(errno));
 		return image_store_free(s);
 	}
 	/* a store root that others can enter would expose setuid files in layers */
 	if (fchmod(s->layersfd, 0700) < 0 || fchmod(s->imagesfd, 0700) < 0 ||
 	    (mkdirat(s->layersfd, "l", 0700) < 0 && errno != EEXIST) ||
 	    (mkdirat(s->layersfd, "empty", 0755) < 0 && errno != EEXIST)) {
-		image_errf(err, -errno, "image store: %s: %s", s->layers_dir, strerror(errno));
+		error_set(err, errno, "image store: %s: %s", s->layers_dir, strerror(errno));
 		return image_store_free(s);
 	}
 	return s;
@@ -193,18 +180,18 @@ void image_store_stats(const struct image_store *s, uint64_t *unpacked, uint64_t
 }
 
 /* The store-wide lock: LOCK_SH for imports, LOCK_EX for prune. Returns the fd. */
-static int store_lock(struct image_store *s, int op, struct image_error *err)
+static int store_lock(struct image_store *s, int op, struct error *err)
 {
 	int fd = openat(s->imagesfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0)
-		return image_errf(err, -errno, "image store: lock: %s", strerror(errno));
+		return error_set(err, errno, "image store: lock: %s", strerror(errno));
 	while (flock(fd, op) < 0) {
 		if (errno == EINTR)
 			continue;
 		int r = -errno;
 		close(fd);
-		return image_errf(err, r, "image store: lock: %s", strerror(-r));
+		return error_set(err, -r, "image store: lock: %s", strerror(-r));
 	}
 	return fd;
 }
@@ -291,7 +278,7 @@ static void remove_stale_tmp(struct image_store *s, const char *hex)
  */
 static int ensure_layer(struct image_store *s, struct image_source *src,
 			const struct image_plan_layer *l, struct progress_ctx *pc, int *lockfd,
-			bool *created, struct image_error *err)
+			bool *created, struct error *err)
 {
 	char lockname[80], tmpname[96], what[200], shortname[80];
 	_cleanup_free_ char *tmppath = NULL;
@@ -303,8 +290,8 @@ static int ensure_layer(struct image_store *s, struct image_source *src,
 	snprintf(lockname, sizeof(lockname), ".lock-%s", l->diff_hex);
 	fd = openat(s->layersfd, lockname, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return image_errf(err, -errno, "layer sha256:%s: lock: %s", l->diff_hex,
-				  strerror(errno));
+		return error_set(err, errno, "layer sha256:%s: lock: %s", l->diff_hex,
+				 strerror(errno));
 	*lockfd = fd;
 	for (;;) {
 		if (layer_present(s, l->diff_hex)) {
@@ -333,20 +320,20 @@ static int ensure_layer(struct image_store *s, struct image_source *src,
 	if (r < 0)
 		goto fail;
 	if (l->size != UINT64_MAX && blob.size != l->size) {
-		r = image_errf(err, -EBADMSG,
-			       "%s: size mismatch: descriptor says %llu bytes, blob has %llu", what,
-			       (unsigned long long)l->size, (unsigned long long)blob.size);
+		r = error_set(err, EBADMSG,
+			      "%s: size mismatch: descriptor says %llu bytes, blob has %llu", what,
+			      (unsigned long long)l->size, (unsigned long long)blob.size);
 		goto fail;
 	}
 	snprintf(tmpname, sizeof(tmpname), ".tmp-%s-%d", l->diff_hex, (int)getpid());
 	xasprintf(&tmppath, "%s/%s", s->layers_dir, tmpname);
 	if (mkdirat(s->layersfd, tmpname, 0755) < 0) {
-		r = image_errf(err, -errno, "%s: %s", tmppath, strerror(errno));
+		r = error_set(err, errno, "%s: %s", tmppath, strerror(errno));
 		goto fail;
 	}
 	rootfd = openat(s->layersfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rootfd < 0) {
-		r = image_errf(err, -errno, "%s: %s", tmppath, strerror(errno));
+		r = error_set(err, errno, "%s: %s", tmppath, strerror(errno));
 		goto fail;
 	}
 	struct image_unpack_args args = {
@@ -365,12 +352,11 @@ static int ensure_layer(struct image_store *s, struct image_source *src,
 	if (r < 0)
 		goto fail;
 	if (!s->lim.no_sync && syncfs(rootfd) < 0) {
-		r = image_errf(err, -errno, "%s: sync: %s", what, strerror(errno));
+		r = error_set(err, errno, "%s: sync: %s", what, strerror(errno));
 		goto fail;
 	}
 	if (renameat(s->layersfd, tmpname, s->layersfd, l->diff_hex) < 0) {
-		r = image_errf(err, -errno, "%s: cannot move into place: %s", what,
-			       strerror(errno));
+		r = error_set(err, errno, "%s: cannot move into place: %s", what, strerror(errno));
 		goto fail;
 	}
 	image_blob_close(&blob);
@@ -387,8 +373,8 @@ present:
 link:
 	r = short_link(s, l->diff_hex, shortname, sizeof(shortname));
 	if (r < 0)
-		return image_errf(err, r, "layer sha256:%s: short link: %s", l->diff_hex,
-				  strerror(-r));
+		return error_set(err, -r, "layer sha256:%s: short link: %s", l->diff_hex,
+				 strerror(-r));
 	return 0;
 
 fail:
@@ -444,15 +430,14 @@ static void escape(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
-static int record_paths(const char *name, const char *tag, char *dir, char *file,
-			struct image_error *err)
+static int record_paths(const char *name, const char *tag, char *dir, char *file, struct error *err)
 {
 	char en[1024], et[1024];
 
 	escape(name, en, sizeof(en));
 	escape(tag, et, sizeof(et));
 	if (strlen(en) > 255 || strlen(et) + 5 > 255)
-		return image_errf(err, -ENAMETOOLONG, "image name '%.100s' or tag too long", name);
+		return error_set(err, ENAMETOOLONG, "image name '%.100s' or tag too long", name);
 	snprintf(dir, 256, "%s", en);
 	snprintf(file, 512, "%s/%s.json", en, et);
 	return 0;
@@ -551,7 +536,7 @@ static json_object *record_new(const struct image_plan *p, const char *name, con
 	return r;
 }
 
-static int record_write(struct image_store *s, json_object *rec, struct image_error *err)
+static int record_write(struct image_store *s, json_object *rec, struct error *err)
 {
 	const char *name = json_object_get_string(json_object_object_get(rec, "name"));
 	const char *tag = json_object_get_string(json_object_object_get(rec, "tag"));
@@ -565,21 +550,21 @@ static int record_write(struct image_store *s, json_object *rec, struct image_er
 	if (r < 0)
 		return r;
 	if (mkdirat(s->imagesfd, dir, 0700) < 0 && errno != EEXIST)
-		return image_errf(err, -errno, "images/%s: %s", dir, strerror(errno));
+		return error_set(err, errno, "images/%s: %s", dir, strerror(errno));
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%d", dir, (int)getpid());
 	fd = openat(s->imagesfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return image_errf(err, -errno, "images/%s: %s", tmp, strerror(errno));
+		return error_set(err, errno, "images/%s: %s", tmp, strerror(errno));
 	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
 	    (!s->lim.no_sync && fsync(fd) < 0)) {
 		r = -errno;
 		(void)unlinkat(s->imagesfd, tmp, 0);
-		return image_errf(err, r ? r : -EIO, "images/%s: write failed", tmp);
+		return error_set(err, r ? -r : EIO, "images/%s: write failed", tmp);
 	}
 	if (renameat(s->imagesfd, tmp, s->imagesfd, file) < 0) {
 		r = -errno;
 		(void)unlinkat(s->imagesfd, tmp, 0);
-		return image_errf(err, r, "images/%s: %s", file, strerror(-r));
+		return error_set(err, -r, "images/%s: %s", file, strerror(-r));
 	}
 	return 0;
 }
@@ -604,7 +589,7 @@ static int record_read_file(struct image_store *s, const char *file, json_object
 }
 
 static int record_read(struct image_store *s, const char *name, const char *tag, json_object **out,
-		       struct image_error *err)
+		       struct error *err)
 {
 	char dir[256], file[512];
 	int r = record_paths(name, tag, dir, file, err);
@@ -613,15 +598,15 @@ static int record_read(struct image_store *s, const char *name, const char *tag,
 		return r;
 	r = record_read_file(s, file, out);
 	if (r == -ENOENT)
-		return image_errf(err, r, "no image '%s%s%s'", name, *tag ? ":" : "", tag);
+		return error_set(err, -r, "no image '%s%s%s'", name, *tag ? ":" : "", tag);
 	if (r < 0)
-		return image_errf(err, r, "image '%s:%s': bad record images/%s: %s", name, tag,
-				  file, strerror(-r));
+		return error_set(err, -r, "image '%s:%s': bad record images/%s: %s", name, tag,
+				 file, strerror(-r));
 	return 0;
 }
 
 /* A ref (imported NAME[:TAG] or path reference) -> record name/tag, without importing. */
-static int ref_key(const char *ref, char **name, char **tag, struct image_error *err)
+static int ref_key(const char *ref, char **name, char **tag, struct error *err)
 {
 	if (is_path_ref(ref)) {
 		_cleanup_free_ char *path = NULL;
@@ -632,7 +617,7 @@ static int ref_key(const char *ref, char **name, char **tag, struct image_error 
 		if (!rp) {
 			free(*tag);
 			*tag = NULL;
-			return image_errf(err, -errno, "%s: %s", path, strerror(errno));
+			return error_set(err, errno, "%s: %s", path, strerror(errno));
 		}
 		*name = rp;
 		if (!*tag)
@@ -640,7 +625,7 @@ static int ref_key(const char *ref, char **name, char **tag, struct image_error 
 		return 0;
 	}
 	if (strchr(ref, '@'))
-		return image_errf(err, -EINVAL, "'%s': digest references are not supported", ref);
+		return error_set(err, EINVAL, "'%s': digest references are not supported", ref);
 	split_name(ref, name, tag, "latest");
 	return 0;
 }
@@ -659,7 +644,7 @@ struct held {
  * unless another import holds them.
  */
 static int apply_plans(struct image_store *s, struct image_source *src, struct image_plan *plans,
-		       size_t n, image_progress_fn progress, void *arg, struct image_error *err)
+		       size_t n, image_progress_fn progress, void *arg, struct error *err)
 {
 	struct progress_ctx pc = { .fn = progress, .arg = arg };
 	_cleanup_free_ struct held *held = NULL;
@@ -721,7 +706,7 @@ static char *default_name(const char *src)
 
 int image_import(struct image_store *s, const char *srcpath, const char *only_tag,
 		 const char *name_override, image_progress_fn progress, void *arg,
-		 char ***imported_refs, struct image_error *err)
+		 char ***imported_refs, struct error *err)
 {
 	struct image_source *src = NULL;
 	struct image_plan *plans = NULL;
@@ -734,10 +719,10 @@ int image_import(struct image_store *s, const char *srcpath, const char *only_ta
 	if (name_override) {
 		split_name(name_override, &oname, &otag, NULL);
 		if (!valid_name(oname) || (otag && !valid_tag(otag)))
-			return image_errf(err, -EINVAL, "invalid image name '%s'", name_override);
+			return error_set(err, EINVAL, "invalid image name '%s'", name_override);
 	}
 	if (only_tag && !valid_tag(only_tag))
-		return image_errf(err, -EINVAL, "invalid tag '%s'", only_tag);
+		return error_set(err, EINVAL, "invalid tag '%s'", only_tag);
 	r = image_source_open(srcpath, &s->lim, &src, err);
 	if (r < 0)
 		return r;
@@ -746,9 +731,9 @@ int image_import(struct image_store *s, const char *srcpath, const char *only_ta
 	if (r < 0)
 		goto out;
 	if (otag && n > 1) {
-		r = image_errf(err, -EINVAL,
-			       "%s holds %zu images; --name NAME:TAG needs one (choose with --tag)",
-			       srcpath, n);
+		r = error_set(err, EINVAL,
+			      "%s holds %zu images; --name NAME:TAG needs one (choose with --tag)",
+			      srcpath, n);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -766,16 +751,15 @@ int image_import(struct image_store *s, const char *srcpath, const char *only_ta
 			p->tag = xstrdup("latest");
 		}
 		if (!valid_name(p->name) || !valid_tag(p->tag)) {
-			r = image_errf(err, -EINVAL, "%s: invalid image name '%s:%s' (use --name)",
-				       srcpath, p->name, p->tag);
+			r = error_set(err, EINVAL, "%s: invalid image name '%s:%s' (use --name)",
+				      srcpath, p->name, p->tag);
 			goto out;
 		}
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(plans[k].name, p->name) == 0 &&
 			    strcmp(plans[k].tag, p->tag) == 0) {
-				r = image_errf(err, -EEXIST,
-					       "%s: two images would be named '%s:%s'", srcpath,
-					       p->name, p->tag);
+				r = error_set(err, EEXIST, "%s: two images would be named '%s:%s'",
+					      srcpath, p->name, p->tag);
 				goto out;
 			}
 	}
@@ -822,7 +806,7 @@ static char *str_or_null(json_object *o, const char *key)
 }
 
 static int info_from_record(struct image_store *s, json_object *rec, struct image_info **out,
-			    struct image_error *err)
+			    struct error *err)
 {
 	struct image_info *info = xcalloc(1, sizeof(*info));
 	json_object *ids = json_object_object_get(rec, "diff_ids");
@@ -836,7 +820,7 @@ static int info_from_record(struct image_store *s, json_object *rec, struct imag
 	info->layers_root = xstrdup(s->layers_dir);
 	if (!info->ref || !ids || !json_object_is_type(ids, json_type_array)) {
 		image_info_free(info);
-		return image_errf(err, -EBADMSG, "image store: malformed record");
+		return error_set(err, EBADMSG, "image store: malformed record");
 	}
 	n = json_object_array_length(ids);
 	info->nlayers = n;
@@ -850,18 +834,18 @@ static int info_from_record(struct image_store *s, json_object *rec, struct imag
 
 		if (!d || strncmp(d, "sha256:", 7) != 0 || !image_valid_hex(d + 7)) {
 			image_info_free(info);
-			return image_errf(err, -EBADMSG, "image %s: malformed record", info->ref);
+			return error_set(err, EBADMSG, "image %s: malformed record", info->ref);
 		}
 		if (!layer_present(s, d + 7)) {
-			r = image_errf(err, -ENOENT, "image %s: layer %s is missing from the store",
-				       info->ref, d);
+			r = error_set(err, ENOENT, "image %s: layer %s is missing from the store",
+				      info->ref, d);
 			image_info_free(info);
 			return r;
 		}
 		r = short_link(s, d + 7, shortname, sizeof(shortname));
 		if (r < 0) {
-			image_errf(err, r, "image %s: layer %s: short link: %s", info->ref, d,
-				   strerror(-r));
+			error_set(err, -r, "image %s: layer %s: short link: %s", info->ref, d,
+				  strerror(-r));
 			image_info_free(info);
 			return r;
 		}
@@ -881,7 +865,7 @@ static int info_from_record(struct image_store *s, json_object *rec, struct imag
 }
 
 static int resolve_path(struct image_store *s, const char *ref, struct image_info **out,
-			struct image_error *err)
+			struct error *err)
 {
 	_cleanup_free_ char *path = NULL, *tag = NULL;
 	struct image_source *src = NULL;
@@ -891,7 +875,7 @@ static int resolve_path(struct image_store *s, const char *ref, struct image_inf
 
 	split_path_ref(ref, &path, &tag);
 	if (tag && !valid_tag(tag))
-		return image_errf(err, -EINVAL, "%s: invalid tag '%s'", ref, tag);
+		return error_set(err, EINVAL, "%s: invalid tag '%s'", ref, tag);
 	r = image_source_open(path, &s->lim, &src, err);
 	if (r < 0)
 		return r;
@@ -918,7 +902,7 @@ out:
 }
 
 int image_resolve(struct image_store *s, const char *ref, struct image_info **out,
-		  struct image_error *err)
+		  struct error *err)
 {
 	_cleanup_free_ char *name = NULL, *tag = NULL;
 	_cleanup_json_ json_object *rec = NULL;
@@ -926,7 +910,7 @@ int image_resolve(struct image_store *s, const char *ref, struct image_info **ou
 
 	*out = NULL;
 	if (!ref || !*ref)
-		return image_errf(err, -EINVAL, "empty image reference");
+		return error_set(err, EINVAL, "empty image reference");
 	if (is_path_ref(ref))
 		return resolve_path(s, ref, out, err);
 	r = ref_key(ref, &name, &tag, err);
@@ -1156,22 +1140,21 @@ static int by_ref(const void *a, const void *b)
 	return strcmp(rx ? rx : "", ry ? ry : "");
 }
 
-int image_list(struct image_store *s, json_object **out, struct image_error *err)
+int image_list(struct image_store *s, json_object **out, struct error *err)
 {
 	json_object *arr = json_object_new_array();
 	int r = for_each_record(s, list_cb, arr);
 
 	if (r < 0) {
 		json_object_put(arr);
-		return image_errf(err, r, "image store: %s", strerror(-r));
+		return error_set(err, -r, "image store: %s", strerror(-r));
 	}
 	json_object_array_sort(arr, by_ref);
 	*out = arr;
 	return 0;
 }
 
-int image_inspect(struct image_store *s, const char *ref, json_object **out,
-		  struct image_error *err)
+int image_inspect(struct image_store *s, const char *ref, json_object **out, struct error *err)
 {
 	_cleanup_free_ char *name = NULL, *tag = NULL;
 	json_object *rec = NULL, *dirs, *ids;
@@ -1197,7 +1180,7 @@ int image_inspect(struct image_store *s, const char *ref, json_object **out,
 	return 0;
 }
 
-int image_rm(struct image_store *s, const char *ref, struct image_error *err)
+int image_rm(struct image_store *s, const char *ref, struct error *err)
 {
 	_cleanup_free_ char *name = NULL, *tag = NULL;
 	char dir[256], file[512];
@@ -1210,8 +1193,8 @@ int image_rm(struct image_store *s, const char *ref, struct image_error *err)
 	if (r < 0)
 		return r;
 	if (unlinkat(s->imagesfd, file, 0) < 0)
-		return image_errf(err, -errno,
-				  errno == ENOENT ? "no image '%s'" : "cannot remove '%s'", ref);
+		return error_set(err, errno,
+				 errno == ENOENT ? "no image '%s'" : "cannot remove '%s'", ref);
 	(void)unlinkat(s->imagesfd, dir, AT_REMOVEDIR); /* if it was the last tag */
 	return 0;
 }
@@ -1253,7 +1236,7 @@ static int used_cb(json_object *rec, const char *file, void *arg)
 }
 
 int image_prune(struct image_store *s, const char *const *in_use, size_t n, uint64_t *freed,
-		struct image_error *err)
+		struct error *err)
 {
 	struct used used = { 0 };
 	int glock, fd, removed = 0, r;
@@ -1268,14 +1251,14 @@ int image_prune(struct image_store *s, const char *const *in_use, size_t n, uint
 	r = for_each_record(s, used_cb, &used);
 	if (r < 0) {
 		close(glock);
-		return image_errf(err, r, "image store: %s", strerror(-r));
+		return error_set(err, -r, "image store: %s", strerror(-r));
 	}
 	for (size_t i = 0; i < n; i++)
 		used_add(&used, in_use[i]);
 	fd = openat(s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
-		r = image_errf(err, -errno, "%s: %s", s->layers_dir, strerror(errno));
+		r = error_set(err, errno, "%s: %s", s->layers_dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		goto out;

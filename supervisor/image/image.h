@@ -6,9 +6,9 @@
  * its layer directories, overlay mount options and config defaults.
  *
  * Library style: nothing here logs. Functions return 0 (or a count) on
- * success and -errno on failure, and fill the caller's struct image_error
- * with one human sentence naming the blob, file or archive entry and the
- * reason. The store layout is documented at the top of image.c.
+ * success and -errno on failure, and fill the caller's struct error
+ * (error.h) with one human sentence naming the blob, file or archive
+ * entry and the reason. The store layout is documented at the top of image.c.
  *
  * A store object is not thread-safe; separate processes may share a
  * store directory (layer unpacks are serialized by flock per layer,
@@ -20,11 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct json_object;
+#include "error.h"
 
-struct image_error {
-	char msg[512];
-};
+struct json_object;
 
 /* Zero fields take the defaults below. */
 struct image_limits {
@@ -74,7 +72,7 @@ struct image_info {
  * with err filled on failure.
  */
 struct image_store *image_store_open(const char *state_dir, const struct image_limits *limits,
-				     struct image_error *err);
+				     struct error *err);
 /* Returns NULL. Accepts NULL. */
 struct image_store *image_store_free(struct image_store *store);
 
@@ -93,7 +91,7 @@ struct image_store *image_store_free(struct image_store *store);
  */
 int image_import(struct image_store *store, const char *src, const char *only_tag,
 		 const char *name_override, image_progress_fn progress, void *arg,
-		 char ***imported_refs, struct image_error *err);
+		 char ***imported_refs, struct error *err);
 
 /*
  * Resolve ref for a service. Path references start with '/', "./" or
@@ -106,7 +104,7 @@ int image_import(struct image_store *store, const char *src, const char *only_ta
  * image_info_free.
  */
 int image_resolve(struct image_store *store, const char *ref, struct image_info **out,
-		  struct image_error *err);
+		  struct error *err);
 /* Returns NULL. Accepts NULL. */
 struct image_info *image_info_free(struct image_info *info);
 
@@ -146,12 +144,12 @@ int image_merge_env(const struct image_info *info, char *const *spec_env, char *
  * {"ref","name","tag","digest","config_digest","layers":n,"size":bytes
  * (compressed blobs),"source","imported":unix time}, sorted by ref.
  */
-int image_list(struct image_store *store, struct json_object **out, struct image_error *err);
+int image_list(struct image_store *store, struct json_object **out, struct error *err);
 /* The record of ref (NAME[:TAG] or a path reference) plus "layer_dirs"; no import. */
 int image_inspect(struct image_store *store, const char *ref, struct json_object **out,
-		  struct image_error *err);
+		  struct error *err);
 /* Forget ref's record (untag). Its layers stay until image_prune. -ENOENT if unknown. */
-int image_rm(struct image_store *store, const char *ref, struct image_error *err);
+int image_rm(struct image_store *store, const char *ref, struct error *err);
 /*
  * Remove every layer that no recorded image uses and that is not in
  * in_use (diff_ids "sha256:<hex>" of running services' images, e.g. from
@@ -160,7 +158,7 @@ int image_rm(struct image_store *store, const char *ref, struct image_error *err
  * Returns the number of layers removed.
  */
 int image_prune(struct image_store *store, const char *const *in_use_layer_digests, size_t n,
-		uint64_t *freed_bytes, struct image_error *err);
+		uint64_t *freed_bytes, struct error *err);
 
 /* Counters of this store object since open: layers unpacked, and layers found present. */
 void image_store_stats(const struct image_store *store, uint64_t *unpacked, uint64_t *reused);

@@ -269,8 +269,7 @@ static void prepare_limits(const struct service_spec *spec, struct harden_plan *
 			 (int)spec->resources.oom_score_adj);
 }
 
-int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
-		   size_t errlen)
+int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, struct error *err)
 {
 	int last = harden_cap_last();
 	uint64_t all = last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
@@ -289,18 +288,18 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, ch
 
 	if (spec->isolation.seccomp_profile) {
 		/* The profile replaces the default filter (as docker's --security-opt). */
-		char perr[512];
 		scmp_filter_ctx pctx;
 
-		if ((r = seccomp_profile_load(spec->isolation.seccomp_profile, caps, &pctx, perr,
-					      sizeof(perr))) < 0) {
-			snprintf(err, errlen, "seccomp profile %s", perr);
+		if ((r = seccomp_profile_load(spec->isolation.seccomp_profile, caps, &pctx, err)) <
+		    0) {
+			(void)error_prefix(err, "seccomp profile ");
 			return r;
 		}
 		if ((r = export_filter(pctx, plan)) < 0)
-			snprintf(err, errlen, "seccomp profile %s: export filter: %s",
-				 spec->isolation.seccomp_profile,
-				 r == -E2BIG ? "more than 4096 BPF instructions" : strerror(-r));
+			(void)error_set(err, -r, "seccomp profile %s: export filter: %s",
+					spec->isolation.seccomp_profile,
+					r == -E2BIG ? "more than 4096 BPF instructions"
+						    : strerror(-r));
 		else
 			plan->seccomp = true;
 		seccomp_release(pctx);
@@ -308,20 +307,19 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, ch
 	}
 
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx) {
-		snprintf(err, errlen, "seccomp: cannot create a filter");
-		return -ENOMEM;
-	}
+	if (!ctx)
+		return error_set(err, ENOMEM, "seccomp: cannot create a filter");
 	if ((r = add_arches(ctx)) < 0) {
-		snprintf(err, errlen, "seccomp: add architectures: %s", strerror(-r));
+		(void)error_set(err, -r, "seccomp: add architectures: %s", strerror(-r));
 		goto out;
 	}
 	if ((r = build_rules(ctx, caps, &what)) < 0) {
-		snprintf(err, errlen, "seccomp: rule for %s: %s", what ? what : "?", strerror(-r));
+		(void)error_set(err, -r, "seccomp: rule for %s: %s", what ? what : "?",
+				strerror(-r));
 		goto out;
 	}
 	if ((r = export_filter(ctx, plan)) < 0) {
-		snprintf(err, errlen, "seccomp: export filter: %s", strerror(-r));
+		(void)error_set(err, -r, "seccomp: export filter: %s", strerror(-r));
 		goto out;
 	}
 	plan->seccomp = true;
@@ -337,14 +335,14 @@ int harden_check_specs(const struct spec_set *set, struct config_errors *errs)
 	for (size_t i = 0; set && i < set->nservices; i++) {
 		const struct service_spec *spec = set->services[i];
 		struct harden_plan plan;
-		char err[512] = "";
+		struct error err = { 0 };
 
 		if (!spec->isolation.seccomp_profile)
 			continue;
-		if (harden_prepare(spec, &plan, err, sizeof(err)) < 0) {
+		if (harden_prepare(spec, &plan, &err) < 0) {
 			config_errors_add(errs, spec->file, spec->isolation.seccomp_line,
 					  spec->isolation.seccomp_column, "service %s: %s",
-					  spec->name, err);
+					  spec->name, err.msg);
 			bad = -EINVAL;
 		}
 		harden_plan_free(&plan);
@@ -364,58 +362,50 @@ void harden_plan_free(struct harden_plan *plan)
 	plan->seccomp = false;
 }
 
-int harden_apply_bounding(const struct harden_plan *plan, enum harden_step *step)
+int harden_apply_bounding(const struct harden_plan *plan, struct error *err)
 {
-	*step = HARDEN_STEP_BOUNDING;
 	for (int cap = 0; cap <= plan->cap_last; cap++) {
 		if (plan->cap_bounding & (1ULL << cap))
 			continue;
 		/* EINVAL: the kernel does not know this one; nothing to drop. */
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return -errno;
+			return error_set(err, errno, "drop bounding capabilities");
 	}
-	*step = HARDEN_STEP_AMBIENT;
 	/* EINVAL: kernel before 4.3, which has no ambient set. */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return -errno;
-	*step = HARDEN_STEP_NONE;
+		return error_set(err, errno, "clear ambient capabilities");
 	return 0;
 }
 
-int harden_apply_limits(const struct harden_plan *plan, const char **what)
+int harden_apply_limits(const struct harden_plan *plan, struct error *err)
 {
-	for (size_t i = 0; i < plan->nrlimits; i++) {
-		*what = plan->rlimits[i].what;
+	for (size_t i = 0; i < plan->nrlimits; i++)
 		if (setrlimit(plan->rlimits[i].resource, &plan->rlimits[i].lim) < 0)
-			return -errno;
-	}
+			return error_set(err, errno, "%s", plan->rlimits[i].what);
 	if (plan->oom_score_adj[0]) {
 		size_t len = strlen(plan->oom_score_adj);
 		int fd;
 
-		*what = "write /proc/self/oom_score_adj";
 		if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) < 0)
-			return -errno;
+			return error_set(err, errno, "write /proc/self/oom_score_adj");
 		if (write(fd, plan->oom_score_adj, len) != (ssize_t)len) {
 			int e = errno ? errno : EIO;
 			close(fd);
-			return -e;
+			return error_set(err, e, "write /proc/self/oom_score_adj");
 		}
 		close(fd);
 	}
-	*what = NULL;
 	return 0;
 }
 
-int harden_apply(const struct harden_plan *plan, enum harden_step *step)
+int harden_apply(const struct harden_plan *plan, struct error *err)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
 	uint64_t prm, eff;
 
-	*step = HARDEN_STEP_CAPSET;
 	if (syscall(SYS_capget, &hdr, data) < 0)
-		return -errno;
+		return error_set(err, errno, "set capabilities");
 	/* Never more than still held: a non-root service lost everything at setuid. */
 	prm = ((uint64_t)data[1].permitted << 32 | data[0].permitted) & plan->cap_permitted;
 	eff = prm & plan->cap_effective;
@@ -426,38 +416,16 @@ int harden_apply(const struct harden_plan *plan, enum harden_step *step)
 	data[0].inheritable = data[1].inheritable = 0;
 	hdr.pid = 0;
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		return -errno;
+		return error_set(err, errno, "set capabilities");
 
-	*step = HARDEN_STEP_NO_NEW_PRIVS;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
+		return error_set(err, errno, "set no_new_privs");
 
 	if (plan->seccomp) {
 		struct sock_fprog prog = { .len = (unsigned short)plan->filter_len,
 					   .filter = plan->filter };
-		*step = HARDEN_STEP_SECCOMP;
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
-			return -errno;
+			return error_set(err, errno, "load seccomp filter");
 	}
-	*step = HARDEN_STEP_NONE;
 	return 0;
-}
-
-const char *harden_step_name(enum harden_step step)
-{
-	switch (step) {
-	case HARDEN_STEP_BOUNDING:
-		return "drop bounding capabilities";
-	case HARDEN_STEP_AMBIENT:
-		return "clear ambient capabilities";
-	case HARDEN_STEP_CAPSET:
-		return "set capabilities";
-	case HARDEN_STEP_NO_NEW_PRIVS:
-		return "set no_new_privs";
-	case HARDEN_STEP_SECCOMP:
-		return "load seccomp filter";
-	case HARDEN_STEP_NONE:
-	default:
-		return "harden";
-	}
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "error.h"
 #include "spec.h"
 
 /* CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE
@@ -40,16 +41,6 @@ struct harden_plan {
 	char oom_score_adj[12]; /* "-1000".."1000"; "" = inherit */
 };
 
-/* Which step of harden_apply* failed, for the launch report. */
-enum harden_step {
-	HARDEN_STEP_NONE = 0,
-	HARDEN_STEP_BOUNDING,
-	HARDEN_STEP_AMBIENT,
-	HARDEN_STEP_CAPSET,
-	HARDEN_STEP_NO_NEW_PRIVS,
-	HARDEN_STEP_SECCOMP,
-};
-
 /*
  * Capability mask for spec (docker semantics): add ALL = every capability
  * but the dropped ones; drop ALL = only the added ones; else default minus
@@ -63,8 +54,7 @@ int harden_cap_last(void);
  * Parent side: compute the plan for spec. 0, or -errno with err filled.
  * The plan must be freed with harden_plan_free (also after a failure).
  */
-int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, char *err,
-		   size_t errlen);
+int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, struct error *err);
 void harden_plan_free(struct harden_plan *plan);
 /*
  * Build each spec's seccomp profile (isolation.seccomp: FILE) as a start
@@ -76,24 +66,23 @@ int harden_check_specs(const struct spec_set *set, struct config_errors *errs);
 
 /*
  * Child side, no allocation. Before setgroups/setresgid/setresuid: drop
- * the bounding set and clear the ambient set. Returns 0 or -errno; *step
- * names what failed.
+ * the bounding set and clear the ambient set. Returns 0 or -errno with err
+ * (may be NULL) naming the step ("drop bounding capabilities").
  */
-int harden_apply_bounding(const struct harden_plan *plan, enum harden_step *step);
+int harden_apply_bounding(const struct harden_plan *plan, struct error *err);
 /*
  * Child side, while still root and before setuid (raising a hard limit or
  * lowering oom_score_adj needs CAP_SYS_RESOURCE): the spec's rlimits and
- * oom_score_adj (through the service's own /proc). 0 or -errno, *what
- * names the failed step (a static string).
+ * oom_score_adj (through the service's own /proc). 0 or -errno with err
+ * naming the failed step ("setrlimit nofile").
  */
-int harden_apply_limits(const struct harden_plan *plan, const char **what);
+int harden_apply_limits(const struct harden_plan *plan, struct error *err);
 /*
  * Child side, the last thing before execve (after setuid, chdir and
  * close_range): capset (inheritable empty, permitted/effective = plan ∩
- * what is still held), no_new_privs, seccomp. 0 or -errno, *step set.
+ * what is still held), no_new_privs, seccomp. 0 or -errno with err
+ * naming the step ("load seccomp filter").
  */
-int harden_apply(const struct harden_plan *plan, enum harden_step *step);
-/* "drop bounding capabilities", ... */
-const char *harden_step_name(enum harden_step step);
+int harden_apply(const struct harden_plan *plan, struct error *err);
 
 #endif

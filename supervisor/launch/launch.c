@@ -6,7 +6,6 @@
  */
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/sched.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,15 +16,13 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "clone.h"
 #include "harden.h"
 #include "launch.h"
 #include "rootfs.h"
 #include "userns.h"
 #include "util.h"
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -35,24 +32,24 @@
 
 extern char **environ;
 
-/* Child-side failure: fill the report, send it, exit. No allocation. */
-static void __attribute__((noreturn, format(printf, 3, 4)))
-child_fail(int reportfd, int err, const char *fmt, ...)
+/* Send a filled error as the launch report and exit. No allocation. */
+static void __attribute__((noreturn)) child_send(int reportfd, const struct error *err)
 {
-	struct launch_report rep = { .err = err };
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rep.what, sizeof(rep.what), fmt, ap);
-	va_end(ap);
-	(void)!write(reportfd, &rep, sizeof(rep));
+	(void)!write(reportfd, err, sizeof(*err));
 	_exit(127);
 }
 
-static void child_send(int reportfd, const struct launch_report *rep)
+/* Child-side failure: fill the report, send it, exit. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+child_fail(int reportfd, int code, const char *fmt, ...)
 {
-	(void)!write(reportfd, rep, sizeof(*rep));
-	_exit(127);
+	struct error err = { .code = code };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	child_send(reportfd, &err);
 }
 
 static void reset_signals(void)
@@ -67,17 +64,6 @@ static void reset_signals(void)
 }
 
 /* Close every fd >= 3 except the ones listed (sorted ascending, -1 ignored). */
-int launch_fail(struct launch_report *rep, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	rep->err = err;
-	va_start(ap, fmt);
-	vsnprintf(rep->what, sizeof(rep->what), fmt, ap);
-	va_end(ap);
-	return -err;
-}
-
 void launch_close_all_but(int *keep, size_t n)
 {
 	unsigned lo = 3;
@@ -140,18 +126,16 @@ void launch_init_run(pid_t service, int statusfd)
 /* The service itself, after namespaces and rootfs: identity, cwd, exec. */
 static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan, int reportfd)
 {
-	enum harden_step step;
-	const char *what = NULL;
-	int r;
+	struct error err = { 0 };
 
 	/* Bounding and ambient sets go while we still hold CAP_SETPCAP. */
-	if (plan->harden && (r = harden_apply_bounding(plan->harden, &step)) < 0)
-		child_fail(reportfd, -r, "%s", harden_step_name(step));
+	if (plan->harden && harden_apply_bounding(plan->harden, &err) < 0)
+		child_send(reportfd, &err);
 	if (plan->nofile && plan->nofile->rlim_cur > 0)
 		(void)setrlimit(RLIMIT_NOFILE, plan->nofile);
 	/* The spec's rlimits and oom_score_adj while CAP_SYS_RESOURCE is still held. */
-	if (plan->harden && (r = harden_apply_limits(plan->harden, &what)) < 0)
-		child_fail(reportfd, -r, "%s", what);
+	if (plan->harden && harden_apply_limits(plan->harden, &err) < 0)
+		child_send(reportfd, &err);
 	if (setgroups(0, NULL) < 0)
 		child_fail(reportfd, errno, "setgroups");
 	if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
@@ -165,8 +149,8 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 	(void)syscall(SYS_close_range, reportfd + 1, ~0U, 0);
 	environ = (char **)plan->envp;
 	/* Last: capset, no_new_privs, seccomp (nothing of ours runs after it). */
-	if (plan->harden && (r = harden_apply(plan->harden, &step)) < 0)
-		child_fail(reportfd, -r, "%s", harden_step_name(step));
+	if (plan->harden && harden_apply(plan->harden, &err) < 0)
+		child_send(reportfd, &err);
 	execvp(plan->argv[0], plan->argv);
 	child_fail(reportfd, errno, "exec %s", plan->argv[0]);
 }
@@ -180,93 +164,49 @@ struct child_fds {
  * fds; a plain clone copies that table and the child then closes each
  * entry, O(fds) per start. Instead the fds a child needs are dup'ed into a
  * few low slots reserved at startup, the child is cloned with CLONE_FILES
- * (no copy) and its first act is close_range(slot_max + 1, ~0,
+ * (no copy) and its first act is close_range(slots->max + 1, ~0,
  * CLOSE_RANGE_UNSHARE): a private table holding only the low slots. The
  * parent waits for one byte on the report pipe saying so before it puts
- * placeholders back into the slots.
+ * placeholders back into the slots. One start at a time per struct
+ * launch_slots: launch_start returns only once the child let go of them.
  */
 enum { SLOT_REPORT, SLOT_STATUS, SLOT_GO, SLOT_DEVNULL, SLOT_OUT, SLOT_ERR, SLOT_IDMAP, SLOT_N };
-static int slots[SLOT_N] = { -1, -1, -1, -1, -1, -1, -1 };
-static int slot_max = -1, slot_placeholder = -1;
+_Static_assert(SLOT_N == LAUNCH_SLOT_N, "launch.h's LAUNCH_SLOT_N is the number of slots");
 
-int launch_reserve_slots(void)
+int launch_reserve_slots(struct launch_slots *s)
 {
-	slot_placeholder = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (slot_placeholder < 0)
+	int r;
+
+	s->max = -1;
+	s->placeholder = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (s->placeholder < 0)
 		return -errno;
 	for (int i = 0; i < SLOT_N; i++) {
-		slots[i] = fcntl(slot_placeholder, F_DUPFD_CLOEXEC, 3);
-		if (slots[i] < 0)
-			return -errno;
-		if (slots[i] > slot_max)
-			slot_max = slots[i];
+		s->fd[i] = fcntl(s->placeholder, F_DUPFD_CLOEXEC, 3);
+		if (s->fd[i] < 0) {
+			r = -errno;
+			while (i-- > 0)
+				(void)close(s->fd[i]);
+			(void)close(s->placeholder);
+			s->placeholder = -1;
+			return r;
+		}
+		if (s->fd[i] > s->max)
+			s->max = s->fd[i];
 	}
 	return 0;
 }
 
-static void slots_put(const int *fds)
+static void slots_put(const struct launch_slots *s, const int *fds)
 {
 	for (int i = 0; i < SLOT_N; i++)
-		(void)dup3(fds[i] >= 0 ? fds[i] : slot_placeholder, slots[i], O_CLOEXEC);
-}
-
-bool launch_have_clone3(void)
-{
-	static int have = -1;
-
-	/* A real clone3 refuses a NULL, zero-sized argument with EINVAL. */
-	if (have < 0)
-		have = !(syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS);
-	return have;
-}
-
-uint64_t launch_ns_flags(unsigned ns)
-{
-	static const struct {
-		unsigned ns;
-		uint64_t flag;
-	} map[] = { { SPEC_NS_PID, CLONE_NEWPID },  { SPEC_NS_MOUNT, CLONE_NEWNS },
-		    { SPEC_NS_UTS, CLONE_NEWUTS },  { SPEC_NS_IPC, CLONE_NEWIPC },
-		    { SPEC_NS_NET, CLONE_NEWNET },  { SPEC_NS_CGROUP, CLONE_NEWCGROUP },
-		    { SPEC_NS_USER, CLONE_NEWUSER } };
-	uint64_t f = 0;
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (ns & map[i].ns)
-			f |= map[i].flag;
-	return f;
-}
-
-pid_t launch_clone(uint64_t flags, int exit_signal, int cgroup_fd, int *pidfd)
-{
-	pid_t pid;
-
-	*pidfd = -1;
-	if (launch_have_clone3()) {
-		struct clone_args args = { .flags = flags | CLONE_PIDFD,
-					   .pidfd = (uint64_t)(uintptr_t)pidfd,
-					   .exit_signal = (uint64_t)exit_signal };
-		if (cgroup_fd >= 0) {
-			args.flags |= CLONE_INTO_CGROUP;
-			args.cgroup = (uint64_t)cgroup_fd;
-		}
-		pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-	} else {
-		/* clone(2) cannot place into a cgroup; valgrind's forks share no fd table. */
-		if (cgroup_fd >= 0 || (flags & CLONE_FILES))
-			return -ENOSYS;
-		/* No stack: fork semantics. The pidfd lands in parent_tid. */
-		pid = (pid_t)syscall(SYS_clone,
-				     (unsigned long)flags | CLONE_PIDFD | (unsigned)exit_signal,
-				     NULL, pidfd, NULL, 0UL);
-	}
-	return pid < 0 ? -errno : pid;
+		(void)dup3(fds[i] >= 0 ? fds[i] : s->placeholder, s->fd[i], O_CLOEXEC);
 }
 
 static int __attribute__((noreturn))
 child_main(const struct launch_plan *plan, struct child_fds fds)
 {
-	struct launch_report rep = { 0 };
+	struct error err = { 0 };
 	const struct service_spec *spec = plan->spec;
 	int rootmnt = -1;
 
@@ -282,8 +222,8 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	if (fds.idmap >= 0) {
 		/* User namespace: nothing creates files before paddockd wrote our maps;
 		 * with them comes the root, idmapped (userns.c). */
-		if ((rootmnt = userns_receive(fds.idmap, &rep)) < 0 && rep.err)
-			child_send(fds.report, &rep);
+		if ((rootmnt = userns_receive(fds.idmap, &err)) < 0 && err.code)
+			child_send(fds.report, &err);
 		close(fds.idmap);
 		/* Still host root (unmapped here): become root of the namespace. */
 		if (setresgid(0, 0, 0) < 0)
@@ -294,12 +234,12 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	if ((spec->isolation.namespaces & SPEC_NS_UTS) && plan->hostname &&
 	    sethostname(plan->hostname, strlen(plan->hostname)) < 0)
 		child_fail(fds.report, errno, "sethostname %s", plan->hostname);
-	if ((spec->isolation.namespaces & SPEC_NS_NET) && rootfs_loopback_up(&rep) < 0)
-		child_send(fds.report, &rep);
+	if ((spec->isolation.namespaces & SPEC_NS_NET) && rootfs_loopback_up(&err) < 0)
+		child_send(fds.report, &err);
 	if ((spec->isolation.namespaces & SPEC_NS_MOUNT) &&
 	    rootfs_setup(spec, plan->rootfs, plan->overlay, plan->overlay_dir, plan->notify_dir,
-			 rootmnt, &rep) < 0)
-		child_send(fds.report, &rep);
+			 rootmnt, &err) < 0)
+		child_send(fds.report, &err);
 
 	if (plan->wait_attach) {
 		/*
@@ -373,11 +313,12 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	}
 
 	/* Slots only with clone3: valgrind's clone(2) refuses a fork that shares its fd table. */
-	bool use_slots = slot_max >= 0 && launch_have_clone3();
+	const struct launch_slots *slots = plan->slots;
+	bool use_slots = slots && slots->max >= 0 && launch_have_clone3();
 	if (use_slots) {
 		int want[SLOT_N] = { report[1],	      status[1],       go[0],	devnull,
 				     plan->stdout_fd, plan->stderr_fd, idmap[1] };
-		slots_put(want);
+		slots_put(slots, want);
 	}
 
 	/* With CLONE_NEWUSER the other namespaces belong to the service's user
@@ -390,23 +331,23 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	if (pid < 0) {
 		r = pid;
 		if (use_slots)
-			slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
+			slots_put(slots, (const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
 		goto fail;
 	}
 	if (pid == 0 && use_slots) {
 		/* Shared table: touch nothing before our own, small copy exists. */
-		if (syscall(SYS_close_range, (unsigned)slot_max + 1, ~0U, CLOSE_RANGE_UNSHARE) <
+		if (syscall(SYS_close_range, (unsigned)slots->max + 1, ~0U, CLOSE_RANGE_UNSHARE) <
 			0 &&
 		    unshare(CLONE_FILES) < 0)
 			_exit(127);
-		(void)!write(slots[SLOT_REPORT], "u", 1);
-		struct child_fds fds = { slots[SLOT_REPORT],
-					 status[1] >= 0 ? slots[SLOT_STATUS] : -1,
-					 go[0] >= 0 ? slots[SLOT_GO] : -1,
-					 slots[SLOT_DEVNULL],
-					 slots[SLOT_OUT],
-					 slots[SLOT_ERR],
-					 idmap[1] >= 0 ? slots[SLOT_IDMAP] : -1 };
+		(void)!write(slots->fd[SLOT_REPORT], "u", 1);
+		struct child_fds fds = { slots->fd[SLOT_REPORT],
+					 status[1] >= 0 ? slots->fd[SLOT_STATUS] : -1,
+					 go[0] >= 0 ? slots->fd[SLOT_GO] : -1,
+					 slots->fd[SLOT_DEVNULL],
+					 slots->fd[SLOT_OUT],
+					 slots->fd[SLOT_ERR],
+					 idmap[1] >= 0 ? slots->fd[SLOT_IDMAP] : -1 };
 		child_main(plan, fds);
 	}
 	if (pid == 0) {
@@ -426,7 +367,7 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		/* The child has its own table once this byte arrives (or it died). */
 		while (read(report[0], &c, 1) < 0 && errno == EINTR)
 			;
-		slots_put((const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
+		slots_put(slots, (const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
 	}
 
 	close(report[1]);
@@ -438,7 +379,9 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 		/* Maps and root for the child; a failure reaches it and comes back
 		 * on the report pipe like any other. Closing our end unblocks it. */
 		close(idmap[1]);
-		(void)userns_prepare(plan, pid, idmap[0]);
+		(void)userns_prepare(pid, idmap[0], plan->spec->isolation.user_host,
+				     plan->spec->isolation.user_count, plan->rootfs, plan->overlay,
+				     plan->overlay_dir);
 		close(idmap[0]);
 	}
 	child->pid = pid;
@@ -499,7 +442,7 @@ static bool parse_id(const char *s, unsigned *out)
 }
 
 int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
-			size_t homelen, const char **why)
+			size_t homelen, struct error *err)
 {
 	char name[256], group[256] = "", path[4096];
 	const char *colon;
@@ -532,8 +475,7 @@ int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *g
 		*uid = id;
 		*gid = id;
 	} else {
-		*why = "user not found in the service's /etc/passwd";
-		return -ENOENT;
+		return error_set(err, ENOENT, "user not found in the service's /etc/passwd");
 	}
 	(void)have_gid;
 	if (!*group)
@@ -550,8 +492,7 @@ int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *g
 		if (strcmp(gent->gr_name, group) == 0)
 			break;
 	if (!gent) {
-		*why = "group not found in the service's /etc/group";
-		return -ENOENT;
+		return error_set(err, ENOENT, "group not found in the service's /etc/group");
 	}
 	*gid = gent->gr_gid;
 	return 0;

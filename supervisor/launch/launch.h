@@ -3,7 +3,8 @@
  * spec's namespaces and (pure v2) CLONE_INTO_CGROUP; in the child the
  * root filesystem (rootfs.c), an optional built-in init as pid 1, user,
  * working dir, environment, fds, exec. Failures in the child come back
- * as a launch_report over a close-on-exec pipe (s6's trystart).
+ * as a struct error (error.h) over a close-on-exec pipe (s6's trystart):
+ * code is the failed step's errno, msg says which ("exec /bin/nope").
  *
  * Everything the child needs is prepared in the parent: the child does
  * not allocate, so a clone3 from a process with other threads is safe.
@@ -15,14 +16,20 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "error.h"
 #include "spec.h"
 
 struct harden_plan;
 
-/* What the child writes on the report pipe when a step fails. */
-struct launch_report {
-	int err; /* errno of the failed step */
-	char what[240]; /* "exec /bin/nope", "mount /proc", ... */
+/*
+ * Low fd numbers a child's fds are dup'ed into before a clone that shares
+ * the fd table (see launch.c). Owned by main, held for the daemon's life.
+ */
+#define LAUNCH_SLOT_N 7
+struct launch_slots {
+	int fd[LAUNCH_SLOT_N];
+	int max; /* the highest of fd */
+	int placeholder; /* /dev/null, what a slot holds between starts */
 };
 
 struct launch_plan {
@@ -43,37 +50,24 @@ struct launch_plan {
 	const struct rlimit *nofile; /* restored before exec; NULL = leave as is */
 	const struct harden_plan *harden; /* capabilities, seccomp (harden.h); NULL = none */
 	const char *notify_dir; /* host dir of the notify socket, bound into rootfs; NULL = none */
+	const struct launch_slots *slots; /* launch_reserve_slots; NULL = copy the fd table */
 };
 
 struct launch_child {
 	pid_t pid;
 	int pidfd; /* for exit events */
-	int reportfd; /* read end: EOF alone = exec succeeded */
+	int reportfd; /* read end: a struct error, or EOF alone = exec succeeded */
 	int statusfd; /* read end: init writes the service's wait status; -1 without init */
 	int gofd; /* write end: closed by launch_release; -1 when not waiting */
 };
 
 /*
  * Reserve the low fd slots children are started through; call first thing
- * in main, while fd numbers are small. Without it launch_start copies the
- * whole fd table into each child (correct, slower with many services).
+ * in main, while fd numbers are small, and pass them in every plan. Without
+ * them launch_start copies the whole fd table into each child (correct,
+ * slower with many services). 0, or -errno with nothing held.
  */
-int launch_reserve_slots(void);
-/*
- * Whether the kernel (as this process sees it) has clone3. Without it
- * (valgrind 3.19; a container whose seccomp profile answers ENOSYS, as
- * docker's did) children start through clone(2), which cannot place them
- * into a cgroup: callers then set wait_attach and attach by a write.
- */
-bool launch_have_clone3(void);
-/*
- * Fork-like clone with CLONE_PIDFD: flags (namespaces), exit_signal, and
- * with cgroup_fd >= 0 CLONE_INTO_CGROUP (clone3 only: -ENOSYS without).
- * Returns the pid (0 in the child) and *pidfd, or -errno.
- */
-pid_t launch_clone(uint64_t flags, int exit_signal, int cgroup_fd, int *pidfd);
-/* The CLONE_NEW* flags of the SPEC_NS_* bits in ns. */
-uint64_t launch_ns_flags(unsigned ns);
+int launch_reserve_slots(struct launch_slots *slots);
 /* Start the child. Returns 0 or -errno (nothing started on failure). */
 int launch_start(const struct launch_plan *plan, struct launch_child *child);
 /* Let a child that waits for attachment go on (placed) or give up (not placed). */
@@ -83,14 +77,11 @@ void launch_child_close(struct launch_child *child);
 
 /*
  * Resolve spec user "uid[:gid]" / "name[:group]" against root's
- * /etc/passwd and /etc/group (root NULL = host). 0 or -errno with *why set.
+ * /etc/passwd and /etc/group (root NULL = host). 0 or -errno with err set.
  */
 int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
-			size_t homelen, const char **why);
+			size_t homelen, struct error *err);
 
-/* Fill rep (errno err, printf text); returns -err. For the child's setup steps. */
-int launch_fail(struct launch_report *rep, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* In a forked child: close every fd from 3 up except those in keep (reordered). */
 void launch_close_all_but(int *keep, size_t n);
 /* Built-in init loop when pid 1 (also used by tests). Never returns. */

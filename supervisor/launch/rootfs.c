@@ -23,38 +23,38 @@
 #include "util.h"
 
 /* buf = a + b, PATH_MAX-bounded; a path that does not fit is an error, never truncated. */
-static int join(struct launch_report *rep, char *buf, const char *a, const char *b)
+static int join(struct error *err, char *buf, const char *a, const char *b)
 {
 	int n = snprintf(buf, PATH_MAX, "%s%s", a, b);
 	if (n < 0 || n >= PATH_MAX)
-		return launch_fail(rep, ENAMETOOLONG, "path %.100s%.100s", a, b);
+		return error_set(err, ENAMETOOLONG, "path %.100s%.100s", a, b);
 	return 0;
 }
 
-static int do_mount(struct launch_report *rep, const char *src, const char *target,
-		    const char *type, unsigned long flags, const char *data)
+static int do_mount(struct error *err, const char *src, const char *target, const char *type,
+		    unsigned long flags, const char *data)
 {
 	if (mount(src, target, type, flags, data) < 0)
-		return launch_fail(rep, errno, "mount %s on %s",
-				   type	 ? type
-				   : src ? src
-					 : "(none)",
-				   target);
+		return error_set(err, errno, "mount %s on %s",
+				 type  ? type
+				 : src ? src
+				       : "(none)",
+				 target);
 	return 0;
 }
 
 /* mkdir -p for a path inside the new root (fixed buffer). */
-static int make_dirs(struct launch_report *rep, const char *path, mode_t mode)
+static int make_dirs(struct error *err, const char *path, mode_t mode)
 {
 	int r = mkdir_p(path, mode);
-	return r < 0 ? launch_fail(rep, -r, "mkdir %s", path) : 0;
+	return r < 0 ? error_set(err, -r, "mkdir %s", path) : 0;
 }
 
-static int make_file(struct launch_report *rep, const char *path)
+static int make_file(struct error *err, const char *path)
 {
 	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 && errno != EEXIST)
-		return launch_fail(rep, errno, "create %s", path);
+		return error_set(err, errno, "create %s", path);
 	if (fd >= 0)
 		close(fd);
 	return 0;
@@ -69,16 +69,15 @@ static int make_file(struct launch_report *rep, const char *path)
  * false), and return an O_PATH fd of the target; the caller mounts through
  * fdpath (/proc/self/fd/N), so nothing can be swapped in between.
  */
-static int open_beneath(struct launch_report *rep, int rootfd, const char *rel, bool dir,
-			char *fdpath)
+static int open_beneath(struct error *err, int rootfd, const char *rel, bool dir, char *fdpath)
 {
 	char buf[PATH_MAX];
 	int cur, len = snprintf(buf, sizeof(buf), "%s", rel);
 
 	if (len < 0 || len >= (int)sizeof(buf))
-		return launch_fail(rep, ENAMETOOLONG, "mount target %.100s", rel);
+		return error_set(err, ENAMETOOLONG, "mount target %.100s", rel);
 	if ((cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0)
-		return launch_fail(rep, errno, "dup root fd");
+		return error_set(err, errno, "dup root fd");
 	for (char *comp = buf, *next; comp && *comp; comp = next) {
 		while (*comp == '/')
 			comp++;
@@ -113,38 +112,38 @@ static int open_beneath(struct launch_report *rep, int rootfd, const char *rel, 
 		int e = errno;
 		close(cur);
 		if (e == ELOOP)
-			return launch_fail(
-			    rep, e,
+			return error_set(
+			    err, e,
 			    "mount target %s: the image has a symlink there; refusing to mount "
 			    "through it",
 			    rel);
-		return launch_fail(rep, e, "mount target %s", rel);
+		return error_set(err, e, "mount target %s", rel);
 	}
 	snprintf(fdpath, 64, "/proc/self/fd/%d", cur);
 	return cur;
 }
 
 /* Mount onto rel beneath the root, never through a symlink. */
-static int mount_beneath(struct launch_report *rep, int rootfd, const char *rel, bool dir,
-			 const char *src, const char *type, unsigned long flags, const char *data)
+static int mount_beneath(struct error *err, int rootfd, const char *rel, bool dir, const char *src,
+			 const char *type, unsigned long flags, const char *data)
 {
 	char fdpath[64];
-	int fd = open_beneath(rep, rootfd, rel, dir, fdpath), r;
+	int fd = open_beneath(err, rootfd, rel, dir, fdpath), r;
 
 	if (fd < 0)
 		return fd;
 	r = mount(src, fdpath, type, flags, data) < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0)
-		return launch_fail(rep, -r, "mount %s on %s",
-				   type	 ? type
-				   : src ? src
-					 : "(none)",
-				   rel);
+		return error_set(err, -r, "mount %s on %s",
+				 type  ? type
+				 : src ? src
+				       : "(none)",
+				 rel);
 	return 0;
 }
 
-static int setup_dev(struct launch_report *rep, const char *root, int rootfd)
+static int setup_dev(struct error *err, const char *root, int rootfd)
 {
 	static const struct {
 		const char *name;
@@ -165,13 +164,13 @@ static int setup_dev(struct launch_report *rep, const char *root, int rootfd)
 
 	/* The image's /dev is covered by our own tmpfs: whatever it planted there
 	 * (a /dev/null symlink to a host file) is never seen. */
-	if ((r = join(rep, dev, root, "/dev")) < 0 ||
-	    (r = mount_beneath(rep, rootfd, "dev", true, "tmpfs", "tmpfs",
+	if ((r = join(err, dev, root, "/dev")) < 0 ||
+	    (r = mount_beneath(err, rootfd, "dev", true, "tmpfs", "tmpfs",
 			       MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=755,size=65536k")) < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		snprintf(sub, sizeof(sub), "/%s", nodes[i].name);
-		if ((r = join(rep, p, dev, sub)) < 0)
+		if ((r = join(err, p, dev, sub)) < 0)
 			return r;
 		if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) == 0) {
 			(void)chmod(p, 0666); /* umask */
@@ -180,32 +179,32 @@ static int setup_dev(struct launch_report *rep, const char *root, int rootfd)
 		/* No mknod (user namespace): bind the host's node instead. */
 		char host[64];
 		snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
-		if ((r = make_file(rep, p)) < 0 ||
-		    (r = do_mount(rep, host, p, NULL, MS_BIND, NULL)) < 0)
+		if ((r = make_file(err, p)) < 0 ||
+		    (r = do_mount(err, host, p, NULL, MS_BIND, NULL)) < 0)
 			return r;
 	}
-	if ((r = join(rep, p, dev, "/pts")) < 0 || (r = make_dirs(rep, p, 0755)) < 0 ||
-	    (r = do_mount(rep, "devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+	if ((r = join(err, p, dev, "/pts")) < 0 || (r = make_dirs(err, p, 0755)) < 0 ||
+	    (r = do_mount(err, "devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
 			  "newinstance,ptmxmode=0666,mode=0620")) < 0)
 		return r;
-	if ((r = join(rep, p, dev, "/shm")) < 0 || (r = make_dirs(rep, p, 01777)) < 0 ||
-	    (r = do_mount(rep, "shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	if ((r = join(err, p, dev, "/shm")) < 0 || (r = make_dirs(err, p, 01777)) < 0 ||
+	    (r = do_mount(err, "shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  "mode=1777,size=65536k")) < 0)
 		return r;
-	if (join(rep, p, dev, "/mqueue") == 0)
+	if (join(err, p, dev, "/mqueue") == 0)
 		(void)mkdir(p, 0755);
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
 		snprintf(sub, sizeof(sub), "/%s", links[i].name);
-		if ((r = join(rep, p, dev, sub)) < 0)
+		if ((r = join(err, p, dev, sub)) < 0)
 			return r;
 		if (symlink(links[i].target, p) < 0 && errno != EEXIST)
-			return launch_fail(rep, errno, "symlink %s", p);
+			return error_set(err, errno, "symlink %s", p);
 	}
 	return 0;
 }
 
-static int setup_spec_mounts(struct launch_report *rep, const struct service_spec *spec,
-			     const char *root, int rootfd)
+static int setup_spec_mounts(struct error *err, const struct service_spec *spec, const char *root,
+			     int rootfd)
 {
 	char target[PATH_MAX];
 	int r;
@@ -214,7 +213,7 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 		const struct spec_mount *m = &spec->isolation.mounts[i];
 		unsigned long ro = m->readonly ? MS_RDONLY : 0;
 
-		if ((r = join(rep, target, root ? root : "", m->target)) < 0)
+		if ((r = join(err, target, root ? root : "", m->target)) < 0)
 			return r;
 		if (m->type == MOUNT_TMPFS) {
 			char opts[64] = "mode=1777";
@@ -222,36 +221,36 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 				snprintf(opts, sizeof(opts), "mode=1777,size=%llu",
 					 (unsigned long long)m->size);
 			if (rootfd >= 0) {
-				if ((r = mount_beneath(rep, rootfd, m->target, true, "tmpfs",
+				if ((r = mount_beneath(err, rootfd, m->target, true, "tmpfs",
 						       "tmpfs", MS_NOSUID | MS_NODEV | ro, opts)) <
 				    0)
 					return r;
 				continue;
 			}
-			if ((r = make_dirs(rep, target, 0755)) < 0 ||
-			    (r = do_mount(rep, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | ro,
+			if ((r = make_dirs(err, target, 0755)) < 0 ||
+			    (r = do_mount(err, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | ro,
 					  opts)) < 0)
 				return r;
 			continue;
 		}
 		struct stat st;
 		if (stat(m->source, &st) < 0)
-			return launch_fail(rep, errno, "bind source %s", m->source);
+			return error_set(err, errno, "bind source %s", m->source);
 		if (rootfd >= 0) {
 			/* Bind through an fd: a target swapped for a symlink mid-way
 			 * (a racer in the image) can no longer redirect it. */
 			char fdpath[64];
-			int fd = open_beneath(rep, rootfd, m->target, S_ISDIR(st.st_mode), fdpath);
+			int fd = open_beneath(err, rootfd, m->target, S_ISDIR(st.st_mode), fdpath);
 			if (fd < 0)
 				return fd;
 			r = mount(m->source, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno : 0;
 			close(fd);
 			if (r < 0)
-				return launch_fail(rep, -r, "bind %s on %s", m->source, m->target);
+				return error_set(err, -r, "bind %s on %s", m->source, m->target);
 			if (!ro)
 				continue;
 			/* The old fd names what lies under the new mount: reopen to reach it. */
-			if ((fd = open_beneath(rep, rootfd, m->target, S_ISDIR(st.st_mode),
+			if ((fd = open_beneath(err, rootfd, m->target, S_ISDIR(st.st_mode),
 					       fdpath)) < 0)
 				return fd;
 			r = mount(NULL, fdpath, NULL,
@@ -260,26 +259,26 @@ static int setup_spec_mounts(struct launch_report *rep, const struct service_spe
 				: 0;
 			close(fd);
 			if (r < 0)
-				return launch_fail(rep, -r, "remount %s read-only", m->target);
+				return error_set(err, -r, "remount %s read-only", m->target);
 			continue;
 		}
 		if (S_ISDIR(st.st_mode))
-			r = make_dirs(rep, target, 0755);
+			r = make_dirs(err, target, 0755);
 		else {
 			char parent[PATH_MAX];
 			snprintf(parent, sizeof(parent), "%s", target);
 			char *slash = strrchr(parent, '/');
 			if (slash && slash != parent) {
 				*slash = '\0';
-				if ((r = make_dirs(rep, parent, 0755)) < 0)
+				if ((r = make_dirs(err, parent, 0755)) < 0)
 					return r;
 			}
-			r = make_file(rep, target);
+			r = make_file(err, target);
 		}
 		if (r < 0 ||
-		    (r = do_mount(rep, m->source, target, NULL, MS_BIND | MS_REC, NULL)) < 0)
+		    (r = do_mount(err, m->source, target, NULL, MS_BIND | MS_REC, NULL)) < 0)
 			return r;
-		if (ro && (r = do_mount(rep, NULL, target, NULL,
+		if (ro && (r = do_mount(err, NULL, target, NULL,
 					MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
 					NULL)) < 0)
 			return r;
@@ -311,21 +310,21 @@ static const char *const readonly_paths[] = {
 };
 
 /* Open root+path without following a final symlink; -ENOENT when absent or a link. */
-static int open_target(struct launch_report *rep, const char *root, const char *path,
-		       struct stat *st, char *fdpath)
+static int open_target(struct error *err, const char *root, const char *path, struct stat *st,
+		       char *fdpath)
 {
 	char p[PATH_MAX];
 	int r, fd;
 
-	if ((r = join(rep, p, root, path)) < 0)
+	if ((r = join(err, p, root, path)) < 0)
 		return r;
 	fd = open(p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : launch_fail(rep, errno, "open %s", p);
+		return errno == ENOENT ? -ENOENT : error_set(err, errno, "open %s", p);
 	if (fstat(fd, st) < 0) {
 		int e = errno;
 		close(fd);
-		return launch_fail(rep, e, "stat %s", p);
+		return error_set(err, e, "stat %s", p);
 	}
 	if (S_ISLNK(st->st_mode)) {
 		close(fd);
@@ -335,16 +334,16 @@ static int open_target(struct launch_report *rep, const char *root, const char *
 	return fd;
 }
 
-static int mask_paths(struct launch_report *rep, const char *root)
+static int mask_paths(struct error *err, const char *root)
 {
 	char devnull[PATH_MAX], fdpath[64];
 	struct stat st;
 	int r, fd;
 
-	if ((r = join(rep, devnull, root, "/dev/null")) < 0)
+	if ((r = join(err, devnull, root, "/dev/null")) < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
-		if ((fd = open_target(rep, root, masked_paths[i], &st, fdpath)) == -ENOENT)
+		if ((fd = open_target(err, root, masked_paths[i], &st, fdpath)) == -ENOENT)
 			continue;
 		if (fd < 0)
 			return fd;
@@ -355,28 +354,28 @@ static int mask_paths(struct launch_report *rep, const char *root)
 			r = mount(devnull, fdpath, NULL, MS_BIND, NULL);
 		close(fd);
 		if (r < 0)
-			return launch_fail(rep, errno, "mask %s", masked_paths[i]);
+			return error_set(err, errno, "mask %s", masked_paths[i]);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
-		if ((fd = open_target(rep, root, readonly_paths[i], &st, fdpath)) == -ENOENT)
+		if ((fd = open_target(err, root, readonly_paths[i], &st, fdpath)) == -ENOENT)
 			continue;
 		if (fd < 0)
 			return fd;
 		r = mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL);
 		close(fd);
 		if (r < 0)
-			return launch_fail(rep, errno, "bind %s", readonly_paths[i]);
+			return error_set(err, errno, "bind %s", readonly_paths[i]);
 		/* Reopen: the path now resolves to the new bind mount. */
-		if ((fd = open_target(rep, root, readonly_paths[i], &st, fdpath)) < 0)
+		if ((fd = open_target(err, root, readonly_paths[i], &st, fdpath)) < 0)
 			return fd == -ENOENT
-				   ? launch_fail(rep, ENOENT, "reopen %s", readonly_paths[i])
+				   ? error_set(err, ENOENT, "reopen %s", readonly_paths[i])
 				   : fd;
 		r = mount(NULL, fdpath, NULL,
 			  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  NULL);
 		close(fd);
 		if (r < 0)
-			return launch_fail(rep, errno, "make %s read-only", readonly_paths[i]);
+			return error_set(err, errno, "make %s read-only", readonly_paths[i]);
 	}
 	return 0;
 }
@@ -388,40 +387,39 @@ static int mask_paths(struct launch_report *rep, const char *root)
  * is a socket in /dev too). The directory, not the socket, so a daemon
  * that restarts and binds a new socket there is still reached.
  */
-static int bind_notify(struct launch_report *rep, int rootfd, const char *notify_dir)
+static int bind_notify(struct error *err, int rootfd, const char *notify_dir)
 {
 	char fdpath[64];
 	int fd, r;
 
-	if ((r = mount_beneath(rep, rootfd, "dev/paddock", true, notify_dir, NULL, MS_BIND, NULL)) <
+	if ((r = mount_beneath(err, rootfd, "dev/paddock", true, notify_dir, NULL, MS_BIND, NULL)) <
 	    0)
 		return r;
-	if ((fd = open_beneath(rep, rootfd, "dev/paddock", true, fdpath)) < 0)
+	if ((fd = open_beneath(err, rootfd, "dev/paddock", true, fdpath)) < 0)
 		return fd;
 	r = mount(NULL, fdpath, NULL,
 		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
 		? -errno
 		: 0;
 	close(fd);
-	return r < 0 ? launch_fail(rep, -r, "remount dev/paddock read-only") : 0;
+	return r < 0 ? error_set(err, -r, "remount dev/paddock read-only") : 0;
 }
 
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
-		 const char *overlay_dir, const char *notify_dir, int rootmnt,
-		 struct launch_report *rep)
+		 const char *overlay_dir, const char *notify_dir, int rootmnt, struct error *err)
 {
 	bool newpid = spec->isolation.namespaces & SPEC_NS_PID;
 	int r;
 
-	if ((r = do_mount(rep, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) < 0)
+	if ((r = do_mount(err, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) < 0)
 		return r;
 
 	if (!root) {
 		/* Host filesystem: a private view with our own /proc and mounts. */
-		if (newpid && (r = do_mount(rep, "proc", "/proc", "proc",
+		if (newpid && (r = do_mount(err, "proc", "/proc", "proc",
 					    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
 			return r;
-		return setup_spec_mounts(rep, spec, NULL, -1);
+		return setup_spec_mounts(err, spec, NULL, -1);
 	}
 
 	if (rootmnt >= 0) {
@@ -429,7 +427,7 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		 * overlay, or an idmapped bind of the directory; userns.c). */
 		r = syscall(SYS_move_mount, rootmnt, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) <
 			    0
-			? launch_fail(rep, errno, "attach the idmapped root on %s", root)
+			? error_set(err, errno, "attach the idmapped root on %s", root)
 			: 0;
 		close(rootmnt);
 		if (r < 0)
@@ -438,76 +436,76 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		/* An image: its layers, top first, under the service's upper dir. The
 		 * lowerdir names are short and relative to overlay_dir (page limit). */
 		if (chdir(overlay_dir) < 0)
-			return launch_fail(rep, errno, "chdir %s", overlay_dir);
-		r = do_mount(rep, "overlay", root, "overlay", MS_NOSUID | MS_NODEV, overlay);
+			return error_set(err, errno, "chdir %s", overlay_dir);
+		r = do_mount(err, "overlay", root, "overlay", MS_NOSUID | MS_NODEV, overlay);
 		if (r < 0)
 			return r;
 		if (chdir("/") < 0)
-			return launch_fail(rep, errno, "chdir /");
+			return error_set(err, errno, "chdir /");
 	}
-	if ((r = do_mount(rep, root, root, NULL, MS_BIND | MS_REC, NULL)) < 0)
+	if ((r = do_mount(err, root, root, NULL, MS_BIND | MS_REC, NULL)) < 0)
 		return r;
 	/* Every mount into the root goes through this fd, never a path in it. */
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return launch_fail(rep, errno, "open %s", root);
-	r = mount_beneath(rep, rootfd, "proc", true, "proc", "proc",
+		return error_set(err, errno, "open %s", root);
+	r = mount_beneath(err, rootfd, "proc", true, "proc", "proc",
 			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	if (r >= 0)
-		r = setup_dev(rep, root, rootfd);
+		r = setup_dev(err, root, rootfd);
 	if (r >= 0 && notify_dir)
-		r = bind_notify(rep, rootfd, notify_dir);
+		r = bind_notify(err, rootfd, notify_dir);
 	if (r >= 0) {
 		char fdpath[64];
-		int fd = open_beneath(rep, rootfd, "sys", true, fdpath);
+		int fd = open_beneath(err, rootfd, "sys", true, fdpath);
 		r = fd;
 		if (fd >= 0) {
 			if (mount("sysfs", fdpath, "sysfs",
 				  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 				/* Without a new net namespace sysfs may refuse: the host's, ro. */
-				r = do_mount(rep, "/sys", fdpath, NULL, MS_BIND | MS_REC, NULL);
+				r = do_mount(err, "/sys", fdpath, NULL, MS_BIND | MS_REC, NULL);
 				if (r >= 0)
-					r = do_mount(rep, NULL, fdpath, NULL,
+					r = do_mount(err, NULL, fdpath, NULL,
 						     MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
 			}
 			close(fd);
 		}
 	}
 	if (r >= 0)
-		r = mask_paths(rep, root);
+		r = mask_paths(err, root);
 	if (r >= 0)
-		r = setup_spec_mounts(rep, spec, root, rootfd);
+		r = setup_spec_mounts(err, spec, root, rootfd);
 	close(rootfd);
 	if (r < 0)
 		return r;
 	if (spec->isolation.readonly_rootfs &&
-	    (r = do_mount(rep, NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)) < 0)
+	    (r = do_mount(err, NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)) < 0)
 		return r;
 
 	if (chdir(root) < 0)
-		return launch_fail(rep, errno, "chdir %s", root);
+		return error_set(err, errno, "chdir %s", root);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return launch_fail(rep, errno, "pivot_root %s", root);
+		return error_set(err, errno, "pivot_root %s", root);
 	if (umount2(".", MNT_DETACH) < 0)
-		return launch_fail(rep, errno, "detach old root");
+		return error_set(err, errno, "detach old root");
 	if (chdir("/") < 0)
-		return launch_fail(rep, errno, "chdir /");
+		return error_set(err, errno, "chdir /");
 	return 0;
 }
 
-int rootfs_loopback_up(struct launch_report *rep)
+int rootfs_loopback_up(struct error *err)
 {
 	struct ifreq ifr = { 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		return launch_fail(rep, errno, "socket for lo");
+		return error_set(err, errno, "socket for lo");
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
 	    (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)) {
 		int e = errno;
 		close(fd);
-		return launch_fail(rep, e, "bring up lo");
+		return error_set(err, e, "bring up lo");
 	}
 	close(fd);
 	return 0;

@@ -3,12 +3,13 @@
  * namespace: private propagation, the root (a directory or the host's),
  * a fresh /proc, a minimal /dev, read-only /sys, the spec's mounts,
  * pivot_root. Runs in the child before exec: no allocation, no logging;
- * a failure fills the launch report.
+ * a failure fills the caller's struct error (sent back as the launch report).
  */
 #ifndef PADDOCK_ROOTFS_H
 #define PADDOCK_ROOTFS_H
 
-#include "launch.h"
+#include "error.h"
+#include "spec.h"
 
 /*
  * root NULL = keep the host filesystem (still a private mount namespace).
@@ -17,9 +18,8 @@
  * overlay (user namespaces, see userns.h); closed here.
  */
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
-		 const char *overlay_dir, const char *notify_dir, int rootmnt,
-		 struct launch_report *rep);
+		 const char *overlay_dir, const char *notify_dir, int rootmnt, struct error *err);
 /* Bring up lo in a fresh network namespace. */
-int rootfs_loopback_up(struct launch_report *rep);
+int rootfs_loopback_up(struct error *err);
 
 #endif

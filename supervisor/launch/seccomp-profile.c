@@ -24,8 +24,7 @@ struct pctx {
 	scmp_filter_ctx ctx;
 	uint64_t caps;
 	uint32_t default_action;
-	char *err;
-	size_t errlen;
+	struct error *err;
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -38,10 +37,8 @@ perr(struct pctx *p, const char *path, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (path && *path)
-		snprintf(p->err, p->errlen, "%s: %s", path, msg);
-	else
-		snprintf(p->err, p->errlen, "%s", msg);
-	return -EINVAL;
+		return error_set(p->err, EINVAL, "%s: %s", path, msg);
+	return error_set(p->err, EINVAL, "%s", msg);
 }
 
 static const char *type_name(json_object *o)
@@ -564,21 +561,19 @@ static int parse_profile(struct pctx *p, json_object *root)
 }
 
 int seccomp_profile_parse(const char *buf, size_t len, uint64_t caps, scmp_filter_ctx *out,
-			  char *err, size_t errlen)
+			  struct error *err)
 {
-	struct pctx p = { .caps = caps, .err = err, .errlen = errlen };
+	struct pctx p = { .caps = caps, .err = err };
 	struct json_tokener *tok;
 	json_object *root;
 	int r;
 
 	*out = NULL;
-	if (errlen)
-		err[0] = '\0';
-	if (len > SECCOMP_PROFILE_MAX_SIZE) {
-		snprintf(err, errlen, "profile is %zu bytes, over the limit of %d", len,
-			 SECCOMP_PROFILE_MAX_SIZE);
-		return -E2BIG;
-	}
+	if (err)
+		*err = (struct error){ 0 };
+	if (len > SECCOMP_PROFILE_MAX_SIZE)
+		return error_set(err, E2BIG, "profile is %zu bytes, over the limit of %d", len,
+				 SECCOMP_PROFILE_MAX_SIZE);
 	if (memchr(buf, '\0', len))
 		return perr(&p, NULL, "not JSON: contains a NUL byte");
 	if (!(tok = json_tokener_new_ex(SECCOMP_PROFILE_MAX_DEPTH)))
@@ -609,36 +604,28 @@ int seccomp_profile_parse(const char *buf, size_t len, uint64_t caps, scmp_filte
 	return 0;
 }
 
-int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, char *err,
-			 size_t errlen)
+int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, struct error *err)
 {
-	char inner[384];
 	struct stat st;
 	char *buf;
 	int fd, r;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		return r;
-	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return error_set(err, errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		r = errno;
 		close(fd);
-		return r;
+		return error_set(err, r, "%s: %s", path, strerror(r));
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
 		close(fd);
-		return -EINVAL;
+		return error_set(err, EINVAL, "%s: not a regular file", path);
 	}
 	if (st.st_size > SECCOMP_PROFILE_MAX_SIZE) {
-		snprintf(err, errlen, "%s: %lld bytes, over the limit of %d", path,
-			 (long long)st.st_size, SECCOMP_PROFILE_MAX_SIZE);
 		close(fd);
-		return -E2BIG;
+		return error_set(err, E2BIG, "%s: %lld bytes, over the limit of %d", path,
+				 (long long)st.st_size, SECCOMP_PROFILE_MAX_SIZE);
 	}
 	if (!(buf = malloc((size_t)st.st_size + 1))) {
 		close(fd);
@@ -654,9 +641,9 @@ int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, 
 		got += (size_t)n;
 	}
 	close(fd);
-	r = seccomp_profile_parse(buf, got, caps, out, inner, sizeof(inner));
+	r = seccomp_profile_parse(buf, got, caps, out, err);
 	free(buf);
 	if (r < 0)
-		snprintf(err, errlen, "%s: %s", path, inner);
+		(void)error_prefix(err, "%s: ", path);
 	return r;
 }

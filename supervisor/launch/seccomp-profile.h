@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 /* Bounds on hostile input. */
 #define SECCOMP_PROFILE_MAX_SIZE (1024 * 1024) /* bytes of JSON */
 #define SECCOMP_PROFILE_MAX_RULES 4096 /* entries in syscalls[] */
@@ -29,9 +31,8 @@
  * to "JSONPATH: reason".
  */
 int seccomp_profile_parse(const char *buf, size_t len, uint64_t caps, scmp_filter_ctx *out,
-			  char *err, size_t errlen);
+			  struct error *err);
 /* The same for a file; err is "PATH: JSONPATH: reason". */
-int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, char *err,
-			 size_t errlen);
+int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, struct error *err);
 
 #endif

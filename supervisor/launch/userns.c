@@ -11,17 +11,18 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "clone.h"
 #include "userns.h"
 #include "util.h"
 
-/* One message: the report, with fd attached when fd >= 0. */
-static int send_msg(int sock, const struct launch_report *rep, int fd)
+/* One message: the error (code 0: none), with fd attached when fd >= 0. */
+static int send_msg(int sock, const struct error *err, int fd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u = { 0 };
-	struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof(*rep) };
+	struct iovec iov = { .iov_base = (void *)err, .iov_len = sizeof(*err) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (fd >= 0) {
@@ -39,8 +40,7 @@ static int send_msg(int sock, const struct launch_report *rep, int fd)
 	return 0;
 }
 
-static int write_map(struct launch_report *rep, pid_t pid, const char *file, uint32_t host,
-		     uint32_t count)
+static int write_map(struct error *err, pid_t pid, const char *file, uint32_t host, uint32_t count)
 {
 	char path[64], line[64];
 	int fd, n;
@@ -48,29 +48,29 @@ static int write_map(struct launch_report *rep, pid_t pid, const char *file, uin
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	n = snprintf(line, sizeof(line), "0 %u %u\n", host, count);
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return launch_fail(rep, errno, "user namespace: open %s", path);
+		return error_set(err, errno, "user namespace: open %s", path);
 	if (write(fd, line, (size_t)n) != n) {
 		int e = errno;
 		close(fd);
-		return launch_fail(rep, e, "user namespace: write %s", path);
+		return error_set(err, e, "user namespace: write %s", path);
 	}
 	close(fd);
 	return 0;
 }
 
 /* A detached clone of path (cwd-relative), idmapped through nsfd. */
-static int idmapped_clone(struct launch_report *rep, const char *path, int nsfd)
+static int idmapped_clone(struct error *err, const char *path, int nsfd)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)nsfd };
 	int t = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
 	if (t < 0)
-		return launch_fail(rep, errno, "user namespace: open_tree %s", path);
+		return error_set(err, errno, "user namespace: open_tree %s", path);
 	if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 		int e = errno;
 		close(t);
-		return launch_fail(
-		    rep, e,
+		return error_set(
+		    err, e,
 		    "user namespace: the kernel refuses an idmapped mount of %s (needs "
 		    "Linux 5.12 and a filesystem that supports them)",
 		    path);
@@ -80,24 +80,25 @@ static int idmapped_clone(struct launch_report *rep, const char *path, int nsfd)
 
 /*
  * The helper, in its own mount namespace: returns the root mount fd to send
- * or -errno with rep filled. Only syscalls and snprintf: it is a fork of a
+ * or -errno with err filled. Only syscalls and snprintf: it is a fork of a
  * daemon that may have threads.
  */
-static int helper_build(const struct launch_plan *plan, int nsfd, struct launch_report *rep)
+static int helper_build(const char *rootfs, const char *overlay, const char *overlay_dir, int nsfd,
+			struct error *err)
 {
 	int t;
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return launch_fail(rep, errno, "user namespace: make helper mounts private");
-	if (!plan->overlay) {
-		return idmapped_clone(rep, plan->rootfs, nsfd);
+		return error_set(err, errno, "user namespace: make helper mounts private");
+	if (!overlay) {
+		return idmapped_clone(err, rootfs, nsfd);
 	}
-	if (chdir(plan->overlay_dir) < 0)
-		return launch_fail(rep, errno, "user namespace: chdir %s", plan->overlay_dir);
+	if (chdir(overlay_dir) < 0)
+		return error_set(err, errno, "user namespace: chdir %s", overlay_dir);
 	/* lowerdir=a:b:c[,upperdir=..,workdir=..]: names relative to overlay_dir. */
-	const char *p = plan->overlay;
+	const char *p = overlay;
 	if (strncmp(p, "lowerdir=", 9) != 0)
-		return launch_fail(rep, EINVAL, "user namespace: unexpected overlay options");
+		return error_set(err, EINVAL, "user namespace: unexpected overlay options");
 	p += 9;
 	const char *end = p + strcspn(p, ",");
 	while (p < end) {
@@ -106,62 +107,59 @@ static int helper_build(const struct launch_plan *plan, int nsfd, struct launch_
 		bool dup = false;
 
 		if (len == 0 || len >= sizeof(name))
-			return launch_fail(rep, EINVAL,
-					   "user namespace: odd layer name in overlay options");
+			return error_set(err, EINVAL,
+					 "user namespace: odd layer name in overlay options");
 		memcpy(name, p, len);
 		name[len] = '\0';
 		/* The same directory twice (empty): idmapped once, seen idmapped after. */
-		for (const char *q = plan->overlay + 9; q < p; q += strcspn(q, ":,") + 1)
+		for (const char *q = overlay + 9; q < p; q += strcspn(q, ":,") + 1)
 			if (strcspn(q, ":,") == len && memcmp(q, name, len) == 0)
 				dup = true;
 		p += len + (p[len] == ':');
 		if (dup)
 			continue;
-		if ((t = idmapped_clone(rep, name, nsfd)) < 0)
+		if ((t = idmapped_clone(err, name, nsfd)) < 0)
 			return t;
 		/* T_SYMLINKS: the short names are symlinks to the layer directories. */
 		if (syscall(SYS_move_mount, t, "", AT_FDCWD, name,
 			    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0) {
 			int e = errno;
 			close(t);
-			return launch_fail(rep, e, "user namespace: attach idmapped layer %s",
-					   name);
+			return error_set(err, e, "user namespace: attach idmapped layer %s", name);
 		}
 		close(t);
 	}
-	if (mount("overlay", plan->rootfs, "overlay", MS_NOSUID | MS_NODEV, plan->overlay) < 0)
-		return launch_fail(
-		    rep, errno,
+	if (mount("overlay", rootfs, "overlay", MS_NOSUID | MS_NODEV, overlay) < 0)
+		return error_set(
+		    err, errno,
 		    "user namespace: mount overlay over idmapped layers on %s (the kernel "
 		    "needs overlayfs with idmapped lower layers, Linux 5.19)",
-		    plan->rootfs);
-	if ((t = (int)syscall(SYS_open_tree, AT_FDCWD, plan->rootfs,
+		    rootfs);
+	if ((t = (int)syscall(SYS_open_tree, AT_FDCWD, rootfs,
 			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
-		return launch_fail(rep, errno, "user namespace: open_tree %s", plan->rootfs);
+		return error_set(err, errno, "user namespace: open_tree %s", rootfs);
 	return t;
 }
 
-int userns_prepare(const struct launch_plan *plan, pid_t pid, int sock)
+int userns_prepare(pid_t pid, int sock, uint32_t host, uint32_t count, const char *rootfs,
+		   const char *overlay, const char *overlay_dir)
 {
-	const struct service_spec *spec = plan->spec;
-	struct launch_report rep = { 0 };
+	struct error err = { 0 };
 	char path[64];
 	int nsfd = -1, pidfd = -1, r;
 
-	if (write_map(&rep, pid, "uid_map", spec->isolation.user_host, spec->isolation.user_count) <
-		0 ||
-	    write_map(&rep, pid, "gid_map", spec->isolation.user_host, spec->isolation.user_count) <
-		0)
-		return send_msg(sock, &rep, -1);
+	if (write_map(&err, pid, "uid_map", host, count) < 0 ||
+	    write_map(&err, pid, "gid_map", host, count) < 0)
+		return send_msg(sock, &err, -1);
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		launch_fail(&rep, errno, "user namespace: open %s", path);
-		return send_msg(sock, &rep, -1);
+		(void)error_set(&err, errno, "user namespace: open %s", path);
+		return send_msg(sock, &err, -1);
 	}
-	if (!plan->rootfs) {
+	if (!rootfs) {
 		/* No root of our own (refused by the parser; kept for safety). */
 		close(nsfd);
-		return send_msg(sock, &rep, -1);
+		return send_msg(sock, &err, -1);
 	}
 
 	/* exit_signal 0: no SIGCHLD, invisible to the daemon's waitpid(-1). */
@@ -169,12 +167,12 @@ int userns_prepare(const struct launch_plan *plan, pid_t pid, int sock)
 	if (h < 0) {
 		r = h;
 		close(nsfd);
-		launch_fail(&rep, -r, "user namespace: start mount helper");
-		return send_msg(sock, &rep, -1);
+		(void)error_set(&err, -r, "user namespace: start mount helper");
+		return send_msg(sock, &err, -1);
 	}
 	if (h == 0) {
-		int m = helper_build(plan, nsfd, &rep);
-		_exit(send_msg(sock, &rep, m) < 0 ? 1 : 0);
+		int m = helper_build(rootfs, overlay, overlay_dir, nsfd, &err);
+		_exit(send_msg(sock, &err, m) < 0 ? 1 : 0);
 	}
 	close(nsfd);
 	siginfo_t si;
@@ -184,13 +182,13 @@ int userns_prepare(const struct launch_plan *plan, pid_t pid, int sock)
 	return 0;
 }
 
-int userns_receive(int sock, struct launch_report *rep)
+int userns_receive(int sock, struct error *err)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+	struct iovec iov = { .iov_base = err, .iov_len = sizeof(*err) };
 	struct msghdr mh = { .msg_iov = &iov,
 			     .msg_iovlen = 1,
 			     .msg_control = u.buf,
@@ -200,17 +198,17 @@ int userns_receive(int sock, struct launch_report *rep)
 
 	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
-	if (n != (ssize_t)sizeof(*rep)) {
+	if (n != (ssize_t)sizeof(*err)) {
 		int e = n < 0 ? errno : EIO;
-		return launch_fail(rep, e, "user namespace: no mapping from paddockd");
+		return error_set(err, e, "user namespace: no mapping from paddockd");
 	}
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
 			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if (rep->err) {
+	if (err->code) {
 		if (fd >= 0)
 			close(fd);
-		return -rep->err;
+		return -err->code;
 	}
 	return fd;
 }

@@ -15,20 +15,28 @@
 #ifndef PADDOCK_USERNS_H
 #define PADDOCK_USERNS_H
 
-#include "launch.h"
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
 
 /*
- * After clone3(CLONE_NEWUSER) of pid: maps, then the root mount (or a
- * launch_report saying what failed) sent on sock, the parent's end of the
- * child's socketpair. 0, or -errno when not even the report went out.
+ * After clone3(CLONE_NEWUSER) of pid: maps (namespace root = host id
+ * host, count ids), then the root mount (or a struct error saying what
+ * failed) sent on sock, the parent's end of the child's socketpair. The
+ * root is rootfs (NULL: none), or the overlay with options overlay whose
+ * lower layers are relative to overlay_dir (overlay NULL: rootfs is a
+ * plain directory, bound idmapped). 0, or -errno when not even the
+ * report went out.
  */
-int userns_prepare(const struct launch_plan *plan, pid_t pid, int sock);
+int userns_prepare(pid_t pid, int sock, uint32_t host, uint32_t count, const char *rootfs,
+		   const char *overlay, const char *overlay_dir);
 
 /*
  * Child side: wait for what userns_prepare sends. Returns the root mount
  * fd (or -1 when the plan has no root of its own: never with a valid spec),
- * or -errno with rep filled.
+ * or -errno with err filled.
  */
-int userns_receive(int sock, struct launch_report *rep);
+int userns_receive(int sock, struct error *err);
 
 #endif

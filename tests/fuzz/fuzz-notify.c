@@ -16,11 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct notify_msg m;
-	const char *why = NULL;
-	int r = notify_parse((const char *)data, size, &m, &why);
+	struct error err = { 0 };
+	int r = notify_parse((const char *)data, size, &m, &err);
 
 	if (r == -EBADMSG) {
-		if (!why || m.ready || m.have_status || m.have_mainpid)
+		if (!err.msg[0] || m.ready || m.have_status || m.have_mainpid)
 			__builtin_trap();
 		return 0;
 	}

@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char hex[MAXDOC][65];
 	struct image_source *src = NULL;
 	struct image_plan *plans = NULL;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	size_t nplans = 0;
 	const char *p = (const char *)data, *end = p + size;
 	int n = 0, r;

@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Alternate the capability set so includes/excludes take both branches. */
 	uint64_t caps = size & 1 ? ~0ULL : 0xa80425fbULL;
 	scmp_filter_ctx ctx = (scmp_filter_ctx)1;
-	char err[512] = "";
-	int r = seccomp_profile_parse((const char *)data, size, caps, &ctx, err, sizeof(err));
+	struct error err = { 0 };
+	int r = seccomp_profile_parse((const char *)data, size, caps, &ctx, &err);
 
 	if (r == 0) {
 		if (!ctx)
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fd >= 0 && ftruncate(fd, 0) == 0)
 			(void)seccomp_export_bpf(ctx, fd);
 		seccomp_release(ctx);
-	} else if (ctx || !err[0] || r >= 0) {
+	} else if (ctx || !err.msg[0] || r >= 0) {
 		__builtin_trap(); /* an error must be explained, and return nothing */
 	}
 	return 0;

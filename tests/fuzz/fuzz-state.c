@@ -22,13 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct state st, back;
-	char err[256], *text;
+	struct error err = { 0 };
+	char *text;
 	size_t len;
 
-	if (state_parse((const char *)data, size, &st, err, sizeof(err)) < 0)
+	if (state_parse((const char *)data, size, &st, &err) < 0)
 		return 0;
 	text = state_format(&st, &len);
-	if (state_parse(text, len, &back, err, sizeof(err)) < 0 || back.nservices != st.nservices)
+	if (state_parse(text, len, &back, &err) < 0 || back.nservices != st.nservices)
 		abort(); /* what we write, we must read */
 	for (size_t i = 0; i < st.nservices; i++)
 		if (strcmp(st.services[i].name, back.services[i].name) != 0 ||

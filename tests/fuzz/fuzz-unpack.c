@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct image_limits lim = { .max_json_bytes = 1 << 20,
 				    .max_layer_bytes = 64 << 20,
 				    .max_layer_entries = 10000 };
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	struct image_blob blob = { .fd = -1 };
 	struct image_unpack_args a;
 	int rootfd, r;

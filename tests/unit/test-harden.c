@@ -147,12 +147,12 @@ static void test_seccomp_config(void **state)
 	assert_false(spec_set_find(set, "c")->isolation.seccomp_unconfined);
 
 	struct harden_plan plan;
-	char err[256] = "";
-	assert_int_equal(harden_prepare(spec_set_find(set, "b"), &plan, err, sizeof(err)), 0);
+	struct error err = { 0 };
+	assert_int_equal(harden_prepare(spec_set_find(set, "b"), &plan, &err), 0);
 	assert_false(plan.seccomp);
 	assert_null(plan.filter);
 	harden_plan_free(&plan);
-	assert_int_equal(harden_prepare(spec_set_find(set, "a"), &plan, err, sizeof(err)), 0);
+	assert_int_equal(harden_prepare(spec_set_find(set, "a"), &plan, &err), 0);
 	assert_true(plan.seccomp);
 	assert_non_null(plan.filter);
 	assert_true(plan.filter_len > 10);
@@ -171,7 +171,6 @@ static void test_seccomp_config(void **state)
  */
 static int probe_child(const struct harden_plan *plan, bool sys_admin)
 {
-	enum harden_step step;
 	struct sock_fprog prog = { .len = (unsigned short)plan->filter_len,
 				   .filter = plan->filter };
 
@@ -179,7 +178,6 @@ static int probe_child(const struct harden_plan *plan, bool sys_admin)
 		return 100;
 	if (prctl(PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, &prog, 0, 0) < 0)
 		return 101;
-	(void)step;
 	errno = 0;
 	if (syscall(SYS_kexec_load, 0, 0, NULL, 0) != -1 || errno != EPERM)
 		return 1;
@@ -224,13 +222,13 @@ static void run_probe(const char *isolation, bool sys_admin)
 {
 	char yaml[512];
 	struct harden_plan plan;
-	char err[256] = "";
+	struct error err = { 0 };
 
 	snprintf(yaml, sizeof(yaml), "services:\n  s:\n    command: [/bin/true]\n%s", isolation);
 	struct spec_set *set = parse_ok(yaml);
-	int r = harden_prepare(set->services[0], &plan, err, sizeof(err));
+	int r = harden_prepare(set->services[0], &plan, &err);
 	if (r < 0)
-		fail_msg("harden_prepare: %s", err);
+		fail_msg("harden_prepare: %s", err.msg);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -264,18 +262,17 @@ static void test_apply_drop_all(void **state)
 	struct spec_set *set = parse_ok("services:\n  s:\n    command: [/bin/true]\n"
 					"    isolation: {capabilities: {drop: [ALL]}}\n");
 	struct harden_plan plan;
-	char err[256];
+	struct error err = { 0 };
 
-	assert_int_equal(harden_prepare(set->services[0], &plan, err, sizeof(err)), 0);
+	assert_int_equal(harden_prepare(set->services[0], &plan, &err), 0);
 	assert_int_equal(plan.cap_effective, 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		enum harden_step step;
 		/* Bounding drops need CAP_SETPCAP: only as root. */
-		if (geteuid() == 0 && harden_apply_bounding(&plan, &step) < 0)
+		if (geteuid() == 0 && harden_apply_bounding(&plan, NULL) < 0)
 			_exit(1);
-		if (harden_apply(&plan, &step) < 0)
+		if (harden_apply(&plan, NULL) < 0)
 			_exit(2);
 		struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 		struct __user_cap_data_struct data[2];
@@ -415,15 +412,14 @@ static void test_profile_cases(void **state)
 		const struct profile_case *c = &profile_cases[i];
 		size_t len = strlen(c->json);
 		scmp_filter_ctx ctx = (scmp_filter_ctx)1;
-		char err[512] = "";
+		struct error err = { 0 };
 
 		if (c->err && strstr(c->err, "NUL byte"))
 			len += 3;
-		int r = seccomp_profile_parse(c->json, len, HARDEN_CAPS_DEFAULT, &ctx, err,
-					      sizeof(err));
+		int r = seccomp_profile_parse(c->json, len, HARDEN_CAPS_DEFAULT, &ctx, &err);
 		if (!c->err) {
 			if (r != 0)
-				fail_msg("case %zu: want success, got %d: %s", i, r, err);
+				fail_msg("case %zu: want success, got %d: %s", i, r, err.msg);
 			assert_non_null(ctx);
 			seccomp_release(ctx);
 			continue;
@@ -431,29 +427,31 @@ static void test_profile_cases(void **state)
 		if (r >= 0)
 			fail_msg("case %zu: want error '%s', got success", i, c->err);
 		assert_null(ctx);
-		if (!strstr(err, c->err))
-			fail_msg("case %zu: want error '%s', got '%s'", i, c->err, err);
+		if (!strstr(err.msg, c->err))
+			fail_msg("case %zu: want error '%s', got '%s'", i, c->err, err.msg);
 	}
 }
 
 static void test_profile_size_bound(void **state)
 {
 	size_t len = SECCOMP_PROFILE_MAX_SIZE + 1;
-	char *big = malloc(len), err[256];
+	char *big = malloc(len);
+	struct error err = { 0 };
 	scmp_filter_ctx ctx;
 
 	(void)state;
 	assert_non_null(big);
 	memset(big, ' ', len);
-	assert_int_equal(seccomp_profile_parse(big, len, 0, &ctx, err, sizeof(err)), -E2BIG);
-	assert_non_null(strstr(err, "over the limit"));
+	assert_int_equal(seccomp_profile_parse(big, len, 0, &ctx, &err), -E2BIG);
+	assert_non_null(strstr(err.msg, "over the limit"));
 	free(big);
 }
 
 /* A profile file through the spec: the filter denies mkdir with EPERM in a child. */
 static void test_profile_applied(void **state)
 {
-	char dir[] = "/tmp/paddock-test-harden.XXXXXX", path[128], yaml[512], err[512] = "";
+	char dir[] = "/tmp/paddock-test-harden.XXXXXX", path[128], yaml[512];
+	struct error err = { 0 };
 	struct harden_plan plan;
 
 	(void)state;
@@ -473,8 +471,8 @@ static void test_profile_applied(void **state)
 	assert_int_equal(set->services[0]->isolation.seccomp_line, 4);
 	assert_int_equal(set->services[0]->isolation.seccomp_column, 26);
 	assert_int_equal(harden_check_specs(set, NULL), 0);
-	if (harden_prepare(set->services[0], &plan, err, sizeof(err)) < 0)
-		fail_msg("harden_prepare: %s", err);
+	if (harden_prepare(set->services[0], &plan, &err) < 0)
+		fail_msg("harden_prepare: %s", err.msg);
 	assert_true(plan.seccomp);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -518,13 +516,13 @@ static void test_profile_applied(void **state)
 	assert_non_null(
 	    strstr(errs.diags[0].message, "syscalls[0].action: unknown action 'SCMP_ACT_DENY'"));
 	config_errors_clear(&errs);
-	assert_int_equal(harden_prepare(set->services[0], &plan, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "seccomp profile"));
+	assert_int_equal(harden_prepare(set->services[0], &plan, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "seccomp profile"));
 	harden_plan_free(&plan);
 	unlink(path);
 	rmdir(dir);
-	assert_int_equal(harden_prepare(set->services[0], &plan, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "No such file"));
+	assert_int_equal(harden_prepare(set->services[0], &plan, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "No such file"));
 	harden_plan_free(&plan);
 	spec_set_free(set);
 }
@@ -532,14 +530,14 @@ static void test_profile_applied(void **state)
 static void test_rlimit_plan(void **state)
 {
 	struct harden_plan plan;
-	char err[256];
+	struct error err = { 0 };
 
 	(void)state;
 	struct spec_set *set =
 	    parse_ok("services:\n  s:\n    command: [/bin/true]\n"
 		     "    resources: {rlimits: {nofile: 10:20, core: 0:unlimited},"
 		     " oom_score_adj: -17}\n");
-	assert_int_equal(harden_prepare(set->services[0], &plan, err, sizeof(err)), 0);
+	assert_int_equal(harden_prepare(set->services[0], &plan, &err), 0);
 	assert_int_equal(plan.nrlimits, 2);
 	assert_int_equal(plan.rlimits[0].resource, RLIMIT_CORE);
 	assert_int_equal(plan.rlimits[0].lim.rlim_cur, 0);

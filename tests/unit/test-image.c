@@ -511,7 +511,7 @@ static void build_image(const char *dir, const struct layer *ls, size_t n,
 
 static struct image_store *open_store(const struct image_limits *lim)
 {
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	struct image_store *s = image_store_open(state, lim, &err);
 
 	if (!s)
@@ -523,7 +523,7 @@ static struct image_store *open_store(const struct image_limits *lim)
 static void expect_refused(const struct image_limits *lim, const char *want)
 {
 	struct image_store *s = open_store(lim);
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	int r = image_import(s, layout, NULL, "test:1", NULL, NULL, NULL, &err);
 
 	print_message("    -> %d: %s\n", r, err.msg);
@@ -603,7 +603,7 @@ static void test_symlink_then_dir_chmod(void **st)
 	/* a later dir entry over a symlink replaces the link; it must not chmod its target */
 	char p[200];
 	struct image_store *s;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	(void)st;
 	snprintf(p, sizeof(p), "%s/file", sentinel);
 	const struct ent e[] = { { "x", 'l', 0777, p },
@@ -646,7 +646,7 @@ static void test_hardlink_to_symlink(void **st)
 {
 	/* linking a symlink links the symlink itself, never what it names */
 	struct image_store *s;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	struct image_info *info = NULL;
 	char p[300];
 	struct stat sb;
@@ -1043,7 +1043,7 @@ static void mode_is(const char *dir, const char *rel, mode_t type, unsigned mode
 
 static void import_good(struct image_store *s, const char *ref)
 {
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	char **refs = NULL;
 	int r;
 
@@ -1099,7 +1099,7 @@ static void check_merged(const char *m)
 static void test_good_image(void **st)
 {
 	struct image_store *s;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	struct image_info *info = NULL;
 	char opts[4096], cwd[512], mnt[200], upper[200], work[200], buf[64];
 	char **argv = NULL, **env = NULL;
@@ -1243,7 +1243,7 @@ static void test_good_image(void **st)
 static void test_path_ref(void **st)
 {
 	struct image_store *s;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	struct image_info *info = NULL;
 	struct image_opts o = { .tag = "1.4" };
 	char ref[300];
@@ -1293,7 +1293,7 @@ static void test_concurrent(void **st)
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
-			struct image_error err = { "" };
+			struct error err = { 0 };
 			struct image_store *s = image_store_open(state, NULL, &err);
 			uint64_t u = 0;
 			char name[32];
@@ -1331,7 +1331,7 @@ static void test_many_layers(void **st)
 	struct ent ents[N][2];
 	char names[N][16], opts[4096], cwd[512], mnt[200], p[300];
 	struct image_store *s;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	struct image_info *info = NULL;
 	struct stat sb;
 	(void)st;
@@ -1411,7 +1411,7 @@ static void pack_dir(const char *dir, const char *out)
 static void test_oci_archive(void **st)
 {
 	struct image_store *s;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	char tarpath[200], **refs = NULL;
 	struct image_info *info = NULL;
 	struct image_opts o = { .tag = "3.1" };
@@ -1437,7 +1437,7 @@ static void test_oci_archive(void **st)
 static void test_docker_archive(void **st)
 {
 	struct image_store *s;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	char dir[200], p[300], cfghex[65], tarpath[200], **refs = NULL;
 	struct wbuf tars[2];
 	char diffs[2][65];
@@ -1519,7 +1519,7 @@ static void test_progress_cb(void *arg, size_t layer, size_t n, uint64_t done, u
 static void test_progress(void **st)
 {
 	struct image_store *s;
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	int calls = 0;
 	(void)st;
 

@@ -13,20 +13,21 @@
 
 #include "notify-parse.h"
 
-static int parse(const char *s, struct notify_msg *m, const char **why)
+static int parse(const char *s, struct notify_msg *m, struct error *err)
 {
-	return notify_parse(s, strlen(s), m, why);
+	return notify_parse(s, strlen(s), m, err);
 }
 
 static void bad(const char *s, const char *why_sub)
 {
 	struct notify_msg m;
-	const char *why = NULL;
+	struct error err = { 0 };
 
-	if (parse(s, &m, &why) != -EBADMSG)
+	if (parse(s, &m, &err) != -EBADMSG)
 		fail_msg("'%s' was accepted", s);
-	if (!why || !strstr(why, why_sub))
-		fail_msg("'%s': reason '%s', want '%s'", s, why ? why : "(none)", why_sub);
+	if (!err.msg[0] || !strstr(err.msg, why_sub))
+		fail_msg("'%s': reason '%s', want '%s'", s, err.msg[0] ? err.msg : "(none)",
+			 why_sub);
 	/* Refused whole: nothing of it is acted on. */
 	assert_false(m.ready);
 	assert_false(m.have_status);
@@ -35,10 +36,10 @@ static void bad(const char *s, const char *why_sub)
 static void test_keys(void **state)
 {
 	struct notify_msg m;
-	const char *why;
+	struct error err;
 
 	(void)state;
-	assert_int_equal(parse("READY=1\nSTATUS=up and running\nMAINPID=42\n", &m, &why), 0);
+	assert_int_equal(parse("READY=1\nSTATUS=up and running\nMAINPID=42\n", &m, &err), 0);
 	assert_true(m.ready);
 	assert_true(m.have_status);
 	assert_string_equal(m.status, "up and running");
@@ -46,37 +47,37 @@ static void test_keys(void **state)
 	assert_int_equal(m.mainpid, 42);
 	assert_false(m.watchdog);
 
-	assert_int_equal(parse("WATCHDOG=1", &m, &why), 0);
+	assert_int_equal(parse("WATCHDOG=1", &m, &err), 0);
 	assert_true(m.watchdog);
-	assert_int_equal(parse("WATCHDOG=trigger", &m, &why), 0);
+	assert_int_equal(parse("WATCHDOG=trigger", &m, &err), 0);
 	assert_true(m.watchdog_trigger);
 	assert_false(m.watchdog);
-	assert_int_equal(parse("STOPPING=1\nBARRIER=1\nRELOADING=1", &m, &why), 0);
+	assert_int_equal(parse("STOPPING=1\nBARRIER=1\nRELOADING=1", &m, &err), 0);
 	assert_true(m.stopping && m.barrier && m.reloading);
-	assert_int_equal(parse("EXTEND_TIMEOUT_USEC=18446744073709551615", &m, &why), 0);
+	assert_int_equal(parse("EXTEND_TIMEOUT_USEC=18446744073709551615", &m, &err), 0);
 	assert_true(m.have_extend);
 	assert_true(m.extend_usec == UINT64_MAX);
-	assert_int_equal(parse("WATCHDOG_USEC=2000000", &m, &why), 0);
+	assert_int_equal(parse("WATCHDOG_USEC=2000000", &m, &err), 0);
 	assert_true(m.have_watchdog_usec && m.watchdog_usec == 2000000);
 }
 
 static void test_lenient(void **state)
 {
 	struct notify_msg m;
-	const char *why;
+	struct error err;
 
 	(void)state;
 	/* Empty message, blank lines, unknown keys (counted), empty STATUS, last one wins. */
-	assert_int_equal(parse("", &m, &why), 0);
-	assert_int_equal(parse("\n\nERRNO=2\nFDSTORE=1\nX_CUSTOM=whatever\n", &m, &why), 0);
+	assert_int_equal(parse("", &m, &err), 0);
+	assert_int_equal(parse("\n\nERRNO=2\nFDSTORE=1\nX_CUSTOM=whatever\n", &m, &err), 0);
 	assert_int_equal(m.ignored, 3);
-	assert_int_equal(parse("STATUS=", &m, &why), 0);
+	assert_int_equal(parse("STATUS=", &m, &err), 0);
 	assert_true(m.have_status);
 	assert_string_equal(m.status, "");
-	assert_int_equal(parse("STATUS=a\nSTATUS=b=c", &m, &why), 0);
+	assert_int_equal(parse("STATUS=a\nSTATUS=b=c", &m, &err), 0);
 	assert_string_equal(m.status, "b=c");
 	/* Control characters never reach status output. */
-	assert_int_equal(parse("STATUS=a\tb\rc\x1b[31m", &m, &why), 0);
+	assert_int_equal(parse("STATUS=a\tb\rc\x1b[31m", &m, &err), 0);
 	assert_string_equal(m.status, "a b c [31m");
 }
 
@@ -84,12 +85,12 @@ static void test_status_cut(void **state)
 {
 	char buf[NOTIFY_MSG_MAX];
 	struct notify_msg m;
-	const char *why;
+	struct error err;
 
 	(void)state;
 	memcpy(buf, "STATUS=", 7);
 	memset(buf + 7, 'x', sizeof(buf) - 7);
-	assert_int_equal(notify_parse(buf, sizeof(buf), &m, &why), 0);
+	assert_int_equal(notify_parse(buf, sizeof(buf), &m, &err), 0);
 	assert_int_equal(strlen(m.status), NOTIFY_STATUS_MAX - 1);
 }
 
@@ -97,7 +98,7 @@ static void test_refused(void **state)
 {
 	char big[NOTIFY_MSG_MAX + 1];
 	struct notify_msg m;
-	const char *why = NULL;
+	struct error err = { 0 };
 
 	(void)state;
 	bad("READY=1\nhello", "KEY=VALUE");
@@ -114,12 +115,12 @@ static void test_refused(void **state)
 	bad("EXTEND_TIMEOUT_USEC=18446744073709551616", "EXTEND_TIMEOUT_USEC");
 	bad("EXTEND_TIMEOUT_USEC= 5", "EXTEND_TIMEOUT_USEC");
 	bad("WATCHDOG_USEC=0", "WATCHDOG_USEC");
-	assert_int_equal(notify_parse("READY=1\0STATUS=x", 16, &m, &why), -EBADMSG);
-	assert_non_null(strstr(why, "NUL"));
+	assert_int_equal(notify_parse("READY=1\0STATUS=x", 16, &m, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "NUL"));
 	assert_false(m.ready);
 	memset(big, 'A', sizeof(big));
-	assert_int_equal(notify_parse(big, sizeof(big), &m, &why), -EBADMSG);
-	assert_non_null(strstr(why, "too long"));
+	assert_int_equal(notify_parse(big, sizeof(big), &m, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "too long"));
 }
 
 int main(void)

@@ -33,9 +33,9 @@ static void test_parse_valid(void **unused)
 	    "\"restarts\":2,\"failures\":1,\"oom_kills\":3},"
 	    "{\"name\":\"tr\",\"pid\":0,\"spec\":\"services: {}\",\"rm\":true}]}";
 	struct state st;
-	char err[256] = "";
+	struct error err = { 0 };
 
-	assert_int_equal(state_parse(doc, strlen(doc), &st, err, sizeof(err)), 0);
+	assert_int_equal(state_parse(doc, strlen(doc), &st, &err), 0);
 	assert_string_equal(st.boot_id, "abc");
 	assert_int_equal(st.daemon_pid, 42);
 	assert_int_equal(st.nservices, 2);
@@ -90,11 +90,11 @@ static void test_parse_invalid(void **unused)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct state st;
-		char err[256] = "";
-		int r = state_parse(cases[i].doc, strlen(cases[i].doc), &st, err, sizeof(err));
-		if (r == 0 || !strstr(err, cases[i].want))
-			fail_msg("case %zu (%s): r=%d err '%s', want '%s'", i, cases[i].doc, r, err,
-				 cases[i].want);
+		struct error err = { 0 };
+		int r = state_parse(cases[i].doc, strlen(cases[i].doc), &st, &err);
+		if (r == 0 || !strstr(err.msg, cases[i].want))
+			fail_msg("case %zu (%s): r=%d err '%s', want '%s'", i, cases[i].doc, r,
+				 err.msg, cases[i].want);
 		assert_int_equal(st.nservices, 0);
 	}
 }
@@ -102,21 +102,23 @@ static void test_parse_invalid(void **unused)
 static void test_parse_bounds(void **unused)
 {
 	size_t n = STATE_MAX_SPEC_TEXT + 64;
-	char *doc = malloc(n + 128), err[256] = "";
+	char *doc = malloc(n + 128);
+	struct error err = { 0 };
 	struct state st;
 	int len = sprintf(doc, "{\"version\":1,\"services\":[{\"name\":\"a\",\"spec\":\"");
 
 	memset(doc + len, 'x', n);
 	strcpy(doc + len + n, "\"}]}");
-	assert_int_equal(state_parse(doc, strlen(doc), &st, err, sizeof(err)), -EBADMSG);
-	assert_non_null(strstr(err, "services[0].spec"));
-	assert_int_equal(state_parse(doc, STATE_MAX_BYTES + 1, &st, err, sizeof(err)), -EFBIG);
+	assert_int_equal(state_parse(doc, strlen(doc), &st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "services[0].spec"));
+	assert_int_equal(state_parse(doc, STATE_MAX_BYTES + 1, &st, &err), -EFBIG);
 	free(doc);
 }
 
 static void test_save_load(void **unused)
 {
-	char dir[] = "/tmp/paddock-state-XXXXXX", path[256], tmp[300], err[256] = "";
+	char dir[] = "/tmp/paddock-state-XXXXXX", path[256], tmp[300];
+	struct error err = { 0 };
 	struct state_service svcs[2] = { { .name = "a", .pid = 7, .start_time = 99, .restarts = 4 },
 					 { .name = "b", .spec_text = (char *)"x: 1", .rm = true } };
 	struct state st = { .boot_id = "boot", .daemon_pid = 1, .services = svcs, .nservices = 2 },
@@ -127,7 +129,7 @@ static void test_save_load(void **unused)
 	assert_int_equal(state_save(path, &st), 0);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	assert_int_equal(access(tmp, F_OK), -1); /* renamed into place */
-	assert_int_equal(state_load(path, &back, err, sizeof(err)), 0);
+	assert_int_equal(state_load(path, &back, &err), 0);
 	assert_int_equal(back.nservices, 2);
 	assert_int_equal(state_find(&back, "a")->start_time, 99);
 	assert_int_equal(state_find(&back, "a")->restarts, 4);
@@ -137,10 +139,10 @@ static void test_save_load(void **unused)
 	/* A symlink planted in its place is not followed. */
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(symlink("/etc/passwd", path), 0);
-	assert_true(state_load(path, &back, err, sizeof(err)) < 0);
+	assert_true(state_load(path, &back, &err) < 0);
 	unlink(path);
 	rmdir(dir);
-	assert_int_equal(state_load(path, &back, err, sizeof(err)), -ENOENT);
+	assert_int_equal(state_load(path, &back, &err), -ENOENT);
 }
 
 static void test_proc_start_time(void **unused)

@@ -30,7 +30,7 @@ static void bar(void *arg, size_t layer, size_t n, uint64_t done, uint64_t total
 
 int main(int argc, char **argv)
 {
-	struct image_error err = { "" };
+	struct error err = { 0 };
 	struct image_store *s;
 	struct image_info *info = NULL;
 	json_object *o = NULL;
