@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "error.h"
 #include "protocol.h"
 
 #define CONTROL_MAX_REQUEST (1024 * 1024) /* bytes per request line */
@@ -17,10 +18,10 @@
 
 /*
  * Parse line (len bytes, no newline). 0: *req is the request object (the
- * caller puts it) and *cmd points into it. -1: *req is NULL, *code is the
- * error code ("EPROTO", "E2BIG") and err the message for the answer.
+ * caller puts it) and *cmd points into it. -errno: *req is NULL, *code is
+ * the error code ("EPROTO", "E2BIG") and err the message for the answer.
  */
 int control_parse_request(const char *line, size_t len, struct json_object **req, const char **cmd,
-			  const char **code, char *err, size_t errlen);
+			  const char **code, struct error *err);
 
 #endif

@@ -548,6 +548,7 @@ static void cmd_set(struct client *cl, struct json_object *req)
 	struct service **svcs;
 	struct cgroup_limits l;
 	char why[256];
+	struct error failed = { 0 };
 	size_t n;
 	int r;
 
@@ -561,7 +562,7 @@ static void cmd_set(struct client *cl, struct json_object *req)
 	struct service *svc = svcs[0];
 	free(svcs);
 	if (json_object_object_get_ex(req, "reset", &v) && json_object_get_boolean(v)) {
-		r = service_reset_limits(svc, why, sizeof(why));
+		r = service_reset_limits(svc, &failed);
 	} else {
 		if (!json_object_object_get_ex(req, "values", &values) ||
 		    !json_object_is_type(values, json_type_object) ||
@@ -590,10 +591,11 @@ static void cmd_set(struct client *cl, struct json_object *req)
 						    names[i], names[j]);
 					return;
 				}
-		r = service_set_limits(svc, &l, why, sizeof(why));
+		r = service_set_limits(svc, &l, &failed);
 	}
 	if (r < 0) {
-		reply_error(cl, r == -EBUSY ? "EBUSY" : "EIO", "%s: %s", service_name(svc), why);
+		reply_error(cl, r == -EBUSY ? "EBUSY" : "EIO", "%s: %s", service_name(svc),
+			    failed.msg);
 		return;
 	}
 	struct json_object *res = json_object_new_object(), *lim = json_object_new_object();
@@ -878,10 +880,10 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 	const struct control_cmd *c;
 	struct json_object *req;
 	const char *cmd, *code;
-	char err[160];
+	struct error err = { 0 };
 
-	if (control_parse_request(line, len, &req, &cmd, &code, err, sizeof(err)) < 0) {
-		reply_error(cl, code, "%s", err);
+	if (control_parse_request(line, len, &req, &cmd, &code, &err) < 0) {
+		reply_error(cl, code, "%s", err.msg);
 		return;
 	}
 	if ((c = control_cmd_find(cmd)))

@@ -173,7 +173,7 @@ int manager_reload(struct manager *m, struct config_errors *errs, struct json_ob
 	struct spec_set *set = NULL;
 	struct json_object *added = json_object_new_array(), *removed = json_object_new_array();
 	struct json_object *updated = json_object_new_array(), *failed = json_object_new_array();
-	char err[512];
+	struct error err = { 0 };
 	int r;
 
 	if ((r = config_load_specs(m->cfg->services_dir, &m->host, &set, errs)) >= 0 &&
@@ -205,8 +205,8 @@ int manager_reload(struct manager *m, struct config_errors *errs, struct json_ob
 			(void)service_start(svc);
 			continue;
 		}
-		if (service_update_spec(svc, spec, err, sizeof(err)) < 0) {
-			log_warnx("reload: service %s: %s", spec->name, err);
+		if (service_update_spec(svc, spec, &err) < 0) {
+			log_warnx("reload: service %s: %s", spec->name, err.msg);
 			json_object_array_add(failed, json_object_new_string(spec->name));
 		} else {
 			json_object_array_add(updated, json_object_new_string(spec->name));

@@ -26,7 +26,7 @@ static uint64_t memory_current(struct service *svc)
  * on v2. So reclaim first (memory.reclaim) and refuse if usage is still
  * above the new limit; v1 reclaims by itself and answers EBUSY.
  */
-static int check_memory_max(struct service *svc, uint64_t max, char *err, size_t errlen)
+static int check_memory_max(struct service *svc, uint64_t max, struct error *err)
 {
 	uint64_t cur = memory_current(svc);
 	char a[32], b[32];
@@ -43,15 +43,14 @@ static int check_memory_max(struct service *svc, uint64_t max, char *err, size_t
 			 svc->spec->name, units_format_size(cur, a, sizeof(a)));
 		return 0;
 	}
-	snprintf(err, errlen,
-		 "memory.max %s is below current usage %s even after reclaim; refused, nothing "
-		 "changed",
-		 units_format_size(max, a, sizeof(a)), units_format_size(cur, b, sizeof(b)));
-	return -EBUSY;
+	return error_set(err, EBUSY,
+			 "memory.max %s is below current usage %s even after reclaim; refused, "
+			 "nothing changed",
+			 units_format_size(max, a, sizeof(a)),
+			 units_format_size(cur, b, sizeof(b)));
 }
 
-int service_set_limits(struct service *svc, const struct cgroup_limits *limits, char *err,
-		       size_t errlen)
+int service_set_limits(struct service *svc, const struct cgroup_limits *limits, struct error *err)
 {
 	struct cgroup_limits l = *limits;
 	char *cpus = l.cpus ? xstrdup(l.cpus) : NULL;
@@ -61,7 +60,7 @@ int service_set_limits(struct service *svc, const struct cgroup_limits *limits, 
 
 	l.cpus = cpus;
 	if (svc->cg) {
-		if ((r = check_memory_max(svc, l.memory.max, err, errlen)) < 0) {
+		if ((r = check_memory_max(svc, l.memory.max, err)) < 0) {
 			free(cpus);
 			return r;
 		}
@@ -71,14 +70,13 @@ int service_set_limits(struct service *svc, const struct cgroup_limits *limits, 
 			/* Put back what was there: never half-applied. */
 			(void)cgroup_apply(svc->cg, &svc->limits, &ignored, &ignored_knob);
 			if (r == -EBUSY && knob && strstr(knob, "memory"))
-				snprintf(err, errlen,
-					 "%s: the kernel could not reclaim below the new limit; "
-					 "refused, "
-					 "nothing changed",
-					 knob);
+				(void)error_set(err, -r,
+						"%s: the kernel could not reclaim below the new "
+						"limit; refused, nothing changed",
+						knob);
 			else
-				snprintf(err, errlen, "cannot set %s: %s", knob ? knob : "limits",
-					 strerror(-r));
+				(void)error_set(err, -r, "cannot set %s: %s",
+						knob ? knob : "limits", strerror(-r));
 			free(cpus);
 			return r;
 		}
@@ -92,13 +90,13 @@ int service_set_limits(struct service *svc, const struct cgroup_limits *limits, 
 	return 0;
 }
 
-int service_reset_limits(struct service *svc, char *err, size_t errlen)
+int service_reset_limits(struct service *svc, struct error *err)
 {
 	struct cgroup_limits l;
 	int r;
 
 	svc_limits_from_spec(&l, svc->spec);
-	if ((r = service_set_limits(svc, &l, err, errlen)) < 0)
+	if ((r = service_set_limits(svc, &l, err)) < 0)
 		return r;
 	svc->pinned = false;
 	log_info("service %s: limits back to the spec", svc->spec->name);
@@ -179,8 +177,7 @@ static bool limits_eq(const struct cgroup_limits *a, const struct cgroup_limits 
 	       a->io_weight == b->io_weight;
 }
 
-int service_update_spec(struct service *svc, const struct service_spec *spec, char *err,
-			size_t errlen)
+int service_update_spec(struct service *svc, const struct service_spec *spec, struct error *err)
 {
 	const struct service_spec *old = svc->spec;
 	bool restart = needs_restart(old, spec);
@@ -200,7 +197,7 @@ int service_update_spec(struct service *svc, const struct service_spec *spec, ch
 		svc->image = image_info_free(svc->image);
 	/* A reload ends any `set` pin: the spec is the truth again. */
 	if (limits_changed && !restart) {
-		r = service_set_limits(svc, &l, err, errlen);
+		r = service_set_limits(svc, &l, err);
 		svc->pinned = false;
 		if (r == 0)
 			svc_emit(svc, "reloaded",

@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "error.h"
 #include "spec.h"
 
 enum service_state {
@@ -128,9 +129,8 @@ uint64_t service_log_dropped(const struct service *svc);
  * by the caller, kept across restarts until reset. On failure nothing is
  * changed and err says why.
  */
-int service_set_limits(struct service *svc, const struct cgroup_limits *limits, char *err,
-		       size_t errlen);
-int service_reset_limits(struct service *svc, char *err, size_t errlen);
+int service_set_limits(struct service *svc, const struct cgroup_limits *limits, struct error *err);
+int service_reset_limits(struct service *svc, struct error *err);
 const struct cgroup_limits *service_limits(const struct service *svc);
 bool service_limits_pinned(const struct service *svc);
 /*
@@ -139,8 +139,7 @@ bool service_limits_pinned(const struct service *svc);
  * (command, image, rootfs, environment, user, isolation, pressure)
  * restart it. A `set` pin ends. 0 or -errno with err.
  */
-int service_update_spec(struct service *svc, const struct service_spec *spec, char *err,
-			size_t errlen);
+int service_update_spec(struct service *svc, const struct service_spec *spec, struct error *err);
 /* Transient services (`paddockctl run`) own their spec set. */
 void service_own_specs(struct service *svc, struct spec_set *set, bool remove_when_settled);
 bool service_remove_when_settled(const struct service *svc);

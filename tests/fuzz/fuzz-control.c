@@ -23,10 +23,10 @@ static void one(const char *line, size_t len)
 {
 	struct json_object *req = NULL, *again = NULL, *names;
 	const char *cmd = NULL, *code = NULL, *cmd2, *code2;
-	char err[160] = "", err2[160];
+	struct error err = { 0 }, err2 = { 0 };
 
-	if (control_parse_request(line, len, &req, &cmd, &code, err, sizeof(err)) < 0) {
-		if (req || !code || !err[0])
+	if (control_parse_request(line, len, &req, &cmd, &code, &err) < 0) {
+		if (req || !code || !err.msg[0])
 			__builtin_trap();
 		return;
 	}
@@ -44,8 +44,7 @@ static void one(const char *line, size_t len)
 		(void)json_object_get_boolean(val);
 	}
 	const char *out = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	if (control_parse_request(out, strlen(out), &again, &cmd2, &code2, err2, sizeof(err2)) <
-		0 ||
+	if (control_parse_request(out, strlen(out), &again, &cmd2, &code2, &err2) < 0 ||
 	    strcmp(cmd, cmd2) != 0)
 		__builtin_trap();
 	json_object_put(again);

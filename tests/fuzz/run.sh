@@ -28,7 +28,7 @@ build() {
 	seccomp) clang $CF -I"$S/launch" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-seccomp.c" \
 		"$S/launch/seccomp-profile.c" "$S/common/error.c" -ljson-c -lseccomp -lcap -o "$W/fuzz-seccomp" ;;
 	control) clang $CF -I"$S/core" -I"$S/common" "$top/tests/fuzz/fuzz-control.c" \
-		"$S/core/control-parse.c" -ljson-c -o "$W/fuzz-control" ;;
+		"$S/core/control-parse.c" "$S/common/error.c" -ljson-c -o "$W/fuzz-control" ;;
 	notify) clang $CF -I"$S/core" -I"$S/common" "$top/tests/fuzz/fuzz-notify.c" \
 		"$S/core/notify-parse.c" "$S/common/error.c" -o "$W/fuzz-notify" ;;
 	esac

@@ -525,13 +525,13 @@ static void test_reload_restarts_at_once(void **state)
 	struct config_host host = { .mem_total = 1ULL << 34 };
 	struct spec_set *next = NULL;
 	const char *yaml = "services:\n  a:\n    command: [y]\n";
-	char err[256];
+	struct error err = { 0 };
 
 	load("services:\n  a:\n    command: [x]\n");
 	start_running(w.svc[0]);
 	assert_int_equal(config_parse_specs_buffer("next", yaml, strlen(yaml), &host, &next, &errs),
 			 0);
-	assert_int_equal(service_update_spec(w.svc[0], next->services[0], err, sizeof(err)), 0);
+	assert_int_equal(service_update_spec(w.svc[0], next->services[0], &err), 0);
 	assert_int_equal(w.svc[0]->state, SVC_STOPPING);
 	loop_until(child_gone, w.svc[0]);
 	assert_int_equal(w.svc[0]->state, SVC_STARTING); /* no backoff for a changed spec */
