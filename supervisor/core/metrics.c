@@ -70,15 +70,27 @@ static void render_looplag(struct evbuffer *b, const struct looplag_stats *s)
 	evbuffer_add_printf(b, "paddock_loop_lag_max_seconds %.9f\n", s->max);
 }
 
-static void render(struct metrics *mx, struct evbuffer *b)
-{
-	struct manager *d = mx->d;
-	uint64_t t0 = now_us();
+/*
+ * One series family per service: EACH(code) runs code for every service
+ * with svc, its name n and its latest sample s (NULL before the first).
+ */
+#define EACH(...)                                                          \
+	for (size_t i = 0; i < mx->d->nservices; i++) {                    \
+		struct service *svc = mx->d->services[i];                  \
+		const char *n = service_name(svc);                         \
+		const struct probe_cgroup_sample *s = monitor_sample(svc); \
+		(void)n;                                                   \
+		(void)s;                                                   \
+		__VA_ARGS__                                                \
+	}
 
+/* The daemon itself: version, services, notify socket, loop lag. */
+static void render_daemon(struct metrics *mx, struct evbuffer *b)
+{
 	family(b, "paddock_build_info", "gauge", "paddock's version, always 1.");
 	evbuffer_add_printf(b, "paddock_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 	family(b, "paddock_services", "gauge", "Services known to paddockd.");
-	evbuffer_add_printf(b, "paddock_services %zu\n", d->nservices);
+	evbuffer_add_printf(b, "paddock_services %zu\n", mx->d->nservices);
 	if (mx->notify) {
 		const struct notify_counters *c = notify_counters(mx->notify);
 		family(b, "paddock_notify_datagrams_total", "counter",
@@ -97,17 +109,11 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	}
 	if (mx->lag)
 		render_looplag(b, looplag_stats(mx->lag));
+}
 
-#define EACH(...)                                                          \
-	for (size_t i = 0; i < d->nservices; i++) {                        \
-		struct service *svc = d->services[i];                      \
-		const char *n = service_name(svc);                         \
-		const struct probe_cgroup_sample *s = monitor_sample(svc); \
-		(void)n;                                                   \
-		(void)s;                                                   \
-		__VA_ARGS__                                                \
-	}
-
+/* State, restarts and OOM kills per service. */
+static void render_states(struct metrics *mx, struct evbuffer *b)
+{
 	family(b, "paddock_service_up", "gauge", "1 while the service is starting or running.");
 	EACH(series(b, "paddock_service_up", n, NULL,
 		    service_state(svc) == SVC_RUNNING || service_state(svc) == SVC_STARTING);)
@@ -123,7 +129,11 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	family(b, "paddock_oom_kills_total", "counter",
 	       "Processes of the service killed by the OOM killer, main or not.");
 	EACH(series_u64(b, "paddock_oom_kills_total", n, NULL, service_oom_kills(svc));)
+}
 
+/* Memory per service: usage, limits, events, breakdown, swap. */
+static void render_memory(struct metrics *mx, struct evbuffer *b)
+{
 	family(b, "paddock_memory_usage_bytes", "gauge", "memory.current of the service's cgroup.");
 	EACH(if (s) series_u64(b, "paddock_memory_usage_bytes", n, NULL, s->memory.current);)
 	family(b, "paddock_memory_peak_bytes", "gauge", "Highest memory use of the cgroup.");
@@ -175,7 +185,11 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	})
 	family(b, "paddock_swap_usage_bytes", "gauge", "Swap used by the cgroup.");
 	EACH(if (s) series_u64(b, "paddock_swap_usage_bytes", n, NULL, s->memory.swap_current);)
+}
 
+/* CPU, pressure, pids and io per service. */
+static void render_cpu_io(struct metrics *mx, struct evbuffer *b)
+{
 	family(b, "paddock_cpu_usage_seconds_total", "counter", "CPU time used by the cgroup.");
 	EACH(if (s && s->cpu.usage_usec != PROBE_UNKNOWN)
 		 series(b, "paddock_cpu_usage_seconds_total", n, NULL, s->cpu.usage_usec / 1e6);)
@@ -220,8 +234,12 @@ static void render(struct metrics *mx, struct evbuffer *b)
 		series_u64(b, "paddock_io_bytes_total", n, "direction=\"read\"", s->io.rbytes);
 		series_u64(b, "paddock_io_bytes_total", n, "direction=\"write\"", s->io.wbytes);
 	})
+}
 #undef EACH
 
+/* The host: memory and pressure. */
+static void render_host(struct metrics *mx, struct evbuffer *b)
+{
 	const struct probe_host_sample *h = monitor_host_sample(mx->mon);
 	if (h) {
 		family(b, "paddock_host_memory_bytes", "gauge", "Host memory from /proc/meminfo.");
@@ -252,6 +270,17 @@ static void render(struct metrics *mx, struct evbuffer *b)
 						    r[k].res, r[k].p->full.total_usec / 1e6);
 		}
 	}
+}
+
+static void render(struct metrics *mx, struct evbuffer *b)
+{
+	uint64_t t0 = now_us();
+
+	render_daemon(mx, b);
+	render_states(mx, b);
+	render_memory(mx, b);
+	render_cpu_io(mx, b);
+	render_host(mx, b);
 	family(b, "paddock_probe_tick_seconds", "gauge", "Time the last sampling tick took.");
 	evbuffer_add_printf(b, "paddock_probe_tick_seconds %.6f\n",
 			    monitor_last_tick_usec(mx->mon) / 1e6);

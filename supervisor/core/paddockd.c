@@ -249,11 +249,115 @@ static int prepare_dirs(struct manager *d)
 	return 0;
 }
 
+/* paddockd -n: what would run, on which cgroup layout; 0 or 1. Frees what it was given. */
+static int check_only(struct manager *d, int detected)
+{
+	printf("%zu services in %s\n", d->specs->nservices, d->cfg->services_dir);
+	if (detected < 0) {
+		printf("cgroups: cannot detect: %s\n", strerror(-detected));
+	} else {
+		printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
+		printf("rebalance: mode %s\n", rebalancer_mode_name(d->cfg->rebalance.mode));
+		if (rebalancer_degrade_note(cgroup_host_mode(d->cgroups)))
+			printf("%s\n", rebalancer_degrade_note(cgroup_host_mode(d->cgroups)));
+		printf("configuration OK\n");
+	}
+	d->cgroups = cgroup_host_free(d->cgroups);
+	d->specs = spec_set_free(d->specs);
+	d->cfg = daemon_config_free(d->cfg);
+	return detected < 0 ? 1 : 0;
+}
+
+/* Detach (unless foreground or re-executed), become the subreaper, raise the fd limit. */
+static void become_daemon(struct manager *d, const struct options *o)
+{
+	/* A re-exec keeps the pid (systemd's MAINPID, pidfiles): no second fork. */
+	bool reexec = getenv("PADDOCK_REEXEC") != NULL;
+	unsetenv("PADDOCK_REEXEC");
+	if (!o->foreground && !reexec && daemon(0, 0) < 0)
+		fatal("daemon");
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/*
+	 * Each service holds a few fds (pidfd, output pipes, init status):
+	 * a thousand services need more than the usual soft limit of 1024.
+	 * Services get the original limit back before exec.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &d->nofile) == 0 && d->nofile.rlim_cur < d->nofile.rlim_max) {
+		struct rlimit raised = { d->nofile.rlim_max, d->nofile.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &raised) < 0)
+			log_warn("cannot raise the open files limit");
+	}
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)now_us() ^ (unsigned)getpid());
+}
+
+/* The modules above the manager: main wires them by hand, nothing below knows them. */
+struct modules {
+	struct persist *persist;
+	struct policy *policy;
+	struct monitor *monitor;
+	struct rebalancer *rb;
+	struct control *control;
+	struct notify *notify;
+	struct looplag *lag;
+	struct metrics *metrics;
+	struct event *ev_watchdog;
+};
+
+static void wire(struct manager *d, struct modules *x)
+{
+	int r;
+
+	x->policy = policy_new(d);
+	(void)monitor_open(d, &policy_monitor_ops, x->policy, &x->monitor);
+	x->rb = rebalancer_new(d, x->monitor);
+	policy_set_rebalancer(x->policy, x->rb);
+	if ((r = control_open(d, x->persist, x->rb, &x->control)) < 0)
+		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
+	if ((r = notify_open(d, &x->notify)) < 0)
+		log_warnx("cannot open the services' notify socket in %s: %s; ready: notify "
+			  "services will not become ready",
+			  d->cfg->runtime_dir, strerror(-r));
+	monitor_start(x->monitor);
+	if (!(x->lag = looplag_new(d->base, LOOPLAG_INTERVAL_MS)))
+		log_warn("cannot start the loop-lag probe");
+	if ((r = metrics_open(d, x->monitor, x->notify, x->rb, x->lag, &x->metrics)) < 0)
+		fatalx("cannot listen for metrics on %s: %s", d->cfg->metrics_listen, strerror(-r));
+}
+
+static void unwire(struct modules *x)
+{
+	if (x->ev_watchdog)
+		event_free(x->ev_watchdog);
+	x->control = control_free(x->control);
+	x->metrics = metrics_free(x->metrics);
+	x->lag = looplag_free(x->lag);
+	x->monitor = monitor_free(x->monitor);
+	x->rb = rebalancer_free(x->rb);
+	x->policy = policy_free(x->policy);
+}
+
+/* Under systemd with WatchdogSec=: ping at half the interval, with counts. */
+static struct event *start_watchdog(struct manager *d)
+{
+	uint64_t usec = 0;
+	struct event *ev;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return NULL;
+	struct timeval tv = { .tv_sec = (time_t)(usec / 2 / 1000000),
+			      .tv_usec = (suseconds_t)(usec / 2 % 1000000) };
+	ev = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+	event_add(ev, &tv);
+	return ev;
+}
+
 int main(int argc, char **argv)
 {
 	static struct manager manager; /* zeroed; lives as long as the process */
 	struct manager *d = &manager;
 	static struct launch_slots slots;
+	struct modules x = { 0 };
 	struct options o = { 0 };
 	struct event *sigev[4];
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
@@ -273,34 +377,17 @@ int main(int argc, char **argv)
 			return 1;
 		fatalx("configuration invalid; nothing started");
 	}
-
 	r = cgroup_host_detect(d->cfg->cgroup_root, &d->cgroups);
-	if (o.check) {
-		printf("%zu services in %s\n", d->specs->nservices, d->cfg->services_dir);
-		if (r < 0) {
-			printf("cgroups: cannot detect: %s\n", strerror(-r));
-			d->specs = spec_set_free(d->specs);
-			d->cfg = daemon_config_free(d->cfg);
-			return 1;
-		}
-		printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
-		printf("rebalance: mode %s\n", rebalancer_mode_name(d->cfg->rebalance.mode));
-		if (rebalancer_degrade_note(cgroup_host_mode(d->cgroups)))
-			printf("%s\n", rebalancer_degrade_note(cgroup_host_mode(d->cgroups)));
-		printf("configuration OK\n");
-		d->cgroups = cgroup_host_free(d->cgroups);
-		d->specs = spec_set_free(d->specs);
-		d->cfg = daemon_config_free(d->cfg);
-		return 0;
-	}
+	if (o.check)
+		return check_only(d, r);
 	if (r < 0)
 		fatalx("cannot detect the cgroup layout: %s", strerror(-r));
 	if (geteuid() != 0)
 		fatalx("paddockd must run as root");
 	if (prepare_dirs(d) < 0)
 		return 1;
-	struct persist *persist = persist_new(d, argv);
-	if ((r = persist_lock(persist)) < 0)
+	x.persist = persist_new(d, argv);
+	if ((r = persist_lock(x.persist)) < 0)
 		fatalx("%s: %s", d->cfg->state_dir,
 		       r == -EBUSY ? "another paddockd is running with this state dir"
 				   : strerror(-r));
@@ -312,25 +399,7 @@ int main(int argc, char **argv)
 	if ((r = cgroup_host_setup(d->cgroups)) < 0)
 		fatalx("cannot prepare cgroup root: %s", strerror(-r));
 	log_info("cgroups: %s", cgroup_host_describe(d->cgroups));
-
-	/* A re-exec keeps the pid (systemd's MAINPID, pidfiles): no second fork. */
-	bool reexec = getenv("PADDOCK_REEXEC") != NULL;
-	unsetenv("PADDOCK_REEXEC");
-	if (!o.foreground && !reexec && daemon(0, 0) < 0)
-		fatal("daemon");
-	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	/*
-	 * Each service holds a few fds (pidfd, output pipes, init status):
-	 * a thousand services need more than the usual soft limit of 1024.
-	 * Services get the original limit back before exec.
-	 */
-	if (getrlimit(RLIMIT_NOFILE, &d->nofile) == 0 && d->nofile.rlim_cur < d->nofile.rlim_max) {
-		struct rlimit raised = { d->nofile.rlim_max, d->nofile.rlim_max };
-		if (setrlimit(RLIMIT_NOFILE, &raised) < 0)
-			log_warn("cannot raise the open files limit");
-	}
-	signal(SIGPIPE, SIG_IGN);
-	srandom((unsigned)now_us() ^ (unsigned)getpid());
+	become_daemon(d, &o);
 
 	d->base = event_base_new();
 	if (!d->base)
@@ -340,73 +409,36 @@ int main(int argc, char **argv)
 		event_add(sigev[i], NULL);
 	}
 	d->events = eventlog_open(d->cfg->state_dir, d->cfg->log.max_size, d->cfg->log.keep);
-	{
-		struct json_object *ev = json_object_new_object();
-		json_object_object_add(ev, "version", json_object_new_string(PACKAGE_VERSION));
-		json_object_object_add(ev, "cgroups",
-				       json_object_new_string(cgroup_host_describe(d->cgroups)));
-		eventlog_emit(d->events, NULL, "daemon-start", ev);
-	}
-	/* The modules above the manager, wired by hand: nothing below knows them. */
-	struct control *control = NULL;
-	struct notify *notify = NULL;
-	struct monitor *monitor = NULL;
-	struct metrics *metrics = NULL;
-	struct policy *policy = policy_new(d);
-	(void)monitor_open(d, &policy_monitor_ops, policy, &monitor);
-	struct rebalancer *rb = rebalancer_new(d, monitor);
-	policy_set_rebalancer(policy, rb);
-	if ((r = control_open(d, persist, rb, &control)) < 0)
-		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
-	if ((r = notify_open(d, &notify)) < 0)
-		log_warnx("cannot open the services' notify socket in %s: %s; ready: notify "
-			  "services will not become ready",
-			  d->cfg->runtime_dir, strerror(-r));
-	monitor_start(monitor);
-	struct looplag *lag = looplag_new(d->base, LOOPLAG_INTERVAL_MS);
-	if (!lag)
-		log_warn("cannot start the loop-lag probe");
-	if ((r = metrics_open(d, monitor, notify, rb, lag, &metrics)) < 0)
-		fatalx("cannot listen for metrics on %s: %s", d->cfg->metrics_listen, strerror(-r));
+	struct json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(ev, "cgroups",
+			       json_object_new_string(cgroup_host_describe(d->cgroups)));
+	eventlog_emit(d->events, NULL, "daemon-start", ev);
+	wire(d, &x);
 	manager_init(d);
 	d->env.journald = access("/run/systemd/journal/socket", W_OK) == 0;
-	if (notify) {
-		d->env.notify_dir = notify_dir(notify);
-		d->env.notify_socket = notify_socket_path(notify);
+	if (x.notify) {
+		d->env.notify_dir = notify_dir(x.notify);
+		d->env.notify_socket = notify_socket_path(x.notify);
 	}
 	/* What an earlier paddockd left running is taken over, not started again. */
 	bool *adopted = xcalloc(SPEC_MAX_SERVICES + 1, sizeof(bool));
-	(void)persist_adopt(persist, adopted);
+	(void)persist_adopt(x.persist, adopted);
 	manager_start_all(d, adopted);
 	free(adopted);
 	log_info("paddockd %s ready: %zu services", PACKAGE_VERSION, d->nservices);
 	notify_manager(d, "READY=1");
-	/* Under systemd with WatchdogSec=: ping at half the interval, with counts. */
-	uint64_t wd_usec = 0;
-	struct event *ev_watchdog = NULL;
-	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
-		struct timeval tv = { .tv_sec = (time_t)(wd_usec / 2 / 1000000),
-				      .tv_usec = (suseconds_t)(wd_usec / 2 % 1000000) };
-		ev_watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
-		event_add(ev_watchdog, &tv);
-	}
+	x.ev_watchdog = start_watchdog(d);
 
 	event_base_dispatch(d->base);
 
-	if (ev_watchdog)
-		event_free(ev_watchdog);
 	log_info("shutting down");
 	eventlog_emit(d->events, NULL, "daemon-stop", NULL);
-	persist_shutdown(persist, manager_all_settled(d));
-	control = control_free(control);
-	metrics = metrics_free(metrics);
-	lag = looplag_free(lag);
-	monitor = monitor_free(monitor);
-	rb = rebalancer_free(rb);
-	policy = policy_free(policy);
+	persist_shutdown(x.persist, manager_all_settled(d));
+	unwire(&x);
 	manager_done(d);
-	notify = notify_free(notify);
-	persist = persist_free(persist);
+	x.notify = notify_free(x.notify);
+	x.persist = persist_free(x.persist);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		event_free(sigev[i]);
 	d->events = eventlog_free(d->events);

@@ -474,15 +474,86 @@ void service_store_fds(struct service *svc)
 		close(null);
 }
 
-/* Everything is at hand (the image too): cgroup, pipes, clone. */
+/* The service's cgroup, created if need be, with the limits a start writes. 0, or failed. */
+static int prepare_cgroup(struct service *svc)
+{
+	struct cgroup_limits start_limits = svc->limits;
+	unsigned unsupported = 0;
+	const char *knob = NULL;
+	int r;
+
+	if (!svc->cg && (r = cgroup_create(svc->env->cgroups, svc->spec->name, &svc->cg)) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "cannot create cgroup: %s", strerror(-r));
+		return r;
+	}
+	/* What on_oom: grow made memory.max. */
+	svc->env->hooks->launch_limits(svc->env->hooks_arg, svc, &start_limits);
+	if ((r = cgroup_apply(svc->cg, &start_limits, &unsupported, &knob)) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "cannot set %s: %s", knob ? knob : "limits",
+			       strerror(-r));
+		return r;
+	}
+	svc_warn_unsupported(svc, unsupported);
+	return 0;
+}
+
+/* NOTIFY_SOCKET and WATCHDOG_USEC for the service (extra[2], free both), and where the socket is. */
+static void notify_env(struct service *svc, const char *rootfs, char *extra[2],
+		       struct launch_plan *plan)
+{
+	if (svc->env->notify_socket) {
+		/* A root of its own sees our socket's directory at NOTIFY_DIR_INSIDE. */
+		if (rootfs && (svc->spec->isolation.namespaces & SPEC_NS_MOUNT))
+			xasprintf(&extra[0], "NOTIFY_SOCKET=%s/%s", NOTIFY_DIR_INSIDE,
+				  NOTIFY_SOCKET_NAME);
+		else
+			xasprintf(&extra[0], "NOTIFY_SOCKET=%s", svc->env->notify_socket);
+		plan->notify_dir = svc->env->notify_dir;
+	}
+	/* No WATCHDOG_PID: the pid we know is not the one it sees in its namespace. */
+	if (svc->watchdog_usec)
+		xasprintf(&extra[extra[0] ? 1 : 0], "WATCHDOG_USEC=%llu",
+			  (unsigned long long)svc->watchdog_usec);
+}
+
+/* The clone succeeded: placed (v1/hybrid), recorded, watched, an event; starting. */
+static void started(struct service *svc, const struct launch_plan *plan)
+{
+	if (plan->wait_attach) {
+		int r = cgroup_attach(svc->cg, svc->child.pid);
+		if (r < 0) {
+			/* Never let it run outside its limits. */
+			(void)kill(svc->child.pid, SIGKILL);
+			(void)error_set(&svc->report, -r, "attach to cgroup");
+			svc->have_report = true;
+		}
+		launch_release(&svc->child, r >= 0);
+	}
+	svc->main_pid = svc->last_pid = svc->child.pid;
+	svc->started_mono = now_ms();
+	svc->started_at_ms = realtime_ms();
+	svc->start_time = state_proc_start_time(svc->main_pid);
+	service_store_fds(svc);
+	svc->ev_exit = event_new(svc->env->base, svc->child.pidfd, EV_READ, svc_on_exit_event, svc);
+	event_add(svc->ev_exit, NULL);
+	(void)fcntl(svc->child.reportfd, F_SETFL, O_NONBLOCK);
+	svc->ev_report = event_new(svc->env->base, svc->child.reportfd, EV_READ | EV_PERSIST,
+				   on_report_event, svc);
+	event_add(svc->ev_report, NULL);
+	svc_watch(svc, true);
+	log_info("service %s: started, pid %d", svc->spec->name, (int)svc->main_pid);
+	svc_emit(svc, "start",
+		 svc_jobj("restarts", json_object_new_int((int)svc->restarts), NULL, NULL));
+	service_set_state(svc, SVC_STARTING);
+}
+
+/* Everything is at hand (the image too): root, user, cgroup, pipes, clone. */
 void svc_launch_now(struct service *svc)
 {
 	const struct service_spec *spec = svc->spec;
 	struct launch_plan plan = { 0 };
 	char home[512];
-	const char *knob = NULL;
 	struct error err = { 0 };
-	unsigned unsupported = 0;
 	int wr[2] = { -1, -1 };
 	int r;
 	const struct image_info *img = svc->image;
@@ -499,10 +570,8 @@ void svc_launch_now(struct service *svc)
 			return;
 		}
 		if ((r = prepare_overlay(svc, overlay, sizeof(overlay), overlay_dir,
-					 sizeof(overlay_dir))) < 0) {
-			image_strv_free(argv);
-			return;
-		}
+					 sizeof(overlay_dir))) < 0)
+			goto out;
 		rootfs = svc->rootfs_dir; /* <dir>/merged, see prepare_overlay */
 		(void)image_merge_env(img, spec->environment, &envin);
 	} else if (!spec->command || !spec->command[0]) {
@@ -519,21 +588,8 @@ void svc_launch_now(struct service *svc)
 		svc_fail_start(svc, EXIT_LAUNCH, "user %s: %s", user, err.msg);
 		goto out;
 	}
-
-	if (!svc->cg && (r = cgroup_create(svc->env->cgroups, spec->name, &svc->cg)) < 0) {
-		svc_fail_start(svc, EXIT_LAUNCH, "cannot create cgroup: %s", strerror(-r));
+	if (prepare_cgroup(svc) < 0)
 		goto out;
-	}
-	struct cgroup_limits start_limits = svc->limits;
-	svc->env->hooks->launch_limits(svc->env->hooks_arg, svc,
-				       &start_limits); /* what on_oom: grow made memory.max */
-	if ((r = cgroup_apply(svc->cg, &start_limits, &unsupported, &knob)) < 0) {
-		svc_fail_start(svc, EXIT_LAUNCH, "cannot set %s: %s", knob ? knob : "limits",
-			       strerror(-r));
-		goto out;
-	}
-	svc_warn_unsupported(svc, unsupported);
-
 	if ((r = svc_open_outputs(svc, wr)) < 0) {
 		svc_fail_start(svc, EXIT_LAUNCH, "cannot create output pipes: %s", strerror(-r));
 		goto out;
@@ -541,19 +597,7 @@ void svc_launch_now(struct service *svc)
 	service_store_fds(svc); /* the pipes alone: no pidfd yet */
 
 	char *extra[3] = { NULL, NULL, NULL };
-	if (svc->env->notify_socket) {
-		/* A root of its own sees our socket's directory at NOTIFY_DIR_INSIDE. */
-		if (rootfs && (spec->isolation.namespaces & SPEC_NS_MOUNT))
-			xasprintf(&extra[0], "NOTIFY_SOCKET=%s/%s", NOTIFY_DIR_INSIDE,
-				  NOTIFY_SOCKET_NAME);
-		else
-			xasprintf(&extra[0], "NOTIFY_SOCKET=%s", svc->env->notify_socket);
-		plan.notify_dir = svc->env->notify_dir;
-	}
-	/* No WATCHDOG_PID: the pid we know is not the one it sees in its namespace. */
-	if (svc->watchdog_usec)
-		xasprintf(&extra[extra[0] ? 1 : 0], "WATCHDOG_USEC=%llu",
-			  (unsigned long long)svc->watchdog_usec);
+	notify_env(svc, rootfs, extra, &plan);
 	char **env = build_env(img ? envin : spec->environment, home, extra);
 	free(extra[0]);
 	free(extra[1]);
@@ -588,46 +632,13 @@ void svc_launch_now(struct service *svc)
 	close(wr[0]);
 	close(wr[1]);
 	free_strv(env);
-	image_strv_free(argv);
-	image_strv_free(envin);
-	argv = envin = NULL;
-	if (r < 0 && herr.msg[0]) {
+	if (r < 0 && herr.msg[0])
 		svc_fail_start(svc, EXIT_LAUNCH, "%s", herr.msg);
-		return;
-	}
-	if (r < 0) {
+	else if (r < 0)
 		svc_fail_start(svc, EXIT_LAUNCH, "clone: %s", strerror(-r));
-		return;
-	}
-	if (plan.wait_attach) {
-		r = cgroup_attach(svc->cg, svc->child.pid);
-		if (r < 0) {
-			/* Never let it run outside its limits. */
-			(void)kill(svc->child.pid, SIGKILL);
-			(void)error_set(&svc->report, -r, "attach to cgroup");
-			svc->have_report = true;
-		}
-		launch_release(&svc->child, r >= 0);
-	}
-
-	svc->main_pid = svc->last_pid = svc->child.pid;
-	svc->started_mono = now_ms();
-	svc->started_at_ms = realtime_ms();
-	svc->start_time = state_proc_start_time(svc->main_pid);
-	service_store_fds(svc);
-	svc->ev_exit = event_new(svc->env->base, svc->child.pidfd, EV_READ, svc_on_exit_event, svc);
-	event_add(svc->ev_exit, NULL);
-	(void)fcntl(svc->child.reportfd, F_SETFL, O_NONBLOCK);
-	svc->ev_report = event_new(svc->env->base, svc->child.reportfd, EV_READ | EV_PERSIST,
-				   on_report_event, svc);
-	event_add(svc->ev_report, NULL);
-	svc_watch(svc, true);
-	log_info("service %s: started, pid %d", spec->name, (int)svc->main_pid);
-	svc_emit(svc, "start",
-		 svc_jobj("restarts", json_object_new_int((int)svc->restarts), NULL, NULL));
-	service_set_state(svc, SVC_STARTING);
-	return;
-out: /* failed before the clone: nothing but what we allocated to undo */
+	else
+		started(svc, &plan);
+out:
 	image_strv_free(argv);
 	image_strv_free(envin);
 }

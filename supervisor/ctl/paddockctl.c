@@ -533,14 +533,16 @@ static int cmd_set(const struct ctl_command *c, int argc, char **argv)
 }
 
 /* Build the transient service's spec as a JSON document (JSON is YAML). */
-static int cmd_run(const struct ctl_command *c, int argc, char **argv)
+/* What `paddockctl run`'s options say, as the pieces of a one-service spec. */
+struct run_spec {
+	struct json_object *svc, *res, *mem, *cpu, *iso, *env;
+	bool wait, rm;
+	char name[80];
+};
+
+/* The options before "--" into rs; *next is the index after them. EXIT_OK or EXIT_USAGE. */
+static int run_options(int argc, char **argv, struct run_spec *rs, int *next)
 {
-	struct json_object *svc = json_object_new_object(), *res = json_object_new_object();
-	struct json_object *mem = json_object_new_object(), *cpu = json_object_new_object();
-	struct json_object *iso = json_object_new_object(), *env = json_object_new_object();
-	struct json_object *cmd = json_object_new_array();
-	bool wait = false, rm = false;
-	char name[80] = "";
 	int i;
 
 #define NEED_ARG()                                                                      \
@@ -553,39 +555,39 @@ static int cmd_run(const struct ctl_command *c, int argc, char **argv)
 	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--wait") == 0) {
-			wait = true;
+			rs->wait = true;
 			continue;
 		}
 		if (strcmp(a, "--rm") == 0) {
-			rm = true;
+			rs->rm = true;
 			continue;
 		}
 		NEED_ARG();
 		const char *v = argv[++i];
 		if (strcmp(a, "--name") == 0)
-			snprintf(name, sizeof(name), "%s", v);
+			snprintf(rs->name, sizeof(rs->name), "%s", v);
 		else if (strcmp(a, "--rootfs") == 0)
-			json_object_object_add(svc, "rootfs", json_object_new_string(v));
+			json_object_object_add(rs->svc, "rootfs", json_object_new_string(v));
 		else if (strcmp(a, "--image") == 0)
-			json_object_object_add(svc, "image", json_object_new_string(v));
+			json_object_object_add(rs->svc, "image", json_object_new_string(v));
 		else if (strcmp(a, "--memory-max") == 0)
-			json_object_object_add(mem, "max", json_object_new_string(v));
+			json_object_object_add(rs->mem, "max", json_object_new_string(v));
 		else if (strcmp(a, "--memory-high") == 0)
-			json_object_object_add(mem, "high", json_object_new_string(v));
+			json_object_object_add(rs->mem, "high", json_object_new_string(v));
 		else if (strcmp(a, "--cpu-max") == 0)
-			json_object_object_add(cpu, "max", json_object_new_string(v));
+			json_object_object_add(rs->cpu, "max", json_object_new_string(v));
 		else if (strcmp(a, "--cpu-weight") == 0)
-			json_object_object_add(cpu, "weight", json_object_new_string(v));
+			json_object_object_add(rs->cpu, "weight", json_object_new_string(v));
 		else if (strcmp(a, "--pids-max") == 0)
-			json_object_object_add(res, "pids", json_object_new_string(v));
+			json_object_object_add(rs->res, "pids", json_object_new_string(v));
 		else if (strcmp(a, "--class") == 0)
-			json_object_object_add(svc, "class", json_object_new_string(v));
+			json_object_object_add(rs->svc, "class", json_object_new_string(v));
 		else if (strcmp(a, "--user") == 0)
-			json_object_object_add(svc, "user", json_object_new_string(v));
+			json_object_object_add(rs->svc, "user", json_object_new_string(v));
 		else if (strcmp(a, "--workdir") == 0)
-			json_object_object_add(svc, "working_dir", json_object_new_string(v));
+			json_object_object_add(rs->svc, "working_dir", json_object_new_string(v));
 		else if (strcmp(a, "--network") == 0)
-			json_object_object_add(iso, "network", json_object_new_string(v));
+			json_object_object_add(rs->iso, "network", json_object_new_string(v));
 		else if (strcmp(a, "--namespaces") == 0) {
 			struct json_object *ns = json_object_new_array();
 			char *list = strdup(v), *save = NULL;
@@ -593,7 +595,7 @@ static int cmd_run(const struct ctl_command *c, int argc, char **argv)
 			     t = strtok_r(NULL, ",", &save))
 				json_object_array_add(ns, json_object_new_string(t));
 			free(list);
-			json_object_object_add(iso, "namespaces", ns);
+			json_object_object_add(rs->iso, "namespaces", ns);
 		} else if (strcmp(a, "--env") == 0) {
 			const char *eq = strchr(v, '=');
 			if (!eq) {
@@ -602,25 +604,29 @@ static int cmd_run(const struct ctl_command *c, int argc, char **argv)
 			}
 			char key[256];
 			snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
-			json_object_object_add(env, key, json_object_new_string(eq + 1));
+			json_object_object_add(rs->env, key, json_object_new_string(eq + 1));
 		} else {
 			fprintf(stderr, "paddockctl run: unknown option %s\n", a);
 			return EXIT_USAGE;
 		}
 	}
 #undef NEED_ARG
-	if (i < argc)
-		i++; /* "--" */
-	if (i >= argc) {
-		fprintf(stderr, "usage: paddockctl run [OPTIONS] -- COMMAND [ARGS...]\n");
-		return EXIT_USAGE;
-	}
-	for (; i < argc; i++)
-		json_object_array_add(cmd, json_object_new_string(argv[i]));
+	*next = i;
+	return EXIT_OK;
+}
+
+/* {"services": {NAME: {...}}} from the options and the command (owned by the result). */
+static struct json_object *run_document(struct run_spec *rs, struct json_object *cmd)
+{
+	struct json_object *svc = rs->svc, *res = rs->res, *mem = rs->mem, *cpu = rs->cpu;
+	struct json_object *iso = rs->iso, *env = rs->env;
+	char *name = rs->name;
+	size_t namelen = sizeof(rs->name);
+
 	if (!*name) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(name, sizeof(name), "run-%x%05lx", (unsigned)getpid() & 0xfffff,
+		snprintf(name, namelen, "run-%x%05lx", (unsigned)getpid() & 0xfffff,
 			 (unsigned long)(ts.tv_nsec / 1000) & 0xfffff);
 	}
 	json_object_object_add(svc, "command", cmd);
@@ -660,24 +666,14 @@ static int cmd_run(const struct ctl_command *c, int argc, char **argv)
 	json_object_object_add(services, name, svc);
 	json_object_object_add(doc, "services", services);
 
-	struct json_object *req = request(PROTO_CMD_RUN, NULL, 0);
-	json_object_object_add(
-	    req, "spec",
-	    json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)));
-	json_object_put(doc);
-	json_object_object_add(req, "wait", json_object_new_boolean(wait));
-	json_object_object_add(req, "rm", json_object_new_boolean(rm));
+	return doc;
+}
 
-	FILE *f = NULL;
-	struct json_object *resp = call(req, wait ? &f : NULL), *o;
-	if (!wait) {
-		if (opt_json)
-			print_json(result_of(resp));
-		else
-			printf("%s\n", name);
-		json_object_put(resp);
-		return EXIT_OK;
-	}
+/* run --wait: the service's output as it comes, then its exit as paddockctl's own. */
+static int run_follow(struct json_object *resp, FILE *f, const char *name)
+{
+	struct json_object *o;
+
 	/*
 	 * The first answer was an output line or the final result: the
 	 * daemon streams {"line":...} objects, then one {"ok":...}.
@@ -726,6 +722,49 @@ static int cmd_run(const struct ctl_command *c, int argc, char **argv)
 	}
 	json_object_put(o);
 	return rc;
+}
+
+static int cmd_run(const struct ctl_command *c, int argc, char **argv)
+{
+	struct run_spec rs = { .svc = json_object_new_object(),
+			       .res = json_object_new_object(),
+			       .mem = json_object_new_object(),
+			       .cpu = json_object_new_object(),
+			       .iso = json_object_new_object(),
+			       .env = json_object_new_object() };
+	struct json_object *cmd = json_object_new_array();
+	int i, r;
+
+	if ((r = run_options(argc, argv, &rs, &i)) != EXIT_OK)
+		return r;
+	if (i < argc)
+		i++; /* "--" */
+	if (i >= argc) {
+		fprintf(stderr, "usage: paddockctl run [OPTIONS] -- COMMAND [ARGS...]\n");
+		return EXIT_USAGE;
+	}
+	for (; i < argc; i++)
+		json_object_array_add(cmd, json_object_new_string(argv[i]));
+	struct json_object *doc = run_document(&rs, cmd);
+	struct json_object *req = request(PROTO_CMD_RUN, NULL, 0);
+	json_object_object_add(
+	    req, "spec",
+	    json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)));
+	json_object_put(doc);
+	json_object_object_add(req, "wait", json_object_new_boolean(rs.wait));
+	json_object_object_add(req, "rm", json_object_new_boolean(rs.rm));
+
+	FILE *f = NULL;
+	struct json_object *resp = call(req, rs.wait ? &f : NULL);
+	if (!rs.wait) {
+		if (opt_json)
+			print_json(result_of(resp));
+		else
+			printf("%s\n", rs.name);
+		json_object_put(resp);
+		return EXIT_OK;
+	}
+	return run_follow(resp, f, rs.name);
 }
 
 static void print_event(struct json_object *ev)
@@ -889,21 +928,189 @@ static void on_progress(void *arg, size_t layer, size_t nlayers, uint64_t done, 
 		p->t0_us = now, p->last_layer = layer;
 }
 
-static int cmd_image(const struct ctl_command *c, int argc, char **argv)
+/* image import SRC [--name NAME[:TAG]] [--tag TAG] */
+static int image_cmd_import(struct image_store *st, int argc, char **argv)
 {
 	struct error err = { 0 };
-	struct image_store *st;
-	char *dir;
 	int rc = EXIT_OK;
+
+	const char *src = NULL, *name = NULL, *tag = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			name = argv[++i];
+		else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
+			tag = argv[++i];
+		else if (!src && argv[i][0] != '-')
+			src = argv[i];
+		else {
+			fprintf(stderr, "usage: paddockctl image import SRC [--name NAME[:TAG]] "
+					"[--tag TAG]\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (!src) {
+		fprintf(stderr, "paddockctl image import: name a source\n");
+		return EXIT_USAGE;
+	}
+	struct progress pr = { .tty = isatty(2) && !opt_json, .t0_us = mono_us() };
+	char **refs = NULL;
+	uint64_t t0 = mono_us();
+	int n = image_import(st, src, tag, name, opt_json ? NULL : on_progress, &pr, &refs, &err);
+	if (n < 0) {
+		fprintf(stderr, "paddockctl: import %s: %s\n", src, err.msg);
+		rc = EXIT_FAIL;
+	} else {
+		uint64_t unpacked = 0, reused = 0;
+		image_store_stats(st, &unpacked, &reused);
+		if (opt_json) {
+			struct json_object *o = json_object_new_object(),
+					   *a = json_object_new_array();
+			for (char **r = refs; r && *r; r++)
+				json_object_array_add(a, json_object_new_string(*r));
+			json_object_object_add(o, "imported", a);
+			json_object_object_add(o, "layers_unpacked",
+					       json_object_new_int64((int64_t)unpacked));
+			json_object_object_add(o, "layers_reused",
+					       json_object_new_int64((int64_t)reused));
+			json_object_object_add(o, "seconds",
+					       json_object_new_double((mono_us() - t0) / 1e6));
+			print_json(o);
+			json_object_put(o);
+		} else {
+			for (char **r = refs; r && *r; r++)
+				printf("imported %s\n", *r);
+			printf("%llu layers unpacked, %llu already present, %.2f s\n",
+			       (unsigned long long)unpacked, (unsigned long long)reused,
+			       (mono_us() - t0) / 1e6);
+		}
+	}
+	image_strv_free(refs);
+	return rc;
+}
+
+static int image_cmd_list(struct image_store *st, int argc, char **argv)
+{
+	struct error err = { 0 };
+	int rc = EXIT_OK;
+
+	struct json_object *arr = NULL;
+	if (image_list(st, &arr, &err) < 0) {
+		fprintf(stderr, "paddockctl: %s\n", err.msg);
+		rc = EXIT_FAIL;
+	} else if (opt_json) {
+		print_json(arr);
+	} else {
+		printf("%-40s  %-19s  %6s  %9s\n", "IMAGE", "DIGEST", "LAYERS", "SIZE");
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *im = json_object_array_get_idx(arr, i);
+			char sz[32];
+			const char *dg = jstr(im, "digest");
+			printf("%-40s  %-19.19s  %6lld  %9s\n", jstr(im, "ref"),
+			       dg && strlen(dg) > 7 ? dg + 7 : "-", (long long)jint(im, "layers"),
+			       units_format_size((uint64_t)jint(im, "size"), sz, sizeof(sz)));
+		}
+	}
+	json_object_put(arr);
+	return rc;
+}
+
+/* image inspect REF, image rm REF */
+static int image_cmd_ref(struct image_store *st, int argc, char **argv)
+{
+	struct error err = { 0 };
+	const char *sub = argv[0];
+	int rc = EXIT_OK;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: paddockctl image %s REF\n", sub);
+		return EXIT_USAGE;
+	}
+	struct json_object *o = NULL;
+	int r = sub[0] == 'i' ? image_inspect(st, argv[1], &o, &err) : image_rm(st, argv[1], &err);
+	if (r < 0) {
+		fprintf(stderr, "paddockctl: %s\n", err.msg);
+		rc = r == -ENOENT ? EXIT_NOSERVICE : EXIT_FAIL;
+	} else if (o) {
+		print_json(o);
+	} else if (opt_json) {
+		struct json_object *u = json_object_new_object();
+		json_object_object_add(u, "untagged", json_object_new_string(argv[1]));
+		print_json(u);
+		json_object_put(u);
+	} else {
+		printf("untagged %s\n", argv[1]);
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* Layers no image record and no running service (asked of the daemon, if one runs) uses. */
+static int image_cmd_prune(struct image_store *st, int argc, char **argv)
+{
+	struct error err = { 0 };
+	int rc = EXIT_OK;
+
+	const char **inuse = NULL;
+	size_t n = 0;
+	struct json_object *resp = NULL;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		resp = call(request(PROTO_CMD_IMAGE_IN_USE, NULL, 0), NULL);
+		struct json_object *arr = result_of(resp);
+		n = json_object_array_length(arr);
+		inuse = calloc(n + 1, sizeof(*inuse));
+		for (size_t i = 0; i < n; i++)
+			inuse[i] = json_object_get_string(json_object_array_get_idx(arr, i));
+	} else if (fd >= 0) {
+		close(fd); /* no daemon: no service runs, records alone protect layers */
+	}
+	uint64_t freed = 0;
+	int r = image_prune(st, inuse, n, &freed, &err);
+	char f[32];
+	if (r < 0) {
+		fprintf(stderr, "paddockctl: prune: %s\n", err.msg);
+		rc = EXIT_FAIL;
+	} else if (opt_json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "layers_removed", json_object_new_int(r));
+		json_object_object_add(o, "bytes_freed", json_object_new_int64((int64_t)freed));
+		print_json(o);
+		json_object_put(o);
+	} else {
+		printf("%d layers removed, %s freed\n", r, units_format_size(freed, f, sizeof(f)));
+	}
+	free(inuse);
+	json_object_put(resp);
+	return rc;
+}
+
+static int cmd_image(const struct ctl_command *c, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(struct image_store *st, int argc, char **argv);
+	} subs[] = { { "import", image_cmd_import },
+		     { "list", image_cmd_list },
+		     { "inspect", image_cmd_ref },
+		     { "rm", image_cmd_ref },
+		     { "prune", image_cmd_prune } };
+	struct error err = { 0 };
+	struct image_store *st;
+	size_t k = 0;
+	char *dir;
+	int rc;
 
 	if (argc < 1) {
 		fprintf(stderr, "usage: paddockctl image import|list|inspect|rm|prune ...\n");
 		return EXIT_USAGE;
 	}
-	const char *sub = argv[0];
-	if (strcmp(sub, "import") && strcmp(sub, "list") && strcmp(sub, "inspect") &&
-	    strcmp(sub, "rm") && strcmp(sub, "prune")) {
-		fprintf(stderr, "paddockctl image: unknown command '%s'\n", sub);
+	while (k < ARRAY_SIZE(subs) && strcmp(argv[0], subs[k].name) != 0)
+		k++;
+	if (k == ARRAY_SIZE(subs)) {
+		fprintf(stderr, "paddockctl image: unknown command '%s'\n", argv[0]);
 		return EXIT_USAGE;
 	}
 	dir = image_state_dir();
@@ -913,145 +1120,7 @@ static int cmd_image(const struct ctl_command *c, int argc, char **argv)
 		fprintf(stderr, "paddockctl: image store: %s\n", err.msg);
 		return EXIT_FAIL;
 	}
-	if (strcmp(sub, "import") == 0) {
-		const char *src = NULL, *name = NULL, *tag = NULL;
-		for (int i = 1; i < argc; i++) {
-			if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
-				name = argv[++i];
-			else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
-				tag = argv[++i];
-			else if (!src && argv[i][0] != '-')
-				src = argv[i];
-			else {
-				fprintf(stderr,
-					"usage: paddockctl image import SRC [--name NAME[:TAG]] "
-					"[--tag TAG]\n");
-				image_store_free(st);
-				return EXIT_USAGE;
-			}
-		}
-		if (!src) {
-			fprintf(stderr, "paddockctl image import: name a source\n");
-			image_store_free(st);
-			return EXIT_USAGE;
-		}
-		struct progress pr = { .tty = isatty(2) && !opt_json, .t0_us = mono_us() };
-		char **refs = NULL;
-		uint64_t t0 = mono_us();
-		int n = image_import(st, src, tag, name, opt_json ? NULL : on_progress, &pr, &refs,
-				     &err);
-		if (n < 0) {
-			fprintf(stderr, "paddockctl: import %s: %s\n", src, err.msg);
-			rc = EXIT_FAIL;
-		} else {
-			uint64_t unpacked = 0, reused = 0;
-			image_store_stats(st, &unpacked, &reused);
-			if (opt_json) {
-				struct json_object *o = json_object_new_object(),
-						   *a = json_object_new_array();
-				for (char **r = refs; r && *r; r++)
-					json_object_array_add(a, json_object_new_string(*r));
-				json_object_object_add(o, "imported", a);
-				json_object_object_add(o, "layers_unpacked",
-						       json_object_new_int64((int64_t)unpacked));
-				json_object_object_add(o, "layers_reused",
-						       json_object_new_int64((int64_t)reused));
-				json_object_object_add(
-				    o, "seconds", json_object_new_double((mono_us() - t0) / 1e6));
-				print_json(o);
-				json_object_put(o);
-			} else {
-				for (char **r = refs; r && *r; r++)
-					printf("imported %s\n", *r);
-				printf("%llu layers unpacked, %llu already present, %.2f s\n",
-				       (unsigned long long)unpacked, (unsigned long long)reused,
-				       (mono_us() - t0) / 1e6);
-			}
-		}
-		image_strv_free(refs);
-	} else if (strcmp(sub, "list") == 0) {
-		struct json_object *arr = NULL;
-		if (image_list(st, &arr, &err) < 0) {
-			fprintf(stderr, "paddockctl: %s\n", err.msg);
-			rc = EXIT_FAIL;
-		} else if (opt_json) {
-			print_json(arr);
-		} else {
-			printf("%-40s  %-19s  %6s  %9s\n", "IMAGE", "DIGEST", "LAYERS", "SIZE");
-			for (size_t i = 0; i < json_object_array_length(arr); i++) {
-				struct json_object *im = json_object_array_get_idx(arr, i);
-				char sz[32];
-				const char *dg = jstr(im, "digest");
-				printf(
-				    "%-40s  %-19.19s  %6lld  %9s\n", jstr(im, "ref"),
-				    dg && strlen(dg) > 7 ? dg + 7 : "-",
-				    (long long)jint(im, "layers"),
-				    units_format_size((uint64_t)jint(im, "size"), sz, sizeof(sz)));
-			}
-		}
-		json_object_put(arr);
-	} else if (strcmp(sub, "inspect") == 0 || strcmp(sub, "rm") == 0) {
-		if (argc != 2) {
-			fprintf(stderr, "usage: paddockctl image %s REF\n", sub);
-			image_store_free(st);
-			return EXIT_USAGE;
-		}
-		struct json_object *o = NULL;
-		int r = sub[0] == 'i' ? image_inspect(st, argv[1], &o, &err)
-				      : image_rm(st, argv[1], &err);
-		if (r < 0) {
-			fprintf(stderr, "paddockctl: %s\n", err.msg);
-			rc = r == -ENOENT ? EXIT_NOSERVICE : EXIT_FAIL;
-		} else if (o) {
-			print_json(o);
-		} else if (opt_json) {
-			struct json_object *u = json_object_new_object();
-			json_object_object_add(u, "untagged", json_object_new_string(argv[1]));
-			print_json(u);
-			json_object_put(u);
-		} else {
-			printf("untagged %s\n", argv[1]);
-		}
-		json_object_put(o);
-	} else { /* prune */
-		const char **inuse = NULL;
-		size_t n = 0;
-		struct json_object *resp = NULL;
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			close(fd);
-			resp = call(request(PROTO_CMD_IMAGE_IN_USE, NULL, 0), NULL);
-			struct json_object *arr = result_of(resp);
-			n = json_object_array_length(arr);
-			inuse = calloc(n + 1, sizeof(*inuse));
-			for (size_t i = 0; i < n; i++)
-				inuse[i] =
-				    json_object_get_string(json_object_array_get_idx(arr, i));
-		} else if (fd >= 0) {
-			close(fd); /* no daemon: no service runs, records alone protect layers */
-		}
-		uint64_t freed = 0;
-		int r = image_prune(st, inuse, n, &freed, &err);
-		char f[32];
-		if (r < 0) {
-			fprintf(stderr, "paddockctl: prune: %s\n", err.msg);
-			rc = EXIT_FAIL;
-		} else if (opt_json) {
-			struct json_object *o = json_object_new_object();
-			json_object_object_add(o, "layers_removed", json_object_new_int(r));
-			json_object_object_add(o, "bytes_freed",
-					       json_object_new_int64((int64_t)freed));
-			print_json(o);
-			json_object_put(o);
-		} else {
-			printf("%d layers removed, %s freed\n", r,
-			       units_format_size(freed, f, sizeof(f)));
-		}
-		free(inuse);
-		json_object_put(resp);
-	}
+	rc = subs[k].run(st, argc, argv);
 	image_store_free(st);
 	return rc;
 }
