@@ -17,6 +17,7 @@
 #include "log.h"
 #include "logstore.h"
 #include "manager.h"
+#include "notify.h"
 #include "util.h"
 
 #define SHUTDOWN_GRACE_MS 5000 /* on top of the longest stop timeout */
@@ -340,6 +341,47 @@ void manager_start_all(struct manager *m, const bool *adopted)
 		if (!adopted || !adopted[i])
 			(void)service_start(m->services[i]);
 }
+
+/* --- what the sd_notify socket asks of the services ----------------------------------- */
+
+/* The service whose cgroup holds pid, or NULL. O(services) string compares. */
+static struct service *notify_owner(void *arg, pid_t pid)
+{
+	struct manager *m = arg;
+	char path[4096];
+
+	if (pid <= 0 || cgroup_host_pid_path(m->cgroups, pid, path, sizeof(path)) < 0)
+		return NULL;
+	for (size_t i = 0; i < m->nservices; i++) {
+		struct cgroup *cg = service_cgroup(m->services[i]);
+		if (cg && cgroup_path_within(cg, path))
+			return m->services[i];
+	}
+	return NULL;
+}
+
+static void notify_deliver(void *arg, struct service *svc, const struct notify_msg *msg,
+			   pid_t sender)
+{
+	service_notify(svc, msg, sender);
+}
+
+static void notify_refused(void *arg, struct service *svc)
+{
+	service_note_notify_malformed(svc);
+}
+
+static const char *notify_name(void *arg, const struct service *svc)
+{
+	return service_name(svc);
+}
+
+const struct notify_ops manager_notify_ops = {
+	.owner = notify_owner,
+	.deliver = notify_deliver,
+	.refused = notify_refused,
+	.name = notify_name,
+};
 
 /* --- life ---------------------------------------------------------------------------------- */
 

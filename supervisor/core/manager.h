@@ -22,6 +22,7 @@
 struct event_base;
 struct event;
 struct json_object;
+struct notify_ops;
 
 /* Called on the loop turn after services changed (state, or settled). */
 typedef void (*manager_changed_fn)(void *arg);
@@ -94,5 +95,7 @@ void manager_shutdown(struct manager *m, const char *why);
 bool manager_all_settled(const struct manager *m);
 /* The service whose main pid is pid, or NULL. O(n). */
 struct service *manager_find_pid(struct manager *m, pid_t pid);
+/* For notify_open(): senders resolved to services by cgroup, messages handed to them (arg: m). */
+extern const struct notify_ops manager_notify_ops;
 
 #endif

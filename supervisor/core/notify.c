@@ -30,12 +30,9 @@
 
 #include <json-c/json.h>
 
-#include "cgroup.h"
 #include "events.h"
 #include "log.h"
-#include "manager.h"
 #include "notify.h"
-#include "service.h"
 #include "util.h"
 
 #define NOTIFY_BATCH 64 /* datagrams read per wakeup: keeps the loop fair */
@@ -43,7 +40,9 @@
 #define NOTIFY_RCVBUF (1024 * 1024) /* room for a burst from many services at once */
 
 struct notify {
-	struct manager *d;
+	struct eventlog *events;
+	const struct notify_ops *ops; /* who a sender is and what to do with its message */
+	void *arg;
 	int fd;
 	struct event *ev;
 	char *dir, *path;
@@ -65,33 +64,18 @@ const struct notify_counters *notify_counters(const struct notify *n)
 	return &n->count;
 }
 
-/* The service whose cgroup holds pid, or NULL. O(services) string compares. */
-static struct service *service_of_pid(struct manager *d, pid_t pid)
-{
-	char path[4096];
-
-	if (pid <= 0 || cgroup_host_pid_path(d->cgroups, pid, path, sizeof(path)) < 0)
-		return NULL;
-	for (size_t i = 0; i < d->nservices; i++) {
-		struct cgroup *cg = service_cgroup(d->services[i]);
-		if (cg && cgroup_path_within(cg, path))
-			return d->services[i];
-	}
-	return NULL;
-}
-
 static void refuse_mainpid(struct notify *n, struct service *svc, pid_t sender, pid_t mainpid)
 {
 	struct json_object *o = json_object_new_object();
 
 	n->count.refused++;
 	log_warnx("service %s: MAINPID=%d from pid %d refused: not in the service's cgroup",
-		  service_name(svc), (int)mainpid, (int)sender);
+		  n->ops->name(n->arg, svc), (int)mainpid, (int)sender);
 	json_object_object_add(o, "key", json_object_new_string("MAINPID"));
 	json_object_object_add(o, "value", json_object_new_int(mainpid));
 	json_object_object_add(o, "sender", json_object_new_int(sender));
 	json_object_object_add(o, "reason", json_object_new_string("not in the service's cgroup"));
-	eventlog_emit(n->d->events, service_name(svc), "notify-refused", o);
+	eventlog_emit(n->events, n->ops->name(n->arg, svc), "notify-refused", o);
 }
 
 static void handle(struct notify *n, const char *buf, size_t len, bool truncated,
@@ -102,7 +86,7 @@ static void handle(struct notify *n, const char *buf, size_t len, bool truncated
 	const char *why = NULL;
 	struct service *svc;
 
-	if (!cred || !(svc = service_of_pid(n->d, cred->pid))) {
+	if (!cred || !(svc = n->ops->owner(n->arg, cred->pid))) {
 		n->count.unknown_sender++;
 		log_debug("notify: datagram from pid %d, not in any service's cgroup; ignored",
 			  cred ? (int)cred->pid : 0);
@@ -116,16 +100,16 @@ static void handle(struct notify *n, const char *buf, size_t len, bool truncated
 		why = "file descriptors passed (no fd store); closed";
 	if (why) {
 		n->count.malformed++;
-		service_note_notify_malformed(svc);
-		log_debug("service %s: notify message from pid %d refused: %s", service_name(svc),
-			  (int)cred->pid, why);
+		n->ops->refused(n->arg, svc);
+		log_debug("service %s: notify message from pid %d refused: %s",
+			  n->ops->name(n->arg, svc), (int)cred->pid, why);
 		return;
 	}
-	if (m.have_mainpid && service_of_pid(n->d, m.mainpid) != svc) {
+	if (m.have_mainpid && n->ops->owner(n->arg, m.mainpid) != svc) {
 		refuse_mainpid(n, svc, cred->pid, m.mainpid);
 		m.have_mainpid = false;
 	}
-	service_notify(svc, &m, cred->pid);
+	n->ops->deliver(n->arg, svc, &m, cred->pid);
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -176,15 +160,18 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int notify_open(struct manager *d, struct notify **out)
+int notify_open(struct event_base *base, const char *runtime_dir, struct eventlog *events,
+		const struct notify_ops *ops, void *arg, struct notify **out)
 {
 	struct notify *n = xcalloc(1, sizeof(*n));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int one = 1, rcv = NOTIFY_RCVBUF, r;
 
-	n->d = d;
+	n->events = events;
+	n->ops = ops;
+	n->arg = arg;
 	n->fd = -1;
-	xasprintf(&n->dir, "%s/notify", d->cfg->runtime_dir);
+	xasprintf(&n->dir, "%s/notify", runtime_dir);
 	xasprintf(&n->path, "%s/%s", n->dir, NOTIFY_SOCKET_NAME);
 	if (strlen(n->path) >= sizeof(sa.sun_path)) {
 		r = -ENAMETOOLONG;
@@ -210,7 +197,7 @@ int notify_open(struct manager *d, struct notify **out)
 		r = -errno;
 		goto fail;
 	}
-	n->ev = event_new(d->base, n->fd, EV_READ | EV_PERSIST, on_read, n);
+	n->ev = event_new(base, n->fd, EV_READ | EV_PERSIST, on_read, n);
 	event_add(n->ev, NULL);
 	*out = n;
 	return 0;

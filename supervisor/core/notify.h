@@ -1,7 +1,8 @@
 /*
  * notify.h - systemd's sd_notify protocol for services: one datagram
- * socket the daemon owns, the parser of what arrives on it, and the
- * lookup of the service a sender belongs to.
+ * socket the daemon owns (the parser of what arrives on it is
+ * notify-parse.h). Which service a sender belongs to and what its
+ * message does are the receiver's, through notify_ops given at open.
  *
  * Design (see notify.c for the reasons): a single SOCK_DGRAM unix socket
  * <runtime_dir>/notify/notify with SO_PASSCRED. A sender is identified by
@@ -21,11 +22,29 @@
 
 #include "notify-parse.h"
 
-struct manager;
+struct event_base;
+struct eventlog;
 struct notify;
+struct service;
 
-/* Create the socket under the runtime dir and watch it on the loop. 0 or -errno. */
-int notify_open(struct manager *d, struct notify **out);
+/*
+ * Who sent a datagram and what becomes of it: the receiver knows the
+ * services, the socket does not. Called from the socket's read event.
+ */
+struct notify_ops {
+	/* The service whose cgroup holds pid, or NULL. */
+	struct service *(*owner)(void *arg, pid_t pid);
+	/* A well-formed message from sender, a process of svc (MAINPID= checked). */
+	void (*deliver)(void *arg, struct service *svc, const struct notify_msg *m, pid_t sender);
+	/* A message from svc was refused as malformed. */
+	void (*refused)(void *arg, struct service *svc);
+	/* svc's name, for logs and events. */
+	const char *(*name)(void *arg, const struct service *svc);
+};
+
+/* <runtime_dir>/notify/notify, read on base; events gets the refusals worth an event. */
+int notify_open(struct event_base *base, const char *runtime_dir, struct eventlog *events,
+		const struct notify_ops *ops, void *arg, struct notify **out);
 struct notify *notify_free(struct notify *n);
 /* Host directory holding the socket (bound into service roots). */
 const char *notify_dir(const struct notify *n);

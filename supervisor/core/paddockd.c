@@ -314,7 +314,8 @@ static void wire(struct manager *d, struct modules *x)
 	policy_set_rebalancer(x->policy, x->rb);
 	if ((r = control_open(d, x->persist, x->rb, &x->control)) < 0)
 		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
-	if ((r = notify_open(d, &x->notify)) < 0)
+	if ((r = notify_open(d->base, d->cfg->runtime_dir, d->events, &manager_notify_ops, d,
+			     &x->notify)) < 0)
 		log_warnx("cannot open the services' notify socket in %s: %s; ready: notify "
 			  "services will not become ready",
 			  d->cfg->runtime_dir, strerror(-r));
