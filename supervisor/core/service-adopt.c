@@ -79,6 +79,35 @@ static void close_adoption(struct service_adoption *a)
 		}
 }
 
+/*
+ * The previous daemon had this service stopped or failed for good (an
+ * operator's stop, an exit with no restart to come): it stays so, with its
+ * last exit, instead of being started.
+ */
+static int keep_held(struct service *svc, const struct state_service *rec)
+{
+	svc->restarts = rec->restarts;
+	svc->failures = rec->failures;
+	svc->oom_kills = rec->oom_kills;
+	if (rec->exit_kind > EXIT_NONE && rec->exit_kind <= EXIT_UNKNOWN) {
+		svc->last_exit.kind = (enum exit_kind)rec->exit_kind;
+		svc->last_exit.code = rec->exit_code;
+		svc->last_exit.when_ms = rec->exit_ms;
+		snprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), "%s",
+			 rec->exit_reason);
+	}
+	svc->stop_requested = rec->held == STATE_HELD_STOPPED;
+	log_info("service %s: stays %s, as before paddockd's restart", svc->spec->name,
+		 rec->held == STATE_HELD_STOPPED ? "stopped" : "failed");
+	svc_emit(
+	    svc, "held",
+	    svc_jobj("state",
+		     json_object_new_string(rec->held == STATE_HELD_STOPPED ? "stopped" : "failed"),
+		     NULL, NULL));
+	service_set_state(svc, rec->held == STATE_HELD_STOPPED ? SVC_STOPPED : SVC_FAILED);
+	return 1;
+}
+
 int service_adopt(struct service *svc, struct service_adoption *a)
 {
 	const struct state_service *rec = a->rec;
@@ -91,6 +120,8 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 	if (cgroup_open(svc->env->cgroups, name, &cg) < 0) {
 		close_adoption(a);
 		(void)fdstore_drop(svc->env->fdstore, name);
+		if (rec && rec->held != STATE_HELD_NONE)
+			return keep_held(svc, rec);
 		return 0; /* never started, or cleaned up: start afresh */
 	}
 	(void)cgroup_pids(cg, &pids, &npids);
@@ -198,6 +229,24 @@ void service_state_record(const struct service *svc, struct state_service *out)
 	out->oom_kills = svc->oom_kills;
 	out->spec_text = svc->spec_text; /* borrowed */
 	out->rm = svc->remove_when_settled;
+	/*
+	 * Settled for good until an operator says otherwise (stopped, or ended
+	 * with no restart to come): the next daemon keeps it so. Not what our
+	 * own shutdown stopped: a clean shutdown starts everything next time.
+	 */
+	if (svc->env->shutting_down)
+		;
+	else if (svc->state == SVC_STOPPED &&
+		 (svc->last_exit.kind != EXIT_NONE || svc->stop_requested))
+		out->held = STATE_HELD_STOPPED;
+	else if (svc->state == SVC_FAILED)
+		out->held = STATE_HELD_FAILED;
+	if (svc->last_exit.kind != EXIT_NONE) {
+		out->exit_kind = (int)svc->last_exit.kind;
+		out->exit_code = svc->last_exit.code;
+		out->exit_ms = svc->last_exit.when_ms;
+		snprintf(out->exit_reason, sizeof(out->exit_reason), "%s", svc->last_exit.reason);
+	}
 }
 
 void service_set_spec_text(struct service *svc, const char *text)

@@ -420,6 +420,7 @@ static void act_start_waiting(struct service *svc)
 /* Nothing runs (waiting, backoff): stopped at once. */
 static void act_stop_idle(struct service *svc)
 {
+	svc->stop_requested = true;
 	evtimer_del(svc->ev_timer);
 	service_set_state(svc, SVC_STOPPED);
 }

@@ -86,6 +86,38 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 			return error_set(err, EBADMSG, "%s.rm: not a boolean", where);
 		s->rm = json_object_get_boolean(v);
 	}
+	if (json_object_object_get_ex(o, "held", &v)) {
+		const char *h =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		if (strcmp(h, "stopped") == 0)
+			s->held = STATE_HELD_STOPPED;
+		else if (strcmp(h, "failed") == 0)
+			s->held = STATE_HELD_FAILED;
+		else
+			return error_set(err, EBADMSG, "%s.held: not \"stopped\" or \"failed\"",
+					 where);
+	}
+	if (json_object_object_get_ex(o, "exit", &v)) {
+		struct json_object *t;
+		char at[48];
+		snprintf(at, sizeof(at), "%s.exit", where);
+		if (!json_object_is_type(v, json_type_object))
+			return error_set(err, EBADMSG, "%s: not an object", at);
+		if ((r = get_uint(v, "kind", STATE_EXIT_KIND_MAX, &u, at, err)) < 0)
+			return r;
+		s->exit_kind = (int)u;
+		if ((r = get_uint(v, "code", INT32_MAX, &u, at, err)) < 0 ||
+		    (r = get_uint(v, "time_ms", UINT64_MAX, &s->exit_ms, at, err)) < 0)
+			return r;
+		s->exit_code = (int)u;
+		if (!json_object_object_get_ex(v, "reason", &t) ||
+		    !json_object_is_type(t, json_type_string) ||
+		    (size_t)json_object_get_string_len(t) >= sizeof(s->exit_reason))
+			return error_set(err, EBADMSG,
+					 "%s.reason: not a string of at most %zu bytes", at,
+					 sizeof(s->exit_reason) - 1);
+		snprintf(s->exit_reason, sizeof(s->exit_reason), "%s", json_object_get_string(t));
+	}
 	return 0;
 }
 
@@ -209,6 +241,18 @@ static struct json_object *service_json(const struct state_service *s)
 	if (s->spec_text) {
 		json_object_object_add(o, "spec", json_object_new_string(s->spec_text));
 		json_object_object_add(o, "rm", json_object_new_boolean(s->rm));
+	}
+	if (s->held != STATE_HELD_NONE)
+		json_object_object_add(
+		    o, "held",
+		    json_object_new_string(s->held == STATE_HELD_STOPPED ? "stopped" : "failed"));
+	if (s->exit_kind) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "kind", json_object_new_int(s->exit_kind));
+		json_object_object_add(e, "code", json_object_new_int(s->exit_code));
+		json_object_object_add(e, "time_ms", json_object_new_uint64(s->exit_ms));
+		json_object_object_add(e, "reason", json_object_new_string(s->exit_reason));
+		json_object_object_add(o, "exit", e);
 	}
 	return o;
 }

@@ -22,6 +22,7 @@
 #define STATE_VERSION 1
 #define STATE_MAX_BYTES (16u << 20)
 #define STATE_MAX_SPEC_TEXT (64u << 10)
+#define STATE_EXIT_KIND_MAX 16 /* bound of a recorded exit kind (service.h's enum exit_kind) */
 
 struct state_service {
 	char name[SPEC_NAME_MAX + 1];
@@ -32,6 +33,16 @@ struct state_service {
 	uint64_t oom_kills;
 	char *spec_text; /* transient (`run`) services: the spec document; else NULL */
 	bool rm; /* transient: remove when settled */
+	/*
+	 * Settled and to stay so across a restart of paddockd: stopped by the
+	 * operator, or failed with no restart to come. The next daemon keeps
+	 * it that way instead of starting it.
+	 */
+	enum state_held { STATE_HELD_NONE = 0, STATE_HELD_STOPPED, STATE_HELD_FAILED } held;
+	int exit_kind; /* the last exit (held services): enum exit_kind, 0 = none */
+	int exit_code;
+	uint64_t exit_ms; /* realtime */
+	char exit_reason[256];
 };
 
 struct state {

@@ -86,6 +86,16 @@ static void test_parse_invalid(void **unused)
 		{ "{\"version\":1,\"services\":[{\"name\":\"a\"},{\"name\":\"a\"}]}",
 		  "services[1].name: a appears twice" },
 		{ "{\"version\":1,\"boot_id\":7,\"services\":[]}", "boot_id" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"held\":\"gone\"}]}",
+		  "services[0].held" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"held\":true}]}",
+		  "services[0].held" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"exit\":[]}]}",
+		  "services[0].exit: not an object" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"exit\":{\"kind\":99}}]}",
+		  "services[0].exit.kind" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"exit\":{\"kind\":1}}]}",
+		  "services[0].exit.reason" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -120,7 +130,14 @@ static void test_save_load(void **unused)
 	char dir[] = "/tmp/paddock-state-XXXXXX", path[256], tmp[300];
 	struct error err = { 0 };
 	struct state_service svcs[2] = { { .name = "a", .pid = 7, .start_time = 99, .restarts = 4 },
-					 { .name = "b", .spec_text = (char *)"x: 1", .rm = true } };
+					 { .name = "b",
+					   .spec_text = (char *)"x: 1",
+					   .rm = true,
+					   .held = STATE_HELD_FAILED,
+					   .exit_kind = 1,
+					   .exit_code = 3,
+					   .exit_ms = 1234,
+					   .exit_reason = "exited 3" } };
 	struct state st = { .boot_id = "boot", .daemon_pid = 1, .services = svcs, .nservices = 2 },
 		     back;
 
@@ -134,6 +151,12 @@ static void test_save_load(void **unused)
 	assert_int_equal(state_find(&back, "a")->start_time, 99);
 	assert_int_equal(state_find(&back, "a")->restarts, 4);
 	assert_string_equal(state_find(&back, "b")->spec_text, "x: 1");
+	/* What the daemon decided and learned comes back as it was. */
+	assert_int_equal(state_find(&back, "a")->held, STATE_HELD_NONE);
+	assert_int_equal(state_find(&back, "b")->held, STATE_HELD_FAILED);
+	assert_int_equal(state_find(&back, "b")->exit_code, 3);
+	assert_int_equal(state_find(&back, "b")->exit_ms, 1234);
+	assert_string_equal(state_find(&back, "b")->exit_reason, "exited 3");
 	assert_string_equal(back.boot_id, "boot");
 	state_clear(&back);
 	/* A symlink planted in its place is not followed. */
