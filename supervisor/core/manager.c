@@ -335,11 +335,20 @@ void manager_shutdown(struct manager *m, const char *why)
 	event_base_once(m->base, -1, EV_TIMEOUT, on_shutdown_deadline, m, &tv);
 }
 
+/*
+ * Critical services first, batch last: services that start together take
+ * memory in start order, and what starts first is in place before the
+ * budget runs short.
+ */
 void manager_start_all(struct manager *m, const bool *adopted)
 {
-	for (size_t i = 0; i < m->nservices; i++)
-		if (!adopted || !adopted[i])
-			(void)service_start(m->services[i]);
+	static const enum spec_class order[] = { CLASS_CRITICAL, CLASS_STANDARD, CLASS_BATCH };
+
+	for (size_t c = 0; c < sizeof(order) / sizeof(order[0]); c++)
+		for (size_t i = 0; i < m->nservices; i++)
+			if ((!adopted || !adopted[i]) &&
+			    service_spec(m->services[i])->class == order[c])
+				(void)service_start(m->services[i]);
 }
 
 /* --- what the sd_notify socket asks of the services ----------------------------------- */
