@@ -224,6 +224,65 @@ out:
 	return r;
 }
 
+/*
+ * Whether paddockd may lower an oom_score_adj (CAP_SYS_RESOURCE in the
+ * initial user namespace; root in a container often lacks it). Asked once,
+ * by trying on itself: one below its own value, then back.
+ */
+static bool can_lower_oom_score(int *own)
+{
+	static int can = -1, base;
+	char buf[16];
+	int fd;
+
+	if (can < 0) {
+		can = 0;
+		if ((fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC)) >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+			base = n > 0 ? (buf[n] = 0, atoi(buf)) : 0;
+			int len = snprintf(buf, sizeof(buf), "%d", base - 1);
+			if (base > -1000 && pwrite(fd, buf, (size_t)len, 0) == len) {
+				can = 1;
+				len = snprintf(buf, sizeof(buf), "%d", base);
+				(void)pwrite(fd, buf, (size_t)len, 0);
+			}
+			close(fd);
+		}
+	}
+	*own = base;
+	return can;
+}
+
+static int clamp_score(int v)
+{
+	return v < -1000 ? -1000 : v > 1000 ? 1000 : v;
+}
+
+/*
+ * When services together overrun a parent's limit, the kernel's OOM
+ * killer picks by size, and the largest process is often the critical
+ * database. Unless the spec says otherwise, batch work goes first and a
+ * critical service last. The kernel scales the adjustment by the limit
+ * that ran out: -900 takes nine tenths of it off the score, +500 adds
+ * half. Where paddockd may not lower a score, critical keeps paddockd's
+ * own and the other classes are raised above it instead.
+ */
+static int class_oom_score_adj(enum spec_class class)
+{
+	int own;
+	bool lower = can_lower_oom_score(&own);
+
+	switch (class) {
+	case CLASS_CRITICAL:
+		return lower ? clamp_score(own - 900) : SPEC_OOM_SCORE_UNSET;
+	case CLASS_BATCH:
+		return clamp_score(own + (lower ? 500 : 800));
+	case CLASS_STANDARD:
+		break;
+	}
+	return lower ? SPEC_OOM_SCORE_UNSET : clamp_score(own + 300);
+}
+
 /* Filter every ABI the kernel runs on this machine, or 32-bit calls would be killed. */
 static int add_arches(scmp_filter_ctx ctx)
 {
@@ -264,9 +323,13 @@ static void prepare_limits(const struct service_spec *spec, struct harden_plan *
 		plan->rlimits[plan->nrlimits].what = whats[res];
 		plan->nrlimits++;
 	}
-	if (spec->resources.oom_score_adj != SPEC_OOM_SCORE_UNSET)
-		snprintf(plan->oom_score_adj, sizeof(plan->oom_score_adj), "%d",
-			 (int)spec->resources.oom_score_adj);
+	int adj = spec->resources.oom_score_adj;
+	if (adj == SPEC_OOM_SCORE_UNSET) {
+		adj = class_oom_score_adj(spec->class);
+		plan->oom_score_default = true;
+	}
+	if (adj != SPEC_OOM_SCORE_UNSET)
+		snprintf(plan->oom_score_adj, sizeof(plan->oom_score_adj), "%d", adj);
 }
 
 int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, struct error *err)
@@ -391,6 +454,9 @@ int harden_apply_limits(const struct harden_plan *plan, struct error *err)
 		if (write(fd, plan->oom_score_adj, len) != (ssize_t)len) {
 			int e = errno ? errno : EIO;
 			close(fd);
+			/* Only a spec that asked for it fails the start. */
+			if (plan->oom_score_default && (e == EACCES || e == EPERM))
+				return 0;
 			return error_set(err, e, "write /proc/self/oom_score_adj");
 		}
 		close(fd);

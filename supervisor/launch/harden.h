@@ -39,6 +39,7 @@ struct harden_plan {
 	} rlimits[SPEC_RLIMIT_NR];
 	size_t nrlimits;
 	char oom_score_adj[12]; /* "-1000".."1000"; "" = inherit */
+	bool oom_score_default; /* the class's default: refused without CAP_SYS_RESOURCE is fine */
 };
 
 /*
