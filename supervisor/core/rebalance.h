@@ -163,6 +163,19 @@ bool rebalance_grow(const struct rebalance_params *p, const struct rb_input *in,
 /* The memory.max a (re)starting service gets: spec, or what grows made it. */
 uint64_t rebalance_start_max(const struct rb_input *in, const struct rb_state *st);
 
+/*
+ * Room for in[self] to start at its floor (max of min and low, at least
+ * ws_floor) plus headroom, next to what the other running services hold at
+ * theirs: a critical one its usage or working set plus headroom, any other
+ * the lesser of its usage and its floor (the squeeze can take the rest).
+ * RB_ROOM_UNKNOWN while a running service has no sample yet. *need and
+ * *left (may be NULL) say how much it needs and how much is left.
+ */
+enum rb_room { RB_ROOM_YES, RB_ROOM_NO, RB_ROOM_UNKNOWN };
+enum rb_room rebalance_room(const struct rebalance_params *p, const struct rb_input *in,
+			    const struct rb_state *st, size_t n, size_t self, uint64_t *need,
+			    uint64_t *left);
+
 /* The start of the grow range: memory.high when set below max, else max. */
 uint64_t rebalance_grow_start(const struct spec_memory *m);
 

@@ -454,6 +454,44 @@ static void test_pinned_untouched(void **state)
 	}
 }
 
+/* Parking: batch work starts only when its floor fits beside what the others hold. */
+static void test_room(void **state)
+{
+	struct rb_input in[3];
+	struct rb_state st[3] = { { 0 } };
+	struct rebalance_params p;
+	uint64_t need = 0, left = 0;
+
+	(void)state;
+	rebalance_params_default(&p);
+	p.budget_memory = 400 * MIB;
+	in[0] = svc_in(CLASS_CRITICAL, 300 * MIB); /* counts 300M + 32M headroom */
+	in[1] = svc_in(CLASS_STANDARD, 500 * MIB); /* counts at its floor: ws_floor 16M */
+	in[2] = svc_in(CLASS_BATCH, 0);
+	in[2].running = false;
+	in[2].spec.low = 100 * MIB;
+	assert_int_equal(rebalance_room(&p, in, st, 3, 2, &need, &left), RB_ROOM_NO);
+	assert_int_equal(need, 132 * MIB);
+	assert_int_equal(left, 400 * MIB - 332 * MIB - 16 * MIB);
+	/* The critical service's working-set estimate counts when larger. */
+	in[0].usage = 100 * MIB;
+	st[0].ws_estimate = 280 * MIB;
+	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_NO);
+	st[0].ws_estimate = 0;
+	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_YES);
+	/* A stopped service holds nothing; one not sampled yet leaves it open. */
+	in[0].usage = 300 * MIB;
+	in[0].running = false;
+	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_YES);
+	in[0].running = true;
+	in[0].usage = RB_UNKNOWN;
+	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_UNKNOWN);
+	/* No budget: always room. */
+	in[0].usage = 300 * MIB;
+	p.budget_memory = RB_MAX;
+	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_YES);
+}
+
 /* on_oom grow: step by step to the ceiling, then refused; back-off between grows. */
 static void test_grow(void **state)
 {
@@ -601,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_pinned_untouched),
 		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_room),
 		cmocka_unit_test(test_cpu),
 		cmocka_unit_test(test_random_trace_invariants),
 	};
