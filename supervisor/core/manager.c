@@ -52,6 +52,13 @@ static void hook_launch_limits(void *arg, const struct service *svc, struct cgro
 		m->limits(m->limits_arg, svc, l);
 }
 
+static bool hook_room(void *arg, const struct service *svc, char *why, size_t len)
+{
+	struct manager *m = arg;
+
+	return !m->room || m->room(m->room_arg, svc, why, len);
+}
+
 static struct service *hook_find(void *arg, const char *name)
 {
 	return manager_find(arg, name);
@@ -62,6 +69,7 @@ static const struct service_hooks manager_hooks = {
 	.watch = hook_watch,
 	.launch_limits = hook_launch_limits,
 	.find = hook_find,
+	.room = hook_room,
 };
 
 /* --- the table ---------------------------------------------------------------------------- */
@@ -413,6 +421,19 @@ void manager_set_limits(struct manager *m, manager_limits_fn fn, void *arg)
 {
 	m->limits = fn;
 	m->limits_arg = arg;
+}
+
+void manager_set_room(struct manager *m, manager_room_fn fn, void *arg)
+{
+	m->room = fn;
+	m->room_arg = arg;
+}
+
+void manager_unpark(struct manager *m)
+{
+	for (size_t i = 0; i < m->nservices; i++)
+		if (service_state(m->services[i]) == SVC_PARKED)
+			(void)service_start(m->services[i]);
 }
 
 void manager_init(struct manager *m)

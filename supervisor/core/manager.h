@@ -30,6 +30,7 @@ typedef void (*manager_changed_fn)(void *arg);
 typedef void (*manager_watch_fn)(void *arg, struct service *svc, bool live);
 /* Adjust the limits a start writes (the rebalancer's targets); synchronous. */
 typedef void (*manager_limits_fn)(void *arg, const struct service *svc, struct cgroup_limits *l);
+typedef bool (*manager_room_fn)(void *arg, const struct service *svc, char *why, size_t len);
 
 #define MANAGER_OBSERVERS_MAX 4
 
@@ -63,6 +64,8 @@ struct manager {
 	void *watch_arg;
 	manager_limits_fn limits;
 	void *limits_arg;
+	manager_room_fn room;
+	void *room_arg;
 };
 
 /*
@@ -78,6 +81,10 @@ void manager_done(struct manager *m);
 void manager_observe(struct manager *m, manager_changed_fn fn, void *arg);
 void manager_set_watch(struct manager *m, manager_watch_fn fn, void *arg);
 void manager_set_limits(struct manager *m, manager_limits_fn fn, void *arg);
+/* Who decides whether batch work may start (parked otherwise); NULL: always. */
+void manager_set_room(struct manager *m, manager_room_fn fn, void *arg);
+/* Ask every parked service to start again: those with room now do. */
+void manager_unpark(struct manager *m);
 
 struct service *manager_find(struct manager *m, const char *name);
 /* Add a transient service that owns set (one service); -EEXIST if the name is taken. */

@@ -126,6 +126,7 @@ static void on_tick(void *arg)
 	struct policy *p = arg;
 
 	rebalancer_tick(p->rb);
+	manager_unpark(p->m);
 }
 
 const struct monitor_ops policy_monitor_ops = {
@@ -143,12 +144,21 @@ static void launch_limits(void *arg, const struct service *svc, struct cgroup_li
 	rebalancer_launch_limits(p->rb, svc, l);
 }
 
+/* The manager's room hook: may batch work start? */
+static bool room(void *arg, const struct service *svc, char *why, size_t len)
+{
+	struct policy *p = arg;
+
+	return rebalancer_room(p->rb, svc, why, len);
+}
+
 struct policy *policy_new(struct manager *m)
 {
 	struct policy *p = xcalloc(1, sizeof(*p));
 
 	p->m = m;
 	manager_set_limits(m, launch_limits, p);
+	manager_set_room(m, room, p);
 	return p;
 }
 
@@ -162,6 +172,7 @@ struct policy *policy_free(struct policy *p)
 	if (!p)
 		return NULL;
 	manager_set_limits(p->m, NULL, NULL);
+	manager_set_room(p->m, NULL, NULL);
 	free(p);
 	return NULL;
 }

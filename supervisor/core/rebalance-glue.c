@@ -561,6 +561,63 @@ struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct s
 	return o;
 }
 
+/*
+ * What rebalance_room needs of a service; unlike fill_input, no side
+ * effects. Usage is read now, not taken from the last sample: an idle
+ * service is sampled only every few ticks, and a daemon just restarted
+ * has no samples at all. Rare enough (a batch service starting) to afford.
+ */
+static void room_input(struct rebalancer *rb, const struct service *svc, struct rb_input *in,
+		       struct rb_state *st)
+{
+	const struct rb_entry *e = entry_of(rb, svc, false);
+	struct cgroup *cg = service_cgroup(svc);
+	char buf[32];
+
+	memset(in, 0, sizeof(*in));
+	memset(st, 0, sizeof(*st));
+	in->class = service_spec(svc)->class;
+	in->spec = service_spec(svc)->resources.memory;
+	in->running = service_main_pid(svc) > 0;
+	in->usage = RB_UNKNOWN;
+	if (cg && cgroup_read_knob(cg, "memory.current", buf, sizeof(buf)) >= 0)
+		in->usage = strtoull(buf, NULL, 10);
+	if (e)
+		st->ws_estimate = e->st.ws_estimate;
+}
+
+bool rebalancer_room(struct rebalancer *rb, const struct service *svc, char *why, size_t len)
+{
+	struct manager *d = rb ? rb->d : NULL;
+	uint64_t need = 0, left = 0;
+	size_t self = 0;
+
+	if (!rb || rb->p.mode != REBALANCE_ENFORCE || rb->p.budget_memory == RB_MAX ||
+	    service_spec(svc)->class != CLASS_BATCH)
+		return true;
+	if (rb->scratch < d->nservices) {
+		rb->scratch = d->nservices + 16;
+		rb->in = grow_array(rb->in, rb->scratch, sizeof(*rb->in));
+		rb->st = grow_array(rb->st, rb->scratch, sizeof(*rb->st));
+	}
+	for (size_t i = 0; i < d->nservices; i++) {
+		room_input(rb, d->services[i], &rb->in[i], &rb->st[i]);
+		if (d->services[i] == svc)
+			self = i;
+	}
+	switch (rebalance_room(&rb->p, rb->in, rb->st, d->nservices, self, &need, &left)) {
+	case RB_ROOM_YES:
+		return true;
+	case RB_ROOM_UNKNOWN:
+		return service_state(svc) != SVC_PARKED;
+	case RB_ROOM_NO:
+		break;
+	}
+	snprintf(why, len, "needs %llu MiB at its floor, the budget has %llu MiB left",
+		 (unsigned long long)(need >> 20), (unsigned long long)(left >> 20));
+	return false;
+}
+
 uint64_t rebalancer_working_set(struct rebalancer *rb, const struct service *svc)
 {
 	struct rb_entry *e = entry_of(rb, svc, false);

@@ -33,6 +33,13 @@ int rebalancer_pressure_grow(struct rebalancer *rb, struct service *svc, int res
 			     struct json_object *d);
 /* What status shows, or NULL when the rebalancer is off. */
 struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct service *svc);
+/*
+ * May svc start now? Only a batch service, in enforce mode with a budget,
+ * can be told no: when even its floor does not fit beside what the others
+ * hold (why says so). Undecided (a service not sampled yet) keeps a parked
+ * service parked and lets any other start.
+ */
+bool rebalancer_room(struct rebalancer *rb, const struct service *svc, char *why, size_t len);
 uint64_t rebalancer_working_set(struct rebalancer *rb, const struct service *svc);
 /* "off", "observe" or "enforce", as the configuration spells it. */
 const char *rebalancer_mode_name(enum spec_rebalance_mode m);

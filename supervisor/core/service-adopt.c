@@ -81,8 +81,8 @@ static void close_adoption(struct service_adoption *a)
 
 /*
  * The previous daemon had this service stopped or failed for good (an
- * operator's stop, an exit with no restart to come): it stays so, with its
- * last exit, instead of being started.
+ * operator's stop, an exit with no restart to come), or parked: it stays
+ * so, with its last exit, instead of being started.
  */
 static int keep_held(struct service *svc, const struct state_service *rec)
 {
@@ -98,13 +98,13 @@ static int keep_held(struct service *svc, const struct state_service *rec)
 	}
 	svc->stop_requested = rec->held == STATE_HELD_STOPPED;
 	log_info("service %s: stays %s, as before paddockd's restart", svc->spec->name,
-		 rec->held == STATE_HELD_STOPPED ? "stopped" : "failed");
-	svc_emit(
-	    svc, "held",
-	    svc_jobj("state",
-		     json_object_new_string(rec->held == STATE_HELD_STOPPED ? "stopped" : "failed"),
-		     NULL, NULL));
-	service_set_state(svc, rec->held == STATE_HELD_STOPPED ? SVC_STOPPED : SVC_FAILED);
+		 state_held_name(rec->held));
+	svc_emit(svc, "held",
+		 svc_jobj("state", json_object_new_string(state_held_name(rec->held)), NULL, NULL));
+	/* Parked waits for room as before; the manager asks again once it is known. */
+	service_set_state(svc, rec->held == STATE_HELD_STOPPED	? SVC_STOPPED
+			       : rec->held == STATE_HELD_PARKED ? SVC_PARKED
+								: SVC_FAILED);
 	return 1;
 }
 
@@ -241,6 +241,8 @@ void service_state_record(const struct service *svc, struct state_service *out)
 		out->held = STATE_HELD_STOPPED;
 	else if (svc->state == SVC_FAILED)
 		out->held = STATE_HELD_FAILED;
+	else if (svc->state == SVC_PARKED)
+		out->held = STATE_HELD_PARKED;
 	if (svc->last_exit.kind != EXIT_NONE) {
 		out->exit_kind = (int)svc->last_exit.kind;
 		out->exit_code = svc->last_exit.code;

@@ -32,7 +32,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg);
 const char *service_state_name(enum service_state st)
 {
 	static const char *const names[] = { "stopped", "starting", "running", "stopping",
-					     "backoff", "failed",   "waiting" };
+					     "backoff", "failed",   "waiting", "parked" };
 	return st < ARRAY_SIZE(names) ? names[st] : "?";
 }
 
@@ -227,9 +227,33 @@ static bool wait_for_deps(struct service *svc)
 	return true;
 }
 
+/*
+ * Batch work the budget cannot hold even at its floor parks instead of
+ * starting into a loop of OOM kills; the manager asks again as room
+ * appears (manager_unpark).
+ */
+static bool wait_for_room(struct service *svc)
+{
+	const struct service_hooks *h = svc->env->hooks;
+	char why[160];
+
+	if (!h || !h->room || h->room(svc->env->hooks_arg, svc, why, sizeof(why)))
+		return false;
+	if (svc->state != SVC_PARKED) {
+		log_info("service %s: parked: %s", svc->spec->name, why);
+		svc_emit(svc, "parked",
+			 svc_jobj("reason", json_object_new_string(why), NULL, NULL));
+		service_set_state(svc, SVC_PARKED);
+	}
+	return true;
+}
+
 static void do_start(struct service *svc)
 {
 	const struct service_spec *spec = svc->spec;
+
+	if (wait_for_room(svc))
+		return;
 
 	svc->have_report = false;
 	svc->stop_requested = false;
@@ -417,7 +441,14 @@ static void act_start_waiting(struct service *svc)
 		do_start(svc);
 }
 
-/* Nothing runs (waiting, backoff): stopped at once. */
+/* Parked: start once there is room (do_start asks). */
+static void act_start_parked(struct service *svc)
+{
+	if (!wait_for_deps(svc))
+		do_start(svc);
+}
+
+/* Nothing runs (waiting, parked, backoff): stopped at once. */
 static void act_stop_idle(struct service *svc)
 {
 	svc->stop_requested = true;
@@ -571,6 +602,7 @@ static const service_action transitions[SVC_NSTATES][SE_NEVENTS] = {
 	[SVC_STOPPED] = { [SE_START] = act_start_fresh },
 	[SVC_FAILED] = { [SE_START] = act_start_fresh },
 	[SVC_WAITING] = { [SE_START] = act_start_waiting, [SE_STOP] = act_stop_idle },
+	[SVC_PARKED] = { [SE_START] = act_start_parked, [SE_STOP] = act_stop_idle },
 	[SVC_BACKOFF] = { [SE_START] = act_start_early,
 			  [SE_STOP] = act_stop_idle,
 			  [SE_TIMER] = act_backoff_over },

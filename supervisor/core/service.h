@@ -27,6 +27,7 @@ enum service_state {
 	SVC_BACKOFF,
 	SVC_FAILED,
 	SVC_WAITING, /* start asked for, a dependency is not running yet */
+	SVC_PARKED, /* start asked for, batch work whose floor the budget cannot hold yet */
 	SVC_NSTATES
 };
 
@@ -74,6 +75,8 @@ struct service_hooks {
 	void (*launch_limits)(void *arg, const struct service *svc, struct cgroup_limits *l);
 	/* A dependency by name, or NULL. */
 	struct service *(*find)(void *arg, const char *name);
+	/* May it start now, or must it park (why says so)? NULL: always. */
+	bool (*room)(void *arg, const struct service *svc, char *why, size_t len);
 };
 
 /* Everything a service uses of the daemon; one for all services, owned by the manager. */

@@ -17,6 +17,12 @@ void state_clear(struct state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+const char *state_held_name(enum state_held h)
+{
+	static const char *const names[] = { "", "stopped", "failed", "parked" };
+	return h < ARRAY_SIZE(names) ? names[h] : "";
+}
+
 const struct state_service *state_find(const struct state *st, const char *name)
 {
 	for (size_t i = 0; i < st->nservices; i++)
@@ -93,8 +99,11 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 			s->held = STATE_HELD_STOPPED;
 		else if (strcmp(h, "failed") == 0)
 			s->held = STATE_HELD_FAILED;
+		else if (strcmp(h, "parked") == 0)
+			s->held = STATE_HELD_PARKED;
 		else
-			return error_set(err, EBADMSG, "%s.held: not \"stopped\" or \"failed\"",
+			return error_set(err, EBADMSG,
+					 "%s.held: not \"stopped\", \"failed\" or \"parked\"",
 					 where);
 	}
 	if (json_object_object_get_ex(o, "exit", &v)) {
@@ -243,9 +252,7 @@ static struct json_object *service_json(const struct state_service *s)
 		json_object_object_add(o, "rm", json_object_new_boolean(s->rm));
 	}
 	if (s->held != STATE_HELD_NONE)
-		json_object_object_add(
-		    o, "held",
-		    json_object_new_string(s->held == STATE_HELD_STOPPED ? "stopped" : "failed"));
+		json_object_object_add(o, "held", json_object_new_string(state_held_name(s->held)));
 	if (s->exit_kind) {
 		struct json_object *e = json_object_new_object();
 		json_object_object_add(e, "kind", json_object_new_int(s->exit_kind));

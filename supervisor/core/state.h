@@ -38,7 +38,12 @@ struct state_service {
 	 * operator, or failed with no restart to come. The next daemon keeps
 	 * it that way instead of starting it.
 	 */
-	enum state_held { STATE_HELD_NONE = 0, STATE_HELD_STOPPED, STATE_HELD_FAILED } held;
+	enum state_held {
+		STATE_HELD_NONE = 0,
+		STATE_HELD_STOPPED,
+		STATE_HELD_FAILED,
+		STATE_HELD_PARKED
+	} held;
 	int exit_kind; /* the last exit (held services): enum exit_kind, 0 = none */
 	int exit_code;
 	uint64_t exit_ms; /* realtime */
@@ -61,6 +66,8 @@ char *state_format(const struct state *st, size_t *len);
 /* Serialise and replace path atomically. 0 or -errno. */
 int state_save(const char *path, const struct state *st);
 const struct state_service *state_find(const struct state *st, const char *name);
+/* "stopped", "failed", "parked" ("" for none). */
+const char *state_held_name(enum state_held h);
 void state_clear(struct state *st);
 /* The running kernel's boot id (trimmed) into buf[40]; 0 or -errno. */
 int state_boot_id(char buf[40]);
