@@ -141,7 +141,7 @@ static void launch_limits(void *arg, const struct service *svc, struct cgroup_li
 {
 	struct policy *p = arg;
 
-	rebalancer_launch_limits(p->rb, svc, l);
+	rebalancer_start_limits(p->rb, svc, l);
 }
 
 /* The manager's room hook: may batch work start? */

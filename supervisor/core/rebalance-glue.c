@@ -438,6 +438,35 @@ void rebalancer_tick(struct rebalancer *rb)
 	free(knob);
 }
 
+/*
+ * In enforce mode, what the first ticks would set is in place before the
+ * service's first instruction: the class's CPU weight; batch work
+ * unprotected (v1: soft limit 0, reclaimed first); a critical service
+ * protected up to its ceiling (v2 memory.low) until its working set is
+ * known, when the ticks bring the protection down to it.
+ */
+static void class_start_limits(const struct rebalancer *rb, const struct service_spec *spec,
+			       struct cgroup_limits *l)
+{
+	const struct spec_memory *m = &spec->resources.memory;
+
+	if (rb->p.mode != REBALANCE_ENFORCE)
+		return;
+	if (!l->cpu_weight)
+		l->cpu_weight = rebalance_class_weight(spec->class);
+	if (m->low != SPEC_UNSET || m->min != SPEC_UNSET)
+		return;
+	if (spec->class == CLASS_BATCH) {
+		l->memory.low = 0;
+	} else if (spec->class == CLASS_CRITICAL && rb->p.has_memory_high) {
+		uint64_t ceil = m->max != SPEC_UNSET && m->max != SPEC_SIZE_MAX	    ? m->max
+				: m->high != SPEC_UNSET && m->high != SPEC_SIZE_MAX ? m->high
+										    : RB_MAX;
+		ceil = ceil < rb->p.budget_memory ? ceil : rb->p.budget_memory;
+		l->memory.low = ceil == RB_MAX ? SPEC_SIZE_MAX : ceil;
+	}
+}
+
 void rebalancer_launch_limits(struct rebalancer *rb, const struct service *svc,
 			      struct cgroup_limits *l)
 {
@@ -459,6 +488,15 @@ void rebalancer_launch_limits(struct rebalancer *rb, const struct service *svc,
 	if (e && e->st.grown_max && l->memory.high != SPEC_UNSET &&
 	    l->memory.high != SPEC_SIZE_MAX && l->memory.high < max)
 		l->memory.high = max;
+}
+
+void rebalancer_start_limits(struct rebalancer *rb, const struct service *svc,
+			     struct cgroup_limits *l)
+{
+	if (!rb || service_limits_pinned(svc))
+		return;
+	class_start_limits(rb, service_spec(svc), l);
+	rebalancer_launch_limits(rb, svc, l);
 }
 
 static void grow(struct rebalancer *rb, struct service *svc, const char *why, bool apply_now,

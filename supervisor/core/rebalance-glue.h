@@ -26,6 +26,9 @@ void rebalancer_tick(struct rebalancer *rb);
 /* The limits a start writes: memory.max as on_oom: grow left it. rb may be NULL. */
 void rebalancer_launch_limits(struct rebalancer *rb, const struct service *svc,
 			      struct cgroup_limits *l);
+/* What a start writes: rebalancer_launch_limits plus, in enforce mode, the class's defaults. */
+void rebalancer_start_limits(struct rebalancer *rb, const struct service *svc,
+			     struct cgroup_limits *l);
 /* on_oom: grow: memory.max one step up, for the restart. */
 void rebalancer_oom_grow(struct rebalancer *rb, struct service *svc);
 /* The pressure action grow, applied now; what it did goes into d. 0 or -errno. */

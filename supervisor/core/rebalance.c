@@ -533,7 +533,7 @@ static void protect(const struct rebalance_params *p, const struct rb_input *in,
 	}
 }
 
-static uint32_t class_weight(enum spec_class c)
+uint32_t rebalance_class_weight(enum spec_class c)
 {
 	return c == CLASS_CRITICAL ? CLASS_WEIGHT_CRITICAL
 	       : c == CLASS_BATCH  ? CLASS_WEIGHT_BATCH
@@ -587,7 +587,7 @@ static void targets(const struct rebalance_params *p, const struct rb_input *in,
 	st->want[RB_MEM_MAX] = page_down(max);
 
 	st->want[RB_CPU_WEIGHT] =
-	    in->spec_cpu_weight ? in->spec_cpu_weight : class_weight(in->class);
+	    in->spec_cpu_weight ? in->spec_cpu_weight : rebalance_class_weight(in->class);
 	uint64_t cpu = in->spec_cpu_max_mcpu ? in->spec_cpu_max_mcpu : RB_MAX;
 	if (st->cpu_level && p->budget_mcpu) {
 		uint64_t cap = p->budget_mcpu >> st->cpu_level;

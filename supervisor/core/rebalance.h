@@ -179,6 +179,9 @@ enum rb_room rebalance_room(const struct rebalance_params *p, const struct rb_in
 /* The start of the grow range: memory.high when set below max, else max. */
 uint64_t rebalance_grow_start(const struct spec_memory *m);
 
+/* cpu.weight of a class whose spec sets none. */
+uint32_t rebalance_class_weight(enum spec_class c);
+
 const char *rebalance_knob_name(enum rb_knob k);
 const char *rebalance_event_name(enum rb_event_type t);
 

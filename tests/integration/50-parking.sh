@@ -1,7 +1,8 @@
 #!/bin/bash
 # Batch work that the budget cannot hold even at its floor is parked, not
 # started into a loop of OOM kills: a `parked` state and event, started
-# once room appears, and still parked after a kill -9 of the daemon.
+# once room appears, and still parked after a kill -9 of the daemon. In
+# enforce mode the class's protection is in place before a service runs.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; setup
@@ -18,7 +19,33 @@ services:
     class: critical
     command: ["/bin/sh", "-c", "dd if=/dev/zero bs=300M count=1 | sleep 100000"]
 YAML
+# Two services that print their own cgroup's protection at their first
+# instruction, before any rebalance tick: the class defaults are in place.
+if is_v1; then
+	knob_b="$(service_cgdir early-b memory)/memory.soft_limit_in_bytes"
+	knob_c="$(service_cgdir early-c memory)/memory.soft_limit_in_bytes"
+	want_b=0 want_c=9223372036854771712
+else
+	knob_b="$(service_cgdir early-b)/memory.low" knob_c="$(service_cgdir early-c)/memory.low"
+	want_b=0 want_c=$((400 * M))
+fi
+cat >>"$T/services/a.yaml" <<YAML
+  early-b:
+    class: batch
+    restart: {policy: never}
+    command: ["/bin/sh", "-c", "echo knob=\$(cat $knob_b)"]
+  early-c:
+    class: critical
+    restart: {policy: never}
+    command: ["/bin/sh", "-c", "echo knob=\$(cat $knob_c)"]
+YAML
 start_daemon -c "$T/paddockd.yaml"
+for s in early-b early-c; do
+	wait_for 10 bash -c "$PADDOCKCTL -s $T/run/control.sock logs $s | grep -q knob=" || fail "$s printed nothing: $(ctl logs $s)"
+done
+[ "$(ctl logs early-b | grep -o 'knob=.*')" = "knob=$want_b" ] || fail "batch at its start: $(ctl logs early-b | grep knob)"
+[ "$(ctl logs early-c | grep -o 'knob=.*')" = "knob=$want_c" ] || fail "critical at its start: $(ctl logs early-c | grep knob)"
+pass "class protection in place at the first instruction: batch $want_b, critical $want_c"
 # The daemon must have seen db's 300M before the batch job asks.
 usage() { ctl status "$1" --json | jq -r '.[0].usage["memory.current"] // 0'; }
 wait_for 30 bash -c "[ \$($PADDOCKCTL -s $T/run/control.sock status db --json | jq -r '.[0].usage[\"memory.current\"] // 0') -ge $((300 * M)) ]" ||
