@@ -423,6 +423,12 @@ void manager_set_limits(struct manager *m, manager_limits_fn fn, void *arg)
 	m->limits_arg = arg;
 }
 
+void manager_touch(struct manager *m)
+{
+	if (m->ev_react)
+		event_active(m->ev_react, EV_TIMEOUT, 0);
+}
+
 void manager_set_room(struct manager *m, manager_room_fn fn, void *arg)
 {
 	m->room = fn;

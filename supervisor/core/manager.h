@@ -83,6 +83,8 @@ void manager_set_watch(struct manager *m, manager_watch_fn fn, void *arg);
 void manager_set_limits(struct manager *m, manager_limits_fn fn, void *arg);
 /* Who decides whether batch work may start (parked otherwise); NULL: always. */
 void manager_set_room(struct manager *m, manager_room_fn fn, void *arg);
+/* Something worth remembering changed outside the services: observers run soon. */
+void manager_touch(struct manager *m);
 /* Ask every parked service to start again: those with room now do. */
 void manager_unpark(struct manager *m);
 

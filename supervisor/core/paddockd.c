@@ -312,6 +312,7 @@ static void wire(struct manager *d, struct modules *x)
 	(void)monitor_open(d, &policy_monitor_ops, x->policy, &x->monitor);
 	x->rb = rebalancer_new(d, x->monitor);
 	policy_set_rebalancer(x->policy, x->rb);
+	persist_set_rebalancer(x->persist, x->rb);
 	if ((r = control_open(d, x->persist, x->rb, &x->control)) < 0)
 		fatalx("cannot open control socket in %s: %s", d->cfg->runtime_dir, strerror(-r));
 	if ((r = notify_open(d->base, d->cfg->runtime_dir, d->events, &manager_notify_ops, d,
@@ -334,6 +335,7 @@ static void unwire(struct modules *x)
 	x->metrics = metrics_free(x->metrics);
 	x->lag = looplag_free(x->lag);
 	x->monitor = monitor_free(x->monitor);
+	persist_set_rebalancer(x->persist, NULL);
 	x->rb = rebalancer_free(x->rb);
 	x->policy = policy_free(x->policy);
 }

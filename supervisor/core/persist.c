@@ -22,6 +22,7 @@
 #include "log.h"
 #include "manager.h"
 #include "persist.h"
+#include "rebalance-glue.h"
 #include "service.h"
 #include "state.h"
 #include "util.h"
@@ -42,6 +43,7 @@ struct persist {
 	char *self_exe; /* for daemon-reexec: the binary at this path now */
 	char **argv;
 	struct orphans *orphans; /* cgroups no service claims, being emptied; NULL when none */
+	struct rebalancer *rb; /* what it learned goes into the state file too; may be NULL */
 };
 
 /* --- the lock ---------------------------------------------------------------------------- */
@@ -81,8 +83,10 @@ static int write_state(struct persist *p)
 
 	memcpy(st.boot_id, p->boot_id, sizeof(st.boot_id));
 	st.services = xcalloc(d->nservices ? d->nservices : 1, sizeof(*st.services));
-	for (size_t i = 0; i < d->nservices; i++)
-		service_state_record(d->services[i], &st.services[st.nservices++]);
+	for (size_t i = 0; i < d->nservices; i++, st.nservices++) {
+		service_state_record(d->services[i], &st.services[st.nservices]);
+		rebalancer_record(p->rb, d->services[i], &st.services[st.nservices]);
+	}
 	r = state_save(p->state_path, &st);
 	free(st.services); /* the records only borrow from the services */
 	return r;
@@ -382,6 +386,11 @@ static void remove_orphans(struct persist *p)
 	evtimer_add(o->ev, &tv);
 }
 
+void persist_set_rebalancer(struct persist *p, struct rebalancer *rb)
+{
+	p->rb = rb;
+}
+
 int persist_adopt(struct persist *p, bool *adopted)
 {
 	struct manager *d = p->d;
@@ -427,6 +436,9 @@ int persist_adopt(struct persist *p, bool *adopted)
 			(void)revive_transient(d, &st.services[i]);
 
 	for (size_t i = 0; i < d->nservices; i++) {
+		const struct state_service *rec = state_find(&st, service_name(d->services[i]));
+		if (rec)
+			rebalancer_restore(p->rb, d->services[i], rec);
 		adopted[i] = adopt_one(d->services[i], &held, &st) > 0;
 		nadopted += adopted[i];
 	}

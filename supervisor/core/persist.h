@@ -10,6 +10,7 @@
 
 struct manager;
 struct persist;
+struct rebalancer;
 
 /* argv: the daemon's own, for re-exec. */
 struct persist *persist_new(struct manager *m, char **argv);
@@ -23,6 +24,8 @@ int persist_lock(struct persist *p);
  * services; adopted must have room for SPEC_MAX_SERVICES). Returns how many.
  */
 int persist_adopt(struct persist *p, bool *adopted);
+/* The rebalancer whose learning the state file keeps (before persist_adopt). */
+void persist_set_rebalancer(struct persist *p, struct rebalancer *rb);
 /* Re-execute the daemon binary (upgrade) after the current loop turn; services keep running. */
 void persist_request_reexec(struct persist *p);
 /* On exit: with everything stopped, stop the holder and drop the state file. */

@@ -32,6 +32,7 @@
 #include "rebalance-glue.h"
 #include "rebalance.h"
 #include "service.h"
+#include "state.h"
 #include "util.h"
 
 #define DRIFT_EVERY 2 /* ticks between read-backs of managed knobs */
@@ -428,11 +429,17 @@ void rebalancer_tick(struct rebalancer *rb)
 	if (out.dropped)
 		log_warnx("rebalance: %zu decisions not recorded (too many in one tick)",
 			  out.dropped);
+	bool learned = false;
 	for (size_t i = 0; i < n; i++) {
 		struct rb_entry *e = entry_of(rb, d->services[i], false);
-		if (e)
-			e->st = rb->st[i];
+		if (!e)
+			continue;
+		learned |= e->st.grown_max != rb->st[i].grown_max ||
+			   e->st.ws_estimate != rb->st[i].ws_estimate;
+		e->st = rb->st[i];
 	}
+	if (learned)
+		manager_touch(d); /* the state file keeps it */
 	free(dirty);
 	free(err);
 	free(knob);
@@ -509,6 +516,8 @@ static void grow(struct rebalancer *rb, struct service *svc, const char *why, bo
 
 	fill_input(e, svc, &in, false);
 	bool grew = rebalance_grow(&rb->p, &in, &e->st, 0, now_ms(), &out);
+	if (grew)
+		manager_touch(rb->d); /* the state file keeps it */
 	if (grew && apply_now && service_cgroup(svc)) {
 		struct cgroup_limits l = *service_limits(svc);
 		unsigned unsupported = 0;
@@ -660,4 +669,25 @@ uint64_t rebalancer_working_set(struct rebalancer *rb, const struct service *svc
 {
 	struct rb_entry *e = entry_of(rb, svc, false);
 	return e ? e->st.ws_estimate : 0;
+}
+
+void rebalancer_record(struct rebalancer *rb, const struct service *svc, struct state_service *rec)
+{
+	const struct rb_entry *e = entry_of(rb, svc, false);
+
+	if (e) {
+		rec->working_set = e->st.ws_estimate;
+		rec->grown_max = e->st.grown_max;
+	}
+}
+
+void rebalancer_restore(struct rebalancer *rb, const struct service *svc,
+			const struct state_service *rec)
+{
+	struct rb_entry *e;
+
+	if (!rb || !(rec->working_set || rec->grown_max) || !(e = entry_of(rb, svc, true)))
+		return;
+	e->st.ws_estimate = rec->working_set;
+	e->st.grown_max = rec->grown_max;
 }

@@ -15,6 +15,7 @@
 struct manager;
 struct monitor;
 struct rebalancer;
+struct state_service;
 struct service;
 struct json_object;
 
@@ -44,6 +45,13 @@ struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct s
  */
 bool rebalancer_room(struct rebalancer *rb, const struct service *svc, char *why, size_t len);
 uint64_t rebalancer_working_set(struct rebalancer *rb, const struct service *svc);
+/*
+ * What it learned of svc, for the state file, and back after a kill -9 or
+ * daemon-reexec: the working-set estimate and a grown memory.max.
+ */
+void rebalancer_record(struct rebalancer *rb, const struct service *svc, struct state_service *rec);
+void rebalancer_restore(struct rebalancer *rb, const struct service *svc,
+			const struct state_service *rec);
 /* "off", "observe" or "enforce", as the configuration spells it. */
 const char *rebalancer_mode_name(enum spec_rebalance_mode m);
 const char *rebalancer_degrade_note(enum cgroup_mode mode);

@@ -624,9 +624,9 @@ static void drift(const struct rebalance_params *p, const struct rb_host *h,
 	}
 }
 
+/* What was learned (grows, the estimate) outlives a restart, and a state file restored it. */
 static void init_state(struct rb_state *st)
 {
-	bool keep = st->init;
 	uint64_t grown = st->grown_max, lg = st->last_grow_ms, gb = st->grow_backoff_ms;
 	uint64_t ws = st->ws_estimate;
 
@@ -636,12 +636,10 @@ static void init_state(struct rb_state *st)
 	st->squeeze_ceiling = RB_MAX;
 	st->probe_high = RB_MAX;
 	st->init = true;
-	if (keep) {
-		st->grown_max = grown;
-		st->last_grow_ms = lg;
-		st->grow_backoff_ms = gb;
-		st->ws_estimate = ws;
-	}
+	st->grown_max = grown;
+	st->last_grow_ms = lg;
+	st->grow_backoff_ms = gb;
+	st->ws_estimate = ws;
 }
 
 void rebalance_tick(const struct rebalance_params *p, const struct rb_host *h,

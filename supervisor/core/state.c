@@ -127,6 +127,15 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 					 sizeof(s->exit_reason) - 1);
 		snprintf(s->exit_reason, sizeof(s->exit_reason), "%s", json_object_get_string(t));
 	}
+	if (json_object_object_get_ex(o, "rebalance", &v)) {
+		char at[48];
+		snprintf(at, sizeof(at), "%s.rebalance", where);
+		if (!json_object_is_type(v, json_type_object))
+			return error_set(err, EBADMSG, "%s: not an object", at);
+		if ((r = get_uint(v, "working_set", UINT64_MAX, &s->working_set, at, err)) < 0 ||
+		    (r = get_uint(v, "grown_max", UINT64_MAX, &s->grown_max, at, err)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -260,6 +269,16 @@ static struct json_object *service_json(const struct state_service *s)
 		json_object_object_add(e, "time_ms", json_object_new_uint64(s->exit_ms));
 		json_object_object_add(e, "reason", json_object_new_string(s->exit_reason));
 		json_object_object_add(o, "exit", e);
+	}
+	if (s->working_set || s->grown_max) {
+		struct json_object *rb = json_object_new_object();
+		if (s->working_set)
+			json_object_object_add(rb, "working_set",
+					       json_object_new_uint64(s->working_set));
+		if (s->grown_max)
+			json_object_object_add(rb, "grown_max",
+					       json_object_new_uint64(s->grown_max));
+		json_object_object_add(o, "rebalance", rb);
 	}
 	return o;
 }

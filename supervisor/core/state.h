@@ -48,6 +48,8 @@ struct state_service {
 	int exit_code;
 	uint64_t exit_ms; /* realtime */
 	char exit_reason[256];
+	/* What the rebalancer learned (rebalancer_record): bytes, 0 = nothing yet. */
+	uint64_t working_set, grown_max;
 };
 
 struct state {

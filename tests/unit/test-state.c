@@ -90,6 +90,11 @@ static void test_parse_invalid(void **unused)
 		  "services[0].held" },
 		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"held\":true}]}",
 		  "services[0].held" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"rebalance\":[]}]}",
+		  "services[0].rebalance" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"rebalance\":{\"grown_max\":-1}}]"
+		  "}",
+		  "services[0].rebalance.grown_max" },
 		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"exit\":[]}]}",
 		  "services[0].exit: not an object" },
 		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"exit\":{\"kind\":99}}]}",
@@ -129,11 +134,16 @@ static void test_save_load(void **unused)
 {
 	char dir[] = "/tmp/paddock-state-XXXXXX", path[256], tmp[300];
 	struct error err = { 0 };
-	struct state_service svcs[2] = { { .name = "a", .pid = 7, .start_time = 99, .restarts = 4 },
+	struct state_service svcs[2] = { { .name = "a",
+					   .pid = 7,
+					   .start_time = 99,
+					   .restarts = 4,
+					   .working_set = 5 << 20,
+					   .grown_max = 64 << 20 },
 					 { .name = "b",
 					   .spec_text = (char *)"x: 1",
 					   .rm = true,
-					   .held = STATE_HELD_FAILED,
+					   .held = STATE_HELD_PARKED,
 					   .exit_kind = 1,
 					   .exit_code = 3,
 					   .exit_ms = 1234,
@@ -153,7 +163,10 @@ static void test_save_load(void **unused)
 	assert_string_equal(state_find(&back, "b")->spec_text, "x: 1");
 	/* What the daemon decided and learned comes back as it was. */
 	assert_int_equal(state_find(&back, "a")->held, STATE_HELD_NONE);
-	assert_int_equal(state_find(&back, "b")->held, STATE_HELD_FAILED);
+	assert_int_equal(state_find(&back, "b")->held, STATE_HELD_PARKED);
+	assert_int_equal(state_find(&back, "a")->working_set, 5 << 20);
+	assert_int_equal(state_find(&back, "a")->grown_max, 64 << 20);
+	assert_int_equal(state_find(&back, "b")->grown_max, 0);
 	assert_int_equal(state_find(&back, "b")->exit_code, 3);
 	assert_int_equal(state_find(&back, "b")->exit_ms, 1234);
 	assert_string_equal(state_find(&back, "b")->exit_reason, "exited 3");
