@@ -258,6 +258,7 @@ static int check_only(struct manager *d, int detected)
 	} else {
 		printf("cgroups: %s\n", cgroup_host_describe(d->cgroups));
 		printf("rebalance: mode %s\n", rebalancer_mode_name(d->cfg->rebalance.mode));
+		rebalancer_print_budget(d, stdout);
 		if (rebalancer_degrade_note(cgroup_host_mode(d->cgroups)))
 			printf("%s\n", rebalancer_degrade_note(cgroup_host_mode(d->cgroups)));
 		printf("configuration OK\n");

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup-ancestry.h"
 #include "events.h"
 #include "log.h"
 #include "manager.h"
@@ -36,6 +37,7 @@
 #include "util.h"
 
 #define DRIFT_EVERY 2 /* ticks between read-backs of managed knobs */
+#define BUDGET_EVERY_MS 5000 /* re-read of the ancestry's limits: a few small files */
 
 struct rb_entry {
 	char name[SPEC_NAME_MAX + 1];
@@ -49,6 +51,8 @@ struct rebalancer {
 	struct manager *d;
 	struct monitor *mon; /* the host's sample */
 	struct rebalance_params p;
+	struct rb_budget budget; /* what p's budget figures came from */
+	uint64_t budget_read_ms;
 	struct rb_global g;
 	struct rb_entry *e;
 	size_t n, cap;
@@ -74,28 +78,98 @@ const char *rebalancer_degrade_note(enum cgroup_mode mode)
 	       "0 for batch), no working-set probe (estimate = usage minus inactive file)";
 }
 
-static void params_from_config(struct manager *d, struct rebalance_params *p)
+static struct json_object *jval(uint64_t v);
+static void jadd(struct json_object *o, const char *k, struct json_object *v);
+
+/* The budget from the config, the daemon's cgroup ancestry and the host. */
+static void budget_read(struct manager *d, struct rb_budget *b)
 {
 	const struct daemon_config *c = d->cfg;
-	uint64_t total = d->host.mem_total ? d->host.mem_total : RB_MAX;
-	uint64_t mem = c->budget.memory != SPEC_UNSET ? c->budget.memory : total;
+	struct cgroup_ancestry a;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)cgroup_host_ancestry(d->cgroups, &a);
+	struct rb_budget_in in = {
+		.config_memory = c->budget.memory,
+		.config_mcpu = c->budget.cpu_mcpu,
+		.config_file = c->file,
+		.reserve = c->budget.reserve,
+		.host_memory = d->host.mem_total,
+		.host_mcpu = (uint32_t)(n > 0 ? n : 1) * 1000,
+		.anc_memory = a.memory.value,
+		.anc_mcpu = a.cpu.value,
+		.anc_memory_source = a.memory.source,
+		.anc_cpu_source = a.cpu.source,
+	};
+	rebalance_budget(&in, b);
+}
+
+static const char *fmt_mib(uint64_t v, char *buf, size_t len)
+{
+	if (v == RB_MAX)
+		return "none";
+	snprintf(buf, len, "%llu MiB", (unsigned long long)(v >> 20));
+	return buf;
+}
+
+void rebalancer_print_budget(struct manager *d, FILE *f)
+{
+	struct rb_budget b;
+	char m[32];
+
+	budget_read(d, &b);
+	fprintf(f, "memory budget %s (%s)\n", fmt_mib(b.memory, m, sizeof(m)), b.memory_source);
+	fprintf(f, "cpu budget %.2f CPUs (%s)\n", b.mcpu / 1000.0, b.cpu_source);
+}
+
+static void params_from_config(struct manager *d, const struct rb_budget *b,
+			       struct rebalance_params *p)
+{
+	const struct daemon_config *c = d->cfg;
 
 	rebalance_params_default(p);
 	p->mode = c->rebalance.mode;
 	p->drift = c->rebalance.drift;
 	p->ws_target = c->rebalance.ws_target_permille * 10;
-	if (mem != RB_MAX)
-		p->budget_memory = mem > c->budget.reserve ? mem - c->budget.reserve : mem;
-	p->budget_mcpu = c->budget.cpu_mcpu;
-	if (!p->budget_mcpu) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		p->budget_mcpu = (uint32_t)(n > 0 ? n : 1) * 1000;
-	}
+	p->budget_memory = b->memory;
+	p->budget_mcpu = b->mcpu;
 	p->has_memory_high = cgroup_host_mode(d->cgroups) == CGROUP_MODE_V2;
 	/* Host memory is short when less than the reserve, or a tenth of RAM, is available. */
 	p->host_available_low = c->budget.reserve;
 	if (d->host.mem_total && d->host.mem_total / 10 > p->host_available_low)
 		p->host_available_low = d->host.mem_total / 10;
+}
+
+/*
+ * A parent's limit can change under a running daemon (systemctl
+ * set-property, a container resized): re-read every BUDGET_EVERY_MS and
+ * plan with the new figures from the next tick on. A change is an event.
+ */
+static void budget_refresh(struct rebalancer *rb, uint64_t now)
+{
+	struct rb_budget b;
+	char a[32], c[32];
+
+	if (rb->budget_read_ms && now - rb->budget_read_ms < BUDGET_EVERY_MS)
+		return;
+	rb->budget_read_ms = now;
+	budget_read(rb->d, &b);
+	if (b.memory == rb->budget.memory && b.mcpu == rb->budget.mcpu)
+		return;
+	log_info("rebalance: budget changed: memory %s -> %s (%s), cpu %.2f -> %.2f CPUs (%s)",
+		 fmt_mib(rb->budget.memory, a, sizeof(a)), fmt_mib(b.memory, c, sizeof(c)),
+		 b.memory_source, rb->budget.mcpu / 1000.0, b.mcpu / 1000.0, b.cpu_source);
+	struct json_object *d = json_object_new_object();
+	jadd(d, "memory_from", jval(rb->budget.memory));
+	jadd(d, "memory_to", jval(b.memory));
+	jadd(d, "memory_source", json_object_new_string(b.memory_source));
+	jadd(d, "cpu_from", json_object_new_double(rb->budget.mcpu / 1000.0));
+	jadd(d, "cpu_to", json_object_new_double(b.mcpu / 1000.0));
+	jadd(d, "cpu_source", json_object_new_string(b.cpu_source));
+	eventlog_emit(rb->d->events, NULL, "budget", d);
+	rb->budget = b;
+	rb->p.budget_memory = b.memory;
+	rb->p.budget_mcpu = b.mcpu;
 }
 
 struct rebalancer *rebalancer_new(struct manager *d, struct monitor *mon)
@@ -104,14 +178,15 @@ struct rebalancer *rebalancer_new(struct manager *d, struct monitor *mon)
 
 	rb->d = d;
 	rb->mon = mon;
-	params_from_config(d, &rb->p);
+	budget_read(d, &rb->budget);
+	rb->budget_read_ms = now_ms();
+	params_from_config(d, &rb->budget, &rb->p);
 	if (rb->p.mode != REBALANCE_OFF) {
-		char b[32] = "none";
-		if (rb->p.budget_memory != RB_MAX)
-			snprintf(b, sizeof(b), "%llu MiB",
-				 (unsigned long long)(rb->p.budget_memory >> 20));
-		log_info("rebalance: mode %s, memory budget %s, cpu budget %.1f CPUs",
-			 rebalancer_mode_name(rb->p.mode), b, rb->p.budget_mcpu / 1000.0);
+		char b[32];
+		log_info("rebalance: mode %s, memory budget %s (%s), cpu budget %.2f CPUs (%s)",
+			 rebalancer_mode_name(rb->p.mode),
+			 fmt_mib(rb->p.budget_memory, b, sizeof(b)), rb->budget.memory_source,
+			 rb->p.budget_mcpu / 1000.0, rb->budget.cpu_source);
 		const char *note = rebalancer_degrade_note(cgroup_host_mode(d->cgroups));
 		if (note)
 			log_info("%s", note);
@@ -374,6 +449,7 @@ void rebalancer_tick(struct rebalancer *rb)
 	struct manager *d = rb->d;
 	size_t n = d->nservices;
 	rb->tick++;
+	budget_refresh(rb, now_ms());
 	if (rb->scratch < n) {
 		rb->scratch = n + 16;
 		rb->in = grow_array(rb->in, rb->scratch, sizeof(*rb->in));
@@ -579,6 +655,19 @@ int rebalancer_pressure_grow(struct rebalancer *rb, struct service *svc, int res
 	return rc;
 }
 
+static struct json_object *budget_json(const struct rebalancer *rb)
+{
+	struct json_object *b = json_object_new_object();
+
+	jadd(b, "memory", jval(rb->budget.memory));
+	jadd(b, "memory_limit", jval(rb->budget.memory_limit));
+	jadd(b, "reserve", json_object_new_int64((int64_t)rb->budget.reserve));
+	jadd(b, "memory_source", json_object_new_string(rb->budget.memory_source));
+	jadd(b, "cpu", json_object_new_double(rb->budget.mcpu / 1000.0));
+	jadd(b, "cpu_source", json_object_new_string(rb->budget.cpu_source));
+	return b;
+}
+
 struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct service *svc)
 {
 	struct json_object *o;
@@ -588,6 +677,7 @@ struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct s
 	struct rb_entry *e = entry_of(rb, svc, false);
 	o = json_object_new_object();
 	jadd(o, "mode", json_object_new_string(rebalancer_mode_name(rb->p.mode)));
+	jadd(o, "budget", budget_json(rb));
 	jadd(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
 	if (!e)
 		return o;

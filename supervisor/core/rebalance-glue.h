@@ -9,6 +9,7 @@
 #define PADDOCK_REBALANCE_GLUE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cgroup.h"
 
@@ -53,6 +54,11 @@ void rebalancer_record(struct rebalancer *rb, const struct service *svc, struct 
 void rebalancer_restore(struct rebalancer *rb, const struct service *svc,
 			const struct state_service *rec);
 /* "off", "observe" or "enforce", as the configuration spells it. */
+/*
+ * `paddockd -n`: the budget the rebalancer would plan with and where each
+ * figure comes from (config, the cgroup ancestry, host RAM and CPUs).
+ */
+void rebalancer_print_budget(struct manager *d, FILE *f);
 const char *rebalancer_mode_name(enum spec_rebalance_mode m);
 const char *rebalancer_degrade_note(enum cgroup_mode mode);
 

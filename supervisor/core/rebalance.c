@@ -32,6 +32,8 @@
  * halved each step (then standard's), down to cpu_floor_mcpu; restored
  * one halving per step after calm_ms below cpu_off.
  */
+#include <stdio.h>
+
 #include "rebalance.h"
 
 #define PAGE 4096ULL
@@ -74,6 +76,71 @@ void rebalance_params_default(struct rebalance_params *p)
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
+}
+
+static void budget_memory(const struct rb_budget_in *in, struct rb_budget *out, char *from,
+			  size_t len)
+{
+	uint64_t anc = in->anc_memory >= RB_MAX ? RB_MAX : in->anc_memory;
+	uint64_t host = in->host_memory ? in->host_memory : RB_MAX;
+	const char *file = in->config_file ? in->config_file : "the daemon config";
+
+	if (in->config_memory != SPEC_UNSET) {
+		out->memory_limit = in->config_memory;
+		if (anc < in->config_memory)
+			snprintf(from, len,
+				 "budget.memory in %s, explicit: wins over %llu MiB of %s", file,
+				 (unsigned long long)(anc >> 20), in->anc_memory_source);
+		else
+			snprintf(from, len, "budget.memory in %s", file);
+	} else if (anc < host) {
+		out->memory_limit = anc;
+		snprintf(from, len, "%s", in->anc_memory_source ? in->anc_memory_source : "cgroup");
+	} else {
+		out->memory_limit = host;
+		snprintf(from, len, host == RB_MAX ? "host RAM unknown" : "host RAM (MemTotal)");
+	}
+}
+
+void rebalance_budget(const struct rb_budget_in *in, struct rb_budget *out)
+{
+	char from[RB_SOURCE_MAX - 128];
+	uint64_t lim;
+
+	*out = (struct rb_budget){ .memory = RB_MAX, .memory_limit = RB_MAX };
+	budget_memory(in, out, from, sizeof(from));
+	lim = out->memory_limit;
+	if (lim == RB_MAX) {
+		snprintf(out->memory_source, sizeof(out->memory_source), "%s", from);
+	} else if (lim > in->reserve) {
+		out->memory = lim - in->reserve;
+		out->reserve = in->reserve;
+		snprintf(out->memory_source, sizeof(out->memory_source),
+			 "%s, minus reserve %llu MiB", from,
+			 (unsigned long long)(in->reserve >> 20));
+	} else {
+		/* A reserve as large as the limit would leave nothing: plan for the limit. */
+		out->memory = lim;
+		snprintf(out->memory_source, sizeof(out->memory_source),
+			 "%s; reserve %llu MiB not taken: it is not below the limit", from,
+			 (unsigned long long)(in->reserve >> 20));
+	}
+
+	uint64_t anc = in->anc_mcpu >= RB_MAX ? RB_MAX : in->anc_mcpu;
+	uint32_t host = in->host_mcpu ? in->host_mcpu : 1000;
+	if (in->config_mcpu) {
+		out->mcpu = in->config_mcpu;
+		snprintf(out->cpu_source, sizeof(out->cpu_source), "budget.cpu in %s",
+			 in->config_file ? in->config_file : "the daemon config");
+	} else if (anc < host) {
+		/* A quota below one millicore still runs something: count it as one. */
+		out->mcpu = anc ? (uint32_t)anc : 1;
+		snprintf(out->cpu_source, sizeof(out->cpu_source), "%s",
+			 in->anc_cpu_source ? in->anc_cpu_source : "cgroup");
+	} else {
+		out->mcpu = host;
+		snprintf(out->cpu_source, sizeof(out->cpu_source), "online CPUs");
+	}
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b)

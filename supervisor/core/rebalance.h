@@ -136,6 +136,38 @@ struct rb_output {
 
 void rebalance_params_default(struct rebalance_params *p);
 
+#define RB_SOURCE_MAX 4400 /* a cgroup path and some words */
+
+/* What the budget is made from; limits RB_MAX (or above) when none. */
+struct rb_budget_in {
+	uint64_t config_memory; /* budget.memory, SPEC_UNSET when not configured */
+	uint32_t config_mcpu; /* budget.cpu, 0 when not configured */
+	const char *config_file; /* where budget: was read, NULL for defaults */
+	uint64_t reserve; /* budget.reserve: kept for the host */
+	uint64_t host_memory; /* MemTotal, 0 unknown */
+	uint32_t host_mcpu; /* online CPUs x 1000 */
+	uint64_t anc_memory, anc_mcpu; /* tightest of the daemon's cgroup ancestry */
+	const char *anc_memory_source, *anc_cpu_source; /* "memory.max of /sys/..." */
+};
+
+/* The budget and, for `paddockd -n`, status and events, where each figure came from. */
+struct rb_budget {
+	uint64_t memory; /* bytes for all services (limit minus reserve), RB_MAX none */
+	uint64_t memory_limit; /* the limit the reserve was taken from, RB_MAX none */
+	uint64_t reserve; /* what was taken off */
+	uint32_t mcpu;
+	char memory_source[RB_SOURCE_MAX]; /* "memory.max of /x, minus reserve 64 MiB" */
+	char cpu_source[RB_SOURCE_MAX];
+};
+
+/*
+ * The tightest of host RAM and the ancestry's limits, minus the reserve;
+ * CPUs the tightest of online CPUs and the ancestry's quota and cpuset.
+ * An explicit budget.memory / budget.cpu wins (the source says so, and
+ * names a tighter ancestor limit it overrides).
+ */
+void rebalance_budget(const struct rb_budget_in *in, struct rb_budget *out);
+
 /*
  * One tick. in[i] and st[i] describe service i (n of them). Writes wanted
  * this tick are st[i].want[k] != st[i].written[k] for knobs the caller then

@@ -624,6 +624,63 @@ static void test_random_trace_invariants(void **state)
 	}
 }
 
+/* The budget: tightest of host and ancestry, minus the reserve; an explicit budget wins. */
+static void test_budget_sources(void **state)
+{
+	struct rb_budget b;
+	struct rb_budget_in in = { .config_memory = SPEC_UNSET,
+				   .reserve = 64 * MIB,
+				   .host_memory = 24 * GIB,
+				   .host_mcpu = 2000,
+				   .anc_memory = UINT64_MAX,
+				   .anc_mcpu = UINT64_MAX };
+
+	(void)state;
+	rebalance_budget(&in, &b);
+	assert_true(b.memory == 24 * GIB - 64 * MIB);
+	assert_string_equal(b.memory_source, "host RAM (MemTotal), minus reserve 64 MiB");
+	assert_int_equal(b.mcpu, 2000);
+	assert_string_equal(b.cpu_source, "online CPUs");
+
+	in.anc_memory = 300 * MIB;
+	in.anc_memory_source = "memory.max of /sys/fs/cgroup/x";
+	in.anc_mcpu = 1500;
+	in.anc_cpu_source = "cpu.max of /sys/fs/cgroup/x";
+	rebalance_budget(&in, &b);
+	assert_true(b.memory == 236 * MIB);
+	assert_true(b.memory_limit == 300 * MIB);
+	assert_string_equal(b.memory_source,
+			    "memory.max of /sys/fs/cgroup/x, minus reserve 64 MiB");
+	assert_int_equal(b.mcpu, 1500);
+	assert_string_equal(b.cpu_source, "cpu.max of /sys/fs/cgroup/x");
+
+	/* A limit above host RAM does not count. */
+	in.anc_memory = 64 * GIB;
+	in.anc_mcpu = 8000;
+	rebalance_budget(&in, &b);
+	assert_true(b.memory_limit == 24 * GIB);
+	assert_int_equal(b.mcpu, 2000);
+
+	/* The reserve is not taken when the limit is not above it. */
+	in.anc_memory = 48 * MIB;
+	rebalance_budget(&in, &b);
+	assert_true(b.memory == 48 * MIB);
+	assert_int_equal(b.reserve, 0);
+
+	/* Explicit budget: wins, and names the tighter ancestor it overrides. */
+	in.config_memory = 1 * GIB;
+	in.config_mcpu = 500;
+	in.config_file = "/etc/paddock/paddockd.yaml";
+	in.anc_memory = 300 * MIB;
+	rebalance_budget(&in, &b);
+	assert_true(b.memory == GIB - 64 * MIB);
+	assert_string_equal(b.memory_source,
+			    "budget.memory in /etc/paddock/paddockd.yaml, explicit: wins over 300 "
+			    "MiB of memory.max of /sys/fs/cgroup/x, minus reserve 64 MiB");
+	assert_int_equal(b.mcpu, 500);
+	assert_string_equal(b.cpu_source, "budget.cpu in /etc/paddock/paddockd.yaml");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_room),
 		cmocka_unit_test(test_cpu),
 		cmocka_unit_test(test_random_trace_invariants),
+		cmocka_unit_test(test_budget_sources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
