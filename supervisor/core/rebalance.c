@@ -10,7 +10,7 @@
  *    memory.min stays the spec's: it is absolute, and a wrong estimate
  *    there makes the kernel OOM-kill others instead of reclaiming.
  *  - squeeze: while host memory pressure, a critical service's memory
- *    pressure or the services' total usage is above its "on" threshold,
+ *    pressure or the services' working sets (see committed) pass their "on" threshold,
  *    every step_ms one step lowers the ceiling of each batch service, and
  *    only when every batch service sits at its floor, of each standard
  *    one. Critical services are never squeezed. Once everything is below
@@ -303,9 +303,19 @@ static bool give_back_one(const struct rebalance_params *p, const struct rb_inpu
 
 /*
  * What the budget has committed: every critical service's reservation
- * (usage or working set, at least its floor, plus headroom) and every
- * other service's usage. *parts counts the managed non-critical services,
+ * (working set, at least its floor, plus headroom) and every other
+ * service's working set. *parts counts the managed non-critical services,
  * standard ones twice: they get twice a batch service's share.
+ *
+ * Working set, not usage: usage (v2 memory.current, v1 usage_in_bytes)
+ * counts page cache, and a database with 400M of mostly cached file
+ * pages would otherwise squeeze everyone else. The estimate is usage
+ * minus inactive file pages (see rb_input.active): those the kernel
+ * reclaims first and cheaply, at any limit, the parent's included. It
+ * keeps active file pages (reclaiming them costs refaults) and shmem
+ * and tmpfs pages, which v1 counts as "cache" but which cannot be
+ * reclaimed without swap; usage minus total_cache plus active_file would
+ * drop those and under-count.
  */
 static uint64_t committed(const struct rebalance_params *p, const struct rb_input *in,
 			  const struct rb_state *st, size_t n, uint64_t *parts)
@@ -317,10 +327,10 @@ static uint64_t committed(const struct rebalance_params *p, const struct rb_inpu
 		if (!in[i].running || in[i].usage == RB_UNKNOWN)
 			continue;
 		if (in[i].class == CLASS_CRITICAL) {
-			uint64_t r = max_u64(in[i].usage, st[i].ws_estimate);
+			uint64_t r = max_u64(passive_ws(&in[i]), st[i].ws_estimate);
 			used += max_u64(r, mem_floor(&in[i])) + p->headroom;
 		} else {
-			used += in[i].usage;
+			used += passive_ws(&in[i]);
 			if (managed(&in[i]))
 				*parts += in[i].class == CLASS_STANDARD ? 2 : 1;
 		}
@@ -332,9 +342,10 @@ static uint64_t committed(const struct rebalance_params *p, const struct rb_inpu
  * The budget share (per part, see committed): what the budget has not
  * committed, split among the non-critical services the controller
  * manages. A non-critical service's memory.max is its usage plus its
- * share, so the services together cannot allocate past the budget
- * between two ticks: the parent is never the one to hit its limit, and an
- * overcommitting batch service meets its own limit instead of the
+ * share, so the services' working sets together cannot grow past the
+ * budget between two ticks: what the parent can hit beyond it is
+ * inactive page cache, which the kernel reclaims there before it kills,
+ * and an overcommitting batch service meets its own limit instead of the
  * critical service meeting the OOM killer.
  */
 static uint64_t budget_share(const struct rebalance_params *p, const struct rb_input *in,

@@ -624,6 +624,53 @@ static void test_random_trace_invariants(void **state)
 	}
 }
 
+/*
+ * v1, a database whose usage is mostly page cache (400M, 60M of it not
+ * inactive file) next to a critical and a standard service: the budget
+ * counts working sets, so nothing is squeezed and the others' memory.max
+ * keeps a real share. Counting usage, the same trace squeezed them.
+ */
+static void test_page_cache_not_committed(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s);
+	s.p.has_memory_high = false;
+	s.p.budget_memory = 600 * MIB;
+	s.n = 3;
+	s.in[0] = svc_in(CLASS_STANDARD, 400 * MIB); /* postgres */
+	s.in[0].active = 60 * MIB;
+	s.in[1] = svc_in(CLASS_CRITICAL, 100 * MIB); /* nginx */
+	s.in[1].active = 90 * MIB;
+	s.in[2] = svc_in(CLASS_STANDARD, 80 * MIB); /* redis */
+	s.in[2].active = 75 * MIB;
+	for (int t = 0; t < 30; t++) {
+		sim_tick(&s);
+		assert_int_equal(count_events(&s, RB_EV_SQUEEZE, -1), 0);
+	}
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(s.st[i].squeeze_ceiling, RB_MAX);
+	/* (600 - 60 - (90 + 32) - 75) / 4 parts, twice for a standard service: ~170M */
+	assert_true(s.st[2].want[RB_MEM_MAX] >= s.in[2].usage + 150 * MIB);
+	assert_true(s.st[0].want[RB_MEM_MAX] >= s.in[0].usage + 150 * MIB);
+
+	/* The same services with usage all anonymous: over the budget, squeezed. */
+	sim_init(&s);
+	s.p.has_memory_high = false;
+	s.p.budget_memory = 600 * MIB;
+	s.n = 3;
+	s.in[0] = svc_in(CLASS_STANDARD, 400 * MIB);
+	s.in[1] = svc_in(CLASS_CRITICAL, 100 * MIB);
+	s.in[2] = svc_in(CLASS_STANDARD, 80 * MIB);
+	size_t squeezes = 0;
+	for (int t = 0; t < 30; t++) {
+		sim_tick(&s);
+		squeezes += count_events(&s, RB_EV_SQUEEZE, -1);
+	}
+	assert_true(squeezes > 0);
+}
+
 /* The budget: tightest of host and ancestry, minus the reserve; an explicit budget wins. */
 static void test_budget_sources(void **state)
 {
@@ -700,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_cpu),
 		cmocka_unit_test(test_random_trace_invariants),
 		cmocka_unit_test(test_budget_sources),
+		cmocka_unit_test(test_page_cache_not_committed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
