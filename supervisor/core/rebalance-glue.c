@@ -285,17 +285,28 @@ static uint64_t parse_knob(enum rb_knob k, const char *buf)
 	return errno || end == buf ? RB_UNKNOWN : v;
 }
 
-static void read_observed(struct cgroup *cg, struct rb_input *in, const struct rb_state *st)
+static uint64_t read_knob(struct cgroup *cg, enum rb_knob k)
 {
 	char buf[64];
 
+	if (!cg || cgroup_read_knob(cg, rebalance_knob_name(k), buf, sizeof(buf)) < 0)
+		return RB_UNKNOWN;
+	return parse_knob(k, buf);
+}
+
+/*
+ * The values in force: every knob on drift ticks, else only those the
+ * controller has not decided since the service started (its first
+ * decision is measured against them). Once per start otherwise.
+ */
+static void read_observed(struct cgroup *cg, struct rb_input *in, const struct rb_state *st,
+			  bool drift)
+{
 	for (int k = 0; k < RB_NKNOBS; k++) {
+		bool fresh = !st->init || st->written[k] == RB_UNKNOWN;
 		in->observed[k] = RB_UNKNOWN;
-		if (st->written[k] == RB_UNKNOWN)
-			continue;
-		if (cgroup_read_knob(cg, rebalance_knob_name((enum rb_knob)k), buf, sizeof(buf)) >=
-		    0)
-			in->observed[k] = parse_knob((enum rb_knob)k, buf);
+		if ((drift && st->written[k] != RB_UNKNOWN) || fresh)
+			in->observed[k] = read_knob(cg, (enum rb_knob)k);
 	}
 }
 
@@ -339,8 +350,8 @@ static void fill_input(struct rb_entry *e, const struct service *svc, struct rb_
 	in->oom_kills = service_oom_kills(svc);
 	for (int k = 0; k < RB_NKNOBS; k++)
 		in->observed[k] = RB_UNKNOWN;
-	if (read_back && in->running && !in->pinned)
-		read_observed(cg, in, &e->st);
+	if (in->running && !in->pinned)
+		read_observed(cg, in, &e->st, read_back);
 }
 
 static uint64_t bytes_limit(uint64_t v)
@@ -498,6 +509,12 @@ void rebalancer_tick(struct rebalancer *rb)
 	for (size_t e = 0; e < out.nevents; e++) {
 		int i = evs[e].svc;
 		const struct service *svc = i >= 0 ? d->services[i] : NULL;
+		/* Observe: "from" is what the cgroup holds now, not the last target. */
+		if (rb->p.mode == REBALANCE_OBSERVE && evs[e].type == RB_EV_SET && svc) {
+			uint64_t v = read_knob(service_cgroup(svc), evs[e].knob);
+			if (v != RB_UNKNOWN)
+				evs[e].from = v;
+		}
 		bool applied = rb->p.mode == REBALANCE_ENFORCE && (i < 0 || err[i] >= 0);
 		emit_event(rb, &evs[e], svc, applied,
 			   i >= 0 && err[i] < 0 ? strerror(-err[i]) : NULL);
@@ -678,6 +695,7 @@ struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct s
 	o = json_object_new_object();
 	jadd(o, "mode", json_object_new_string(rebalancer_mode_name(rb->p.mode)));
 	jadd(o, "budget", budget_json(rb));
+	jadd(o, "ticks", json_object_new_int64((int64_t)rb->tick));
 	jadd(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
 	if (!e)
 		return o;
@@ -695,6 +713,12 @@ struct json_object *rebalancer_status_json(struct rebalancer *rb, const struct s
 		if (e->st.init && e->st.want[i] != RB_UNKNOWN)
 			jadd(k, rebalance_knob_name((enum rb_knob)i), jval(e->st.want[i]));
 	jadd(o, "targets", k);
+	struct json_object *why = json_object_new_object();
+	for (int i = 0; i < RB_NKNOBS; i++)
+		if (e->st.init && e->st.want[i] != RB_UNKNOWN && e->st.why[i])
+			jadd(why, rebalance_knob_name((enum rb_knob)i),
+			     json_object_new_string(e->st.why[i]));
+	jadd(o, "reasons", why);
 	return o;
 }
 

@@ -702,15 +702,94 @@ static void drift(const struct rebalance_params *p, const struct rb_host *h,
 	}
 }
 
+/* Why knob k has the target it has (static text, for events and status). */
+static const char *knob_reason(const struct rebalance_params *p, const struct rb_input *in,
+			       const struct rb_state *st, enum rb_knob k, uint64_t share)
+{
+	switch (k) {
+	case RB_MEM_LOW:
+		if (in->class == CLASS_CRITICAL)
+			return p->has_memory_high ? "protect the working set"
+						  : "critical: v1 soft limit unlimited";
+		return set(in->spec.low) || in->spec.low == SPEC_SIZE_MAX ? "spec"
+									  : "class default";
+	case RB_MEM_HIGH:
+		if (!p->has_memory_high)
+			return "no memory.high on this host";
+		return st->squeeze_ceiling != RB_MAX ? "squeeze"
+		       : st->probe_high != RB_MAX    ? "working-set probe"
+						     : "spec";
+	case RB_MEM_MAX:
+		if (st->squeeze_ceiling != RB_MAX && !p->has_memory_high)
+			return "squeeze (v1: usage plus headroom)";
+		if (st->grown_max)
+			return "grown after OOM";
+		if (in->class != CLASS_CRITICAL && share != RB_MAX &&
+		    st->want[k] < min_u64(rebalance_start_max(in, st), p->budget_memory))
+			return "budget share: usage plus what the budget has left";
+		return "spec within budget";
+	case RB_CPU_WEIGHT:
+		return in->spec_cpu_weight ? "spec" : "class weight";
+	case RB_CPU_MAX:
+		return st->cpu_level ? "cpu pressure of a critical service" : "spec";
+	default:
+		return "?";
+	}
+}
+
+/*
+ * Whether a target is news: an event (and, in enforce mode, a write) only
+ * when it changes. The first decision after a start is measured against
+ * the value in force (in->observed), so a target the cgroup already holds
+ * makes no event and none says "from": null. In observe mode nothing is
+ * written, so "changes" means from the last target reported (kept across
+ * restarts), and *from is the value in force.
+ */
+static bool knob_event(const struct rebalance_params *p, const struct rb_input *in,
+		       struct rb_state *st, enum rb_knob k, uint64_t *from)
+{
+	uint64_t want = st->want[k], o = in->observed[k];
+
+	if (st->adopted[k])
+		return false;
+	if (k == RB_MEM_HIGH && !p->has_memory_high) {
+		st->written[k] = want; /* no such knob: nothing to write or report */
+		return false;
+	}
+	if (p->mode == REBALANCE_OBSERVE) {
+		bool first = st->reported[k] == RB_UNKNOWN;
+		if (want == st->reported[k] || (first && o != RB_UNKNOWN && near_eq(k, o, want))) {
+			st->written[k] = st->reported[k] = want;
+			return false;
+		}
+		*from = o != RB_UNKNOWN ? o : st->written[k];
+		return true;
+	}
+	if (want == st->written[k])
+		return false;
+	if (st->written[k] == RB_UNKNOWN && o != RB_UNKNOWN && near_eq(k, o, want)) {
+		st->written[k] = want;
+		return false;
+	}
+	*from = st->written[k] != RB_UNKNOWN ? st->written[k] : o;
+	return true;
+}
+
 /* What was learned (grows, the estimate) outlives a restart, and a state file restored it. */
 static void init_state(struct rb_state *st)
 {
+	bool keep = st->init;
 	uint64_t grown = st->grown_max, lg = st->last_grow_ms, gb = st->grow_backoff_ms;
 	uint64_t ws = st->ws_estimate;
+	uint64_t reported[RB_NKNOBS];
 
-	*st = (struct rb_state){ 0 };
 	for (int k = 0; k < RB_NKNOBS; k++)
+		reported[k] = keep ? st->reported[k] : RB_UNKNOWN;
+	*st = (struct rb_state){ 0 };
+	for (int k = 0; k < RB_NKNOBS; k++) {
 		st->want[k] = st->written[k] = RB_UNKNOWN;
+		st->reported[k] = reported[k];
+	}
 	st->squeeze_ceiling = RB_MAX;
 	st->probe_high = RB_MAX;
 	st->init = true;
@@ -751,32 +830,14 @@ void rebalance_tick(const struct rebalance_params *p, const struct rb_host *h,
 			continue;
 		targets(p, &in[i], &st[i], share);
 		for (int k = 0; k < RB_NKNOBS; k++) {
-			if (st[i].adopted[k] || st[i].want[k] == st[i].written[k])
+			uint64_t from;
+			st[i].why[k] = knob_reason(p, &in[i], &st[i], (enum rb_knob)k, share);
+			if (!knob_event(p, &in[i], &st[i], (enum rb_knob)k, &from))
 				continue;
-			emit_svc(out, RB_EV_SET, (int)i, (enum rb_knob)k, st[i].written[k],
-				 st[i].want[k],
-				 k == RB_MEM_LOW
-				     ? (in[i].class == CLASS_CRITICAL ? "protect the working set"
-								      : "class default")
-				 : k == RB_MEM_HIGH
-				     ? (st[i].squeeze_ceiling != RB_MAX ? "squeeze"
-					: st[i].probe_high != RB_MAX	? "working-set probe"
-									: "spec")
-				 : k == RB_MEM_MAX
-				     ? (st[i].squeeze_ceiling != RB_MAX && !p->has_memory_high
-					    ? "squeeze (v1: usage plus headroom)"
-					: st[i].grown_max ? "grown after OOM"
-					: in[i].class != CLASS_CRITICAL && share != RB_MAX &&
-						st[i].want[k] <
-						    min_u64(rebalance_start_max(&in[i], &st[i]),
-							    p->budget_memory)
-					    ? "budget share: usage plus what the budget has left"
-					    : "spec within budget")
-				 : k == RB_CPU_WEIGHT ? "class weight"
-				 : st[i].cpu_level    ? "cpu pressure of a critical service"
-						      : "spec",
-				 &in[i], h);
+			emit_svc(out, RB_EV_SET, (int)i, (enum rb_knob)k, from, st[i].want[k],
+				 st[i].why[k], &in[i], h);
 			st[i].written[k] = st[i].want[k];
+			st[i].reported[k] = st[i].want[k];
 		}
 	}
 }

@@ -74,7 +74,12 @@ struct rb_input {
 	uint64_t active; /* usage - inactive_file: the passive working-set estimate, RB_UNKNOWN */
 	uint32_t psi_mem, psi_cpu; /* own "some" avg10 in hundredths of %, UINT32_MAX unknown */
 	uint64_t oom_kills; /* total so far */
-	uint64_t observed[RB_NKNOBS]; /* values read back from cgroupfs, RB_UNKNOWN */
+	/*
+	 * Values in force, read back from cgroupfs, else RB_UNKNOWN: for drift
+	 * (enforce) and for each knob's first decision after a start (the
+	 * caller reads those whose written[k] is RB_UNKNOWN).
+	 */
+	uint64_t observed[RB_NKNOBS];
 };
 
 /* Per-service controller state, kept by the caller between ticks (zero = new). */
@@ -83,6 +88,8 @@ struct rb_state {
 	uint64_t want[RB_NKNOBS]; /* the values the controller owns */
 	uint64_t written[RB_NKNOBS]; /* last value handed out to be written; RB_UNKNOWN */
 	bool adopted[RB_NKNOBS]; /* drift adopted: the knob is someone else's now */
+	uint64_t reported[RB_NKNOBS]; /* last target in an event; kept across restarts */
+	const char *why[RB_NKNOBS]; /* reason for want[k], static text */
 	uint64_t squeeze_ceiling; /* memory.high (or v1 max) imposed by the squeeze, RB_MAX */
 	uint32_t cpu_level; /* 0 = no cap */
 	uint64_t probe_high; /* working-set probe's memory.high, RB_MAX = not probing */
@@ -170,11 +177,12 @@ void rebalance_budget(const struct rb_budget_in *in, struct rb_budget *out);
 
 /*
  * One tick. in[i] and st[i] describe service i (n of them). Writes wanted
- * this tick are st[i].want[k] != st[i].written[k] for knobs the caller then
- * applies and acknowledges with rebalance_written(); every change also
- * comes as an RB_EV_SET event. In observe mode the same events come out
- * and st[i].written follows want as if written, so the log shows what
- * enforce would do.
+ * this tick come as RB_EV_SET events, one per knob whose target changed
+ * (after a start: only where the value in force differs), which the
+ * caller applies; rebalance_written() records a refused write. In observe
+ * mode an event comes only when a target changes from the last one
+ * reported, "from" is the value in force, and st[i].written follows want
+ * as if written, so the log shows what enforce would do.
  */
 void rebalance_tick(const struct rebalance_params *p, const struct rb_host *host,
 		    const struct rb_input *in, struct rb_state *st, size_t n, struct rb_global *g,

@@ -671,6 +671,78 @@ static void test_page_cache_not_committed(void **state)
 	assert_true(squeezes > 0);
 }
 
+/* The values a fresh cgroup holds: nothing limited, cpu.weight 100. */
+static void fresh_cgroup(struct rb_input *in)
+{
+	in->observed[RB_MEM_LOW] = 0;
+	in->observed[RB_MEM_HIGH] = RB_MAX;
+	in->observed[RB_MEM_MAX] = RB_MAX;
+	in->observed[RB_CPU_WEIGHT] = 100;
+	in->observed[RB_CPU_MAX] = RB_MAX;
+}
+
+/*
+ * Observe mode is quiet: at a start only knobs whose target differs from
+ * the value in force make an event, and "from" is that value (never
+ * unknown); unchanged targets make no more events, also across a
+ * restart; a target that moves makes one.
+ */
+static void test_observe_quiet(void **state)
+{
+	struct sim s;
+	size_t total = 0;
+
+	(void)state;
+	sim_init(&s);
+	s.p.mode = REBALANCE_OBSERVE;
+	s.n = 1;
+	s.in[0] = svc_in(CLASS_STANDARD, 100 * MIB);
+	fresh_cgroup(&s.in[0]);
+	sim_tick(&s);
+	/* memory.max: budget share below "max"; the rest is what the cgroup holds */
+	assert_int_equal(count_events(&s, RB_EV_SET, 0), 1);
+	assert_int_equal(s.ev[0].knob, RB_MEM_MAX);
+	assert_true(s.ev[0].from == RB_MAX);
+	assert_string_equal(s.st[0].why[RB_CPU_WEIGHT], "class weight");
+	assert_non_null(s.st[0].why[RB_MEM_MAX]);
+	for (int t = 0; t < 20; t++) {
+		sim_tick(&s);
+		total += count_events(&s, RB_EV_SET, 0);
+	}
+	assert_int_equal(total, 0);
+
+	/* A restart: stopped for a tick, running again in a fresh cgroup. */
+	s.in[0].running = false;
+	sim_tick(&s);
+	s.in[0].running = true;
+	for (int t = 0; t < 5; t++) {
+		sim_tick(&s);
+		total += count_events(&s, RB_EV_SET, 0);
+	}
+	assert_int_equal(total, 0);
+
+	/* A target that moves is one event, from the value in force. */
+	s.in[0].spec_cpu_weight = 300;
+	sim_tick(&s);
+	assert_int_equal(count_events(&s, RB_EV_SET, 0), 1);
+	assert_int_equal(s.ev[0].knob, RB_CPU_WEIGHT);
+	assert_true(s.ev[0].from == 100 && s.ev[0].to == 300);
+	sim_tick(&s);
+	assert_int_equal(count_events(&s, RB_EV_SET, 0), 0);
+
+	/* Enforce: the first decision is measured against the cgroup too. */
+	sim_init(&s);
+	s.n = 1;
+	s.in[0] = svc_in(CLASS_CRITICAL, 100 * MIB);
+	fresh_cgroup(&s.in[0]);
+	sim_tick(&s);
+	for (size_t e = 0; e < s.out.nevents; e++)
+		if (s.ev[e].type == RB_EV_SET)
+			assert_true(s.ev[e].from != RB_UNKNOWN);
+	assert_int_equal(s.nset[0][RB_MEM_HIGH], 0); /* max already */
+	assert_int_equal(s.nset[0][RB_CPU_WEIGHT], 1); /* 100 -> 400 */
+}
+
 /* The budget: tightest of host and ancestry, minus the reserve; an explicit budget wins. */
 static void test_budget_sources(void **state)
 {
@@ -748,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_random_trace_invariants),
 		cmocka_unit_test(test_budget_sources),
 		cmocka_unit_test(test_page_cache_not_committed),
+		cmocka_unit_test(test_observe_quiet),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
