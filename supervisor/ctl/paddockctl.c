@@ -274,6 +274,39 @@ static void print_ready(struct json_object *s)
 		printf("    Status: %s\n", jstr(s, "status_text"));
 }
 
+/* "Rebalance: observe; budget 236 MiB (...)" and each knob's target with its reason. */
+static void print_rebalance(struct json_object *s)
+{
+	struct json_object *r = NULL, *b = NULL, *t = NULL, *why = NULL, *v;
+	char buf[32];
+
+	if (!json_object_object_get_ex(s, "rebalance", &r) || !r)
+		return;
+	printf(" Rebalance: %s", jstr(r, "mode"));
+	if (json_object_object_get_ex(r, "budget", &b) && b &&
+	    json_object_object_get_ex(b, "memory", &v))
+		printf("; memory budget %s (%s)",
+		       size_or(json_object_get_string(v), buf, sizeof(buf)),
+		       jstr(b, "memory_source") ?: "-");
+	printf("\n");
+	json_object_object_get_ex(r, "reasons", &why);
+	if (!json_object_object_get_ex(r, "targets", &t) || !t)
+		return;
+	json_object_object_foreach(t, knob, val)
+	{
+		const char *raw = json_object_get_string(val);
+		const char *shown = strncmp(knob, "memory.", 7) == 0
+					? size_or(raw, buf, sizeof(buf))
+				    : strcmp(knob, "cpu.max") == 0 && strcmp(raw, "max") != 0
+					? (snprintf(buf, sizeof(buf), "%.2f CPUs",
+						    json_object_get_int64(val) / 1000.0),
+					   buf)
+					: raw;
+		printf("            %-11s -> %s (%s)\n", knob, shown,
+		       why && jstr(why, knob) ? jstr(why, knob) : "-");
+	}
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *l = NULL, *u = NULL, *e = NULL;
@@ -327,6 +360,7 @@ static void print_status(struct json_object *s)
 	if (jint(s, "oom_kills")) {
 		printf(" OOM kills: %lld\n", (long long)jint(s, "oom_kills"));
 	}
+	print_rebalance(s);
 	if (jint(s, "log_dropped"))
 		printf("   Dropped: %lld log lines\n", (long long)jint(s, "log_dropped"));
 	tail = jstr(s, "log_tail");

@@ -174,3 +174,38 @@ if ! is_v1; then
 	[ "$(knob watched memory.high)" = max ] || fail "observe mode wrote memory.high: $(knob watched memory.high)"
 fi
 pass "observe: decisions recorded (applied=false), memory.max left at max"
+
+# Quiet: no "from": null, "from" is the value in force, and restarts with unchanged
+# targets make no new events. Count rebalancer ticks (status) instead of waiting.
+ticks() { ctl status watched --json | jq -r '.[0].rebalance.ticks'; }
+rb_events() { ctl events --service watched --json | jq -c '[.[] | select(.type == "rebalance")]'; }
+t0=$(ticks)
+wait_for 20 bash -c "[ \$($PADDOCKCTL -s $T/run/control.sock status watched --json | jq '.[0].rebalance.ticks') -ge $((t0 + 3)) ]" ||
+	fail "rebalancer does not tick"
+before=$(rb_events | jq length)
+for round in 1 2; do
+	pid=$(main_pid watched)
+	ctl restart watched >/dev/null || fail "restart watched"
+	wait_for 20 bash -c "p=\$($PADDOCKCTL -s $T/run/control.sock list --json | jq -r '.[] | select(.name == \"watched\" and .state == \"running\") | .main_pid'); [ -n \"\$p\" ] && [ \"\$p\" != $pid ]" ||
+		fail "watched not running again after restart $round"
+	t1=$(ticks)
+	wait_for 20 bash -c "[ \$($PADDOCKCTL -s $T/run/control.sock status watched --json | jq '.[0].rebalance.ticks') -ge $((t1 + 4)) ]" ||
+		fail "rebalancer does not tick after restart $round"
+done
+ev=$(rb_events)
+[ "$(jq '[.[] | select(.from == null)] | length' <<<"$ev")" = 0 ] || fail "rebalance events with from null: $ev"
+[ "$(jq length <<<"$ev")" = "$before" ] || fail "restarts with unchanged targets made events: $before before, now $ev"
+jq -e 'group_by(.knob) | all(([.[].to] | unique | length) == length)' <<<"$ev" >/dev/null ||
+	fail "repeated events for an unchanged target: $ev"
+jq -e '[.[] | select(.knob == "memory.max")][0].from == "max"' <<<"$ev" >/dev/null ||
+	fail "memory.max event does not come from the value in force (max): $ev"
+pass "observe is quiet: $before events, none with from null, none repeated over two restarts"
+
+# status shows each knob's target and why.
+ctl status watched --json | jq -e '.[0].rebalance.reasons["memory.max"] | type == "string"' >/dev/null ||
+	fail "status --json has no reason for memory.max: $(ctl status watched --json | jq -c '.[0].rebalance')"
+ctl status watched >"$T/status.txt" || fail "status watched"
+grep -q "Rebalance: observe; memory budget" "$T/status.txt" || fail "status lacks the rebalance line: $(cat "$T/status.txt")"
+grep -qE "memory.max +-> .* \((budget share|spec within budget)" "$T/status.txt" ||
+	fail "status lacks memory.max's target and reason: $(cat "$T/status.txt")"
+pass "status shows targets and reasons per knob"
