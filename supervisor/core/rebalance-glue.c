@@ -16,8 +16,17 @@
  * policies and run in every mode (they are not the controller's guesses).
  *
  * State per service is kept by name, so a reload keeps grows and
- * estimates. O(services) per tick; lookups by name are O(services) and
- * only happen for services whose slot moved (reload) and for OOM events.
+ * estimates; the state file keeps them across kill -9 and daemon-reexec
+ * (rebalancer_record/_restore; a change asks for a write).
+ *
+ * Budget: the tightest of the config, host RAM/CPUs and the limits of
+ * the daemon's cgroup ancestry (cgroup-ancestry.h), re-read every
+ * BUDGET_EVERY_MS; a change is a budget event.
+ *
+ * Batch work that does not fit at its floor is parked (rebalancer_room).
+ *
+ * O(services) per tick; lookups by name are O(services) and only happen
+ * for services whose slot moved (reload) and for OOM events.
  */
 #include <errno.h>
 #include <json-c/json.h>
