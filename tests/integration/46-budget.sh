@@ -3,7 +3,8 @@
 # ancestry allows, not host RAM: paddockd started inside a capped parent
 # (the v1 memory hierarchy on a hybrid host, memory.max on pure v2) plans
 # for the cap minus the reserve, and says so in `paddockd -n` and in
-# `status --json`, naming the file. A later change of the cap is a budget
+# `status --json`, naming the file; the same for a CPU quota of half a
+# CPU (v1 cfs quota, v2 cpu.max). A later change of the cap is a budget
 # event with the old and new figures. An explicit budget: still wins.
 # The capped parent is <own>/$CGROOT, so lib.sh's cleanup removes it (and
 # the daemon's root below it) on every exit path.
@@ -15,21 +16,36 @@ M=$((1024 * 1024))
 if is_v1; then
 	CAP="$(cgroup_mount memory)$(own_cgroup memory)"
 	LIMIT=memory.limit_in_bytes
+	CPUCAP="$(cgroup_mount cpu)$(own_cgroup cpu)"
+	CPULIMIT=cpu.cfs_quota_us
 else
 	CAP="$(cgroup_mount "")$(own_cgroup "")"
 	LIMIT=memory.max
-	grep -qw memory "${CAP%/}/cgroup.subtree_control" ||
-		echo +memory >"${CAP%/}/cgroup.subtree_control" 2>/dev/null ||
-		skip "cannot enable the memory controller below our own cgroup"
+	for c in memory cpu; do
+		grep -qw $c "${CAP%/}/cgroup.subtree_control" ||
+			echo +$c >"${CAP%/}/cgroup.subtree_control" 2>/dev/null ||
+			skip "cannot enable the $c controller below our own cgroup"
+	done
+	CPUCAP=$CAP
+	CPULIMIT=cpu.max
 fi
 CAP=${CAP%/}/$CGROOT
+CPUCAP=${CPUCAP%/}/$CGROOT
 mkdir "$CAP" || fail "cannot create $CAP"
+[ -d "$CPUCAP" ] || mkdir "$CPUCAP" || fail "cannot create $CPUCAP"
 echo $((300 * M)) >"$CAP/$LIMIT" || fail "cannot set $LIMIT of $CAP"
+# Half a CPU.
+if is_v1; then
+	echo 100000 >"$CPUCAP/cpu.cfs_period_us" && echo 50000 >"$CPUCAP/cpu.cfs_quota_us"
+else
+	echo "50000 100000" >"$CPUCAP/cpu.max"
+fi || fail "cannot set $CPULIMIT of $CPUCAP"
 
 # Runs a command from inside the capped parent (start_daemon's wrapper hook).
 cat >"$T/incap" <<SH
 #!/bin/sh
 echo \$\$ >"$CAP/cgroup.procs" || exit 1
+[ "$CPUCAP" = "$CAP" ] || echo \$\$ >"$CPUCAP/cgroup.procs" || exit 1
 exec "\$@"
 SH
 chmod +x "$T/incap"
@@ -49,6 +65,9 @@ YAML
 "$T/incap" "$PADDOCKD" -n -c "$T/paddockd.yaml" -S "$T/services" >"$T/check.out" 2>&1 ||
 	fail "paddockd -n: $(cat "$T/check.out")"
 want="memory budget 236 MiB ($LIMIT of $CAP, minus reserve 64 MiB)"
+grep -qxF "$want" "$T/check.out" || fail "paddockd -n: want '$want', got: $(cat "$T/check.out")"
+pass "paddockd -n: $want"
+want="cpu budget 0.50 CPUs ($CPULIMIT of $CPUCAP)"
 grep -qxF "$want" "$T/check.out" || fail "paddockd -n: want '$want', got: $(cat "$T/check.out")"
 pass "paddockd -n: $want"
 
@@ -75,6 +94,8 @@ budget() { ctl status idle --json | jq -r ".[0].rebalance.budget.$1"; }
 [ "$(budget memory_source)" = "$LIMIT of $CAP, minus reserve 64 MiB" ] ||
 	fail "status budget source: $(budget memory_source)"
 grep -q "memory budget 236 MiB ($LIMIT of $CAP" "$T/daemon.log" || fail "start-up log does not give the budget"
+[ "$(budget cpu)" = 0.5 ] && [ "$(budget cpu_source)" = "$CPULIMIT of $CPUCAP" ] ||
+	fail "status cpu budget: $(budget cpu) from $(budget cpu_source)"
 pass "status --json: budget 236 MiB from $LIMIT of $CAP"
 
 # Lower the cap: the daemon notices within its re-read period.
