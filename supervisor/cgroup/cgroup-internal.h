@@ -49,6 +49,8 @@ struct cg_hier {
 	size_t nlevels;
 	char *supervisor; /* v2: "<own>/supervisor" when we moved there */
 	bool supervisor_created;
+	bool set_up; /* cgroup_host_setup done (levels, cpuset, v2 leaf) */
+	int lock_fd; /* the root, flock'ed: we own it (cgroup-lock.c); -1 */
 };
 
 struct cgroup_ops {
@@ -114,6 +116,9 @@ int cg_has_procs(const char *dir);
 void cg_format_bytes(uint64_t v, const char *unset, char *buf, size_t len);
 /* Index of the hierarchy holding a v1 controller, -1 if none. */
 int cg_hier_with(const struct cgroup_host *host, unsigned ctrl);
+
+/* Make the levels from the base down to the root (idempotent). */
+int cg_hier_levels(struct cg_hier *h);
 
 /* v2 pieces the front uses for the unified hierarchy in every mode. */
 int cg_v2_setup(struct cgroup_host *host, struct cg_hier *h);

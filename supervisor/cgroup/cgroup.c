@@ -367,6 +367,7 @@ static struct cg_hier *cg_add_hier(struct cgroup_host *host, bool v2, unsigned c
 	h = &host->hier[host->nhier++];
 	h->v2 = v2;
 	h->ctrls = ctrls;
+	h->lock_fd = -1;
 	h->mount = xstrdup(mnt);
 	/* Keep the mount's root in own for now; replaced once /proc/self/cgroup is read. */
 	h->own = xstrdup(mroot);
@@ -520,6 +521,8 @@ struct cgroup_host *cgroup_host_free(struct cgroup_host *host)
 		free(h->root_rel);
 		free(h->root);
 		free(h->supervisor);
+		if (h->lock_fd >= 0)
+			close(h->lock_fd);
 		for (size_t l = 0; l < h->nlevels; l++)
 			free(h->levels[l].path);
 	}
@@ -582,13 +585,16 @@ const char *cgroup_host_describe(const struct cgroup_host *host)
 
 /* ---- setup and teardown of the root --------------------------------------- */
 
-static int cg_hier_setup(struct cgroup_host *host, struct cg_hier *h)
+/* The directories from the base down to the root, made where missing. Idempotent. */
+int cg_hier_levels(struct cg_hier *h)
 {
 	const char *base = cg_is_under(h->root_rel, h->own) ? h->own : "/";
 	const char *p = h->root_rel + (strcmp(base, "/") == 0 ? 0 : strlen(base));
 	char rel[CG_PATH_MAX];
 	size_t o = strcmp(base, "/") == 0 ? 0 : strlen(base);
 
+	if (h->nlevels)
+		return 0;
 	memcpy(rel, h->root_rel, o);
 	rel[o] = '\0';
 	h->levels[0].path = cg_fullpath(h->mount, o ? rel : "/");
@@ -614,24 +620,36 @@ static int cg_hier_setup(struct cgroup_host *host, struct cg_hier *h)
 			lv->created = true;
 		else if (errno != EEXIST)
 			return -errno;
-		if (h->ctrls & CG_CTRL_CPUSET) {
-			int r = cg_v1_cpuset_inherit(lv->path, h->levels[h->nlevels - 2].path);
-			if (r < 0)
-				return r;
-		}
 	}
-	if (h->v2)
-		return cg_v2_setup(host, h);
+	return 0;
+}
+
+static int cg_hier_setup(struct cgroup_host *host, struct cg_hier *h)
+{
+	int r;
+
+	if ((r = cg_hier_levels(h)) < 0)
+		return r;
+	for (size_t l = 1; l < h->nlevels && (h->ctrls & CG_CTRL_CPUSET); l++)
+		if ((r = cg_v1_cpuset_inherit(h->levels[l].path, h->levels[l - 1].path)) < 0)
+			return r;
+	if (h->v2 && (r = cg_v2_setup(host, h)) < 0)
+		return r;
+	h->set_up = true;
 	return 0;
 }
 
 int cgroup_host_setup(struct cgroup_host *host)
 {
+	int r;
+
+	/* One owner per root: nothing below is done before the root is ours. */
+	if ((r = cgroup_host_lock(host, NULL, NULL)) < 0)
+		return r;
 	for (size_t i = 0; i < host->nhier; i++) {
 		struct cg_hier *h = &host->hier[i];
-		int r;
-		if (h->nlevels)
-			continue; /* already set up */
+		if (h->set_up)
+			continue;
 		r = cg_hier_setup(host, h);
 		if (r < 0) {
 			cgroup_host_teardown(host);
@@ -675,6 +693,7 @@ void cgroup_host_teardown(struct cgroup_host *host)
 			h->levels[l] = (struct cg_level){ 0 };
 		}
 		h->nlevels = 0;
+		h->set_up = false;
 	}
 }
 

@@ -51,12 +51,29 @@ struct cgroup; /* one service's cgroup (all hierarchies) */
  */
 int cgroup_host_detect(const char *cgroup_root, struct cgroup_host **out);
 /*
- * Prepare the root for children: create it, and on v2 move the calling
+ * Prepare the root for children: lock it (cgroup_host_lock), create it, and on v2 move the calling
  * process into the leaf "<own>/supervisor" when the root is its own cgroup
  * (no internal processes), then enable memory, cpu, cpuset, pids and io in
  * cgroup.subtree_control along the way down to the root.
  */
 int cgroup_host_setup(struct cgroup_host *host);
+/*
+ * One paddockd per root: take an exclusive flock(2) on the root directory
+ * of every hierarchy, making the roots that are missing. The kernel drops
+ * it when the holder dies, so a crashed owner blocks nobody. -EBUSY when
+ * another process holds one: *holder gets its pid (0 if not found) and
+ * *path that root; nothing was created or kept locked then. Either out
+ * pointer may be NULL. Idempotent; cgroup_host_setup takes it first.
+ */
+int cgroup_host_lock(struct cgroup_host *host, pid_t *holder, const char **path);
+/* The lock fds (close-on-exec), to hand them over across exec; returns how many. */
+size_t cgroup_host_lock_fds(const struct cgroup_host *host, int *fds, size_t max);
+/*
+ * After a re-exec: fds inherited from cgroup_host_lock_fds become our
+ * locks again where they match a root (made close-on-exec); the others
+ * are closed. Call before cgroup_host_lock.
+ */
+void cgroup_host_inherit_locks(struct cgroup_host *host, const int *fds, size_t n);
 /*
  * The root was made by an earlier paddockd whose services we took over:
  * treat it as ours, so teardown removes it once everything has stopped.

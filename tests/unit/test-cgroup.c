@@ -909,15 +909,115 @@ static void test_kill_step(void **state)
 	tmp_cleanup(&f.t);
 }
 
+/* ---- ownership ------------------------------------------------------------ */
+
+/* Another process takes the roots of the fake tree and holds them until killed. */
+static pid_t lock_in_child(const struct v1_fake *f)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct cgroup_host *h = NULL;
+		close(p[0]);
+		if (cgroup_host_detect_at(f->t.mountinfo, f->t.cgroup, "paddock", &h) < 0 ||
+		    cgroup_host_lock(h, NULL, NULL) < 0)
+			_exit(1);
+		(void)!write(p[1], "x", 1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static void test_lock(void **state)
+{
+	struct v1_fake f;
+	struct cgroup_host *h = NULL, *h2 = NULL;
+	const char *path = NULL;
+	pid_t holder = -1, child;
+	int fds[CG_MAX_HIER], dups[CG_MAX_HIER];
+	size_t n;
+
+	(void)state;
+	v1_fake_init(&f, true, NULL);
+	child = lock_in_child(&f);
+	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "paddock", &h), 0);
+	/* Refused, naming the holder; nothing kept. */
+	assert_int_equal(cgroup_host_lock(h, &holder, &path), -EBUSY);
+	assert_int_equal(holder, child);
+	assert_non_null(path);
+	assert_int_equal(cgroup_host_lock_fds(h, fds, CG_MAX_HIER), 0);
+	assert_int_equal(cgroup_host_setup(h), -EBUSY);
+
+	/* The holder dies: its locks go with it. */
+	assert_int_equal(kill(child, SIGKILL), 0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	assert_int_equal(cgroup_host_lock(h, &holder, &path), 0);
+	n = cgroup_host_lock_fds(h, fds, CG_MAX_HIER);
+	assert_int_equal(n, h->nhier); /* every hierarchy: seven v1 + unified */
+	assert_int_equal(cgroup_host_lock(h, NULL, NULL), 0); /* idempotent */
+
+	/* Across exec: the same open files are ours again, a fresh open is not. */
+	for (size_t i = 0; i < n; i++)
+		dups[i] = dup(fds[i]);
+	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "paddock", &h2), 0);
+	assert_int_equal(cgroup_host_lock(h2, NULL, NULL), -EBUSY);
+	cgroup_host_inherit_locks(h2, dups, n);
+	assert_int_equal(cgroup_host_lock(h2, NULL, NULL), 0);
+	assert_int_equal(cgroup_host_lock_fds(h2, fds, CG_MAX_HIER), n);
+
+	h = cgroup_host_free(h);
+	h2 = cgroup_host_free(h2);
+	tmp_cleanup(&f.t);
+}
+
+/* A root that does not exist yet is made and locked. */
+static void test_lock_creates(void **state)
+{
+	struct cgroup_host *h = NULL;
+	char mi[256], root[256];
+	struct stat st;
+	struct tmp t;
+
+	(void)state;
+	tmp_init(&t, NULL, "0::/\n");
+	snprintf(mi, sizeof(mi), "26 22 0:24 / %s/cg rw - cgroup2 cgroup2 rw\n", t.dir);
+	put(t.mountinfo, mi);
+	mkdirs("%s/cg", t.dir);
+	snprintf(root, sizeof(root), "%s/cg/a/b", t.dir);
+	assert_int_equal(cgroup_host_detect_at(t.mountinfo, t.cgroup, "a/b", &h), 0);
+	assert_int_equal(cgroup_host_lock(h, NULL, NULL), 0);
+	assert_int_equal(stat(root, &st), 0);
+	assert_int_equal(cgroup_host_lock_fds(h, (int[1]){ 0 }, 1), 1);
+	h = cgroup_host_free(h);
+	tmp_cleanup(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_weight_to_shares),  cmocka_unit_test(test_weight_to_blkio),
-		cmocka_unit_test(test_mcpu_to_cfs),	  cmocka_unit_test(test_root_path),
-		cmocka_unit_test(test_detect_hybrid),	  cmocka_unit_test(test_detect_v2),
-		cmocka_unit_test(test_detect_v1),	  cmocka_unit_test(test_detect_odd),
-		cmocka_unit_test(test_apply_v2),	  cmocka_unit_test(test_apply_hybrid),
-		cmocka_unit_test(test_apply_v1_variants), cmocka_unit_test(test_kill_step),
+		cmocka_unit_test(test_weight_to_shares),
+		cmocka_unit_test(test_weight_to_blkio),
+		cmocka_unit_test(test_mcpu_to_cfs),
+		cmocka_unit_test(test_root_path),
+		cmocka_unit_test(test_detect_hybrid),
+		cmocka_unit_test(test_detect_v2),
+		cmocka_unit_test(test_detect_v1),
+		cmocka_unit_test(test_detect_odd),
+		cmocka_unit_test(test_apply_v2),
+		cmocka_unit_test(test_apply_hybrid),
+		cmocka_unit_test(test_apply_v1_variants),
+		cmocka_unit_test(test_kill_step),
+		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_lock_creates),
 	};
 	cgroup_set_write_hook(record_write, NULL);
 	return cmocka_run_group_tests(tests, NULL, cleanup_all);
