@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -269,6 +270,29 @@ static int check_only(struct manager *d, int detected)
 	return detected < 0 ? 1 : 0;
 }
 
+/*
+ * One paddockd per cgroup root: another live one's services are not
+ * orphans of ours. Refuse before anything is created, swept or started.
+ */
+static void lock_cgroup_root(struct manager *d)
+{
+	const char *root = NULL;
+	char owner_dir[PATH_MAX] = "unknown";
+	pid_t holder = 0;
+	int r = cgroup_host_lock(d->cgroups, &holder, &root);
+
+	if (r == -EBUSY) {
+		if (holder <= 0 ||
+		    persist_owner_state_dir(holder, owner_dir, sizeof(owner_dir)) < 0)
+			snprintf(owner_dir, sizeof(owner_dir), "unknown");
+		fatalx("cgroup root %s is owned by another paddockd (pid %d, state dir %s); "
+		       "refusing to start",
+		       root, (int)holder, owner_dir);
+	}
+	if (r < 0)
+		fatalx("cannot lock cgroup root %s: %s", root ? root : "", strerror(-r));
+}
+
 /* Detach (unless foreground or re-executed), become the subreaper, raise the fd limit. */
 static void become_daemon(struct manager *d, const struct options *o)
 {
@@ -395,6 +419,8 @@ int main(int argc, char **argv)
 		fatalx("%s: %s", d->cfg->state_dir,
 		       r == -EBUSY ? "another paddockd is running with this state dir"
 				   : strerror(-r));
+	persist_inherit_cgroup_locks(d->cgroups);
+	lock_cgroup_root(d);
 	d->instance = (uint64_t)time(NULL) * 1000000 + now_us() % 1000000;
 	struct error ierr = { 0 };
 	struct image_limits ilim = daemon_image_limits(d->cfg);

@@ -10,8 +10,10 @@
  * the first two; when it is missing or corrupt we rebuild from the
  * holder and the cgroups alone.
  */
+#include <dirent.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -71,6 +73,38 @@ int persist_lock(struct persist *p)
 		struct timespec ts = { 0, 20 * 1000000 };
 		(void)nanosleep(&ts, NULL);
 	}
+}
+
+/*
+ * The state dir of paddockd pid: the directory of the paddockd.lock it
+ * holds open (persist_lock keeps it for the daemon's lifetime). 0 or -errno.
+ */
+int persist_owner_state_dir(pid_t pid, char *buf, size_t len)
+{
+	static const char lockname[] = "/paddockd.lock";
+	char path[64];
+	DIR *dir;
+	struct dirent *e;
+	int r = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if (!(dir = opendir(path)))
+		return -errno;
+	while (r < 0 && (e = readdir(dir))) {
+		char link[PATH_MAX];
+		ssize_t n = readlinkat(dirfd(dir), e->d_name, link, sizeof(link) - 1);
+		size_t k = sizeof(lockname) - 1;
+		if (n <= (ssize_t)k)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link + n - k, lockname) != 0)
+			continue;
+		link[n - k] = '\0';
+		snprintf(buf, len, "%s", link);
+		r = 0;
+	}
+	closedir(dir);
+	return r;
 }
 
 /* --- the state file ------------------------------------------------------------------------ */
@@ -460,6 +494,50 @@ int persist_adopt(struct persist *p, bool *adopted)
 
 /* --- re-exec ------------------------------------------------------------------------------ */
 
+/*
+ * The cgroup roots stay ours across the exec: their lock fds are left open
+ * and named in PADDOCK_CGROUP_LOCKS for the next image
+ * (persist_inherit_cgroup_locks). Dropping and re-taking them would let a
+ * daemon starting at that moment take the roots from under us.
+ */
+static void keep_cgroup_locks(struct manager *d, bool keep)
+{
+	int fds[32];
+	size_t n = cgroup_host_lock_fds(d->cgroups, fds, ARRAY_SIZE(fds));
+	char list[32 * 12] = "";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		(void)fcntl(fds[i], F_SETFD, keep ? 0 : FD_CLOEXEC);
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%d", i ? "," : "", fds[i]);
+	}
+	if (keep)
+		setenv("PADDOCK_CGROUP_LOCKS", list, 1);
+	else
+		unsetenv("PADDOCK_CGROUP_LOCKS");
+}
+
+void persist_inherit_cgroup_locks(struct cgroup_host *host)
+{
+	const char *list = getenv("PADDOCK_CGROUP_LOCKS");
+	int fds[32];
+	size_t n = 0;
+
+	if (!list)
+		return;
+	for (const char *p = list; *p && n < ARRAY_SIZE(fds);) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (v > 2 && v < INT_MAX)
+			fds[n++] = (int)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	cgroup_host_inherit_locks(host, fds, n);
+	unsetenv("PADDOCK_CGROUP_LOCKS");
+}
+
 static void on_reexec(evutil_socket_t fd, short what, void *arg)
 {
 	struct persist *p = arg;
@@ -475,8 +553,10 @@ static void on_reexec(evutil_socket_t fd, short what, void *arg)
 	log_info("re-executing %s", p->self_exe);
 	eventlog_emit(d->events, NULL, "daemon-reexec", NULL);
 	setenv("PADDOCK_REEXEC", "1", 1);
+	keep_cgroup_locks(d, true);
 	execv(p->self_exe, p->argv);
 	log_warn("re-exec %s failed; carrying on", p->self_exe);
+	keep_cgroup_locks(d, false);
 	unsetenv("PADDOCK_REEXEC");
 }
 

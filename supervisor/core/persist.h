@@ -7,7 +7,10 @@
 #define PADDOCK_PERSIST_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
+struct cgroup_host;
 struct manager;
 struct persist;
 struct rebalancer;
@@ -17,6 +20,10 @@ struct persist *persist_new(struct manager *m, char **argv);
 struct persist *persist_free(struct persist *p);
 /* Take <state_dir>/paddockd.lock: the fd, or -EBUSY when another paddockd holds it. */
 int persist_lock(struct persist *p);
+/* The state dir of the paddockd with this pid (the lock file it holds); 0 or -errno. */
+int persist_owner_state_dir(pid_t pid, char *buf, size_t len);
+/* After daemon-reexec: take back the cgroup root locks the previous image kept open. */
+void persist_inherit_cgroup_locks(struct cgroup_host *host);
 /*
  * Connect to (or start) the fd holder, read the state file and take over
  * what the previous daemon left running. adopted[i] says which of
