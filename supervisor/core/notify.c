@@ -206,6 +206,14 @@ fail:
 	return r;
 }
 
+void notify_remove(struct notify *n)
+{
+	if (!n)
+		return;
+	(void)unlink(n->path);
+	(void)rmdir(n->dir);
+}
+
 struct notify *notify_free(struct notify *n)
 {
 	if (!n)

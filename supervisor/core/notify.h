@@ -46,6 +46,12 @@ struct notify_ops {
 int notify_open(struct event_base *base, const char *runtime_dir, struct eventlog *events,
 		const struct notify_ops *ops, void *arg, struct notify **out);
 struct notify *notify_free(struct notify *n);
+/*
+ * Orderly shutdown with no service left: remove the socket and its
+ * directory. Not when services may still run: their roots bind the
+ * directory, and the next daemon binds a new socket in that very one.
+ */
+void notify_remove(struct notify *n);
 /* Host directory holding the socket (bound into service roots). */
 const char *notify_dir(const struct notify *n);
 /* Host path of the socket (NOTIFY_SOCKET for services on the host filesystem). */

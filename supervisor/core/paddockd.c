@@ -464,9 +464,17 @@ int main(int argc, char **argv)
 
 	log_info("shutting down");
 	eventlog_emit(d->events, NULL, "daemon-stop", NULL);
-	persist_shutdown(x.persist, manager_all_settled(d));
+	/*
+	 * With every service stopped the runtime dir is left empty; with some
+	 * left running (stop timeout), the holder's socket and the notify
+	 * directory stay for them and the next daemon.
+	 */
+	bool all_stopped = manager_all_settled(d);
+	persist_shutdown(x.persist, all_stopped);
 	unwire(&x);
 	manager_done(d);
+	if (all_stopped)
+		notify_remove(x.notify);
 	x.notify = notify_free(x.notify);
 	x.persist = persist_free(x.persist);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)

@@ -589,8 +589,10 @@ void persist_shutdown(struct persist *p, bool all_stopped)
 		p->ev_fdstore = NULL;
 	}
 	if (all_stopped) {
-		/* Nothing runs: nothing to hold or to remember. */
+		/* Nothing runs: nothing to hold or to remember, nothing to leave behind. */
 		(void)fdstore_quit(d->env.fdstore);
+		if (p->fdstore_path)
+			(void)unlink(p->fdstore_path);
 		if (p->state_path)
 			(void)unlink(p->state_path);
 	} else if (p->state_path) {

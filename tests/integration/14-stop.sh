@@ -50,4 +50,5 @@ opid=$(main_pid other)
 stop_daemon || fail "paddockd exited non-zero on SIGTERM"
 kill -0 "$opid" 2>/dev/null && fail "service survived daemon SIGTERM"
 for s in polite stubborn hostfs other; do [ -d "$(cg $s)" ] && fail "cgroup of $s left after shutdown"; done
-pass "SIGTERM stops every service and removes the cgroups"
+[ -z "$(ls -A "$T/run")" ] || fail "runtime dir not empty after shutdown: $(ls -A "$T/run")"
+pass "SIGTERM stops every service and removes the cgroups; the runtime dir is left empty"

@@ -100,3 +100,14 @@ for d in $(roots); do
 	locked_by "$d" "$DAEMON_PID" || fail "the restarted daemon does not hold $d"
 done
 pass "after kill -9 the daemon starts again on its state dir and adopts pid $kpid"
+
+# 4. An orderly shutdown leaves nothing in the runtime dir (a re-exec and a
+# kill -9 left it all in place: the holder's socket, notify/, control.sock).
+holder=$(cd /proc && for p in [0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = paddock-fdstore ] &&
+	[ "$(readlink $p/cwd 2>/dev/null)" = "$T/run" ] && echo $p; done)
+[ -n "$holder" ] || fail "no fd holder"
+[ -S "$T/run/fdstore.sock" ] && [ -S "$T/run/notify/notify" ] || fail "runtime dir lacks what the daemon needs: $(ls -AR "$T/run")"
+stop_daemon || fail "paddockd exited non-zero on SIGTERM"
+[ -z "$(ls -A "$T/run")" ] || fail "runtime dir not empty after shutdown: $(ls -AR "$T/run")"
+wait_for 5 bash -c "! kill -0 $holder" || fail "the fd holder $holder outlived the shutdown"
+pass "an orderly shutdown leaves the runtime dir empty and no fd holder"
