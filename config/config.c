@@ -97,9 +97,10 @@
  *   runtime_dir /run/paddock, cgroup_root unset (own subtree),
  *   metrics.listen unset (off), budget.memory unset (host RAM),
  *   budget.reserve 256M, budget.cpu max (all CPUs), log.max_size 8M,
- *   log.keep 3, probe_interval 1s.
+ *   log.keep 3, log.pipe_size 4M, probe_interval 1s.
  *   Directories are absolute paths; metrics.listen is HOST:PORT;
- *   log.max_size >= 64K; log.keep 0..1000; probe_interval 100ms..1h;
+ *   log.max_size >= 64K; log.keep 0..1000; log.pipe_size 4K..1G;
+ *   probe_interval 100ms..1h;
  *   budget.memory max = unset; budget.reserve below budget.memory.
  */
 #ifndef _GNU_SOURCE

@@ -47,6 +47,8 @@ struct daemon_config *daemon_config_new_defaults(void)
 	cfg->budget.cpu_mcpu = 0;
 	cfg->log.max_size = 8ULL << 20;
 	cfg->log.keep = 3;
+	/* 10 s of 2,000 lines/s of 200 bytes: a daemon outage blocks no writer. */
+	cfg->log.pipe_size = 4ULL << 20;
 	cfg->probe_interval_ms = 1000;
 	/* Observe by default: every decision is logged with its inputs, nothing is written
 	 * until the operator has seen what enforce would do and turns it on. */
@@ -95,7 +97,7 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 	static const char *const images_keys[] = { "max_json_size", "max_layer_size", NULL };
 	static const char *const metrics_keys[] = { "listen", NULL };
 	static const char *const budget_keys[] = { "memory", "reserve", "cpu", NULL };
-	static const char *const log_keys[] = { "max_size", "keep", NULL };
+	static const char *const log_keys[] = { "max_size", "keep", "pipe_size", NULL };
 	static const char *const dirs[] = { "services_dir", "state_dir", "runtime_dir",
 					    "cgroup_root" };
 	char **dir_fields[] = { &cfg->services_dir, &cfg->state_dir, &cfg->runtime_dir,
@@ -196,6 +198,13 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 		x = y_get(m, "keep", NULL);
 		if (!y_is_null(x) && y_uint(c, x, "log.keep", 0, 1000, &u))
 			cfg->log.keep = (uint32_t)u;
+		x = y_get(m, "pipe_size", NULL);
+		if (!y_is_null(x) && y_size(c, x, "log.pipe_size", &u)) {
+			if (u < (4 << 10) || u > (1ULL << 30))
+				y_err(c, x, "'log.pipe_size' must be between 4K and 1G");
+			else
+				cfg->log.pipe_size = u;
+		}
 	}
 
 	m = y_get(root, "rebalance", NULL);

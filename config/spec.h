@@ -196,6 +196,7 @@ struct daemon_config {
 	struct {
 		uint64_t max_size; /* bytes per log file before rotation */
 		uint32_t keep; /* rotated files kept */
+		uint64_t pipe_size; /* bytes a service's stdout/stderr pipe holds */
 	} log;
 	uint64_t probe_interval_ms;
 	struct {

@@ -12,9 +12,10 @@
  * systemd). One holder process for all services costs one process and
  * one fd per stored descriptor, works with or without systemd, and loses
  * nothing: the holder never reads, so output simply waits in the pipe
- * (64 KiB, a minute of a chatty service's lines) until the next paddockd
- * takes the read end back and drains it. If the pipe fills, the service
- * blocks in write(2); it is never killed. The holder keeps the pidfd too, so the next paddockd
+ * (log.pipe_size, 4 MiB by default: seconds of a chatty service's
+ * lines) until the next paddockd takes the read end back and drains
+ * it. If the pipe fills, the service blocks in write(2); it is never
+ * killed. The holder keeps the pidfd too, so the next paddockd
  * knows the very process it started (no pid reuse), and the status pipe
  * of paddock's init, so an exit while paddockd was away keeps its cause.
  *

@@ -2,7 +2,10 @@
  * service-output.c - one service: the output pipes and the log (see service-internal.h).
  */
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 
+#include "log.h"
 #include "logstore.h"
 #include "service-internal.h"
 #include "util.h"
@@ -44,7 +47,10 @@ static ssize_t log_from_pipe(struct service *svc, int fd, int stream, char *buf,
 			logstore_feed(svc->log, stream, buf, (size_t)n);
 		return n < 0 ? -errno : n;
 	}
-	/* A pipe never holds more than the scratch pipe and len can take (64 KiB each). */
+	/*
+	 * At most what the scratch pipe and len can take (64 KiB each) of a
+	 * pipe that may hold megabytes (log.pipe_size): the caller loops.
+	 */
 	n = tee(fd, scratch[1], len, SPLICE_F_NONBLOCK);
 	if (n < 0 && errno == EINVAL) { /* not a pipe after all: a plain read */
 		n = read(fd, buf, len);
@@ -103,6 +109,59 @@ void svc_on_output(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* fs.pipe-max-size: what F_SETPIPE_SZ grants without CAP_SYS_RESOURCE; 0 if unknown. */
+static long pipe_max_size(void)
+{
+	char buf[32];
+	long v;
+
+	if (read_file_at(AT_FDCWD, "/proc/sys/fs/pipe-max-size", buf, sizeof(buf)) <= 0)
+		return 0;
+	v = strtol(buf, NULL, 10);
+	return v > 0 ? v : 0;
+}
+
+/*
+ * Give an output pipe log.pipe_size, so that a chatty service keeps
+ * writing while no paddockd reads (a restart, a crash): the kernel holds
+ * the lines and the next daemon drains them. Above fs.pipe-max-size the
+ * kernel wants CAP_SYS_RESOURCE; without it the pipes get the system
+ * maximum, said once. The ring of slots is allocated here (40 bytes per
+ * page of size), the pages themselves only as output waits.
+ */
+static void size_pipe(const struct service *svc, int fd)
+{
+	static uint64_t asked; /* log.pipe_size last asked for */
+	static long granted; /* what the kernel gave for it; 0: leave the default */
+	uint64_t want = svc->env->cfg->log.pipe_size;
+	long max, r;
+
+	if (want == 0 || want > INT_MAX)
+		return;
+	if (want == asked) {
+		if (granted > 0)
+			(void)fcntl(fd, F_SETPIPE_SZ, (int)granted);
+		return;
+	}
+	asked = want;
+	granted = 0;
+	if ((r = fcntl(fd, F_SETPIPE_SZ, (int)want)) >= 0) {
+		granted = (long)want;
+		return;
+	}
+	if (errno == EPERM && (max = pipe_max_size()) > 0 && (uint64_t)max < want &&
+	    (r = fcntl(fd, F_SETPIPE_SZ, (int)max)) >= 0) {
+		granted = max;
+		log_warnx("log.pipe_size %" PRIu64 " is above fs.pipe-max-size %ld and paddockd "
+			  "lacks CAP_SYS_RESOURCE: service output pipes hold %ld bytes",
+			  want, max, r);
+		return;
+	}
+	log_warn("cannot size service output pipes to %" PRIu64 " bytes; they keep the "
+		 "kernel's default",
+		 want);
+}
+
 /* Pipes for stdout/stderr; we keep the nonblocking read ends. */
 int svc_open_outputs(struct service *svc, int wr[2])
 {
@@ -117,6 +176,7 @@ int svc_open_outputs(struct service *svc, int wr[2])
 			return r;
 		}
 		(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+		size_pipe(svc, p[0]);
 		svc_close_output(svc, i);
 		svc->out_fd[i] = p[0];
 		wr[i] = p[1];

@@ -1525,6 +1525,7 @@ static void test_daemon_defaults(void **state)
 	assert_int_equal(c->budget.cpu_mcpu, 0);
 	assert_int_equal(c->log.max_size, 8 * MIB);
 	assert_int_equal(c->log.keep, 3);
+	assert_int_equal(c->log.pipe_size, 4 * MIB);
 	assert_int_equal(c->probe_interval_ms, 1000);
 	c = daemon_config_free(c);
 	assert_null(c);
@@ -1547,7 +1548,7 @@ static void test_daemon_full(void **state)
 				"cgroup_root: /sys/fs/cgroup/paddock\n"
 				"metrics: {listen: \"127.0.0.1:9100\"}\n"
 				"budget: {memory: 50%, reserve: 1G, cpu: 1.5}\n"
-				"log: {max_size: 16M, keep: 5}\n"
+				"log: {max_size: 16M, keep: 5, pipe_size: 64K}\n"
 				"probe_interval: 500ms\n";
 	struct daemon_config *c;
 	struct config_errors e = { 0 };
@@ -1564,6 +1565,7 @@ static void test_daemon_full(void **state)
 	assert_int_equal(c->budget.cpu_mcpu, 1500);
 	assert_int_equal(c->log.max_size, 16 * MIB);
 	assert_int_equal(c->log.keep, 5);
+	assert_int_equal(c->log.pipe_size, 64 * 1024);
 	assert_int_equal(c->probe_interval_ms, 500);
 	daemon_config_free(c);
 }
@@ -1633,7 +1635,7 @@ static void test_daemon_errors(void **state)
 	static const char y[] = "services_dir: specs\n"
 				"metrics: {listen: \"localhost\"}\n"
 				"budget: {memory: 1G, reserve: 2G, cpus: 1}\n"
-				"log: {max_size: 1K, keep: -1}\n"
+				"log: {max_size: 1K, keep: -1, pipe_size: 2G}\n"
 				"probe_intervall: 1s\n"
 				"probe_interval: 5ms\n";
 	const struct want w[] = {
@@ -1643,6 +1645,7 @@ static void test_daemon_errors(void **state)
 		{ 3, 35, "unknown key 'cpus' in 'budget' (did you mean 'cpu'?)" },
 		{ 4, 17, "'log.max_size' must be at least 64K" },
 		{ 4, 27, "'log.keep' must not be negative" },
+		{ 4, 42, "'log.pipe_size' must be between 4K and 1G" },
 		{ 5, 1,
 		  "unknown key 'probe_intervall' in the daemon config (did you mean "
 		  "'probe_interval'?)" },
