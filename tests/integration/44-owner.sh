@@ -75,6 +75,12 @@ for d in $(roots); do
 done
 pass "a second daemon is refused and the first one's service keeps pid $kpid"
 
+# paddockd -n only checks: no lock taken, so it works next to a running daemon.
+"$PADDOCKD" -n -S "$T/services" --cgroup-root "$CGROOT" >"$T/check.out" 2>&1 ||
+	fail "paddockd -n failed next to a running daemon: $(tail -n 3 "$T/check.out")"
+grep -q "configuration OK" "$T/check.out" || fail "paddockd -n: $(tail -n 3 "$T/check.out")"
+pass "paddockd -n checks next to the owner without taking the lock"
+
 # 2. daemon-reexec keeps the root.
 line=$(($(wc -l <"$T/daemon.log") + 1))
 ctl daemon-reexec >/dev/null || fail "daemon-reexec"
