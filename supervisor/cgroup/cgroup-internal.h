@@ -16,6 +16,7 @@
 #define CG_MAX_HIER 16 /* mounted hierarchies we track; Linux has ~14 controllers */
 #define CG_MAX_LEVELS 64 /* depth of the root below its base */
 #define CG_LINE_MAX 4096 /* longer mountinfo/cgroup lines are skipped */
+#define CG_MAX_ABOVE 128 /* directories above a root that we lock shared */
 
 /* v1 controllers we use (in describe order), and the v2 ones we enable. */
 enum {
@@ -51,6 +52,8 @@ struct cg_hier {
 	bool supervisor_created;
 	bool set_up; /* cgroup_host_setup done (levels, cpuset, v2 leaf) */
 	int lock_fd; /* the root, flock'ed: we own it (cgroup-lock.c); -1 */
+	int above_fd[CG_MAX_ABOVE]; /* the directories above it, LOCK_SH */
+	size_t nabove;
 };
 
 struct cgroup_ops {
@@ -69,6 +72,8 @@ struct cgroup_host {
 	int main; /* hierarchy cgroup_path() reports */
 	unsigned v2_avail; /* CG_CTRL_* enabled in the v2 root's subtree_control */
 	bool no_kill; /* PADDOCK_TEST_NO_CGROUP_KILL=1: act as if there were no cgroup.kill */
+	int inherited[CG_MAX_HIER * 16]; /* lock fds from before a re-exec, not yet taken */
+	size_t ninherited;
 	char describe[512];
 };
 
@@ -119,6 +124,8 @@ int cg_hier_with(const struct cgroup_host *host, unsigned ctrl);
 
 /* Make the levels from the base down to the root (idempotent). */
 int cg_hier_levels(struct cg_hier *h);
+/* Let go of every lock of cgroup-lock.c. */
+void cg_host_unlock(struct cgroup_host *host);
 
 /* v2 pieces the front uses for the unified hierarchy in every mode. */
 int cg_v2_setup(struct cgroup_host *host, struct cg_hier *h);

@@ -1,11 +1,15 @@
 /*
  * cgroup-lock.c - one owner per root. The daemon takes flock(LOCK_EX) on
  * the root directory of every hierarchy it uses (cgroupfs accepts flock on
- * a directory opened O_RDONLY, v1 and v2). Why a lock on the directory
- * rather than a pid file: the kernel drops it the moment the holder dies,
- * so a crashed or kill -9'd owner never needs to be detected as stale,
- * and it names exactly the tree it protects whatever state dir or
- * runtime dir the owner was started with.
+ * a directory opened O_RDONLY, v1 and v2), and LOCK_SH on every directory
+ * above it. Why a lock on the directory rather than a pid file: the
+ * kernel drops it the moment the holder dies, so a crashed or kill -9'd
+ * owner never needs to be detected as stale, and it names exactly the
+ * tree it protects whatever state dir or runtime dir the owner was
+ * started with. Why the shared locks above: a daemon whose root contains
+ * another's would sweep that one's services as orphans, and one whose
+ * root lies inside another's would be swept; daemons side by side only
+ * share the directories above them, which LOCK_SH allows.
  *
  * The lock belongs to the open file description: it survives fork (a
  * daemon(3)ised owner keeps it) and, when the fd is left open, exec
@@ -52,24 +56,30 @@ static bool cg_pid_holds(pid_t pid, dev_t dev, ino_t ino)
 	return found;
 }
 
-/* The pid /proc/locks names for an flock on dev:ino (who took it), or 0. */
-static pid_t cg_locks_pid(dev_t dev, ino_t ino)
+/*
+ * An flock on dev:ino from /proc/locks: the pid that took it and whether
+ * it is exclusive, preferring an exclusive one. 0 when none is listed.
+ */
+static pid_t cg_locks_pid(dev_t dev, ino_t ino, bool *exclusive)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/locks", "re");
 	char line[256], want[64];
 	pid_t pid = 0;
 
+	*exclusive = false;
 	if (!f)
 		return 0;
 	snprintf(want, sizeof(want), "%02x:%02x:%llu", major(dev), minor(dev),
 		 (unsigned long long)ino);
-	while (!pid && fgets(line, sizeof(line), f)) {
-		char type[16], id[64];
+	while (!*exclusive && fgets(line, sizeof(line), f)) {
+		char type[16], mode[16], id[64];
 		int p;
 		/* "1: FLOCK  ADVISORY  WRITE 1234 00:26:277805 0 EOF" */
-		if (sscanf(line, "%*s %15s %*s %*s %d %63s", type, &p, id) == 3 &&
-		    strcmp(type, "FLOCK") == 0 && strcmp(id, want) == 0 && p > 0)
-			pid = p;
+		if (sscanf(line, "%*s %15s %*s %15s %d %63s", type, mode, &p, id) != 4 ||
+		    strcmp(type, "FLOCK") != 0 || strcmp(id, want) != 0 || p <= 0)
+			continue;
+		pid = p;
+		*exclusive = strcmp(mode, "WRITE") == 0;
 	}
 	return pid;
 }
@@ -88,15 +98,15 @@ static pid_t cg_ppid(pid_t pid)
 }
 
 /*
- * The process holding the lock on dev:ino. The pid in /proc/locks is the
+ * The process holding a lock on dev:ino. The pid in /proc/locks is the
  * one that took it, which is gone when the owner forked into the
  * background; then look for the fd in every process and name the topmost
  * holder (a helper the owner forked shares the fd). O(processes x fds),
  * only on refusal.
  */
-static pid_t cg_lock_holder(dev_t dev, ino_t ino)
+static pid_t cg_lock_holder(dev_t dev, ino_t ino, bool *exclusive)
 {
-	pid_t pid = cg_locks_pid(dev, ino), best = 0;
+	pid_t pid = cg_locks_pid(dev, ino, exclusive), best = 0;
 	DIR *d;
 	struct dirent *e;
 
@@ -118,8 +128,118 @@ static pid_t cg_lock_holder(dev_t dev, ino_t ino)
 	return best;
 }
 
-/* Lock h's root when it exists (or create is set); 0, -EBUSY with *holder, -errno. */
-static int cg_hier_lock(struct cg_hier *h, bool create, pid_t *holder)
+/* An fd handed over by the previous image for this very directory, or -1. */
+static int cg_take_inherited(struct cgroup_host *host, const struct stat *st)
+{
+	for (size_t i = 0; i < host->ninherited; i++) {
+		struct stat ist;
+		int fd = host->inherited[i];
+		if (fd < 0 || fstat(fd, &ist) < 0 || ist.st_dev != st->st_dev ||
+		    ist.st_ino != st->st_ino)
+			continue;
+		host->inherited[i] = -1;
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		return fd;
+	}
+	return -1;
+}
+
+/*
+ * Lock one directory: -ENOENT when it does not exist, -EBUSY with the
+ * conflict filled, else the fd (ours to keep).
+ */
+static int cg_lock_dir(struct cgroup_host *host, const char *path, int op,
+		       struct cgroup_lock_conflict *c)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), old, r;
+
+	if (fd < 0)
+		return -errno;
+	/* The same open file description as before the exec: flock on it again is ours. */
+	if (fstat(fd, &st) == 0 && (old = cg_take_inherited(host, &st)) >= 0) {
+		close(fd);
+		fd = old;
+	}
+	if (flock(fd, op | LOCK_NB) == 0)
+		return fd;
+	r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	if (r == -EBUSY) {
+		bool exclusive = false;
+		c->pid = fstat(fd, &st) == 0 ? cg_lock_holder(st.st_dev, st.st_ino, &exclusive) : 0;
+		snprintf(c->path, sizeof(c->path), "%s", path);
+		/* Our root is held: by its owner (exclusive) or by owners below it. */
+		c->kind = op == LOCK_SH ? CGROUP_LOCK_INSIDE
+			  : exclusive	? CGROUP_LOCK_SAME
+					: CGROUP_LOCK_CONTAINS;
+	}
+	close(fd);
+	return r;
+}
+
+/* LOCK_SH on every directory from the mount down to the root's parent. */
+static int cg_lock_above(struct cgroup_host *host, struct cg_hier *h,
+			 struct cgroup_lock_conflict *c)
+{
+	char path[CG_PATH_MAX];
+	size_t o = (size_t)snprintf(path, sizeof(path), "%s", h->mount);
+	const char *p = h->root_rel;
+
+	while (*p) {
+		size_t n;
+		int fd;
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n == 0 || p[n] == '\0')
+			break; /* the root itself is locked apart */
+		if (h->nabove >= CG_MAX_ABOVE)
+			return -ELOOP;
+		if ((fd = cg_lock_dir(host, path, LOCK_SH, c)) < 0)
+			return fd;
+		h->above_fd[h->nabove++] = fd;
+		if (o + 1 + n >= sizeof(path))
+			return -ENAMETOOLONG;
+		path[o++] = '/';
+		memcpy(path + o, p, n);
+		path[o += n] = '\0';
+		p += n;
+	}
+	if (h->nabove >= CG_MAX_ABOVE)
+		return -ELOOP;
+	/* The root's parent (the mount itself when the root is one level down). */
+	if (strcmp(h->root, h->mount) != 0) {
+		int fd = cg_lock_dir(host, path, LOCK_SH, c);
+		if (fd < 0)
+			return fd;
+		h->above_fd[h->nabove++] = fd;
+	}
+	return 0;
+}
+
+static void cg_hier_unlock(struct cg_hier *h)
+{
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+	h->lock_fd = -1;
+	for (size_t i = 0; i < h->nabove; i++)
+		close(h->above_fd[i]);
+	h->nabove = 0;
+}
+
+void cg_host_unlock(struct cgroup_host *host)
+{
+	for (size_t i = 0; i < host->nhier; i++)
+		cg_hier_unlock(&host->hier[i]);
+	for (size_t i = 0; i < host->ninherited; i++)
+		if (host->inherited[i] >= 0)
+			close(host->inherited[i]);
+	host->ninherited = 0;
+}
+
+/* Lock h when its root exists (or create is set): 0, -EBUSY with c filled, -errno. */
+static int cg_hier_lock(struct cgroup_host *host, struct cg_hier *h, bool create,
+			struct cgroup_lock_conflict *c)
 {
 	struct stat st;
 	int fd, r;
@@ -128,40 +248,25 @@ static int cg_hier_lock(struct cg_hier *h, bool create, pid_t *holder)
 		return 0;
 	if (create && (r = cg_hier_levels(h)) < 0)
 		return r;
-	fd = open(h->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT && !create ? 0 : -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		h->lock_fd = fd;
-		return 0;
+	if (!create && stat(h->root, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = cg_lock_above(host, h, c);
+	fd = r < 0 ? r : cg_lock_dir(host, h->root, LOCK_EX, c);
+	if (fd < 0) {
+		cg_hier_unlock(h);
+		return fd;
 	}
-	r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-	if (r == -EBUSY && fstat(fd, &st) == 0)
-		*holder = cg_lock_holder(st.st_dev, st.st_ino);
-	close(fd);
-	return r;
+	h->lock_fd = fd;
+	return 0;
 }
 
-static void cg_unlock_all(struct cgroup_host *host)
+int cgroup_host_lock(struct cgroup_host *host, struct cgroup_lock_conflict *c)
 {
-	for (size_t i = 0; i < host->nhier; i++) {
-		if (host->hier[i].lock_fd >= 0)
-			close(host->hier[i].lock_fd);
-		host->hier[i].lock_fd = -1;
-	}
-}
+	struct cgroup_lock_conflict dummy;
 
-int cgroup_host_lock(struct cgroup_host *host, pid_t *holder, const char **path)
-{
-	pid_t dummy_pid;
-	const char *dummy_path;
-
-	if (!holder)
-		holder = &dummy_pid;
-	if (!path)
-		path = &dummy_path;
-	*holder = 0;
-	*path = NULL;
+	if (!c)
+		c = &dummy;
+	memset(c, 0, sizeof(*c));
 	/*
 	 * Two passes: the roots that exist first, so that a refusal has
 	 * created nothing; then the missing ones, made and locked. A root a
@@ -171,18 +276,23 @@ int cgroup_host_lock(struct cgroup_host *host, pid_t *holder, const char **path)
 	for (int create = 0; create <= 1; create++) {
 		for (size_t i = 0; i < host->nhier; i++) {
 			struct cg_hier *h = &host->hier[i];
-			int r = cg_hier_lock(h, create, holder);
+			int r = cg_hier_lock(host, h, create, c);
 			if (r < 0) {
-				*path = h->root;
+				c->root = h->root;
 				if (r == -EBUSY)
 					/* Whatever we made there is the winner's now. */
 					for (size_t l = 0; l < h->nlevels; l++)
 						h->levels[l].created = false;
-				cg_unlock_all(host);
+				cg_host_unlock(host);
 				return r;
 			}
 		}
 	}
+	/* Handed over but no longer ours to hold (the root moved): let go. */
+	for (size_t i = 0; i < host->ninherited; i++)
+		if (host->inherited[i] >= 0)
+			close(host->inherited[i]);
+	host->ninherited = 0;
 	return 0;
 }
 
@@ -190,32 +300,25 @@ size_t cgroup_host_lock_fds(const struct cgroup_host *host, int *fds, size_t max
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < host->nhier && n < max; i++)
-		if (host->hier[i].lock_fd >= 0)
-			fds[n++] = host->hier[i].lock_fd;
+	for (size_t i = 0; i < host->nhier; i++) {
+		const struct cg_hier *h = &host->hier[i];
+		if (h->lock_fd >= 0 && n < max)
+			fds[n++] = h->lock_fd;
+		for (size_t k = 0; k < h->nabove && n < max; k++)
+			fds[n++] = h->above_fd[k];
+	}
 	return n;
 }
 
 void cgroup_host_inherit_locks(struct cgroup_host *host, const int *fds, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		struct stat fst, rst;
-		bool used = false;
-		if (fds[k] < 0 || fstat(fds[k], &fst) < 0)
+		struct stat st;
+		if (fds[k] < 0 || fstat(fds[k], &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		for (size_t i = 0; i < host->nhier && !used; i++) {
-			struct cg_hier *h = &host->hier[i];
-			if (h->lock_fd >= 0 || stat(h->root, &rst) < 0 ||
-			    rst.st_dev != fst.st_dev || rst.st_ino != fst.st_ino)
-				continue;
-			/* Same open file description: flock on it again is ours. */
-			if (flock(fds[k], LOCK_EX | LOCK_NB) == 0) {
-				(void)fcntl(fds[k], F_SETFD, FD_CLOEXEC);
-				h->lock_fd = fds[k];
-				used = true;
-			}
-		}
-		if (!used)
+		if (host->ninherited < ARRAY_SIZE(host->inherited))
+			host->inherited[host->ninherited++] = fds[k];
+		else
 			close(fds[k]);
 	}
 }

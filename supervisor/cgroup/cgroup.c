@@ -514,6 +514,7 @@ struct cgroup_host *cgroup_host_free(struct cgroup_host *host)
 {
 	if (!host)
 		return NULL;
+	cg_host_unlock(host);
 	for (size_t i = 0; i < host->nhier; i++) {
 		struct cg_hier *h = &host->hier[i];
 		free(h->mount);
@@ -521,8 +522,6 @@ struct cgroup_host *cgroup_host_free(struct cgroup_host *host)
 		free(h->root_rel);
 		free(h->root);
 		free(h->supervisor);
-		if (h->lock_fd >= 0)
-			close(h->lock_fd);
 		for (size_t l = 0; l < h->nlevels; l++)
 			free(h->levels[l].path);
 	}
@@ -644,7 +643,7 @@ int cgroup_host_setup(struct cgroup_host *host)
 	int r;
 
 	/* One owner per root: nothing below is done before the root is ours. */
-	if ((r = cgroup_host_lock(host, NULL, NULL)) < 0)
+	if ((r = cgroup_host_lock(host, NULL)) < 0)
 		return r;
 	for (size_t i = 0; i < host->nhier; i++) {
 		struct cg_hier *h = &host->hier[i];

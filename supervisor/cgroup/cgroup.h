@@ -57,15 +57,27 @@ int cgroup_host_detect(const char *cgroup_root, struct cgroup_host **out);
  * cgroup.subtree_control along the way down to the root.
  */
 int cgroup_host_setup(struct cgroup_host *host);
+/* Why cgroup_host_lock refused. */
+struct cgroup_lock_conflict {
+	enum {
+		CGROUP_LOCK_SAME, /* another daemon owns our root */
+		CGROUP_LOCK_INSIDE, /* our root is inside another daemon's (path) */
+		CGROUP_LOCK_CONTAINS, /* another daemon's root is inside ours */
+	} kind;
+	pid_t pid; /* that daemon, 0 if not found */
+	const char *root; /* our root in the hierarchy concerned */
+	char path[4096]; /* the directory found locked */
+};
 /*
  * One paddockd per root: take an exclusive flock(2) on the root directory
- * of every hierarchy, making the roots that are missing. The kernel drops
- * it when the holder dies, so a crashed owner blocks nobody. -EBUSY when
- * another process holds one: *holder gets its pid (0 if not found) and
- * *path that root; nothing was created or kept locked then. Either out
- * pointer may be NULL. Idempotent; cgroup_host_setup takes it first.
+ * of every hierarchy, and a shared one on each directory above it, making
+ * the roots that are missing. So a root that is, contains or lies inside
+ * another live daemon's is refused, while roots side by side are not. The
+ * kernel drops the locks when their holder dies: a crashed owner blocks
+ * nobody. -EBUSY with *c filled on refusal (c may be NULL); nothing was
+ * created or kept locked then. Idempotent; cgroup_host_setup takes it first.
  */
-int cgroup_host_lock(struct cgroup_host *host, pid_t *holder, const char **path);
+int cgroup_host_lock(struct cgroup_host *host, struct cgroup_lock_conflict *c);
 /* The lock fds (close-on-exec), to hand them over across exec; returns how many. */
 size_t cgroup_host_lock_fds(const struct cgroup_host *host, int *fds, size_t max);
 /*

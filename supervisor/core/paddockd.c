@@ -276,21 +276,25 @@ static int check_only(struct manager *d, int detected)
  */
 static void lock_cgroup_root(struct manager *d)
 {
-	const char *root = NULL;
-	char owner_dir[PATH_MAX] = "unknown";
-	pid_t holder = 0;
-	int r = cgroup_host_lock(d->cgroups, &holder, &root);
+	static struct cgroup_lock_conflict c;
+	char owner[PATH_MAX + 64], dir[PATH_MAX];
+	int r = cgroup_host_lock(d->cgroups, &c);
 
 	if (r == -EBUSY) {
-		if (holder <= 0 ||
-		    persist_owner_state_dir(holder, owner_dir, sizeof(owner_dir)) < 0)
-			snprintf(owner_dir, sizeof(owner_dir), "unknown");
-		fatalx("cgroup root %s is owned by another paddockd (pid %d, state dir %s); "
-		       "refusing to start",
-		       root, (int)holder, owner_dir);
+		if (c.pid <= 0 || persist_owner_state_dir(c.pid, dir, sizeof(dir)) < 0)
+			snprintf(dir, sizeof(dir), "unknown");
+		snprintf(owner, sizeof(owner), "another paddockd (pid %d, state dir %s)",
+			 (int)c.pid, dir);
+		if (c.kind == CGROUP_LOCK_INSIDE)
+			fatalx("cgroup root %s is inside %s, the root of %s; refusing to start",
+			       c.root, c.path, owner);
+		if (c.kind == CGROUP_LOCK_CONTAINS)
+			fatalx("cgroup root %s contains the root of %s; refusing to start", c.root,
+			       owner);
+		fatalx("cgroup root %s is owned by %s; refusing to start", c.root, owner);
 	}
 	if (r < 0)
-		fatalx("cannot lock cgroup root %s: %s", root ? root : "", strerror(-r));
+		fatalx("cannot lock cgroup root %s: %s", c.root ? c.root : "", strerror(-r));
 }
 
 /* Detach (unless foreground or re-executed), become the subreaper, raise the fd limit. */

@@ -502,9 +502,9 @@ int persist_adopt(struct persist *p, bool *adopted)
  */
 static void keep_cgroup_locks(struct manager *d, bool keep)
 {
-	int fds[32];
+	int fds[256];
 	size_t n = cgroup_host_lock_fds(d->cgroups, fds, ARRAY_SIZE(fds));
-	char list[32 * 12] = "";
+	char list[256 * 12] = "";
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -520,7 +520,7 @@ static void keep_cgroup_locks(struct manager *d, bool keep)
 void persist_inherit_cgroup_locks(struct cgroup_host *host)
 {
 	const char *list = getenv("PADDOCK_CGROUP_LOCKS");
-	int fds[32];
+	int fds[256];
 	size_t n = 0;
 
 	if (!list)

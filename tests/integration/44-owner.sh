@@ -5,6 +5,7 @@
 #  - a second daemon on the same root with another state dir refuses to
 #    start, naming the owner's pid and state dir, and touches nothing: the
 #    first daemon's service keeps its pid (old code swept it as an orphan);
+#    so does one whose root lies inside the owner's;
 #  - daemon-reexec keeps the root (a third daemon is still refused);
 #  - after kill -9 the lock is gone with the daemon: a new start with the
 #    same state dir adopts the service as before.
@@ -74,6 +75,17 @@ for d in $(roots); do
 	locked_by "$d" "$DAEMON_PID" || fail "root $d is no longer locked by $DAEMON_PID"
 done
 pass "a second daemon is refused and the first one's service keeps pid $kpid"
+
+# A root inside the owner's would be swept as its orphan: refused too.
+mkdir -p "$T/inner/services"
+timeout 15 "$PADDOCKD" -f -v -S "$T/inner/services" --state-dir "$T/inner/state" \
+	--runtime-dir "$T/inner/run" --cgroup-root "$CGROOT/inner" >"$T/inner.out" 2>&1
+rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "a daemon inside the root was not refused (exit $rc)"
+grep -q "/$CGROOT/inner is inside .*/$CGROOT, the root of another paddockd (pid $DAEMON_PID, state dir $T/state); refusing" "$T/inner.out" ||
+	fail "no refusal of the inner root: $(tail -n 3 "$T/inner.out")"
+[ -d "$(service_cgdir inner)" ] && fail "the refused daemon made its root"
+pass "a root inside the owner's is refused"
 
 # paddockd -n only checks: no lock taken, so it works next to a running daemon.
 "$PADDOCKD" -n -S "$T/services" --cgroup-root "$CGROOT" >"$T/check.out" 2>&1 ||

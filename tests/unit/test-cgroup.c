@@ -911,8 +911,8 @@ static void test_kill_step(void **state)
 
 /* ---- ownership ------------------------------------------------------------ */
 
-/* Another process takes the roots of the fake tree and holds them until killed. */
-static pid_t lock_in_child(const struct v1_fake *f)
+/* Another process takes root (relative) in the fake tree and holds it until killed. */
+static pid_t lock_in_child(const struct v1_fake *f, const char *root)
 {
 	int p[2];
 	char c;
@@ -924,8 +924,8 @@ static pid_t lock_in_child(const struct v1_fake *f)
 	if (pid == 0) {
 		struct cgroup_host *h = NULL;
 		close(p[0]);
-		if (cgroup_host_detect_at(f->t.mountinfo, f->t.cgroup, "paddock", &h) < 0 ||
-		    cgroup_host_lock(h, NULL, NULL) < 0)
+		if (cgroup_host_detect_at(f->t.mountinfo, f->t.cgroup, root, &h) < 0 ||
+		    cgroup_host_lock(h, NULL) < 0)
 			_exit(1);
 		(void)!write(p[1], "x", 1);
 		for (;;)
@@ -937,45 +937,88 @@ static pid_t lock_in_child(const struct v1_fake *f)
 	return pid;
 }
 
+static void end_child(pid_t pid)
+{
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
 static void test_lock(void **state)
 {
 	struct v1_fake f;
 	struct cgroup_host *h = NULL, *h2 = NULL;
-	const char *path = NULL;
-	pid_t holder = -1, child;
-	int fds[CG_MAX_HIER], dups[CG_MAX_HIER];
+	struct cgroup_lock_conflict c;
+	pid_t child;
+	int fds[256], dups[256];
 	size_t n;
 
 	(void)state;
 	v1_fake_init(&f, true, NULL);
-	child = lock_in_child(&f);
+	child = lock_in_child(&f, "paddock");
 	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "paddock", &h), 0);
 	/* Refused, naming the holder; nothing kept. */
-	assert_int_equal(cgroup_host_lock(h, &holder, &path), -EBUSY);
-	assert_int_equal(holder, child);
-	assert_non_null(path);
-	assert_int_equal(cgroup_host_lock_fds(h, fds, CG_MAX_HIER), 0);
+	assert_int_equal(cgroup_host_lock(h, &c), -EBUSY);
+	assert_int_equal(c.kind, CGROUP_LOCK_SAME);
+	assert_int_equal(c.pid, child);
+	assert_non_null(c.root);
+	assert_string_equal(c.path, c.root);
+	assert_int_equal(cgroup_host_lock_fds(h, fds, 256), 0);
 	assert_int_equal(cgroup_host_setup(h), -EBUSY);
 
 	/* The holder dies: its locks go with it. */
-	assert_int_equal(kill(child, SIGKILL), 0);
-	assert_int_equal(waitpid(child, NULL, 0), child);
-	assert_int_equal(cgroup_host_lock(h, &holder, &path), 0);
-	n = cgroup_host_lock_fds(h, fds, CG_MAX_HIER);
-	assert_int_equal(n, h->nhier); /* every hierarchy: seven v1 + unified */
-	assert_int_equal(cgroup_host_lock(h, NULL, NULL), 0); /* idempotent */
+	end_child(child);
+	assert_int_equal(cgroup_host_lock(h, &c), 0);
+	n = cgroup_host_lock_fds(h, fds, 256);
+	assert_true(n > h->nhier); /* every hierarchy's root and what is above it */
+	for (size_t i = 0; i < h->nhier; i++)
+		assert_true(h->hier[i].lock_fd >= 0);
+	assert_int_equal(cgroup_host_lock(h, NULL), 0); /* idempotent */
 
 	/* Across exec: the same open files are ours again, a fresh open is not. */
 	for (size_t i = 0; i < n; i++)
 		dups[i] = dup(fds[i]);
 	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "paddock", &h2), 0);
-	assert_int_equal(cgroup_host_lock(h2, NULL, NULL), -EBUSY);
+	assert_int_equal(cgroup_host_lock(h2, NULL), -EBUSY);
 	cgroup_host_inherit_locks(h2, dups, n);
-	assert_int_equal(cgroup_host_lock(h2, NULL, NULL), 0);
-	assert_int_equal(cgroup_host_lock_fds(h2, fds, CG_MAX_HIER), n);
+	assert_int_equal(cgroup_host_lock(h2, NULL), 0);
+	assert_int_equal(cgroup_host_lock_fds(h2, fds, 256), n);
 
 	h = cgroup_host_free(h);
 	h2 = cgroup_host_free(h2);
+	tmp_cleanup(&f.t);
+}
+
+/* Roots inside or around another daemon's are refused; side by side they are not. */
+static void test_lock_nested(void **state)
+{
+	struct v1_fake f;
+	struct cgroup_host *h = NULL;
+	struct cgroup_lock_conflict c;
+	pid_t child;
+
+	(void)state;
+	v1_fake_init(&f, true, NULL);
+	child = lock_in_child(&f, "paddock");
+
+	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "paddock/web", &h), 0);
+	assert_int_equal(cgroup_host_lock(h, &c), -EBUSY);
+	assert_int_equal(c.kind, CGROUP_LOCK_INSIDE);
+	assert_int_equal(c.pid, child);
+	assert_non_null(strstr(c.root, "/paddock/web"));
+	assert_string_equal(c.path + strlen(c.path) - strlen("/paddock"), "/paddock");
+	h = cgroup_host_free(h);
+
+	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, NULL, &h), 0);
+	assert_int_equal(cgroup_host_lock(h, &c), -EBUSY);
+	assert_int_equal(c.kind, CGROUP_LOCK_CONTAINS);
+	assert_int_equal(c.pid, child);
+	h = cgroup_host_free(h);
+
+	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "other", &h), 0);
+	assert_int_equal(cgroup_host_lock(h, &c), 0);
+	h = cgroup_host_free(h);
+
+	end_child(child);
 	tmp_cleanup(&f.t);
 }
 
@@ -994,9 +1037,10 @@ static void test_lock_creates(void **state)
 	mkdirs("%s/cg", t.dir);
 	snprintf(root, sizeof(root), "%s/cg/a/b", t.dir);
 	assert_int_equal(cgroup_host_detect_at(t.mountinfo, t.cgroup, "a/b", &h), 0);
-	assert_int_equal(cgroup_host_lock(h, NULL, NULL), 0);
+	assert_int_equal(cgroup_host_lock(h, NULL), 0);
 	assert_int_equal(stat(root, &st), 0);
-	assert_int_equal(cgroup_host_lock_fds(h, (int[1]){ 0 }, 1), 1);
+	assert_true(h->hier[0].lock_fd >= 0);
+	assert_int_equal(h->hier[0].nabove, 2); /* the mount and a */
 	h = cgroup_host_free(h);
 	tmp_cleanup(&t);
 }
@@ -1017,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_apply_v1_variants),
 		cmocka_unit_test(test_kill_step),
 		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_lock_nested),
 		cmocka_unit_test(test_lock_creates),
 	};
 	cgroup_set_write_hook(record_write, NULL);
