@@ -177,27 +177,38 @@ static int cg_lock_dir(struct cgroup_host *host, const char *path, int op,
 	return r;
 }
 
-/* LOCK_SH on every directory from the mount down to the root's parent. */
-static int cg_lock_above(struct cgroup_host *host, struct cg_hier *h,
+/*
+ * LOCK_SH on every directory from the mount down to the root's parent,
+ * going on after those locked already. With stop_missing, stops without
+ * error at the first that does not exist yet.
+ */
+static int cg_lock_above(struct cgroup_host *host, struct cg_hier *h, bool stop_missing,
 			 struct cgroup_lock_conflict *c)
 {
 	char path[CG_PATH_MAX];
-	size_t o = (size_t)snprintf(path, sizeof(path), "%s", h->mount);
+	size_t o = (size_t)snprintf(path, sizeof(path), "%s", h->mount), k = 0;
 	const char *p = h->root_rel;
 
-	while (*p) {
+	for (;;) {
 		size_t n;
-		int fd;
 		while (*p == '/')
 			p++;
 		n = strcspn(p, "/");
-		if (n == 0 || p[n] == '\0')
-			break; /* the root itself is locked apart */
-		if (h->nabove >= CG_MAX_ABOVE)
-			return -ELOOP;
-		if ((fd = cg_lock_dir(host, path, LOCK_SH, c)) < 0)
-			return fd;
-		h->above_fd[h->nabove++] = fd;
+		if (n == 0)
+			return 0; /* path is the root itself (or the root is the mount) */
+		if (k++ >= h->nabove) {
+			int fd;
+			if (h->nabove >= CG_MAX_ABOVE)
+				return -ELOOP;
+			fd = cg_lock_dir(host, path, LOCK_SH, c);
+			if (fd == -ENOENT && stop_missing)
+				return 0;
+			if (fd < 0)
+				return fd;
+			h->above_fd[h->nabove++] = fd;
+		}
+		if (p[n] == '\0')
+			return 0; /* path is the root's parent: done */
 		if (o + 1 + n >= sizeof(path))
 			return -ENAMETOOLONG;
 		path[o++] = '/';
@@ -205,16 +216,6 @@ static int cg_lock_above(struct cgroup_host *host, struct cg_hier *h,
 		path[o += n] = '\0';
 		p += n;
 	}
-	if (h->nabove >= CG_MAX_ABOVE)
-		return -ELOOP;
-	/* The root's parent (the mount itself when the root is one level down). */
-	if (strcmp(h->root, h->mount) != 0) {
-		int fd = cg_lock_dir(host, path, LOCK_SH, c);
-		if (fd < 0)
-			return fd;
-		h->above_fd[h->nabove++] = fd;
-	}
-	return 0;
 }
 
 static void cg_hier_unlock(struct cg_hier *h)
@@ -237,20 +238,30 @@ void cg_host_unlock(struct cgroup_host *host)
 	host->ninherited = 0;
 }
 
-/* Lock h when its root exists (or create is set): 0, -EBUSY with c filled, -errno. */
-static int cg_hier_lock(struct cgroup_host *host, struct cg_hier *h, bool create,
+/*
+ * One phase of locking h (see cgroup_host_lock): 0, -EBUSY with c filled,
+ * -errno. On failure h holds nothing.
+ */
+static int cg_hier_lock(struct cgroup_host *host, struct cg_hier *h, int phase,
 			struct cgroup_lock_conflict *c)
 {
 	struct stat st;
-	int fd, r;
+	int fd, r = 0;
 
 	if (h->lock_fd >= 0)
 		return 0;
-	if (create && (r = cg_hier_levels(h)) < 0)
-		return r;
-	if (!create && stat(h->root, &st) < 0)
+	if (phase == 0 && stat(h->root, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	r = cg_lock_above(host, h, c);
+	if (phase == 1)
+		r = cg_lock_above(host, h, true, c);
+	else if (phase == 2)
+		r = cg_hier_levels(h);
+	if (r < 0 || phase == 1) {
+		if (r < 0)
+			cg_hier_unlock(h);
+		return r;
+	}
+	r = cg_lock_above(host, h, false, c);
 	fd = r < 0 ? r : cg_lock_dir(host, h->root, LOCK_EX, c);
 	if (fd < 0) {
 		cg_hier_unlock(h);
@@ -268,15 +279,16 @@ int cgroup_host_lock(struct cgroup_host *host, struct cgroup_lock_conflict *c)
 		c = &dummy;
 	memset(c, 0, sizeof(*c));
 	/*
-	 * Two passes: the roots that exist first, so that a refusal has
-	 * created nothing; then the missing ones, made and locked. A root a
-	 * live owner uses exists in every hierarchy, so the second pass only
-	 * meets a competitor when two daemons start at the same moment.
+	 * Three phases, so that a refusal has created nothing: the roots that
+	 * exist, with everything above them; for the missing ones, what
+	 * exists above them; then the missing ones made and locked. A new
+	 * directory is nobody's root, so the last phase only meets a
+	 * competitor when two daemons start at the same moment.
 	 */
-	for (int create = 0; create <= 1; create++) {
+	for (int phase = 0; phase <= 2; phase++) {
 		for (size_t i = 0; i < host->nhier; i++) {
 			struct cg_hier *h = &host->hier[i];
-			int r = cg_hier_lock(host, h, create, c);
+			int r = cg_hier_lock(host, h, phase, c);
 			if (r < 0) {
 				c->root = h->root;
 				if (r == -EBUSY)

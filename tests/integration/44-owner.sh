@@ -84,7 +84,7 @@ rc=$?
 [ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "a daemon inside the root was not refused (exit $rc)"
 grep -q "/$CGROOT/inner is inside .*/$CGROOT, the root of another paddockd (pid $DAEMON_PID, state dir $T/state); refusing" "$T/inner.out" ||
 	fail "no refusal of the inner root: $(tail -n 3 "$T/inner.out")"
-[ -d "$(service_cgdir inner)" ] && fail "the refused daemon made its root"
+for d in $(roots); do [ -d "$d/inner" ] && fail "the refused daemon made $d/inner"; done
 pass "a root inside the owner's is refused"
 
 # paddockd -n only checks: no lock taken, so it works next to a running daemon.
