@@ -50,6 +50,51 @@ static int get_uint(struct json_object *o, const char *key, uint64_t max, uint64
 	return 0;
 }
 
+static const char *const memory_event_keys[] = { "low", "high",	    "max",
+						 "oom", "oom_kill", "oom_group_kill" };
+
+static uint64_t *memory_event_field(struct probe_memory_events *e, size_t i)
+{
+	uint64_t *f[] = { &e->low, &e->high, &e->max, &e->oom, &e->oom_kill, &e->oom_group_kill };
+	return f[i];
+}
+
+/* "exits": [count by exit kind] and "memory_events": {low, high, ...}; both optional. */
+static int parse_counters(struct json_object *o, const char *where, struct state_service *s,
+			  struct error *err)
+{
+	struct json_object *v;
+	char at[48];
+	int r;
+
+	if (json_object_object_get_ex(o, "exits", &v)) {
+		size_t n =
+		    json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+		if (!json_object_is_type(v, json_type_array) || n > STATE_EXIT_KIND_MAX)
+			return error_set(err, EBADMSG,
+					 "%s.exits: not an array of at most %d counts", where,
+					 STATE_EXIT_KIND_MAX);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *c = json_object_array_get_idx(v, i);
+			if (!json_object_is_type(c, json_type_int) || json_object_get_int64(c) < 0)
+				return error_set(err, EBADMSG,
+						 "%s.exits[%zu]: not a non-negative integer", where,
+						 i);
+			s->exits[i] = json_object_get_uint64(c);
+		}
+	}
+	if (json_object_object_get_ex(o, "memory_events", &v)) {
+		snprintf(at, sizeof(at), "%s.memory_events", where);
+		if (!json_object_is_type(v, json_type_object))
+			return error_set(err, EBADMSG, "%s: not an object", at);
+		for (size_t i = 0; i < ARRAY_SIZE(memory_event_keys); i++)
+			if ((r = get_uint(v, memory_event_keys[i], UINT64_MAX - 1,
+					  memory_event_field(&s->memory_events, i), at, err)) < 0)
+				return r;
+	}
+	return 0;
+}
+
 static int parse_service(struct json_object *o, const char *where, struct state_service *s,
 			 struct error *err)
 {
@@ -80,6 +125,11 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 	if ((r = get_uint(o, "failures", UINT32_MAX, &u, where, err)) < 0)
 		return r;
 	s->failures = (unsigned)u;
+	if ((r = get_uint(o, "reloads", UINT32_MAX, &u, where, err)) < 0)
+		return r;
+	s->reloads = (unsigned)u;
+	if ((r = parse_counters(o, where, s, err)) < 0)
+		return r;
 	if (json_object_object_get_ex(o, "spec", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    (size_t)json_object_get_string_len(v) > STATE_MAX_SPEC_TEXT)
@@ -256,6 +306,17 @@ static struct json_object *service_json(const struct state_service *s)
 	json_object_object_add(o, "restarts", json_object_new_uint64(s->restarts));
 	json_object_object_add(o, "failures", json_object_new_uint64(s->failures));
 	json_object_object_add(o, "oom_kills", json_object_new_uint64(s->oom_kills));
+	json_object_object_add(o, "reloads", json_object_new_uint64(s->reloads));
+	struct json_object *ex = json_object_new_array(), *me = json_object_new_object();
+	for (size_t i = 0; i < STATE_EXIT_KIND_MAX; i++)
+		json_object_array_add(ex, json_object_new_uint64(s->exits[i]));
+	json_object_object_add(o, "exits", ex);
+	for (size_t i = 0; i < ARRAY_SIZE(memory_event_keys); i++) {
+		uint64_t x =
+		    *memory_event_field((struct probe_memory_events *)&s->memory_events, i);
+		json_object_object_add(me, memory_event_keys[i], json_object_new_uint64(x));
+	}
+	json_object_object_add(o, "memory_events", me);
 	if (s->spec_text) {
 		json_object_object_add(o, "spec", json_object_new_string(s->spec_text));
 		json_object_object_add(o, "rm", json_object_new_boolean(s->rm));

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "probe.h"
 #include "spec.h"
 
 #define STATE_VERSION 1
@@ -48,6 +49,10 @@ struct state_service {
 	int exit_code;
 	uint64_t exit_ms; /* realtime */
 	char exit_reason[256];
+	unsigned reloads; /* restarts a reload caused: not in restarts, not in the start limit */
+	uint64_t exits[STATE_EXIT_KIND_MAX]; /* exits judged, by enum exit_kind */
+	/* memory.events of the cgroups the service had before its current one */
+	struct probe_memory_events memory_events;
 	/* What the rebalancer learned (rebalancer_record): bytes, 0 = nothing yet. */
 	uint64_t working_set, grown_max;
 };
