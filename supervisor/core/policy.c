@@ -33,13 +33,18 @@ static void emit_action(struct policy *p, struct service *svc, const char *actio
 /*
  * n processes OOM-killed in the group. When the main process died of it,
  * its exit is recorded as oom-kill and the restart policy runs there; when
- * it survived (a child was killed), on_oom acts here.
+ * it survived (a child was killed), on_oom acts here. "Alive" is checked
+ * again: a main process the OOM killer took may not be reaped yet (the
+ * memory.events notice can come before the exit), and acting on it then
+ * would turn its death into a restart we asked for.
  */
 static void on_oom(void *arg, struct service *svc, uint64_t n, bool main_alive)
 {
 	struct policy *p = arg;
 	const struct service_spec *spec = service_spec(svc);
 
+	if (main_alive && service_main_dying(svc))
+		main_alive = false;
 	service_note_oom_kills(svc, n, main_alive);
 	if (spec->on_oom == ON_OOM_GROW)
 		rebalancer_oom_grow(p->rb, svc); /* memory.max one step up for the restart */

@@ -79,6 +79,33 @@ static void close_adoption(struct service_adoption *a)
 		}
 }
 
+_Static_assert(EXIT_KIND_MAX <= STATE_EXIT_KIND_MAX, "the state file counts every exit kind");
+
+/*
+ * What the previous daemon knew of the service, whatever it does now
+ * (running, ended while we were away, held, or to be started): its
+ * counters and its last exit, so that status, list and metrics say after
+ * a takeover what they said before it.
+ */
+static void restore_record(struct service *svc, const struct state_service *rec)
+{
+	if (!rec)
+		return;
+	svc->restarts = rec->restarts;
+	svc->failures = rec->failures;
+	svc->oom_kills = rec->oom_kills;
+	for (size_t i = 0; i < EXIT_KIND_MAX; i++)
+		svc->exits[i] = rec->exits[i];
+	svc->memory_past = rec->memory_events;
+	if (rec->exit_kind > EXIT_NONE && rec->exit_kind < EXIT_KIND_MAX) {
+		svc->last_exit.kind = (enum exit_kind)rec->exit_kind;
+		svc->last_exit.code = rec->exit_code;
+		svc->last_exit.when_ms = rec->exit_ms;
+		snprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), "%s",
+			 rec->exit_reason);
+	}
+}
+
 /*
  * The previous daemon had this service stopped or failed for good (an
  * operator's stop, an exit with no restart to come), or parked: it stays
@@ -86,16 +113,6 @@ static void close_adoption(struct service_adoption *a)
  */
 static int keep_held(struct service *svc, const struct state_service *rec)
 {
-	svc->restarts = rec->restarts;
-	svc->failures = rec->failures;
-	svc->oom_kills = rec->oom_kills;
-	if (rec->exit_kind > EXIT_NONE && rec->exit_kind <= EXIT_UNKNOWN) {
-		svc->last_exit.kind = (enum exit_kind)rec->exit_kind;
-		svc->last_exit.code = rec->exit_code;
-		svc->last_exit.when_ms = rec->exit_ms;
-		snprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), "%s",
-			 rec->exit_reason);
-	}
 	svc->stop_requested = rec->held == STATE_HELD_STOPPED;
 	log_info("service %s: stays %s, as before paddockd's restart", svc->spec->name,
 		 state_held_name(rec->held));
@@ -117,6 +134,7 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 	struct cgroup *cg = NULL;
 	pid_t pid = 0;
 
+	restore_record(svc, rec);
 	if (cgroup_open(svc->env->cgroups, name, &cg) < 0) {
 		close_adoption(a);
 		(void)fdstore_drop(svc->env->fdstore, name);
@@ -178,11 +196,6 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 	}
 	if (svc->spec->image)
 		xasprintf(&svc->rootfs_dir, "%s/rootfs/%s", svc->env->cfg->state_dir, name);
-	if (rec) {
-		svc->restarts = rec->restarts;
-		svc->failures = rec->failures;
-		svc->oom_kills = rec->oom_kills;
-	}
 	svc->started_at_ms = rec && rec->started_at_ms ? rec->started_at_ms : realtime_ms();
 	uint64_t age = realtime_ms() > svc->started_at_ms ? realtime_ms() - svc->started_at_ms : 0;
 	svc->started_mono = now_ms() > age ? now_ms() - age : 0;
@@ -213,7 +226,7 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 		 npids ? "; killing what is left in its cgroup" : "");
 	(void)fdstore_drop(svc->env->fdstore, name);
 	service_set_state(svc, SVC_RUNNING);
-	svc_judge_exit(svc, svc_read_init_status(svc), true);
+	svc_judge_exit(svc, svc_read_init_status(svc, true), true);
 	return 1;
 }
 
@@ -227,6 +240,9 @@ void service_state_record(const struct service *svc, struct state_service *out)
 	out->restarts = svc->restarts;
 	out->failures = svc->failures;
 	out->oom_kills = svc->oom_kills;
+	for (size_t i = 0; i < EXIT_KIND_MAX; i++)
+		out->exits[i] = svc->exits[i];
+	out->memory_events = svc->memory_past;
 	out->spec_text = svc->spec_text; /* borrowed */
 	out->rm = svc->remove_when_settled;
 	/*

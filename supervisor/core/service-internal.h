@@ -20,6 +20,7 @@
 
 #include "cgroup.h"
 #include "launch.h"
+#include "probe.h"
 #include "service.h"
 
 #ifndef P_PIDFD
@@ -87,7 +88,10 @@ struct service {
 	bool remove_when_settled;
 
 	unsigned restarts;
+	uint64_t exits[EXIT_KIND_MAX]; /* exits judged, by kind */
 	uint64_t oom_kills; /* every OOM kill seen in the group, across restarts */
+	uint64_t oom_child_kills; /* of them, this run's with the main process alive */
+	struct probe_memory_events memory_past; /* memory.events of the cgroups already gone */
 	void *monitor_state; /* monitor.c's per-service probe state */
 	unsigned failures; /* consecutive, for backoff */
 	uint64_t *starts; /* ring of the last `burst` start times (monotonic ms) */
@@ -128,10 +132,12 @@ void svc_fail_start(struct service *svc, enum exit_kind kind, const char *fmt, .
     __attribute__((format(printf, 3, 4)));
 void svc_set_timer(struct service *svc, uint64_t ms);
 void svc_begin_stop(struct service *svc);
+/* The exit just recorded in last_exit: counted and, for a process's exit, its event. */
+void svc_account_exit(struct service *svc);
 
 /* service-launch.c: images, cgroup, clone, exit judging, cleanup */
 void svc_release_process(struct service *svc);
-int svc_read_init_status(struct service *svc);
+int svc_read_init_status(struct service *svc, bool adopted);
 void svc_judge_exit(struct service *svc, int status, bool away);
 void svc_on_exit_event(evutil_socket_t fd, short what, void *arg);
 void svc_warn_unsupported(struct service *svc, unsigned bits);
@@ -139,6 +145,8 @@ void svc_drop_overlay(struct service *svc);
 void svc_prepare_image(struct service *svc);
 void svc_launch_now(struct service *svc);
 bool svc_cleanup_cgroup(struct service *svc);
+/* Remove the (empty) cgroup, its memory.events counted into memory_past first. 0 or -errno. */
+int svc_destroy_cgroup(struct service *svc);
 /* Every process of the group: a signal, freeze or thaw (-ESRCH without a cgroup). */
 int svc_signal_group(struct service *svc, int sig);
 int svc_freeze_group(struct service *svc, bool frozen);

@@ -2,6 +2,7 @@
  * service-launch.c - one service: images, cgroup, clone, exit judging, cleanup (see service-internal.h).
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -56,36 +57,110 @@ static void record_exit(struct service *svc, enum exit_kind kind, int code, cons
 	va_end(ap);
 }
 
-/* Did the kernel OOM-kill something in this cgroup since it was created? */
-static bool cgroup_saw_oom_kill(struct service *svc)
+/*
+ * The group's memory.events as the probes parse them: v2 memory.events,
+ * else v1 memory.oom_control (oom_kill) and memory.failcnt (max); what the
+ * host cannot say stays PROBE_UNKNOWN. -errno when nothing could be read.
+ */
+static int read_memory_events(struct cgroup *cg, struct probe_memory_events *ev)
 {
-	struct probe_memory_events ev = { .oom_kill = PROBE_UNKNOWN };
-	uint64_t kills = PROBE_UNKNOWN, under_oom = PROBE_UNKNOWN;
+	uint64_t under_oom = PROBE_UNKNOWN;
 	char buf[1024];
+	int r = -ENOENT;
 
-	if (!svc->cg)
-		return false;
-	/* The probes' parsers: v2 memory.events, else v1 memory.oom_control. */
-	if (cgroup_read_knob(svc->cg, "memory.events", buf, sizeof(buf)) >= 0 &&
-	    probe_parse_memory_events(buf, &ev) == 0)
-		kills = ev.oom_kill;
-	else if (cgroup_read_knob(svc->cg, "memory.oom_control", buf, sizeof(buf)) >= 0)
-		(void)probe_parse_oom_control(buf, &under_oom, &kills);
-	return kills != PROBE_UNKNOWN && kills > 0;
+	memset(ev, 0xff, sizeof(*ev));
+	if (!cg)
+		return -ENOENT;
+	if (cgroup_read_knob(cg, "memory.events", buf, sizeof(buf)) >= 0 &&
+	    probe_parse_memory_events(buf, ev) == 0)
+		return 0;
+	if (cgroup_read_knob(cg, "memory.oom_control", buf, sizeof(buf)) >= 0 &&
+	    probe_parse_oom_control(buf, &under_oom, &ev->oom_kill) == 0)
+		r = 0;
+	if (cgroup_read_knob(cg, "memory.failcnt", buf, sizeof(buf)) >= 0 &&
+	    sscanf(buf, "%" SCNu64, &ev->max) == 1)
+		r = 0;
+	return r;
 }
 
-/* Read the wait status paddock's init left on its status pipe; -1 if none. */
-int svc_read_init_status(struct service *svc)
+/*
+ * Did the OOM killer take the main process? The group's oom_kill count
+ * (since the cgroup was made for this run) is more than the kills already
+ * put down to children while the main process lived. Read from the cgroup
+ * at judging time, so it does not matter whether the kernel's memory.events
+ * notice or the exit reached us first.
+ */
+static bool oom_took_main(struct service *svc)
+{
+	struct probe_memory_events ev;
+
+	return read_memory_events(svc->cg, &ev) == 0 && ev.oom_kill != PROBE_UNKNOWN &&
+	       ev.oom_kill > svc->oom_child_kills;
+}
+
+/*
+ * The wait status paddock's init left on its status pipe; -1 without one.
+ * A pipe at EOF with nothing in it: init died before it could write. It
+ * blocks every signal it can, so only SIGKILL ends it that way (the group
+ * kill at a stop timeout, the OOM killer), and the kernel SIGKILLs the
+ * service in its namespace with it. For a process we cannot wait for (one
+ * an earlier paddockd started) that is the status: what waitid tells us
+ * of our own child. Nonblocking: a live init must never stall the loop.
+ */
+int svc_read_init_status(struct service *svc, bool adopted)
 {
 	int status = -1;
+	ssize_t n;
 
-	if (svc->child.statusfd >= 0 &&
-	    read(svc->child.statusfd, &status, sizeof(status)) != sizeof(status))
-		status = -1;
-	return status;
+	if (svc->child.statusfd < 0)
+		return -1;
+	(void)fcntl(svc->child.statusfd, F_SETFL, O_NONBLOCK);
+	n = read(svc->child.statusfd, &status, sizeof(status));
+	if (n == sizeof(status))
+		return status;
+	return n == 0 && adopted ? SIGKILL : -1;
 }
 
-/* The main process is gone with wait status (-1: unknown): record why, dispatch. */
+/* Why it died, from the wait status (-1: unknown) and what the cgroup saw. */
+static void classify_exit(struct service *svc, int status, bool away)
+{
+	bool oom_kill = false;
+
+	if (status >= 0 && !svc->sigkill_sent &&
+	    ((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+	     (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL)))
+		oom_kill = oom_took_main(svc);
+	if (svc->have_report)
+		record_exit(svc, EXIT_LAUNCH, svc->report.code, "%s: %s", svc->report.msg,
+			    strerror(svc->report.code));
+	else if ((status < 0 && oom_took_main(svc)) || oom_kill)
+		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
+	else if (status < 0 && away)
+		record_exit(svc, EXIT_UNKNOWN, 0,
+			    "exited while paddockd was away (status unknown)");
+	else if (status < 0)
+		record_exit(
+		    svc, EXIT_UNKNOWN, 0,
+		    "exited (status unknown: started by an earlier paddockd, without init)");
+	else if (WIFSIGNALED(status))
+		record_exit(svc, EXIT_SIGNAL, WTERMSIG(status), "killed by %s",
+			    units_signal_name(WTERMSIG(status)));
+	else
+		record_exit(svc, EXIT_CODE, WEXITSTATUS(status), "exited %d", WEXITSTATUS(status));
+	if (svc->forced != EXIT_NONE && !svc->have_report && svc->last_exit.kind != EXIT_OOM) {
+		/* We killed it for a reason of ours: that is the cause, how it died the detail. */
+		char how[sizeof(svc->last_exit.reason)];
+		snprintf(how, sizeof(how), "%s", svc->last_exit.reason);
+		record_exit(svc, svc->forced, svc->last_exit.code, "%s (%s)", svc->forced_reason,
+			    how);
+	}
+}
+
+/*
+ * The main process is gone with wait status (-1: unknown): record why,
+ * account for it (counter, event) at once, dispatch. Status, list, events
+ * and metrics all change at this one moment, never one before the other.
+ */
 void svc_judge_exit(struct service *svc, int status, bool away)
 {
 	/* A launch report may still sit in the pipe: read it before judging. */
@@ -96,36 +171,8 @@ void svc_judge_exit(struct service *svc, int status, bool away)
 			svc->have_report = true;
 		}
 	}
-
-	if (svc->have_report)
-		record_exit(svc, EXIT_LAUNCH, svc->report.code, "%s: %s", svc->report.msg,
-			    strerror(svc->report.code));
-	else if (status < 0 && cgroup_saw_oom_kill(svc))
-		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
-	else if (status < 0 && away)
-		record_exit(svc, EXIT_UNKNOWN, 0,
-			    "exited while paddockd was away (status unknown)");
-	else if (status < 0)
-		record_exit(
-		    svc, EXIT_UNKNOWN, 0,
-		    "exited (status unknown: started by an earlier paddockd, without init)");
-	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !svc->sigkill_sent &&
-		 cgroup_saw_oom_kill(svc))
-		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
-	else if (WIFSIGNALED(status))
-		record_exit(svc, EXIT_SIGNAL, WTERMSIG(status), "killed by %s",
-			    units_signal_name(WTERMSIG(status)));
-	else if (WEXITSTATUS(status) == 137 && !svc->sigkill_sent && cgroup_saw_oom_kill(svc))
-		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
-	else
-		record_exit(svc, EXIT_CODE, WEXITSTATUS(status), "exited %d", WEXITSTATUS(status));
-	if (svc->forced != EXIT_NONE && !svc->have_report && svc->last_exit.kind != EXIT_OOM) {
-		/* We killed it for a reason of ours: that is the cause, how it died the detail. */
-		char how[sizeof(svc->last_exit.reason)];
-		snprintf(how, sizeof(how), "%s", svc->last_exit.reason);
-		record_exit(svc, svc->forced, svc->last_exit.code, "%s (%s)", svc->forced_reason,
-			    how);
-	}
+	classify_exit(svc, status, away);
+	svc_account_exit(svc);
 	svc_readiness_end(svc);
 	svc_release_process(svc);
 	service_dispatch(svc, svc->have_report ? SE_LAUNCH_FAILED : SE_EXITED);
@@ -143,17 +190,76 @@ bool service_reap(struct service *svc)
 		struct pollfd p = { .fd = svc->child.pidfd, .events = POLLIN };
 		if (poll(&p, 1, 0) <= 0)
 			return false;
-		svc_judge_exit(svc, svc_read_init_status(svc), false);
+		svc_judge_exit(svc, svc_read_init_status(svc, true), false);
 		return true;
 	}
 	if (syscall(SYS_waitid, P_PIDFD, svc->child.pidfd, &si, WEXITED | WNOHANG, NULL) < 0 ||
 	    si.si_pid == 0)
 		return false; /* not yet */
-	status = svc_read_init_status(svc);
-	if (status < 0) /* no init in between: the kernel's word */
+	status = svc_read_init_status(svc, false);
+	if (status < 0) /* no init in between, or init itself was killed: the kernel's word */
 		status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
 	svc_judge_exit(svc, status, false);
 	return true;
+}
+
+#define PF_EXITING_FLAG 0x4 /* include/linux/sched.h PF_EXITING, /proc/PID/stat field 9 */
+
+/* The task is gone, a zombie, exiting, or has SIGKILL pending (not yet acted on). */
+static bool proc_dying(pid_t pid)
+{
+	char path[64], buf[2048], state = 0;
+	unsigned long flags = 0;
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+		return true;
+	if (state == 'Z' || state == 'X' || (flags & PF_EXITING_FLAG))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return true;
+	/* SigPnd (the thread) and ShdPnd (the group): a fatal signal sets SIGKILL in both. */
+	for (const char *k = buf; (k = strstr(k, "Pnd:\t")); k += 5) {
+		unsigned long long mask = strtoull(k + 5, NULL, 16);
+		if (mask & (1ULL << (SIGKILL - 1)))
+			return true;
+	}
+	return false;
+}
+
+/* Under paddock's init the service is init's first child: 0 when there is none (any more). */
+static pid_t init_child(pid_t init)
+{
+	char path[96], buf[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
+		return 0;
+	return (pid_t)strtol(buf, NULL, 10);
+}
+
+bool service_main_dying(const struct service *svc)
+{
+	struct pollfd p[2] = { { .fd = svc->child.pidfd, .events = POLLIN },
+			       { .fd = svc->child.statusfd, .events = POLLIN } };
+	bool under_init = svc->child.statusfd >= 0 ||
+			  (svc->spec->init && (svc->spec->isolation.namespaces & SPEC_NS_PID));
+	pid_t child;
+
+	if (svc->main_pid == 0 || svc->child.pidfd < 0)
+		return true;
+	/* The pidfd: the main process (or init) exited; the status pipe: init has reported. */
+	if (poll(p, svc->child.statusfd >= 0 ? 2 : 1, 0) > 0)
+		return true;
+	if (proc_dying(svc->main_pid))
+		return true;
+	if (!under_init)
+		return false;
+	child = init_child(svc->main_pid);
+	return child <= 0 || proc_dying(child);
 }
 
 void svc_on_exit_event(evutil_socket_t fd, short what, void *arg)
@@ -658,11 +764,38 @@ bool svc_cleanup_cgroup(struct service *svc)
 	}
 	if (cgroup_kill_step(svc->cg) > 0)
 		return false;
-	if (cgroup_destroy(svc->cg) == 0) {
-		svc->cg = cgroup_free(svc->cg);
-		return true;
+	return svc_destroy_cgroup(svc) == 0;
+}
+
+/* Add what the probes know of one memory.events counter to another. */
+static void add_known(uint64_t *sum, uint64_t v)
+{
+	if (v != PROBE_UNKNOWN)
+		*sum += v;
+}
+
+int svc_destroy_cgroup(struct service *svc)
+{
+	struct probe_memory_events ev;
+	bool have;
+	int r;
+
+	if (!svc->cg)
+		return 0;
+	/* Read before the cgroup goes: a restart's new one starts from zero. */
+	have = read_memory_events(svc->cg, &ev) == 0;
+	if ((r = cgroup_destroy(svc->cg)) < 0)
+		return r;
+	if (have) {
+		add_known(&svc->memory_past.low, ev.low);
+		add_known(&svc->memory_past.high, ev.high);
+		add_known(&svc->memory_past.max, ev.max);
+		add_known(&svc->memory_past.oom, ev.oom);
+		add_known(&svc->memory_past.oom_kill, ev.oom_kill);
+		add_known(&svc->memory_past.oom_group_kill, ev.oom_group_kill);
 	}
-	return false;
+	svc->cg = cgroup_free(svc->cg);
+	return 0;
 }
 
 /* --- the group ------------------------------------------------------------------------ */

@@ -47,17 +47,24 @@ void service_set_state(struct service *svc, enum service_state st)
 	svc->env->hooks->changed(svc->env->hooks_arg, svc);
 }
 
-struct json_object *service_exit_json(const struct service_exit *e)
+const char *service_exit_kind_name(enum exit_kind kind)
 {
 	static const char *const kinds[] = { "none",	 "exited",	  "signal",
 					     "oom-kill", "launch",	  "start-limit",
 					     "watchdog", "ready-timeout", "unknown" };
+	_Static_assert(ARRAY_SIZE(kinds) == EXIT_KIND_MAX, "a name for every exit kind");
+
+	return (unsigned)kind < ARRAY_SIZE(kinds) ? kinds[kind] : "?";
+}
+
+struct json_object *service_exit_json(const struct service_exit *e)
+{
 	struct json_object *o;
 
 	if (e->kind == EXIT_NONE)
 		return NULL;
 	o = json_object_new_object();
-	json_object_object_add(o, "kind", json_object_new_string(kinds[e->kind]));
+	json_object_object_add(o, "kind", json_object_new_string(service_exit_kind_name(e->kind)));
 	json_object_object_add(o, "code", json_object_new_int(e->code));
 	json_object_object_add(o, "reason", json_object_new_string(e->reason));
 	json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)e->when_ms));
@@ -187,12 +194,12 @@ void svc_fail_start(struct service *svc, enum exit_kind kind, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), fmt, ap);
 	va_end(ap);
+	svc_account_exit(svc);
 	log_warnx("service %s: failed: %s", svc->spec->name, svc->last_exit.reason);
 	logstore_note(svc->log, "failed: %s", svc->last_exit.reason);
 	svc_emit(svc, "failed",
 		 svc_jobj("reason", json_object_new_string(svc->last_exit.reason), NULL, NULL));
-	if (svc->cg && cgroup_destroy(svc->cg) == 0)
-		svc->cg = cgroup_free(svc->cg);
+	(void)svc_destroy_cgroup(svc);
 	service_set_state(svc, SVC_FAILED);
 }
 
@@ -256,6 +263,7 @@ static void do_start(struct service *svc)
 		return;
 
 	svc->have_report = false;
+	svc->oom_child_kills = 0;
 	svc->stop_requested = false;
 	svc->kill_sent = false;
 	svc->sigkill_sent = false;
@@ -348,26 +356,34 @@ static bool wants_restart(struct service *svc)
 	return false;
 }
 
+void svc_account_exit(struct service *svc)
+{
+	const struct service_exit *e = &svc->last_exit;
+
+	if ((unsigned)e->kind < EXIT_KIND_MAX)
+		svc->exits[e->kind]++;
+	if (e->kind == EXIT_LAUNCH || e->kind == EXIT_START_LIMIT)
+		return; /* the service never ran: the "failed" event tells */
+	if (!svc->stop_requested)
+		log_info("service %s: main process %s", svc->spec->name, e->reason);
+	logstore_note(svc->log, "main process %s", e->reason);
+	struct json_object *d = service_exit_json(e);
+	json_object_object_add(d, "runtime_ms",
+			       json_object_new_int64((int64_t)(now_ms() - svc->started_mono)));
+	json_object_object_add(d, "requested", json_object_new_boolean(svc->stop_requested));
+	json_object_object_add(d, "pid", json_object_new_int(svc->last_pid));
+	/* The oom-kill event itself comes from monitor.c, before or after this one. */
+	eventlog_emit(svc->env->events, svc->spec->name, "exit", d);
+}
+
 /* The main process is gone: decide between stopped, failed and backoff. */
 static void settle_after_exit(struct service *svc)
 {
 	const struct service_spec *spec = svc->spec;
 	const struct service_exit *e = &svc->last_exit;
+
 	bool clean = e->kind == EXIT_CODE && e->code == 0;
 
-	if (!svc->stop_requested)
-		log_info("service %s: main process %s", spec->name, e->reason);
-	logstore_note(svc->log, "main process %s", e->reason);
-	{
-		struct json_object *d = service_exit_json(e);
-		json_object_object_add(
-		    d, "runtime_ms",
-		    json_object_new_int64((int64_t)(now_ms() - svc->started_mono)));
-		json_object_object_add(d, "requested",
-				       json_object_new_boolean(svc->stop_requested));
-		json_object_object_add(d, "pid", json_object_new_int(svc->last_pid));
-		svc_emit(svc, "exit", d); /* the oom-kill event itself comes from monitor.c */
-	}
 	if (svc->started_mono && now_ms() - svc->started_mono >= spec->restart.reset_after_ms)
 		svc->failures = 0;
 	if (wants_restart(svc)) {
@@ -740,6 +756,8 @@ void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive)
 	const struct service_spec *spec = svc->spec;
 
 	svc->oom_kills += n;
+	if (main_alive)
+		svc->oom_child_kills += n;
 	log_warnx("service %s: %llu process%s OOM-killed in its cgroup%s", spec->name,
 		  (unsigned long long)n, n == 1 ? "" : "es",
 		  main_alive ? " (main process alive)" : "");
@@ -786,6 +804,16 @@ pid_t service_main_pid(const struct service *svc)
 unsigned service_restarts(const struct service *svc)
 {
 	return svc->restarts;
+}
+
+uint64_t service_exits(const struct service *svc, enum exit_kind kind)
+{
+	return (unsigned)kind < EXIT_KIND_MAX ? svc->exits[kind] : 0;
+}
+
+const struct probe_memory_events *service_memory_events_past(const struct service *svc)
+{
+	return &svc->memory_past;
 }
 
 const struct service_exit *service_last_exit(const struct service *svc)

@@ -41,6 +41,7 @@ enum exit_kind {
 	EXIT_WATCHDOG, /* killed: no WATCHDOG=1 within the interval (or WATCHDOG=trigger) */
 	EXIT_READY_TIMEOUT, /* killed: not ready within ready.timeout */
 	EXIT_UNKNOWN, /* exited while no paddockd ran, and nothing kept its status */
+	EXIT_KIND_MAX
 };
 
 struct service_exit {
@@ -101,6 +102,8 @@ struct service_env {
 
 /* {"kind", "code", "reason", "time_ms"} or NULL when it never exited. */
 struct json_object *service_exit_json(const struct service_exit *e);
+/* "exited", "signal", "oom-kill", ... as status and events name it. */
+const char *service_exit_kind_name(enum exit_kind kind);
 
 struct service *service_new(const struct service_env *env, const struct service_spec *spec);
 /* Destructor; the process must be gone (state stopped or failed). */
@@ -123,6 +126,11 @@ bool service_deps_ready(const struct service *svc);
 uint64_t service_state_since(const struct service *svc); /* realtime ms */
 pid_t service_main_pid(const struct service *svc);
 unsigned service_restarts(const struct service *svc);
+/* Exits of this kind judged so far (across paddockd restarts). */
+uint64_t service_exits(const struct service *svc, enum exit_kind kind);
+/* memory.events of the cgroups the service had before its current one (restarts). */
+struct probe_memory_events;
+const struct probe_memory_events *service_memory_events_past(const struct service *svc);
 const struct service_exit *service_last_exit(const struct service *svc);
 struct cgroup *service_cgroup(const struct service *svc);
 bool service_frozen(const struct service *svc);
@@ -180,6 +188,13 @@ void **service_monitor_slot(struct service *svc);
 uint64_t service_oom_kills(const struct service *svc);
 /* The kernel OOM-killed n processes in the group: counted, logged, an event (no policy). */
 void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive);
+/*
+ * Whether the main process is gone or on its way out (exited, exiting or
+ * with SIGKILL pending; under paddock's init: the service process init
+ * runs). An OOM kill seen while it is dying is its death, not a child's:
+ * its exit is judged oom-kill whichever notification came first.
+ */
+bool service_main_dying(const struct service *svc);
 /* Reap the main process if it has exited (SIGCHLD sweep); true if it had. */
 bool service_reap(struct service *svc);
 /* Copy up to the last n log lines, oldest first, into a malloc'd NUL-terminated text. */

@@ -123,7 +123,7 @@ void svc_release_process(struct service *svc)
 	svc->child.pid = 0;
 }
 
-int svc_read_init_status(struct service *svc)
+int svc_read_init_status(struct service *svc, bool adopted)
 {
 	return -1;
 }
@@ -148,6 +148,11 @@ void svc_drop_overlay(struct service *svc)
 bool svc_cleanup_cgroup(struct service *svc)
 {
 	return true;
+}
+
+int svc_destroy_cgroup(struct service *svc)
+{
+	return 0;
 }
 
 int svc_signal_group(struct service *svc, int sig)
@@ -277,6 +282,7 @@ static bool child_gone(struct service *svc)
 		 WIFSIGNALED(st) ? "signal" : "exited", svc->last_exit.code);
 	if (svc->forced != EXIT_NONE)
 		svc->last_exit.kind = svc->forced;
+	svc_account_exit(svc);
 	svc_release_process(svc);
 	service_dispatch(svc, SE_EXITED);
 	return true;
@@ -294,6 +300,7 @@ static void end_with(struct service *svc, enum exit_kind kind, int code)
 	svc->last_exit.code = code;
 	snprintf(svc->last_exit.reason, sizeof(svc->last_exit.reason), "kind %d code %d", kind,
 		 code);
+	svc_account_exit(svc);
 	svc_release_process(svc);
 	service_dispatch(svc, kind == EXIT_LAUNCH ? SE_LAUNCH_FAILED : SE_EXITED);
 }
@@ -536,6 +543,9 @@ static void test_reload_restarts_at_once(void **state)
 	loop_until(child_gone, w.svc[0]);
 	assert_int_equal(w.svc[0]->state, SVC_STARTING); /* no backoff for a changed spec */
 	assert_int_equal(w.svc[0]->failures, 0);
+	/* The exit the reload asked for is accounted once, as requested. */
+	assert_int_equal(events_of("exit"), 1);
+	assert_int_equal(service_exits(w.svc[0], EXIT_SIGNAL), 1);
 	/* The service points into the new set now; swap it in for teardown. */
 	spec_set_free(w.set);
 	w.set = next;
