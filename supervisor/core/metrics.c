@@ -15,6 +15,7 @@
 #include "manager.h"
 #include "monitor.h"
 #include "notify.h"
+#include "probe.h"
 #include "rebalance-glue.h"
 #include "service.h"
 #include "util.h"
@@ -126,9 +127,52 @@ static void render_states(struct metrics *mx, struct evbuffer *b)
 	})
 	family(b, "paddock_service_restarts_total", "counter", "Restarts since paddockd started.");
 	EACH(series(b, "paddock_service_restarts_total", n, NULL, service_restarts(svc));)
+	family(b, "paddock_service_exits_total", "counter",
+	       "Exits of the service by kind, as last_exit and the exit event name it.");
+	EACH(for (int k = EXIT_NONE + 1; k < EXIT_KIND_MAX; k++) {
+		char l[48];
+		if (!service_exits(svc, (enum exit_kind)k))
+			continue;
+		snprintf(l, sizeof(l), "kind=\"%s\"", service_exit_kind_name((enum exit_kind)k));
+		series_u64(b, "paddock_service_exits_total", n, l,
+			   service_exits(svc, (enum exit_kind)k));
+	})
 	family(b, "paddock_oom_kills_total", "counter",
 	       "Processes of the service killed by the OOM killer, main or not.");
 	EACH(series_u64(b, "paddock_oom_kills_total", n, NULL, service_oom_kills(svc));)
+}
+
+/*
+ * One service's memory.events: what its earlier cgroups counted (read as
+ * each was removed) plus the current one's last sample. A counter the host
+ * cannot tell (v1: low, high, oom) is absent unless an earlier cgroup had it.
+ */
+static void render_memory_events(struct evbuffer *b, const char *n,
+				 const struct probe_memory_events *past,
+				 const struct probe_memory_events *cur)
+{
+	static const struct probe_memory_events none = { PROBE_UNKNOWN, PROBE_UNKNOWN,
+							 PROBE_UNKNOWN, PROBE_UNKNOWN,
+							 PROBE_UNKNOWN, PROBE_UNKNOWN };
+	const struct probe_memory_events *c = cur ? cur : &none;
+	const struct {
+		const char *label;
+		uint64_t past, cur;
+	} ev[] = {
+		{ "event=\"low\"", past->low, c->low },
+		{ "event=\"high\"", past->high, c->high },
+		{ "event=\"max\"", past->max, c->max },
+		{ "event=\"oom\"", past->oom, c->oom },
+		{ "event=\"oom_kill\"", past->oom_kill, c->oom_kill },
+		{ "event=\"oom_group_kill\"", past->oom_group_kill, c->oom_group_kill },
+	};
+
+	for (size_t k = 0; k < ARRAY_SIZE(ev); k++) {
+		if (ev[k].cur == PROBE_UNKNOWN && !ev[k].past)
+			continue;
+		series_u64(b, "paddock_memory_events_total", n, ev[k].label,
+			   ev[k].past + (ev[k].cur == PROBE_UNKNOWN ? 0 : ev[k].cur));
+	}
 }
 
 /* Memory per service: usage, limits, events, breakdown, swap. */
@@ -163,17 +207,10 @@ static void render_memory(struct metrics *mx, struct evbuffer *b)
 		}
 	})
 	family(b, "paddock_memory_events_total", "counter",
-	       "memory.events counters of the cgroup.");
-	EACH(if (s) {
-		const struct probe_memory_events *e = &s->memory.events;
-		series_u64(b, "paddock_memory_events_total", n, "event=\"low\"", e->low);
-		series_u64(b, "paddock_memory_events_total", n, "event=\"high\"", e->high);
-		series_u64(b, "paddock_memory_events_total", n, "event=\"max\"", e->max);
-		series_u64(b, "paddock_memory_events_total", n, "event=\"oom\"", e->oom);
-		series_u64(b, "paddock_memory_events_total", n, "event=\"oom_kill\"", e->oom_kill);
-		series_u64(b, "paddock_memory_events_total", n, "event=\"oom_group_kill\"",
-			   e->oom_group_kill);
-	})
+	       "memory.events counters of the service's cgroups, the ones gone with restarts "
+	       "included.");
+	EACH(render_memory_events(b, n, service_memory_events_past(svc),
+				  s ? &s->memory.events : NULL);)
 	family(b, "paddock_memory_stat_bytes", "gauge", "memory.stat breakdown of the cgroup.");
 	EACH(if (s) {
 		const struct probe_memory_stat *m = &s->memory.stat;
