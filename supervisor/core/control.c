@@ -127,6 +127,7 @@ static struct json_object *service_brief(struct service *svc)
 	json_object_object_add(o, "since_ms", json_u64(service_state_since(svc)));
 	json_object_object_add(o, "main_pid", json_object_new_int(service_main_pid(svc)));
 	json_object_object_add(o, "restarts", json_object_new_int((int)service_restarts(svc)));
+	json_object_object_add(o, "reloads", json_object_new_int((int)service_reloads(svc)));
 	json_object_object_add(o, "class",
 			       json_object_new_string(spec_class_name(service_spec(svc)->class)));
 	json_object_object_add(o, "last_exit", service_exit_json(service_last_exit(svc)));

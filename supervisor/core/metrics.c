@@ -125,8 +125,13 @@ static void render_states(struct metrics *mx, struct evbuffer *b)
 		series(b, "paddock_service_state", n, l,
 		       service_state(svc) == (enum service_state)k);
 	})
-	family(b, "paddock_service_restarts_total", "counter", "Restarts since paddockd started.");
+	family(
+	    b, "paddock_service_restarts_total", "counter",
+	    "Restarts (restart policy, on_oom, operator), across paddockd restarts; not reloads.");
 	EACH(series(b, "paddock_service_restarts_total", n, NULL, service_restarts(svc));)
+	family(b, "paddock_service_reload_restarts_total", "counter",
+	       "Restarts a reload caused (the spec changed what runs).");
+	EACH(series(b, "paddock_service_reload_restarts_total", n, NULL, service_reloads(svc));)
 	family(b, "paddock_service_exits_total", "counter",
 	       "Exits of the service by kind, as last_exit and the exit event name it.");
 	EACH(for (int k = EXIT_NONE + 1; k < EXIT_KIND_MAX; k++) {

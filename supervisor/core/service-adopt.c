@@ -92,6 +92,7 @@ static void restore_record(struct service *svc, const struct state_service *rec)
 	if (!rec)
 		return;
 	svc->restarts = rec->restarts;
+	svc->reloads = rec->reloads;
 	svc->failures = rec->failures;
 	svc->oom_kills = rec->oom_kills;
 	for (size_t i = 0; i < EXIT_KIND_MAX; i++)
@@ -238,6 +239,7 @@ void service_state_record(const struct service *svc, struct state_service *out)
 	out->start_time = svc->main_pid ? svc->start_time : 0;
 	out->started_at_ms = svc->started_at_ms;
 	out->restarts = svc->restarts;
+	out->reloads = svc->reloads;
 	out->failures = svc->failures;
 	out->oom_kills = svc->oom_kills;
 	for (size_t i = 0; i < EXIT_KIND_MAX; i++)

@@ -88,6 +88,7 @@ struct service {
 	bool remove_when_settled;
 
 	unsigned restarts;
+	unsigned reloads; /* restarts a reload caused: apart from restarts and the start limit */
 	uint64_t exits[EXIT_KIND_MAX]; /* exits judged, by kind */
 	uint64_t oom_kills; /* every OOM kill seen in the group, across restarts */
 	uint64_t oom_child_kills; /* of them, this run's with the main process alive */

@@ -255,7 +255,8 @@ static bool wait_for_room(struct service *svc)
 	return true;
 }
 
-static void do_start(struct service *svc)
+/* Start now; limited: the start counts in the start limit (all but a reload's). */
+static void start_now(struct service *svc, bool limited)
 {
 	const struct service_spec *spec = svc->spec;
 
@@ -276,7 +277,7 @@ static void do_start(struct service *svc)
 	free(svc->status_text);
 	svc->status_text = NULL;
 
-	if (start_limit_hit(svc, now_ms())) {
+	if (limited && start_limit_hit(svc, now_ms())) {
 		char iv[32];
 		svc_fail_start(svc, EXIT_START_LIMIT, "start-limit-hit: %u starts within %s",
 			       spec->restart.burst,
@@ -288,6 +289,11 @@ static void do_start(struct service *svc)
 		return;
 	}
 	svc_launch_now(svc);
+}
+
+static void do_start(struct service *svc)
+{
+	start_now(svc, true);
 }
 
 /* --- stopping and cleanup ------------------------------------------------------------- */
@@ -597,10 +603,15 @@ static void act_cleaned(struct service *svc)
 	if (svc->state != SVC_STOPPED || svc->env->shutting_down)
 		return;
 	if (svc->after_stop == AFTER_RELOAD) {
+		/*
+		 * Not a failure and not the operator's restart: counted apart and
+		 * outside the start limit, so reloading a flapping service's spec
+		 * (to fix it) never runs it into start-limit-hit.
+		 */
 		svc->after_stop = AFTER_NOTHING;
-		svc->restarts++;
+		svc->reloads++;
 		if (!wait_for_deps(svc))
-			do_start(svc);
+			start_now(svc, false);
 	} else if (svc->after_stop == AFTER_RESTART) {
 		/*
 		 * A restart the daemon decided (on_oom, pressure) counts like a
@@ -804,6 +815,11 @@ pid_t service_main_pid(const struct service *svc)
 unsigned service_restarts(const struct service *svc)
 {
 	return svc->restarts;
+}
+
+unsigned service_reloads(const struct service *svc)
+{
+	return svc->reloads;
 }
 
 uint64_t service_exits(const struct service *svc, enum exit_kind kind)

@@ -126,6 +126,8 @@ bool service_deps_ready(const struct service *svc);
 uint64_t service_state_since(const struct service *svc); /* realtime ms */
 pid_t service_main_pid(const struct service *svc);
 unsigned service_restarts(const struct service *svc);
+/* Restarts a reload caused (counted apart from restarts, outside the start limit). */
+unsigned service_reloads(const struct service *svc);
 /* Exits of this kind judged so far (across paddockd restarts). */
 uint64_t service_exits(const struct service *svc, enum exit_kind kind);
 /* memory.events of the cgroups the service had before its current one (restarts). */

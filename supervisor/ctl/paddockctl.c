@@ -322,7 +322,10 @@ static void print_status(struct json_object *s)
 	printf("     Class: %s\n", jstr(s, "class"));
 	if (jint(s, "main_pid"))
 		printf("  Main PID: %lld\n", (long long)jint(s, "main_pid"));
-	printf("  Restarts: %lld\n", (long long)jint(s, "restarts"));
+	printf("  Restarts: %lld", (long long)jint(s, "restarts"));
+	if (jint(s, "reloads"))
+		printf(" (and %lld for reloads)", (long long)jint(s, "reloads"));
+	printf("\n");
 	if (e)
 		printf(" Last exit: %s\n", jstr(e, "reason"));
 	print_ready(s);

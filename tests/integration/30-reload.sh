@@ -49,7 +49,11 @@ pass "memory.max applied live without a restart (also to a service whose readine
 wait_for 10 grep -q 'stdout v2' "$T/state/logs/s2.log" || fail "s2 not restarted with its new command"
 [ "$(main_pid s2)" != "$p2" ] || fail "s2 kept its pid"
 [ "$(main_pid keep)" = "$pk" ] || fail "an unchanged service was restarted"
-pass "a command change restarts; unchanged services are untouched"
+# A reload's restart is counted apart: not in restarts (failures, on_oom, operator).
+wait_for 10 bash -c "[ \"\$($PADDOCKCTL -s $T/run/control.sock status s2 --json | jq -c '[.[0].restarts, .[0].reloads]')\" = '[0,1]' ]" ||
+	fail "s2 restarts/reloads: $(ctl status s2 --json | jq -c '[.[0].restarts, .[0].reloads]')"
+ctl status s2 | grep -q 'Restarts: 0 (and 1 for reloads)' || fail "status text: $(ctl status s2 | grep Restarts)"
+pass "a command change restarts; unchanged services are untouched; counted as a reload, not a restart"
 wait_for 10 state_is newone running || fail "newone not started"
 wait_for 10 bash -c "! $PADDOCKCTL -s $T/run/control.sock list --json | jq -e '.[] | select(.name == \"s9\")' >/dev/null" || fail "s9 not removed"
 pass "new services start, removed ones stop and go"

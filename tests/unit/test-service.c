@@ -543,6 +543,10 @@ static void test_reload_restarts_at_once(void **state)
 	loop_until(child_gone, w.svc[0]);
 	assert_int_equal(w.svc[0]->state, SVC_STARTING); /* no backoff for a changed spec */
 	assert_int_equal(w.svc[0]->failures, 0);
+	/* Counted apart: not a restart, and not a start in the start limit. */
+	assert_int_equal(service_restarts(w.svc[0]), 0);
+	assert_int_equal(service_reloads(w.svc[0]), 1);
+	assert_int_equal(w.svc[0]->nstarts, 1);
 	/* The exit the reload asked for is accounted once, as requested. */
 	assert_int_equal(events_of("exit"), 1);
 	assert_int_equal(service_exits(w.svc[0], EXIT_SIGNAL), 1);
