@@ -91,7 +91,6 @@ struct service {
 	unsigned reloads; /* restarts a reload caused: apart from restarts and the start limit */
 	uint64_t exits[EXIT_KIND_MAX]; /* exits judged, by kind */
 	uint64_t oom_kills; /* every OOM kill seen in the group, across restarts */
-	uint64_t oom_child_kills; /* of them, this run's with the main process alive */
 	struct probe_memory_events memory_past; /* memory.events of the cgroups already gone */
 	void *monitor_state; /* monitor.c's per-service probe state */
 	unsigned failures; /* consecutive, for backoff */

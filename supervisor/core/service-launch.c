@@ -84,10 +84,10 @@ static int read_memory_events(struct cgroup *cg, struct probe_memory_events *ev)
 }
 
 /*
- * Did the OOM killer take the main process? The group's oom_kill count
- * (since the cgroup was made for this run) is more than the kills already
- * put down to children while the main process lived. Read from the cgroup
- * at judging time, so it does not matter whether the kernel's memory.events
+ * Did the OOM killer take the main process, which died of a SIGKILL we did
+ * not send (or exited 137, a shell whose child it killed)? The group's
+ * oom_kill count since the cgroup was made for this run, read from the
+ * cgroup when judging: the same answer whether the kernel's memory.events
  * notice or the exit reached us first.
  */
 static bool oom_took_main(struct service *svc)
@@ -95,7 +95,7 @@ static bool oom_took_main(struct service *svc)
 	struct probe_memory_events ev;
 
 	return read_memory_events(svc->cg, &ev) == 0 && ev.oom_kill != PROBE_UNKNOWN &&
-	       ev.oom_kill > svc->oom_child_kills;
+	       ev.oom_kill > 0;
 }
 
 /*

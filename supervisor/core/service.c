@@ -264,7 +264,6 @@ static void start_now(struct service *svc, bool limited)
 		return;
 
 	svc->have_report = false;
-	svc->oom_child_kills = 0;
 	svc->stop_requested = false;
 	svc->kill_sent = false;
 	svc->sigkill_sent = false;
@@ -767,8 +766,6 @@ void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive)
 	const struct service_spec *spec = svc->spec;
 
 	svc->oom_kills += n;
-	if (main_alive)
-		svc->oom_child_kills += n;
 	log_warnx("service %s: %llu process%s OOM-killed in its cgroup%s", spec->name,
 		  (unsigned long long)n, n == 1 ? "" : "es",
 		  main_alive ? " (main process alive)" : "");
