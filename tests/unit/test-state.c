@@ -181,6 +181,62 @@ static void test_save_load(void **unused)
 	assert_int_equal(state_load(path, &back, &err), -ENOENT);
 }
 
+/* Reload restarts, exits by kind and gone cgroups' memory.events: kept, checked, optional. */
+static void test_exit_counters(void **unused)
+{
+	static const struct {
+		const char *doc, *want;
+	} bad[] = {
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"exits\":{}}]}",
+		  "services[0].exits: not an array" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"exits\":[0,-1]}]}",
+		  "services[0].exits[1]" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"exits\":"
+		  "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}",
+		  "services[0].exits: not an array of at most 16" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"memory_events\":[]}]}",
+		  "services[0].memory_events: not an object" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"memory_events\":{\"oom_kill\":-2}"
+		  "}]}",
+		  "services[0].memory_events.oom_kill" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"reloads\":\"1\"}]}",
+		  "services[0].reloads" },
+	};
+	struct state_service svc = { .name = "a", .restarts = 2, .reloads = 5 };
+	struct state st = { .services = &svc, .nservices = 1 }, back;
+	struct error err = { 0 };
+	size_t len;
+	char *doc;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = state_parse(bad[i].doc, strlen(bad[i].doc), &back, &err);
+		if (r == 0 || !strstr(err.msg, bad[i].want))
+			fail_msg("case %zu: r=%d err '%s', want '%s'", i, r, err.msg, bad[i].want);
+	}
+	svc.exits[1] = 3;
+	svc.exits[3] = 1;
+	svc.memory_events.oom_kill = 1;
+	svc.memory_events.max = 40;
+	doc = state_format(&st, &len);
+	assert_int_equal(state_parse(doc, len, &back, &err), 0);
+	free(doc);
+	assert_int_equal(back.services[0].reloads, 5);
+	assert_int_equal(back.services[0].restarts, 2);
+	assert_int_equal(back.services[0].exits[1], 3);
+	assert_int_equal(back.services[0].exits[3], 1);
+	assert_int_equal(back.services[0].exits[2], 0);
+	assert_int_equal(back.services[0].memory_events.oom_kill, 1);
+	assert_int_equal(back.services[0].memory_events.max, 40);
+	state_clear(&back);
+	/* A record of the current main, without any of them, loads as zeros. */
+	const char *old = "{\"version\":1,\"services\":[{\"name\":\"a\",\"restarts\":1}]}";
+	assert_int_equal(state_parse(old, strlen(old), &back, &err), 0);
+	assert_int_equal(back.services[0].reloads, 0);
+	assert_int_equal(back.services[0].exits[1], 0);
+	assert_int_equal(back.services[0].memory_events.oom_kill, 0);
+	state_clear(&back);
+}
+
 static void test_proc_start_time(void **unused)
 {
 	char buf[1024];
@@ -277,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_parse_valid),	cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_bounds),	cmocka_unit_test(test_save_load),
 		cmocka_unit_test(test_proc_start_time), cmocka_unit_test(test_fdstore_holds),
+		cmocka_unit_test(test_exit_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
