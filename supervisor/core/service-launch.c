@@ -230,15 +230,19 @@ static bool proc_dying(pid_t pid)
 	return false;
 }
 
-/* Under paddock's init the service is init's first child: 0 when there is none (any more). */
+/*
+ * Under paddock's init the service is init's first child: 0 when there is
+ * none (any more), -1 when the kernel cannot say (no CONFIG_PROC_CHILDREN).
+ */
 static pid_t init_child(pid_t init)
 {
 	char path[96], buf[256];
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
-	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0)
-		return 0;
-	return (pid_t)strtol(buf, NULL, 10);
+	if ((n = read_file_at(AT_FDCWD, path, buf, sizeof(buf))) < 0)
+		return -1;
+	return n == 0 ? 0 : (pid_t)strtol(buf, NULL, 10);
 }
 
 bool service_main_dying(const struct service *svc)
@@ -259,7 +263,7 @@ bool service_main_dying(const struct service *svc)
 	if (!under_init)
 		return false;
 	child = init_child(svc->main_pid);
-	return child <= 0 || proc_dying(child);
+	return child == 0 || (child > 0 && proc_dying(child));
 }
 
 void svc_on_exit_event(evutil_socket_t fd, short what, void *arg)
