@@ -68,6 +68,10 @@ metric() { # metric NAME SERVICE [LABELS]: its value, 0 when absent
 	awk -v k="$1{$sel}" '$1 == k { v = $2 } END { print v + 0 }' "$T/metrics.txt"
 }
 crash() { kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""; }
+again_restarted() {
+	[ -e "$T/ctl/again.done" ] && state_is again running &&
+		[ "$(ctl list --json | jq '.[] | select(.name == "again") | .restarts')" -ge 1 ]
+}
 adopted() { ctl events --json | jq -e '[.[] | select(.type == "adopt")] | length == 7' >/dev/null; }
 settled() { # every service in its final state
 	local s want
@@ -119,6 +123,9 @@ run() {
 		wait_for 10 state_is "$s" running || fail "$1: $s is $(svc_state "$s")"
 	done
 	if [ "${2-}" = takeover ]; then
+		# again's one failure and restart are done: a crash in its backoff
+		# would leave nothing to adopt.
+		wait_for 10 again_restarted || fail "$1: again did not restart: $(svc_state again)"
 		crash
 		rm -f "$T/run/control.sock"
 		start_daemon -c "$T/config.yaml"
