@@ -48,3 +48,32 @@ int control_parse_request(const char *line, size_t len, struct json_object **req
 	*cmd = json_object_get_string(v);
 	return 0;
 }
+
+int control_parse_logs(struct json_object *req, struct control_logs_args *out, struct error *err)
+{
+	struct json_object *v;
+	int64_t n;
+
+	*out = (struct control_logs_args){ .lines = 10 };
+	if (json_object_object_get_ex(req, "since_ms", &v)) {
+		if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 0)
+			return error_set(err, EINVAL,
+					 "since_ms must be milliseconds since the epoch");
+		out->since_ms = (uint64_t)n;
+		out->lines =
+		    CONTROL_LOGS_MAX_LINES; /* every line since then, unless "lines" says less */
+	}
+	if (json_object_object_get_ex(req, "lines", &v)) {
+		if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 0 ||
+		    n > CONTROL_LOGS_MAX_LINES)
+			return error_set(err, EINVAL, "lines must be 0..%d",
+					 CONTROL_LOGS_MAX_LINES);
+		out->lines = (unsigned)n;
+	}
+	if (json_object_object_get_ex(req, "follow", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return error_set(err, EINVAL, "follow must be true or false");
+		out->follow = json_object_get_boolean(v);
+	}
+	return 0;
+}

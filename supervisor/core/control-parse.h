@@ -8,7 +8,9 @@
 #define PADDOCK_CONTROL_PARSE_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "protocol.h"
@@ -23,5 +25,21 @@
  */
 int control_parse_request(const char *line, size_t len, struct json_object **req, const char **cmd,
 			  const char **code, struct error *err);
+
+#define CONTROL_LOGS_MAX_LINES 100000
+
+/* The arguments of "logs" besides the service: see control_parse_logs. */
+struct control_logs_args {
+	unsigned lines; /* last lines wanted */
+	uint64_t since_ms; /* realtime; 0: any */
+	bool follow;
+};
+
+/*
+ * "lines" (0..CONTROL_LOGS_MAX_LINES, default 10, or every line when
+ * "since_ms" is given), "since_ms" (ms since the epoch, >= 0), "follow"
+ * (boolean). 0, or -EINVAL with err saying which field and why.
+ */
+int control_parse_logs(struct json_object *req, struct control_logs_args *out, struct error *err);
 
 #endif

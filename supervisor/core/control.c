@@ -439,20 +439,22 @@ static void on_follow_line(void *arg, const char *service, int stream, uint64_t 
 	}
 }
 
+/*
+ * The history comes from the log files (what earlier daemons logged too),
+ * then, with follow, the lines as they are stored. Both happen in this
+ * turn of the loop, where no line can be stored between them: no gap and
+ * no line twice at the seam.
+ */
 static void cmd_logs(struct client *cl, struct json_object *req)
 {
-	struct json_object *v;
+	struct control_logs_args a;
+	struct error err = { 0 };
 	struct service **svcs;
 	size_t n;
-	int lines = 10;
-	bool follow = false;
+	bool truncated;
 
-	if (json_object_object_get_ex(req, "lines", &v))
-		lines = json_object_get_int(v);
-	if (json_object_object_get_ex(req, "follow", &v))
-		follow = json_object_get_boolean(v);
-	if (lines < 0 || lines > 100000) {
-		reply_error(cl, "EINVAL", "lines must be 0..100000");
+	if (control_parse_logs(req, &a, &err) < 0) {
+		reply_error(cl, "EINVAL", "%s", err.msg);
 		return;
 	}
 	if (get_services(cl, req, false, &svcs, &n) < 0)
@@ -462,14 +464,17 @@ static void cmd_logs(struct client *cl, struct json_object *req)
 		reply_error(cl, "EINVAL", "logs takes one service");
 		return;
 	}
-	char *tail = service_log_tail(svcs[0], (unsigned)lines);
+	struct logstore *ls = service_logstore(svcs[0]);
+	char *text = logstore_history(ls, a.lines, a.since_ms, &truncated);
 	struct json_object *r = json_object_new_object();
-	json_object_object_add(r, "text", json_object_new_string(tail ? tail : ""));
-	free(tail);
+	json_object_object_add(r, "text", json_object_new_string(text ? text : ""));
+	if (truncated)
+		json_object_object_add(r, "truncated", json_object_new_boolean(1));
+	free(text);
 	reply_ok(cl, r);
-	if (follow) {
+	if (a.follow) {
 		cl->following = svcs[0];
-		(void)logstore_follow(service_logstore(svcs[0]), on_follow_line, cl);
+		(void)logstore_follow(ls, on_follow_line, cl);
 	}
 	free(svcs);
 }
@@ -859,7 +864,7 @@ static const struct control_cmd control_cmds[] = {
 	{ PROTO_CMD_KILL, cmd_kill, 0, "names signal?" },
 	{ PROTO_CMD_FREEZE, cmd_freeze, 0, "names" },
 	{ PROTO_CMD_THAW, cmd_thaw, 0, "names" },
-	{ PROTO_CMD_LOGS, cmd_logs, CONTROL_CMD_HOLDS, "names(one) lines? follow?" },
+	{ PROTO_CMD_LOGS, cmd_logs, CONTROL_CMD_HOLDS, "names(one) lines? since_ms? follow?" },
 	{ PROTO_CMD_IMAGE_IN_USE, cmd_image_in_use, 0, "" },
 	{ PROTO_CMD_DAEMON_REEXEC, cmd_daemon_reexec, 0, "" },
 	{ PROTO_CMD_RELOAD, cmd_reload, 0, "" },

@@ -268,7 +268,8 @@ void logstore_note(struct logstore *ls, const char *fmt, ...)
 	store_line(ls, 0, line, (size_t)n);
 }
 
-char *logstore_tail(const struct logstore *ls, unsigned n)
+/* The ring's last n lines (the fallback when the file cannot be read). */
+static char *ring_tail(const struct logstore *ls, unsigned n)
 {
 	size_t start = ls->ring_len, count = 0;
 
@@ -290,6 +291,167 @@ char *logstore_tail(const struct logstore *ls, unsigned n)
 		out[i] = ls->ring[(ls->ring_start + start + i) % ls->ring_cap];
 	out[len] = '\0';
 	return out;
+}
+
+/* --- history from the files ---------------------------------------------------------------- */
+
+#define HISTORY_CHUNK 65536
+#define HISTORY_CARRY (LOGSTORE_LINE_MAX + 128) /* a record's header and its longest line */
+#define STAMP_LEN 24 /* "2026-12-04T22:02:46.123Z" */
+
+/*
+ * Lines gathered newest first while the files are read backwards: the
+ * text one after the other in buf, where each starts in off.
+ */
+struct history {
+	unsigned want; /* lines still wanted */
+	char since[STAMP_LEN + 1]; /* oldest stamp wanted; "" for any */
+	size_t max_bytes;
+	char *buf;
+	size_t len, cap;
+	size_t *off;
+	size_t n, offcap;
+	bool done, truncated;
+};
+
+/* Does the record start with a stamp, as every record since paddock 0.1 does? */
+static bool has_stamp(const char *line, size_t len)
+{
+	return len >= STAMP_LEN && line[4] == '-' && line[10] == 'T' && line[STAMP_LEN - 1] == 'Z';
+}
+
+/* One record, newer than all taken so far. False once no more are wanted. */
+static bool history_take(struct history *h, const char *line, size_t len)
+{
+	if (h->done)
+		return false;
+	if (len == 0)
+		return true;
+	/* Fixed-width UTC stamps compare as strings; a line without one is kept. */
+	if (h->since[0] && has_stamp(line, len) && memcmp(line, h->since, STAMP_LEN) < 0)
+		return !(h->done = true);
+	if (h->len + len + 1 > h->max_bytes) {
+		h->truncated = true;
+		return !(h->done = true);
+	}
+	if (h->len + len + 1 > h->cap) {
+		size_t cap = h->cap ? h->cap : 65536;
+		while (cap < h->len + len + 1)
+			cap *= 2;
+		char *b = realloc(h->buf, cap);
+		if (!b)
+			return !(h->done = true);
+		h->buf = b;
+		h->cap = cap;
+	}
+	if (h->n == h->offcap) {
+		size_t cap = h->offcap ? h->offcap * 2 : 256;
+		size_t *o = reallocarray(h->off, cap, sizeof(*o));
+		if (!o)
+			return !(h->done = true);
+		h->off = o;
+		h->offcap = cap;
+	}
+	h->off[h->n++] = h->len;
+	memcpy(h->buf + h->len, line, len);
+	h->buf[h->len + len] = '\n';
+	h->len += len + 1;
+	if (--h->want == 0)
+		h->done = true;
+	return !h->done;
+}
+
+/*
+ * Feed the records of one file to h, newest first, reading chunks from
+ * the end: the work is what is wanted, not the file's size. -errno when
+ * it cannot be opened.
+ */
+static int history_file(const char *path, struct history *h)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *buf = NULL;
+	char carry[HISTORY_CARRY];
+	size_t ncarry = 0;
+	struct stat st;
+	off_t pos;
+	bool first = true;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	buf = xcalloc(1, HISTORY_CHUNK + HISTORY_CARRY);
+	for (pos = st.st_size; pos > 0 && !h->done;) {
+		size_t k = pos > HISTORY_CHUNK ? HISTORY_CHUNK : (size_t)pos;
+		pos -= (off_t)k;
+		if (pread(fd, buf, k, pos) != (ssize_t)k)
+			return -EIO;
+		memcpy(buf + k, carry, ncarry);
+		size_t end = k + ncarry;
+		if (first && end > 0 && buf[end - 1] == '\n')
+			end--; /* the last record's own newline */
+		first = false;
+		for (size_t i = end; i > 0 && !h->done; i--)
+			if (buf[i - 1] == '\n') {
+				(void)history_take(h, buf + i, end - i);
+				end = i - 1;
+			}
+		/* buf[0, end) is the newest part of a record that starts further back. */
+		if (end > sizeof(carry)) {
+			(void)history_take(h, buf + end - sizeof(carry), sizeof(carry));
+			end = 0; /* not one of ours: cut, and go on */
+		}
+		memcpy(carry, buf, end);
+		ncarry = end;
+	}
+	if (!h->done && ncarry)
+		(void)history_take(h, carry, ncarry);
+	return 0;
+}
+
+char *logstore_history(const struct logstore *ls, unsigned n, uint64_t since_ms, bool *truncated)
+{
+	struct history h = { .want = n, .max_bytes = LOGSTORE_HISTORY_MAX };
+	char p[4096];
+	char *out;
+	int r;
+
+	*truncated = false;
+	if (n == 0)
+		return xstrdup("");
+	if (since_ms) {
+		time_t t = (time_t)(since_ms / 1000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		size_t k = strftime(h.since, sizeof(h.since), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(h.since + k, sizeof(h.since) - k, ".%03uZ", (unsigned)(since_ms % 1000));
+	}
+	/* The live file, then its rotations, newest first. */
+	if ((r = history_file(ls->path, &h)) < 0 && !since_ms)
+		return ring_tail(ls, n); /* unreadable: what this daemon kept in memory */
+	for (unsigned i = 1; i <= ls->keep && !h.done; i++) {
+		snprintf(p, sizeof(p), "%s.%u", ls->path, i);
+		if (history_file(p, &h) < 0)
+			break;
+	}
+	out = xcalloc(1, h.len + 1);
+	size_t o = 0, end = h.len;
+	for (size_t i = h.n; i > 0; i--) {
+		size_t start = h.off[i - 1];
+		memcpy(out + o, h.buf + start, end - start);
+		o += end - start;
+		end = start;
+	}
+	out[o] = '\0';
+	*truncated = h.truncated;
+	free(h.buf);
+	free(h.off);
+	return out;
+}
+
+char *logstore_tail(const struct logstore *ls, unsigned n)
+{
+	bool truncated;
+
+	return logstore_history(ls, n, 0, &truncated);
 }
 
 void logstore_remove_files(struct logstore *ls)

@@ -14,6 +14,7 @@
 
 #define LOGSTORE_LINE_MAX 8192 /* longer lines are split */
 #define LOGSTORE_RING_MAX (64 * 1024) /* bytes of recent lines kept in memory */
+#define LOGSTORE_HISTORY_MAX (2 * 1024 * 1024) /* bytes of history one request returns */
 
 struct logstore;
 typedef void (*logstore_follow_fn)(void *arg, const char *service, int stream, uint64_t ts_ms,
@@ -26,8 +27,20 @@ struct logstore *logstore_free(struct logstore *ls);
 void logstore_feed(struct logstore *ls, int stream, const char *buf, size_t len);
 /* End of a stream: a last unterminated line is stored too. */
 void logstore_flush(struct logstore *ls, int stream);
-/* Last n lines, oldest first, "TIMESTAMP STREAM text\n" each; malloc'd. */
+/*
+ * Last n lines, oldest first, "TIMESTAMP STREAM text\n" each, read back
+ * from the log file and its rotations (so what an earlier paddockd logged
+ * is there too), from the memory ring when the file cannot be read;
+ * malloc'd.
+ */
 char *logstore_tail(const struct logstore *ls, unsigned n);
+/*
+ * Like logstore_tail, and none older than since_ms (realtime; 0: any).
+ * At most LOGSTORE_HISTORY_MAX bytes, the newest: *truncated says when
+ * more were there. The work is bounded by what is returned, not by the
+ * size of the files.
+ */
+char *logstore_history(const struct logstore *ls, unsigned n, uint64_t since_ms, bool *truncated);
 uint64_t logstore_dropped(const struct logstore *ls);
 /* Remove the log file and its rotations (transient services run with --rm). */
 void logstore_remove_files(struct logstore *ls);

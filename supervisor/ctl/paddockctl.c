@@ -462,24 +462,142 @@ static int cmd_kill(const struct ctl_command *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* --- times on the command line (logs --since, events --since) --------------------------- */
+
+#define TIME_FORMS                                                                 \
+	"'YYYY-MM-DD HH:MM[:SS]' (local time), RFC 3339 ('2026-12-04T22:00:00Z', " \
+	"'...+01:00'), '@EPOCH', 'now', or a duration ago ('10m', '-10m', '10m ago')"
+
+static uint64_t now_realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* "YYYY-MM-DD[( |T)HH:MM[:SS[.fff]]][Z|(+|-)HH:MM]"; no zone means local time. */
+static int parse_calendar(const char *s, uint64_t *ms)
+{
+	struct tm tm = { 0 };
+	const char *p = strptime(s, "%Y-%m-%d", &tm);
+	unsigned frac = 0, div = 1;
+	time_t t;
+
+	if (!p)
+		return -1;
+	if (*p == ' ' || *p == 'T') {
+		const char *q = strptime(p + 1, "%H:%M:%S", &tm);
+		if (!q && !(q = strptime(p + 1, "%H:%M", &tm)))
+			return -1;
+		p = q;
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				if (div < 1000) {
+					frac = frac * 10 + (unsigned)(*p - '0');
+					div *= 10;
+				}
+	}
+	if (*p == '\0') {
+		tm.tm_isdst = -1;
+		t = mktime(&tm);
+	} else if (strcmp(p, "Z") == 0 || strcmp(p, "z") == 0) {
+		t = timegm(&tm);
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int hh, mm;
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59)
+			return -1;
+		t = timegm(&tm) - (*p == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
+	} else {
+		return -1;
+	}
+	if (t < 0)
+		return -1;
+	*ms = (uint64_t)t * 1000 + frac * (1000 / div);
+	return 0;
+}
+
+/* A point in time for --since, in ms since the epoch; -1 with a message for anything else. */
+static int parse_time_arg(const char *s, uint64_t *ms)
+{
+	char dur[64];
+	const char *why;
+	uint64_t d, now = now_realtime_ms();
+	char *end;
+	size_t len = strlen(s);
+
+	if (strcmp(s, "now") == 0) {
+		*ms = now;
+		return 0;
+	}
+	if (s[0] == '@' || (len >= 10 && strspn(s, "0123456789") == len)) {
+		unsigned long long secs = strtoull(s + (s[0] == '@'), &end, 10);
+		if (s[s[0] == '@'] && !*end && secs < UINT64_MAX / 1000) {
+			*ms = secs * 1000; /* epoch seconds */
+			return 0;
+		}
+	} else if (len >= 10 && s[4] == '-') {
+		if (parse_calendar(s, ms) == 0)
+			return 0;
+	} else if (len > 0 && len < sizeof(dur)) {
+		/* "10m", "-10m", "10m ago" */
+		snprintf(dur, sizeof(dur), "%s", s[0] == '-' ? s + 1 : s);
+		size_t k = strlen(dur);
+		if (k > 4 && strcmp(dur + k - 4, " ago") == 0 && s[0] != '-')
+			dur[k - 4] = '\0';
+		if (units_parse_duration(dur, &d, &why) == 0) {
+			*ms = d > now ? 0 : now - d;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The stamp of the log file's records, for lines that arrive as JSON (logs -f). */
+static void format_log_stamp(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t k;
+
+	gmtime_r(&t, &tm);
+	k = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + k, len - k, ".%03dZ", (int)(ms % 1000));
+}
+
 static int cmd_logs(const struct ctl_command *c, int argc, char **argv)
 {
-	int lines = 10, i = 0;
+	int lines = -1, i = 0;
+	uint64_t since = 0;
 	bool follow = false;
-	char *name = NULL;
+	char *name = NULL, *end;
 
 	for (; i < argc; i++) {
-		if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0)
+		if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0) {
 			follow = true;
-		else if ((strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--lines") == 0) &&
-			 i + 1 < argc)
-			lines = atoi(argv[++i]);
-		else if (argv[i][0] == '-') {
+		} else if ((strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--lines") == 0) &&
+			   i + 1 < argc) {
+			long v = strtol(argv[++i], &end, 10);
+			if (!*argv[i] || *end || v < 0 || v > 100000) {
+				fprintf(stderr,
+					"paddockctl logs: -n %s: not a number of lines 0..100000\n",
+					argv[i]);
+				return EXIT_USAGE;
+			}
+			lines = (int)v;
+		} else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+			if (parse_time_arg(argv[++i], &since) < 0) {
+				fprintf(stderr,
+					"paddockctl logs: --since '%s': not a time; use %s\n",
+					argv[i], TIME_FORMS);
+				return EXIT_USAGE;
+			}
+		} else if (argv[i][0] == '-') {
 			fprintf(stderr, "paddockctl logs: unknown option %s\n", argv[i]);
 			return EXIT_USAGE;
-		} else if (!name)
+		} else if (!name) {
 			name = argv[i];
-		else {
+		} else {
 			fprintf(stderr, "paddockctl logs: name one service\n");
 			return EXIT_USAGE;
 		}
@@ -489,14 +607,24 @@ static int cmd_logs(const struct ctl_command *c, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct json_object *req = request(PROTO_CMD_LOGS, &name, 1);
-	json_object_object_add(req, "lines", json_object_new_int(lines));
+	/* Neither -n nor --since: the last 10; --since alone: all since then. */
+	if (lines >= 0 || !since)
+		json_object_object_add(req, "lines", json_object_new_int(lines >= 0 ? lines : 10));
+	if (since)
+		json_object_object_add(req, "since_ms", json_object_new_int64((int64_t)since));
 	json_object_object_add(req, "follow", json_object_new_boolean(follow));
 	FILE *f = NULL;
-	struct json_object *resp = call(req, follow ? &f : NULL);
+	struct json_object *resp = call(req, follow ? &f : NULL), *tr;
 	if (opt_json && !follow)
 		print_json(result_of(resp));
 	else if (!opt_json)
 		fputs(jstr(result_of(resp), "text"), stdout);
+	if (json_object_object_get_ex(result_of(resp), "truncated", &tr) &&
+	    json_object_get_boolean(tr))
+		fprintf(stderr,
+			"paddockctl logs: only the newest %d MiB shown; narrow with -n or "
+			"--since\n",
+			2);
 	json_object_put(resp);
 	fflush(stdout);
 	if (!follow)
@@ -504,10 +632,14 @@ static int cmd_logs(const struct ctl_command *c, int argc, char **argv)
 	/* Streaming: one object per line until the daemon or we go away. */
 	struct json_object *o;
 	while ((o = read_response(f))) {
-		if (opt_json)
+		char stamp[40];
+		if (opt_json) {
 			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		else
-			printf("%s\n", jstr(o, "line"));
+		} else {
+			/* The same form as the history above it. */
+			format_log_stamp(jint(o, "time_ms"), stamp, sizeof(stamp));
+			printf("%s %s %s\n", stamp, jstr(o, "stream"), jstr(o, "line"));
+		}
 		fflush(stdout);
 		json_object_put(o);
 	}
@@ -843,20 +975,11 @@ static int cmd_events(const struct ctl_command *c, int argc, char **argv)
 		} else if (strcmp(a, "-n") == 0 && i + 1 < argc) {
 			json_object_object_add(req, "max", json_object_new_int(atoi(argv[++i])));
 		} else if (strcmp(a, "--since") == 0 && i + 1 < argc) {
-			const char *v = argv[++i], *why;
 			uint64_t ms;
-			char *end;
-			unsigned long long secs = strtoull(v, &end, 10);
-			if (*v && !*end && secs > 1000000000ULL) {
-				ms = secs * 1000; /* epoch seconds */
-			} else if (units_parse_duration(v, &ms, &why) == 0) {
-				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				uint64_t now =
-				    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-				ms = ms > now ? 0 : now - ms; /* "10m": ten minutes ago */
-			} else {
-				fprintf(stderr, "paddockctl events: --since %s: %s\n", v, why);
+			if (parse_time_arg(argv[++i], &ms) < 0) {
+				fprintf(stderr,
+					"paddockctl events: --since '%s': not a time; use %s\n",
+					argv[i], TIME_FORMS);
 				json_object_put(req);
 				return EXIT_USAGE;
 			}
@@ -1461,8 +1584,10 @@ static const struct ctl_command commands[] = {
 	{ PROTO_CMD_FREEZE, cmd_simple, CTL_NAMES, "freeze NAME... | thaw NAME...",
 	  "freeze or thaw services' cgroups" },
 	{ PROTO_CMD_THAW, cmd_simple, CTL_NAMES, NULL, NULL },
-	{ "logs", cmd_logs, 0, "logs [-n N] [-f] NAME",
-	  "last N lines of output (default 10), -f follows" },
+	{ "logs", cmd_logs, 0, "logs [-n N] [--since TIME] [-f] NAME",
+	  "last N lines of output (default 10) from the log files,\n"
+	  "what earlier daemons logged too; --since: every line\n"
+	  "since TIME; -f follows" },
 	{ "set", cmd_set, 0,
 	  "set NAME KEY=VALUE...\n"
 	  "set NAME --reset",

@@ -9,7 +9,9 @@
  * Each input is split into lines as the daemon does (evbuffer_readln, LF).
  * A request either parses into an object with a string "cmd", or fails
  * with a code and a message; an accepted request, written back out as
- * JSON, parses again to the same command.
+ * JSON, parses again to the same command. The arguments of "logs"
+ * (control_parse_logs) are accepted within their bounds or refused with
+ * a message.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +44,14 @@ static void one(const char *line, size_t len)
 		(void)key;
 		(void)json_object_get_int64(val);
 		(void)json_object_get_boolean(val);
+	}
+	struct control_logs_args la;
+	struct error lerr = { 0 };
+	if (control_parse_logs(req, &la, &lerr) < 0) {
+		if (!lerr.msg[0])
+			__builtin_trap();
+	} else if (la.lines > CONTROL_LOGS_MAX_LINES) {
+		__builtin_trap();
 	}
 	const char *out = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	if (control_parse_request(out, strlen(out), &again, &cmd2, &code2, &err2) < 0 ||

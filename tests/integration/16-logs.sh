@@ -33,6 +33,6 @@ echo "$out" | grep -q 'stdout line-2999$' || fail "last stdout line missing: $ou
 pass "logs -n 3 shows the last three lines"
 ctl logs -f ticker >"$T/follow.out" 2>&1 &
 fpid=$!
-wait_for 10 bash -c "[ \$(grep -c '^tick-' $T/follow.out) -ge 15 ]" || { kill $fpid; fail "logs -f did not stream"; }
+wait_for 10 bash -c "[ \$(grep -c ' stdout tick-' $T/follow.out) -ge 15 ]" || { kill $fpid; fail "logs -f did not stream"; }
 kill $fpid; wait $fpid 2>/dev/null
 pass "logs -f streams new lines"

@@ -3,6 +3,7 @@
  * followers of a service's log store, on a temporary directory.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,17 +71,19 @@ static void test_lines(void **state)
 	logstore_free(ls);
 }
 
-/* The ring keeps whole recent lines within its bound. */
+/* The ring keeps whole recent lines within its bound (what is left when the file is gone). */
 static void test_ring_bound(void **state)
 {
 	struct logstore *ls = logstore_new(dir, "ring", 1 << 30, 0, false);
-	char line[64], *tail;
+	char line[64], path[256], *tail;
 
 	(void)state;
 	for (int i = 0; i < 20000; i++) {
 		int n = snprintf(line, sizeof(line), "line-%d\n", i);
 		logstore_feed(ls, 1, line, (size_t)n);
 	}
+	snprintf(path, sizeof(path), "%s/ring.log", dir);
+	assert_int_equal(unlink(path), 0);
 	tail = logstore_tail(ls, 100000);
 	assert_true(strlen(tail) <= LOGSTORE_RING_MAX);
 	assert_non_null(strstr(tail, "line-19999\n"));
@@ -137,6 +140,84 @@ static void test_rotation(void **state)
 	logstore_free(ls);
 }
 
+/* The n-th number of "line-%d" records in text, -1 when there are fewer. */
+static int nth_number(const char *text, unsigned nth)
+{
+	const char *p = text;
+
+	for (unsigned i = 0; i < nth && p; i++) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	if (!p || !(p = strstr(p, "line-")))
+		return -1;
+	return atoi(p + 5);
+}
+
+/*
+ * History comes from the files, across rotations and across a new store
+ * on the same files (a restarted daemon), in order, with no gap.
+ */
+static void test_history(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "hist", 8192, 3, false);
+	char line[64], *text;
+	bool truncated;
+
+	(void)state;
+	for (int i = 0; i < 300; i++) {
+		int n = snprintf(line, sizeof(line), "line-%d\n", i);
+		logstore_feed(ls, 1, line, (size_t)n);
+	}
+	logstore_free(ls);
+	ls = logstore_new(dir, "hist", 8192, 3, false); /* "restarted" */
+	for (int i = 300; i < 320; i++) {
+		int n = snprintf(line, sizeof(line), "line-%d\n", i);
+		logstore_feed(ls, 1, line, (size_t)n);
+	}
+	/* 120 lines: more than the live file holds, so the rotations are read too. */
+	text = logstore_history(ls, 120, 0, &truncated);
+	assert_false(truncated);
+	assert_int_equal(count_lines(text), 120);
+	for (unsigned i = 0; i < 120; i++)
+		assert_int_equal(nth_number(text, i), 200 + (int)i);
+	free(text);
+	/* Everything since a time in the future: nothing. */
+	text = logstore_history(ls, 1000, UINT64_C(4102444800000), &truncated);
+	assert_string_equal(text, "");
+	free(text);
+	/* Since long ago: what the files still hold, the newest last. */
+	text = logstore_history(ls, 100000, 1, &truncated);
+	assert_true(count_lines(text) > 120);
+	assert_int_equal(nth_number(text, count_lines(text) - 1), 319);
+	free(text);
+	logstore_free(ls);
+}
+
+/* A record without a newline at the end of the file, and a file of only that. */
+static void test_history_torn(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "torn", 1 << 20, 0, false);
+	char path[256], *text;
+	bool truncated;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/torn.log", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("2026-01-01T00:00:00.000Z stdout line-1\n2026-01-01T00:00:01.000Z stdout line-2", f);
+	fclose(f);
+	text = logstore_history(ls, 10, 0, &truncated);
+	assert_string_equal(text, "2026-01-01T00:00:00.000Z stdout line-1\n"
+				  "2026-01-01T00:00:01.000Z stdout line-2\n");
+	free(text);
+	/* since: the stamp bounds, to the millisecond. */
+	text = logstore_history(ls, 10, UINT64_C(1767225601000), &truncated);
+	assert_string_equal(text, "2026-01-01T00:00:01.000Z stdout line-2\n");
+	free(text);
+	logstore_free(ls);
+}
+
 static unsigned followed;
 static void follow(void *arg, const char *service, int stream, uint64_t ts, const char *line,
 		   size_t len)
@@ -172,6 +253,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_followers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_torn, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
