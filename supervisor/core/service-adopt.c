@@ -136,6 +136,8 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 	pid_t pid = 0;
 
 	restore_record(svc, rec);
+	if (rec)
+		svc_kept_restore(svc, rec); /* pins and STATUS= (service-limits.c) */
 	if (cgroup_open(svc->env->cgroups, name, &cg) < 0) {
 		close_adoption(a);
 		(void)fdstore_drop(svc->env->fdstore, name);
@@ -267,6 +269,7 @@ void service_state_record(const struct service *svc, struct state_service *out)
 		out->exit_ms = svc->last_exit.when_ms;
 		snprintf(out->exit_reason, sizeof(out->exit_reason), "%s", svc->last_exit.reason);
 	}
+	svc_kept_record(svc, out); /* pins and STATUS= (service-limits.c) */
 }
 
 void service_set_spec_text(struct service *svc, const char *text)

@@ -158,7 +158,18 @@ void svc_close_output(struct service *svc, int i);
 void svc_on_output(evutil_socket_t fd, short what, void *arg);
 int svc_open_outputs(struct service *svc, int wr[2]);
 
+/*
+ * service-limits.c: what the operator and the service told us that must
+ * outlive paddockd (pins, STATUS=), into and out of the state record.
+ * service_state_record and service_adopt (service-adopt.c) call these.
+ */
+struct state_service;
+void svc_kept_record(const struct service *svc, struct state_service *out);
+void svc_kept_restore(struct service *svc, const struct state_service *rec);
+
 /* service-ready.c: readiness (notify, probes) and the watchdog */
+void svc_status_record(const struct service *svc, struct state_service *out);
+void svc_status_restore(struct service *svc, const struct state_service *rec);
 void svc_readiness_end(struct service *svc);
 void svc_arm_watchdog(struct service *svc);
 void svc_kill_for(struct service *svc, enum exit_kind kind, const char *fmt, ...)

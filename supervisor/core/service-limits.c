@@ -7,6 +7,7 @@
 #include "image.h"
 #include "log.h"
 #include "service-internal.h"
+#include "state.h"
 #include "units.h"
 #include "util.h"
 
@@ -87,6 +88,8 @@ int service_set_limits(struct service *svc, const struct cgroup_limits *limits, 
 	svc->limits = l;
 	svc->pinned = true;
 	log_info("service %s: limits changed by the operator", svc->spec->name);
+	/* The state file keeps the pin: a restarted paddockd must not forget it. */
+	svc->env->hooks->changed(svc->env->hooks_arg, svc);
 	return 0;
 }
 
@@ -100,6 +103,7 @@ int service_reset_limits(struct service *svc, struct error *err)
 		return r;
 	svc->pinned = false;
 	log_info("service %s: limits back to the spec", svc->spec->name);
+	svc->env->hooks->changed(svc->env->hooks_arg, svc);
 	return 0;
 }
 
@@ -111,6 +115,50 @@ const struct cgroup_limits *service_limits(const struct service *svc)
 bool service_limits_pinned(const struct service *svc)
 {
 	return svc->pinned;
+}
+
+/* --- kept across paddockd restarts -------------------------------------------------------- */
+
+void svc_kept_record(const struct service *svc, struct state_service *out)
+{
+	struct state_pin *p = &out->pin;
+
+	if (svc->pinned) {
+		p->set = true;
+		p->memory = svc->limits.memory;
+		p->cpu_weight = svc->limits.cpu_weight;
+		p->cpu_max_mcpu = svc->limits.cpu_max_mcpu;
+		p->io_weight = svc->limits.io_weight;
+		p->pids_max = svc->limits.pids_max;
+		snprintf(p->cpus, sizeof(p->cpus), "%s", svc->limits.cpus ? svc->limits.cpus : "");
+	}
+	svc_status_record(svc, out);
+}
+
+/*
+ * Before adoption decides anything: an adopted process runs under the
+ * pinned values (its cgroup kept them) and a restart applies them again.
+ * A reload since then (the spec changed while no daemon ran) is not
+ * known here; the next reload ends the pin as usual.
+ */
+void svc_kept_restore(struct service *svc, const struct state_service *rec)
+{
+	const struct state_pin *p = &rec->pin;
+
+	if (p->set) {
+		free(svc->cpus_override);
+		svc->cpus_override = p->cpus[0] ? xstrdup(p->cpus) : NULL;
+		svc->limits.memory = p->memory;
+		svc->limits.cpu_weight = p->cpu_weight;
+		svc->limits.cpu_max_mcpu = p->cpu_max_mcpu;
+		svc->limits.io_weight = p->io_weight;
+		svc->limits.pids_max = p->pids_max;
+		svc->limits.cpus = svc->cpus_override;
+		svc->pinned = true;
+		log_info("service %s: limits pinned by the operator, as before paddockd's restart",
+			 svc->spec->name);
+	}
+	svc_status_restore(svc, rec);
 }
 
 /* --- reload ------------------------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #include "notify-parse.h"
 #include "ready.h"
 #include "service-internal.h"
+#include "state.h"
 #include "units.h"
 #include "util.h"
 
@@ -139,9 +140,11 @@ void service_notify(struct service *svc, const struct notify_msg *m, pid_t sende
 	const struct service_spec *spec = svc->spec;
 	bool live = svc->main_pid != 0;
 
-	if (m->have_status) {
+	if (m->have_status && (!svc->status_text || strcmp(svc->status_text, m->status) != 0)) {
 		free(svc->status_text);
 		svc->status_text = xstrdup(m->status);
+		/* Into the state file (coalesced): `status` shows it after a restart of ours. */
+		svc->env->hooks->changed(svc->env->hooks_arg, svc);
 	}
 	if (m->have_mainpid && live && m->mainpid != svc->notify_mainpid) {
 		svc->notify_mainpid = m->mainpid;
@@ -215,4 +218,18 @@ struct json_object *service_ready_json(const struct service *svc)
 		json_object_object_add(o, "probe",
 				       json_object_new_string(ready_probe_last(svc->probe)));
 	return o;
+}
+
+/* --- STATUS= across paddockd restarts ---------------------------------------------------- */
+
+void svc_status_record(const struct service *svc, struct state_service *out)
+{
+	snprintf(out->status_text, sizeof(out->status_text), "%s",
+		 svc->status_text ? svc->status_text : "");
+}
+
+void svc_status_restore(struct service *svc, const struct state_service *rec)
+{
+	free(svc->status_text);
+	svc->status_text = rec->status_text[0] ? xstrdup(rec->status_text) : NULL;
 }

@@ -95,6 +95,103 @@ static int parse_counters(struct json_object *o, const char *where, struct state
 	return 0;
 }
 
+/* --- kept for the operator and the service: pins and STATUS= --------------------------- */
+
+static int kept_parse_pin(struct json_object *p, const char *where, struct state_pin *pin,
+			  struct error *err)
+{
+	struct json_object *m, *v;
+	char at[64], atm[80];
+	uint64_t u;
+	int r;
+
+	snprintf(at, sizeof(at), "%s.pin", where);
+	if (!json_object_is_type(p, json_type_object))
+		return error_set(err, EBADMSG, "%s: not an object", at);
+	pin->set = true;
+	snprintf(atm, sizeof(atm), "%s.memory", at);
+	if (!json_object_object_get_ex(p, "memory", &m) ||
+	    !json_object_is_type(m, json_type_object))
+		return error_set(err, EBADMSG, "%s: missing or not an object", atm);
+	if ((r = get_uint(m, "min", UINT64_MAX, &pin->memory.min, atm, err)) < 0 ||
+	    (r = get_uint(m, "low", UINT64_MAX, &pin->memory.low, atm, err)) < 0 ||
+	    (r = get_uint(m, "high", UINT64_MAX, &pin->memory.high, atm, err)) < 0 ||
+	    (r = get_uint(m, "max", UINT64_MAX, &pin->memory.max, atm, err)) < 0 ||
+	    (r = get_uint(m, "swap_max", UINT64_MAX, &pin->memory.swap_max, atm, err)) < 0 ||
+	    (r = get_uint(p, "pids_max", UINT64_MAX, &pin->pids_max, at, err)) < 0)
+		return r;
+	if ((r = get_uint(p, "cpu_weight", 10000, &u, at, err)) < 0)
+		return r;
+	pin->cpu_weight = (uint32_t)u;
+	if ((r = get_uint(p, "io_weight", 10000, &u, at, err)) < 0)
+		return r;
+	pin->io_weight = (uint32_t)u;
+	if ((r = get_uint(p, "cpu_max_mcpu", UINT32_MAX, &u, at, err)) < 0)
+		return r;
+	pin->cpu_max_mcpu = (uint32_t)u;
+	if (json_object_object_get_ex(p, "cpus", &v)) {
+		const char *c =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		size_t n = strlen(c);
+		if (n == 0 || n >= sizeof(pin->cpus) || strspn(c, "0123456789,-") != n ||
+		    (size_t)json_object_get_string_len(v) != n)
+			return error_set(err, EBADMSG, "%s.cpus: not a cpu list (\"0-1,3\")", at);
+		memcpy(pin->cpus, c, n + 1);
+	}
+	return 0;
+}
+
+/* The kept members of one service record; absent ones are left empty. */
+static int kept_parse(struct json_object *o, const char *where, struct state_service *s,
+		      struct error *err)
+{
+	struct json_object *v;
+	int r;
+
+	if (json_object_object_get_ex(o, "pin", &v) &&
+	    (r = kept_parse_pin(v, where, &s->pin, err)) < 0)
+		return r;
+	if (json_object_object_get_ex(o, "status_text", &v)) {
+		const char *t =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+		size_t n = t ? strlen(t) : 0;
+		bool ctl = false;
+		for (size_t i = 0; i < n; i++)
+			ctl |= (unsigned char)t[i] < 0x20 || t[i] == 0x7f;
+		if (!t || n >= sizeof(s->status_text) ||
+		    (size_t)json_object_get_string_len(v) != n || ctl)
+			return error_set(err, EBADMSG,
+					 "%s.status_text: not a line of text of at most %zu bytes",
+					 where, sizeof(s->status_text) - 1);
+		memcpy(s->status_text, t, n + 1);
+	}
+	return 0;
+}
+
+static void kept_json(const struct state_service *s, struct json_object *o)
+{
+	const struct state_pin *p = &s->pin;
+
+	if (p->set) {
+		struct json_object *j = json_object_new_object(), *m = json_object_new_object();
+		json_object_object_add(m, "min", json_object_new_uint64(p->memory.min));
+		json_object_object_add(m, "low", json_object_new_uint64(p->memory.low));
+		json_object_object_add(m, "high", json_object_new_uint64(p->memory.high));
+		json_object_object_add(m, "max", json_object_new_uint64(p->memory.max));
+		json_object_object_add(m, "swap_max", json_object_new_uint64(p->memory.swap_max));
+		json_object_object_add(j, "memory", m);
+		json_object_object_add(j, "cpu_weight", json_object_new_uint64(p->cpu_weight));
+		json_object_object_add(j, "cpu_max_mcpu", json_object_new_uint64(p->cpu_max_mcpu));
+		json_object_object_add(j, "io_weight", json_object_new_uint64(p->io_weight));
+		json_object_object_add(j, "pids_max", json_object_new_uint64(p->pids_max));
+		if (p->cpus[0])
+			json_object_object_add(j, "cpus", json_object_new_string(p->cpus));
+		json_object_object_add(o, "pin", j);
+	}
+	if (s->status_text[0])
+		json_object_object_add(o, "status_text", json_object_new_string(s->status_text));
+}
+
 static int parse_service(struct json_object *o, const char *where, struct state_service *s,
 			 struct error *err)
 {
@@ -186,7 +283,7 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 		    (r = get_uint(v, "grown_max", UINT64_MAX, &s->grown_max, at, err)) < 0)
 			return r;
 	}
-	return 0;
+	return kept_parse(o, where, s, err);
 }
 
 int state_parse(const char *buf, size_t len, struct state *out, struct error *err)
@@ -341,6 +438,7 @@ static struct json_object *service_json(const struct state_service *s)
 					       json_object_new_uint64(s->grown_max));
 		json_object_object_add(o, "rebalance", rb);
 	}
+	kept_json(s, o);
 	return o;
 }
 

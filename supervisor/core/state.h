@@ -25,6 +25,24 @@
 #define STATE_MAX_SPEC_TEXT (64u << 10)
 #define STATE_EXIT_KIND_MAX 16 /* bound of a recorded exit kind (service.h's enum exit_kind) */
 
+/*
+ * --- Kept for the operator and the service --------------------------------------
+ * Limits pinned with `paddockctl set` and the last STATUS= a service sent:
+ * state.c's kept_parse/kept_json, filled and restored by service-limits.c
+ * and service-ready.c. Absent in older files: nothing pinned, no text.
+ */
+#define STATE_CPUS_MAX 256
+#define STATE_STATUS_MAX 256 /* NOTIFY_STATUS_MAX */
+
+struct state_pin {
+	bool set; /* pinned by `set`: in force until `set --reset` or a reload */
+	struct spec_memory
+	    memory; /* SPEC_UNSET, SPEC_SIZE_MAX or bytes, as in struct cgroup_limits */
+	uint32_t cpu_weight, cpu_max_mcpu, io_weight; /* 0 = unset */
+	uint64_t pids_max;
+	char cpus[STATE_CPUS_MAX]; /* "" = unset */
+};
+
 struct state_service {
 	char name[SPEC_NAME_MAX + 1];
 	pid_t pid; /* main process, 0 when none */
@@ -55,6 +73,9 @@ struct state_service {
 	struct probe_memory_events memory_events;
 	/* What the rebalancer learned (rebalancer_record): bytes, 0 = nothing yet. */
 	uint64_t working_set, grown_max;
+	/* What the operator pinned and the service last said (see struct state_pin). */
+	struct state_pin pin;
+	char status_text[STATE_STATUS_MAX]; /* "" = none */
 };
 
 struct state {

@@ -12,7 +12,9 @@
 #  - the daemon killed in the middle of an image unpack: the next one
 #    finishes it and the store holds no half layer; killed while it
 #    starts services: each runs once;
-#  - the fd holder killed under a running daemon: replaced and refilled.
+#  - the fd holder killed under a running daemon: replaced and refilled;
+#  - limits pinned with `set` and the last STATUS= stay, in force and
+#    shown, after kill -9 and after daemon-reexec.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; setup
@@ -150,6 +152,64 @@ wait_for 10 state_is quiet running || fail "quiet not running"
 [ "$(main_pid quiet)" = "$qpid" ] || fail "quiet restarted"
 [ "$(identity quiet)" = "fd holder" ] || fail "quiet: identity from '$(identity quiet)' after the holder was replaced"
 pass "a holder killed under a running daemon is replaced and refilled"
+
+# 8. Pins and STATUS= outlive the daemon, kill -9 and daemon-reexec.
+SDN="$BUILD_DIR/tests/helpers/sdnotify"
+[ -x "$SDN" ] || fail "no tests/helpers/sdnotify (run make)"
+cat >"$T/services/noted.yaml" <<YAML
+services:
+  noted:
+    rootfs: $T/root
+    ready: notify
+    isolation:
+      mounts: [{type: bind, source: $SDN, target: /bin/sdnotify, readonly: true}]
+    command: ["/bin/sh", "-c", "sdnotify --barrier READY=1 STATUS=serving-42 && exec sleep 100000"]
+    resources: {memory: {max: 96M}, pids: {max: 50}}
+YAML
+ctl reload >/dev/null || fail "reload"
+wait_for 10 state_is noted running || fail "noted not running"
+if is_v1; then
+	nmem() { cat "$(service_cgdir noted memory)/memory.limit_in_bytes"; }
+	npids() { cat "$(service_cgdir noted pids)/pids.max"; }
+else
+	nmem() { cat "$(service_cgdir noted)/memory.max"; }
+	npids() { cat "$(service_cgdir noted)/pids.max"; }
+fi
+M=$((1024 * 1024))
+wait_for 10 bash -c "[ \"\$($PADDOCKCTL -s $T/run/control.sock status noted --json | jq -r '.[0].status_text')\" = serving-42 ]" ||
+	fail "STATUS= not shown: $(svc_field noted status_text)"
+ctl set noted memory.max=77M pids.max=21 >/dev/null || fail "set"
+npid=$(main_pid noted)
+kept() { # kept HOW: the pin in force (cgroupfs and status) and the STATUS= text shown
+	[ "$(main_pid noted)" = "$npid" ] || fail "$1: noted was restarted"
+	[ "$(nmem)" = $((77 * M)) ] || fail "$1: memory.max in cgroupfs is $(nmem), not the pinned 77M"
+	[ "$(npids)" = 21 ] || fail "$1: pids.max in cgroupfs is $(npids), not the pinned 21"
+	ctl status noted --json >"$T/noted.json" || fail "$1: status"
+	jq -e '.[0].pinned == true' "$T/noted.json" >/dev/null || fail "$1: status does not show the pin"
+	jq -e --arg m $((77 * M)) '.[0].limits["memory.max"] == $m' "$T/noted.json" >/dev/null ||
+		fail "$1: status shows memory.max $(jq -r '.[0].limits["memory.max"]' "$T/noted.json")"
+	jq -e '.[0].status_text == "serving-42"' "$T/noted.json" >/dev/null ||
+		fail "$1: STATUS= text lost: $(jq -c '.[0].status_text' "$T/noted.json")"
+	ctl status noted | grep -q 'Status: serving-42' || fail "$1: status does not print the STATUS= text"
+}
+pinned_in_state() { jq -e '.services[] | select(.name == "noted") | .pin.memory.max == 80740352 and .status_text == "serving-42"' "$T/state/state.json"; }
+wait_for 5 pinned_in_state || fail "the state file does not hold the pin and the STATUS= text"
+crash
+start_daemon
+wait_for 10 state_is noted running || fail "noted not running after kill -9"
+kept "kill -9"
+line=$(($(wc -l <"$T/daemon.log") + 1))
+ctl daemon-reexec >/dev/null || fail "daemon-reexec"
+ready_again() { sed -n "$line,\$p" "$T/daemon.log" | grep -q 'paddockd .* ready: '; }
+wait_for 10 ready_again || fail "no new daemon after daemon-reexec"
+kept "daemon-reexec"
+# The pin is the daemon's, not only the cgroup's: a new start applies it again.
+ctl restart noted >/dev/null || fail "restart noted"
+wait_for 10 state_is noted running || fail "noted not running after its restart"
+[ "$(npids)" = 21 ] && [ "$(nmem)" = $((77 * M)) ] || fail "a restart after the takeover lost the pin: $(npids) $(nmem)"
+ctl set noted --reset >/dev/null || fail "reset"
+[ "$(npids)" = 50 ] || fail "reset after the takeover: pids.max $(npids)"
+pass "pins (read back from cgroupfs and status) and STATUS= text survive kill -9 and daemon-reexec"
 stop_daemon || fail "daemon exit status"
 [ -z "$(holder)" ] || fail "holder left after a clean shutdown"
 pass

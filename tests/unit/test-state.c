@@ -237,6 +237,71 @@ static void test_exit_counters(void **unused)
 	state_clear(&back);
 }
 
+/*
+ * Pins and STATUS= (the state file's kept block): written, read back the same,
+ * absent in older files, and refused with the field named when broken.
+ */
+static void test_kept(void **unused)
+{
+	struct state_service svc = { .name = "web", .pid = 7 };
+	struct state st = { .services = &svc, .nservices = 1 }, back;
+	struct error err = { 0 };
+	size_t len;
+
+	svc.pin.set = true;
+	svc.pin.memory = (struct spec_memory){ .min = SPEC_UNSET,
+					       .low = SPEC_SIZE_MAX,
+					       .high = 64 << 20,
+					       .max = 128 << 20,
+					       .swap_max = 0 };
+	svc.pin.cpu_weight = 200;
+	svc.pin.cpu_max_mcpu = 1500;
+	svc.pin.pids_max = SPEC_UNSET;
+	snprintf(svc.pin.cpus, sizeof(svc.pin.cpus), "0-1");
+	snprintf(svc.status_text, sizeof(svc.status_text), "ready: 3 connections");
+	char *doc = state_format(&st, &len);
+	assert_int_equal(state_parse(doc, len, &back, &err), 0);
+	free(doc);
+	const struct state_service *w = state_find(&back, "web");
+	assert_true(w->pin.set);
+	assert_memory_equal(&w->pin.memory, &svc.pin.memory, sizeof(svc.pin.memory));
+	assert_int_equal(w->pin.cpu_weight, 200);
+	assert_int_equal(w->pin.cpu_max_mcpu, 1500);
+	assert_int_equal(w->pin.io_weight, 0);
+	assert_true(w->pin.pids_max == SPEC_UNSET);
+	assert_string_equal(w->pin.cpus, "0-1");
+	assert_string_equal(w->status_text, "ready: 3 connections");
+	state_clear(&back);
+
+	/* A file from before: nothing pinned, no text. */
+	static const char old[] = "{\"version\":1,\"services\":[{\"name\":\"web\",\"pid\":7}]}";
+	assert_int_equal(state_parse(old, strlen(old), &back, &err), 0);
+	assert_false(back.services[0].pin.set);
+	assert_string_equal(back.services[0].status_text, "");
+	state_clear(&back);
+
+	static const struct {
+		const char *member, *want;
+	} bad[] = {
+		{ "\"pin\":3", "services[0].pin: not an object" },
+		{ "\"pin\":{}", "services[0].pin.memory: missing" },
+		{ "\"pin\":{\"memory\":{\"max\":-1}}", "services[0].pin.memory.max: out of range" },
+		{ "\"pin\":{\"memory\":{},\"cpu_weight\":10001}", "services[0].pin.cpu_weight" },
+		{ "\"pin\":{\"memory\":{},\"cpus\":\"0;rm\"}", "services[0].pin.cpus" },
+		{ "\"status_text\":\"a\\nb\"", "services[0].status_text" },
+		{ "\"status_text\":7", "services[0].status_text" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char d[512];
+		snprintf(d, sizeof(d), "{\"version\":1,\"services\":[{\"name\":\"web\",%s}]}",
+			 bad[i].member);
+		memset(&err, 0, sizeof(err));
+		assert_true(state_parse(d, strlen(d), &back, &err) < 0);
+		if (!strstr(err.msg, bad[i].want))
+			fail_msg("%s: got \"%s\", want \"%s\"", d, err.msg, bad[i].want);
+	}
+}
+
 static void test_proc_start_time(void **unused)
 {
 	char buf[1024];
@@ -333,7 +398,7 @@ int main(void)
 		cmocka_unit_test(test_parse_valid),	cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_bounds),	cmocka_unit_test(test_save_load),
 		cmocka_unit_test(test_proc_start_time), cmocka_unit_test(test_fdstore_holds),
-		cmocka_unit_test(test_exit_counters),
+		cmocka_unit_test(test_exit_counters),	cmocka_unit_test(test_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
