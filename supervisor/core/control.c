@@ -227,6 +227,17 @@ static struct json_object *service_full(struct control *ctl, struct service *svc
 		json_object_object_add(o, "image", im);
 	}
 	add_knobs(l, cg, limit_knobs, ARRAY_SIZE(limit_knobs));
+	/*
+	 * On v1 "memory.low" is the soft limit, which protects nothing: a
+	 * client must know which one it reads to say what it means.
+	 */
+	if (cg)
+		json_object_object_add(
+		    o, "memory_controller",
+		    json_object_new_string(cgroup_host_mode(ctl->d->cgroups) != CGROUP_MODE_V2 &&
+						   cgroup_dir(cg, "memory")
+					       ? "v1"
+					       : "v2"));
 	json_object_object_add(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
 	add_knobs(u, cg, usage, ARRAY_SIZE(usage));
 	add_sample(u, svc);
@@ -597,11 +608,16 @@ static void cmd_set(struct client *cl, struct json_object *req)
 						    names[i], names[j]);
 					return;
 				}
-		r = service_set_limits(svc, &l, &failed);
+		/* A knob the host cannot express: say so, and write none of them. */
+		if ((r = service_check_settable(svc, &l, &failed)) == 0)
+			r = service_set_limits(svc, &l, &failed);
 	}
 	if (r < 0) {
-		reply_error(cl, r == -EBUSY ? "EBUSY" : "EIO", "%s: %s", service_name(svc),
-			    failed.msg);
+		reply_error(cl,
+			    r == -EBUSY	       ? "EBUSY"
+			    : r == -EOPNOTSUPP ? "EOPNOTSUPP"
+					       : "EIO",
+			    "set %s: %s", service_name(svc), failed.msg);
 		return;
 	}
 	struct json_object *res = json_object_new_object(), *lim = json_object_new_object();

@@ -51,6 +51,143 @@ static int check_memory_max(struct service *svc, uint64_t max, struct error *err
 			 units_format_size(cur, b, sizeof(b)));
 }
 
+/* --- what this host can express, for `set` ------------------------------------------------ */
+
+/*
+ * The knobs `set` takes, with the files that express them (names as
+ * cgroup_read_knob takes them, translated for v1 there; any one will do)
+ * and what to use where they are missing.
+ */
+enum { K_MIN, K_LOW, K_HIGH, K_MAX, K_SWAP, K_CPU_WEIGHT, K_CPU_MAX, K_CPUS, K_PIDS, K_IO };
+static const struct {
+	const char *name;
+	const char *files[3];
+	const char *instead;
+} settable[] = {
+	[K_MIN] = { "memory.min",
+		    { "memory.min" },
+		    "v1 protects no memory (memory.low sets its soft limit, which only orders "
+		    "reclaim)" },
+	[K_LOW] = { "memory.low", { "memory.low" }, NULL },
+	[K_HIGH] = { "memory.high", { "memory.high" }, "use memory.max" },
+	[K_MAX] = { "memory.max", { "memory.max" }, NULL },
+	[K_SWAP] = { "memory.swap_max",
+		     { "memory.swap.max", "memory.memsw.limit_in_bytes" },
+		     NULL },
+	[K_CPU_WEIGHT] = { "cpu.weight", { "cpu.weight" }, NULL },
+	[K_CPU_MAX] = { "cpu.max", { "cpu.max" }, NULL },
+	[K_CPUS] = { "cpu.cpus", { "cpuset.cpus" }, NULL },
+	[K_PIDS] = { "pids.max", { "pids.max" }, NULL },
+	[K_IO] = { "io.weight", { "io.weight", "io.bfq.weight" }, NULL },
+};
+
+static bool bounded(uint64_t v)
+{
+	return v != SPEC_UNSET && v != SPEC_SIZE_MAX;
+}
+
+/* Does going from o to n ask knob k for something (not its default, not as it is)? */
+static bool asks(const struct cgroup_limits *o, const struct cgroup_limits *n, int k)
+{
+	const struct spec_memory *a = &o->memory, *b = &n->memory;
+
+	switch (k) {
+	case K_MIN:
+		return b->min != a->min && bounded(b->min) && b->min != 0;
+	case K_LOW:
+		return b->low != a->low && bounded(b->low) && b->low != 0;
+	case K_HIGH:
+		return b->high != a->high && bounded(b->high);
+	case K_MAX:
+		return b->max != a->max && bounded(b->max);
+	case K_SWAP:
+		return (b->swap_max != a->swap_max || b->max != a->max) && bounded(b->swap_max);
+	case K_CPU_WEIGHT:
+		return n->cpu_weight != o->cpu_weight && n->cpu_weight != 0;
+	case K_CPU_MAX:
+		return n->cpu_max_mcpu != o->cpu_max_mcpu && n->cpu_max_mcpu != 0;
+	case K_CPUS:
+		return n->cpus && (!o->cpus || strcmp(n->cpus, o->cpus) != 0);
+	case K_PIDS:
+		return n->pids_max != o->pids_max && bounded(n->pids_max);
+	case K_IO:
+		return n->io_weight != o->io_weight && n->io_weight != 0;
+	}
+	return false;
+}
+
+/* Is the service's memory controller a v1 one (no memory.min, memory.high)? */
+static bool memory_on_v1(const struct service *svc)
+{
+	const struct cgroup_host *host = svc->env->cgroups;
+	enum cgroup_mode mode = cgroup_host_mode(host);
+
+	if (mode == CGROUP_MODE_V2)
+		return false;
+	if (svc->cg)
+		return cgroup_dir(svc->cg, "memory") != NULL;
+	/* No cgroup yet: the host's summary lists the v1 controllers before any ';'. */
+	const char *d = cgroup_host_describe(host), *v1 = strstr(d, "v1:"), *end = strchr(d, ';');
+	const char *m = v1 ? strstr(v1, " memory") : NULL;
+	return m && (!end || m < end);
+}
+
+/* Why knob k cannot be expressed for this service, or NULL when it can (or cannot be known). */
+static const char *cannot(struct service *svc, const struct cgroup_limits *n, int k, char *why,
+			  size_t len)
+{
+	const char *mode = cgroup_mode_name(cgroup_host_mode(svc->env->cgroups));
+	bool v1mem = memory_on_v1(svc);
+	char buf[256];
+
+	if (k == K_SWAP && v1mem && !bounded(n->memory.max)) {
+		snprintf(why, len,
+			 "cgroup %s: memory controller is v1, which bounds swap only "
+			 "together with memory.max",
+			 mode);
+		return why;
+	}
+	if (!svc->cg) {
+		/* Not running: only what the host's mode already says. */
+		if ((k == K_MIN || k == K_HIGH) && v1mem) {
+			snprintf(why, len, "cgroup %s: memory controller is v1", mode);
+			return why;
+		}
+		return NULL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(settable[k].files) && settable[k].files[i]; i++)
+		if (cgroup_read_knob(svc->cg, settable[k].files[i], buf, sizeof(buf)) >= 0)
+			return NULL;
+	if (k <= K_SWAP && v1mem)
+		snprintf(why, len, "cgroup %s: memory controller is v1", mode);
+	else
+		snprintf(why, len, "cgroup %s: no %s in the service's cgroup", mode,
+			 settable[k].files[0]);
+	return why;
+}
+
+int service_check_settable(struct service *svc, const struct cgroup_limits *limits,
+			   struct error *err)
+{
+	char msg[ERROR_MSG_MAX], why[160];
+	size_t o = 0;
+
+	msg[0] = '\0';
+	for (int k = 0; k < (int)ARRAY_SIZE(settable); k++) {
+		if (!asks(&svc->limits, limits, k) || !cannot(svc, limits, k, why, sizeof(why)))
+			continue;
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o,
+				      "%s%s: not supported on this host (%s)%s%s", o ? "; " : "",
+				      settable[k].name, why, settable[k].instead ? "; " : "",
+				      settable[k].instead ? settable[k].instead : "");
+		if (o >= sizeof(msg))
+			break;
+	}
+	if (!msg[0])
+		return 0;
+	return error_set(err, EOPNOTSUPP, "%s; nothing changed", msg);
+}
+
 int service_set_limits(struct service *svc, const struct cgroup_limits *limits, struct error *err)
 {
 	struct cgroup_limits l = *limits;

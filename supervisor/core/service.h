@@ -143,6 +143,14 @@ uint64_t service_log_dropped(const struct service *svc);
  * changed and err says why.
  */
 int service_set_limits(struct service *svc, const struct cgroup_limits *limits, struct error *err);
+/*
+ * Before `set` writes anything: every knob that limits would change to a
+ * value that does something, and that this host cannot express for the
+ * service, makes it -EOPNOTSUPP, err naming each knob and the host mode.
+ * (Specs and reloads keep warning and skipping such knobs instead.)
+ */
+int service_check_settable(struct service *svc, const struct cgroup_limits *limits,
+			   struct error *err);
 int service_reset_limits(struct service *svc, struct error *err);
 const struct cgroup_limits *service_limits(const struct service *svc);
 bool service_limits_pinned(const struct service *svc);

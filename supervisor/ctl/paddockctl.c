@@ -307,6 +307,31 @@ static void print_rebalance(struct json_object *s)
 	}
 }
 
+/*
+ * A v1 memory controller has no min, low or high: only the hard limit and
+ * the soft limit (shown as "memory.low" in the JSON). The soft limit only
+ * orders global reclaim, groups above it first; below it nothing is
+ * protected. So an unlimited soft limit means "never reclaimed first",
+ * not "all protected" as v2's "low max" would: say that in words.
+ */
+static void print_v1_memory(struct json_object *l, struct json_object *u)
+{
+	const char *soft = jstr(l, "memory.low");
+	char b1[32], b2[32], b3[32];
+
+	printf("    Memory: %s (max %s, ", size_or(jstr(u, "memory.current"), b1, sizeof(b1)),
+	       size_or(jstr(l, "memory.max"), b2, sizeof(b2)));
+	if (!soft)
+		printf("soft-limit -)\n");
+	else if (strcmp(soft, "max") == 0)
+		printf("soft-limit unlimited (v1: no reclaim protection))\n");
+	else if (strcmp(soft, "0") == 0)
+		printf("soft-limit 0 (v1: reclaimed first under host pressure))\n");
+	else
+		printf("soft-limit %s (v1: reclaimed first above it, no protection below))\n",
+		       size_or(soft, b3, sizeof(b3)));
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *l = NULL, *u = NULL, *e = NULL;
@@ -334,12 +359,15 @@ static void print_status(struct json_object *s)
 		       json_object_get_boolean(json_object_object_get(s, "frozen")) ? " (frozen)"
 										    : "");
 	if (l && u) {
-		printf("    Memory: %s (min %s, low %s, high %s, max %s)\n",
-		       size_or(jstr(u, "memory.current"), b1, sizeof(b1)),
-		       size_or(jstr(l, "memory.min"), b2, sizeof(b2)),
-		       size_or(jstr(l, "memory.low"), b3, sizeof(b3)),
-		       size_or(jstr(l, "memory.high"), b4, sizeof(b4)),
-		       size_or(jstr(l, "memory.max"), b5, sizeof(b5)));
+		if (jstr(s, "memory_controller") && strcmp(jstr(s, "memory_controller"), "v1") == 0)
+			print_v1_memory(l, u);
+		else
+			printf("    Memory: %s (min %s, low %s, high %s, max %s)\n",
+			       size_or(jstr(u, "memory.current"), b1, sizeof(b1)),
+			       size_or(jstr(l, "memory.min"), b2, sizeof(b2)),
+			       size_or(jstr(l, "memory.low"), b3, sizeof(b3)),
+			       size_or(jstr(l, "memory.high"), b4, sizeof(b4)),
+			       size_or(jstr(l, "memory.max"), b5, sizeof(b5)));
 		printf("       CPU: weight %s, max %s%s%s\n", jstr(l, "cpu.weight") ?: "-",
 		       cpus_or(jstr(l, "cpu.max"), b1, sizeof(b1)),
 		       jstr(l, "cpuset.cpus") ? ", cpus " : "", jstr(l, "cpuset.cpus") ?: "");
