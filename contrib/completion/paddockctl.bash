@@ -476,16 +476,16 @@ _paddockctl()
 		local nnames=0
 		for ((i = 0; i < ${#__pc_args[@]}; i++)); do
 			case ${__pc_args[i]} in
-			-n | --lines) ((i++)) ;;
+			-n | --lines | --since) ((i++)) ;;
 			-*) ;;
 			*) ((nnames++)) ;;
 			esac
 		done
 		case $prev in
-		-n | --lines) ;; # a number
+		-n | --lines | --since) ;; # a number, a time
 		*)
 			if [[ $cur == -* ]]; then
-				__paddockctl_compgen -W "-n --lines -f --follow $__paddockctl_global_opts" -- "$cur"
+				__paddockctl_compgen -W "-n --lines --since -f --follow $__paddockctl_global_opts" -- "$cur"
 			elif ((!nnames)); then
 				__paddockctl_complete_services
 			fi

@@ -295,6 +295,7 @@ static char *ring_tail(const struct logstore *ls, unsigned n)
 
 /* --- history from the files ---------------------------------------------------------------- */
 
+#define HISTORY_FIRST 8192
 #define HISTORY_CHUNK 65536
 #define HISTORY_CARRY (LOGSTORE_LINE_MAX + 128) /* a record's header and its longest line */
 #define STAMP_LEN 24 /* "2026-12-04T22:02:46.123Z" */
@@ -380,7 +381,9 @@ static int history_file(const char *path, struct history *h)
 		return -errno;
 	buf = xcalloc(1, HISTORY_CHUNK + HISTORY_CARRY);
 	for (pos = st.st_size; pos > 0 && !h->done;) {
-		size_t k = pos > HISTORY_CHUNK ? HISTORY_CHUNK : (size_t)pos;
+		/* A small first read: `status` wants 10 lines of every service. */
+		size_t want = first ? HISTORY_FIRST : HISTORY_CHUNK;
+		size_t k = pos > (off_t)want ? want : (size_t)pos;
 		pos -= (off_t)k;
 		if (pread(fd, buf, k, pos) != (ssize_t)k)
 			return -EIO;
