@@ -293,6 +293,21 @@ static char *ring_tail(const struct logstore *ls, unsigned n)
 	return out;
 }
 
+/* The ring's last n lines from the stamp since on ("" for any). */
+static char *ring_since(const struct logstore *ls, unsigned n, const char *since)
+{
+	char *text = ring_tail(ls, n), *p = text;
+
+	/* The ring is in order: skip the records older than since. */
+	while (p && *p && since[0] && strncmp(p, since, strlen(since)) < 0) {
+		char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	if (p && p != text)
+		memmove(text, p, strlen(p) + 1);
+	return text;
+}
+
 /* --- history from the files ---------------------------------------------------------------- */
 
 #define HISTORY_FIRST 8192
@@ -428,8 +443,8 @@ char *logstore_history(const struct logstore *ls, unsigned n, uint64_t since_ms,
 		snprintf(h.since + k, sizeof(h.since) - k, ".%03uZ", (unsigned)(since_ms % 1000));
 	}
 	/* The live file, then its rotations, newest first. */
-	if ((r = history_file(ls->path, &h)) < 0 && !since_ms)
-		return ring_tail(ls, n); /* unreadable: what this daemon kept in memory */
+	if ((r = history_file(ls->path, &h)) < 0)
+		return ring_since(ls, n, h.since); /* unreadable: what this daemon kept in memory */
 	for (unsigned i = 1; i <= ls->keep && !h.done; i++) {
 		snprintf(p, sizeof(p), "%s.%u", ls->path, i);
 		if (history_file(p, &h) < 0)

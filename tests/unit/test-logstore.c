@@ -91,6 +91,14 @@ static void test_ring_bound(void **state)
 	/* Every kept record is whole: it starts with a timestamp. */
 	assert_memory_equal(tail, "20", 2);
 	free(tail);
+	/* --since applies to the ring too. */
+	bool truncated;
+	tail = logstore_history(ls, 100000, UINT64_C(4102444800000), &truncated);
+	assert_string_equal(tail, "");
+	free(tail);
+	tail = logstore_history(ls, 100000, 1, &truncated);
+	assert_non_null(strstr(tail, "line-19999\n"));
+	free(tail);
 	logstore_free(ls);
 }
 
