@@ -176,10 +176,12 @@ int service_check_settable(struct service *svc, const struct cgroup_limits *limi
 	for (int k = 0; k < (int)ARRAY_SIZE(settable); k++) {
 		if (!asks(&svc->limits, limits, k) || !cannot(svc, limits, k, why, sizeof(why)))
 			continue;
+		/* The hints say what a v1 memory controller has instead. */
+		const char *instead = memory_on_v1(svc) ? settable[k].instead : NULL;
 		o += (size_t)snprintf(msg + o, sizeof(msg) - o,
 				      "%s%s: not supported on this host (%s)%s%s", o ? "; " : "",
-				      settable[k].name, why, settable[k].instead ? "; " : "",
-				      settable[k].instead ? settable[k].instead : "");
+				      settable[k].name, why, instead ? "; " : "",
+				      instead ? instead : "");
 		if (o >= sizeof(msg))
 			break;
 	}

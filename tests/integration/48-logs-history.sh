@@ -6,7 +6,7 @@
 # twice at the seam; a time --since cannot read is refused.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
-need_root; need_cgroups; need_cmd jq; need_cmd python3; setup
+need_root; need_cgroups; need_cmd jq; setup
 make_rootfs "$T/root"
 # Small files and long lines (n-NUMBER and 250 x): the history the checks
 # below read spans rotations.
@@ -81,8 +81,10 @@ for bad in yesterday '2026-13-40 10:00' '5 parsecs ago' '2026-12-04T22:00:00+1';
 	if ctl logs --since "$bad" counter >"$T/bad.out" 2>&1; then fail "--since '$bad' accepted"; fi
 	grep -q "not a time; use" "$T/bad.out" || fail "--since '$bad': $(cat "$T/bad.out")"
 done
-# Malformed arguments of the request itself are refused, each with its reason.
-python3 - "$T/run/control.sock" <<'PY' || fail "malformed logs requests were not refused"
+# Malformed arguments of the request itself are refused, each with its
+# reason (python3 writes them raw; the VM has none: the fuzzer covers it).
+command -v python3 >/dev/null || log "no python3: raw malformed requests not sent"
+command -v python3 >/dev/null && { python3 - "$T/run/control.sock" <<'PY' || fail "malformed logs requests were not refused"; }
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
 def ask(raw):
