@@ -61,7 +61,7 @@ grep -q " stdout n-$pre x" "$T/n.out" || fail "n-$pre, the last line the killed 
 pass "after kill -9: logs -n shows the old daemon's lines (to n-$pre) and the new ones, no gap"
 
 # 2. --since: the stamp of one record (RFC 3339) starts the output there.
-stamp=$(grep " stdout n-$((pre - 20)) x" "$logf"* | head -n 1 | sed 's/^[^:]*log[.0-9]*://; s/ .*//')
+stamp=$(cat "$logf"* | grep " stdout n-$((pre - 20)) x" | head -n 1 | cut -d' ' -f1)
 [ -n "$stamp" ] || fail "no record of n-$((pre - 20)) in the files"
 ctl logs --since "$stamp" counter >"$T/since.out" || fail "logs --since $stamp"
 [ "$(numbers <"$T/since.out" | head -n 1)" = $((pre - 20)) ] ||
