@@ -70,8 +70,9 @@ DUPS=ok check_run "$T/since.out" $((pre - 20)) $((pre + 100))
 ctl logs --since "$stamp" -n 5 counter >"$T/since5.out" || fail "logs --since -n 5"
 [ "$(wc -l <"$T/since5.out")" = 5 ] || fail "--since with -n 5 printed $(wc -l <"$T/since5.out") lines"
 # Local time, the other documented form, and relative times.
-local_stamp=$(date -d "$stamp" '+%Y-%m-%d %H:%M:%S')
-ctl logs --since "$local_stamp" counter >"$T/local.out" || fail "logs --since '$local_stamp'"
+# (TZ=UTC0 makes local time UTC: the stamp's date and time, whole seconds.)
+local_stamp="${stamp:0:10} ${stamp:11:8}"
+TZ=UTC0 ctl logs --since "$local_stamp" counter >"$T/local.out" || fail "logs --since '$local_stamp'"
 first=$(numbers <"$T/local.out" | head -n 1)
 [ "$first" -le $((pre - 20)) ] && [ "$first" -ge $((pre - 80)) ] ||
 	fail "--since '$local_stamp' (whole seconds) starts at n-$first, not within a second before n-$((pre - 20))"
