@@ -449,12 +449,14 @@ int harden_apply_limits(const struct harden_plan *plan, struct error *err)
 		size_t len = strlen(plan->oom_score_adj);
 		int fd;
 
+		/* Only a spec that asked for it fails the start (a class default is best effort). */
 		if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) < 0)
-			return error_set(err, errno, "write /proc/self/oom_score_adj");
+			return plan->oom_score_default && (errno == EACCES || errno == EPERM)
+				   ? 0
+				   : error_set(err, errno, "write /proc/self/oom_score_adj");
 		if (write(fd, plan->oom_score_adj, len) != (ssize_t)len) {
 			int e = errno ? errno : EIO;
 			close(fd);
-			/* Only a spec that asked for it fails the start. */
 			if (plan->oom_score_default && (e == EACCES || e == EPERM))
 				return 0;
 			return error_set(err, e, "write /proc/self/oom_score_adj");
