@@ -23,7 +23,7 @@ build() {
 	oci | unpack) clang $CF -I"$S/image" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-$1.c" \
 		"$S"/image/image*.c "$S"/common/*.c -larchive -lcrypto -ljson-c -lsystemd \
 		-o "$W/fuzz-$1" ;;
-	state) clang $CF -I"$S/core" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-state.c" \
+	state) clang $CF -I"$S/core" -I"$S/common" -I"$top/config" -I"$top/probes" "$top/tests/fuzz/fuzz-state.c" \
 		"$S/core/state.c" "$S"/common/*.c -ljson-c -lsystemd -o "$W/fuzz-state" ;;
 	seccomp) clang $CF -I"$S/launch" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-seccomp.c" \
 		"$S/launch/seccomp-profile.c" "$S/common/error.c" -ljson-c -lseccomp -lcap -o "$W/fuzz-seccomp" ;;
