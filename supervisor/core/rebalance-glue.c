@@ -741,6 +741,7 @@ static void room_input(struct rebalancer *rb, const struct service *svc, struct 
 		       struct rb_state *st)
 {
 	const struct rb_entry *e = entry_of(rb, svc, false);
+	const struct probe_cgroup_sample *s = monitor_sample(svc);
 	struct cgroup *cg = service_cgroup(svc);
 	char buf[32];
 
@@ -750,8 +751,14 @@ static void room_input(struct rebalancer *rb, const struct service *svc, struct 
 	in->spec = service_spec(svc)->resources.memory;
 	in->running = service_main_pid(svc) > 0;
 	in->usage = RB_UNKNOWN;
+	in->active = RB_UNKNOWN;
 	if (cg && cgroup_read_knob(cg, "memory.current", buf, sizeof(buf)) >= 0)
 		in->usage = strtoull(buf, NULL, 10);
+	/* Inactive file pages change slowly: the last sample's serve. */
+	if (in->usage != RB_UNKNOWN && s && s->memory.stat.inactive_file != PROBE_UNKNOWN)
+		in->active = in->usage > s->memory.stat.inactive_file
+				 ? in->usage - s->memory.stat.inactive_file
+				 : 0;
 	if (e)
 		st->ws_estimate = e->st.ws_estimate;
 }

@@ -184,32 +184,6 @@ uint64_t rebalance_grow_start(const struct spec_memory *m)
 	return set(m->max) ? m->max : RB_MAX;
 }
 
-enum rb_room rebalance_room(const struct rebalance_params *p, const struct rb_input *in,
-			    const struct rb_state *st, size_t n, size_t self, uint64_t *need,
-			    uint64_t *left)
-{
-	uint64_t want = max_u64(mem_floor(&in[self]), p->ws_floor) + p->headroom, held = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (i == self || !in[i].running)
-			continue;
-		if (in[i].usage == RB_UNKNOWN)
-			return RB_ROOM_UNKNOWN;
-		if (in[i].class == CLASS_CRITICAL)
-			held +=
-			    max_u64(max_u64(in[i].usage, st[i].ws_estimate), mem_floor(&in[i])) +
-			    p->headroom;
-		else
-			held += min_u64(in[i].usage, max_u64(mem_floor(&in[i]), p->ws_floor));
-	}
-	if (need)
-		*need = want;
-	if (left)
-		*left = held >= p->budget_memory ? 0 : p->budget_memory - held;
-	return p->budget_memory == RB_MAX || held + want <= p->budget_memory ? RB_ROOM_YES
-									     : RB_ROOM_NO;
-}
-
 uint64_t rebalance_start_max(const struct rb_input *in, const struct rb_state *st)
 {
 	if (st && st->grown_max)
@@ -251,6 +225,33 @@ static uint64_t passive_ws(const struct rb_input *in)
 	if (in->active != RB_UNKNOWN)
 		return in->active;
 	return in->usage != RB_UNKNOWN ? in->usage : 0;
+}
+
+enum rb_room rebalance_room(const struct rebalance_params *p, const struct rb_input *in,
+			    const struct rb_state *st, size_t n, size_t self, uint64_t *need,
+			    uint64_t *left)
+{
+	uint64_t want = max_u64(mem_floor(&in[self]), p->ws_floor) + p->headroom, held = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i == self || !in[i].running)
+			continue;
+		if (in[i].usage == RB_UNKNOWN)
+			return RB_ROOM_UNKNOWN;
+		/* Page cache is not held: counted as committed() counts it. */
+		uint64_t ws = passive_ws(&in[i]);
+		if (in[i].class == CLASS_CRITICAL)
+			held += max_u64(max_u64(ws, st[i].ws_estimate), mem_floor(&in[i])) +
+				p->headroom;
+		else
+			held += min_u64(ws, max_u64(mem_floor(&in[i]), p->ws_floor));
+	}
+	if (need)
+		*need = want;
+	if (left)
+		*left = held >= p->budget_memory ? 0 : p->budget_memory - held;
+	return p->budget_memory == RB_MAX || held + want <= p->budget_memory ? RB_ROOM_YES
+									     : RB_ROOM_NO;
 }
 
 static bool psi_at_least(uint32_t psi, uint32_t thr)

@@ -208,6 +208,8 @@ uint64_t rebalance_start_max(const struct rb_input *in, const struct rb_state *s
  * ws_floor) plus headroom, next to what the other running services hold at
  * theirs: a critical one its usage or working set plus headroom, any other
  * the lesser of its usage and its floor (the squeeze can take the rest).
+ * Usage is the passive working set (active) when known: page cache is
+ * reclaimable, as the budget counts it.
  * RB_ROOM_UNKNOWN while a running service has no sample yet. *need and
  * *left (may be NULL) say how much it needs and how much is left.
  */

@@ -486,8 +486,13 @@ static void test_room(void **state)
 	in[0].running = true;
 	in[0].usage = RB_UNKNOWN;
 	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_UNKNOWN);
-	/* No budget: always room. */
 	in[0].usage = 300 * MIB;
+	/* A critical service's page cache does not hold the budget. */
+	in[0].active = 100 * MIB;
+	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_YES);
+	in[0].active = RB_UNKNOWN;
+	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_NO);
+	/* No budget: always room. */
 	p.budget_memory = RB_MAX;
 	assert_int_equal(rebalance_room(&p, in, st, 3, 2, NULL, NULL), RB_ROOM_YES);
 }
