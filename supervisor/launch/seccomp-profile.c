@@ -20,17 +20,28 @@
 
 #include "seccomp-profile.h"
 
+/* A rule with several conditions, as libseccomp orders them (by argument). */
+struct chain {
+	int nr;
+	unsigned n;
+	bool joins; /* a test before the last joins two paths (see check_chain) */
+	struct scmp_arg_cmp c[6];
+	char path[48];
+};
+
 struct pctx {
 	scmp_filter_ctx ctx;
 	uint64_t caps;
 	uint32_t default_action;
 	struct error *err;
+	struct chain *chains;
+	size_t nchains;
 };
 
 static int __attribute__((format(printf, 3, 4)))
 perr(struct pctx *p, const char *path, const char *fmt, ...)
 {
-	char msg[256];
+	char msg[384];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -389,6 +400,65 @@ static int parse_arg(struct pctx *p, json_object *o, const char *path, struct sc
 		    json_object_get_string(v));
 }
 
+/*
+ * libseccomp 2.5 (Debian 12's 2.5.4) builds a 64-bit NE, LT, LE, GE or GT
+ * test as two paths that join again on the rule's next test. Merging a
+ * second rule for the same call into such a joined node visits it twice,
+ * links the new node into one list twice and loops for ever: "kill" with
+ * [A0 LE 1, A1 GE 9] beside [A0 LE 1, A2 GE 9] is enough. Rules only meet
+ * where their first tests are on the same argument, so a rule with a join
+ * (a test other than EQ or MASKED_EQ before its last) may not share its
+ * first argument with another rule of several tests for the same call.
+ * The check is wider than the bug, never narrower: the fuzzer found the
+ * bug in shapes a narrower one missed.
+ */
+static int cmp_by_arg(const void *a, const void *b)
+{
+	const struct scmp_arg_cmp *x = a, *y = b;
+
+	return (x->arg > y->arg) - (x->arg < y->arg);
+}
+
+static int check_chain(struct pctx *p, const char *path, const char *name, int nr,
+		       const struct scmp_arg_cmp *cmps, unsigned ncmp)
+{
+	struct chain c = { .nr = nr };
+
+	/* A mask of 0 tests nothing: libseccomp leaves it out of the chain. */
+	for (unsigned i = 0; i < ncmp; i++)
+		if (!(cmps[i].op == SCMP_CMP_MASKED_EQ && cmps[i].datum_a == 0))
+			c.c[c.n++] = cmps[i];
+	if (c.n < 2)
+		return 0;
+	qsort(c.c, c.n, sizeof(c.c[0]), cmp_by_arg);
+	for (unsigned i = 0; i + 1 < c.n; i++)
+		c.joins = c.joins || (c.c[i].op != SCMP_CMP_EQ && c.c[i].op != SCMP_CMP_MASKED_EQ);
+	for (size_t i = 0; i < p->nchains; i++) {
+		const struct chain *o = &p->chains[i];
+
+		if (o->nr == nr && o->c[0].arg == c.c[0].arg && (o->joins || c.joins))
+			return perr(
+			    p, path,
+			    "'%.32s' tests argument %u first, as the rule at %s does, and "
+			    "%s a NE, LT, LE, GE or GT test before its last: libseccomp 2.5 "
+			    "can loop for ever merging the two (make that test EQ or "
+			    "MASKED_EQ, or make them one rule)",
+			    name, c.c[0].arg, o->path, c.joins ? "this one has" : "that one has");
+	}
+	if (p->nchains == SECCOMP_PROFILE_MAX_CHAINS)
+		return perr(p, path, "more than %d rules with several argument tests",
+			    SECCOMP_PROFILE_MAX_CHAINS);
+	if (p->nchains % 64 == 0) {
+		struct chain *n = realloc(p->chains, (p->nchains + 64) * sizeof(*n));
+		if (!n)
+			return error_set(p->err, ENOMEM, "out of memory");
+		p->chains = n;
+	}
+	snprintf(c.path, sizeof(c.path), "%s", path);
+	p->chains[p->nchains++] = c;
+	return 0;
+}
+
 /* One rule for name; -EDOM/-EOPNOTSUPP (not on these architectures) are skipped. */
 static int add_rule(struct pctx *p, const char *path, const char *name, uint32_t action,
 		    const struct scmp_arg_cmp *cmps, unsigned ncmp, bool split)
@@ -401,6 +471,8 @@ static int add_rule(struct pctx *p, const char *path, const char *name, uint32_t
 	if (action == p->default_action)
 		return 0; /* what the filter does anyway; libseccomp refuses it */
 	if (!split) {
+		if (check_chain(p, path, name, nr, cmps, ncmp) < 0)
+			return -EINVAL;
 		r = seccomp_rule_add_array(p->ctx, action, nr, ncmp, cmps);
 	} else {
 		/* Several conditions on one argument: one rule each (OR), as runc. */
@@ -595,6 +667,7 @@ int seccomp_profile_parse(const char *buf, size_t len, uint64_t caps, scmp_filte
 		}
 	r = parse_profile(&p, root);
 	json_object_put(root);
+	free(p.chains);
 	if (r < 0) {
 		if (p.ctx)
 			seccomp_release(p.ctx);

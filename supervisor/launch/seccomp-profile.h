@@ -23,6 +23,7 @@
 #define SECCOMP_PROFILE_MAX_RULES 4096 /* entries in syscalls[] */
 #define SECCOMP_PROFILE_MAX_NAMES 4096 /* names in one entry */
 #define SECCOMP_PROFILE_MAX_DEPTH 16 /* JSON nesting */
+#define SECCOMP_PROFILE_MAX_CHAINS 1024 /* rules with two or more argument tests */
 
 /*
  * Build a filter from the profile in buf (len bytes). caps (bit n =

@@ -399,6 +399,25 @@ static const struct profile_case profile_cases[] = {
 	{ "{" ALLOW_ALL ", \"syscalls\": [{\"names\": [\"bogus_call\"], \"action\": "
 	  "\"SCMP_ACT_KILL\", \"includes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}}]}",
 	  "syscalls[0].names[0]: unknown system call 'bogus_call'" },
+	/* libseccomp 2.5 loops for ever on this pair (a shared LE, then apart) */
+	{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"kill\"], "
+	  "\"action\": \"SCMP_ACT_KILL\", \"args\": [{\"index\": 1, \"value\": 9, \"op\": "
+	  "\"SCMP_CMP_GE\"}, {\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_LE\"}]}, "
+	  "{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_KILL\", \"args\": [{\"index\": 2, "
+	  "\"value\": 9, \"op\": \"SCMP_CMP_GE\"}, {\"index\": 0, \"value\": 1, \"op\": "
+	  "\"SCMP_CMP_LE\"}]}]}",
+	  "syscalls[1].names[0]: 'kill' tests argument 0 first, as the rule at "
+	  "syscalls[0].names[0] does, and this one has a NE, LT, LE, GE or GT test" },
+	/* the same pair with the shared test EQ, or apart from the first argument, is fine */
+	{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"kill\"], "
+	  "\"action\": \"SCMP_ACT_KILL\", \"args\": [{\"index\": 1, \"value\": 9, \"op\": "
+	  "\"SCMP_CMP_GE\"}, {\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}, "
+	  "{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_KILL\", \"args\": [{\"index\": 2, "
+	  "\"value\": 9, \"op\": \"SCMP_CMP_GE\"}, {\"index\": 0, \"value\": 1, \"op\": "
+	  "\"SCMP_CMP_EQ\"}]}, {\"names\": [\"kill\"], \"action\": \"SCMP_ACT_LOG\", "
+	  "\"args\": [{\"index\": 1, \"value\": 3, \"op\": \"SCMP_CMP_LT\"}, {\"index\": 2, "
+	  "\"value\": 1, \"op\": \"SCMP_CMP_NE\"}]}]}",
+	  NULL },
 	{ "{\"a\": "
 	  "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
 	  "not JSON: nesting too deep" },
