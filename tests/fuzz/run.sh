@@ -39,7 +39,10 @@ for n in "${names[@]}"; do
 		echo "FAIL fuzz-$n (build)"; tail -n 20 "$W/build-$n.log"; rc=1; continue
 	fi
 	mkdir -p "$W/corpus-$n" && cp -r "$top/tests/fuzz/corpus/$n/." "$W/corpus-$n/"
-	(cd "$W" && ./fuzz-$n -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 \
+	# -timeout: one input may take 20 s at most (libFuzzer's default is 20 min,
+	# which once ate half of CI's budget on a libseccomp hang).
+	(cd "$W" && LSAN_OPTIONS="suppressions=$top/tests/fuzz/lsan.supp:print_suppressions=0" \
+		./fuzz-$n -max_total_time="$secs" -timeout=20 -print_final_stats=1 -rss_limit_mb=2048 \
 		"$W/corpus-$n" >"$W/run-$n.log" 2>&1)
 	r=$?
 	execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$W/run-$n.log" | grep -o '[0-9]*$')
@@ -47,6 +50,13 @@ for n in "${names[@]}"; do
 		echo "PASS fuzz-$n (${execs:-?} execs in ${secs}s)"
 	else
 		echo "FAIL fuzz-$n (exit $r)"; grep -A 30 'ERROR\|==ERROR' "$W/run-$n.log" | head -n 40; rc=1
+		# The input that failed, so a CI log is enough to reproduce it.
+		for f in "$W"/crash-* "$W"/timeout-* "$W"/leak-* "$W"/oom-*; do
+			[ -f "$f" ] || continue
+			echo "input $(basename "$f") ($(stat -c %s "$f") bytes), base64:"
+			head -c 8192 "$f" | base64 -w 100
+			rm -f "$f"
+		done
 	fi
 done
 exit $rc
