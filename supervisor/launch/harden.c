@@ -332,13 +332,135 @@ static void prepare_limits(const struct service_spec *spec, struct harden_plan *
 		snprintf(plan->oom_score_adj, sizeof(plan->oom_score_adj), "%d", adj);
 }
 
-int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, struct error *err)
+/*
+ * Compiled filters, one per distinct policy. libseccomp takes a few
+ * hundred microseconds to build and export a filter, and every start used
+ * to pay it again for the same policy. The default filter depends only on
+ * the capability set; a profile also on the file's bytes, read at every
+ * start (a few kilobytes) and compared whole, so an edit in place is seen
+ * however coarse the file system's timestamps are. The least recently
+ * used entry makes room.
+ */
+#define FILTER_CACHE_SIZE 8
+
+struct compiled_filter {
+	bool used;
+	uint64_t caps;
+	char *profile; /* the profile's bytes; NULL = the built-in filter */
+	size_t profile_len;
+	struct sock_filter *insns;
+	size_t len;
+	unsigned long last; /* filter_clock when last handed out */
+};
+
+static struct compiled_filter filter_cache[FILTER_CACHE_SIZE];
+static unsigned long filter_clock, filter_compiles;
+
+unsigned long harden_filter_compiles(void)
 {
-	int last = harden_cap_last();
-	uint64_t all = last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
-	uint64_t caps = harden_caps_for(spec, all);
+	return filter_compiles;
+}
+
+static int use_filter(struct harden_plan *plan, const struct sock_filter *insns, size_t len)
+{
+	if (!(plan->filter = malloc(len * sizeof(*insns))))
+		return -ENOMEM;
+	memcpy(plan->filter, insns, len * sizeof(*insns));
+	plan->filter_len = len;
+	plan->prog.len = (unsigned short)len;
+	plan->prog.filter = plan->filter;
+	plan->seccomp = true;
+	return 0;
+}
+
+/* 1 and plan filled from the cache, 0 when the policy is not there. */
+static int cached_filter(const char *profile, size_t len, uint64_t caps, struct harden_plan *plan)
+{
+	for (size_t i = 0; i < FILTER_CACHE_SIZE; i++) {
+		struct compiled_filter *c = &filter_cache[i];
+
+		if (!c->used || c->caps != caps || !c->profile != !profile ||
+		    (profile && (c->profile_len != len || memcmp(c->profile, profile, len) != 0)))
+			continue;
+		c->last = ++filter_clock;
+		return use_filter(plan, c->insns, c->len) < 0 ? 0 : 1;
+	}
+	return 0;
+}
+
+/* Keep plan's filter for this policy; takes profile (the bytes) over. */
+static void remember_filter(char *profile, size_t len, uint64_t caps,
+			    const struct harden_plan *plan)
+{
+	struct compiled_filter *c = &filter_cache[0];
+	struct sock_filter *insns = malloc(plan->filter_len * sizeof(*insns));
+
+	if (!insns) {
+		free(profile); /* the cache is an optimisation: compile again next time */
+		return;
+	}
+	for (size_t i = 1; i < FILTER_CACHE_SIZE && c->used; i++)
+		if (!filter_cache[i].used || filter_cache[i].last < c->last)
+			c = &filter_cache[i];
+	free(c->insns);
+	free(c->profile);
+	memcpy(insns, plan->filter, plan->filter_len * sizeof(*insns));
+	*c = (struct compiled_filter){ .used = true,
+				       .caps = caps,
+				       .profile = profile,
+				       .profile_len = len,
+				       .insns = insns,
+				       .len = plan->filter_len,
+				       .last = ++filter_clock };
+}
+
+/* The filter for caps: the profile's (path and its bytes given) or the built-in one. */
+static int compile_filter(const char *path, const char *profile, size_t len, uint64_t caps,
+			  struct harden_plan *plan, struct error *err)
+{
+	scmp_filter_ctx ctx;
 	const char *what = NULL;
 	int r;
+
+	filter_compiles++;
+	if (profile) {
+		/* The profile replaces the default filter (as docker's --security-opt). */
+		if ((r = seccomp_profile_parse(profile, len, caps, &ctx, err)) < 0) {
+			(void)error_prefix(err, "seccomp profile %s: ", path);
+			return r;
+		}
+		if ((r = export_filter(ctx, plan)) < 0)
+			(void)error_set(err, -r, "seccomp profile %s: export filter: %s", path,
+					r == -E2BIG ? "more than 4096 BPF instructions"
+						    : strerror(-r));
+		seccomp_release(ctx);
+		return r;
+	}
+	if (!(ctx = seccomp_init(SCMP_ACT_ALLOW)))
+		return error_set(err, ENOMEM, "seccomp: cannot create a filter");
+	if ((r = add_arches(ctx)) < 0)
+		(void)error_set(err, -r, "seccomp: add architectures: %s", strerror(-r));
+	else if ((r = build_rules(ctx, caps, &what)) < 0)
+		(void)error_set(err, -r, "seccomp: rule for %s: %s", what ? what : "?",
+				strerror(-r));
+	else if ((r = export_filter(ctx, plan)) < 0)
+		(void)error_set(err, -r, "seccomp: export filter: %s", strerror(-r));
+	seccomp_release(ctx);
+	return r;
+}
+
+int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, struct error *err)
+{
+	static int last = -1;
+	const char *path = spec->isolation.seccomp_profile;
+	char *profile = NULL;
+	size_t len = 0;
+	int r;
+
+	if (last < 0)
+		last = harden_cap_last(); /* fixed while the kernel runs */
+	uint64_t all = last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
+	uint64_t caps = harden_caps_for(spec, all);
 
 	memset(plan, 0, sizeof(*plan));
 	plan->cap_last = last;
@@ -348,47 +470,21 @@ int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, st
 	prepare_limits(spec, plan);
 	if (spec->isolation.seccomp_unconfined)
 		return 0;
-
-	if (spec->isolation.seccomp_profile) {
-		/* The profile replaces the default filter (as docker's --security-opt). */
-		scmp_filter_ctx pctx;
-
-		if ((r = seccomp_profile_load(spec->isolation.seccomp_profile, caps, &pctx, err)) <
-		    0) {
-			(void)error_prefix(err, "seccomp profile ");
-			return r;
-		}
-		if ((r = export_filter(pctx, plan)) < 0)
-			(void)error_set(err, -r, "seccomp profile %s: export filter: %s",
-					spec->isolation.seccomp_profile,
-					r == -E2BIG ? "more than 4096 BPF instructions"
-						    : strerror(-r));
-		else
-			plan->seccomp = true;
-		seccomp_release(pctx);
-		return r < 0 ? r : 0;
+	if (path && (r = seccomp_profile_read(path, &profile, &len, err)) < 0) {
+		(void)error_prefix(err, "seccomp profile ");
+		return r;
 	}
-
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return error_set(err, ENOMEM, "seccomp: cannot create a filter");
-	if ((r = add_arches(ctx)) < 0) {
-		(void)error_set(err, -r, "seccomp: add architectures: %s", strerror(-r));
-		goto out;
+	if (cached_filter(profile, len, caps, plan) == 1) {
+		free(profile);
+		return 0;
 	}
-	if ((r = build_rules(ctx, caps, &what)) < 0) {
-		(void)error_set(err, -r, "seccomp: rule for %s: %s", what ? what : "?",
-				strerror(-r));
-		goto out;
-	}
-	if ((r = export_filter(ctx, plan)) < 0) {
-		(void)error_set(err, -r, "seccomp: export filter: %s", strerror(-r));
-		goto out;
+	if ((r = compile_filter(path, profile, len, caps, plan, err)) < 0) {
+		free(profile);
+		return r;
 	}
 	plan->seccomp = true;
-out:
-	seccomp_release(ctx);
-	return r < 0 ? r : 0;
+	remember_filter(profile, len, caps, plan);
+	return 0;
 }
 
 int harden_check_specs(const struct spec_set *set, struct config_errors *errs)

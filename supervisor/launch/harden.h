@@ -57,6 +57,8 @@ int harden_cap_last(void);
  */
 int harden_prepare(const struct service_spec *spec, struct harden_plan *plan, struct error *err);
 void harden_plan_free(struct harden_plan *plan);
+/* How many filters were compiled (each distinct policy once; for tests). */
+unsigned long harden_filter_compiles(void);
 /*
  * Build each spec's seccomp profile (isolation.seccomp: FILE) as a start
  * would; a broken one becomes a diagnostic at the spec's seccomp value in

@@ -677,13 +677,14 @@ int seccomp_profile_parse(const char *buf, size_t len, uint64_t caps, scmp_filte
 	return 0;
 }
 
-int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, struct error *err)
+int seccomp_profile_read(const char *path, char **out, size_t *len, struct error *err)
 {
 	struct stat st;
 	char *buf;
 	int fd, r;
 
 	*out = NULL;
+	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		return error_set(err, errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
@@ -714,7 +715,21 @@ int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, 
 		got += (size_t)n;
 	}
 	close(fd);
-	r = seccomp_profile_parse(buf, got, caps, out, err);
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, struct error *err)
+{
+	char *buf;
+	size_t len;
+	int r;
+
+	*out = NULL;
+	if ((r = seccomp_profile_read(path, &buf, &len, err)) < 0)
+		return r;
+	r = seccomp_profile_parse(buf, len, caps, out, err);
 	free(buf);
 	if (r < 0)
 		(void)error_prefix(err, "%s: ", path);

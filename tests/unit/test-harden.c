@@ -546,6 +546,66 @@ static void test_profile_applied(void **state)
 	spec_set_free(set);
 }
 
+/* A filter is compiled once per policy: capability set, and profile bytes. */
+static void test_filter_cache(void **state)
+{
+	char dir[] = "/tmp/paddock-test-harden.XXXXXX", path[128], yaml[512];
+	struct harden_plan a, b;
+	struct error err = { 0 };
+
+	(void)state;
+	struct spec_set *set = parse_ok("services:\n  s:\n    command: [/bin/true]\n"
+					"    isolation: {capabilities: {add: [SYS_PTRACE]}}\n");
+	unsigned long n = harden_filter_compiles();
+	assert_int_equal(harden_prepare(set->services[0], &a, &err), 0);
+	assert_int_equal(harden_filter_compiles(), n + 1);
+	assert_int_equal(harden_prepare(set->services[0], &b, &err), 0);
+	assert_int_equal(harden_filter_compiles(), n + 1);
+	assert_true(a.seccomp && b.seccomp);
+	assert_int_equal(a.filter_len, b.filter_len);
+	assert_memory_equal(a.filter, b.filter, a.filter_len * sizeof(*a.filter));
+	assert_ptr_not_equal(a.filter, b.filter); /* each plan owns its copy */
+	assert_ptr_equal(b.prog.filter, b.filter);
+	harden_plan_free(&a);
+	harden_plan_free(&b);
+	spec_set_free(set);
+
+	/* A profile: the same bytes are not compiled twice; new bytes are, even of one size. */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p.json", dir);
+	static const char *const versions[] = {
+		"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+		"[\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 33}]}",
+		"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+		"[\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 34}]}",
+	};
+	snprintf(yaml, sizeof(yaml),
+		 "services:\n  s:\n    command: [/bin/true]\n    isolation: {seccomp: %s}\n", path);
+	set = parse_ok(yaml);
+	for (int v = 0; v < 2; v++) {
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(versions[v], f);
+		fclose(f);
+		n = harden_filter_compiles();
+		assert_int_equal(harden_prepare(set->services[0], &a, &err), 0);
+		assert_int_equal(harden_filter_compiles(), n + 1);
+		assert_int_equal(harden_prepare(set->services[0], &b, &err), 0);
+		assert_int_equal(harden_filter_compiles(), n + 1);
+		assert_memory_equal(a.filter, b.filter, a.filter_len * sizeof(*a.filter));
+		harden_plan_free(&a);
+		harden_plan_free(&b);
+	}
+	unlink(path);
+	rmdir(dir);
+	/* Gone: the start fails and says why, whatever was cached. */
+	assert_int_equal(harden_prepare(set->services[0], &a, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "seccomp profile"));
+	assert_false(a.seccomp);
+	harden_plan_free(&a);
+	spec_set_free(set);
+}
+
 static void test_rlimit_plan(void **state)
 {
 	struct harden_plan plan;
@@ -578,7 +638,7 @@ int main(void)
 		cmocka_unit_test(test_filter_default),	   cmocka_unit_test(test_filter_sys_admin),
 		cmocka_unit_test(test_apply_drop_all),	   cmocka_unit_test(test_profile_cases),
 		cmocka_unit_test(test_profile_size_bound), cmocka_unit_test(test_profile_applied),
-		cmocka_unit_test(test_rlimit_plan),
+		cmocka_unit_test(test_rlimit_plan),	   cmocka_unit_test(test_filter_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
