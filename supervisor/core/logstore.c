@@ -4,6 +4,7 @@
  * records "TIMESTAMP STREAM text\n" that grows on demand up to
  * LOGSTORE_RING_MAX, so an idle service costs nothing.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -36,8 +37,13 @@ struct logstore {
 	char *ring; /* circular byte buffer of records */
 	size_t ring_cap, ring_start, ring_len;
 
+	time_t stamp_sec; /* the second "YYYY-MM-DDTHH:MM:SS" in stamp is for */
+	char stamp[24];
+
 	struct follower *followers;
 };
+
+static void flush_out(struct logstore *ls);
 
 struct logstore *logstore_new(const char *dir, const char *service, uint64_t max_size,
 			      unsigned keep, bool journald)
@@ -57,6 +63,7 @@ struct logstore *logstore_free(struct logstore *ls)
 {
 	if (!ls)
 		return NULL;
+	flush_out(ls); /* nothing, unless freed from inside a follower */
 	while (ls->followers) {
 		struct follower *f = ls->followers;
 		ls->followers = f->next;
@@ -139,25 +146,93 @@ static void ring_append(struct logstore *ls, const char *rec, size_t len)
 				break;
 		}
 	}
-	for (size_t i = 0; i < len; i++)
-		ls->ring[(ls->ring_start + ls->ring_len + i) % ls->ring_cap] = rec[i];
+	size_t at = (ls->ring_start + ls->ring_len) % ls->ring_cap;
+	size_t first = len < ls->ring_cap - at ? len : ls->ring_cap - at;
+	memcpy(ls->ring + at, rec, first);
+	memcpy(ls->ring, rec + first, len - first);
 	ls->ring_len += len;
+}
+
+/*
+ * Records waiting for the file: one write(2) per batch of input, not per
+ * line. One buffer serves every store, because it is empty whenever
+ * logstore_feed, _flush and _note return (so the file is as current as
+ * before, for readers and for a crash); 1000 services do not each keep
+ * 64 KiB. A store that finds it held by another flushes that one first.
+ */
+#define LOGSTORE_OUT_MAX (64 * 1024)
+
+static struct {
+	struct logstore *owner;
+	size_t len;
+	char buf[LOGSTORE_OUT_MAX];
+} pending;
+
+/* Write what ls holds; records that cannot be written are counted as dropped. */
+static void flush_out(struct logstore *ls)
+{
+	size_t off = 0;
+
+	if (pending.owner != ls)
+		return;
+	if (ls->fd >= 0) {
+		while (off < pending.len) {
+			ssize_t n = write(ls->fd, pending.buf + off, pending.len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+	}
+	if (off < pending.len) {
+		/* Count what did not reach the file: the records from the first lost byte on. */
+		unsigned lost = 0;
+		for (size_t i = off; i < pending.len; i++)
+			lost += pending.buf[i] == '\n';
+		ls->dropped += lost ? lost : 1;
+		ls->size -= pending.len - off;
+	}
+	pending.len = 0;
+	pending.owner = NULL;
+}
+
+static void file_append(struct logstore *ls, const char *rec, size_t reclen)
+{
+	if (ls->max_size > 0 && ls->size + reclen > ls->max_size) {
+		flush_out(ls); /* what is held belongs to the file being rotated */
+		rotate(ls);
+		ls->size = 0;
+	}
+	if (!open_file(ls)) {
+		ls->dropped++;
+		return;
+	}
+	if (pending.owner && (pending.owner != ls || pending.len + reclen > LOGSTORE_OUT_MAX))
+		flush_out(pending.owner);
+	pending.owner = ls;
+	memcpy(pending.buf + pending.len, rec, reclen);
+	pending.len += reclen;
+	ls->size += reclen;
 }
 
 static void store_line(struct logstore *ls, int stream, const char *line, size_t len)
 {
 	char rec[LOGSTORE_LINE_MAX + 64];
 	struct timespec ts;
-	struct tm tm;
 	int hdr;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	hdr = (int)strftime(rec, sizeof(rec), "%Y-%m-%dT%H:%M:%S", &tm);
-	hdr += snprintf(rec + hdr, sizeof(rec) - (size_t)hdr, ".%03ldZ %s ", ts.tv_nsec / 1000000,
-			stream == 2   ? "stderr"
-			: stream == 1 ? "stdout"
-				      : "paddockd");
+	if (ts.tv_sec != ls->stamp_sec || !ls->stamp[0]) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(ls->stamp, sizeof(ls->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		ls->stamp_sec = ts.tv_sec;
+	}
+	hdr = snprintf(rec, sizeof(rec), "%s.%03ldZ %s ", ls->stamp, ts.tv_nsec / 1000000,
+		       stream == 2   ? "stderr"
+		       : stream == 1 ? "stdout"
+				     : "paddockd");
 	if (len > LOGSTORE_LINE_MAX)
 		len = LOGSTORE_LINE_MAX;
 	memcpy(rec + hdr, line, len);
@@ -165,20 +240,7 @@ static void store_line(struct logstore *ls, int stream, const char *line, size_t
 	size_t reclen = (size_t)hdr + len + 1;
 
 	ring_append(ls, rec, reclen);
-
-	if (ls->size + reclen > ls->max_size && ls->max_size > 0) {
-		rotate(ls);
-		ls->size = 0;
-	}
-	if (open_file(ls)) {
-		ssize_t n = write(ls->fd, rec, reclen);
-		if (n == (ssize_t)reclen)
-			ls->size += reclen;
-		else
-			ls->dropped++;
-	} else {
-		ls->dropped++;
-	}
+	file_append(ls, rec, reclen);
 
 	if (ls->journald)
 		(void)sd_journal_send("MESSAGE=%.*s", (int)len, line, "PRIORITY=%d",
@@ -195,7 +257,7 @@ static void store_line(struct logstore *ls, int stream, const char *line, size_t
 	}
 }
 
-void logstore_feed(struct logstore *ls, int stream, const char *buf, size_t len)
+static void feed_lines(struct logstore *ls, int stream, const char *buf, size_t len)
 {
 	int s = stream == 2 ? 1 : 0;
 	size_t *plen = &ls->partial_len[s];
@@ -241,6 +303,12 @@ void logstore_feed(struct logstore *ls, int stream, const char *buf, size_t len)
 	}
 }
 
+void logstore_feed(struct logstore *ls, int stream, const char *buf, size_t len)
+{
+	feed_lines(ls, stream, buf, len);
+	flush_out(ls);
+}
+
 void logstore_flush(struct logstore *ls, int stream)
 {
 	int s = stream == 2 ? 1 : 0;
@@ -249,6 +317,7 @@ void logstore_flush(struct logstore *ls, int stream)
 		store_line(ls, stream, ls->partial[s], ls->partial_len[s]);
 		ls->partial_len[s] = 0;
 	}
+	flush_out(ls);
 }
 
 void logstore_note(struct logstore *ls, const char *fmt, ...)
@@ -266,6 +335,7 @@ void logstore_note(struct logstore *ls, const char *fmt, ...)
 		n = sizeof(line) - 1;
 	/* Stream 0: paddockd's own notes about the service, labelled as such. */
 	store_line(ls, 0, line, (size_t)n);
+	flush_out(ls);
 }
 
 /* The ring's last n lines (the fallback when the file cannot be read). */
@@ -476,6 +546,7 @@ void logstore_remove_files(struct logstore *ls)
 {
 	char p[4096];
 
+	flush_out(ls);
 	if (ls->fd >= 0) {
 		close(ls->fd);
 		ls->fd = -1;

@@ -148,6 +148,51 @@ static void test_rotation(void **state)
 	logstore_free(ls);
 }
 
+/*
+ * One feed of many lines (batched into one write) that crosses several
+ * rotations: every line lands in exactly one file, in order, each file
+ * within the size limit, and the live file is complete when feed returns.
+ */
+static void test_batch_rotation(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "batch", 4096, 50, false);
+	size_t cap = 3000 * 40, len = 0;
+	char *buf = malloc(cap), path[256];
+	struct stat st;
+	int next = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	for (int i = 0; i < 3000; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "line-%d of a batch\n", i);
+	logstore_feed(ls, 1, buf, len);
+	free(buf);
+	assert_int_equal(logstore_dropped(ls), 0);
+	/* Oldest first: batch.log.N .. batch.log.1, then batch.log. */
+	for (int i = 50; i >= 0; i--) {
+		if (i)
+			snprintf(path, sizeof(path), "%s/batch.log.%d", dir, i);
+		else
+			snprintf(path, sizeof(path), "%s/batch.log", dir);
+		if (stat(path, &st) != 0)
+			continue;
+		assert_true(st.st_size <= 4096);
+		FILE *f = fopen(path, "r");
+		char line[256];
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f)) {
+			char *p = strstr(line, "stdout line-");
+			assert_non_null(p);
+			if (atoi(p + 12) != next)
+				fail_msg("%s: line %d where %d was due", path, atoi(p + 12), next);
+			next++;
+		}
+		fclose(f);
+	}
+	assert_int_equal(next, 3000);
+	logstore_free(ls);
+}
+
 /* The n-th number of "line-%d" records in text, -1 when there are fewer. */
 static int nth_number(const char *text, unsigned nth)
 {
@@ -260,6 +305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_followers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_torn, setup, teardown),
