@@ -719,19 +719,3 @@ int seccomp_profile_read(const char *path, char **out, size_t *len, struct error
 	*len = got;
 	return 0;
 }
-
-int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, struct error *err)
-{
-	char *buf;
-	size_t len;
-	int r;
-
-	*out = NULL;
-	if ((r = seccomp_profile_read(path, &buf, &len, err)) < 0)
-		return r;
-	r = seccomp_profile_parse(buf, len, caps, out, err);
-	free(buf);
-	if (r < 0)
-		(void)error_prefix(err, "%s: ", path);
-	return r;
-}

@@ -35,7 +35,5 @@ int seccomp_profile_parse(const char *buf, size_t len, uint64_t caps, scmp_filte
 			  struct error *err);
 /* The profile file's bytes (malloc'd, at most SECCOMP_PROFILE_MAX_SIZE); err "PATH: reason". */
 int seccomp_profile_read(const char *path, char **buf, size_t *len, struct error *err);
-/* The same for a file; err is "PATH: JSONPATH: reason". */
-int seccomp_profile_load(const char *path, uint64_t caps, scmp_filter_ctx *out, struct error *err);
 
 #endif
