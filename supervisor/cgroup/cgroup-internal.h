@@ -84,6 +84,7 @@ struct cgroup {
 	char *dir[CG_MAX_HIER];
 	int v2_fd;
 	bool fresh; /* every directory just made: unset knobs are at their defaults already */
+	bool placed; /* made from a slot: children are born inside, no attach */
 	/* cgroup_kill_step's passes (no cgroup.kill) */
 	pid_t kill_next; /* the pass goes on from this pid; 0: a new pass starts */
 	size_t kill_pass; /* processes listed when the current pass started */

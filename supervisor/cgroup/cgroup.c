@@ -850,6 +850,162 @@ int cgroup_apply(struct cgroup *cg, const struct cgroup_limits *limits, unsigned
 	return r;
 }
 
+/* ---- slots (cgroup.h) ------------------------------------------------------ */
+
+bool cgroup_slots_useful(const struct cgroup_host *host)
+{
+	for (size_t i = 0; i < host->nhier; i++)
+		if (!host->hier[i].v2)
+			return true;
+	return false;
+}
+
+int cgroup_slot_remove(struct cgroup_host *host, const char *slot)
+{
+	char dir[CG_PATH_MAX];
+	int ret = 0;
+
+	for (size_t i = 0; i < host->nhier; i++) {
+		const struct cg_hier *h = &host->hier[i];
+		if (h->v2 || cg_join(dir, sizeof(dir), h->root, slot) < 0)
+			continue;
+		if (rmdir(dir) < 0 && errno != ENOENT && ret == 0)
+			ret = -errno;
+	}
+	return ret;
+}
+
+int cgroup_slot_create(struct cgroup_host *host, const char *slot)
+{
+	char dir[CG_PATH_MAX];
+	int r;
+
+	if (slot[0] != '.' || !cg_valid_name(slot))
+		return -EINVAL;
+	for (size_t i = 0; i < host->nhier; i++) {
+		const struct cg_hier *h = &host->hier[i];
+		if (h->v2)
+			continue;
+		if ((r = cg_join(dir, sizeof(dir), h->root, slot)) < 0)
+			goto fail;
+		if (mkdir(dir, 0755) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		if ((h->ctrls & CG_CTRL_CPUSET) && (r = cg_v1_cpuset_inherit(dir, h->root)) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	(void)cgroup_slot_remove(host, slot);
+	return r;
+}
+
+/* Write tid into the tasks file of the slot (NULL: our own cgroup) in every v1 hierarchy. */
+static int cg_slot_move(const struct cgroup_host *host, const char *slot, pid_t tid)
+{
+	char dir[CG_PATH_MAX], val[16];
+
+	snprintf(val, sizeof(val), "%d", (int)tid);
+	for (size_t i = 0; i < host->nhier; i++) {
+		const struct cg_hier *h = &host->hier[i];
+		int r;
+		if (h->v2)
+			continue;
+		if (slot)
+			r = cg_join(dir, sizeof(dir), h->root, slot);
+		else
+			r = cg_join(dir, sizeof(dir), h->mount, h->own);
+		if (r < 0 || (r = cg_write(dir, "tasks", val)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cgroup_slot_join(const struct cgroup_host *host, const char *slot, pid_t tid)
+{
+	return cg_slot_move(host, slot, tid);
+}
+
+int cgroup_slot_leave(const struct cgroup_host *host, pid_t tid)
+{
+	return cg_slot_move(host, NULL, tid);
+}
+
+void cgroup_slots_clean(struct cgroup_host *host)
+{
+	for (size_t i = 0; i < host->nhier; i++) {
+		const struct cg_hier *h = &host->hier[i];
+		DIR *dir;
+		struct dirent *e;
+		if (h->v2 || !(dir = opendir(h->root)))
+			continue;
+		while ((e = readdir(dir)))
+			if (e->d_type == DT_DIR && strncmp(e->d_name, ".slot-", 6) == 0)
+				(void)unlinkat(dirfd(dir), e->d_name, AT_REMOVEDIR);
+		closedir(dir);
+	}
+}
+
+int cgroup_create_from_slot(struct cgroup_host *host, const char *slot, const char *name,
+			    struct cgroup **out)
+{
+	const char *mrel = host->hier[host->main].root_rel;
+	char from[CG_PATH_MAX];
+	size_t moved = 0;
+	bool made_v2 = false;
+	struct cgroup *cg;
+	int r = 0;
+
+	if (!cg_valid_name(name) || name[0] == '.')
+		return -EINVAL;
+	cg = xcalloc(1, sizeof(*cg));
+	cg->host = host;
+	cg->v2_fd = -1;
+	cg->name = xstrdup(name);
+	xasprintf(&cg->rel, "%s/%s", strcmp(mrel, "/") == 0 ? "" : mrel, name);
+	for (size_t i = 0; i < host->nhier; i++)
+		xasprintf(&cg->dir[i], "%s/%s", host->hier[i].root, name);
+
+	/* rename(2) refuses to replace a non-empty directory, and we want no stale one either. */
+	for (; moved < host->nhier; moved++) {
+		const struct cg_hier *h = &host->hier[moved];
+		if (h->v2)
+			continue;
+		if ((r = cg_join(from, sizeof(from), h->root, slot)) < 0)
+			goto fail;
+		if (rename(from, cg->dir[moved]) < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	if (host->v2 >= 0) {
+		if (mkdir(cg->dir[host->v2], 0755) < 0) {
+			r = -errno;
+			goto fail;
+		}
+		made_v2 = true;
+		cg->v2_fd = open(cg->dir[host->v2], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cg->v2_fd < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	cg->fresh = cg->placed = true;
+	*out = cg;
+	return 0;
+fail:
+	if (made_v2)
+		(void)rmdir(cg->dir[host->v2]);
+	while (moved-- > 0) {
+		const struct cg_hier *h = &host->hier[moved];
+		if (!h->v2 && cg_join(from, sizeof(from), h->root, slot) == 0)
+			(void)rename(cg->dir[moved], from);
+	}
+	cgroup_free(cg);
+	return r;
+}
+
 int cgroup_v2_fd(const struct cgroup *cg)
 {
 	return cg->v2_fd;
@@ -857,7 +1013,7 @@ int cgroup_v2_fd(const struct cgroup *cg)
 
 bool cgroup_needs_attach(const struct cgroup *cg)
 {
-	return cg->host->mode != CGROUP_MODE_V2;
+	return cg->host->mode != CGROUP_MODE_V2 && !cg->placed;
 }
 
 int cgroup_attach(struct cgroup *cg, pid_t pid)

@@ -120,12 +120,41 @@ struct cgroup *cgroup_free(struct cgroup *cg);
 int cgroup_apply(struct cgroup *cg, const struct cgroup_limits *limits, unsigned *unsupported,
 		 const char **failed_knob);
 
-/* fd of the v2 directory for clone3(CLONE_INTO_CGROUP), or -1 when not pure v2. */
+/* fd of the v2 directory for clone3(CLONE_INTO_CGROUP): pure v2, or made from a slot; else -1. */
 int cgroup_v2_fd(const struct cgroup *cg);
-/* True when the pid must be attached by cgroup_attach before it runs. */
+/* True when the pid must be attached by cgroup_attach before it runs (not from a slot). */
 bool cgroup_needs_attach(const struct cgroup *cg);
 /* Write pid into cgroup.procs of every hierarchy (v1/hybrid). */
 int cgroup_attach(struct cgroup *cg, pid_t pid);
+
+/*
+ * Slots: on v1 and hybrid hosts a write to cgroup.procs waits for an RCU
+ * grace period (~10 ms here), which no start should pay. A slot is the
+ * v1 directories "<root>/<slot>" of a service cgroup made ahead of need,
+ * into which a thread of ours places itself off the start path
+ * (cgroup_slot_join); a child it clones is born there, and the slot takes
+ * the service's name by rename (cgroup_create_from_slot). Slot names start
+ * with '.', so cgroup_host_children never lists them.
+ */
+/* Whether slots save anything here: v1 hierarchies exist (v1, hybrid). */
+bool cgroup_slots_useful(const struct cgroup_host *host);
+/* mkdir the slot in every v1 hierarchy (cpusets filled); -errno, nothing left behind. */
+int cgroup_slot_create(struct cgroup_host *host, const char *slot);
+/* Move thread tid into the slot in every v1 hierarchy (thread-safe: no shared state). */
+int cgroup_slot_join(const struct cgroup_host *host, const char *slot, pid_t tid);
+/* Move thread tid back to the daemon's own v1 cgroups (thread-safe). */
+int cgroup_slot_leave(const struct cgroup_host *host, pid_t tid);
+/* rmdir the slot's directories (it must be empty). */
+int cgroup_slot_remove(struct cgroup_host *host, const char *slot);
+/* Remove slots a killed predecessor left behind (empty once its threads died). */
+void cgroup_slots_clean(struct cgroup_host *host);
+/*
+ * The service cgroup "<root>/<name>" from a slot: its v1 directories are
+ * renamed, a v2 one (hybrid) is made, and cgroup_v2_fd gives it for
+ * CLONE_INTO_CGROUP. Needs no attach. On failure the slot is as it was.
+ */
+int cgroup_create_from_slot(struct cgroup_host *host, const char *slot, const char *name,
+			    struct cgroup **out);
 
 /* Proactive reclaim (v2 memory.reclaim); -EOPNOTSUPP elsewhere. */
 int cgroup_reclaim(struct cgroup *cg, uint64_t bytes);

@@ -30,6 +30,7 @@
 #include "rebalance-glue.h"
 #include "notify.h"
 #include "persist.h"
+#include "placer.h"
 #include "policy.h"
 #include "service.h"
 #include "util.h"
@@ -333,6 +334,27 @@ struct modules {
 	struct event *ev_watchdog;
 };
 
+/*
+ * How many cgroups to keep placed ahead (placer.h): 2 covers a start while
+ * the last one's slot refills; PADDOCK_CGROUP_SLOTS=0 turns them off (the
+ * start-latency benchmark compares both).
+ */
+static unsigned cgroup_slots(void)
+{
+	const char *v = getenv("PADDOCK_CGROUP_SLOTS");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return 2;
+	n = strtoul(v, &end, 10);
+	if (*end || n > 16) {
+		log_warnx("PADDOCK_CGROUP_SLOTS=%s: not 0..16; using 2", v);
+		return 2;
+	}
+	return (unsigned)n;
+}
+
 static void wire(struct manager *d, struct modules *x)
 {
 	int r;
@@ -450,6 +472,7 @@ int main(int argc, char **argv)
 	eventlog_emit(d->events, NULL, "daemon-start", ev);
 	wire(d, &x);
 	manager_init(d);
+	d->env.placer = placer_new(d->cgroups, d->base, cgroup_slots());
 	d->env.journald = access("/run/systemd/journal/socket", W_OK) == 0;
 	if (x.notify) {
 		d->env.notify_dir = notify_dir(x.notify);
@@ -477,6 +500,7 @@ int main(int argc, char **argv)
 	persist_shutdown(x.persist, all_stopped);
 	unwire(&x);
 	manager_done(d);
+	d->env.placer = placer_free(d->env.placer);
 	if (all_stopped)
 		notify_remove(x.notify);
 	x.notify = notify_free(x.notify);

@@ -16,6 +16,7 @@
 #include "image.h"
 #include "log.h"
 #include "notify-parse.h"
+#include "placer.h"
 #include "probe.h"
 #include "service-internal.h"
 #include "state.h"
@@ -584,14 +585,30 @@ void service_store_fds(struct service *svc)
 		close(null);
 }
 
-/* The service's cgroup, created if need be, with the limits a start writes. 0, or failed. */
-static int prepare_cgroup(struct service *svc)
+/* Done with a slot (launched or failed): its thread is out of the service's cgroups. */
+static void end_slot(struct service *svc, struct placer_slot **slot)
+{
+	if (*slot)
+		placer_end(svc->env->placer, *slot);
+	*slot = NULL;
+}
+
+/*
+ * The service's cgroup, created if need be, with the limits a start writes.
+ * A new one comes from a ready slot when there is one (*slot set: end it
+ * with placer_end after the launch): a slot's thread counts against
+ * pids.max while it clones, so not for a pids.max below 2. 0, or failed.
+ */
+static int prepare_cgroup(struct service *svc, struct placer_slot **slot)
 {
 	struct cgroup_limits start_limits = svc->limits;
 	unsigned unsupported = 0;
 	const char *knob = NULL;
-	int r;
+	int r = -EAGAIN;
 
+	if (!svc->cg && svc->env->placer &&
+	    (svc->limits.pids_max == SPEC_UNSET || svc->limits.pids_max >= 2))
+		r = placer_take(svc->env->placer, svc->spec->name, &svc->cg, slot);
 	if (!svc->cg && (r = cgroup_create(svc->env->cgroups, svc->spec->name, &svc->cg)) < 0) {
 		svc_fail_start(svc, EXIT_LAUNCH, "cannot create cgroup: %s", strerror(-r));
 		return r;
@@ -599,6 +616,7 @@ static int prepare_cgroup(struct service *svc)
 	/* What on_oom: grow made memory.max. */
 	svc->env->hooks->launch_limits(svc->env->hooks_arg, svc, &start_limits);
 	if ((r = cgroup_apply(svc->cg, &start_limits, &unsupported, &knob)) < 0) {
+		end_slot(svc, slot);
 		svc_fail_start(svc, EXIT_LAUNCH, "cannot set %s: %s", knob ? knob : "limits",
 			       strerror(-r));
 		return r;
@@ -669,6 +687,7 @@ void svc_launch_now(struct service *svc)
 	const struct image_info *img = svc->image;
 	char **argv = NULL, **envin = NULL, overlay[4096], overlay_dir[4096];
 	const char *user = spec->user ? spec->user : img ? img->user : NULL;
+	struct placer_slot *slot = NULL;
 	const char *rootfs = spec->rootfs;
 
 	if (img) {
@@ -698,9 +717,10 @@ void svc_launch_now(struct service *svc)
 		svc_fail_start(svc, EXIT_LAUNCH, "user %s: %s", user, err.msg);
 		goto out;
 	}
-	if (prepare_cgroup(svc) < 0)
+	if (prepare_cgroup(svc, &slot) < 0)
 		goto out;
 	if ((r = svc_open_outputs(svc, wr)) < 0) {
+		end_slot(svc, &slot);
 		svc_fail_start(svc, EXIT_LAUNCH, "cannot create output pipes: %s", strerror(-r));
 		goto out;
 	}
@@ -723,9 +743,14 @@ void svc_launch_now(struct service *svc)
 	plan.workdir = spec->working_dir	 ? spec->working_dir
 		       : img && img->working_dir ? img->working_dir
 						 : "/";
-	/* Without clone3 the child cannot be cloned into its cgroup: it waits to be placed. */
+	/*
+	 * Without clone3 the child cannot be cloned into its cgroup: it waits
+	 * to be placed. From a slot it is born in its v1 cgroups (and v2 ones
+	 * by CLONE_INTO_CGROUP).
+	 */
 	plan.cgroup_fd = launch_have_clone3() ? cgroup_v2_fd(svc->cg) : -1;
-	plan.wait_attach = cgroup_needs_attach(svc->cg) || plan.cgroup_fd < 0;
+	plan.wait_attach = !slot && (cgroup_needs_attach(svc->cg) || plan.cgroup_fd < 0);
+	plan.cloner = slot ? placer_cloner(slot) : NULL;
 	plan.use_init = spec->init && (spec->isolation.namespaces & SPEC_NS_PID);
 	plan.nofile = svc->env->nofile;
 	plan.slots = svc->env->slots;
@@ -738,6 +763,7 @@ void svc_launch_now(struct service *svc)
 	plan.harden = &harden;
 	if (r >= 0)
 		r = launch_start(&plan, &svc->child);
+	end_slot(svc, &slot);
 	harden_plan_free(&harden);
 	close(wr[0]);
 	close(wr[1]);
@@ -749,6 +775,7 @@ void svc_launch_now(struct service *svc)
 	else
 		started(svc, &plan);
 out:
+	end_slot(svc, &slot);
 	image_strv_free(argv);
 	image_strv_free(envin);
 }

@@ -19,6 +19,8 @@
 #include "error.h"
 #include "spec.h"
 
+struct placer;
+
 enum service_state {
 	SVC_STOPPED = 0,
 	SVC_STARTING,
@@ -93,6 +95,7 @@ struct service_env {
 	const struct rlimit *nofile; /* restored for services before exec */
 	const struct launch_slots
 	    *slots; /* fd slots children start through (launch.h); NULL = none */
+	struct placer *placer; /* cgroups placed ahead (placer.h); NULL = attach */
 	const char *logs_dir;
 	bool journald; /* copy service output to journald */
 	bool shutting_down; /* no restarts any more */

@@ -285,6 +285,47 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 	launch_init_run(svc, fds.status);
 }
 
+/* What the child of launch_start's clone needs, wherever the clone ran. */
+struct clone_ctx {
+	const struct launch_plan *plan;
+	const struct launch_slots *slots; /* the fd table is shared until we unshare it */
+	int report[2], status[2], go[2], idmap[2];
+	int devnull;
+};
+
+static void __attribute__((noreturn)) child_start(void *arg)
+{
+	const struct clone_ctx *c = arg;
+	const struct launch_slots *slots = c->slots;
+
+	if (slots) {
+		/* Shared table: touch nothing before our own, small copy exists. */
+		if (syscall(SYS_close_range, (unsigned)slots->max + 1, ~0U, CLOSE_RANGE_UNSHARE) <
+			0 &&
+		    unshare(CLONE_FILES) < 0)
+			_exit(127);
+		(void)!write(slots->fd[SLOT_REPORT], "u", 1);
+		struct child_fds fds = { slots->fd[SLOT_REPORT],
+					 c->status[1] >= 0 ? slots->fd[SLOT_STATUS] : -1,
+					 c->go[0] >= 0 ? slots->fd[SLOT_GO] : -1,
+					 slots->fd[SLOT_DEVNULL],
+					 slots->fd[SLOT_OUT],
+					 slots->fd[SLOT_ERR],
+					 c->idmap[1] >= 0 ? slots->fd[SLOT_IDMAP] : -1 };
+		child_main(c->plan, fds);
+	}
+	struct child_fds fds = { c->report[1],	     c->status[1],	 c->go[0],   c->devnull,
+				 c->plan->stdout_fd, c->plan->stderr_fd, c->idmap[1] };
+	close(c->report[0]);
+	if (c->idmap[0] >= 0)
+		close(c->idmap[0]);
+	if (c->status[0] >= 0)
+		close(c->status[0]);
+	if (c->go[1] >= 0)
+		close(c->go[1]);
+	child_main(c->plan, fds);
+}
+
 static int pipe_pair(int fds[2], int flags)
 {
 	return pipe2(fds, O_CLOEXEC | flags) < 0 ? -errno : 0;
@@ -327,41 +368,24 @@ int launch_start(const struct launch_plan *plan, struct launch_child *child)
 	uint64_t flags = (use_slots ? CLONE_FILES : 0) |
 			 launch_ns_flags(plan->wait_attach ? ns & ~SPEC_NS_CGROUP : ns);
 
-	pid_t pid = launch_clone(flags, SIGCHLD, plan->cgroup_fd, &pidfd);
+	struct clone_ctx ctx = { .plan = plan,
+				 .slots = use_slots ? slots : NULL,
+				 .report = { report[0], report[1] },
+				 .status = { status[0], status[1] },
+				 .go = { go[0], go[1] },
+				 .idmap = { idmap[0], idmap[1] },
+				 .devnull = devnull };
+	pid_t pid = plan->cloner ? plan->cloner->clone(plan->cloner->arg, flags, SIGCHLD,
+						       plan->cgroup_fd, &pidfd, child_start, &ctx)
+				 : launch_clone(flags, SIGCHLD, plan->cgroup_fd, &pidfd);
 	if (pid < 0) {
 		r = pid;
 		if (use_slots)
 			slots_put(slots, (const int[SLOT_N]){ -1, -1, -1, -1, -1, -1, -1 });
 		goto fail;
 	}
-	if (pid == 0 && use_slots) {
-		/* Shared table: touch nothing before our own, small copy exists. */
-		if (syscall(SYS_close_range, (unsigned)slots->max + 1, ~0U, CLOSE_RANGE_UNSHARE) <
-			0 &&
-		    unshare(CLONE_FILES) < 0)
-			_exit(127);
-		(void)!write(slots->fd[SLOT_REPORT], "u", 1);
-		struct child_fds fds = { slots->fd[SLOT_REPORT],
-					 status[1] >= 0 ? slots->fd[SLOT_STATUS] : -1,
-					 go[0] >= 0 ? slots->fd[SLOT_GO] : -1,
-					 slots->fd[SLOT_DEVNULL],
-					 slots->fd[SLOT_OUT],
-					 slots->fd[SLOT_ERR],
-					 idmap[1] >= 0 ? slots->fd[SLOT_IDMAP] : -1 };
-		child_main(plan, fds);
-	}
-	if (pid == 0) {
-		struct child_fds fds = { report[1],	  status[1],	   go[0],   devnull,
-					 plan->stdout_fd, plan->stderr_fd, idmap[1] };
-		close(report[0]);
-		if (idmap[0] >= 0)
-			close(idmap[0]);
-		if (status[0] >= 0)
-			close(status[0]);
-		if (go[1] >= 0)
-			close(go[1]);
-		child_main(plan, fds);
-	}
+	if (pid == 0)
+		child_start(&ctx);
 	if (use_slots) {
 		char c;
 		/* The child has its own table once this byte arrives (or it died). */

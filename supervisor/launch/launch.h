@@ -13,6 +13,7 @@
 #define PADDOCK_LAUNCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -30,6 +31,18 @@ struct launch_slots {
 	int fd[LAUNCH_SLOT_N];
 	int max; /* the highest of fd */
 	int placeholder; /* /dev/null, what a slot holds between starts */
+};
+
+/*
+ * Who runs the clone, when not launch_start itself: like launch_clone
+ * (clone.h), but in the child it calls child(child_arg), which does not
+ * return. core/placer.c clones from a thread already inside the service's
+ * v1 cgroups, so that no attach is needed.
+ */
+struct launch_cloner {
+	pid_t (*clone)(void *arg, uint64_t flags, int exit_signal, int cgroup_fd, int *pidfd,
+		       void (*child)(void *), void *child_arg);
+	void *arg;
 };
 
 struct launch_plan {
@@ -51,6 +64,7 @@ struct launch_plan {
 	const struct harden_plan *harden; /* capabilities, seccomp (harden.h); NULL = none */
 	const char *notify_dir; /* host dir of the notify socket, bound into rootfs; NULL = none */
 	const struct launch_slots *slots; /* launch_reserve_slots; NULL = copy the fd table */
+	const struct launch_cloner *cloner; /* NULL = clone here */
 };
 
 struct launch_child {
