@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -19,7 +20,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#ifndef PADDOCKCTL_THIN
 #include "image.h"
+#endif
 #include "protocol.h"
 #include "units.h"
 #include "util.h"
@@ -1050,8 +1053,41 @@ static int cmd_events(const struct ctl_command *c, int argc, char **argv)
 
 /* --- images: the client works on the store itself; no daemon loop ever blocks --- */
 
-static const char *opt_state_dir;
+static char **main_argv;
+static const char *opt_state_dir; /* --state-dir: the image store's, without asking paddockd */
 
+#ifdef PADDOCKCTL_THIN
+/*
+ * The image commands need libarchive and libcrypto, whose loading alone
+ * costs a few ms, more than a whole `paddockctl status`. So they live in
+ * paddockctl-image (this file without PADDOCKCTL_THIN), which we become
+ * with the same arguments: the one beside us (a build tree), else the
+ * installed one.
+ */
+static int cmd_image(const struct ctl_command *c, int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	(void)c;
+	(void)argc;
+	(void)argv;
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/paddockctl-image", self);
+			if (access(path, X_OK) == 0)
+				execv(path, main_argv);
+		}
+	}
+	execv(PKGLIBEXECDIR "/paddockctl-image", main_argv);
+	fprintf(stderr, "paddockctl: image commands: %s: %s\n", PKGLIBEXECDIR "/paddockctl-image",
+		strerror(errno));
+	return EXIT_FAIL;
+}
+#else
 /* The store lives in paddockd's state dir: ask it, or use --state-dir / the default. */
 static char *image_state_dir(void)
 {
@@ -1312,6 +1348,8 @@ static int cmd_image(const struct ctl_command *c, int argc, char **argv)
 	image_store_free(st);
 	return rc;
 }
+
+#endif /* PADDOCKCTL_THIN */
 
 /* --- top --------------------------------------------------------------------------- */
 
@@ -1730,6 +1768,7 @@ int main(int argc, char **argv)
 
 	if (!rest)
 		return EXIT_FAIL;
+	main_argv = argv;
 	signal(SIGPIPE, SIG_IGN);
 	/* Global options may stand anywhere before "--". */
 	for (int i = 1; i < argc; i++) {

@@ -312,7 +312,8 @@ done
 # The static sd_notify client the notify tests copy into service roots.
 [[ -x $BUILDDIR/tests/helpers/sdnotify ]] &&
 	copy_bin "$BUILDDIR/tests/helpers/sdnotify" /usr/local/bin/sdnotify
-for p in "$HOST_PADDOCKD" "$HOST_PADDOCKCTL"; do
+# paddockctl execs paddockctl-image, found beside it, for its image commands.
+for p in "$HOST_PADDOCKD" "$HOST_PADDOCKCTL" "$(dirname "$HOST_PADDOCKCTL")/paddockctl-image"; do
 	if [[ -f $p ]]; then
 		copy_bin "$p" "/usr/local/bin/$(basename "$p")"
 	else
