@@ -11,7 +11,7 @@ services:
   ns:
     rootfs: $T/root
     hostname: inside
-    command: ["/bin/sh", "-c", "hostname; cat /marker; ls /sys/class/net; ip -o link; ps -o pid,comm; ls /dev; sed 's/^/cg /' /proc/self/cgroup; exec sleep 1000"]
+    command: ["/bin/sh", "-c", "hostname; cat /marker; ls /sys/class/net; ip -o link; ps -o pid,comm; ls /dev; sed 's/^/cg /' /proc/self/cgroup; stat -c 'mode %n %f %a %u:%g %t:%T' /dev /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/pts /dev/shm /dev/mqueue /dev/paddock; for l in ptmx fd stdin stdout stderr; do echo link /dev/\$l \$(readlink /dev/\$l); done; exec sleep 1000"]
 YAML
 start_daemon
 wait_for 10 state_is ns running || fail "ns not running"
@@ -39,6 +39,30 @@ for d in null zero full random urandom tty ptmx pts shm; do
 	grep -q "stdout $d\$" "$T/state/logs/ns.log" || fail "/dev/$d missing"
 done
 pass "minimal /dev present"
+# Exact types, modes, owners and device numbers (the umask must not show).
+wait_for 5 grep -q 'stdout link /dev/stderr ' "$T/state/logs/ns.log" || fail "no /dev listing from the service"
+for want in "/dev 41ed 755 0:0 0:0" "/dev/null 21b6 666 0:0 1:3" "/dev/zero 21b6 666 0:0 1:5" \
+	"/dev/full 21b6 666 0:0 1:7" "/dev/random 21b6 666 0:0 1:8" "/dev/urandom 21b6 666 0:0 1:9" \
+	"/dev/tty 21b6 666 0:0 5:0" "/dev/pts 41ed 755 0:0 0:0" "/dev/shm 43ff 1777 0:0 0:0" \
+	"/dev/mqueue 41ed 755 0:0 0:0" "/dev/paddock 41ed 755 0:0 0:0"; do
+	grep -q "stdout mode $want\$" "$T/state/logs/ns.log" ||
+		fail "/dev: want '$want', saw '$(grep "stdout mode ${want%% *} " "$T/state/logs/ns.log")'"
+done
+for want in "ptmx pts/ptmx" "fd /proc/self/fd" "stdin /proc/self/fd/0" "stdout /proc/self/fd/1" \
+	"stderr /proc/self/fd/2"; do
+	grep -q "stdout link /dev/$want\$" "$T/state/logs/ns.log" || fail "/dev/${want%% *} is not a link to ${want#* }"
+done
+pass "/dev nodes, directories and links with exact modes and numbers"
+# What is mounted on /dev and below it, with which options.
+pid=$(main_pid ns)
+mi() { awk -v m="$1" '$5 == m { s = 0; for (i = 7; i <= NF; i++) if ($i == "-") s = i; print $6, $(s + 1), $(s + 3) }' "/proc/$pid/mountinfo"; }
+mi /dev | grep -qx 'rw,nosuid,noexec tmpfs rw,size=65536k,mode=755' || fail "/dev mount: $(mi /dev)"
+mi /dev/pts | grep -qx 'rw,nosuid,noexec,relatime devpts rw,mode=620,ptmxmode=666' || fail "/dev/pts mount: $(mi /dev/pts)"
+mi /dev/shm | grep -qx 'rw,nosuid,nodev,noexec,relatime tmpfs rw,size=65536k' || fail "/dev/shm mount: $(mi /dev/shm)"
+mi /dev/paddock | grep -q '^ro,nosuid,nodev,noexec,relatime ' || fail "/dev/paddock mount: $(mi /dev/paddock)"
+mi /proc | grep -qx 'rw,nosuid,nodev,noexec,relatime proc rw' || fail "/proc mount: $(mi /proc)"
+mi /sys | grep -qx 'ro,nosuid,nodev,noexec,relatime sysfs ro' || fail "/sys mount: $(mi /sys)"
+pass "/proc, /sys, /dev, /dev/pts, /dev/shm and /dev/paddock mounted with their options"
 # The cgroup namespace is rooted at the service's own cgroup, in every hierarchy.
 grep -q 'stdout cg ' "$T/state/logs/ns.log" || fail "no /proc/self/cgroup output"
 bad=$(grep 'stdout cg ' "$T/state/logs/ns.log" | grep -v 'name=systemd' | grep -v ':/$' || true)

@@ -104,6 +104,25 @@ if [ -n "$pid" ] && [ -r "/proc/$pid/mountinfo" ]; then
 		grep -q " $m " "/proc/$pid/mountinfo" || fail "def: $m is not masked"
 	done
 	pass "default: masked paths have a mount over them"
+	# How: a file under the null device, a directory under an empty
+	# read-only tmpfs; the writable kernel knobs under read-only binds.
+	mi() { awk -v m="$1" '$5 == m { s = 0; for (i = 7; i <= NF; i++) if ($i == "-") s = i; print $4, $6, $(s + 1), $(s + 3) }' "/proc/$pid/mountinfo"; }
+	for m in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/acpi /proc/scsi \
+		/sys/firmware /sys/devices/virtual/powercap; do
+		if [ -d "$m" ]; then
+			mi "$m" | grep -qx '/ ro,nosuid,nodev,noexec,relatime tmpfs ro,mode=555' || fail "def: $m: $(mi "$m")"
+		elif [ -e "$m" ]; then
+			mi "$m" | grep -qx '/null rw,nosuid,noexec tmpfs rw,size=65536k,mode=755' || fail "def: $m: $(mi "$m")"
+			[ "$(nsenter -t "$pid" -m stat -c '%F %t:%T' "$m")" = "character special file 1:3" ] ||
+				fail "def: $m is not the null device: $(nsenter -t "$pid" -m stat -c '%F %t:%T' "$m")"
+		fi
+	done
+	pass "default: masked files are /dev/null, masked directories an empty read-only tmpfs"
+	for m in /proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger; do
+		[ -e "$m" ] || continue
+		mi "$m" | grep -qx "${m#/proc} ro,nosuid,nodev,noexec,relatime proc rw" || fail "def: $m: $(mi "$m")"
+	done
+	pass "default: /proc/bus, fs, irq, sys, sysrq-trigger are read-only binds of the service's /proc"
 fi
 
 [ "$(field dropall CapEff)" = 0000000000000000 ] || fail "dropall: CapEff $(field dropall CapEff)"
