@@ -60,33 +60,32 @@ static int make_file(struct error *err, const char *path)
 	return 0;
 }
 
-/*
- * The root's own file tree is the image's: any part of a mount target in
- * it may be a symlink planted to send a mount onto the host (CVE-2019-16884,
- * CVE-2021-30465 class). Walk rel one component at a time beneath rootfd
- * with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), creating what is
- * missing (directories, or an empty file as the last component when dir is
- * false), and return an O_PATH fd of the target; the caller mounts through
- * fdpath (/proc/self/fd/N), so nothing can be swapped in between.
- */
-static int open_beneath(struct error *err, int rootfd, const char *rel, bool dir, char *fdpath)
+/* O_PATH fd of rel beneath dirfd, through no symlink; -1 and errno on failure. */
+static int openat_beneath(int dirfd, const char *rel, bool dir)
 {
-	char buf[PATH_MAX];
-	int cur, len = snprintf(buf, sizeof(buf), "%s", rel);
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+}
 
-	if (len < 0 || len >= (int)sizeof(buf))
-		return error_set(err, ENAMETOOLONG, "mount target %.100s", rel);
-	if ((cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3)) < 0)
-		return error_set(err, errno, "dup root fd");
-	for (char *comp = buf, *next; comp && *comp; comp = next) {
+/*
+ * The walk for a target that is (partly) missing: one component of path
+ * (no leading or trailing '/') at a time beneath rootfd, creating what is
+ * absent (directories, or an empty file as the last component when dir is
+ * false). An O_PATH fd of the target, or -1 and errno.
+ */
+static int create_beneath(int rootfd, char *path, bool dir)
+{
+	int cur = rootfd;
+
+	for (char *comp = path, *next; comp; comp = next) {
 		while (*comp == '/')
 			comp++;
-		if (!*comp)
-			break;
-		next = strchr(comp, '/');
-		if (next)
+		if ((next = strchr(comp, '/')))
 			*next++ = '\0';
-		bool last = !next || !*next || strspn(next, "/") == strlen(next);
+		bool last = !next;
 		if (!last || dir) {
 			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
 				goto bad;
@@ -98,29 +97,57 @@ static int open_beneath(struct error *err, int rootfd, const char *rel, bool dir
 			if (f >= 0)
 				close(f);
 		}
-		struct open_how how = {
-			.flags = O_PATH | O_CLOEXEC | (last && !dir ? 0 : O_DIRECTORY),
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		int n = (int)syscall(SYS_openat2, cur, comp, &how, sizeof(how));
+		int n = openat_beneath(cur, comp, !last || dir);
 		if (n < 0)
 			goto bad;
-		close(cur);
+		if (cur != rootfd)
+			close(cur);
 		cur = n;
 		continue;
 	bad:;
 		int e = errno;
-		close(cur);
-		if (e == ELOOP)
+		if (cur != rootfd)
+			close(cur);
+		errno = e;
+		return -1;
+	}
+	return cur;
+}
+
+/*
+ * The root's own file tree is the image's: any part of a mount target in
+ * it may be a symlink planted to send a mount onto the host (CVE-2019-16884,
+ * CVE-2021-30465 class). Open rel beneath rootfd with openat2(RESOLVE_BENEATH
+ * | RESOLVE_NO_SYMLINKS): one call when it exists (an image's /proc, /dev,
+ * /sys), else a walk that creates what is missing. Returns an O_PATH fd of
+ * the target; the caller mounts through fdpath (/proc/self/fd/N), so
+ * nothing can be swapped in between.
+ */
+static int open_beneath(struct error *err, int rootfd, const char *rel, bool dir, char *fdpath)
+{
+	char buf[PATH_MAX];
+	int fd, len = snprintf(buf, sizeof(buf), "%s", rel + strspn(rel, "/"));
+
+	if (len < 0 || len >= (int)sizeof(buf))
+		return error_set(err, ENAMETOOLONG, "mount target %.100s", rel);
+	while (len > 0 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (len == 0)
+		return error_set(err, EINVAL, "mount target %s: the root itself", rel);
+	fd = openat_beneath(rootfd, buf, dir);
+	if (fd < 0 && errno == ENOENT)
+		fd = create_beneath(rootfd, buf, dir);
+	if (fd < 0) {
+		if (errno == ELOOP)
 			return error_set(
-			    err, e,
+			    err, errno,
 			    "mount target %s: the image has a symlink there; refusing to mount "
 			    "through it",
 			    rel);
-		return error_set(err, e, "mount target %s", rel);
+		return error_set(err, errno, "mount target %s", rel);
 	}
-	snprintf(fdpath, 64, "/proc/self/fd/%d", cur);
-	return cur;
+	snprintf(fdpath, 64, "/proc/self/fd/%d", fd);
+	return fd;
 }
 
 /* Mount onto rel beneath the root, never through a symlink. */
