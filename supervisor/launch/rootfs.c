@@ -170,7 +170,54 @@ static int mount_beneath(struct error *err, int rootfd, const char *rel, bool di
 	return 0;
 }
 
-static int setup_dev(struct error *err, const char *root, int rootfd)
+/*
+ * The root of the filesystem just mounted on rel beneath rootfd (the fd
+ * the mount went through names what lies under it). Reached by name once
+ * more, so checked to be a mount root: neither the image nor anyone on
+ * the host can make one there, so it is the mount this process just made,
+ * and names beneath it are its own (or the kernel's) alone.
+ */
+static int open_mounted(struct error *err, int rootfd, const char *rel)
+{
+	struct statx stx;
+	int fd = openat_beneath(rootfd, rel, true);
+
+	if (fd < 0)
+		return error_set(err, errno, "reopen %s", rel);
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx) < 0) {
+		int e = errno;
+		close(fd);
+		return error_set(err, e, "stat %s", rel);
+	}
+	/* Kernels before 5.8 do not say (the mask): then the name is all there is. */
+	if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+		close(fd);
+		return error_set(err, EXDEV, "%s was replaced under its new mount; refusing", rel);
+	}
+	return fd;
+}
+
+/* Mount onto name beneath dirfd, a filesystem of ours; shown is the path for errors. */
+static int mount_at(struct error *err, int dirfd, const char *name, const char *shown,
+		    const char *src, const char *type, unsigned long flags, const char *data)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
+
+	if (n < 0 || n >= (int)sizeof(p))
+		return error_set(err, ENAMETOOLONG, "path %.100s", name);
+	if (mount(src, p, type, flags, data) < 0)
+		return error_set(err, errno, "mount %s on %s",
+				 type  ? type
+				 : src ? src
+				       : "(none)",
+				 shown);
+	return 0;
+}
+
+/* Nodes, directories and links in our /dev tmpfs, by names beneath devfd. */
+static int fill_dev(struct error *err, const char *root, int devfd)
 {
 	static const struct {
 		const char *name;
@@ -186,48 +233,79 @@ static int setup_dev(struct error *err, const char *root, int rootfd)
 		{ "/proc/self/fd/0", "stdin" },	 { "/proc/self/fd/1", "stdout" },
 		{ "/proc/self/fd/2", "stderr" },
 	};
-	char dev[PATH_MAX], p[PATH_MAX], sub[64];
+	char p[PATH_MAX], sub[64];
 	int r;
 
-	/* The image's /dev is covered by our own tmpfs: whatever it planted there
-	 * (a /dev/null symlink to a host file) is never seen. */
-	if ((r = join(err, dev, root, "/dev")) < 0 ||
-	    (r = mount_beneath(err, rootfd, "dev", true, "tmpfs", "tmpfs",
-			       MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=755,size=65536k")) < 0)
-		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-		snprintf(sub, sizeof(sub), "/%s", nodes[i].name);
-		if ((r = join(err, p, dev, sub)) < 0)
-			return r;
-		if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) == 0) {
-			(void)chmod(p, 0666); /* umask */
+		if (mknodat(devfd, nodes[i].name, S_IFCHR | 0666,
+			    makedev(nodes[i].maj, nodes[i].min)) == 0)
 			continue;
-		}
 		/* No mknod (user namespace): bind the host's node instead. */
 		char host[64];
 		snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
-		if ((r = make_file(err, p)) < 0 ||
-		    (r = do_mount(err, host, p, NULL, MS_BIND, NULL)) < 0)
+		if ((r = join(err, p, root, host)) < 0)
+			return r;
+		int f =
+		    openat(devfd, nodes[i].name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0 && errno != EEXIST)
+			return error_set(err, errno, "create %s", p);
+		if (f >= 0)
+			close(f);
+		if ((r = mount_at(err, devfd, nodes[i].name, p, host, NULL, MS_BIND, NULL)) < 0)
 			return r;
 	}
-	if ((r = join(err, p, dev, "/pts")) < 0 || (r = make_dirs(err, p, 0755)) < 0 ||
-	    (r = do_mount(err, "devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+	if ((r = join(err, p, root, "/dev/pts")) < 0)
+		return r;
+	if (mkdirat(devfd, "pts", 0755) < 0 && errno != EEXIST)
+		return error_set(err, errno, "mkdir %s", p);
+	if ((r = mount_at(err, devfd, "pts", p, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
 			  "newinstance,ptmxmode=0666,mode=0620")) < 0)
 		return r;
-	if ((r = join(err, p, dev, "/shm")) < 0 || (r = make_dirs(err, p, 01777)) < 0 ||
-	    (r = do_mount(err, "shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	if ((r = join(err, p, root, "/dev/shm")) < 0)
+		return r;
+	if (mkdirat(devfd, "shm", 01777) < 0 && errno != EEXIST)
+		return error_set(err, errno, "mkdir %s", p);
+	if ((r = mount_at(err, devfd, "shm", p, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  "mode=1777,size=65536k")) < 0)
 		return r;
-	if (join(err, p, dev, "/mqueue") == 0)
-		(void)mkdir(p, 0755);
+	(void)mkdirat(devfd, "mqueue", 0755);
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
-		snprintf(sub, sizeof(sub), "/%s", links[i].name);
-		if ((r = join(err, p, dev, sub)) < 0)
+		if (symlinkat(links[i].target, devfd, links[i].name) == 0 || errno == EEXIST)
+			continue;
+		int e = errno;
+		snprintf(sub, sizeof(sub), "/dev/%s", links[i].name);
+		if ((r = join(err, p, root, sub)) < 0)
 			return r;
-		if (symlink(links[i].target, p) < 0 && errno != EEXIST)
-			return error_set(err, errno, "symlink %s", p);
+		return error_set(err, e, "symlink %s", p);
 	}
 	return 0;
+}
+
+/*
+ * Our own tmpfs on /dev: whatever the image planted in its /dev (a
+ * /dev/null symlink to a host file) is never seen. Returns an O_PATH fd
+ * of it, through which the rest is built: one mkdirat, mknodat or
+ * symlinkat per entry, no path walk from /.
+ */
+static int setup_dev(struct error *err, const char *root, int rootfd)
+{
+	int devfd, r;
+
+	if ((r = mount_beneath(err, rootfd, "dev", true, "tmpfs", "tmpfs",
+			       MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=755,size=65536k")) < 0)
+		return r;
+	if ((devfd = open_mounted(err, rootfd, "dev")) < 0)
+		return devfd;
+	/* Modes exactly as given without a chmod after each mknod; the
+	 * service gets the umask paddockd had. */
+	mode_t umask_was = umask(0);
+	r = fill_dev(err, root, devfd);
+	umask(umask_was);
+	if (r < 0) {
+		close(devfd);
+		return r;
+	}
+	return devfd;
 }
 
 static int setup_spec_mounts(struct error *err, const struct service_spec *spec, const char *root,
@@ -412,24 +490,25 @@ static int mask_paths(struct error *err, const char *root)
  * tmpfs, so this works for images, plain rootfs directories and read-only
  * roots alike and leaves nothing behind in the service's files (/dev/log
  * is a socket in /dev too). The directory, not the socket, so a daemon
- * that restarts and binds a new socket there is still reached.
+ * that restarts and binds a new socket there is still reached. Made by
+ * name beneath devfd: nothing but this process writes in that tmpfs.
  */
-static int bind_notify(struct error *err, int rootfd, const char *notify_dir)
+static int bind_notify(struct error *err, int devfd, const char *notify_dir)
 {
-	char fdpath[64];
-	int fd, r;
+	char p[64];
+	int r;
 
-	if ((r = mount_beneath(err, rootfd, "dev/paddock", true, notify_dir, NULL, MS_BIND, NULL)) <
+	if (mkdirat(devfd, "paddock", 0755) < 0 && errno != EEXIST)
+		return error_set(err, errno, "mount target dev/paddock");
+	if ((r = mount_at(err, devfd, "paddock", "dev/paddock", notify_dir, NULL, MS_BIND, NULL)) <
 	    0)
 		return r;
-	if ((fd = open_beneath(err, rootfd, "dev/paddock", true, fdpath)) < 0)
-		return fd;
-	r = mount(NULL, fdpath, NULL,
-		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
-		? -errno
-		: 0;
-	close(fd);
-	return r < 0 ? error_set(err, -r, "remount dev/paddock read-only") : 0;
+	/* The path reaches the new bind mount (an fd would name what it covers). */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/paddock", devfd);
+	if (mount(NULL, p, NULL,
+		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return error_set(err, errno, "remount dev/paddock read-only");
+	return 0;
 }
 
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
@@ -478,10 +557,11 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		return error_set(err, errno, "open %s", root);
 	r = mount_beneath(err, rootfd, "proc", true, "proc", "proc",
 			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	int devfd = -1;
 	if (r >= 0)
-		r = setup_dev(err, root, rootfd);
+		r = devfd = setup_dev(err, root, rootfd);
 	if (r >= 0 && notify_dir)
-		r = bind_notify(err, rootfd, notify_dir);
+		r = bind_notify(err, devfd, notify_dir);
 	if (r >= 0) {
 		char fdpath[64];
 		int fd = open_beneath(err, rootfd, "sys", true, fdpath);
@@ -502,6 +582,8 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		r = mask_paths(err, root);
 	if (r >= 0)
 		r = setup_spec_mounts(err, spec, root, rootfd);
+	if (devfd >= 0)
+		close(devfd);
 	close(rootfd);
 	if (r < 0)
 		return r;
