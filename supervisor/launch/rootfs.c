@@ -486,6 +486,36 @@ static int mask_paths(struct error *err, const char *root)
 }
 
 /*
+ * A fresh read-only sysfs on /sys or, where sysfs refuses (no new network
+ * namespace), the host's bound read-only. Returns an fd of its root.
+ */
+static int setup_sys(struct error *err, int rootfd)
+{
+	char fdpath[64];
+	int fd = open_beneath(err, rootfd, "sys", true, fdpath), sysfd, r;
+
+	if (fd < 0)
+		return fd;
+	if (mount("sysfs", fdpath, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) ==
+	    0) {
+		close(fd);
+		return open_mounted(err, rootfd, "sys");
+	}
+	r = do_mount(err, "/sys", fdpath, NULL, MS_BIND | MS_REC, NULL);
+	close(fd);
+	if (r < 0 || (sysfd = open_mounted(err, rootfd, "sys")) < 0)
+		return r < 0 ? r : sysfd;
+	/* Through the new mount's root: fdpath named what it covers. */
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", sysfd);
+	if (mount(NULL, fdpath, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+		r = error_set(err, errno, "remount sys read-only");
+		close(sysfd);
+		return r;
+	}
+	return sysfd;
+}
+
+/*
  * The daemon's notify socket directory, read-only at /dev/paddock: our own
  * tmpfs, so this works for images, plain rootfs directories and read-only
  * roots alike and leaves nothing behind in the service's files (/dev/log
@@ -562,22 +592,8 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		r = devfd = setup_dev(err, root, rootfd);
 	if (r >= 0 && notify_dir)
 		r = bind_notify(err, devfd, notify_dir);
-	if (r >= 0) {
-		char fdpath[64];
-		int fd = open_beneath(err, rootfd, "sys", true, fdpath);
-		r = fd;
-		if (fd >= 0) {
-			if (mount("sysfs", fdpath, "sysfs",
-				  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-				/* Without a new net namespace sysfs may refuse: the host's, ro. */
-				r = do_mount(err, "/sys", fdpath, NULL, MS_BIND | MS_REC, NULL);
-				if (r >= 0)
-					r = do_mount(err, NULL, fdpath, NULL,
-						     MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
-			}
-			close(fd);
-		}
-	}
+	if (r >= 0 && (r = setup_sys(err, rootfd)) >= 0)
+		close(r);
 	if (r >= 0)
 		r = mask_paths(err, root);
 	if (r >= 0)

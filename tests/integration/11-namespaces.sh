@@ -1,6 +1,8 @@
 #!/bin/bash
 # The service runs in its own pid, mount, uts, ipc, net and cgroup
 # namespaces, on its rootfs, with only lo in its network namespace.
+# A user namespace without a network one (sysfs refuses to mount there)
+# gets the host's /sys bound read-only, masked like a fresh one.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; setup
@@ -12,6 +14,11 @@ services:
     rootfs: $T/root
     hostname: inside
     command: ["/bin/sh", "-c", "hostname; cat /marker; ls /sys/class/net; ip -o link; ps -o pid,comm; ls /dev; sed 's/^/cg /' /proc/self/cgroup; stat -c 'mode %n %f %a %u:%g %t:%T' /dev /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/pts /dev/shm /dev/mqueue /dev/paddock; for l in ptmx fd stdin stdout stderr; do echo link /dev/\$l \$(readlink /dev/\$l); done; exec sleep 1000"]
+  usernet:
+    rootfs: $T/root
+    restart: {policy: never}
+    isolation: {network: host, namespaces: [pid, mount, uts, ipc, user], user: {map: "0:300000:65536"}}
+    command: ["/bin/sh", "-c", "grep -E ' /sys(/firmware)? ' /proc/self/mountinfo | cut -d' ' -f5,6 | sed 's/^/mi /'; echo end"]
 YAML
 start_daemon
 wait_for 10 state_is ns running || fail "ns not running"
@@ -68,6 +75,19 @@ grep -q 'stdout cg ' "$T/state/logs/ns.log" || fail "no /proc/self/cgroup output
 bad=$(grep 'stdout cg ' "$T/state/logs/ns.log" | grep -v 'name=systemd' | grep -v ':/$' || true)
 [ -z "$bad" ] || fail "cgroup namespace not rooted at the service's cgroup: $bad"
 pass "cgroup namespace rooted at the service's cgroup"
+# User namespace, host network: the host's sysfs, read-only, still masked.
+usernet_done() { grep -q 'stdout end' "$T/state/logs/usernet.log" || state_is usernet failed; }
+wait_for 10 usernet_done || fail "usernet: $(svc_state usernet)"
+if grep -q 'stdout end' "$T/state/logs/usernet.log"; then
+	grep -q 'stdout mi /sys ro,' "$T/state/logs/usernet.log" || fail "usernet: /sys not read-only: $(cat "$T/state/logs/usernet.log")"
+	[ ! -d /sys/firmware ] || grep -q 'stdout mi /sys/firmware ro,nosuid,nodev,noexec' "$T/state/logs/usernet.log" ||
+		fail "usernet: /sys/firmware not masked: $(cat "$T/state/logs/usernet.log")"
+	pass "user namespace without a network one: host /sys bound read-only, /sys/firmware masked"
+else
+	# Idmapped mounts need the root's filesystem to support them (35-userns).
+	log "usernet did not start ($(svc_field usernet last_exit.reason)): not checked"
+	svc_field usernet last_exit.reason | grep -qi idmap || fail "usernet: $(svc_field usernet last_exit.reason)"
+fi
 # The rootfs mounts happened in the service's namespace only.
 grep -q " $T/root" /proc/self/mountinfo && fail "service mounts leaked to the host"
 pass "no mount leaked to the host"
