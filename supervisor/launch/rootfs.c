@@ -43,7 +43,7 @@ static int do_mount(struct error *err, const char *src, const char *target, cons
 	return 0;
 }
 
-/* mkdir -p for a path inside the new root (fixed buffer). */
+/* mkdir -p (fixed buffer), for the spec's mounts when the service keeps the host fs. */
 static int make_dirs(struct error *err, const char *path, mode_t mode)
 {
 	int r = mkdir_p(path, mode);
@@ -393,9 +393,7 @@ static int setup_spec_mounts(struct error *err, const struct service_spec *spec,
 
 /*
  * Hide kernel interfaces a service has no business reading (docker's
- * masked paths) and make the writable kernel knobs read-only. Each target
- * is opened O_PATH|O_NOFOLLOW and mounted on through /proc/self/fd, so a
- * symlink planted in the root cannot redirect a mount to the host.
+ * masked paths) and make the writable kernel knobs read-only.
  */
 static const char *const masked_paths[] = {
 	"/proc/acpi",
@@ -414,72 +412,48 @@ static const char *const readonly_paths[] = {
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
-/* Open root+path without following a final symlink; -ENOENT when absent or a link. */
-static int open_target(struct error *err, const char *root, const char *path, struct stat *st,
-		       char *fdpath)
+/* buf = /proc/self/fd/N/rest for /proc/rest or /sys/rest, N the fd of that root. */
+static void kernel_path(char *buf, size_t size, int procfd, int sysfd, const char *path)
 {
-	char p[PATH_MAX];
-	int r, fd;
-
-	if ((r = join(err, p, root, path)) < 0)
-		return r;
-	fd = open(p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : error_set(err, errno, "open %s", p);
-	if (fstat(fd, st) < 0) {
-		int e = errno;
-		close(fd);
-		return error_set(err, e, "stat %s", p);
-	}
-	if (S_ISLNK(st->st_mode)) {
-		close(fd);
-		return -ENOENT;
-	}
-	snprintf(fdpath, 64, "/proc/self/fd/%d", fd);
-	return fd;
+	bool proc = strncmp(path, "/proc/", 6) == 0;
+	snprintf(buf, size, "/proc/self/fd/%d/%s", proc ? procfd : sysfd, path + (proc ? 6 : 5));
 }
 
-static int mask_paths(struct error *err, const char *root)
+/*
+ * As runc and crun do: try the mount, an absent path (ENOENT) is nothing
+ * to hide, a directory refuses the bind of a file (ENOTDIR) and gets an
+ * empty read-only tmpfs instead. One or two syscalls a path, no open, stat
+ * and close first. Safe by path here: procfd and sysfd are roots of the
+ * procfs and sysfs just mounted (open_mounted checked), whose names are
+ * the kernel's; nothing can plant a symlink or swap a directory below
+ * them. /dev/null is our own node, in our own tmpfs.
+ */
+static int mask_paths(struct error *err, int procfd, int sysfd, int devfd)
 {
-	char devnull[PATH_MAX], fdpath[64];
-	struct stat st;
-	int r, fd;
+	char null[64], p[128];
 
-	if ((r = join(err, devnull, root, "/dev/null")) < 0)
-		return r;
+	snprintf(null, sizeof(null), "/proc/self/fd/%d/null", devfd);
 	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
-		if ((fd = open_target(err, root, masked_paths[i], &st, fdpath)) == -ENOENT)
+		kernel_path(p, sizeof(p), procfd, sysfd, masked_paths[i]);
+		if (mount(null, p, NULL, MS_BIND, NULL) == 0 || errno == ENOENT)
 			continue;
-		if (fd < 0)
-			return fd;
-		if (S_ISDIR(st.st_mode))
-			r = mount("tmpfs", fdpath, "tmpfs",
-				  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555");
-		else
-			r = mount(devnull, fdpath, NULL, MS_BIND, NULL);
-		close(fd);
-		if (r < 0)
-			return error_set(err, errno, "mask %s", masked_paths[i]);
+		if (errno == ENOTDIR &&
+		    mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=0555") == 0)
+			continue;
+		return error_set(err, errno, "mask %s", masked_paths[i]);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
-		if ((fd = open_target(err, root, readonly_paths[i], &st, fdpath)) == -ENOENT)
-			continue;
-		if (fd < 0)
-			return fd;
-		r = mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL);
-		close(fd);
-		if (r < 0)
+		kernel_path(p, sizeof(p), procfd, sysfd, readonly_paths[i]);
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
 			return error_set(err, errno, "bind %s", readonly_paths[i]);
-		/* Reopen: the path now resolves to the new bind mount. */
-		if ((fd = open_target(err, root, readonly_paths[i], &st, fdpath)) < 0)
-			return fd == -ENOENT
-				   ? error_set(err, ENOENT, "reopen %s", readonly_paths[i])
-				   : fd;
-		r = mount(NULL, fdpath, NULL,
+		}
+		/* The path now reaches the new bind mount. */
+		if (mount(NULL, p, NULL,
 			  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  NULL);
-		close(fd);
-		if (r < 0)
+			  NULL) < 0)
 			return error_set(err, errno, "make %s read-only", readonly_paths[i]);
 	}
 	return 0;
@@ -585,22 +559,25 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return error_set(err, errno, "open %s", root);
+	int procfd = -1, devfd = -1, sysfd = -1;
 	r = mount_beneath(err, rootfd, "proc", true, "proc", "proc",
 			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	int devfd = -1;
+	if (r >= 0)
+		r = procfd = open_mounted(err, rootfd, "proc");
 	if (r >= 0)
 		r = devfd = setup_dev(err, root, rootfd);
 	if (r >= 0 && notify_dir)
 		r = bind_notify(err, devfd, notify_dir);
-	if (r >= 0 && (r = setup_sys(err, rootfd)) >= 0)
-		close(r);
 	if (r >= 0)
-		r = mask_paths(err, root);
+		r = sysfd = setup_sys(err, rootfd);
+	if (r >= 0)
+		r = mask_paths(err, procfd, sysfd, devfd);
 	if (r >= 0)
 		r = setup_spec_mounts(err, spec, root, rootfd);
-	if (devfd >= 0)
-		close(devfd);
-	close(rootfd);
+	int fds[] = { procfd, devfd, sysfd, rootfd };
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	if (r < 0)
 		return r;
 	if (spec->isolation.readonly_rootfs &&
