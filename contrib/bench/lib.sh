@@ -44,3 +44,11 @@ wait_for() {
 		sleep 0.01
 	done
 }
+
+# bench_ratio NAME VALUE lower|higher: a ratio the regression check
+# (contrib/bench/check) compares with its baseline, "lower" or "higher"
+# being the better direction. Recorded only when BENCH_RATIOS names a file.
+bench_ratio() {
+	[ -n "${BENCH_RATIOS:-}" ] || return 0
+	printf '%s %s %s\n' "$1" "$2" "$3" >>"$BENCH_RATIOS"
+}
