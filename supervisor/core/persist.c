@@ -109,21 +109,23 @@ int persist_owner_state_dir(pid_t pid, char *buf, size_t len)
 
 /* --- the state file ------------------------------------------------------------------------ */
 
+/* One record at a time: the document grows, the records do not (see state_text). */
 static int write_state(struct persist *p)
 {
 	struct manager *d = p->d;
-	struct state st = { .daemon_pid = getpid() };
-	int r;
+	struct state_text t;
+	struct state_service rec;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
 
-	memcpy(st.boot_id, p->boot_id, sizeof(st.boot_id));
-	st.services = xcalloc(d->nservices ? d->nservices : 1, sizeof(*st.services));
-	for (size_t i = 0; i < d->nservices; i++, st.nservices++) {
-		service_state_record(d->services[i], &st.services[st.nservices]);
-		rebalancer_record(p->rb, d->services[i], &st.services[st.nservices]);
+	state_text_begin(&t, p->boot_id, getpid());
+	for (size_t i = 0; i < d->nservices; i++) {
+		service_state_record(d->services[i], &rec);
+		rebalancer_record(p->rb, d->services[i], &rec);
+		state_text_add(&t, &rec);
 	}
-	r = state_save(p->state_path, &st);
-	free(st.services); /* the records only borrow from the services */
-	return r;
+	text = state_text_end(&t, &len);
+	return state_write_text(p->state_path, text, len);
 }
 
 static void on_state_write(evutil_socket_t fd, short what, void *arg)

@@ -442,27 +442,82 @@ static struct json_object *service_json(const struct state_service *s)
 	return o;
 }
 
+/* Append n bytes, growing by doubling. */
+static void text_append(struct state_text *t, const char *p, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		while (t->len + n + 1 > cap)
+			cap *= 2;
+		char *b = realloc(t->buf, cap);
+		if (!b)
+			abort(); /* as xcalloc */
+		t->buf = b;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+void state_text_begin(struct state_text *t, const char *boot_id, pid_t daemon_pid)
+{
+	struct json_object *id = json_object_new_string(boot_id);
+	char head[64];
+	const char *q;
+
+	memset(t, 0, sizeof(*t));
+	text_append(t, "{\"version\":", 11);
+	snprintf(head, sizeof(head), "%d,\"boot_id\":", STATE_VERSION);
+	text_append(t, head, strlen(head));
+	q = json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
+	text_append(t, q, strlen(q));
+	json_object_put(id);
+	snprintf(head, sizeof(head), ",\"daemon_pid\":%d,\"services\":[", (int)daemon_pid);
+	text_append(t, head, strlen(head));
+}
+
+void state_text_add(struct state_text *t, const struct state_service *s)
+{
+	struct json_object *o = service_json(s);
+	size_t n;
+	const char *q = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+
+	if (t->nservices++)
+		text_append(t, ",", 1);
+	text_append(t, q, n);
+	json_object_put(o);
+}
+
+char *state_text_end(struct state_text *t, size_t *len)
+{
+	text_append(t, "]}", 2);
+	*len = t->len;
+	return steal_pointer(&t->buf);
+}
+
 char *state_format(const struct state *st, size_t *len)
 {
-	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
-	char *text;
+	struct state_text t;
 
-	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
-	json_object_object_add(root, "boot_id", json_object_new_string(st->boot_id));
-	json_object_object_add(root, "daemon_pid", json_object_new_int(st->daemon_pid));
+	state_text_begin(&t, st->boot_id, st->daemon_pid);
 	for (size_t i = 0; i < st->nservices; i++)
-		json_object_array_add(arr, service_json(&st->services[i]));
-	json_object_object_add(root, "services", arr);
-	text = xstrdup(json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, len));
-	json_object_put(root);
-	return text;
+		state_text_add(&t, &st->services[i]);
+	return state_text_end(&t, len);
 }
 
 int state_save(const char *path, const struct state *st)
 {
-	_cleanup_free_ char *tmp = NULL, *dircopy = xstrdup(path);
-	size_t len, off = 0;
+	size_t len;
 	_cleanup_free_ char *text = state_format(st, &len);
+
+	return state_write_text(path, text, len);
+}
+
+int state_write_text(const char *path, const char *text, size_t len)
+{
+	_cleanup_free_ char *tmp = NULL, *dircopy = xstrdup(path);
+	size_t off = 0;
 	int fd, r = 0;
 
 	xasprintf(&tmp, "%s.tmp", path);

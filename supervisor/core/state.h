@@ -93,6 +93,21 @@ int state_load(const char *path, struct state *out, struct error *err);
 char *state_format(const struct state *st, size_t *len);
 /* Serialise and replace path atomically. 0 or -errno. */
 int state_save(const char *path, const struct state *st);
+/*
+ * The same document built one service at a time, so that a writer holds one
+ * record and the text, not a record and a JSON tree per service (with 1000
+ * services the tree alone was several MB at every write).
+ */
+struct state_text {
+	char *buf;
+	size_t len, cap, nservices;
+};
+void state_text_begin(struct state_text *t, const char *boot_id, pid_t daemon_pid);
+void state_text_add(struct state_text *t, const struct state_service *s);
+/* Close the document: its text (len bytes, NUL-terminated) for the caller to free. */
+char *state_text_end(struct state_text *t, size_t *len);
+/* Replace path atomically with text (temp file, fsync, rename). 0 or -errno. */
+int state_write_text(const char *path, const char *text, size_t len);
 const struct state_service *state_find(const struct state *st, const char *name);
 /* "stopped", "failed", "parked" ("" for none). */
 const char *state_held_name(enum state_held h);
