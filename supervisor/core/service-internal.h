@@ -73,8 +73,8 @@ struct service {
 	int out_fd[2];
 	struct logstore *log;
 
-	struct error report;
-	bool have_report;
+	struct error *
+	    report; /* a failed launch's report until the next start; NULL: none (512 bytes, rare) */
 
 	char *cpus_override; /* owned cpuset string of an operator's `set` */
 	bool pinned; /* limits changed by `set`: kept until reset */

@@ -43,6 +43,14 @@ void svc_release_process(struct service *svc)
 
 /* --- exit and launch reports ------------------------------------------------------ */
 
+/* A launch failed: its report, kept until the next start. */
+static void keep_report(struct service *svc, const struct error *rep)
+{
+	if (!svc->report)
+		svc->report = xcalloc(1, sizeof(*svc->report));
+	*svc->report = *rep;
+}
+
 static void record_exit(struct service *svc, enum exit_kind kind, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -131,9 +139,9 @@ static void classify_exit(struct service *svc, int status, bool away)
 	    ((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
 	     (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL)))
 		oom_kill = oom_took_main(svc);
-	if (svc->have_report)
-		record_exit(svc, EXIT_LAUNCH, svc->report.code, "%s: %s", svc->report.msg,
-			    strerror(svc->report.code));
+	if (svc->report)
+		record_exit(svc, EXIT_LAUNCH, svc->report->code, "%s: %s", svc->report->msg,
+			    strerror(svc->report->code));
 	else if ((status < 0 && oom_took_main(svc)) || oom_kill)
 		record_exit(svc, EXIT_OOM, SIGKILL, "oom-kill");
 	else if (status < 0 && away)
@@ -148,7 +156,7 @@ static void classify_exit(struct service *svc, int status, bool away)
 			    units_signal_name(WTERMSIG(status)));
 	else
 		record_exit(svc, EXIT_CODE, WEXITSTATUS(status), "exited %d", WEXITSTATUS(status));
-	if (svc->forced != EXIT_NONE && !svc->have_report && svc->last_exit.kind != EXIT_OOM) {
+	if (svc->forced != EXIT_NONE && !svc->report && svc->last_exit.kind != EXIT_OOM) {
 		/* We killed it for a reason of ours: that is the cause, how it died the detail. */
 		char how[sizeof(svc->last_exit.reason)];
 		snprintf(how, sizeof(how), "%s", svc->last_exit.reason);
@@ -167,16 +175,14 @@ void svc_judge_exit(struct service *svc, int status, bool away)
 	/* A launch report may still sit in the pipe: read it before judging. */
 	if (svc->ev_report) {
 		struct error rep;
-		if (read(svc->child.reportfd, &rep, sizeof(rep)) == sizeof(rep)) {
-			svc->report = rep;
-			svc->have_report = true;
-		}
+		if (read(svc->child.reportfd, &rep, sizeof(rep)) == sizeof(rep))
+			keep_report(svc, &rep);
 	}
 	classify_exit(svc, status, away);
 	svc_account_exit(svc);
 	svc_readiness_end(svc);
 	svc_release_process(svc);
-	service_dispatch(svc, svc->have_report ? SE_LAUNCH_FAILED : SE_EXITED);
+	service_dispatch(svc, svc->report ? SE_LAUNCH_FAILED : SE_EXITED);
 }
 
 bool service_reap(struct service *svc)
@@ -283,8 +289,7 @@ static void on_report_event(evutil_socket_t fd, short what, void *arg)
 	event_free(svc->ev_report);
 	svc->ev_report = NULL;
 	if (n == sizeof(rep)) {
-		svc->report = rep;
-		svc->have_report = true;
+		keep_report(svc, &rep);
 		return; /* the child exits 127 next; judge on the exit */
 	}
 	close(svc->child.reportfd);
@@ -652,8 +657,9 @@ static void started(struct service *svc, const struct launch_plan *plan)
 		if (r < 0) {
 			/* Never let it run outside its limits. */
 			(void)kill(svc->child.pid, SIGKILL);
-			(void)error_set(&svc->report, -r, "attach to cgroup");
-			svc->have_report = true;
+			struct error rep;
+			(void)error_set(&rep, -r, "attach to cgroup");
+			keep_report(svc, &rep);
 		}
 		launch_release(&svc->child, r >= 0);
 	}

@@ -148,6 +148,7 @@ struct service *service_free(struct service *svc)
 	if (svc->ev_watchdog)
 		event_free(svc->ev_watchdog);
 	free(svc->status_text);
+	free(svc->report);
 	svc->cg = cgroup_free(svc->cg);
 	svc->log = logstore_free(svc->log);
 	free(svc->starts);
@@ -263,7 +264,8 @@ static void start_now(struct service *svc, bool limited)
 	if (wait_for_room(svc))
 		return;
 
-	svc->have_report = false;
+	free(svc->report);
+	svc->report = NULL;
 	svc->stop_requested = false;
 	svc->kill_sent = false;
 	svc->sigkill_sent = false;
