@@ -35,13 +35,34 @@
 #define HOST_PSI_WINDOW_US 2000000 /* ... of a 2 s window */
 #define PSI_MAX_WINDOW_MS 10000 /* the kernel's limit for a trigger window */
 
+/*
+ * What probe_cgroup_rates reads of the previous full sample: 168 bytes
+ * instead of a whole sample's 480, for every service.
+ */
+struct rate_base {
+	uint64_t when_usec;
+	struct probe_cpu cpu;
+	struct probe_io io;
+	uint64_t refault_anon, refault_file;
+	uint64_t psi_total[PRESSURE_NR][2]; /* some, full */
+};
+
+/* A spec `pressure:` trigger; allocated only for services that have one. */
+struct svc_psi {
+	struct probe_psi_watch w;
+	struct event *ev;
+	uint64_t window_ms;
+	uint64_t first_ms, last_ms, last_action_ms;
+	bool active;
+};
+
 struct svc_probe {
 	struct monitor *m;
 	struct service *svc;
 	struct probe_cgroup *pc;
 	bool sampler_tried; /* opened lazily on the first tick */
 	struct probe_cgroup_sample cur; /* merged view, fresh groups on each tick */
-	struct probe_cgroup_sample full_prev; /* the previous full sample, for slow rates */
+	struct rate_base full_prev; /* of the previous full sample, for slow rates */
 	bool have_cur, have_full_prev;
 	struct probe_cpu cpu_prev; /* for the per-tick CPU rate */
 	uint64_t cpu_prev_usec;
@@ -58,16 +79,8 @@ struct svc_probe {
 	uint64_t oom_seen; /* oom_kill counter of this cgroup already reported */
 	pid_t main_at_oom;
 
-	/* pressure, per resource: each trigger in its own epoll set (see probe.h) */
-	struct {
-		struct probe_psi_watch w;
-		struct event *ev;
-		struct svc_probe *sp;
-		int r;
-		uint64_t window_ms;
-		uint64_t first_ms, last_ms, last_action_ms;
-		bool active;
-	} psi[PRESSURE_NR];
+	/* pressure, per resource: each trigger in its own epoll set (see probe.h); NULL: none */
+	struct svc_psi *psi;
 };
 
 struct monitor {
@@ -217,7 +230,7 @@ static void psi_fired(struct svc_probe *sp, int r)
 /* Cleared: no trigger for two windows. Checked each tick. */
 static void psi_check_clear(struct svc_probe *sp, uint64_t now)
 {
-	for (int r = 0; r < PRESSURE_NR; r++) {
+	for (int r = 0; sp->psi && r < PRESSURE_NR; r++) {
 		if (!sp->psi[r].active || now - sp->psi[r].last_ms < 2 * sp->psi[r].window_ms)
 			continue;
 		struct json_object *d = json_object_new_object();
@@ -254,6 +267,8 @@ static void on_psi(evutil_socket_t fd, short what, void *arg)
 	struct svc_probe *sp = arg;
 	int r;
 
+	if (!sp->psi)
+		return;
 	for (r = 0; r < PRESSURE_NR; r++)
 		if (sp->psi[r].w.epoll_fd == fd)
 			break;
@@ -280,12 +295,19 @@ static void open_triggers(struct monitor *m, struct svc_probe *sp, const char *v
 {
 	const struct service_spec *spec = service_spec(sp->svc);
 	char path[4096];
+	int r;
 
-	for (int r = 0; r < PRESSURE_NR; r++) {
+	for (r = 0; r < PRESSURE_NR; r++)
+		if (spec->pressure[r].action != PRESSURE_ACTION_NONE)
+			break;
+	if (r == PRESSURE_NR || !v2dir)
+		return;
+	sp->psi = xcalloc(PRESSURE_NR, sizeof(*sp->psi));
+	for (r = 0; r < PRESSURE_NR; r++) {
 		const struct spec_pressure *p = &spec->pressure[r];
 		uint64_t window_ms, eff = 0;
 		sp->psi[r].w.trigger_fd = sp->psi[r].w.epoll_fd = -1;
-		if (p->action == PRESSURE_ACTION_NONE || !v2dir)
+		if (p->action == PRESSURE_ACTION_NONE)
 			continue;
 		window_ms = p->for_ms < 500 ? 500 : p->for_ms;
 		if (window_ms > PSI_MAX_WINDOW_MS)
@@ -421,11 +443,12 @@ void monitor_service_stopped(struct monitor *m, struct service *svc)
 		return;
 	/* A last look: an OOM kill that took the main process may not be reported yet. */
 	oom_check(sp, true);
-	for (int r = 0; r < PRESSURE_NR; r++) {
+	for (int r = 0; sp->psi && r < PRESSURE_NR; r++) {
 		if (sp->psi[r].ev)
 			event_free(sp->psi[r].ev);
 		probe_psi_watch_close(&sp->psi[r].w);
 	}
+	free(sp->psi);
 	if (sp->wd >= 0)
 		(void)inotify_rm_watch(m->inotify_fd, sp->wd);
 	if (sp->ev_oom_v1)
@@ -441,6 +464,38 @@ void monitor_service_stopped(struct monitor *m, struct service *svc)
 
 /* --- the tick -------------------------------------------------------------------------------- */
 
+static void rate_base_keep(struct rate_base *b, const struct probe_cgroup_sample *s)
+{
+	const struct probe_psi *psi[PRESSURE_NR] = { &s->psi_memory, &s->psi_cpu, &s->psi_io };
+
+	b->when_usec = s->when_usec;
+	b->cpu = s->cpu;
+	b->io = s->io;
+	b->refault_anon = s->memory.stat.workingset_refault_anon;
+	b->refault_file = s->memory.stat.workingset_refault_file;
+	for (int r = 0; r < PRESSURE_NR; r++) {
+		b->psi_total[r][0] = psi[r]->some.total_usec;
+		b->psi_total[r][1] = psi[r]->full.total_usec;
+	}
+}
+
+/* The sample probe_cgroup_rates sees: what the base kept, every other field unknown. */
+static void rate_base_sample(const struct rate_base *b, struct probe_cgroup_sample *s)
+{
+	struct probe_psi *psi[PRESSURE_NR] = { &s->psi_memory, &s->psi_cpu, &s->psi_io };
+
+	memset(s, 0xff, sizeof(*s)); /* PROBE_UNKNOWN */
+	s->when_usec = b->when_usec;
+	s->cpu = b->cpu;
+	s->io = b->io;
+	s->memory.stat.workingset_refault_anon = b->refault_anon;
+	s->memory.stat.workingset_refault_file = b->refault_file;
+	for (int r = 0; r < PRESSURE_NR; r++) {
+		psi[r]->some.total_usec = b->psi_total[r][0];
+		psi[r]->full.total_usec = b->psi_total[r][1];
+	}
+}
+
 /* Sample some groups and fold them into the merged view; rates from the right pairs. */
 static void sample_service(struct svc_probe *sp, unsigned groups)
 {
@@ -449,9 +504,13 @@ static void sample_service(struct svc_probe *sp, unsigned groups)
 	if (probe_cgroup_sample_groups(sp->pc, groups, &s) < 0)
 		return;
 	if (groups == PROBE_G_ALL || !sp->have_cur) {
-		if (sp->have_full_prev)
-			probe_cgroup_rates(&sp->full_prev, &s, &sp->rates), sp->have_rates = true;
-		sp->full_prev = s;
+		if (sp->have_full_prev) {
+			struct probe_cgroup_sample prev;
+			rate_base_sample(&sp->full_prev, &prev);
+			probe_cgroup_rates(&prev, &s, &sp->rates);
+			sp->have_rates = true;
+		}
+		rate_base_keep(&sp->full_prev, &s);
 		sp->have_full_prev = true;
 		sp->cur = s;
 	} else {
@@ -642,7 +701,7 @@ const struct probe_cgroup_rates *monitor_rates(const struct service *svc)
 int monitor_pressure_active(const struct service *svc, int resource)
 {
 	struct svc_probe *sp = probe_of(svc);
-	return sp && resource >= 0 && resource < PRESSURE_NR && sp->psi[resource].active;
+	return sp && sp->psi && resource >= 0 && resource < PRESSURE_NR && sp->psi[resource].active;
 }
 
 const struct probe_host_sample *monitor_host_sample(const struct monitor *m)
