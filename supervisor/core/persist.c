@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <json-c/json.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -117,6 +118,7 @@ static int write_state(struct persist *p)
 	struct state_service rec;
 	_cleanup_free_ char *text = NULL;
 	size_t len;
+	int r;
 
 	state_text_begin(&t, p->boot_id, getpid());
 	for (size_t i = 0; i < d->nservices; i++) {
@@ -125,7 +127,15 @@ static int write_state(struct persist *p)
 		state_text_add(&t, &rec);
 	}
 	text = state_text_end(&t, &len);
-	return state_write_text(p->state_path, text, len);
+	r = state_write_text(p->state_path, text, len);
+	/*
+	 * The text (~0.6 kB a service) and the records' JSON were freed in
+	 * pieces the heap keeps; a start storm writes several times. Give the
+	 * free pages back: at most once per STATE_DELAY_MS, microseconds.
+	 */
+	free(steal_pointer(&text));
+	(void)malloc_trim(0);
+	return r;
 }
 
 static void on_state_write(evutil_socket_t fd, short what, void *arg)
