@@ -34,6 +34,13 @@
 #define HOST_PSI_PERMILLE 100 /* default host trigger: memory "some" 10% ... */
 #define HOST_PSI_WINDOW_US 2000000 /* ... of a 2 s window */
 #define PSI_MAX_WINDOW_MS 10000 /* the kernel's limit for a trigger window */
+/*
+ * Samplers opened per tick, at most: each is up to 17 opens of cgroupfs
+ * files (~10 us each). 1000 services started together would otherwise
+ * have one tick open 17000 files, 150+ ms in the loop while the starts
+ * still run; at 100 a tick the last service is sampled 10 ticks in.
+ */
+#define SAMPLER_OPENS_PER_TICK 100
 
 /*
  * What probe_cgroup_rates reads of the previous full sample: 168 bytes
@@ -567,10 +574,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (m->tick % 5 == 0)
 		groups |= PROBE_G_PIDS | PROBE_G_PSI;
 	m->tick++;
+	unsigned opens = 0;
 	for (size_t i = 0; i < m->d->nservices; i++) {
 		struct svc_probe *sp = probe_of(m->d->services[i]);
-		if (sp && !sp->sampler_tried)
+		if (sp && !sp->sampler_tried && opens < SAMPLER_OPENS_PER_TICK) {
 			open_sampler(m, sp);
+			opens++;
+		}
 		if (sp && sp->pc && m->tick - 1 >= sp->next_tick) {
 			uint64_t cpu = sp->cur.cpu.usage_usec, mem = sp->cur.memory.current;
 			bool had = sp->have_cur;
