@@ -37,8 +37,11 @@ struct logstore {
 	char *ring; /* circular byte buffer of records */
 	size_t ring_cap, ring_start, ring_len;
 
-	time_t stamp_sec; /* the second "YYYY-MM-DDTHH:MM:SS" in stamp is for */
-	char stamp[24];
+	/* "TIMESTAMP STREAM " of the last record: lines of the same millisecond share it */
+	uint64_t hdr_ms;
+	int hdr_stream;
+	int hdr_len;
+	char hdr[64];
 
 	struct follower *followers;
 };
@@ -113,6 +116,30 @@ static bool open_file(struct logstore *ls)
 	return true;
 }
 
+/*
+ * Drop whole records from the front, at least need bytes: skip need - 1
+ * bytes, then up to and including the next newline (memchr over the one
+ * or two contiguous parts, not a byte at a time: this runs for every
+ * line once the ring is full). The ring always ends in a newline.
+ */
+static void ring_evict(struct logstore *ls, size_t need)
+{
+	size_t skip = need - 1, pos = (ls->ring_start + skip) % ls->ring_cap;
+	size_t left = ls->ring_len - skip; /* bytes from pos to the end of the records */
+	size_t first = left < ls->ring_cap - pos ? left : ls->ring_cap - pos;
+	const char *nl = memchr(ls->ring + pos, '\n', first);
+	size_t drop;
+
+	if (nl)
+		drop = skip + (size_t)(nl - (ls->ring + pos)) + 1;
+	else if ((nl = memchr(ls->ring, '\n', left - first)))
+		drop = skip + first + (size_t)(nl - ls->ring) + 1;
+	else
+		drop = ls->ring_len;
+	ls->ring_start = (ls->ring_start + drop) % ls->ring_cap;
+	ls->ring_len -= drop;
+}
+
 static void ring_append(struct logstore *ls, const char *rec, size_t len)
 {
 	if (len > LOGSTORE_RING_MAX)
@@ -136,16 +163,8 @@ static void ring_append(struct logstore *ls, const char *rec, size_t len)
 		ls->ring_cap = cap;
 		ls->ring_start = 0;
 	}
-	/* Evict whole records from the front until the new one fits. */
-	while (ls->ring_len + len > ls->ring_cap) {
-		while (ls->ring_len > 0) {
-			char c = ls->ring[ls->ring_start];
-			ls->ring_start = (ls->ring_start + 1) % ls->ring_cap;
-			ls->ring_len--;
-			if (c == '\n')
-				break;
-		}
-	}
+	if (ls->ring_len + len > ls->ring_cap)
+		ring_evict(ls, ls->ring_len + len - ls->ring_cap);
 	size_t at = (ls->ring_start + ls->ring_len) % ls->ring_cap;
 	size_t first = len < ls->ring_cap - at ? len : ls->ring_cap - at;
 	memcpy(ls->ring + at, rec, first);
@@ -220,19 +239,27 @@ static void store_line(struct logstore *ls, int stream, const char *line, size_t
 {
 	char rec[LOGSTORE_LINE_MAX + 64];
 	struct timespec ts;
+	uint64_t ms;
 	int hdr;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != ls->stamp_sec || !ls->stamp[0]) {
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (ms != ls->hdr_ms || stream != ls->hdr_stream || !ls->hdr_len) {
+		/* Formatted once per millisecond and stream, not per line. */
 		struct tm tm;
+		char stamp[24];
 		gmtime_r(&ts.tv_sec, &tm);
-		strftime(ls->stamp, sizeof(ls->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		ls->stamp_sec = ts.tv_sec;
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		ls->hdr_len =
+		    snprintf(ls->hdr, sizeof(ls->hdr), "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000,
+			     stream == 2   ? "stderr"
+			     : stream == 1 ? "stdout"
+					   : "paddockd");
+		ls->hdr_ms = ms;
+		ls->hdr_stream = stream;
 	}
-	hdr = snprintf(rec, sizeof(rec), "%s.%03ldZ %s ", ls->stamp, ts.tv_nsec / 1000000,
-		       stream == 2   ? "stderr"
-		       : stream == 1 ? "stdout"
-				     : "paddockd");
+	hdr = ls->hdr_len;
+	memcpy(rec, ls->hdr, (size_t)hdr);
 	if (len > LOGSTORE_LINE_MAX)
 		len = LOGSTORE_LINE_MAX;
 	memcpy(rec + hdr, line, len);
@@ -250,7 +277,6 @@ static void store_line(struct logstore *ls, int stream, const char *line, size_t
 				      "SYSLOG_IDENTIFIER=%s", ls->service, "PADDOCK_SERVICE=%s",
 				      ls->service, NULL);
 
-	uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	for (struct follower *f = ls->followers, *next; f; f = next) {
 		next = f->next; /* a follower may unfollow itself */
 		f->fn(f->arg, ls->service, stream, ms, line, len);

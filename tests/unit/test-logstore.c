@@ -90,6 +90,17 @@ static void test_ring_bound(void **state)
 	assert_null(strstr(tail, "line-0\n"));
 	/* Every kept record is whole: it starts with a timestamp. */
 	assert_memory_equal(tail, "20", 2);
+	/* ... and none is missing between the oldest kept and the newest. */
+	unsigned kept = count_lines(tail);
+	assert_true(kept > 1000);
+	const char *p = tail;
+	for (int i = 20000 - (int)kept; i < 20000; i++) {
+		int n = snprintf(line, sizeof(line), " stdout line-%d\n", i);
+		const char *nl = strchr(p, '\n');
+		assert_non_null(nl);
+		assert_memory_equal(nl + 1 - n, line, (size_t)n);
+		p = nl + 1;
+	}
 	free(tail);
 	/* --since applies to the ring too. */
 	bool truncated;
