@@ -235,14 +235,19 @@ static void file_append(struct logstore *ls, const char *rec, size_t reclen)
 	ls->size += reclen;
 }
 
-static void store_line(struct logstore *ls, int stream, const char *line, size_t len)
+/*
+ * One record, stamped ts: the time paddockd took the line in. The lines
+ * of one feed came in one read, so they share it (clock_gettime per line
+ * cost as much as the rest of storing it).
+ */
+static void store_line(struct logstore *ls, const struct timespec *now, int stream,
+		       const char *line, size_t len)
 {
 	char rec[LOGSTORE_LINE_MAX + 64];
-	struct timespec ts;
+	struct timespec ts = *now;
 	uint64_t ms;
 	int hdr;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	if (ms != ls->hdr_ms || stream != ls->hdr_stream || !ls->hdr_len) {
 		/* Formatted once per millisecond and stream, not per line. */
@@ -283,7 +288,8 @@ static void store_line(struct logstore *ls, int stream, const char *line, size_t
 	}
 }
 
-static void feed_lines(struct logstore *ls, int stream, const char *buf, size_t len)
+static void feed_lines(struct logstore *ls, const struct timespec *now, int stream, const char *buf,
+		       size_t len)
 {
 	int s = stream == 2 ? 1 : 0;
 	size_t *plen = &ls->partial_len[s];
@@ -302,7 +308,7 @@ static void feed_lines(struct logstore *ls, int stream, const char *buf, size_t 
 			/* Overlong line: store what we have as one line and go on. */
 			size_t room = LOGSTORE_LINE_MAX - *plen;
 			memcpy(part + *plen, buf, room);
-			store_line(ls, stream, part, LOGSTORE_LINE_MAX);
+			store_line(ls, now, stream, part, LOGSTORE_LINE_MAX);
 			*plen = 0;
 			buf += room;
 			len -= room;
@@ -315,14 +321,14 @@ static void feed_lines(struct logstore *ls, int stream, const char *buf, size_t 
 		}
 		if (*plen == 0) {
 			/* The common case: a whole line, no copy. */
-			store_line(ls, stream, buf, take);
+			store_line(ls, now, stream, buf, take);
 			buf += take + 1;
 			len -= take + 1;
 			continue;
 		}
 		memcpy(part + *plen, buf, take);
 		*plen += take;
-		store_line(ls, stream, part, *plen);
+		store_line(ls, now, stream, part, *plen);
 		*plen = 0;
 		buf += take + 1;
 		len -= take + 1;
@@ -331,7 +337,10 @@ static void feed_lines(struct logstore *ls, int stream, const char *buf, size_t 
 
 void logstore_feed(struct logstore *ls, int stream, const char *buf, size_t len)
 {
-	feed_lines(ls, stream, buf, len);
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	feed_lines(ls, &now, stream, buf, len);
 	flush_out(ls);
 }
 
@@ -340,7 +349,9 @@ void logstore_flush(struct logstore *ls, int stream)
 	int s = stream == 2 ? 1 : 0;
 
 	if (ls->partial_len[s] > 0) {
-		store_line(ls, stream, ls->partial[s], ls->partial_len[s]);
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		store_line(ls, &now, stream, ls->partial[s], ls->partial_len[s]);
 		ls->partial_len[s] = 0;
 	}
 	flush_out(ls);
@@ -348,6 +359,7 @@ void logstore_flush(struct logstore *ls, int stream)
 
 void logstore_note(struct logstore *ls, const char *fmt, ...)
 {
+	struct timespec now;
 	char line[1024];
 	va_list ap;
 	int n;
@@ -360,7 +372,8 @@ void logstore_note(struct logstore *ls, const char *fmt, ...)
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
 	/* Stream 0: paddockd's own notes about the service, labelled as such. */
-	store_line(ls, 0, line, (size_t)n);
+	clock_gettime(CLOCK_REALTIME, &now);
+	store_line(ls, &now, 0, line, (size_t)n);
 	flush_out(ls);
 }
 
