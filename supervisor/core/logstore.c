@@ -177,9 +177,11 @@ static void ring_append(struct logstore *ls, const char *rec, size_t len)
  * line. One buffer serves every store, because it is empty whenever
  * logstore_feed, _flush and _note return (so the file is as current as
  * before, for readers and for a crash); 1000 services do not each keep
- * 64 KiB. A store that finds it held by another flushes that one first.
+ * 256 KiB. A store that finds it held by another flushes that one first.
+ * 256 KiB holds what one read of service output (256 KiB, see
+ * service-output.c) becomes with its stamps in one or two writes.
  */
-#define LOGSTORE_OUT_MAX (64 * 1024)
+#define LOGSTORE_OUT_MAX (256 * 1024)
 
 static struct {
 	struct logstore *owner;
