@@ -52,7 +52,8 @@ void svc_close_output(struct service *svc, int i)
 #define OUTPUT_BUDGET (2 * OUTPUT_BATCH) /* per wakeup: keeps the loop fair */
 #define OUTPUT_COALESCE_MS 2
 
-static long pipe_bytes = 65536; /* what service pipes hold: the kernel's default or log.pipe_size */
+/* What service pipes hold (log.pipe_size as granted); 0: not known yet, ask the first pipe. */
+static long pipe_bytes;
 
 /* The bytes of a scratch pipe for tee(2), sized to a batch. */
 static int scratch_pipe(int scratch[2])
@@ -181,6 +182,11 @@ void svc_on_output(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n == -EAGAIN) {
 		/* Drained: gather the next lines for a while, unless it was quiet or fast. */
+		/* Not known when only adopted pipes, sized by an earlier paddockd, were seen. */
+		if (pipe_bytes <= 0) {
+			long sz = fcntl(fd, F_GETPIPE_SZ);
+			pipe_bytes = sz > 0 ? sz : 65536;
+		}
 		output_wait(svc, i, total > 0 && (long)total < pipe_bytes / 2);
 		return;
 	}
