@@ -30,7 +30,8 @@ void svc_close_output(struct service *svc, int i)
  * write(2) would otherwise have paddockd wake up for every few lines, and
  * each wakeup costs epoll_wait, tee, reads and a write; worse, the
  * service's own write into an empty pipe has to wake paddockd every time.
- * So, once a read found the pipe drained, the next one waits
+ * So, once a read found the pipe drained (or brought less than half a
+ * batch: the service is writing as we read), the next one waits
  * OUTPUT_COALESCE_MS on a timer (the read event is off meanwhile): the
  * lines gather in the pipe, the service writes into a pipe that nobody
  * sleeps on, and paddockd takes them in batches of up to OUTPUT_BATCH.
@@ -54,13 +55,20 @@ void svc_close_output(struct service *svc, int i)
 
 /* What service pipes hold (log.pipe_size as granted); 0: not known yet, ask the first pipe. */
 static long pipe_bytes;
+/* What one tee(2) can take: OUTPUT_BATCH, less if the scratch pipe could not grow. */
+static size_t batch_bytes = OUTPUT_BATCH;
 
 /* The bytes of a scratch pipe for tee(2), sized to a batch. */
-static int scratch_pipe(int scratch[2])
+static int scratch_pipe(int scratch[2], size_t *batch)
 {
+	long sz;
+
 	if (pipe2(scratch, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
-	(void)fcntl(scratch[1], F_SETPIPE_SZ, OUTPUT_BATCH); /* else 64 KiB a tee */
+	(void)fcntl(scratch[1], F_SETPIPE_SZ, OUTPUT_BATCH);
+	sz = fcntl(scratch[1], F_GETPIPE_SZ); /* 64 KiB if the kernel said no */
+	if (sz > 0 && (size_t)sz < *batch)
+		*batch = (size_t)sz;
 	return 0;
 }
 
@@ -105,7 +113,7 @@ static ssize_t log_from_pipe(struct service *svc, int fd, int stream, char *buf,
 	static bool no_tee;
 	ssize_t n, got = 0;
 
-	if (!no_tee && scratch[0] < 0 && scratch_pipe(scratch) < 0)
+	if (!no_tee && scratch[0] < 0 && scratch_pipe(scratch, &batch_bytes) < 0)
 		no_tee = true;
 	if (no_tee) {
 		n = read(fd, buf, len);
@@ -171,16 +179,22 @@ void svc_on_output(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
+	/*
+	 * Batches as long as they come at least half full; a shorter one
+	 * means the pipe ran dry, and going on would chase the service's
+	 * every write with four syscalls for a few lines.
+	 */
 	do {
 		n = log_from_pipe(svc, fd, i + 1, buf, sizeof(buf));
 		if (n > 0)
 			total += (size_t)n;
-	} while ((n > 0 && total < OUTPUT_BUDGET) || n == -EINTR);
-	if (n > 0) { /* more is there: the read event fires again at the next turn */
+	} while ((n > 0 && (size_t)n >= batch_bytes / 2 && total < OUTPUT_BUDGET) || n == -EINTR);
+	if (n > 0 && (size_t)n >= batch_bytes / 2) {
+		/* More is there: the read event fires again at the next turn. */
 		output_wait(svc, i, false);
 		return;
 	}
-	if (n == -EAGAIN) {
+	if (n > 0 || n == -EAGAIN) {
 		/* Drained: gather the next lines for a while, unless it was quiet or fast. */
 		/* Not known when only adopted pipes, sized by an earlier paddockd, were seen. */
 		if (pipe_bytes <= 0) {
