@@ -113,6 +113,28 @@ static void test_ring_bound(void **state)
 	logstore_free(ls);
 }
 
+/* The lines of one feed came in together: one stamp; the stream label follows each line. */
+static void test_batch_stamp(void **state)
+{
+	struct logstore *ls = logstore_new(dir, "stamp", 1 << 20, 0, false);
+	char *tail, *l2, *l3;
+
+	(void)state;
+	logstore_feed(ls, 1, "one\ntwo\nthree\n", 14);
+	logstore_feed(ls, 2, "err\n", 4);
+	tail = logstore_tail(ls, 4);
+	assert_int_equal(count_lines(tail), 4);
+	l2 = strchr(tail, '\n') + 1;
+	l3 = strchr(l2, '\n') + 1;
+	assert_memory_equal(tail, l2, 24);
+	assert_memory_equal(tail, l3, 24);
+	assert_memory_equal(tail + 24, " stdout one\n", 12);
+	assert_memory_equal(l3 + 24, " stdout three\n", 14);
+	assert_non_null(strstr(tail, "Z stderr err\n"));
+	free(tail);
+	logstore_free(ls);
+}
+
 /* An overlong line is split, never dropped or overflowing. */
 static void test_long_line(void **state)
 {
@@ -314,6 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_stamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_rotation, setup, teardown),
