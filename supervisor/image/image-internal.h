@@ -6,6 +6,7 @@
 #ifndef PADDOCK_IMAGE_INTERNAL_H
 #define PADDOCK_IMAGE_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,9 +83,15 @@ struct image_unpack_args {
 	int rootfd; /* the (empty) directory to unpack into */
 	const char *root_path; /* its absolute path: bounds entry paths, removes subtrees */
 	const struct image_limits *lim;
+	/* called on the thread that reads the blob, not necessarily the caller's */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
+	const atomic_bool *cancel; /* NULL, or set by another thread: fail soon with ECANCELED */
 };
+/*
+ * Unpack one layer. Uses a second thread for decompression while it
+ * runs; safe to call from several threads at once for different rootfds.
+ */
 int image_unpack_layer(const struct image_unpack_args *a, struct error *err);
 
 /* image.c helpers shared by the others */

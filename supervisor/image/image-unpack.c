@@ -13,6 +13,13 @@
  * refused as trailing garbage. The caller renames the directory into
  * place only when this returns 0; nothing here is trusted before that.
  *
+ * The two readers run on two threads: an inflater thread drives "dec"
+ * (read, hash, decompress, hash, count) and hands full buffers to the
+ * tar reader through a small ring (struct ring), so decompression and
+ * hashing overlap with the file creation the tar reader does. Each
+ * libarchive object is used by one thread only. If the thread cannot be
+ * started, the tar reader pulls from "dec" itself, as one thread.
+ *
  * Every entry is written by us relative to the layer dirfd. Parent
  * directories are opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS
  * | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) (or a component walk with
@@ -31,7 +38,9 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,6 +52,7 @@
 #include "util.h"
 
 #define BUF_SIZE (256 * 1024)
+#define RING_BUFS 4 /* 1 MiB in flight between the two threads of one layer */
 #define PROGRESS_STEP (1 << 20)
 
 static void md_freep(EVP_MD_CTX **p)
@@ -69,6 +79,25 @@ struct blob_reader {
 	uint64_t reported;
 };
 
+/*
+ * The hand-off from the inflater thread to the tar reader: RING_BUFS
+ * buffers, filled in order. buf[head] .. buf[head + count - 1] are full;
+ * the tar reader holds buf[head] from one read callback to the next
+ * (libarchive reads from it meanwhile), so the inflater refills only
+ * the others.
+ */
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *buf[RING_BUFS];
+	size_t len[RING_BUFS];
+	size_t head, count;
+	bool held; /* the tar reader holds buf[head] */
+	bool eof; /* the inflater is done: end of stream or feed error */
+	bool stop; /* the tar reader is done: the inflater stops */
+	pthread_t th;
+};
+
 /* Uncompressed side: dec's output, hashed and counted as the tar reader pulls it. */
 struct tar_feed {
 	struct archive *dec;
@@ -77,6 +106,7 @@ struct tar_feed {
 	uint64_t total, max;
 	int err; /* set when the feed failed: -EFBIG cap, -EBADMSG decompression */
 	char msg[256];
+	struct ring *ring; /* NULL: no inflater thread, the tar reader pulls dec itself */
 };
 
 struct dirtime {
@@ -141,9 +171,10 @@ static la_ssize_t blob_read_cb(struct archive *a, void *data, const void **buf)
 	return n;
 }
 
-static ssize_t feed_pull(struct tar_feed *f)
+/* Decompress the next buffer of the layer into buf: bytes, 0 at the end, -1 on error. */
+static ssize_t feed_pull(struct tar_feed *f, unsigned char *buf)
 {
-	ssize_t n = archive_read_data(f->dec, f->buf, BUF_SIZE);
+	ssize_t n = archive_read_data(f->dec, buf, BUF_SIZE);
 
 	if (n < 0) {
 		f->err = -EBADMSG;
@@ -159,20 +190,106 @@ static ssize_t feed_pull(struct tar_feed *f)
 			 (unsigned long long)f->max);
 		return -1;
 	}
-	(void)EVP_DigestUpdate(f->md, f->buf, (size_t)n);
+	(void)EVP_DigestUpdate(f->md, buf, (size_t)n);
 	return n;
+}
+
+/* The inflater thread: fill free ring buffers until the stream ends, fails or the reader stops. */
+static void *inflater(void *arg)
+{
+	struct tar_feed *f = arg;
+	struct ring *q = f->ring;
+
+	for (;;) {
+		size_t slot;
+		ssize_t n;
+
+		pthread_mutex_lock(&q->mu);
+		while (q->count == RING_BUFS && !q->stop)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->stop) {
+			pthread_mutex_unlock(&q->mu);
+			return NULL;
+		}
+		slot = (q->head + q->count) % RING_BUFS;
+		pthread_mutex_unlock(&q->mu);
+
+		n = feed_pull(f,
+			      q->buf[slot]); /* f->err and f->msg are published by the lock below */
+
+		pthread_mutex_lock(&q->mu);
+		if (n > 0) {
+			q->len[slot] = (size_t)n;
+			q->count++;
+		} else {
+			q->eof = true;
+		}
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+/* The tar reader's next buffer of the uncompressed stream: bytes, 0 at its end, -1 on error. */
+static ssize_t feed_next(struct tar_feed *f, const void **buf)
+{
+	struct ring *q = f->ring;
+	ssize_t n;
+
+	if (!q) {
+		n = feed_pull(f, f->buf);
+		*buf = f->buf;
+		return n;
+	}
+	pthread_mutex_lock(&q->mu);
+	if (q->held) { /* libarchive is done with the previous buffer */
+		q->held = false;
+		q->head = (q->head + 1) % RING_BUFS;
+		q->count--;
+		pthread_cond_broadcast(&q->cv);
+	}
+	while (q->count == 0 && !q->eof)
+		pthread_cond_wait(&q->cv, &q->mu);
+	if (q->count > 0) {
+		q->held = true;
+		*buf = q->buf[q->head];
+		n = (ssize_t)q->len[q->head];
+	} else {
+		n = f->err ? -1 : 0;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+/*
+ * Stop the inflater (if it runs) and wait for it: afterwards dec, the
+ * blob reader and f->err/msg are the caller's alone. Call it before
+ * looking at them, on every path.
+ */
+static void feed_stop(struct tar_feed *f)
+{
+	struct ring *q = f->ring;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	(void)pthread_join(q->th, NULL);
+	f->ring = NULL;
 }
 
 static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **buf)
 {
 	struct tar_feed *f = data;
-	ssize_t n = feed_pull(f);
+	ssize_t n = feed_next(f, buf);
 
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", f->msg);
 		return -1;
 	}
-	*buf = f->buf;
 	return n;
 }
 
@@ -194,6 +311,7 @@ static int ufail(struct unpacker *u, int r, const char *fmt, ...)
 /* A libarchive read failed: blame the feed if it failed, else the archive. */
 static int tar_fail(struct unpacker *u, const char *raw)
 {
+	feed_stop(u->feed);
 	if (u->feed->err)
 		return ufail(u, u->feed->err, "%s", u->feed->msg);
 	return ufail(u, -EBADMSG, "%s%s%s%s", raw ? "entry '" : "", raw ? raw : "",
@@ -218,7 +336,7 @@ static int norm_path(const char *in, char *out, size_t max, const char **why)
 /* openat2 beneath dfd without following any symlink; -ENOSYS if the kernel lacks openat2. */
 static int open_beneath(int dfd, const char *path)
 {
-	static bool no_openat2;
+	static atomic_bool no_openat2; /* shared by the threads of parallel unpacks */
 	struct open_how how = {
 		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 		.resolve =
@@ -833,10 +951,13 @@ static int unpack_stream(struct unpacker *u, struct blob_reader *br, struct tar_
 	int r;
 
 	for (;;) {
+		if (a->cancel && atomic_load(a->cancel))
+			return ufail(u, -ECANCELED, "canceled");
 		r = archive_read_next_header(u->tar, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
+			feed_stop(feed);
 			if (feed->err)
 				return ufail(u, feed->err, "%s", feed->msg);
 			if (br->truncated)
@@ -852,7 +973,10 @@ static int unpack_stream(struct unpacker *u, struct blob_reader *br, struct tar_
 	}
 	/* past the tar's end marker: the rest of the stream still counts for the diff_id */
 	for (;;) {
-		ssize_t n = feed_pull(feed);
+		const void *buf;
+		ssize_t n = feed_next(feed, &buf);
+		if (n <= 0)
+			feed_stop(feed);
 		if (n < 0)
 			return ufail(u, feed->err, "%s", feed->msg);
 		if (n == 0)
@@ -875,11 +999,12 @@ int image_unpack_layer(const struct image_unpack_args *a, struct error *err)
 {
 	_cleanup_(md_freep) EVP_MD_CTX *bmd = EVP_MD_CTX_new();
 	_cleanup_(md_freep) EVP_MD_CTX *tmd = EVP_MD_CTX_new();
-	_cleanup_free_ unsigned char *buf = malloc(2 * BUF_SIZE);
+	_cleanup_free_ unsigned char *buf = malloc((2 + RING_BUFS) * BUF_SIZE);
 	_cleanup_(archive_freep) struct archive *dec = NULL;
 	_cleanup_(archive_freep) struct archive *tar = NULL;
 	struct blob_reader br = { 0 };
 	struct tar_feed feed = { 0 };
+	struct ring ring = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 	struct unpacker u = { .a = a, .err = err, .cache_fd = -1, .root = geteuid() == 0 };
 	struct archive_entry *re;
 	bool bmd_final = false;
@@ -930,7 +1055,13 @@ int image_unpack_layer(const struct image_unpack_args *a, struct error *err)
 	}
 	archive_read_support_format_tar(tar);
 	u.tar = tar;
+	for (size_t i = 0; i < RING_BUFS; i++)
+		ring.buf[i] = buf + (2 + i) * BUF_SIZE;
+	feed.ring = &ring;
+	if (pthread_create(&ring.th, NULL, inflater, &feed) != 0)
+		feed.ring = NULL; /* no thread: one thread does both */
 	if (archive_read_open(tar, &feed, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
+		feed_stop(&feed);
 		if (feed.err)
 			r = error_set(err, -feed.err, "%s: %s", a->what, feed.msg);
 		else
@@ -963,7 +1094,8 @@ int image_unpack_layer(const struct image_unpack_args *a, struct error *err)
 	}
 	r = 0;
 out:
-	if (r < 0 && !bmd_final && blob_digest_wrong(&br, a->blob_hex, hex))
+	feed_stop(&feed);
+	if (r < 0 && r != -ECANCELED && !bmd_final && blob_digest_wrong(&br, a->blob_hex, hex))
 		r = error_set(err, EBADMSG,
 			      "%s: blob digest mismatch: descriptor says sha256:%s, content is "
 			      "sha256:%s",
