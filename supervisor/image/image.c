@@ -17,9 +17,11 @@
  *     .lock-<hex>                flock: EX while the layer is unpacked or
  *                                removed, SH while an import relies on it
  *     .tmp-<hex>-<pid>/          an unpack in progress; renamed to <hex> only
- *                                when complete and verified; removed on
- *                                failure, and by the next unpack or prune
- *                                after a crash
+ *                                when complete, verified and synced to disk;
+ *                                removed on failure, and after a crash by
+ *                                the next store open, unpack or prune
+ *     .tmp-<hex>-<pid>-rm/       a layer being removed (renamed first, so a
+ *                                crash never leaves half a layer as <hex>)
  *   images/                      0700
  *     .lock                      flock: SH by imports/resolves, EX by prune
  *     <name>/<tag>.json          one record per image; name and tag escaped
@@ -105,6 +107,44 @@ int image_rm_tree(const char *path, uint64_t *bytes)
 
 /* ---- store ------------------------------------------------------------------ */
 
+/*
+ * Remove the .tmp dirs a crashed unpack or removal left behind: those
+ * whose layer lock nobody holds (a running unpack holds it exclusively
+ * for as long as its .tmp dir exists). O(entries in layers/).
+ */
+static void remove_stale_tmps(struct image_store *s)
+{
+	int fd = openat(s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char hex[65], lockname[80];
+		_cleanup_close_ int lfd = -1;
+		char *p;
+
+		if (strncmp(de->d_name, ".tmp-", 5) != 0 || strlen(de->d_name) <= 5 + 64)
+			continue;
+		memcpy(hex, de->d_name + 5, 64);
+		hex[64] = '\0';
+		if (!image_valid_hex(hex))
+			continue;
+		snprintf(lockname, sizeof(lockname), ".lock-%s", hex);
+		lfd = openat(s->layersfd, lockname, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* an unpack in progress */
+		xasprintf(&p, "%s/%s", s->layers_dir, de->d_name);
+		(void)image_rm_tree(p, NULL);
+		free(p);
+	}
+	closedir(d);
+}
+
 struct image_store *image_store_open(const char *state_dir, const struct image_limits *limits,
 				     struct error *err)
 {
@@ -153,6 +193,7 @@ struct image_store *image_store_open(const char *state_dir, const struct image_l
 		error_set(err, errno, "image store: %s: %s", s->layers_dir, strerror(errno));
 		return image_store_free(s);
 	}
+	remove_stale_tmps(s);
 	return s;
 }
 
@@ -385,12 +426,24 @@ fail:
 	return r;
 }
 
+/*
+ * Remove a layer (its lock held EX). The directory is first renamed to a
+ * .tmp name, so that a crash half-way through the removal leaves a stale
+ * .tmp directory, never a partial layer under its real name.
+ */
 static void remove_layer(struct image_store *s, const char *hex, uint64_t *bytes)
 {
-	char name[80], got[80], want[80];
+	char name[80], got[80], want[80], doomed[96];
 	char *p;
 
-	xasprintf(&p, "%s/%s", s->layers_dir, hex);
+	snprintf(doomed, sizeof(doomed), ".tmp-%s-%d-rm", hex, (int)getpid());
+	if (renameat(s->layersfd, hex, s->layersfd, doomed) == 0) {
+		if (!s->lim.no_sync)
+			(void)fsync(s->layersfd);
+		xasprintf(&p, "%s/%s", s->layers_dir, doomed);
+	} else {
+		xasprintf(&p, "%s/%s", s->layers_dir, hex);
+	}
 	(void)image_rm_tree(p, bytes);
 	free(p);
 	snprintf(want, sizeof(want), "../%s", hex);

@@ -68,7 +68,8 @@ struct image_info {
 
 /*
  * Open (creating if needed) the store under state_dir: <state_dir>/layers
- * and <state_dir>/images, both mode 0700. limits may be NULL. Returns NULL
+ * and <state_dir>/images, both mode 0700, and remove the temporary
+ * directories a crashed import left. limits may be NULL. Returns NULL
  * with err filled on failure.
  */
 struct image_store *image_store_open(const char *state_dir, const struct image_limits *limits,

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -1324,6 +1325,45 @@ static void test_concurrent(void **st)
 	}
 }
 
+static void test_stale_tmp_on_open(void **st)
+{
+	/* .tmp dirs of a crashed import or removal go when the store is opened; a live one stays */
+	const char *dead = "1111111111111111111111111111111111111111111111111111111111111111";
+	const char *live = "2222222222222222222222222222222222222222222222222222222222222222";
+	struct image_store *s;
+	char p[300];
+	int lockfd, nl, nt, nr;
+	(void)st;
+
+	s = open_store(NULL);
+	image_store_free(s);
+	snprintf(p, sizeof(p), "%s/layers/.tmp-%s-999999", state, dead);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/layers/.tmp-%s-999999/half-written", state, dead);
+	write_file(p, "x", 1);
+	snprintf(p, sizeof(p), "%s/layers/.tmp-%s-999998-rm", state, dead);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/layers/.tmp-%s-999997", state, live);
+	assert_int_equal(mkdir(p, 0755), 0);
+	/* an unpack in progress holds its layer's lock */
+	snprintf(p, sizeof(p), "%s/layers/.lock-%s", state, live);
+	lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(lockfd >= 0);
+	assert_int_equal(flock(lockfd, LOCK_EX), 0);
+
+	s = open_store(NULL);
+	store_counts(&nl, &nt, &nr);
+	assert_int_equal(nt, 1);
+	snprintf(p, sizeof(p), "%s/layers/.tmp-%s-999997", state, live);
+	assert_int_equal(access(p, F_OK), 0);
+	image_store_free(s);
+	close(lockfd);
+	s = open_store(NULL);
+	store_counts(&nl, &nt, &nr);
+	assert_int_equal(nt, 0);
+	image_store_free(s);
+}
+
 static void test_many_layers(void **st)
 {
 	enum { N = 200 };
@@ -1575,6 +1615,7 @@ int main(void)
 		T(test_oci_archive),
 		T(test_docker_archive),
 		T(test_progress),
+		T(test_stale_tmp_on_open),
 #undef T
 	};
 
