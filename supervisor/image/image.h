@@ -29,7 +29,7 @@ struct image_limits {
 	uint64_t max_json_bytes; /* index.json, manifests, configs: 4 MiB */
 	uint64_t max_layer_bytes; /* uncompressed tar stream of one layer: 8 GiB */
 	uint64_t max_layer_entries; /* archive entries in one layer: 1,000,000 */
-	int no_sync; /* 1: skip syncfs() before a layer is renamed into place */
+	int no_sync; /* 1: skip the syncfs() before an import renames its layers into place */
 };
 
 #define IMAGE_DEFAULT_MAX_JSON (4ULL << 20)
@@ -42,7 +42,8 @@ struct image_store;
  * Progress of an import: layer is 0-based in [0, nlayers) over all layers
  * the import handles (all its images, bottom first); done/total are bytes
  * of the (compressed) layer blob. A layer found already in the store is
- * reported once with done == total.
+ * reported once with done == total. Missing layers unpack in parallel:
+ * calls come from the unpack threads, one at a time, layers interleaved.
  */
 typedef void (*image_progress_fn)(void *arg, size_t layer, size_t nlayers, uint64_t done,
 				  uint64_t total);

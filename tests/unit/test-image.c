@@ -1325,6 +1325,105 @@ static void test_concurrent(void **st)
 	}
 }
 
+/* Layer i of a test image: 2 MiB of pseudo-random letters, distinct per seed. */
+static char *big_data(unsigned seed)
+{
+	size_t n = 2u << 20;
+	char *p = malloc(n);
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)('a' + ((i + seed) * 2654435761u >> 13) % 26);
+	p[n - 1] = '\0';
+	return p;
+}
+
+static void test_parallel_lowest_error(void **st)
+{
+	/* three layers unpack at once; the error reported is the lowest failing one's */
+	char *a = big_data(1), *b = big_data(2);
+	struct ent ea[] = { { "a", 'f', 0644, a }, { NULL } };
+	struct ent eb[] = { { "b", 'f', 0644, b }, { "../../x", 'f', 0, "pwned" }, { NULL } };
+	struct layer l[] = { { .ents = ea, .comp = C_GZIP },
+			     { .ents = eb, .comp = C_GZIP },
+			     { .ents = simple, .comp = C_ZSTD, .lie_diffid = true } };
+	(void)st;
+	build_image(layout, l, 3, NULL);
+	for (int i = 0; i < 5; i++)
+		expect_refused(NULL, "path has a '..' component");
+	free(a);
+	free(b);
+}
+
+static void test_repeated_layer(void **st)
+{
+	/* one layer twice in an image: unpacked once, then found present */
+	struct layer l[] = { { .ents = simple, .comp = C_GZIP },
+			     { .ents = simple, .comp = C_GZIP } };
+	struct image_store *s;
+	struct error err = { 0 };
+	uint64_t unpacked = 0, reused = 0;
+	int nl, nt, nr;
+	(void)st;
+	build_image(layout, l, 2, NULL);
+	s = open_store(NULL);
+	if (image_import(s, layout, NULL, "twice:1", NULL, NULL, NULL, &err) != 1)
+		fail_msg("import: %s", err.msg);
+	image_store_stats(s, &unpacked, &reused);
+	assert_int_equal(unpacked, 1);
+	assert_int_equal(reused, 1);
+	image_store_free(s);
+	store_counts(&nl, &nt, &nr);
+	assert_int_equal(nl, 1);
+	assert_int_equal(nt, 0);
+}
+
+static void test_opposite_order(void **st)
+{
+	/* two imports needing the same two missing layers in opposite orders must not deadlock */
+	char *a = big_data(3), *b = big_data(4), other[160];
+	struct ent ea[] = { { "a", 'f', 0644, a }, { NULL } };
+	struct ent eb[] = { { "b", 'f', 0644, b }, { NULL } };
+	struct layer ab[] = { { .ents = ea, .comp = C_GZIP }, { .ents = eb, .comp = C_GZIP } };
+	struct layer ba[] = { { .ents = eb, .comp = C_GZIP }, { .ents = ea, .comp = C_GZIP } };
+	pid_t pids[2];
+	int nl, nt, nr;
+	(void)st;
+
+	snprintf(other, sizeof(other), "%s/layout2", tmproot);
+	assert_int_equal(mkdir(other, 0755), 0);
+	build_image(layout, ab, 2, NULL);
+	build_image(other, ba, 2, NULL);
+	free(a);
+	free(b);
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct error err = { 0 };
+			struct image_store *s;
+
+			alarm(60); /* a deadlock fails the test instead of hanging it */
+			s = image_store_open(state, NULL, &err);
+			if (!s || image_import(s, i ? other : layout, NULL, i ? "ba:1" : "ab:1",
+					       NULL, NULL, NULL, &err) != 1) {
+				fprintf(stderr, "child: %s\n", err.msg);
+				_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		int status;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	store_counts(&nl, &nt, &nr);
+	assert_int_equal(nl, 2);
+	assert_int_equal(nt, 0);
+	assert_int_equal(nr, 2);
+}
+
 static void test_stale_tmp_on_open(void **st)
 {
 	/* .tmp dirs of a crashed import or removal go when the store is opened; a live one stays */
@@ -1615,6 +1714,9 @@ int main(void)
 		T(test_oci_archive),
 		T(test_docker_archive),
 		T(test_progress),
+		T(test_parallel_lowest_error),
+		T(test_repeated_layer),
+		T(test_opposite_order),
 		T(test_stale_tmp_on_open),
 #undef T
 	};
