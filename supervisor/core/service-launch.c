@@ -3,6 +3,7 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -502,17 +503,51 @@ static void on_image_ready(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Verifying and unpacking layers can take seconds: a helper process does
- * it, so the loop never blocks. It shares the store (flock per layer keeps
+ * paddockctl-image, which imports for us (paddockd links no libarchive or
+ * libcrypto): the one beside paddockd, as in a build tree, else the
+ * installed one.
+ */
+static void image_helper_path(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/paddockctl-image", self);
+			if (access(buf, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(buf, len, "%s", PKGLIBEXECDIR "/paddockctl-image");
+}
+
+/*
+ * Verifying and unpacking layers can take seconds: a helper process
+ * (paddockctl-image) does it, so the loop never blocks. It shares the store (flock per layer keeps
  * two unpacks of one layer to one) and reports over a pipe.
  */
 void svc_prepare_image(struct service *svc)
 {
+	struct image_limits lim = daemon_image_limits(svc->env->cfg);
+	char helper[PATH_MAX + 32], json[32], layer[32];
+	char w0[] = "paddockctl-image", w1[] = "--state-dir", w2[] = "image", w3[] = "prepare",
+	     w4[] = "--max-json", w5[] = "--max-layer";
+	char *argv[] = { w0,	w1,   (char *)svc->env->cfg->state_dir,
+			 w2,	w3,   (char *)svc->spec->image,
+			 w4,	json, w5,
+			 layer, NULL };
 	int p[2];
 	pid_t pid;
 
 	if (svc->ev_image)
 		return; /* already preparing */
+	snprintf(json, sizeof(json), "%" PRIu64, lim.max_json_bytes);
+	snprintf(layer, sizeof(layer), "%" PRIu64, lim.max_layer_bytes);
+	image_helper_path(helper, sizeof(helper));
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		svc_fail_start(svc, EXIT_LAUNCH, "image %s: pipe: %s", svc->spec->image,
 			       strerror(errno));
@@ -527,20 +562,16 @@ void svc_prepare_image(struct service *svc)
 		return;
 	}
 	if (pid == 0) {
-		struct error err = { 0 };
 		/*
 		 * Dies with the daemon: the next one unpacks again (the store
 		 * removes a half-done .tmp layer), and the state dir lock it
-		 * inherited is released at once.
+		 * inherited is released at once (close-on-exec).
 		 */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-		struct image_info *info = NULL;
-		struct image_limits lim = daemon_image_limits(svc->env->cfg);
-		struct image_store *st = image_store_open(svc->env->cfg->state_dir, &lim, &err);
-		int ok = st && image_resolve(st, svc->spec->image, &info, &err) == 0;
-		const char *m = ok ? "OK" : err.msg;
-		(void)!write(p[1], m, strlen(m));
-		_exit(ok ? 0 : 1);
+		if (dup2(p[1], 1) == 1)
+			execv(helper, argv);
+		dprintf(p[1], "cannot run %s: %s", helper, strerror(errno));
+		_exit(127);
 	}
 	close(p[1]);
 	svc->image_fd = p[0];

@@ -1311,16 +1311,55 @@ static int image_cmd_prune(struct image_store *st, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * image prepare REF [--max-json N] [--max-layer N]: internal, what paddockd
+ * runs before it starts a service with an image (it links no importer).
+ * Imports a path reference (image_prepare); prints "OK" or the reason on
+ * stdout, which paddockd reads.
+ */
+static int image_cmd_prepare(struct image_store *st, int argc, char **argv)
+{
+	struct image_info *info = NULL;
+	struct error err = { 0 };
+
+	if (argc < 2) {
+		fprintf(stderr,
+			"usage: paddockctl image prepare REF [--max-json N] [--max-layer N]\n");
+		return EXIT_USAGE;
+	}
+	int r = image_prepare(st, argv[1], &info, &err);
+	printf("%s", r < 0 ? err.msg : "OK");
+	image_info_free(info);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+/* The store's limits from prepare's options (paddockd's configuration). */
+static int prepare_limits(int argc, char **argv, struct image_limits *lim)
+{
+	*lim = (struct image_limits){ 0 };
+	for (int i = 2; i < argc; i++) {
+		uint64_t *v = strcmp(argv[i], "--max-json") == 0    ? &lim->max_json_bytes
+			      : strcmp(argv[i], "--max-layer") == 0 ? &lim->max_layer_bytes
+								    : NULL;
+		char *end;
+		if (!v || i + 1 >= argc)
+			return -EINVAL;
+		errno = 0;
+		*v = strtoull(argv[++i], &end, 10);
+		if (errno || *end)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static int cmd_image(const struct ctl_command *c, int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*run)(struct image_store *st, int argc, char **argv);
-	} subs[] = { { "import", image_cmd_import },
-		     { "list", image_cmd_list },
-		     { "inspect", image_cmd_ref },
-		     { "rm", image_cmd_ref },
-		     { "prune", image_cmd_prune } };
+	} subs[] = { { "import", image_cmd_import }, { "list", image_cmd_list },
+		     { "inspect", image_cmd_ref },   { "rm", image_cmd_ref },
+		     { "prune", image_cmd_prune },   { "prepare", image_cmd_prepare } };
 	struct error err = { 0 };
 	struct image_store *st;
 	size_t k = 0;
@@ -1337,8 +1376,15 @@ static int cmd_image(const struct ctl_command *c, int argc, char **argv)
 		fprintf(stderr, "paddockctl image: unknown command '%s'\n", argv[0]);
 		return EXIT_USAGE;
 	}
+	struct image_limits lim;
+	bool prepare = strcmp(argv[0], "prepare") == 0;
+	if (prepare && prepare_limits(argc, argv, &lim) < 0) {
+		fprintf(stderr,
+			"usage: paddockctl image prepare REF [--max-json N] [--max-layer N]\n");
+		return EXIT_USAGE;
+	}
 	dir = image_state_dir();
-	st = image_store_open(dir, NULL, &err);
+	st = image_store_open(dir, prepare ? &lim : NULL, &err);
 	free(dir);
 	if (!st) {
 		fprintf(stderr, "paddockctl: image store: %s\n", err.msg);

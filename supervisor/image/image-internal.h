@@ -101,4 +101,22 @@ bool image_valid_hex(const char *s);
 void image_json_putp(struct json_object **o);
 #define _cleanup_json_ _cleanup_(image_json_putp)
 
+/* Shared by image.c and image-import.c (the store's records and layer locks). */
+int img_info_from_record(struct image_store *s, struct json_object *rec, struct image_info **out,
+			 struct error *err);
+int img_layer_claim(struct image_store *s, const char *hex, int *lockfd, struct error *err);
+struct json_object *img_record_new(const struct image_plan *p, const char *name, const char *tag,
+				   const char *source, const char *kind);
+int img_record_read(struct image_store *s, const char *name, const char *tag,
+		    struct json_object **out, struct error *err);
+int img_record_write(struct image_store *s, struct json_object *rec, struct error *err);
+void img_remove_layer(struct image_store *s, const char *hex, uint64_t *bytes);
+int img_short_link(struct image_store *s, const char *hex, char *out, size_t len);
+void img_split_name(const char *ref, char **name, char **tag, const char *def_tag);
+void img_split_path_ref(const char *ref, char **path, char **tag);
+int img_store_lock(struct image_store *s, int op, struct error *err);
+bool img_valid_name(const char *n);
+bool img_valid_tag(const char *t);
+bool img_is_path_ref(const char *ref);
+
 #endif

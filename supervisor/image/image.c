@@ -1,6 +1,8 @@
 /*
- * image.c - the image store: layer store, image records, import,
- * resolution for services, overlay options, list/inspect/rm/prune.
+ * image.c - the image store: layer store, image records, resolution for
+ * services, overlay options, list/inspect/rm/prune. Imports (and with
+ * them libarchive and libcrypto) are in image-import.c, which paddockd
+ * does not link: it runs them in paddockctl-image.
  *
  * Store layout under <state_dir> (everything root-owned):
  *
@@ -224,7 +226,7 @@ void image_store_stats(const struct image_store *s, uint64_t *unpacked, uint64_t
 }
 
 /* The store-wide lock: LOCK_SH for imports, LOCK_EX for prune. Returns the fd. */
-static int store_lock(struct image_store *s, int op, struct error *err)
+int img_store_lock(struct image_store *s, int op, struct error *err)
 {
 	int fd = openat(s->imagesfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
@@ -248,7 +250,7 @@ static bool layer_present(struct image_store *s, const char *hex)
 }
 
 /* l/<short> -> ../<hex>: the shortest free-or-ours prefix from 12 digits up. */
-static int short_link(struct image_store *s, const char *hex, char *out, size_t len)
+int img_short_link(struct image_store *s, const char *hex, char *out, size_t len)
 {
 	char want[80], got[80], name[80];
 
@@ -275,56 +277,13 @@ static int short_link(struct image_store *s, const char *hex, char *out, size_t 
 	return -EEXIST;
 }
 
-struct progress_ctx {
-	image_progress_fn fn;
-	void *arg;
-	size_t layer, nlayers;
-	pthread_mutex_t *mu; /* serializes calls from the unpack threads */
-};
-
-static void progress_tramp(void *arg, uint64_t done, uint64_t total)
-{
-	struct progress_ctx *p = arg;
-
-	pthread_mutex_lock(p->mu);
-	p->fn(p->arg, p->layer, p->nlayers, done, total);
-	pthread_mutex_unlock(p->mu);
-}
-
-/* Remove stale .tmp-<hex>-* dirs; called with the layer's lock held EX. */
-static void remove_stale_tmp(struct image_store *s, const char *hex)
-{
-	char prefix[80];
-	DIR *d;
-	struct dirent *de;
-	int fd = openat(s->layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	snprintf(prefix, sizeof(prefix), ".tmp-%s-", hex);
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
-			char *p;
-			xasprintf(&p, "%s/%s", s->layers_dir, de->d_name);
-			(void)image_rm_tree(p, NULL);
-			free(p);
-		}
-	}
-	closedir(d);
-}
-
 /*
  * Lock layer hex for an import: returns 1 when the layer is present
  * (lock held shared, so a failing concurrent import cannot roll it back
  * under us) or 0 when it is absent (held exclusively: ours to unpack).
  * *lockfd gets the lock's fd either way.
  */
-static int layer_claim(struct image_store *s, const char *hex, int *lockfd, struct error *err)
+int img_layer_claim(struct image_store *s, const char *hex, int *lockfd, struct error *err)
 {
 	char lockname[80];
 	int fd;
@@ -356,7 +315,7 @@ static int layer_claim(struct image_store *s, const char *hex, int *lockfd, stru
  * .tmp name, so that a crash half-way through the removal leaves a stale
  * .tmp directory, never a partial layer under its real name.
  */
-static void remove_layer(struct image_store *s, const char *hex, uint64_t *bytes)
+void img_remove_layer(struct image_store *s, const char *hex, uint64_t *bytes)
 {
 	char name[80], got[80], want[80], doomed[96];
 	char *p;
@@ -421,7 +380,7 @@ static int record_paths(const char *name, const char *tag, char *dir, char *file
 	return 0;
 }
 
-static bool valid_tag(const char *t)
+bool img_valid_tag(const char *t)
 {
 	size_t n = strlen(t);
 
@@ -434,7 +393,7 @@ static bool valid_tag(const char *t)
 	return true;
 }
 
-static bool valid_name(const char *n)
+bool img_valid_name(const char *n)
 {
 	size_t len = strlen(n);
 
@@ -446,13 +405,13 @@ static bool valid_name(const char *n)
 	return true;
 }
 
-static bool is_path_ref(const char *ref)
+bool img_is_path_ref(const char *ref)
 {
 	return ref[0] == '/' || strncmp(ref, "./", 2) == 0 || strncmp(ref, "../", 3) == 0;
 }
 
 /* "NAME[:TAG]" -> name, tag ("latest" if none). */
-static void split_name(const char *ref, char **name, char **tag, const char *def_tag)
+void img_split_name(const char *ref, char **name, char **tag, const char *def_tag)
 {
 	const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
 
@@ -469,7 +428,7 @@ static void split_name(const char *ref, char **name, char **tag, const char *def
  * A path reference -> layout path and tag: the whole ref if it is a
  * directory, else split at the last ':' after the last '/'.
  */
-static void split_path_ref(const char *ref, char **path, char **tag)
+void img_split_path_ref(const char *ref, char **path, char **tag)
 {
 	struct stat st;
 
@@ -478,7 +437,7 @@ static void split_path_ref(const char *ref, char **path, char **tag)
 		*tag = NULL;
 		return;
 	}
-	split_name(ref, path, tag, NULL);
+	img_split_name(ref, path, tag, NULL);
 }
 
 static json_object *defaults_or_empty(json_object *d)
@@ -486,8 +445,8 @@ static json_object *defaults_or_empty(json_object *d)
 	return d ? json_object_get(d) : json_object_new_object();
 }
 
-static json_object *record_new(const struct image_plan *p, const char *name, const char *tag,
-			       const char *source, const char *kind)
+json_object *img_record_new(const struct image_plan *p, const char *name, const char *tag,
+			    const char *source, const char *kind)
 {
 	json_object *r = json_object_new_object(), *ids = json_object_new_array();
 	char *ref;
@@ -514,7 +473,7 @@ static json_object *record_new(const struct image_plan *p, const char *name, con
 	return r;
 }
 
-static int record_write(struct image_store *s, json_object *rec, struct error *err)
+int img_record_write(struct image_store *s, json_object *rec, struct error *err)
 {
 	const char *name = json_object_get_string(json_object_object_get(rec, "name"));
 	const char *tag = json_object_get_string(json_object_object_get(rec, "tag"));
@@ -566,8 +525,8 @@ static int record_read_file(struct image_store *s, const char *file, json_object
 	return 0;
 }
 
-static int record_read(struct image_store *s, const char *name, const char *tag, json_object **out,
-		       struct error *err)
+int img_record_read(struct image_store *s, const char *name, const char *tag, json_object **out,
+		    struct error *err)
 {
 	char dir[256], file[512];
 	int r = record_paths(name, tag, dir, file, err);
@@ -586,11 +545,11 @@ static int record_read(struct image_store *s, const char *name, const char *tag,
 /* A ref (imported NAME[:TAG] or path reference) -> record name/tag, without importing. */
 static int ref_key(const char *ref, char **name, char **tag, struct error *err)
 {
-	if (is_path_ref(ref)) {
+	if (img_is_path_ref(ref)) {
 		_cleanup_free_ char *path = NULL;
 		char *rp;
 
-		split_path_ref(ref, &path, tag);
+		img_split_path_ref(ref, &path, tag);
 		rp = realpath(path, NULL);
 		if (!rp) {
 			free(*tag);
@@ -604,412 +563,9 @@ static int ref_key(const char *ref, char **name, char **tag, struct error *err)
 	}
 	if (strchr(ref, '@'))
 		return error_set(err, EINVAL, "'%s': digest references are not supported", ref);
-	split_name(ref, name, tag, "latest");
+	img_split_name(ref, name, tag, "latest");
 	return 0;
 }
-
-/* ---- import ----------------------------------------------------------------- */
-
-/*
- * One distinct layer of an import. Absent layers are unpacked into
- * .tmp-<hex>-<pid>, in parallel; the import then syncs the store once and
- * renames them all into place (see unpack_missing).
- */
-struct held {
-	const struct image_plan_layer *l;
-	size_t idx; /* position among the import's distinct layers, bottom first */
-	atomic_bool stop; /* a lower layer failed: stop, this one's error would not be reported */
-	int fd; /* .lock-<hex>: EX while we unpack it, then SH */
-	bool absent; /* ours to unpack */
-	bool created; /* renamed into place by this import */
-	char tmpname[96];
-	char *tmppath;
-	char what[200];
-	struct progress_ctx pc;
-	struct error err;
-	int r;
-};
-
-/* The unpack threads' shared state: the jobs and the next one to take. */
-struct pool {
-	struct image_store *s;
-	struct image_source *src; /* read-only while the threads run */
-	struct held **jobs;
-	size_t njobs;
-	atomic_size_t next;
-};
-
-/* Create the .tmp directory of an absent layer (its lock held EX). */
-static int job_prepare(struct image_store *s, struct held *h, struct error *err)
-{
-	const struct image_plan_layer *l = h->l;
-	int r;
-
-	remove_stale_tmp(s, l->diff_hex);
-	if (*l->blob_hex)
-		snprintf(h->what, sizeof(h->what), "layer blob sha256:%s", l->blob_hex);
-	else
-		snprintf(h->what, sizeof(h->what), "layer %s (diff_id sha256:%.16s)", l->blob,
-			 l->diff_hex);
-	snprintf(h->tmpname, sizeof(h->tmpname), ".tmp-%s-%d", l->diff_hex, (int)getpid());
-	xasprintf(&h->tmppath, "%s/%s", s->layers_dir, h->tmpname);
-	if (mkdirat(s->layersfd, h->tmpname, 0755) < 0) {
-		r = error_set(err, errno, "%s: %s", h->tmppath, strerror(errno));
-		free(h->tmppath);
-		h->tmppath = NULL; /* not ours to remove */
-		return r;
-	}
-	return 0;
-}
-
-/*
- * Unpack one prepared layer, on an unpack thread. The blob and the
- * directory are open only meanwhile, so an import of hundreds of layers
- * holds one lock fd per layer, not three.
- */
-static int job_run(struct image_store *s, struct image_source *src, struct held *h)
-{
-	const struct image_plan_layer *l = h->l;
-	struct image_blob blob = { .fd = -1 };
-	_cleanup_close_ int rootfd = -1;
-	int r;
-
-	r = image_source_blob(src, l->blob, &blob, &h->err);
-	if (r < 0)
-		return r;
-	if (l->size != UINT64_MAX && blob.size != l->size) {
-		r = error_set(&h->err, EBADMSG,
-			      "%s: size mismatch: descriptor says %llu bytes, blob has %llu",
-			      h->what, (unsigned long long)l->size, (unsigned long long)blob.size);
-		goto out;
-	}
-	rootfd = openat(s->layersfd, h->tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (rootfd < 0) {
-		r = error_set(&h->err, errno, "%s: %s", h->tmppath, strerror(errno));
-		goto out;
-	}
-	struct image_unpack_args a = {
-		.what = h->what,
-		.blob = &blob,
-		.comp = l->comp,
-		.blob_hex = l->blob_hex,
-		.diff_hex = l->diff_hex,
-		.rootfd = rootfd,
-		.root_path = h->tmppath,
-		.lim = &s->lim,
-		.progress = h->pc.fn ? progress_tramp : NULL,
-		.progress_arg = &h->pc,
-		.cancel = &h->stop,
-	};
-	r = image_unpack_layer(&a, &h->err);
-out:
-	image_blob_close(&blob);
-	return r;
-}
-
-/* An unpack thread: take jobs until none are left or one has failed. */
-static void *pool_worker(void *arg)
-{
-	struct pool *p = arg;
-	size_t i;
-
-	while ((i = atomic_fetch_add(&p->next, 1)) < p->njobs) {
-		struct held *h = p->jobs[i];
-
-		if (atomic_load(&h->stop))
-			h->r = error_set(&h->err, ECANCELED, "%s: canceled", h->what);
-		else
-			h->r = job_run(p->s, p->src, h);
-		if (h->r < 0 && h->r != -ECANCELED)
-			for (size_t k = 0; k < p->njobs; k++)
-				if (p->jobs[k]->idx > h->idx)
-					atomic_store(&p->jobs[k]->stop, true);
-	}
-	return NULL;
-}
-
-/* Usable CPUs: the affinity mask, which cpusets narrow; at least 1. */
-static size_t ncpus(void)
-{
-	cpu_set_t set;
-	long n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (size_t)CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (size_t)n : 1;
-}
-
-/* Biggest blob first, so that the longest unpack starts at once (unknown sizes count as big). */
-static int by_size_desc(const void *a, const void *b)
-{
-	uint64_t x = (*(struct held *const *)a)->l->size, y = (*(struct held *const *)b)->l->size;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/*
- * Unpack the jobs (absent layers, their .tmp dirs prepared) on
- * min(CPUs, jobs) threads, then make them durable and visible: one
- * syncfs of the store, then one rename per layer, then an fsync of the
- * layers directory for the renames. A layer's directory gets its real
- * name only after its content is on disk, so a crash at any point leaves
- * complete layers and .tmp directories, never a layer that looks
- * complete and is not. On failure the caller removes the .tmp dirs.
- *
- * A failing layer stops the layers above it, never those below, so the
- * error returned is always the lowest failing layer's, as a serial
- * import would report it, whatever the threads' timing.
- */
-static int unpack_missing(struct image_store *s, struct image_source *src, struct held **jobs,
-			  size_t n, struct error *err)
-{
-	struct pool p = { .s = s, .src = src, .jobs = jobs, .njobs = n };
-	size_t nthreads = ncpus() < n ? ncpus() : n, started = 0;
-	pthread_t *th = xcalloc(nthreads ? nthreads : 1, sizeof(*th));
-	struct held *first = NULL;
-	int r = 0;
-
-	atomic_init(&p.next, 0);
-	qsort(jobs, n, sizeof(*jobs), by_size_desc);
-	/* this thread is one of the workers */
-	for (size_t i = 1; i < nthreads; i++)
-		if (pthread_create(&th[started], NULL, pool_worker, &p) == 0)
-			started++;
-	(void)pool_worker(&p);
-	for (size_t i = 0; i < started; i++)
-		(void)pthread_join(th[i], NULL);
-	free(th);
-
-	for (size_t i = 0; i < n; i++)
-		if (jobs[i]->r < 0 && (!first || jobs[i]->idx < first->idx))
-			first = jobs[i];
-	if (first) {
-		*err = first->err;
-		return first->r;
-	}
-	if (!s->lim.no_sync && n > 0 && syncfs(s->layersfd) < 0)
-		return error_set(err, errno, "%s: sync: %s", s->layers_dir, strerror(errno));
-	for (size_t i = 0; i < n && r == 0; i++) {
-		struct held *h = jobs[i];
-		if (renameat(s->layersfd, h->tmpname, s->layersfd, h->l->diff_hex) < 0) {
-			r = error_set(err, errno, "%s: cannot move into place: %s", h->what,
-				      strerror(errno));
-			break;
-		}
-		free(h->tmppath);
-		h->tmppath = NULL;
-		h->created = true;
-		s->unpacked++;
-	}
-	if (r == 0 && !s->lim.no_sync && n > 0 && fsync(s->layersfd) < 0)
-		r = error_set(err, errno, "%s: sync: %s", s->layers_dir, strerror(errno));
-	return r;
-}
-
-static int by_hex(const void *a, const void *b)
-{
-	const struct held *x = *(struct held *const *)a, *y = *(struct held *const *)b;
-
-	return strcmp(x->l->diff_hex, y->l->diff_hex);
-}
-
-/*
- * Carry out plans: every layer present (unpacking missing ones), then
- * the records. On failure, layers this call created are removed again
- * unless another import holds them.
- *
- * Layer locks are taken in diff_id order, so two imports that need the
- * same missing layers cannot each hold one the other waits for.
- */
-static int apply_plans(struct image_store *s, struct image_source *src, struct image_plan *plans,
-		       size_t n, image_progress_fn progress, void *arg, struct error *err)
-{
-	pthread_mutex_t progress_mu = PTHREAD_MUTEX_INITIALIZER;
-	_cleanup_free_ struct held *held = NULL;
-	_cleanup_free_ struct held **order = NULL;
-	size_t nheld = 0, total = 0, njobs = 0, pos = 0;
-	int r = 0, glock;
-
-	for (size_t i = 0; i < n; i++)
-		total += plans[i].nlayers;
-	held = xcalloc(total ? total : 1, sizeof(*held));
-	order = xcalloc(total ? total : 1, sizeof(*order));
-	glock = store_lock(s, LOCK_SH, err);
-	if (glock < 0)
-		return glock;
-	/* the distinct layers, in import order (O(layers^2): fine for hundreds); a repeat
-	 * counts as found present */
-	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < plans[i].nlayers; k++, pos++) {
-			const struct image_plan_layer *l = &plans[i].layers[k];
-			bool seen = false;
-
-			for (size_t j = 0; j < nheld && !seen; j++)
-				seen = strcmp(held[j].l->diff_hex, l->diff_hex) == 0;
-			if (seen) {
-				s->reused++;
-				if (progress)
-					progress(arg, pos, total,
-						 l->size == UINT64_MAX ? 0 : l->size,
-						 l->size == UINT64_MAX ? 0 : l->size);
-				continue;
-			}
-			held[nheld] = (struct held){ .l = l, .idx = nheld, .fd = -1 };
-			atomic_init(&held[nheld].stop, false);
-			held[nheld].pc = (struct progress_ctx){ .fn = progress,
-								.arg = arg,
-								.layer = pos,
-								.nlayers = total,
-								.mu = &progress_mu };
-			order[nheld] = &held[nheld];
-			nheld++;
-		}
-	}
-	qsort(order, nheld, sizeof(*order), by_hex);
-	for (size_t i = 0; i < nheld && r >= 0; i++) {
-		struct held *h = order[i];
-		r = layer_claim(s, h->l->diff_hex, &h->fd, err);
-		if (r == 1) {
-			s->reused++;
-			if (progress)
-				progress(arg, h->pc.layer, total,
-					 h->l->size == UINT64_MAX ? 0 : h->l->size,
-					 h->l->size == UINT64_MAX ? 0 : h->l->size);
-		} else if (r == 0) {
-			h->absent = true;
-			order[njobs++] = h; /* behind i: reuses the array for the jobs */
-		}
-	}
-	for (size_t i = 0; i < nheld && r >= 0; i++)
-		if (held[i].absent)
-			r = job_prepare(s, &held[i], err);
-	if (r >= 0)
-		r = unpack_missing(s, src, order, njobs, err);
-	for (size_t i = 0; i < nheld && r >= 0; i++) {
-		char shortname[80];
-		if (held[i].absent)
-			(void)flock(held[i].fd, LOCK_SH); /* unpacked: others may use it now */
-		r = short_link(s, held[i].l->diff_hex, shortname, sizeof(shortname));
-		if (r < 0)
-			r = error_set(err, -r, "layer sha256:%s: short link: %s",
-				      held[i].l->diff_hex, strerror(-r));
-	}
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		json_object *rec = record_new(&plans[i], plans[i].name, plans[i].tag,
-					      image_source_path(src), image_source_kind(src));
-		r = record_write(s, rec, err);
-		json_object_put(rec);
-	}
-	for (size_t i = 0; i < nheld; i++) {
-		struct held *h = &held[i];
-		if (h->tmppath)
-			(void)image_rm_tree(h->tmppath, NULL);
-		free(h->tmppath);
-		if (h->fd < 0)
-			continue;
-		if (r < 0 && h->created) {
-			(void)flock(h->fd, LOCK_UN);
-			if (flock(h->fd, LOCK_EX | LOCK_NB) == 0)
-				remove_layer(s, h->l->diff_hex, NULL);
-		}
-		close(h->fd);
-	}
-	close(glock);
-	return r < 0 ? r : 0;
-}
-
-static char *default_name(const char *src)
-{
-	_cleanup_free_ char *copy = xstrdup(src);
-	char *b, *dot;
-	size_t len = strlen(copy);
-
-	while (len > 1 && copy[len - 1] == '/')
-		copy[--len] = '\0';
-	b = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
-	dot = strrchr(b, '.');
-	if (dot && dot != b && strcmp(dot, ".tar") == 0)
-		*dot = '\0';
-	return xstrdup(b);
-}
-
-int image_import(struct image_store *s, const char *srcpath, const char *only_tag,
-		 const char *name_override, image_progress_fn progress, void *arg,
-		 char ***imported_refs, struct error *err)
-{
-	struct image_source *src = NULL;
-	struct image_plan *plans = NULL;
-	_cleanup_free_ char *oname = NULL, *otag = NULL, *defname = NULL;
-	size_t n = 0;
-	int r;
-
-	if (imported_refs)
-		*imported_refs = NULL;
-	if (name_override) {
-		split_name(name_override, &oname, &otag, NULL);
-		if (!valid_name(oname) || (otag && !valid_tag(otag)))
-			return error_set(err, EINVAL, "invalid image name '%s'", name_override);
-	}
-	if (only_tag && !valid_tag(only_tag))
-		return error_set(err, EINVAL, "invalid tag '%s'", only_tag);
-	r = image_source_open(srcpath, &s->lim, &src, err);
-	if (r < 0)
-		return r;
-	defname = default_name(image_source_path(src));
-	r = image_source_plan(src, only_tag, false, NULL, &plans, &n, err);
-	if (r < 0)
-		goto out;
-	if (otag && n > 1) {
-		r = error_set(err, EINVAL,
-			      "%s holds %zu images; --name NAME:TAG needs one (choose with --tag)",
-			      srcpath, n);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct image_plan *p = &plans[i];
-		if (oname) {
-			free(p->name);
-			p->name = xstrdup(oname);
-		} else if (!p->name) {
-			p->name = xstrdup(defname);
-		}
-		if (otag) {
-			free(p->tag);
-			p->tag = xstrdup(otag);
-		} else if (!p->tag) {
-			p->tag = xstrdup("latest");
-		}
-		if (!valid_name(p->name) || !valid_tag(p->tag)) {
-			r = error_set(err, EINVAL, "%s: invalid image name '%s:%s' (use --name)",
-				      srcpath, p->name, p->tag);
-			goto out;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(plans[k].name, p->name) == 0 &&
-			    strcmp(plans[k].tag, p->tag) == 0) {
-				r = error_set(err, EEXIST, "%s: two images would be named '%s:%s'",
-					      srcpath, p->name, p->tag);
-				goto out;
-			}
-	}
-	r = apply_plans(s, src, plans, n, progress, arg, err);
-	if (r < 0)
-		goto out;
-	if (imported_refs) {
-		char **v = xcalloc(n + 1, sizeof(char *));
-		for (size_t i = 0; i < n; i++)
-			xasprintf(&v[i], "%s:%s", plans[i].name, plans[i].tag);
-		*imported_refs = v;
-	}
-	r = (int)n;
-out:
-	image_plans_free(plans, n);
-	image_source_free(src);
-	return r;
-}
-
-/* ---- resolve ---------------------------------------------------------------- */
 
 static char **strv_from_json(json_object *a)
 {
@@ -1035,8 +591,8 @@ static char *str_or_null(json_object *o, const char *key)
 	return xstrdup(json_object_get_string(v));
 }
 
-static int info_from_record(struct image_store *s, json_object *rec, struct image_info **out,
-			    struct error *err)
+int img_info_from_record(struct image_store *s, json_object *rec, struct image_info **out,
+			 struct error *err)
 {
 	struct image_info *info = xcalloc(1, sizeof(*info));
 	json_object *ids = json_object_object_get(rec, "diff_ids");
@@ -1072,7 +628,7 @@ static int info_from_record(struct image_store *s, json_object *rec, struct imag
 			image_info_free(info);
 			return r;
 		}
-		r = short_link(s, d + 7, shortname, sizeof(shortname));
+		r = img_short_link(s, d + 7, shortname, sizeof(shortname));
 		if (r < 0) {
 			error_set(err, -r, "image %s: layer %s: short link: %s", info->ref, d,
 				  strerror(-r));
@@ -1094,43 +650,6 @@ static int info_from_record(struct image_store *s, json_object *rec, struct imag
 	return 0;
 }
 
-static int resolve_path(struct image_store *s, const char *ref, struct image_info **out,
-			struct error *err)
-{
-	_cleanup_free_ char *path = NULL, *tag = NULL;
-	struct image_source *src = NULL;
-	struct image_plan *plans = NULL;
-	size_t n = 0;
-	int r;
-
-	split_path_ref(ref, &path, &tag);
-	if (tag && !valid_tag(tag))
-		return error_set(err, EINVAL, "%s: invalid tag '%s'", ref, tag);
-	r = image_source_open(path, &s->lim, &src, err);
-	if (r < 0)
-		return r;
-	r = image_source_plan(src, tag, true, NULL, &plans, &n, err);
-	if (r < 0)
-		goto out;
-	free(plans[0].name);
-	plans[0].name = xstrdup(image_source_path(src));
-	free(plans[0].tag);
-	plans[0].tag = xstrdup(tag ? tag : "");
-	r = apply_plans(s, src, plans, 1, NULL, NULL, err);
-	if (r < 0)
-		goto out;
-	{
-		_cleanup_json_ json_object *rec = NULL;
-		r = record_read(s, plans[0].name, plans[0].tag, &rec, err);
-		if (r == 0)
-			r = info_from_record(s, rec, out, err);
-	}
-out:
-	image_plans_free(plans, n);
-	image_source_free(src);
-	return r;
-}
-
 int image_resolve(struct image_store *s, const char *ref, struct image_info **out,
 		  struct error *err)
 {
@@ -1141,15 +660,13 @@ int image_resolve(struct image_store *s, const char *ref, struct image_info **ou
 	*out = NULL;
 	if (!ref || !*ref)
 		return error_set(err, EINVAL, "empty image reference");
-	if (is_path_ref(ref))
-		return resolve_path(s, ref, out, err);
 	r = ref_key(ref, &name, &tag, err);
 	if (r < 0)
 		return r;
-	r = record_read(s, name, tag, &rec, err);
+	r = img_record_read(s, name, tag, &rec, err);
 	if (r < 0)
 		return r;
-	return info_from_record(s, rec, out, err);
+	return img_info_from_record(s, rec, out, err);
 }
 
 struct image_info *image_info_free(struct image_info *info)
@@ -1393,7 +910,7 @@ int image_inspect(struct image_store *s, const char *ref, json_object **out, str
 	r = ref_key(ref, &name, &tag, err);
 	if (r < 0)
 		return r;
-	r = record_read(s, name, tag, &rec, err);
+	r = img_record_read(s, name, tag, &rec, err);
 	if (r < 0)
 		return r;
 	ids = json_object_object_get(rec, "diff_ids");
@@ -1475,7 +992,7 @@ int image_prune(struct image_store *s, const char *const *in_use, size_t n, uint
 
 	if (freed)
 		*freed = 0;
-	glock = store_lock(s, LOCK_EX, err);
+	glock = img_store_lock(s, LOCK_EX, err);
 	if (glock < 0)
 		return glock;
 	r = for_each_record(s, used_cb, &used);
@@ -1520,7 +1037,7 @@ int image_prune(struct image_store *s, const char *const *in_use, size_t n, uint
 			free(p);
 			continue;
 		}
-		remove_layer(s, hex, freed);
+		img_remove_layer(s, hex, freed);
 		(void)unlinkat(s->layersfd, lockname, 0);
 		removed++;
 	}

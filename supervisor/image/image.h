@@ -96,16 +96,23 @@ int image_import(struct image_store *store, const char *src, const char *only_ta
 		 char ***imported_refs, struct error *err);
 
 /*
- * Resolve ref for a service. Path references start with '/', "./" or
- * "../": "PATH:TAG" or "PATH" names an OCI layout directory on disk (PATH
- * alone needs a layout holding exactly one image); its manifest and config
- * are read and verified on every call, missing layers are verified and
- * unpacked, and the image is recorded as "<realpath>:TAG" (tag "" if none
- * was given). Anything else is "NAME[:TAG]" of an imported image (TAG
- * defaults to "latest"). On success *out is the image; free it with
- * image_info_free.
+ * Resolve ref for a service from the store's records alone. Path
+ * references start with '/', "./" or "../": "PATH:TAG" or "PATH" names an
+ * OCI layout directory on disk, recorded as "<realpath>:TAG" (tag "" if
+ * none was given) by the last image_prepare of it. Anything else is
+ * "NAME[:TAG]" of an imported image (TAG defaults to "latest"). On success
+ * *out is the image; free it with image_info_free. Needs no libarchive or
+ * libcrypto: paddockd links this, and runs image_prepare in
+ * paddockctl-image.
  */
 int image_resolve(struct image_store *store, const char *ref, struct image_info **out,
+		  struct error *err);
+/*
+ * image_resolve, after importing a path reference: its manifest and
+ * config are read and verified on every call, missing layers are
+ * verified and unpacked, and the image is recorded (image-import.c).
+ */
+int image_prepare(struct image_store *store, const char *ref, struct image_info **out,
 		  struct error *err);
 /* Returns NULL. Accepts NULL. */
 struct image_info *image_info_free(struct image_info *info);

@@ -1254,14 +1254,20 @@ static void test_path_ref(void **st)
 	build_image(layout, good, 3, &o);
 	s = open_store(NULL);
 	snprintf(ref, sizeof(ref), "%s:1.4", layout);
-	if (image_resolve(s, ref, &info, &err) < 0)
-		fail_msg("resolve %s: %s", ref, err.msg);
+	/* The records alone know nothing of a path not prepared yet (paddockd's view). */
+	assert_int_equal(image_resolve(s, ref, &info, &err), -ENOENT);
+	if (image_prepare(s, ref, &info, &err) < 0)
+		fail_msg("prepare %s: %s", ref, err.msg);
+	assert_string_equal(info->ref, ref);
+	image_info_free(info);
+	/* ... and once prepared, the records resolve it without importing. */
+	assert_int_equal(image_resolve(s, ref, &info, &err), 0);
 	assert_string_equal(info->ref, ref);
 	image_info_free(info);
 	/* PATH alone: the layout holds one image */
-	assert_int_equal(image_resolve(s, layout, &info, &err), 0);
+	assert_int_equal(image_prepare(s, layout, &info, &err), 0);
 	image_info_free(info);
-	assert_int_equal(image_resolve(s, strcat(strcpy(ref, layout), ":2.0"), &info, &err),
+	assert_int_equal(image_prepare(s, strcat(strcpy(ref, layout), ":2.0"), &info, &err),
 			 -ENOENT);
 	print_message("    -> %s\n", err.msg);
 	assert_non_null(strstr(err.msg, "no image tagged '2.0' (tags: 1.4)"));

@@ -62,12 +62,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "layers unpacked %llu, reused %llu\n", (unsigned long long)u,
 			(unsigned long long)k);
 	} else if (strcmp(argv[2], "resolve") == 0 && argc == 4) {
-		r = image_resolve(s, argv[3], &info, &err);
+		r = image_prepare(s, argv[3], &info, &err);
 		for (size_t i = 0; r == 0 && i < info->nlayers; i++)
 			printf("%s\n", info->layer_dirs[i]);
 	} else if (strcmp(argv[2], "mount") == 0 && argc == 5) {
 		char opts[4096], cwd[4096];
-		r = image_resolve(s, argv[3], &info, &err);
+		r = image_prepare(s, argv[3], &info, &err);
 		if (r == 0) {
 			r = image_overlay_options(info, NULL, NULL, opts, sizeof(opts), cwd,
 						  sizeof(cwd));
