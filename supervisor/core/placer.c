@@ -25,6 +25,8 @@
 
 /* The child of a slot's clone runs paddock's launch code on a copy of this stack. */
 #define SLOT_STACK (1024 * 1024)
+/* How long no slot is taken before the used ones are made again. */
+#define REFILL_QUIET_MS 100
 
 enum slot_state { SLOT_FREE, SLOT_JOINING, SLOT_READY, SLOT_TAKEN };
 
@@ -210,7 +212,7 @@ struct placer *placer_new(struct cgroup_host *host, struct event_base *base, uns
 		s->cloner = (struct launch_cloner){ slot_clone, s };
 	}
 	p->ev_report = event_new(base, p->report[0], EV_READ | EV_PERSIST, on_report, p);
-	p->ev_refill = event_new(base, -1, 0, on_refill, p);
+	p->ev_refill = evtimer_new(base, on_refill, p);
 	event_add(p->ev_report, NULL);
 	event_active(p->ev_refill, 0, 0);
 	return p;
@@ -264,5 +266,12 @@ void placer_end(struct placer *p, struct placer_slot *slot)
 	 * start can remove the service's at once. Only failures pay that.
 	 */
 	slot_stop(slot, 'q');
-	event_active(p->ev_refill, 0, 0);
+	/*
+	 * The refill waits for a quiet moment: a thread moving into a v1
+	 * cgroup holds the kernel's cgroup_mutex through its grace period,
+	 * and every mkdir, rmdir or rename of ours (the next start, this
+	 * one's cleanup) would wait for it. Re-armed by each start.
+	 */
+	struct timeval quiet = { 0, REFILL_QUIET_MS * 1000 };
+	evtimer_add(p->ev_refill, &quiet);
 }
