@@ -27,6 +27,7 @@ struct logstore {
 	uint64_t max_size;
 	unsigned keep;
 	bool journald;
+	bool notes_need_output; /* a note alone creates no file (run --rm) */
 	int fd;
 	uint64_t size;
 	uint64_t dropped;
@@ -274,7 +275,8 @@ static void store_line(struct logstore *ls, const struct timespec *now, int stre
 	size_t reclen = (size_t)hdr + len + 1;
 
 	ring_append(ls, rec, reclen);
-	file_append(ls, rec, reclen);
+	if (stream != 0 || ls->fd >= 0 || !ls->notes_need_output)
+		file_append(ls, rec, reclen);
 
 	if (ls->journald)
 		(void)sd_journal_send("MESSAGE=%.*s", (int)len, line, "PRIORITY=%d",
@@ -357,6 +359,11 @@ void logstore_flush(struct logstore *ls, int stream)
 		ls->partial_len[s] = 0;
 	}
 	flush_out(ls);
+}
+
+void logstore_notes_need_output(struct logstore *ls, bool yes)
+{
+	ls->notes_need_output = yes;
 }
 
 void logstore_note(struct logstore *ls, const char *fmt, ...)

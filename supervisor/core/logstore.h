@@ -44,6 +44,13 @@ char *logstore_history(const struct logstore *ls, unsigned n, uint64_t since_ms,
 uint64_t logstore_dropped(const struct logstore *ls);
 /* Remove the log file and its rotations (transient services run with --rm). */
 void logstore_remove_files(struct logstore *ls);
+/*
+ * For a service whose files go when it settles (run --rm): its notes
+ * alone create no file (they still reach the ring and followers), so that
+ * a silent run creates and removes none: on ext4 without a journal,
+ * creating a file after removals costs a millisecond and more.
+ */
+void logstore_notes_need_output(struct logstore *ls, bool yes);
 /* Record a line that paddockd itself adds to the service's log (stream 0, "paddockd"). */
 void logstore_note(struct logstore *ls, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

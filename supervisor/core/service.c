@@ -666,7 +666,7 @@ void service_dispatch(struct service *svc, enum service_event ev)
 void service_own_specs(struct service *svc, struct spec_set *set, bool remove_when_settled)
 {
 	svc->owned_specs = set;
-	svc->remove_when_settled = remove_when_settled;
+	service_set_remove_when_settled(svc, remove_when_settled);
 }
 
 bool service_transient(const struct service *svc)
@@ -682,6 +682,8 @@ bool service_remove_when_settled(const struct service *svc)
 void service_set_remove_when_settled(struct service *svc, bool rm)
 {
 	svc->remove_when_settled = rm;
+	/* run --rm leaves no files: its notes alone need none (manager.c sweep) */
+	logstore_notes_need_output(svc->log, rm && svc->owned_specs);
 }
 
 /* --- public ---------------------------------------------------------------------------- */
