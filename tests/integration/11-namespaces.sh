@@ -86,8 +86,14 @@ if grep -q 'stdout end' "$T/state/logs/usernet.log"; then
 	pass "user namespace without a network one: host /sys bound read-only, /sys/firmware masked"
 else
 	# Idmapped mounts need the root's filesystem to support them (35-userns).
-	log "usernet did not start ($(svc_field usernet last_exit.reason)): not checked"
-	svc_field usernet last_exit.reason | grep -qi idmap || fail "usernet: $(svc_field usernet last_exit.reason)"
+	# Under valgrind (tests/valgrind.sh) open_tree is ENOSYS: no idmapped mount either.
+	reason=$(svc_field usernet last_exit.reason)
+	log "usernet did not start ($reason): not checked"
+	case $reason in
+	*idmap* | *IDMAP* | *Idmap*) ;;
+	*"open_tree"*"Function not implemented"*) [ -n "${PADDOCK_DAEMON_WRAPPER:-}" ] || fail "usernet: $reason" ;;
+	*) fail "usernet: $reason" ;;
+	esac
 fi
 # The rootfs mounts happened in the service's namespace only.
 grep -q " $T/root" /proc/self/mountinfo && fail "service mounts leaked to the host"
