@@ -22,7 +22,8 @@
 
 enum spec_class { CLASS_STANDARD = 0, CLASS_CRITICAL, CLASS_BATCH };
 enum spec_restart_policy { RESTART_ON_FAILURE = 0, RESTART_ALWAYS, RESTART_NEVER };
-enum spec_network { NETWORK_NONE = 0, NETWORK_HOST };
+/* isolation.network: none (own netns, lo only), host, or NAME / a list (isolation.networks) */
+enum spec_network { NETWORK_NONE = 0, NETWORK_HOST, NETWORK_BRIDGE };
 enum spec_mount_type { MOUNT_BIND = 0, MOUNT_TMPFS };
 enum spec_ready { READY_NONE = 0, READY_NOTIFY, READY_EXEC, READY_TCP };
 enum spec_on_oom { ON_OOM_RESTART = 0, ON_OOM_STOP, ON_OOM_GROW };
@@ -99,6 +100,50 @@ struct spec_pressure {
 	uint64_t for_ms; /* how long above before acting */
 };
 
+/*
+ * Networks. IPv4 only; addresses and subnets are in host byte order.
+ * SPEC_NET_DEFAULT is always in daemon_config.networks (built in unless the
+ * file defines it), so `isolation.network: default` always works. The
+ * daemon makes a network's bridge when the first service joins it.
+ */
+#define SPEC_NET_DEFAULT "default"
+#define SPEC_NET_DEFAULT_SUBNET 0x0a590000u /* 10.89.0.0 */
+#define SPEC_NET_DEFAULT_PREFIX 16
+#define SPEC_MAX_NETWORKS 32 /* in the daemon config */
+#define SPEC_MAX_ATTACH 8 /* networks one service joins */
+#define SPEC_MAX_ALIASES 16
+#define SPEC_MAX_PORTS 64 /* entries in one service's ports: */
+
+struct spec_netdef {
+	char *name; /* config_valid_name */
+	int line, column; /* where the name sits (0 for the built-in default) */
+	char *bridge; /* link name, <= 15 bytes; default "pd-" NAME cut to 15 */
+	uint32_t subnet; /* network address (host bits zero) */
+	uint8_t prefix; /* 8..30 */
+	uint32_t gateway; /* the bridge's own address; default subnet + 1 */
+	uint32_t mtu; /* 576..65535, default 1500 */
+	bool internal; /* no way out: no egress, no masquerade, no published ports */
+	bool masquerade; /* default !internal; internal with masquerade is an error */
+};
+
+/* One entry of isolation.networks: a service joins NETWORK. */
+struct spec_netattach {
+	char *network;
+	uint32_t ip; /* fixed address, 0 = allocated */
+	char **aliases; /* NULL-terminated, names valid as config_valid_name */
+	size_t naliases;
+	int line, column; /* where the entry sits */
+	int ip_line, ip_column; /* where ip sits (0 when not given) */
+};
+
+/* One published range: host_ip:host_port..+count-1 -> port..+count-1 */
+struct spec_port {
+	uint32_t host_ip; /* 0 = every local address */
+	uint16_t host_port, port, count; /* count >= 1 */
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	int line, column;
+};
+
 struct service_spec {
 	char *name;
 	char *file; /* spec file it came from, and where the name key sits */
@@ -129,6 +174,9 @@ struct service_spec {
 	struct {
 		unsigned namespaces; /* SPEC_NS_* */
 		enum spec_network network;
+		/* NETWORK_BRIDGE: the networks joined, first = the default route and resolver */
+		struct spec_netattach *networks;
+		size_t nnetworks;
 		bool readonly_rootfs;
 		struct spec_mount *mounts;
 		size_t nmounts;
@@ -173,6 +221,10 @@ struct service_spec {
 
 	enum spec_on_oom on_oom;
 	struct spec_pressure pressure[PRESSURE_NR];
+
+	/* ports: published on the host; needs NETWORK_BRIDGE, to the first network */
+	struct spec_port *ports;
+	size_t nports;
 };
 
 /* All services of one directory (or one file), sorted by name. */
@@ -208,6 +260,9 @@ struct daemon_config {
 		uint64_t max_json; /* bytes of an OCI JSON document, 0 = default (4M) */
 		uint64_t max_layer; /* uncompressed bytes of one layer, 0 = default (8G) */
 	} images;
+	/* networks: sorted by name; always holds SPEC_NET_DEFAULT; no two subnets overlap */
+	struct spec_netdef *networks;
+	size_t nnetworks;
 };
 
 /* One diagnostic: "FILE:LINE:COLUMN: message". */

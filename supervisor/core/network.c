@@ -1,0 +1,2 @@
+/* network.c - the daemon's networks (network.h). Not written yet. */
+#include "network.h"
