@@ -30,8 +30,9 @@ int nl_ifindex(struct nl *nl, const char *name);
 
 /*
  * Make bridge NAME with address gateway/prefix and MTU, up; an existing
- * bridge of that name is reused (its address added when missing). Returns
- * 1 made, 0 existed, or -errno.
+ * bridge of that name is reused (its address added when missing, MTU set,
+ * up). A link of that name that is not a bridge: -EEXIST. Returns 1 made,
+ * 0 existed, or -errno.
  */
 int nl_bridge_ensure(struct nl *nl, const char *name, uint32_t gateway, uint8_t prefix,
 		     uint32_t mtu, struct error *err);
@@ -63,7 +64,8 @@ int nl_link_stats(struct nl *nl, const char *name, struct nl_stats *st, struct e
 
 /*
  * The names of the links whose name starts with PREFIX, for cleanup of
- * leftovers: calls fn for each; 0 or -errno.
+ * leftovers: calls fn for each once the dump is over, so fn may use nl
+ * (delete the link); 0 or -errno.
  */
 int nl_link_list(struct nl *nl, const char *prefix, void (*fn)(const char *name, void *arg),
 		 void *arg, struct error *err);
