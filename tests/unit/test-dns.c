@@ -551,6 +551,43 @@ static void check_resolver(struct event_base *base, struct resolver *r, struct u
 	(void)r;
 }
 
+/* Two queries in one TCP segment: two answers, in order, on the same connection. */
+static void check_tcp_pipelined(struct event_base *base)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(53),
+				  .sin_addr.s_addr = htonl(LOCAL) };
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	uint8_t out[1024], in[1024], q[512];
+	size_t len = 0, got = 0, n;
+	uint32_t addrs[4];
+
+	for (uint16_t id = 1; id <= 2; id++) {
+		size_t ql = mkquery(q, id, id == 1 ? "web" : "db", DNS_TYPE_A, false);
+		out[len++] = (uint8_t)(ql >> 8);
+		out[len++] = (uint8_t)ql;
+		memcpy(out + len, q, ql);
+		len += ql;
+	}
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	assert_int_equal(send(fd, out, len, 0), (ssize_t)len);
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	/* web: 2 + 12 + 9 + 16 = 39 bytes; db: 2 + 12 + 8 + 32 = 54 */
+	while (got < 39 + 54) {
+		assert_true(wait_readable(base, fd, 2000));
+		ssize_t k = recv(fd, in + got, sizeof(in) - got, 0);
+		assert_true(k > 0);
+		got += (size_t)k;
+	}
+	assert_int_equal(got, 39 + 54);
+	assert_int_equal(rd16(in), 37);
+	assert_int_equal(answer(in + 2, 37, 1, "web", addrs, &n), DNS_RCODE_NOERROR);
+	assert_int_equal(n, 1);
+	assert_int_equal(rd16(in + 39), 52);
+	assert_int_equal(answer(in + 41, 52, 2, "db", addrs, &n), DNS_RCODE_NOERROR);
+	assert_int_equal(n, 2);
+}
+
 static void test_resolver(void **unused)
 {
 	(void)unused;
@@ -581,6 +618,7 @@ static void test_resolver(void **unused)
 
 	check_resolver(base, r, &up, ask_udp);
 	check_resolver(base, r, &up, ask_tcp);
+	check_tcp_pipelined(base);
 
 	/* unlisten: nothing answers any more */
 	resolver_unlisten(r, "net1");
