@@ -78,6 +78,16 @@
  *   - mounts: type bind (default) or tmpfs; target absolute, not "/", no
  *     ".." and unique; bind needs source and takes no size; tmpfs takes no
  *     source; size is a size above 0, not max.
+ *   - isolation.network: none, host, a network NAME, or a list (at most 8)
+ *     of NAME or {network: NAME, ip: A.B.C.D, aliases: [...]}: each network
+ *     once, at most 16 aliases, valid names, not the service's own. A bridge
+ *     network needs the net namespace. Whether the networks exist, and the
+ *     addresses and host ports between services, config_check_networks
+ *     decides against the daemon config.
+ *   - ports: at most 64 entries of [IP:]HOSTPORT:PORT[/tcp|/udp], ranges
+ *     A-B:C-D of equal length, 1..65535, at most 1024 ports in all; a port
+ *     alone is an error (no random host ports); no two entries' host ports
+ *     overlap (same proto, same or wildcard ip); needs a bridge network.
  *   - restart: delay 0..1h, max_delay and reset_after 0..24h, delay <=
  *     max_delay; limit.burst 1..10000; limit.interval 1ms..24h.
  *   - ready: none or notify, or a mapping with exactly one of
@@ -102,12 +112,20 @@
  *   log.max_size >= 64K; log.keep 0..1000; log.pipe_size 4K..1G;
  *   probe_interval 100ms..1h;
  *   budget.memory max = unset; budget.reserve below budget.memory.
+ *   networks: NAME -> {subnet A.B.C.D/8..30 (required, host bits zero),
+ *   gateway (subnet + 1; inside, not network or broadcast), mtu 1500
+ *   (576..65535), internal false, masquerade !internal (not with internal),
+ *   bridge "pd-" NAME cut to 15 ([A-Za-z0-9_.-]{1,15})}; at most 32 counting
+ *   'default', which is built in (10.89.0.0/16, bridge paddock0) unless
+ *   defined (then unset fields keep the built-in values). No two subnets
+ *   overlap, no two networks share a bridge.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf, vasprintf */
 #endif
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,4 +324,334 @@ int config_host_detect(struct config_host *host)
 	}
 	fclose(f);
 	return r;
+}
+
+bool config_parse_ipv4(const char *s, uint32_t *out)
+{
+	uint32_t ip = 0;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0;
+		size_t n = 0;
+
+		if (part > 0 && *s++ != '.')
+			return false;
+		for (; *s >= '0' && *s <= '9'; s++, n++) {
+			v = v * 10 + (unsigned)(*s - '0');
+			if (n >= 3 || v > 255)
+				return false;
+		}
+		if (n == 0 || (n > 1 && s[-(long)n] == '0'))
+			return false; /* empty, or a leading zero (octal to inet_aton) */
+		ip = ip << 8 | v;
+	}
+	if (*s)
+		return false;
+	*out = ip;
+	return true;
+}
+
+char *config_format_ipv4(uint32_t ip, char *buf)
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+	return buf;
+}
+
+uint32_t config_netmask(unsigned prefix)
+{
+	return prefix == 0 ? 0 : prefix >= 32 ? UINT32_MAX : ~(UINT32_MAX >> prefix);
+}
+
+static int netdef_cmp_name(const void *a, const void *b)
+{
+	const char *name = a;
+	const struct spec_netdef *n = b;
+
+	return strcmp(name, n->name);
+}
+
+const struct spec_netdef *config_find_network(const struct daemon_config *cfg, const char *name)
+{
+	if (!cfg || !name || cfg->nnetworks == 0)
+		return NULL;
+	return bsearch(name, cfg->networks, cfg->nnetworks, sizeof(*cfg->networks),
+		       netdef_cmp_name);
+}
+
+/* One fixed address or one published range, with who asked for it. */
+struct net_claim {
+	const struct service_spec *s;
+	size_t net; /* index in cfg->networks (fixed addresses) */
+	uint32_t ip; /* fixed address, or host ip of a port range */
+	const struct spec_port *port; /* NULL for a fixed address */
+	int line, column;
+};
+
+static int claim_ip_cmp(const void *a, const void *b)
+{
+	const struct net_claim *x = a, *y = b;
+
+	if (x->net != y->net)
+		return x->net < y->net ? -1 : 1;
+	if (x->ip != y->ip)
+		return x->ip < y->ip ? -1 : 1;
+	return 0; /* qsort is not stable: ties are told apart by file order below */
+}
+
+static int claim_port_cmp(const void *a, const void *b)
+{
+	const struct net_claim *x = a, *y = b;
+
+	if (x->port->proto != y->port->proto)
+		return x->port->proto < y->port->proto ? -1 : 1;
+	if (x->port->host_port != y->port->host_port)
+		return x->port->host_port < y->port->host_port ? -1 : 1;
+	return strcmp(x->s->name, y->s->name);
+}
+
+static void network_names_list(const struct daemon_config *cfg, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cfg->nnetworks && used < len; i++) {
+		int r =
+		    snprintf(buf + used, len - used, "%s%s", i ? ", " : "", cfg->networks[i].name);
+
+		if (r < 0 || (size_t)r >= len - used) {
+			snprintf(buf + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+			break;
+		}
+		used += (size_t)r;
+	}
+}
+
+static bool service_on_network(const struct service_spec *s, const char *net)
+{
+	if (s->isolation.network != NETWORK_BRIDGE)
+		return false;
+	for (size_t i = 0; i < s->isolation.nnetworks; i++)
+		if (strcmp(s->isolation.networks[i].network, net) == 0)
+			return true;
+	return false;
+}
+
+/* Is the earlier of a and b (by file, then line) the first one? */
+static bool claim_before(const struct net_claim *a, const struct net_claim *b)
+{
+	int r = strcmp(a->s->file, b->s->file);
+
+	if (r != 0)
+		return r < 0;
+	return a->line < b->line || (a->line == b->line && a->column < b->column);
+}
+
+static void check_attachments(const struct spec_set *set, const struct daemon_config *cfg,
+			      struct config_errors *errs, struct net_claim *ips, size_t *nips,
+			      size_t *nerr)
+{
+	char names[512], a[16], b[16];
+
+	for (size_t i = 0; i < set->nservices; i++) {
+		const struct service_spec *s = set->services[i];
+
+		if (s->isolation.network != NETWORK_BRIDGE)
+			continue;
+		for (size_t j = 0; j < s->isolation.nnetworks; j++) {
+			const struct spec_netattach *at = &s->isolation.networks[j];
+			const struct spec_netdef *n = config_find_network(cfg, at->network);
+			uint32_t mask, bcast;
+
+			if (!n) {
+				network_names_list(cfg, names, sizeof(names));
+				config_errors_add(errs, s->file, at->line, at->column,
+						  "unknown network '%s'; networks: %s", at->network,
+						  names);
+				(*nerr)++;
+				continue;
+			}
+			for (size_t k = 0; k < at->naliases; k++) {
+				const struct service_spec *o = spec_set_find(set, at->aliases[k]);
+
+				if (o && o != s && service_on_network(o, n->name)) {
+					config_errors_add(
+					    errs, s->file, at->line, at->column,
+					    "alias '%s' is the name of service '%s' (%s:%d) on "
+					    "network '%s' too; the name would resolve to both",
+					    at->aliases[k], o->name, o->file, o->line, n->name);
+					(*nerr)++;
+				}
+			}
+			if (at->ip == 0)
+				continue;
+			mask = config_netmask(n->prefix);
+			bcast = n->subnet | ~mask;
+			if ((at->ip & mask) != n->subnet) {
+				config_errors_add(errs, s->file, at->ip_line, at->ip_column,
+						  "ip %s is outside network '%s' (%s/%u)",
+						  config_format_ipv4(at->ip, a), n->name,
+						  config_format_ipv4(n->subnet, b), n->prefix);
+				(*nerr)++;
+			} else if (at->ip == n->subnet || at->ip == bcast || at->ip == n->gateway) {
+				config_errors_add(errs, s->file, at->ip_line, at->ip_column,
+						  "ip %s is the %s address of network '%s'",
+						  config_format_ipv4(at->ip, a),
+						  at->ip == n->subnet ? "network"
+						  : at->ip == bcast   ? "broadcast"
+								      : "gateway",
+						  n->name);
+				(*nerr)++;
+			} else {
+				ips[(*nips)++] =
+				    (struct net_claim){ .s = s,
+							.net = (size_t)(n - cfg->networks),
+							.ip = at->ip,
+							.line = at->ip_line,
+							.column = at->ip_column };
+			}
+		}
+	}
+}
+
+static void check_fixed_ips(const struct daemon_config *cfg, struct config_errors *errs,
+			    struct net_claim *ips, size_t nips, size_t *nerr)
+{
+	char a[16];
+
+	qsort(ips, nips, sizeof(*ips), claim_ip_cmp);
+	for (size_t i = 1; i < nips; i++) {
+		const struct net_claim *x = &ips[i - 1], *y = &ips[i];
+
+		if (x->net != y->net || x->ip != y->ip)
+			continue;
+		if (claim_before(y, x)) {
+			const struct net_claim *t = x;
+
+			x = y;
+			y = t;
+		}
+		config_errors_add(errs, y->s->file, y->line, y->column,
+				  "ip %s on network '%s' is taken by service '%s' (%s:%d)",
+				  config_format_ipv4(y->ip, a), cfg->networks[y->net].name,
+				  x->s->name, x->s->file, x->line);
+		(*nerr)++;
+	}
+}
+
+static bool host_ips_overlap(uint32_t a, uint32_t b)
+{
+	return a == 0 || b == 0 || a == b;
+}
+
+/* Host (proto, port) ranges of different services must not meet on a host ip. */
+static void check_host_ports(struct config_errors *errs, struct net_claim *ports, size_t nports,
+			     size_t *nerr)
+{
+	qsort(ports, nports, sizeof(*ports), claim_port_cmp);
+	for (size_t i = 0; i < nports; i++) {
+		const struct spec_port *p = ports[i].port;
+		uint32_t end = (uint32_t)p->host_port + p->count - 1;
+
+		for (size_t j = i + 1; j < nports; j++) {
+			const struct spec_port *q = ports[j].port;
+			const struct net_claim *x = &ports[i], *y = &ports[j];
+
+			if (q->proto != p->proto || q->host_port > end)
+				break;
+			if (x->s == y->s || !host_ips_overlap(p->host_ip, q->host_ip))
+				continue;
+			if (claim_before(y, x)) {
+				x = &ports[j];
+				y = &ports[i];
+			}
+			config_errors_add(errs, y->s->file, y->line, y->column,
+					  "host port %s/%u is also published by service '%s' "
+					  "(%s:%d:%d)",
+					  p->proto == IPPROTO_UDP ? "udp" : "tcp",
+					  q->host_port > p->host_port ? q->host_port : p->host_port,
+					  x->s->name, x->s->file, x->line, x->column);
+			(*nerr)++;
+		}
+	}
+}
+
+static int diag_order(const struct config_diag *a, const struct config_diag *b)
+{
+	int r = strcmp(a->file ? a->file : "", b->file ? b->file : "");
+
+	if (r != 0)
+		return r;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->column < b->column ? -1 : a->column > b->column;
+}
+
+/* Put errs->diags[from..] in file, then document order (stable; at most 100). */
+static void sort_diags(struct config_errors *errs, size_t from)
+{
+	for (size_t i = from + 1; errs && i < errs->n; i++) {
+		struct config_diag d = errs->diags[i];
+		size_t j = i;
+
+		for (; j > from && diag_order(&errs->diags[j - 1], &d) > 0; j--)
+			errs->diags[j] = errs->diags[j - 1];
+		errs->diags[j] = d;
+	}
+}
+
+int config_check_networks(const struct spec_set *set, const struct daemon_config *cfg,
+			  struct config_errors *errs)
+{
+	struct net_claim *ips = NULL, *ports = NULL;
+	size_t nips = 0, nports = 0, maxips = 0, maxports = 0, nerr = 0;
+	size_t from = errs ? errs->n : 0;
+
+	if (!set || !cfg)
+		return 0;
+	for (size_t i = 0; i < set->nservices; i++) {
+		const struct service_spec *s = set->services[i];
+
+		if (s->isolation.network == NETWORK_BRIDGE)
+			maxips += s->isolation.nnetworks;
+		maxports += s->nports;
+	}
+	ips = calloc(maxips ? maxips : 1, sizeof(*ips));
+	ports = calloc(maxports ? maxports : 1, sizeof(*ports));
+	if (!ips || !ports) {
+		free(ips);
+		free(ports);
+		config_errors_add(errs, NULL, 0, 0, "out of memory");
+		return -1;
+	}
+	check_attachments(set, cfg, errs, ips, &nips, &nerr);
+	check_fixed_ips(cfg, errs, ips, nips, &nerr);
+
+	for (size_t i = 0; i < set->nservices; i++) {
+		const struct service_spec *s = set->services[i];
+		const struct spec_netdef *n;
+
+		if (s->nports == 0 || s->isolation.network != NETWORK_BRIDGE ||
+		    s->isolation.nnetworks == 0)
+			continue;
+		n = config_find_network(cfg, s->isolation.networks[0].network);
+		if (n && n->internal) {
+			config_errors_add(errs, s->file, s->ports[0].line, s->ports[0].column,
+					  "ports are published to the first network, and '%s' is "
+					  "internal (no way in from the host)",
+					  n->name);
+			nerr++;
+			continue;
+		}
+		for (size_t j = 0; j < s->nports; j++)
+			ports[nports++] = (struct net_claim){ .s = s,
+							      .ip = s->ports[j].host_ip,
+							      .port = &s->ports[j],
+							      .line = s->ports[j].line,
+							      .column = s->ports[j].column };
+	}
+	check_host_ports(errs, ports, nports, &nerr);
+	sort_diags(errs, from);
+	free(ips);
+	free(ports);
+	return nerr ? -1 : 0;
 }

@@ -56,6 +56,26 @@ void config_errors_add(struct config_errors *errs, const char *file, int line, i
 void config_errors_print(FILE *f, const struct config_errors *errs);
 void config_errors_clear(struct config_errors *errs);
 
+/*
+ * Checks between the specs and the daemon config's networks: every network
+ * a service joins exists, fixed addresses sit inside their subnet and are
+ * not taken twice, no host port is published twice, no ports on an internal
+ * network, no alias shadows another service on the same network. 0, or -1
+ * with diagnostics at the spec's FILE:LINE:COLUMN. O(n log n) in ports and
+ * fixed addresses.
+ */
+int config_check_networks(const struct spec_set *set, const struct daemon_config *cfg,
+			  struct config_errors *errs);
+/* The network called name in cfg (sorted by name), or NULL. */
+const struct spec_netdef *config_find_network(const struct daemon_config *cfg, const char *name);
+
+/* Dotted quad, each part 0..255 without leading zeros -> host order. */
+bool config_parse_ipv4(const char *s, uint32_t *out);
+/* buf must hold 16 bytes; returns buf. */
+char *config_format_ipv4(uint32_t ip, char *buf);
+/* Netmask of a prefix 0..32, host order. */
+uint32_t config_netmask(unsigned prefix);
+
 /* Names: [a-z0-9][a-z0-9_-]{0,62}. */
 bool config_valid_name(const char *name);
 

@@ -18,6 +18,30 @@
 #define DEFAULT_STATE_DIR "/var/lib/paddock"
 #define DEFAULT_RUNTIME_DIR "/run/paddock"
 #define HOUR_MS 3600000ULL
+#define DEFAULT_BRIDGE "paddock0"
+#define BRIDGE_NAME_MAX 15 /* IFNAMSIZ - 1 */
+
+static void netdefs_free(struct spec_netdef *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].bridge);
+	}
+	free(v);
+}
+
+/* The built-in network 'default': 10.89.0.0/16 on bridge paddock0. */
+static int netdef_builtin(struct spec_netdef *n)
+{
+	*n = (struct spec_netdef){ .subnet = SPEC_NET_DEFAULT_SUBNET,
+				   .prefix = SPEC_NET_DEFAULT_PREFIX,
+				   .gateway = SPEC_NET_DEFAULT_SUBNET + 1,
+				   .mtu = 1500,
+				   .masquerade = true };
+	n->name = strdup(SPEC_NET_DEFAULT);
+	n->bridge = strdup(DEFAULT_BRIDGE);
+	return n->name && n->bridge ? 0 : -ENOMEM;
+}
 
 struct daemon_config *daemon_config_free(struct daemon_config *cfg)
 {
@@ -29,6 +53,7 @@ struct daemon_config *daemon_config_free(struct daemon_config *cfg)
 	free(cfg->runtime_dir);
 	free(cfg->cgroup_root);
 	free(cfg->metrics_listen);
+	netdefs_free(cfg->networks, cfg->nnetworks);
 	free(cfg);
 	return NULL;
 }
@@ -55,7 +80,13 @@ struct daemon_config *daemon_config_new_defaults(void)
 	cfg->rebalance.mode = REBALANCE_OBSERVE;
 	cfg->rebalance.drift = DRIFT_REASSERT;
 	cfg->rebalance.ws_target_permille = 1;
-	if (!cfg->services_dir || !cfg->state_dir || !cfg->runtime_dir)
+	cfg->networks = calloc(1, sizeof(*cfg->networks));
+	if (cfg->networks) {
+		cfg->nnetworks = 1;
+		if (netdef_builtin(&cfg->networks[0]) < 0)
+			return daemon_config_free(cfg);
+	}
+	if (!cfg->services_dir || !cfg->state_dir || !cfg->runtime_dir || !cfg->networks)
 		return daemon_config_free(cfg);
 	return cfg;
 }
@@ -85,12 +116,308 @@ static bool valid_listen(const char *s)
 	return port > 0;
 }
 
+/* Where a network's fields sit, for the checks between networks. */
+struct netpos {
+	const struct ynode *key, *subnet, *bridge; /* NULL for the built-in default */
+};
+
+/* Link names the kernel takes and tools print unquoted: [A-Za-z0-9_.-]{1,15}. */
+static bool valid_bridge_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > BRIDGE_NAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* "A.B.C.D/PREFIX", prefix 8..30, host bits zero. */
+static bool parse_subnet(struct yctx *c, const struct ynode *x, const char *net,
+			 struct spec_netdef *n)
+{
+	const char *slash;
+	char q[80], addr[20], a[16];
+	unsigned prefix = 0;
+	uint32_t ip, mask;
+	size_t len;
+
+	if (!y_scalar(c, x, "subnet"))
+		return false;
+	slash = strchr(x->value, '/');
+	len = slash ? (size_t)(slash - x->value) : 0;
+	if (slash && len < sizeof(addr)) {
+		memcpy(addr, x->value, len);
+		addr[len] = '\0';
+		for (const char *p = slash + 1; *p >= '0' && *p <= '9' && prefix <= 32; p++)
+			prefix = prefix * 10 + (unsigned)(*p - '0');
+	}
+	if (!slash || len >= sizeof(addr) || !config_parse_ipv4(addr, &ip) || slash[1] < '0' ||
+	    slash[1] > '9' || strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+	    strlen(slash + 1) > 2 || prefix > 32) {
+		y_err(c, x,
+		      "invalid subnet '%s' for network '%s' (expected A.B.C.D/PREFIX, like "
+		      "10.90.0.0/24)",
+		      y_quote(x, q, sizeof(q)), net);
+		return false;
+	}
+	if (prefix < 8 || prefix > 30) {
+		y_err(c, x, "subnet '%s' of network '%s': the prefix must be between 8 and 30",
+		      y_quote(x, q, sizeof(q)), net);
+		return false;
+	}
+	mask = config_netmask(prefix);
+	if (ip & ~mask) {
+		y_err(c, x, "%s: host bits set; did you mean %s/%u", y_quote(x, q, sizeof(q)),
+		      config_format_ipv4(ip & mask, a), prefix);
+		return false;
+	}
+	n->subnet = ip;
+	n->prefix = (uint8_t)prefix;
+	return true;
+}
+
+static bool parse_gateway(struct yctx *c, const struct ynode *x, struct spec_netdef *n)
+{
+	uint32_t ip, mask = config_netmask(n->prefix);
+	char q[80], a[16];
+
+	if (!y_scalar(c, x, "gateway"))
+		return false;
+	if (!config_parse_ipv4(x->value, &ip)) {
+		y_err(c, x, "invalid gateway '%s' for network '%s' (expected A.B.C.D)",
+		      y_quote(x, q, sizeof(q)), n->name);
+		return false;
+	}
+	if ((ip & mask) != n->subnet) {
+		y_err(c, x, "gateway %s is outside network '%s' (%s/%u)", x->value, n->name,
+		      config_format_ipv4(n->subnet, a), n->prefix);
+		return false;
+	}
+	if (ip == n->subnet || ip == (n->subnet | ~mask)) {
+		y_err(c, x, "gateway %s is the %s address of network '%s'", x->value,
+		      ip == n->subnet ? "network" : "broadcast", n->name);
+		return false;
+	}
+	n->gateway = ip;
+	return true;
+}
+
+/* One NAME: {subnet, gateway, mtu, internal, masquerade, bridge}. false on error. */
+static bool parse_network(struct yctx *c, const struct ypair *pr, struct spec_netdef *n,
+			  struct netpos *pos)
+{
+	static const char *const keys[] = { "subnet",	  "gateway", "mtu", "internal",
+					    "masquerade", "bridge",  NULL };
+	const struct ynode *m = pr->value, *x, *masq;
+	const char *name = pr->key->value;
+	size_t errors = c->nerrors;
+	char q[80], what[96];
+	uint64_t u;
+
+	*pos = (struct netpos){ .key = pr->key };
+	if (strcmp(name, SPEC_NET_DEFAULT) == 0) {
+		/* 'default' may change a field or two and keep the rest built in. */
+		if (netdef_builtin(n) < 0) {
+			c->oom = true;
+			return false;
+		}
+	} else {
+		*n = (struct spec_netdef){ .mtu = 1500 };
+		n->name = y_strdup(c, name);
+	}
+	n->line = pr->key->line;
+	n->column = pr->key->column;
+	if (!config_valid_name(name))
+		y_err(c, pr->key,
+		      "invalid network name '%s' (1-63 characters of a-z, 0-9, '_' and '-', "
+		      "starting with a letter or digit)",
+		      y_quote(pr->key, q, sizeof(q)));
+	snprintf(what, sizeof(what), "network '%s'", y_quote(pr->key, q, sizeof(q)));
+	if (y_is_null(m) || !y_want(c, m, YNODE_MAPPING, what)) {
+		if (y_is_null(m) && !n->subnet)
+			y_err(c, pr->key, "network '%s' needs a 'subnet'", name);
+		return false;
+	}
+	snprintf(what, sizeof(what), "in network '%s'", name);
+	y_check_keys(c, m, what, keys);
+
+	x = y_get(m, "subnet", NULL);
+	pos->subnet = x;
+	if (!y_is_null(x)) {
+		if (!parse_subnet(c, x, name, n))
+			return false;
+		n->gateway = n->subnet + 1;
+	} else if (!n->subnet) {
+		y_err(c, pr->key, "network '%s' needs a 'subnet'", name);
+		return false;
+	}
+	x = y_get(m, "gateway", NULL);
+	if (!y_is_null(x))
+		parse_gateway(c, x, n);
+	x = y_get(m, "mtu", NULL);
+	snprintf(what, sizeof(what), "networks.%s.mtu", name);
+	if (!y_is_null(x) && y_uint(c, x, what, 576, 65535, &u))
+		n->mtu = (uint32_t)u;
+	x = y_get(m, "internal", NULL);
+	snprintf(what, sizeof(what), "networks.%s.internal", name);
+	if (!y_is_null(x))
+		y_bool(c, x, what, &n->internal);
+	n->masquerade = !n->internal;
+	masq = y_get(m, "masquerade", NULL);
+	snprintf(what, sizeof(what), "networks.%s.masquerade", name);
+	if (!y_is_null(masq) && y_bool(c, masq, what, &n->masquerade) && n->internal &&
+	    n->masquerade)
+		y_err(c, masq,
+		      "'masquerade: true' contradicts 'internal: true' in network '%s': an "
+		      "internal network has no way out",
+		      name);
+
+	x = y_get(m, "bridge", NULL);
+	if (!y_is_null(x)) {
+		pos->bridge = x;
+		if (!y_scalar(c, x, "bridge"))
+			return false;
+		if (!valid_bridge_name(x->value)) {
+			y_err(c, x,
+			      "invalid bridge name '%s' for network '%s' (1-15 characters of "
+			      "A-Z, a-z, 0-9, '_', '.' and '-')",
+			      y_quote(x, q, sizeof(q)), name);
+			return false;
+		}
+		free(n->bridge);
+		n->bridge = y_strdup(c, x->value);
+	} else if (!n->bridge && asprintf(&n->bridge, "pd-%.12s", name) < 0) {
+		n->bridge = NULL;
+		c->oom = true;
+	}
+	return c->nerrors == errors && !c->oom && n->name && n->bridge;
+}
+
+static int netdef_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct spec_netdef *)a)->name, ((const struct spec_netdef *)b)->name);
+}
+
+static bool subnets_overlap(const struct spec_netdef *a, const struct spec_netdef *b)
+{
+	uint32_t mask = config_netmask(a->prefix < b->prefix ? a->prefix : b->prefix);
+
+	return (a->subnet & mask) == (b->subnet & mask);
+}
+
+/* Overlapping subnets and shared bridges; reported at the later network. */
+static void check_network_pairs(struct yctx *c, const struct spec_netdef *v,
+				const struct netpos *pos, size_t n)
+{
+	char a[16], b[16];
+
+	for (size_t j = 1; j < n; j++) {
+		for (size_t i = 0; i < j; i++) {
+			/* The built-in default (no key) sits first: it is never "later". */
+			const struct ynode *at = pos[j].subnet ? pos[j].subnet : pos[j].key;
+
+			if (subnets_overlap(&v[i], &v[j])) {
+				if (pos[i].key)
+					y_err(c, at,
+					      "subnet %s/%u of network '%s' overlaps network "
+					      "'%s' (%s/%u at line %d)",
+					      config_format_ipv4(v[j].subnet, a), v[j].prefix,
+					      v[j].name, v[i].name,
+					      config_format_ipv4(v[i].subnet, b), v[i].prefix,
+					      pos[i].key->line);
+				else
+					y_err(c, at,
+					      "subnet %s/%u of network '%s' overlaps the built-in "
+					      "network 'default' (%s/%u); pick another subnet or "
+					      "define 'default'",
+					      config_format_ipv4(v[j].subnet, a), v[j].prefix,
+					      v[j].name, config_format_ipv4(v[i].subnet, b),
+					      v[i].prefix);
+			}
+			at = pos[j].bridge ? pos[j].bridge : pos[j].key;
+			if (strcmp(v[i].bridge, v[j].bridge) == 0) {
+				if (pos[i].key)
+					y_err(c, at,
+					      "bridge '%s' of network '%s' is the bridge of "
+					      "network '%s' too (line %d); set 'bridge' to tell "
+					      "them apart",
+					      v[j].bridge, v[j].name, v[i].name, pos[i].key->line);
+				else
+					y_err(c, at,
+					      "bridge '%s' of network '%s' is the bridge of the "
+					      "built-in network 'default'",
+					      v[j].bridge, v[j].name);
+			}
+		}
+	}
+}
+
+static void parse_networks(struct yctx *c, const struct ynode *m, struct daemon_config *cfg)
+{
+	struct spec_netdef *v = NULL;
+	struct netpos *pos = NULL;
+	size_t n = 0, count = 0;
+	bool has_default = false;
+
+	if (!y_want(c, m, YNODE_MAPPING, "networks"))
+		return;
+	y_check_keys(c, m, "in 'networks'", NULL);
+	for (size_t i = 0; i < m->n; i++)
+		if (y_pair_ok(&m->pairs[i]) &&
+		    strcmp(m->pairs[i].key->value, SPEC_NET_DEFAULT) == 0)
+			has_default = true;
+	v = calloc(m->n + 1, sizeof(*v));
+	pos = calloc(m->n + 1, sizeof(*pos));
+	if (!v || !pos) {
+		c->oom = true;
+		goto out;
+	}
+	/* The built-in default goes first: the pair checks report at the later one. */
+	if (!has_default && netdef_builtin(&v[n++]) < 0) {
+		c->oom = true;
+		goto out;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		const struct ypair *pr = &m->pairs[i];
+
+		if (!y_pair_ok(pr))
+			continue;
+		if (++count + (has_default ? 0 : 1) > SPEC_MAX_NETWORKS) {
+			y_err(c, pr->key, "too many networks (at most %d, counting '%s')",
+			      SPEC_MAX_NETWORKS, SPEC_NET_DEFAULT);
+			break;
+		}
+		if (parse_network(c, pr, &v[n], &pos[n])) {
+			n++;
+		} else {
+			free(v[n].name);
+			free(v[n].bridge);
+			memset(&v[n], 0, sizeof(v[n]));
+		}
+	}
+	if (!c->oom)
+		check_network_pairs(c, v, pos, n);
+	qsort(v, n, sizeof(*v), netdef_cmp);
+	netdefs_free(cfg->networks, cfg->nnetworks);
+	cfg->networks = v;
+	cfg->nnetworks = n;
+	v = NULL;
+	n = 0;
+out:
+	netdefs_free(v, n);
+	free(pos);
+}
+
 static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon_config *cfg)
 {
-	static const char *const keys[] = {
-		"services_dir", "state_dir",	  "runtime_dir", "cgroup_root", "metrics", "budget",
-		"log",		"probe_interval", "images",	 "rebalance",	NULL
-	};
+	static const char *const keys[] = { "services_dir", "state_dir",      "runtime_dir",
+					    "cgroup_root",  "metrics",	      "budget",
+					    "log",	    "probe_interval", "images",
+					    "rebalance",    "networks",	      NULL };
 	static const char *const rebalance_keys[] = { "mode", "drift", "working_set_target", NULL };
 	static const char *const modes[] = { "off", "observe", "enforce", NULL };
 	static const char *const drifts[] = { "reassert", "adopt", NULL };
@@ -232,6 +559,10 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 				cfg->rebalance.ws_target_permille = pm;
 		}
 	}
+
+	m = y_get(root, "networks", NULL);
+	if (!y_is_null(m))
+		parse_networks(c, m, cfg);
 
 	x = y_get(root, "probe_interval", NULL);
 	if (!y_is_null(x))

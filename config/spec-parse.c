@@ -9,6 +9,7 @@
 #endif
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +25,7 @@
 #define PIDS_LIMIT 4194304 /* PID_MAX_LIMIT */
 #define HOUR_MS 3600000ULL
 #define DAY_MS (24 * HOUR_MS)
+#define SPEC_MAX_PORTS_TOTAL 1024 /* published ports per service, ranges counted out */
 
 struct pos {
 	int line, column;
@@ -50,11 +52,10 @@ struct loader {
 static const char *const service_keys[] = {
 	"image",      "rootfs", "command",   "environment", "user",    "working_dir", "hostname",
 	"class",      "init",	"resources", "isolation",   "restart", "ready",	      "watchdog",
-	"depends_on", "stop",	"on_oom",    "pressure",    "persist", NULL,
+	"depends_on", "stop",	"on_oom",    "pressure",    "persist", "ports",	      NULL,
 };
 static const char *const class_names[] = { "standard", "critical", "batch", NULL };
 static const char *const restart_names[] = { "on-failure", "always", "never", NULL };
-static const char *const network_names[] = { "none", "host", NULL };
 static const char *const mount_names[] = { "bind", "tmpfs", NULL };
 static const char *const on_oom_names[] = { "restart", "stop", "grow", NULL };
 static const char *const action_names[] = { "reclaim", "grow", "freeze", "restart", "kill", NULL };
@@ -82,6 +83,12 @@ struct service_spec *service_spec_free(struct service_spec *s)
 		free(s->isolation.mounts[i].target);
 	}
 	free(s->isolation.mounts);
+	for (size_t i = 0; i < s->isolation.nnetworks; i++) {
+		free(s->isolation.networks[i].network);
+		config_strv_free(s->isolation.networks[i].aliases);
+	}
+	free(s->isolation.networks);
+	free(s->ports);
 	config_strv_free(s->ready.exec);
 	config_strv_free(s->depends_on);
 	free(s);
@@ -149,6 +156,7 @@ struct sp {
 	const struct ynode *image_key, *rootfs_key, *command_key, *hostname_v;
 	const struct ynode *ns_v, *ns_net_item, *ns_user_item, *network_v, *mounts_v, *ro_v;
 	const struct ynode *user_map_v; /* isolation.user.map */
+	const struct ynode *ports_key;
 	const struct ynode *delay_v, *max_delay_v, *watchdog_v;
 	const struct ynode **deps; /* depends_on item nodes */
 };
@@ -957,6 +965,335 @@ static void parse_user_ns(struct sp *p, const struct ynode *v)
 	s->isolation.namespaces |= SPEC_NS_USER;
 }
 
+static const char network_hint[] =
+    "none, host, a network name, or a list of NAME or {network: NAME, ip: A.B.C.D, aliases: "
+    "[...]}";
+
+/* One entry of isolation.network: NAME or {network: NAME, ip: A.B.C.D, aliases: [...]}. */
+static bool parse_netattach(struct sp *p, const struct ynode *it, struct spec_netattach *at)
+{
+	static const char *const keys[] = { "network", "ip", "aliases", NULL };
+	struct yctx *c = p->c;
+	size_t errors = c->nerrors;
+	const struct ynode *name = it, *x;
+	char q[80];
+
+	*at = (struct spec_netattach){ .line = it->line, .column = it->column };
+	if (it->type == YNODE_MAPPING) {
+		y_check_keys(c, it, "in a network entry", keys);
+		name = y_get(it, "network", NULL);
+		if (y_is_null(name)) {
+			y_err(c, it, "a network entry needs 'network: NAME'");
+			return false;
+		}
+	} else if (it->type != YNODE_SCALAR || y_is_null(it)) {
+		y_err(c, it,
+		      "entries of 'isolation.network' must be network names or mappings, not %s",
+		      y_kind(it));
+		return false;
+	}
+	if (!y_scalar(c, name, "network"))
+		return false;
+	if (strcmp(name->value, "none") == 0 || strcmp(name->value, "host") == 0) {
+		y_err(c, name, "'%s' is not a network to join; list bridge networks by name",
+		      name->value);
+		return false;
+	}
+	if (!config_valid_name(name->value)) {
+		y_err(c, name, "invalid network name '%s' (expected %s)",
+		      y_quote(name, q, sizeof(q)), network_hint);
+		return false;
+	}
+	at->network = y_strdup(c, name->value);
+	if (it->type != YNODE_MAPPING)
+		return c->nerrors == errors;
+
+	x = y_get(it, "ip", NULL);
+	if (!y_is_null(x) && y_scalar(c, x, "ip")) {
+		if (!config_parse_ipv4(x->value, &at->ip) || at->ip == 0) {
+			at->ip = 0;
+			y_err(c, x, "invalid ip '%s' (expected A.B.C.D)", y_quote(x, q, sizeof(q)));
+		} else {
+			at->ip_line = x->line;
+			at->ip_column = x->column;
+		}
+	}
+	x = y_get(it, "aliases", NULL);
+	if (y_is_null(x))
+		return c->nerrors == errors;
+	if (x->type == YNODE_SCALAR) {
+		y_err(c, x, "'aliases' must be a list of names; write aliases: [%s]",
+		      y_quote(x, q, sizeof(q)));
+		return false;
+	}
+	if (!y_want(c, x, YNODE_SEQUENCE, "aliases"))
+		return false;
+	if (x->n > SPEC_MAX_ALIASES) {
+		y_err(c, x, "too many aliases (at most %d)", SPEC_MAX_ALIASES);
+		return false;
+	}
+	at->aliases = calloc(x->n + 1, sizeof(*at->aliases));
+	if (!at->aliases) {
+		c->oom = true;
+		return false;
+	}
+	for (size_t i = 0; i < x->n; i++) {
+		const struct ynode *a = x->items[i];
+		bool dup = false;
+
+		if (a->type != YNODE_SCALAR || y_is_null(a)) {
+			y_err(c, a, "aliases must be names, not %s", y_kind(a));
+			continue;
+		}
+		if (!config_valid_name(a->value)) {
+			y_err(c, a,
+			      "invalid alias '%s' (1-63 characters of a-z, 0-9, '_' and '-', "
+			      "starting with a letter or digit)",
+			      y_quote(a, q, sizeof(q)));
+			continue;
+		}
+		if (strcmp(a->value, p->name) == 0) {
+			y_err(c, a, "alias '%s' is the service's own name, which resolves already",
+			      a->value);
+			continue;
+		}
+		for (size_t j = 0; j < at->naliases; j++)
+			dup = dup || strcmp(at->aliases[j], a->value) == 0;
+		if (dup) {
+			y_err(c, a, "alias '%s' listed twice", a->value);
+			continue;
+		}
+		at->aliases[at->naliases] = y_strdup(c, a->value);
+		if (at->aliases[at->naliases])
+			at->naliases++;
+	}
+	return c->nerrors == errors && !c->oom;
+}
+
+static void netattach_clear(struct spec_netattach *at)
+{
+	free(at->network);
+	config_strv_free(at->aliases);
+	memset(at, 0, sizeof(*at));
+}
+
+/* isolation.network: none | host | NAME | [entries]. */
+static void parse_network(struct sp *p, const struct ynode *x)
+{
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	const struct ynode *one[1] = { x }, *const *items = one;
+	size_t n = 1, errors = c->nerrors;
+	struct spec_netattach *v;
+	char q[80];
+
+	if (x->type == YNODE_SCALAR) {
+		if (strcmp(x->value, "none") == 0 || strcmp(x->value, "host") == 0) {
+			s->isolation.network = x->value[0] == 'n' ? NETWORK_NONE : NETWORK_HOST;
+			p->network_v = x;
+			return;
+		}
+		if (!config_valid_name(x->value)) {
+			y_err(c, x, "invalid network '%s' (expected %s)", y_quote(x, q, sizeof(q)),
+			      network_hint);
+			return;
+		}
+	} else if (x->type == YNODE_SEQUENCE) {
+		if (x->n == 0) {
+			y_err(c, x, "an empty 'isolation.network' joins nothing; write 'none'");
+			return;
+		}
+		if (x->n > SPEC_MAX_ATTACH) {
+			y_err(c, x, "a service joins at most %d networks", SPEC_MAX_ATTACH);
+			return;
+		}
+		items = (const struct ynode *const *)x->items;
+		n = x->n;
+	} else {
+		y_err(c, x, "'isolation.network' must be %s, not %s", network_hint, y_kind(x));
+		return;
+	}
+	v = calloc(n, sizeof(*v));
+	if (!v) {
+		c->oom = true;
+		return;
+	}
+	s->isolation.networks = v;
+	for (size_t i = 0; i < n; i++) {
+		struct spec_netattach *at = &v[s->isolation.nnetworks];
+		bool ok = parse_netattach(p, items[i], at);
+
+		for (size_t j = 0; ok && j < s->isolation.nnetworks; j++) {
+			if (strcmp(v[j].network, at->network) == 0) {
+				y_err(c, items[i],
+				      "network '%s' listed twice (first at line %d, column %d)",
+				      at->network, v[j].line, v[j].column);
+				ok = false;
+			}
+		}
+		if (ok)
+			s->isolation.nnetworks++;
+		else
+			netattach_clear(at);
+	}
+	if (c->nerrors == errors && !c->oom) {
+		s->isolation.network = NETWORK_BRIDGE;
+		p->network_v = x;
+	}
+}
+
+/* 1..5 digits, nothing else. */
+static bool port_number(const char *s, size_t len, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* "N" or "A-B" -> first port and count; 0 = not a port or a range. */
+static unsigned port_range(const char *s, size_t len, uint16_t *first)
+{
+	const char *dash = memchr(s, '-', len);
+	size_t alen = dash ? (size_t)(dash - s) : len;
+	unsigned long a, b;
+
+	if (!port_number(s, alen, &a))
+		return 0;
+	b = a;
+	if (dash && !port_number(dash + 1, len - alen - 1, &b))
+		return 0;
+	if (a < 1 || b > 65535 || b < a)
+		return 0;
+	*first = (uint16_t)a;
+	return (unsigned)(b - a + 1);
+}
+
+/* "[IP:]HOSTPORT[-END]:PORT[-END][/tcp|/udp]" -> *pt. */
+static bool parse_port(struct yctx *c, const struct ynode *it, struct spec_port *pt)
+{
+	const char *v, *slash, *c1, *c2, *end;
+	unsigned hn, cn;
+	char q[80], ip[20];
+
+	if (it->type != YNODE_SCALAR || y_is_null(it)) {
+		y_err(c, it, "entries of 'ports' must be strings like \"8080:80\", not %s",
+		      y_kind(it));
+		return false;
+	}
+	v = it->value;
+	*pt = (struct spec_port){ .proto = IPPROTO_TCP, .line = it->line, .column = it->column };
+	slash = strchr(v, '/');
+	end = slash ? slash : v + strlen(v);
+	if (slash && strcmp(slash, "/udp") == 0) {
+		pt->proto = IPPROTO_UDP;
+	} else if (slash && strcmp(slash, "/tcp") != 0) {
+		y_err(c, it, "unknown protocol '%s' in port '%s' (tcp or udp)", slash + 1,
+		      y_quote(it, q, sizeof(q)));
+		return false;
+	}
+	c2 = memrchr(v, ':', (size_t)(end - v));
+	if (!c2) {
+		y_err(c, it,
+		      "port '%s' has no host port: paddock needs the host port to publish it; "
+		      "write \"HOSTPORT:%s\"",
+		      y_quote(it, q, sizeof(q)), y_quote(it, q, sizeof(q)));
+		return false;
+	}
+	c1 = memrchr(v, ':', (size_t)(c2 - v));
+	if (c1) {
+		size_t len = (size_t)(c1 - v);
+
+		if (len < sizeof(ip)) {
+			memcpy(ip, v, len);
+			ip[len] = '\0';
+		}
+		if (len >= sizeof(ip) || !config_parse_ipv4(ip, &pt->host_ip)) {
+			y_err(c, it, "invalid host address in port '%s' (expected IPv4 A.B.C.D)",
+			      y_quote(it, q, sizeof(q)));
+			return false;
+		}
+	}
+	hn = port_range(c1 ? c1 + 1 : v, (size_t)(c2 - (c1 ? c1 + 1 : v)), &pt->host_port);
+	cn = port_range(c2 + 1, (size_t)(end - c2 - 1), &pt->port);
+	if (hn == 0 || cn == 0) {
+		y_err(c, it,
+		      "invalid port '%s' (expected [IP:]HOSTPORT:PORT[/tcp|/udp], ports 1-65535, "
+		      "ranges like 9000-9005)",
+		      y_quote(it, q, sizeof(q)));
+		return false;
+	}
+	if (hn != cn) {
+		y_err(c, it, "ranges of different lengths: %u host port%s for %u", hn,
+		      hn == 1 ? "" : "s", cn);
+		return false;
+	}
+	pt->count = (uint16_t)hn;
+	return true;
+}
+
+static bool port_overlap(const struct spec_port *a, const struct spec_port *b)
+{
+	return a->proto == b->proto &&
+	       (a->host_ip == 0 || b->host_ip == 0 || a->host_ip == b->host_ip) &&
+	       a->host_port < b->host_port + b->count && b->host_port < a->host_port + a->count;
+}
+
+/* ports: ["8080:80", "127.0.0.1:5353:53/udp", "9000-9005:9000-9005"] */
+static void parse_ports(struct sp *p, const struct ynode *key, const struct ynode *x)
+{
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	unsigned total = 0;
+	char q[80];
+
+	if (x->type == YNODE_SCALAR) {
+		y_err(c, x, "'ports' must be a list; write ports: [\"%s\"]",
+		      y_quote(x, q, sizeof(q)));
+		return;
+	}
+	if (!y_want(c, x, YNODE_SEQUENCE, "ports"))
+		return;
+	if (x->n > SPEC_MAX_PORTS) {
+		y_err(c, x, "too many entries in 'ports' (at most %d)", SPEC_MAX_PORTS);
+		return;
+	}
+	p->ports_key = key;
+	s->ports = calloc(x->n ? x->n : 1, sizeof(*s->ports));
+	if (!s->ports) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < x->n; i++) {
+		struct spec_port *pt = &s->ports[s->nports];
+		bool ok = parse_port(c, x->items[i], pt);
+
+		for (size_t j = 0; ok && j < s->nports; j++) {
+			if (port_overlap(&s->ports[j], pt)) {
+				y_err(c, x->items[i],
+				      "host ports of '%s' overlap the entry at line %d, column %d",
+				      y_quote(x->items[i], q, sizeof(q)), s->ports[j].line,
+				      s->ports[j].column);
+				ok = false;
+			}
+		}
+		if (ok && (total += pt->count) > SPEC_MAX_PORTS_TOTAL) {
+			y_err(c, x->items[i], "too many ports: at most %d in all per service",
+			      SPEC_MAX_PORTS_TOTAL);
+			return;
+		}
+		if (ok)
+			s->nports++;
+	}
+}
+
 static void parse_isolation(struct sp *p, const struct ynode *v)
 {
 	static const char *const keys[] = {
@@ -1003,10 +1340,8 @@ static void parse_isolation(struct sp *p, const struct ynode *v)
 		      "{map: 0:HOSTUID:COUNT}");
 
 	x = y_get(v, "network", NULL);
-	if (!y_is_null(x) && y_enum(c, x, "network", network_names, &e)) {
-		s->isolation.network = (enum spec_network)e;
-		p->network_v = x;
-	}
+	if (!y_is_null(x))
+		parse_network(p, x);
 	x = y_get(v, "readonly_rootfs", NULL);
 	if (!y_is_null(x) &&
 	    y_bool(c, x, "isolation.readonly_rootfs", &s->isolation.readonly_rootfs))
@@ -1324,10 +1659,18 @@ static void cross_checks(struct sp *p)
 			      "namespace 'net' contradicts 'network: host'; remove one of them");
 		s->isolation.namespaces &= ~(unsigned)SPEC_NS_NET;
 	} else if (p->ns_v && !(s->isolation.namespaces & SPEC_NS_NET)) {
-		y_err(c, p->ns_v,
-		      "'network: none' needs the 'net' namespace; add 'net' to namespaces or set "
-		      "'network: host'");
+		if (s->isolation.network == NETWORK_BRIDGE)
+			y_err(
+			    c, p->ns_v,
+			    "a bridge network needs the 'net' namespace (the service gets its own "
+			    "interfaces there); add 'net' to namespaces");
+		else
+			y_err(c, p->ns_v,
+			      "'network: none' needs the 'net' namespace; add 'net' to namespaces "
+			      "or set 'network: host'");
 	}
+	if (p->ports_key && s->isolation.network != NETWORK_BRIDGE)
+		y_err(c, p->ports_key, "ports need a bridge network: set isolation.network");
 	if (p->ns_v && !(s->isolation.namespaces & SPEC_NS_MOUNT)) {
 		if (p->image_key || p->rootfs_key || p->mounts_v || p->ro_v)
 			y_err(c, p->ns_v,
@@ -1450,6 +1793,9 @@ static struct service_spec *parse_service(struct yctx *c, const char *file, cons
 	if (!y_is_null(x) && y_enum(c, x, "on_oom", on_oom_names, &e))
 		s->on_oom = (enum spec_on_oom)e;
 	parse_pressure(&p, y_get(v, "pressure", NULL));
+	x = y_get(v, "ports", &k);
+	if (!y_is_null(x))
+		parse_ports(&p, k, x);
 	cross_checks(&p);
 
 done:

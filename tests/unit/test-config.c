@@ -8,6 +8,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -40,7 +41,7 @@ struct spec_case {
 	const char *name;
 	const char *yaml;
 	size_t n; /* expected diagnostics; 0 = must parse */
-	struct want d[6];
+	struct want d[12];
 	void (*check)(const struct spec_set *set);
 };
 
@@ -427,10 +428,94 @@ static void check_chain(const struct spec_set *set)
 
 /* --- the cases --------------------------------------------------------- */
 
+/* --- networks and ports ------------------------------------------------- */
+
+#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+static void check_network_name(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->isolation.network, NETWORK_BRIDGE);
+	assert_int_equal(s->isolation.namespaces, SPEC_NS_DEFAULT);
+	assert_int_equal(s->isolation.nnetworks, 1);
+	assert_string_equal(s->isolation.networks[0].network, "backend");
+	assert_int_equal(s->isolation.networks[0].ip, 0);
+	assert_int_equal(s->isolation.networks[0].naliases, 0);
+	assert_int_equal(s->isolation.networks[0].line, 4);
+	assert_int_equal(s->isolation.networks[0].column, 26);
+	assert_int_equal(s->isolation.networks[0].ip_line, 0);
+	assert_int_equal(s->nports, 0);
+}
+
+static void check_network_list(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+	const struct spec_netattach *a = s->isolation.networks;
+	const struct spec_port *pt = s->ports;
+
+	assert_int_equal(s->isolation.network, NETWORK_BRIDGE);
+	assert_int_equal(s->isolation.nnetworks, 2);
+	assert_string_equal(a[0].network, "front");
+	assert_int_equal(a[0].ip, 0);
+	assert_null(a[0].aliases);
+	assert_int_equal(a[0].line, 6);
+	assert_int_equal(a[0].column, 11);
+	assert_string_equal(a[1].network, "backend");
+	assert_int_equal(a[1].ip, IP4(10, 90, 0, 10));
+	assert_int_equal(a[1].naliases, 2);
+	assert_string_equal(a[1].aliases[0], "www");
+	assert_string_equal(a[1].aliases[1], "web-1");
+	assert_null(a[1].aliases[2]);
+	assert_int_equal(a[1].line, 7);
+	assert_int_equal(a[1].column, 11);
+	assert_int_equal(a[1].ip_line, 7);
+	assert_int_equal(a[1].ip_column, 34);
+
+	assert_int_equal(s->nports, 4);
+	assert_int_equal(pt[0].host_ip, 0);
+	assert_int_equal(pt[0].host_port, 8080);
+	assert_int_equal(pt[0].port, 80);
+	assert_int_equal(pt[0].count, 1);
+	assert_int_equal(pt[0].proto, IPPROTO_TCP);
+	assert_int_equal(pt[0].line, 8);
+	assert_int_equal(pt[0].column, 13);
+	assert_int_equal(pt[1].host_ip, IP4(127, 0, 0, 1));
+	assert_int_equal(pt[1].host_port, 5353);
+	assert_int_equal(pt[1].port, 53);
+	assert_int_equal(pt[1].count, 1);
+	assert_int_equal(pt[1].proto, IPPROTO_UDP);
+	assert_int_equal(pt[1].column, 24);
+	assert_int_equal(pt[2].host_ip, 0);
+	assert_int_equal(pt[2].host_port, 9000);
+	assert_int_equal(pt[2].port, 9100);
+	assert_int_equal(pt[2].count, 6);
+	assert_int_equal(pt[2].proto, IPPROTO_TCP);
+	/* The same host port on udp does not collide with tcp. */
+	assert_int_equal(pt[3].host_port, 8080);
+	assert_int_equal(pt[3].proto, IPPROTO_UDP);
+}
+
 #define SVC "services:\n  web:\n    command: [/bin/web]\n"
+#define NET SVC "    isolation: {network: backend}\n"
 
 static const struct spec_case cases[] = {
 	/* Good specs. */
+	{ "network by name",
+	  SVC "    isolation: {network: backend}\n",
+	  0,
+	  { { 0 } },
+	  check_network_name },
+	{ "networks and ports",
+	  SVC "    isolation:\n"
+	      "      network:\n"
+	      "        - front\n"
+	      "        - {network: backend, ip: 10.90.0.10, aliases: [www, web-1]}\n"
+	      "    ports: [\"8080:80\", \"127.0.0.1:5353:53/udp\", \"9000-9005:9100-9105/tcp\",\n"
+	      "            \"8080:80/udp\"]\n",
+	  0,
+	  { { 0 } },
+	  check_network_list },
 	{ "design example",
 	  "# the shape from DESIGN.md\n"
 	  "services:\n"
@@ -747,9 +832,102 @@ static const struct spec_case cases[] = {
 	  1,
 	  { { 4, 35, "namespace 'net' contradicts 'network: host'" } } },
 	{ "network invalid",
-	  SVC "    isolation: {network: bridge}\n",
+	  SVC "    isolation: {network: Bridge}\n",
 	  1,
-	  { { 4, 26, "invalid network 'bridge' (expected one of: none, host" } } },
+	  { { 4, 26, "invalid network 'Bridge' (expected none, host, a network name" } } },
+	{ "network as a mapping",
+	  SVC "    isolation: {network: {network: a}}\n",
+	  1,
+	  { { 4, 26, "'isolation.network' must be none, host, a network name" } } },
+	{ "network empty list",
+	  SVC "    isolation: {network: []}\n",
+	  1,
+	  { { 4, 26, "joins nothing; write 'none'" } } },
+	{ "network entries",
+	  SVC "    isolation:\n"
+	      "      network:\n"
+	      "        - a\n"
+	      "        - a\n"
+	      "        - host\n"
+	      "        - {ip: 10.0.0.1}\n"
+	      "        - {network: b, ip: 10.0.0.256, mask: 8}\n"
+	      "        - {network: c, aliases: [web, Www, x, x]}\n"
+	      "        - {network: d, aliases: www}\n"
+	      "        - [e]\n",
+	  10,
+	  { { 7, 11, "network 'a' listed twice (first at line 6, column 11)" },
+	    { 8, 11, "'host' is not a network to join" },
+	    { 9, 11, "a network entry needs 'network: NAME'" },
+	    { 10, 28, "invalid ip '10.0.0.256' (expected A.B.C.D)" },
+	    { 10, 40, "unknown key 'mask' in a network entry" },
+	    { 11, 34, "alias 'web' is the service's own name" },
+	    { 11, 39, "invalid alias 'Www'" },
+	    { 11, 47, "alias 'x' listed twice" },
+	    { 12, 33, "'aliases' must be a list of names; write aliases: [www]" },
+	    { 13, 11,
+	      "entries of 'isolation.network' must be network names or mappings, not a "
+	      "list" } } },
+	{ "too many networks and aliases",
+	  SVC "    isolation:\n"
+	      "      network: [a, b, c, d, e, f, g, h, i]\n"
+	      "  db:\n"
+	      "    command: [/bin/db]\n"
+	      "    isolation:\n"
+	      "      network:\n"
+	      "        - {network: a, aliases: [a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, "
+	      "a13, a14, a15, a16, a17]}\n",
+	  2,
+	  { { 5, 16, "a service joins at most 8 networks" },
+	    { 10, 33, "too many aliases (at most 16)" } } },
+	{ "bridge network without net",
+	  SVC "    isolation: {namespaces: [pid, mount], network: backend}\n",
+	  1,
+	  { { 4, 29, "a bridge network needs the 'net' namespace" } } },
+	{ "ports without a bridge network",
+	  SVC "    ports: [\"8080:80\"]\n",
+	  1,
+	  { { 4, 5, "ports need a bridge network: set isolation.network" } } },
+	{ "ports with network host",
+	  SVC "    isolation: {network: host}\n    ports: [\"8080:80\"]\n",
+	  1,
+	  { { 5, 5, "ports need a bridge network: set isolation.network" } } },
+	{ "port forms",
+	  NET "    ports:\n"
+	      "      - \"80\"\n"
+	      "      - 9000-9005:9000-9004\n"
+	      "      - 0:80\n"
+	      "      - 65536:80\n"
+	      "      - 8080:80/sctp\n"
+	      "      - 1.2.3:80:80\n"
+	      "      - 1.2.3.4:80:80:80\n"
+	      "      - 90-80:80-90\n"
+	      "      - 81:81-82\n"
+	      "      - {a: b}\n",
+	  10,
+	  { { 6, 9, "port '80' has no host port: paddock needs the host port" },
+	    { 7, 9, "ranges of different lengths: 6 host ports for 5" },
+	    { 8, 9, "invalid port '0:80'" },
+	    { 9, 9, "invalid port '65536:80'" },
+	    { 10, 9, "unknown protocol 'sctp' in port '8080:80/sctp' (tcp or udp)" },
+	    { 11, 9, "invalid host address in port '1.2.3:80:80'" },
+	    { 12, 9, "invalid host address in port '1.2.3.4:80:80:80'" },
+	    { 13, 9, "invalid port '90-80:80-90'" },
+	    { 14, 9, "ranges of different lengths: 1 host port for 2" },
+	    { 15, 9, "entries of 'ports' must be strings like \"8080:80\", not a mapping" } } },
+	{ "port overlaps",
+	  NET "    ports: [\"8080-8090:80-90\", \"127.0.0.1:8085:85\", \"8085:85/udp\",\n"
+	      "            \"127.0.0.2:8000:80\", \"127.0.0.3:8000:80\", \"8000:80\"]\n",
+	  2,
+	  { { 5, 32, "host ports of '127.0.0.1:8085:85' overlap the entry at line 5, column 13" },
+	    { 6, 55, "host ports of '8000:80' overlap the entry at line 6, column 13" } } },
+	{ "too many ports",
+	  NET "    ports: [\"1-1000:1-1000\", \"2001-2100:2001-2100\"]\n",
+	  1,
+	  { { 5, 30, "too many ports: at most 1024 in all per service" } } },
+	{ "ports not a list",
+	  NET "    ports: \"8080:80\"\n",
+	  1,
+	  { { 5, 12, "'ports' must be a list; write ports: [\"8080:80\"]" } } },
 	{ "image without mount namespace",
 	  "services:\n  web:\n    image: /img\n    isolation: {namespaces: [net]}\n",
 	  1,
@@ -1662,6 +1840,311 @@ static void test_daemon_errors(void **state)
 	config_errors_clear(&e);
 }
 
+/* Without networks: exactly the built-in default. */
+static void test_daemon_network_default(void **state)
+{
+	static const char y[] = "probe_interval: 1s\n";
+	struct daemon_config *cfgs[2] = { daemon_config_new_defaults(), NULL };
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &cfgs[1], &e),
+			 0);
+	for (size_t i = 0; i < 2; i++) {
+		const struct daemon_config *c = cfgs[i];
+		const struct spec_netdef *n;
+
+		assert_non_null(c);
+		assert_int_equal(c->nnetworks, 1);
+		n = &c->networks[0];
+		assert_string_equal(n->name, "default");
+		assert_string_equal(n->bridge, "paddock0");
+		assert_int_equal(n->subnet, IP4(10, 89, 0, 0));
+		assert_int_equal(n->prefix, 16);
+		assert_int_equal(n->gateway, IP4(10, 89, 0, 1));
+		assert_int_equal(n->mtu, 1500);
+		assert_false(n->internal);
+		assert_true(n->masquerade);
+		assert_int_equal(n->line, 0);
+		assert_ptr_equal(config_find_network(c, "default"), n);
+		assert_null(config_find_network(c, "front"));
+		daemon_config_free(cfgs[i]);
+	}
+	assert_int_equal(e.n, 0);
+}
+
+static void test_daemon_networks(void **state)
+{
+	static const char y[] =
+	    "networks:\n"
+	    "  front: {subnet: 10.91.0.0/24, gateway: 10.91.0.254, mtu: 9000,\n"
+	    "          bridge: br-front.1}\n"
+	    "  backend:\n"
+	    "    subnet: 10.90.0.0/24\n"
+	    "    internal: true\n"
+	    "  averyveryverylongname: {subnet: 172.30.0.0/16, masquerade: no}\n";
+	static const char dflt[] = "networks:\n"
+				   "  default: {subnet: 10.100.0.0/20, mtu: 1400}\n"
+				   "  a: {subnet: 10.89.0.0/16}\n";
+	struct daemon_config *c = NULL;
+	struct config_errors e = { 0 };
+	const struct spec_netdef *n;
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e), 0);
+	assert_int_equal(c->nnetworks, 4);
+	/* Sorted by name. */
+	n = &c->networks[0];
+	assert_string_equal(n->name, "averyveryverylongname");
+	assert_string_equal(n->bridge, "pd-averyveryver");
+	assert_int_equal(n->subnet, IP4(172, 30, 0, 0));
+	assert_int_equal(n->prefix, 16);
+	assert_int_equal(n->gateway, IP4(172, 30, 0, 1));
+	assert_false(n->internal);
+	assert_false(n->masquerade);
+	assert_int_equal(n->line, 7);
+	assert_int_equal(n->column, 3);
+	n = &c->networks[1];
+	assert_string_equal(n->name, "backend");
+	assert_string_equal(n->bridge, "pd-backend");
+	assert_int_equal(n->subnet, IP4(10, 90, 0, 0));
+	assert_int_equal(n->prefix, 24);
+	assert_int_equal(n->gateway, IP4(10, 90, 0, 1));
+	assert_int_equal(n->mtu, 1500);
+	assert_true(n->internal);
+	assert_false(n->masquerade);
+	assert_int_equal(n->line, 4);
+	n = &c->networks[2];
+	assert_string_equal(n->name, "default");
+	assert_string_equal(n->bridge, "paddock0");
+	assert_int_equal(n->subnet, IP4(10, 89, 0, 0));
+	n = &c->networks[3];
+	assert_string_equal(n->name, "front");
+	assert_string_equal(n->bridge, "br-front.1");
+	assert_int_equal(n->subnet, IP4(10, 91, 0, 0));
+	assert_int_equal(n->prefix, 24);
+	assert_int_equal(n->gateway, IP4(10, 91, 0, 254));
+	assert_int_equal(n->mtu, 9000);
+	assert_false(n->internal);
+	assert_true(n->masquerade);
+	assert_ptr_equal(config_find_network(c, "front"), n);
+	c = daemon_config_free(c);
+
+	/* A defined 'default' replaces the built-in one, keeping what it does not set. */
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", dflt, strlen(dflt), &host8g, &c, &e),
+			 0);
+	assert_int_equal(c->nnetworks, 2);
+	n = config_find_network(c, "default");
+	assert_non_null(n);
+	assert_string_equal(n->bridge, "paddock0");
+	assert_int_equal(n->subnet, IP4(10, 100, 0, 0));
+	assert_int_equal(n->prefix, 20);
+	assert_int_equal(n->gateway, IP4(10, 100, 0, 1));
+	assert_int_equal(n->mtu, 1400);
+	assert_true(n->masquerade);
+	assert_int_equal(n->line, 2);
+	assert_string_equal(config_find_network(c, "a")->bridge, "pd-a");
+	daemon_config_free(c);
+	assert_int_equal(e.n, 0);
+}
+
+static void test_daemon_network_errors(void **state)
+{
+	static const char y[] = "networks:\n"
+				"  a: {subnet: 10.90.0/24}\n"
+				"  b: {subnet: 10.90.1.5/24}\n"
+				"  c: {subnet: 10.90.2.0/31}\n"
+				"  d: {subnet: 10.0.0.0/7}\n"
+				"  e: {subnet: 10.90.3.0/24, gateway: 10.90.4.1}\n"
+				"  f: {subnet: 10.90.5.0/24, gateway: 10.90.5.255}\n"
+				"  g: {subnet: 10.90.6.0/24, gateway: 10.90.6.0}\n"
+				"  h: {subnet: 10.90.7.0/24, internal: true, masquerade: true}\n"
+				"  i: {subnet: 10.90.8.0/24, mtu: 500}\n"
+				"  Jay: {subnet: 10.90.9.0/24}\n"
+				"  k: {subnet: 10.90.10.0/24, bridge: br/0}\n"
+				"  l: {subnet: 10.90.11.0/24, bridge: a-name-of-16-chr}\n"
+				"  m: {gateway: 10.1.1.1}\n"
+				"  n: {subnet: 10.90.12.0/24, bridge: pd-o}\n"
+				"  o: {subnet: 10.89.5.0/24}\n"
+				"  p: {subnet: 10.90.0.0/16}\n"
+				"  q: {subnet: 10.91.0.0/24, bridge: paddock0}\n"
+				"  very-long-name-1: {subnet: 10.92.0.0/24}\n"
+				"  very-long-name-2: {subnet: 10.92.1.0/24}\n"
+				"  r: {subnet: 10.93.0.0/24, colour: red}\n";
+	const struct want w[] = {
+		{ 2, 15, "invalid subnet '10.90.0/24' for network 'a' (expected A.B.C.D/PREFIX" },
+		{ 3, 15, "10.90.1.5/24: host bits set; did you mean 10.90.1.0/24" },
+		{ 4, 15,
+		  "subnet '10.90.2.0/31' of network 'c': the prefix must be between 8 and 30" },
+		{ 5, 15,
+		  "subnet '10.0.0.0/7' of network 'd': the prefix must be between 8 and 30" },
+		{ 6, 38, "gateway 10.90.4.1 is outside network 'e' (10.90.3.0/24)" },
+		{ 7, 38, "gateway 10.90.5.255 is the broadcast address of network 'f'" },
+		{ 8, 38, "gateway 10.90.6.0 is the network address of network 'g'" },
+		{ 9, 57, "'masquerade: true' contradicts 'internal: true' in network 'h'" },
+		{ 10, 34, "'networks.i.mtu' must be between 576 and 65535, not 500" },
+		{ 11, 3, "invalid network name 'Jay'" },
+		{ 12, 38, "invalid bridge name 'br/0' for network 'k'" },
+		{ 13, 38, "invalid bridge name 'a-name-of-16-chr'" },
+		{ 14, 3, "network 'm' needs a 'subnet'" },
+		{ 16, 3,
+		  "bridge 'pd-o' of network 'o' is the bridge of network 'n' too (line 15)" },
+		{ 16, 15,
+		  "subnet 10.89.5.0/24 of network 'o' overlaps the built-in network 'default' "
+		  "(10.89.0.0/16)" },
+		{ 17, 15,
+		  "subnet 10.90.0.0/16 of network 'p' overlaps network 'n' (10.90.12.0/24 at line "
+		  "15)" },
+		{ 18, 37,
+		  "bridge 'paddock0' of network 'q' is the bridge of the built-in network" },
+		{ 20, 3,
+		  "bridge 'pd-very-long-na' of network 'very-long-name-2' is the bridge of network "
+		  "'very-long-name-1' too (line 19)" },
+		{ 21, 29, "unknown key 'colour' in network 'r'" },
+	};
+	struct daemon_config *c = (struct daemon_config *)(uintptr_t)1;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e),
+			 -EINVAL);
+	assert_null(c);
+	expect_diags(&e, "d.yaml", sizeof(w) / sizeof(w[0]), w);
+	config_errors_clear(&e);
+}
+
+/* At most SPEC_MAX_NETWORKS, the built-in default counted. */
+static void test_daemon_network_limit(void **state)
+{
+	char y[4096];
+	size_t len = (size_t)snprintf(y, sizeof(y), "networks:\n");
+	struct daemon_config *c = NULL;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	for (int i = 0; i < SPEC_MAX_NETWORKS - 1; i++)
+		len += (size_t)snprintf(y + len, sizeof(y) - len, "  n%d: {subnet: 10.%d.0.0/16}\n",
+					i, 100 + i);
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, len, &host8g, &c, &e), 0);
+	assert_int_equal(c->nnetworks, SPEC_MAX_NETWORKS);
+	c = daemon_config_free(c);
+	len += (size_t)snprintf(y + len, sizeof(y) - len, "  one-more: {subnet: 10.200.0.0/16}\n");
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, len, &host8g, &c, &e), -EINVAL);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.diags[0].line, SPEC_MAX_NETWORKS + 1);
+	assert_int_equal(e.diags[0].column, 3);
+	assert_non_null(strstr(e.diags[0].message, "too many networks (at most 32"));
+	config_errors_clear(&e);
+}
+
+/* Specs against the daemon config's networks. */
+static const char net_daemon[] = "networks:\n"
+				 "  front: {subnet: 10.91.0.0/24}\n"
+				 "  backend: {subnet: 10.90.0.0/24, internal: true}\n";
+
+static int check_nets(const char *specs, struct config_errors *e)
+{
+	struct daemon_config *cfg = NULL;
+	struct spec_set *set = NULL;
+	int r;
+
+	assert_int_equal(
+	    config_parse_daemon_buffer("d.yaml", net_daemon, strlen(net_daemon), &host8g, &cfg, e),
+	    0);
+	r = config_parse_specs_buffer("t.yaml", specs, strlen(specs), &host8g, &set, e);
+	if (r != 0) {
+		dump(e);
+		fail_msg("specs do not parse: %d", r);
+	}
+	r = config_check_networks(set, cfg, e);
+	spec_set_free(set);
+	daemon_config_free(cfg);
+	return r;
+}
+
+static void test_check_networks(void **state)
+{
+	static const char ok[] =
+	    "services:\n"
+	    "  web:\n"
+	    "    command: [/bin/web]\n"
+	    "    isolation: {network: [front, {network: backend, ip: 10.90.0.10, aliases: "
+	    "[www]}]}\n"
+	    "    ports: [\"8080:80\", \"127.0.0.1:53:53/udp\"]\n"
+	    "  api:\n"
+	    "    command: [/bin/api]\n"
+	    "    isolation: {network: [{network: backend, aliases: [db]}, default]}\n"
+	    "  db:\n"
+	    "    command: [/bin/db]\n"
+	    "    isolation: {network: [{network: front, ip: 10.91.0.10}]}\n"
+	    "    ports: [\"8080:80/udp\", \"127.0.0.2:53:53/udp\"]\n";
+	static const char bad[] = "services:\n"
+				  "  web:\n"
+				  "    command: [/bin/web]\n"
+				  "    isolation:\n"
+				  "      network:\n"
+				  "        - {network: front, ip: 10.91.0.10, aliases: [api]}\n"
+				  "        - {network: backend, ip: 10.91.0.20}\n"
+				  "        - {network: default, ip: 10.89.0.1}\n"
+				  "    ports: [\"8080-8081:80-81\", \"127.0.0.1:53:53/udp\"]\n"
+				  "  api:\n"
+				  "    command: [/bin/api]\n"
+				  "    isolation:\n"
+				  "      network:\n"
+				  "        - {network: front, ip: 10.91.0.10}\n"
+				  "        - {network: db, ip: 10.91.0.255}\n"
+				  "    ports: [\"127.0.0.1:8081:80\", \"53:53/udp\"]\n"
+				  "  cache:\n"
+				  "    command: [/bin/cache]\n"
+				  "    isolation: {network: [backend]}\n"
+				  "    ports: [\"6379:6379\"]\n";
+	const struct want w[] = {
+		{ 6, 11,
+		  "alias 'api' is the name of service 'api' (t.yaml:10) on network 'front'" },
+		{ 7, 34, "ip 10.91.0.20 is outside network 'backend' (10.90.0.0/24)" },
+		{ 8, 34, "ip 10.89.0.1 is the gateway address of network 'default'" },
+		{ 14, 32, "ip 10.91.0.10 on network 'front' is taken by service 'web' (t.yaml:6)" },
+		{ 15, 11, "unknown network 'db'; networks: backend, default, front" },
+		{ 16, 13, "host port tcp/8081 is also published by service 'web' (t.yaml:9:13)" },
+		{ 16, 34, "host port udp/53 is also published by service 'web' (t.yaml:9:32)" },
+		{ 20, 13, "ports are published to the first network, and 'backend' is internal" },
+	};
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(check_nets(ok, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(check_nets(bad, &e), -1);
+	expect_diags(&e, "t.yaml", sizeof(w) / sizeof(w[0]), w);
+	config_errors_clear(&e);
+}
+
+static void test_ipv4(void **state)
+{
+	uint32_t ip = 7;
+	char buf[16];
+
+	(void)state;
+	assert_true(config_parse_ipv4("10.90.0.1", &ip));
+	assert_int_equal(ip, IP4(10, 90, 0, 1));
+	assert_true(config_parse_ipv4("255.255.255.255", &ip));
+	assert_int_equal(ip, UINT32_MAX);
+	assert_true(config_parse_ipv4("0.0.0.0", &ip));
+	assert_int_equal(ip, 0);
+	assert_false(config_parse_ipv4("10.90.0", &ip));
+	assert_false(config_parse_ipv4("10.90.0.1.", &ip));
+	assert_false(config_parse_ipv4("10.090.0.1", &ip));
+	assert_false(config_parse_ipv4("10.256.0.1", &ip));
+	assert_false(config_parse_ipv4("10..0.1", &ip));
+	assert_false(config_parse_ipv4(" 10.0.0.1", &ip));
+	assert_false(config_parse_ipv4("1000.0.0.1", &ip));
+	assert_string_equal(config_format_ipv4(IP4(192, 168, 10, 254), buf), "192.168.10.254");
+	assert_int_equal(config_netmask(24), IP4(255, 255, 255, 0));
+	assert_int_equal(config_netmask(0), 0);
+	assert_int_equal(config_netmask(32), UINT32_MAX);
+}
+
 static void test_daemon_rebalance(void **state)
 {
 	static const char ok[] =
@@ -1823,6 +2306,12 @@ int main(void)
 		cmocka_unit_test(test_daemon_full),
 		cmocka_unit_test(test_daemon_errors),
 		cmocka_unit_test(test_daemon_rebalance),
+		cmocka_unit_test(test_daemon_network_default),
+		cmocka_unit_test(test_daemon_networks),
+		cmocka_unit_test(test_daemon_network_errors),
+		cmocka_unit_test(test_daemon_network_limit),
+		cmocka_unit_test(test_check_networks),
+		cmocka_unit_test(test_ipv4),
 		cmocka_unit_test(test_daemon_cgroup_root),
 		cmocka_unit_test(test_persist_and_image_caps),
 		cmocka_unit_test_setup_teardown(test_daemon_file, dir_setup, dir_teardown),
