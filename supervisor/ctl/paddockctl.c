@@ -1522,19 +1522,39 @@ static int cmd_top(const struct ctl_command *c, int argc, char **argv)
 	}
 }
 
+#define CHECK_DEFAULT_CONFIG "/etc/paddock/paddock.yaml" /* paddockd's default */
+
 static int cmd_check(const struct ctl_command *c, int argc, char **argv)
 {
 	struct config_host host = { 0 };
 	struct config_errors errs = { 0 };
 	struct spec_set *set = NULL;
-	int r;
+	struct daemon_config *cfg = NULL;
+	const char *config = NULL;
+	int r, first = 0;
 
-	if (argc < 1) {
-		fprintf(stderr, "paddockctl check: name spec files or directories\n");
+	if (argc >= 2 && strcmp(argv[0], "--config") == 0) {
+		config = argv[1];
+		first = 2;
+	} else if (argc >= 1 && strncmp(argv[0], "--config=", 9) == 0) {
+		config = argv[0] + 9;
+		first = 1;
+	} else if (access(CHECK_DEFAULT_CONFIG, F_OK) == 0) {
+		config = CHECK_DEFAULT_CONFIG; /* what paddockd reads when not told */
+	}
+	if (argc - first < 1 || strncmp(argv[first], "--", 2) == 0) {
+		fprintf(stderr, "paddockctl check: name spec files or directories (%s)\n",
+			c->usage);
 		return EXIT_USAGE;
 	}
 	(void)config_host_detect(&host);
-	r = config_load_spec_paths(argv, (size_t)argc, &host, &set, &errs);
+	/* The networks the specs join live in the daemon config: check both together. */
+	r = config_load_daemon(config, &host, &cfg, &errs);
+	if (r == 0)
+		r = config_load_spec_paths(argv + first, (size_t)(argc - first), &host, &set,
+					   &errs);
+	if (r == 0 && config_check_networks(set, cfg, &errs) < 0)
+		r = -EINVAL;
 	if (opt_json) {
 		struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
 		for (size_t i = 0; i < errs.n; i++) {
@@ -1561,6 +1581,7 @@ static int cmd_check(const struct ctl_command *c, int argc, char **argv)
 	}
 	config_errors_clear(&errs);
 	spec_set_free(set);
+	daemon_config_free(cfg);
 	return r == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -1724,8 +1745,10 @@ static const struct ctl_command commands[] = {
 	  "image list | inspect REF | rm REF | prune",
 	  "import an OCI layout dir, oci-archive or docker-archive\n"
 	  "the image store (prune keeps layers services use)" },
-	{ "check", cmd_check, 0, "check PATH...",
-	  "validate spec files or directories (no daemon needed)" },
+	{ "check", cmd_check, 0, "check [--config FILE] PATH...",
+	  "validate spec files or directories (no daemon needed)\n"
+	  "against the daemon config's networks (default\n"
+	  "/etc/paddock/paddock.yaml if present, else built-in)" },
 	{ "reload", cmd_reload, 0, "reload",
 	  "re-read the specs, apply the difference (nothing\n"
 	  "changes if any file has an error)" },

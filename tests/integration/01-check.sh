@@ -51,3 +51,31 @@ cp "$T/three.yaml" "$T/svcdir/"
 "$PADDOCKD" -n -S "$T/svcdir" >"$T/out" 2>&1 && fail "paddockd -n accepted a broken spec"
 [ "$(grep -c "three.yaml:[0-9]*:[0-9]*: " "$T/out")" = 3 ] || fail "paddockd -n did not print the 3 errors"
 pass "paddockd -n prints every error and exits 1"
+
+# Networks live in the daemon config: check --config reads it and checks the
+# specs against it (issue 16); a mistake on either side has FILE:LINE:COLUMN.
+cat >"$T/paddock.yaml" <<'YAML'
+networks:
+  backend: {subnet: 10.231.0.0/24}
+YAML
+cat >"$T/net.yaml" <<'YAML'
+services:
+  web:
+    command: ["/bin/true"]
+    isolation: {network: backend}
+    ports: ["8080:80"]
+  api:
+    command: ["/bin/true"]
+    isolation: {network: [{network: backend, ip: 10.231.0.10}]}
+YAML
+"$PADDOCKCTL" check --config "$T/paddock.yaml" "$T/net.yaml" >"$T/out" 2>&1 ||
+	fail "networks and ports do not check: $(cat $T/out)"
+grep -q '2 services: configuration OK' "$T/out" || fail "check --config: $(cat $T/out)"
+"$PADDOCKCTL" check "$T/net.yaml" >"$T/out" 2>&1 && fail "unknown network accepted without --config"
+grep -q "^$T/net.yaml:4:26: unknown network 'backend'; networks: default" "$T/out" ||
+	fail "unknown network not at 4:26: $(cat $T/out)"
+printf 'networks:\n  backend: {subnet: 10.231.0.5/24}\n' >"$T/bad-net.yaml"
+"$PADDOCKCTL" check --config "$T/bad-net.yaml" "$T/net.yaml" >"$T/out" 2>&1 && fail "host bits accepted"
+grep -q "^$T/bad-net.yaml:2:21: .*host bits set; did you mean 10.231.0.0/24" "$T/out" ||
+	fail "bad subnet not at 2:21: $(cat $T/out)"
+pass "check --config: networks from the daemon config, errors on both sides with FILE:LINE:COLUMN"
