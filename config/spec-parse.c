@@ -157,6 +157,7 @@ struct sp {
 	const struct ynode *ns_v, *ns_net_item, *ns_user_item, *network_v, *mounts_v, *ro_v;
 	const struct ynode *user_map_v; /* isolation.user.map */
 	const struct ynode *ports_key;
+	bool network_bad; /* isolation.network given, with errors */
 	const struct ynode *delay_v, *max_delay_v, *watchdog_v;
 	const struct ynode **deps; /* depends_on item nodes */
 };
@@ -1087,10 +1088,12 @@ static void parse_network(struct sp *p, const struct ynode *x)
 	struct spec_netattach *v;
 	char q[80];
 
+	p->network_bad = true; /* until it parses */
 	if (x->type == YNODE_SCALAR) {
 		if (strcmp(x->value, "none") == 0 || strcmp(x->value, "host") == 0) {
 			s->isolation.network = x->value[0] == 'n' ? NETWORK_NONE : NETWORK_HOST;
 			p->network_v = x;
+			p->network_bad = false;
 			return;
 		}
 		if (!config_valid_name(x->value)) {
@@ -1139,6 +1142,7 @@ static void parse_network(struct sp *p, const struct ynode *x)
 	if (c->nerrors == errors && !c->oom) {
 		s->isolation.network = NETWORK_BRIDGE;
 		p->network_v = x;
+		p->network_bad = false;
 	}
 }
 
@@ -1669,7 +1673,7 @@ static void cross_checks(struct sp *p)
 			      "'network: none' needs the 'net' namespace; add 'net' to namespaces "
 			      "or set 'network: host'");
 	}
-	if (p->ports_key && s->isolation.network != NETWORK_BRIDGE)
+	if (p->ports_key && s->isolation.network != NETWORK_BRIDGE && !p->network_bad)
 		y_err(c, p->ports_key, "ports need a bridge network: set isolation.network");
 	if (p->ns_v && !(s->isolation.namespaces & SPEC_NS_MOUNT)) {
 		if (p->image_key || p->rootfs_key || p->mounts_v || p->ro_v)
