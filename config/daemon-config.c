@@ -237,11 +237,14 @@ static bool parse_network(struct yctx *c, const struct ypair *pr, struct spec_ne
 		      "starting with a letter or digit)",
 		      y_quote(pr->key, q, sizeof(q)));
 	snprintf(what, sizeof(what), "network '%s'", y_quote(pr->key, q, sizeof(q)));
-	if (y_is_null(m) || !y_want(c, m, YNODE_MAPPING, what)) {
-		if (y_is_null(m) && !n->subnet)
+	if (y_is_null(m)) {
+		/* 'default:' alone is the built-in default; anything else needs a subnet. */
+		if (!n->subnet)
 			y_err(c, pr->key, "network '%s' needs a 'subnet'", name);
-		return false;
+		return c->nerrors == errors && !c->oom && n->name && n->bridge;
 	}
+	if (!y_want(c, m, YNODE_MAPPING, what))
+		return false;
 	snprintf(what, sizeof(what), "in network '%s'", name);
 	y_check_keys(c, m, what, keys);
 

@@ -1948,6 +1948,16 @@ static void test_daemon_networks(void **state)
 	assert_true(n->masquerade);
 	assert_int_equal(n->line, 2);
 	assert_string_equal(config_find_network(c, "a")->bridge, "pd-a");
+	c = daemon_config_free(c);
+
+	/* 'default:' with nothing is the built-in one, named in the file. */
+	assert_int_equal(
+	    config_parse_daemon_buffer("d.yaml", "networks: {default: }\n", 22, &host8g, &c, &e),
+	    0);
+	assert_int_equal(c->nnetworks, 1);
+	assert_string_equal(c->networks[0].name, "default");
+	assert_int_equal(c->networks[0].subnet, IP4(10, 89, 0, 0));
+	assert_int_equal(c->networks[0].line, 1);
 	daemon_config_free(c);
 	assert_int_equal(e.n, 0);
 }
