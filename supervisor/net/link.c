@@ -277,6 +277,19 @@ int nl_bridge_ensure(struct nl *nl, const char *name, uint32_t gateway, uint8_t 
 		return r;
 	nlh = link_msg(nl, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	/*
+	 * A MAC address of its own (locally administered, from the name). A
+	 * bridge left to choose takes its lowest port's, and changes it as
+	 * services come and go: every service's cached neighbour entry for the
+	 * gateway would then point nowhere for seconds (DNS, egress).
+	 */
+	uint8_t mac[6] = { 0x02 };
+	uint32_t h = 2166136261u;
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	mac[1] = 0x70; /* 'p' */
+	memcpy(mac + 2, &h, 4);
+	mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(mac), mac);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 	mnl_attr_nest_end(nlh, info);
