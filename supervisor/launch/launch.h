@@ -57,12 +57,13 @@ struct launch_plan {
 	const char *hostname;
 	const char *workdir; /* inside the new root */
 	int cgroup_fd; /* v2 dir fd for CLONE_INTO_CGROUP, or -1 */
-	bool wait_attach; /* child waits until launch_release (v1/hybrid) */
+	bool wait_attach; /* child waits until launch_release (v1/hybrid placement, networks) */
 	bool use_init; /* built-in init as pid 1 */
 	int stdout_fd, stderr_fd; /* write ends given to the service */
 	const struct rlimit *nofile; /* restored before exec; NULL = leave as is */
 	const struct harden_plan *harden; /* capabilities, seccomp (harden.h); NULL = none */
 	const char *notify_dir; /* host dir of the notify socket, bound into rootfs; NULL = none */
+	const char *netdir; /* host dir of resolv.conf and hosts for /etc (networks); NULL = none */
 	const struct launch_slots *slots; /* launch_reserve_slots; NULL = copy the fd table */
 	const struct launch_cloner *cloner; /* NULL = clone here */
 };

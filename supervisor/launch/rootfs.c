@@ -392,6 +392,57 @@ static int setup_spec_mounts(struct error *err, const struct service_spec *spec,
 }
 
 /*
+ * A bridge network's resolv.conf and hosts (netdir, written by paddockd)
+ * bound read-only over /etc's. An image's own /etc/resolv.conf is often a
+ * symlink (to a resolved stub): that link is removed first, in the
+ * root's writable layer, never followed.
+ */
+static int bind_net_files(struct error *err, int rootfd, const char *netdir)
+{
+	static const char *const names[] = { "resolv.conf", "hosts" };
+	char src[PATH_MAX], fdpath[64];
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names) && r >= 0; i++) {
+		char rel[32];
+		snprintf(src, sizeof(src), "%s/%s", netdir, names[i]);
+		snprintf(rel, sizeof(rel), "etc/%s", names[i]);
+		if (rootfd < 0) {
+			/* The host's files, in this private mount namespace only. */
+			snprintf(rel, sizeof(rel), "/etc/%s", names[i]);
+			if ((r = do_mount(err, src, rel, NULL, MS_BIND, NULL)) >= 0)
+				r = do_mount(
+				    err, NULL, rel, NULL,
+				    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+			continue;
+		}
+		int etc = open_beneath(err, rootfd, "etc", true, fdpath);
+		if (etc < 0)
+			return etc;
+		struct stat st;
+		if (fstatat(etc, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+		    unlinkat(etc, names[i], 0) < 0)
+			r = error_set(err, errno, "remove the image's symlink /%s", rel);
+		close(etc);
+		int fd = r < 0 ? -1 : open_beneath(err, rootfd, rel, false, fdpath);
+		if (fd < 0)
+			return r < 0 ? r : fd;
+		r = mount(src, fdpath, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+		close(fd);
+		if (r < 0)
+			return error_set(err, -r, "bind %s on /%s", src, rel);
+		if ((fd = open_beneath(err, rootfd, rel, false, fdpath)) < 0)
+			return fd;
+		r = mount(NULL, fdpath, NULL,
+			  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0
+			? error_set(err, errno, "remount /%s read-only", rel)
+			: 0;
+		close(fd);
+	}
+	return r;
+}
+
+/*
  * Hide kernel interfaces a service has no business reading (docker's
  * masked paths) and make the writable kernel knobs read-only.
  */
@@ -516,7 +567,8 @@ static int bind_notify(struct error *err, int devfd, const char *notify_dir)
 }
 
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
-		 const char *overlay_dir, const char *notify_dir, int rootmnt, struct error *err)
+		 const char *overlay_dir, const char *notify_dir, const char *netdir, int rootmnt,
+		 struct error *err)
 {
 	bool newpid = spec->isolation.namespaces & SPEC_NS_PID;
 	int r;
@@ -528,6 +580,8 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		/* Host filesystem: a private view with our own /proc and mounts. */
 		if (newpid && (r = do_mount(err, "proc", "/proc", "proc",
 					    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
+			return r;
+		if (netdir && (r = bind_net_files(err, -1, netdir)) < 0)
 			return r;
 		return setup_spec_mounts(err, spec, NULL, -1);
 	}
@@ -572,6 +626,8 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		r = sysfd = setup_sys(err, rootfd);
 	if (r >= 0)
 		r = mask_paths(err, procfd, sysfd, devfd);
+	if (r >= 0 && netdir)
+		r = bind_net_files(err, rootfd, netdir);
 	if (r >= 0)
 		r = setup_spec_mounts(err, spec, root, rootfd);
 	int fds[] = { procfd, devfd, sysfd, rootfd };

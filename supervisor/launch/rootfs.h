@@ -14,11 +14,14 @@
 /*
  * root NULL = keep the host filesystem (still a private mount namespace).
  * notify_dir (may be NULL): host directory bound read-only at /dev/paddock.
+ * netdir (may be NULL): host directory whose resolv.conf and hosts are bound
+ * read-only over /etc's (bridge networks).
  * rootmnt >= 0: a detached mount to attach on root instead of mounting the
  * overlay (user namespaces, see userns.h); closed here.
  */
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
-		 const char *overlay_dir, const char *notify_dir, int rootmnt, struct error *err);
+		 const char *overlay_dir, const char *notify_dir, const char *netdir, int rootmnt,
+		 struct error *err);
 /* Bring up lo in a fresh network namespace. */
 int rootfs_loopback_up(struct error *err);
 
