@@ -10,7 +10,7 @@
 # (which reads the image store, so it needs root).
 
 __paddockctl_commands="list status start stop restart kill freeze thaw logs top events set run
-	image check reload daemon-reexec version"
+	image check network reload daemon-reexec version"
 __paddockctl_global_opts="-s --socket --state-dir --json -h --help"
 __paddockctl_image_cmds="import list inspect rm prune"
 __paddockctl_events_opts="-f --follow --service --since -n"
@@ -497,6 +497,9 @@ _paddockctl()
 		;;
 	image)
 		__paddockctl_image
+		;;
+	network)
+		[ ${#__pc_args[@]} = 0 ] && __paddockctl_compgen -W "ls inspect" -- "$cur"
 		;;
 	events)
 		__paddockctl_events

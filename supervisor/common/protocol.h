@@ -27,5 +27,7 @@
 #define PROTO_CMD_EVENTS "events"
 #define PROTO_CMD_SET "set"
 #define PROTO_CMD_RUN "run"
+#define PROTO_CMD_NETWORK_LS "network-ls"
+#define PROTO_CMD_NETWORK_INSPECT "network-inspect"
 
 #endif

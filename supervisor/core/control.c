@@ -26,6 +26,7 @@
 
 #include "cgroup.h"
 #include "control.h"
+#include "network.h"
 #include "events.h"
 #include "image.h"
 #include "log.h"
@@ -227,6 +228,9 @@ static struct json_object *service_full(struct control *ctl, struct service *svc
 		json_object_object_add(im, "layers", json_object_new_int((int)img->nlayers));
 		json_object_object_add(o, "image", im);
 	}
+	if (service_net(svc))
+		json_object_object_add(o, "network",
+				       net_lease_json(ctl->d->env.net, service_net(svc)));
 	add_knobs(l, cg, limit_knobs, ARRAY_SIZE(limit_knobs));
 	/*
 	 * On v1 "memory.low" is the soft limit, which protects nothing: a
@@ -811,6 +815,30 @@ static void cmd_status(struct client *cl, struct json_object *req)
 	list_services(cl, req, true);
 }
 
+static void cmd_network_ls(struct client *cl, struct json_object *req)
+{
+	(void)req;
+	reply_ok(cl, netmgr_list_json(cl->ctl->d->env.net));
+}
+
+static void cmd_network_inspect(struct client *cl, struct json_object *req)
+{
+	struct json_object *v, *o;
+	const char *name;
+
+	if (!json_object_object_get_ex(req, "name", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		reply_error(cl, "EINVAL", "network-inspect: \"name\" must be a string");
+		return;
+	}
+	name = json_object_get_string(v);
+	if (!(o = netmgr_inspect_json(cl->ctl->d->env.net, name))) {
+		reply_error(cl, "ENOENT", "no network %.64s", name);
+		return;
+	}
+	reply_ok(cl, o);
+}
+
 /* Layers of the images services use: `image prune` keeps them. */
 static void cmd_image_in_use(struct client *cl, struct json_object *req)
 {
@@ -903,6 +931,8 @@ static const struct control_cmd control_cmds[] = {
 	{ PROTO_CMD_EVENTS, cmd_events, CONTROL_CMD_HOLDS, "service? since_ms? max? follow?" },
 	{ PROTO_CMD_SET, cmd_set, 0, "names(one) values|reset" },
 	{ PROTO_CMD_RUN, cmd_run, CONTROL_CMD_HOLDS, "spec wait? rm?" },
+	{ PROTO_CMD_NETWORK_LS, cmd_network_ls, 0, "" },
+	{ PROTO_CMD_NETWORK_INSPECT, cmd_network_inspect, 0, "name" },
 };
 
 static const struct control_cmd *control_cmd_find(const char *name)

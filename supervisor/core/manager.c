@@ -186,8 +186,10 @@ int manager_reload(struct manager *m, struct config_errors *errs, struct json_ob
 	int r;
 
 	if ((r = config_load_specs(m->cfg->services_dir, &m->host, &set, errs)) >= 0 &&
-	    (r = harden_check_specs(set, errs)) < 0)
-		set = spec_set_free(set); /* a broken seccomp profile refuses the reload */
+	    ((r = harden_check_specs(set, errs)) < 0 ||
+	     (r = config_check_networks(set, m->cfg, errs)) < 0))
+		set =
+		    spec_set_free(set); /* a broken seccomp profile or network refuses the reload */
 	if (r < 0) {
 		json_put4(added, removed, updated, failed);
 		return r; /* a set with any error changes nothing */

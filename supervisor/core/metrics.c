@@ -12,6 +12,7 @@
 #include "log.h"
 #include "looplag.h"
 #include "metrics.h"
+#include "network.h"
 #include "manager.h"
 #include "monitor.h"
 #include "notify.h"
@@ -314,6 +315,54 @@ static void render_host(struct metrics *mx, struct evbuffer *b)
 	}
 }
 
+/* Interface counters of services on bridge networks, seen from the service. */
+struct net_rows {
+	struct evbuffer *fam[4];
+};
+
+static void net_row(const char *svc, const char *net, uint64_t rx, uint64_t tx, uint64_t rxd,
+		    uint64_t txd, void *arg)
+{
+	struct net_rows *r = arg;
+	const uint64_t v[4] = { rx, tx, rxd, txd };
+	static const char *const names[4] = {
+		"paddock_service_network_receive_bytes_total",
+		"paddock_service_network_transmit_bytes_total",
+		"paddock_service_network_receive_drops_total",
+		"paddock_service_network_transmit_drops_total",
+	};
+
+	for (int i = 0; i < 4; i++)
+		evbuffer_add_printf(r->fam[i], "%s{service=\"%s\",network=\"%s\"} %llu\n", names[i],
+				    svc, net, (unsigned long long)v[i]);
+}
+
+static void render_network(struct metrics *mx, struct evbuffer *b)
+{
+	static const char *const fams[4][2] = {
+		{ "paddock_service_network_receive_bytes_total", "Bytes the service received." },
+		{ "paddock_service_network_transmit_bytes_total", "Bytes the service sent." },
+		{ "paddock_service_network_receive_drops_total",
+		  "Packets to the service dropped on its link." },
+		{ "paddock_service_network_transmit_drops_total",
+		  "Packets from the service dropped on its link." },
+	};
+	struct net_rows r;
+
+	if (!mx->d->env.net)
+		return;
+	for (int i = 0; i < 4; i++)
+		r.fam[i] = evbuffer_new();
+	netmgr_stats(mx->d->env.net, net_row, &r);
+	for (int i = 0; i < 4; i++) {
+		if (evbuffer_get_length(r.fam[i])) {
+			family(b, fams[i][0], "counter", fams[i][1]);
+			evbuffer_add_buffer(b, r.fam[i]);
+		}
+		evbuffer_free(r.fam[i]);
+	}
+}
+
 static void render(struct metrics *mx, struct evbuffer *b)
 {
 	uint64_t t0 = now_us();
@@ -323,6 +372,7 @@ static void render(struct metrics *mx, struct evbuffer *b)
 	render_memory(mx, b);
 	render_cpu_io(mx, b);
 	render_host(mx, b);
+	render_network(mx, b);
 	family(b, "paddock_probe_tick_seconds", "gauge", "Time the last sampling tick took.");
 	evbuffer_add_printf(b, "paddock_probe_tick_seconds %.6f\n",
 			    monitor_last_tick_usec(mx->mon) / 1e6);

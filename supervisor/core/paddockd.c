@@ -29,6 +29,7 @@
 #include "monitor.h"
 #include "rebalance-glue.h"
 #include "notify.h"
+#include "network.h"
 #include "persist.h"
 #include "placer.h"
 #include "policy.h"
@@ -155,7 +156,8 @@ static int load_configuration(struct manager *d, const struct options *o)
 	override(&d->cfg->cgroup_root, o->cgroup_root);
 
 	r = config_load_specs(d->cfg->services_dir, &d->host, &d->specs, &errs);
-	if (r >= 0 && (r = harden_check_specs(d->specs, &errs)) < 0) /* seccomp profiles */
+	if (r >= 0 && ((r = harden_check_specs(d->specs, &errs)) < 0 || /* seccomp profiles */
+		       (r = config_check_networks(d->specs, d->cfg, &errs)) < 0))
 		d->specs = spec_set_free(d->specs);
 	if (r < 0) {
 		config_errors_print(stderr, &errs);
@@ -473,6 +475,7 @@ int main(int argc, char **argv)
 	wire(d, &x);
 	manager_init(d);
 	d->env.placer = placer_new(d->cgroups, d->base, cgroup_slots());
+	d->env.net = netmgr_new(d->base, d->cfg, d->cfg->runtime_dir);
 	d->env.journald = access("/run/systemd/journal/socket", W_OK) == 0;
 	if (x.notify) {
 		d->env.notify_dir = notify_dir(x.notify);
@@ -500,6 +503,9 @@ int main(int argc, char **argv)
 	persist_shutdown(x.persist, all_stopped);
 	unwire(&x);
 	manager_done(d);
+	/* Bridges and rules stay for services left running, and for a re-exec. */
+	netmgr_free(d->env.net, all_stopped);
+	d->env.net = NULL;
 	d->env.placer = placer_free(d->env.placer);
 	if (all_stopped)
 		notify_remove(x.notify);

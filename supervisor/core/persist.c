@@ -24,6 +24,7 @@
 #include "fdstore.h"
 #include "log.h"
 #include "manager.h"
+#include "network.h"
 #include "persist.h"
 #include "rebalance-glue.h"
 #include "service.h"
@@ -120,7 +121,9 @@ static int write_state(struct persist *p)
 	size_t len;
 	int r;
 
-	state_text_begin(&t, p->boot_id, getpid());
+	struct state_network nets[SPEC_MAX_NETWORKS];
+	size_t nnets = d->env.net ? netmgr_record(d->env.net, nets) : 0;
+	state_text_begin(&t, p->boot_id, getpid(), nets, nnets);
 	for (size_t i = 0; i < d->nservices; i++) {
 		service_state_record(d->services[i], &rec);
 		rebalancer_record(p->rb, d->services[i], &rec);
@@ -476,6 +479,9 @@ int persist_adopt(struct persist *p, bool *adopted)
 	if (r == 0 || (d->env.fdstore && !spawned))
 		cgroup_host_claim_root(d->cgroups);
 
+	/* Bridges made and addresses handed out before: the leases below take theirs again. */
+	if (d->env.net)
+		netmgr_restore(d->env.net, st.networks, st.nnetworks);
 	/* Transients first: they are services like the others from here on. */
 	for (size_t i = 0; i < st.nservices; i++)
 		if (st.services[i].spec_text && !manager_find(d, st.services[i].name))

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "network.h"
 #include "service-internal.h"
 #include "state.h"
 #include "fdstore.h"
@@ -208,6 +209,8 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 	if (pid > 0) {
 		svc->main_pid = pid;
 		svc->start_time = state_proc_start_time(pid);
+		if (svc->env->net)
+			svc->net = netmgr_adopt(svc->env->net, svc->spec, rec);
 		svc->ev_exit =
 		    event_new(svc->env->base, svc->child.pidfd, EV_READ, svc_on_exit_event, svc);
 		event_add(svc->ev_exit, NULL);
@@ -270,6 +273,7 @@ void service_state_record(const struct service *svc, struct state_service *out)
 		snprintf(out->exit_reason, sizeof(out->exit_reason), "%s", svc->last_exit.reason);
 	}
 	svc_kept_record(svc, out); /* pins and STATUS= (service-limits.c) */
+	net_lease_record(svc->net, out);
 }
 
 void service_set_spec_text(struct service *svc, const char *text)

@@ -85,6 +85,7 @@ struct service {
 	int image_fd; /* read end of the helper's result pipe */
 	struct event *ev_image;
 	char *rootfs_dir; /* <state>/rootfs/<name>: merged, upper, work */
+	struct net_lease *net; /* bridge networks of the current run (network.h); NULL = none */
 	bool remove_when_settled;
 
 	unsigned restarts;
@@ -137,6 +138,7 @@ void svc_account_exit(struct service *svc);
 
 /* service-launch.c: images, cgroup, clone, exit judging, cleanup */
 void svc_release_process(struct service *svc);
+void svc_release_net(struct service *svc);
 int svc_read_init_status(struct service *svc, bool adopted);
 void svc_judge_exit(struct service *svc, int status, bool away);
 void svc_on_exit_event(evutil_socket_t fd, short what, void *arg);

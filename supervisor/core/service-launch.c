@@ -17,6 +17,7 @@
 #include "image.h"
 #include "log.h"
 #include "notify-parse.h"
+#include "network.h"
 #include "placer.h"
 #include "probe.h"
 #include "service-internal.h"
@@ -680,16 +681,31 @@ static void notify_env(struct service *svc, const char *rootfs, char *extra[2],
 			  (unsigned long long)svc->watchdog_usec);
 }
 
-/* The clone succeeded: placed (v1/hybrid), recorded, watched, an event; starting. */
-static void started(struct service *svc, const struct launch_plan *plan)
+/* The bridge networks of this run are given back (the process is gone, or never ran). */
+void svc_release_net(struct service *svc)
+{
+	if (svc->net) {
+		netmgr_release(svc->env->net, svc->net);
+		svc->net = NULL;
+	}
+}
+
+/*
+ * The clone succeeded: placed (v1/hybrid), plugged into its networks,
+ * recorded, watched, an event; starting.
+ */
+static void started(struct service *svc, const struct launch_plan *plan, bool attach)
 {
 	if (plan->wait_attach) {
-		int r = cgroup_attach(svc->cg, svc->child.pid);
-		if (r < 0) {
-			/* Never let it run outside its limits. */
-			(void)kill(svc->child.pid, SIGKILL);
-			struct error rep;
+		struct error rep = { 0 };
+		int r = attach ? cgroup_attach(svc->cg, svc->child.pid) : 0;
+		if (r < 0)
 			(void)error_set(&rep, -r, "attach to cgroup");
+		else if (svc->net)
+			r = netmgr_plug(svc->env->net, svc->net, svc->child.pid, &rep);
+		if (r < 0) {
+			/* Never let it run outside its limits, or half plugged in. */
+			(void)kill(svc->child.pid, SIGKILL);
 			keep_report(svc, &rep);
 		}
 		launch_release(&svc->child, r >= 0);
@@ -756,7 +772,16 @@ void svc_launch_now(struct service *svc)
 	}
 	if (prepare_cgroup(svc, &slot) < 0)
 		goto out;
+	if (spec->isolation.network == NETWORK_BRIDGE && svc->env->net) {
+		const char *hostname = spec->hostname ? spec->hostname : spec->name;
+		if ((r = netmgr_lease(svc->env->net, spec, hostname, &svc->net, &err)) < 0) {
+			end_slot(svc, &slot);
+			svc_fail_start(svc, EXIT_LAUNCH, "%s", err.msg);
+			goto out;
+		}
+	}
 	if ((r = svc_open_outputs(svc, wr)) < 0) {
+		svc_release_net(svc);
 		end_slot(svc, &slot);
 		svc_fail_start(svc, EXIT_LAUNCH, "cannot create output pipes: %s", strerror(-r));
 		goto out;
@@ -786,7 +811,10 @@ void svc_launch_now(struct service *svc)
 	 * by CLONE_INTO_CGROUP).
 	 */
 	plan.cgroup_fd = launch_have_clone3() ? cgroup_v2_fd(svc->cg) : -1;
-	plan.wait_attach = !slot && (cgroup_needs_attach(svc->cg) || plan.cgroup_fd < 0);
+	bool attach = !slot && (cgroup_needs_attach(svc->cg) || plan.cgroup_fd < 0);
+	/* Networks: the child waits until paddockd has plugged it in. */
+	plan.wait_attach = attach || svc->net;
+	plan.netdir = svc->net ? net_lease_dir(svc->net) : NULL;
 	plan.cloner = slot ? placer_cloner(slot) : NULL;
 	plan.use_init = spec->init && (spec->isolation.namespaces & SPEC_NS_PID);
 	plan.nofile = svc->env->nofile;
@@ -805,12 +833,14 @@ void svc_launch_now(struct service *svc)
 	close(wr[0]);
 	close(wr[1]);
 	free_strv(env);
+	if (r < 0)
+		svc_release_net(svc);
 	if (r < 0 && herr.msg[0])
 		svc_fail_start(svc, EXIT_LAUNCH, "%s", herr.msg);
 	else if (r < 0)
 		svc_fail_start(svc, EXIT_LAUNCH, "clone: %s", strerror(-r));
 	else
-		started(svc, &plan);
+		started(svc, &plan, attach);
 out:
 	end_slot(svc, &slot);
 	image_strv_free(argv);

@@ -407,6 +407,7 @@ static void begin_cleanup(struct service *svc)
 {
 	svc_watch(svc, false);
 	svc_drop_overlay(svc);
+	svc_release_net(svc);
 	svc->cleanup_tries = 0;
 	if (svc_cleanup_cgroup(svc)) {
 		service_dispatch(svc, SE_CLEANED);
@@ -785,6 +786,11 @@ void service_note_oom_kills(struct service *svc, uint64_t n, bool main_alive)
 const char *service_name(const struct service *svc)
 {
 	return svc->spec->name;
+}
+
+const struct net_lease *service_net(const struct service *svc)
+{
+	return svc->net;
 }
 
 const struct service_spec *service_spec(const struct service *svc)

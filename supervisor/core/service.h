@@ -54,6 +54,7 @@ struct service_exit {
 };
 
 struct service;
+struct net_lease;
 struct json_object;
 struct image_info;
 struct event_base;
@@ -96,6 +97,7 @@ struct service_env {
 	const struct launch_slots
 	    *slots; /* fd slots children start through (launch.h); NULL = none */
 	struct placer *placer; /* cgroups placed ahead (placer.h); NULL = attach */
+	struct netmgr *net; /* bridge networks (network.h) */
 	const char *logs_dir;
 	bool journald; /* copy service output to journald */
 	bool shutting_down; /* no restarts any more */
@@ -121,6 +123,8 @@ int service_freeze(struct service *svc, bool frozen);
 
 const char *service_name(const struct service *svc);
 const struct service_spec *service_spec(const struct service *svc);
+/* The bridge networks of the current run (network.h), NULL when none. */
+const struct net_lease *service_net(const struct service *svc);
 enum service_state service_state(const struct service *svc);
 const char *service_state_name(enum service_state st);
 bool service_settled(const struct service *svc); /* stopped or failed, no process, logs closed */

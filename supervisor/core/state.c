@@ -1,6 +1,7 @@
 /*
  * state.c - the state file: serialise, save atomically, load and check.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
@@ -141,6 +142,67 @@ static int kept_parse_pin(struct json_object *p, const char *where, struct state
 	return 0;
 }
 
+/* config_valid_name's rule, here without linking config/ into the fuzzer */
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= SPEC_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n && s[0] != '_' &&
+	       s[0] != '-';
+}
+
+/* A network name and an IPv4 address, as the state file keeps them. */
+static int parse_net_entry(struct json_object *o, const char *where, char name[SPEC_NAME_MAX + 1],
+			   const char *addr_key, uint32_t *addr, struct error *err)
+{
+	struct json_object *v;
+	struct in_addr in;
+
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "network", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (size_t)json_object_get_string_len(v) > SPEC_NAME_MAX ||
+	    !name_ok(json_object_get_string(v)))
+		return error_set(err, EBADMSG, "%s.network: missing or not a network name", where);
+	snprintf(name, SPEC_NAME_MAX + 1, "%s", json_object_get_string(v));
+	if (!json_object_object_get_ex(o, addr_key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    inet_pton(AF_INET, json_object_get_string(v), &in) != 1)
+		return error_set(err, EBADMSG, "%s.%s: missing or not an IPv4 address", where,
+				 addr_key);
+	*addr = ntohl(in.s_addr);
+	return 0;
+}
+
+static int parse_net(struct json_object *a, const char *where, struct state_service *s,
+		     struct error *err)
+{
+	size_t n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+
+	if (!json_object_is_type(a, json_type_array) || n > SPEC_MAX_ATTACH)
+		return error_set(err, EBADMSG, "%s.net: not an array of at most %d entries", where,
+				 SPEC_MAX_ATTACH);
+	for (size_t i = 0; i < n; i++) {
+		char w[64];
+		snprintf(w, sizeof(w), "%s.net[%zu]", where, i);
+		int r = parse_net_entry(json_object_array_get_idx(a, i), w, s->net[i].network,
+					"addr", &s->net[i].addr, err);
+		if (r < 0)
+			return r;
+	}
+	s->nnet = (unsigned)n;
+	return 0;
+}
+
+static struct json_object *addr_json(uint32_t addr)
+{
+	char b[INET_ADDRSTRLEN];
+	struct in_addr in = { .s_addr = htonl(addr) };
+
+	return json_object_new_string(inet_ntop(AF_INET, &in, b, sizeof(b)));
+}
+
 /* The kept members of one service record; absent ones are left empty. */
 static int kept_parse(struct json_object *o, const char *where, struct state_service *s,
 		      struct error *err)
@@ -165,6 +227,8 @@ static int kept_parse(struct json_object *o, const char *where, struct state_ser
 					 where, sizeof(s->status_text) - 1);
 		memcpy(s->status_text, t, n + 1);
 	}
+	if (json_object_object_get_ex(o, "net", &v) && (r = parse_net(v, where, s, err)) < 0)
+		return r;
 	return 0;
 }
 
@@ -190,6 +254,17 @@ static void kept_json(const struct state_service *s, struct json_object *o)
 	}
 	if (s->status_text[0])
 		json_object_object_add(o, "status_text", json_object_new_string(s->status_text));
+	if (s->nnet) {
+		struct json_object *a = json_object_new_array();
+		for (unsigned i = 0; i < s->nnet; i++) {
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(e, "network",
+					       json_object_new_string(s->net[i].network));
+			json_object_object_add(e, "addr", addr_json(s->net[i].addr));
+			json_object_array_add(a, e);
+		}
+		json_object_object_add(o, "net", a);
+	}
 }
 
 static int parse_service(struct json_object *o, const char *where, struct state_service *s,
@@ -329,6 +404,31 @@ int state_parse(const char *buf, size_t len, struct state *out, struct error *er
 	if ((r = get_uint(root, "daemon_pid", INT32_MAX, &u, "", err)) < 0)
 		goto out;
 	out->daemon_pid = (pid_t)u;
+	if (json_object_object_get_ex(root, "networks", &arr)) {
+		size_t nn =
+		    json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+		if (!json_object_is_type(arr, json_type_array) || nn > SPEC_MAX_NETWORKS) {
+			r = error_set(err, EBADMSG, "networks: not an array of at most %d entries",
+				      SPEC_MAX_NETWORKS);
+			goto out;
+		}
+		for (size_t i = 0; i < nn; i++) {
+			char w[32];
+			struct state_network *sn = &out->networks[i];
+			struct json_object *e = json_object_array_get_idx(arr, i);
+			snprintf(w, sizeof(w), "networks[%zu]", i);
+			if ((r = parse_net_entry(e, w, sn->name, "next", &sn->next, err)) < 0)
+				goto out;
+			if (json_object_object_get_ex(e, "created", &v)) {
+				if (!json_object_is_type(v, json_type_boolean)) {
+					r = error_set(err, EBADMSG, "%s.created: not a boolean", w);
+					goto out;
+				}
+				sn->created = json_object_get_boolean(v);
+			}
+			out->nnetworks++;
+		}
+	}
 	if (!json_object_object_get_ex(root, "services", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
 		r = error_set(err, EBADMSG, "services: missing or not an array");
@@ -460,7 +560,8 @@ static void text_append(struct state_text *t, const char *p, size_t n)
 	t->buf[t->len] = '\0';
 }
 
-void state_text_begin(struct state_text *t, const char *boot_id, pid_t daemon_pid)
+void state_text_begin(struct state_text *t, const char *boot_id, pid_t daemon_pid,
+		      const struct state_network *nets, size_t nnets)
 {
 	struct json_object *id = json_object_new_string(boot_id);
 	char head[64];
@@ -473,8 +574,26 @@ void state_text_begin(struct state_text *t, const char *boot_id, pid_t daemon_pi
 	q = json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
 	text_append(t, q, strlen(q));
 	json_object_put(id);
-	snprintf(head, sizeof(head), ",\"daemon_pid\":%d,\"services\":[", (int)daemon_pid);
+	snprintf(head, sizeof(head), ",\"daemon_pid\":%d,", (int)daemon_pid);
 	text_append(t, head, strlen(head));
+	if (nnets) {
+		struct json_object *a = json_object_new_array();
+		for (size_t i = 0; i < nnets; i++) {
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(e, "network", json_object_new_string(nets[i].name));
+			json_object_object_add(e, "next", addr_json(nets[i].next));
+			json_object_object_add(e, "created",
+					       json_object_new_boolean(nets[i].created));
+			json_object_array_add(a, e);
+		}
+		size_t n;
+		q = json_object_to_json_string_length(a, JSON_C_TO_STRING_PLAIN, &n);
+		text_append(t, "\"networks\":", 11);
+		text_append(t, q, n);
+		text_append(t, ",", 1);
+		json_object_put(a);
+	}
+	text_append(t, "\"services\":[", 12);
 }
 
 void state_text_add(struct state_text *t, const struct state_service *s)
@@ -500,7 +619,7 @@ char *state_format(const struct state *st, size_t *len)
 {
 	struct state_text t;
 
-	state_text_begin(&t, st->boot_id, st->daemon_pid);
+	state_text_begin(&t, st->boot_id, st->daemon_pid, st->networks, st->nnetworks);
 	for (size_t i = 0; i < st->nservices; i++)
 		state_text_add(&t, &st->services[i]);
 	return state_text_end(&t, len);

@@ -43,6 +43,19 @@ struct state_pin {
 	char cpus[STATE_CPUS_MAX]; /* "" = unset */
 };
 
+/* A service's address on one network (kept while its process runs). */
+struct state_net {
+	char network[SPEC_NAME_MAX + 1];
+	uint32_t addr; /* IPv4, host byte order */
+};
+
+/* What the daemon knows of one network beyond its config. */
+struct state_network {
+	char name[SPEC_NAME_MAX + 1];
+	bool created; /* paddock made its bridge: shutdown removes it */
+	uint32_t next; /* where address allocation goes on (ipam.h) */
+};
+
 struct state_service {
 	char name[SPEC_NAME_MAX + 1];
 	pid_t pid; /* main process, 0 when none */
@@ -76,6 +89,8 @@ struct state_service {
 	/* What the operator pinned and the service last said (see struct state_pin). */
 	struct state_pin pin;
 	char status_text[STATE_STATUS_MAX]; /* "" = none */
+	struct state_net net[SPEC_MAX_ATTACH]; /* addresses of the running process */
+	unsigned nnet;
 };
 
 struct state {
@@ -83,6 +98,8 @@ struct state {
 	pid_t daemon_pid;
 	struct state_service *services;
 	size_t nservices;
+	struct state_network networks[SPEC_MAX_NETWORKS];
+	size_t nnetworks;
 };
 
 /* Parse a state document. 0, or -EINVAL/-EBADMSG with err naming the field. */
@@ -102,7 +119,8 @@ struct state_text {
 	char *buf;
 	size_t len, cap, nservices;
 };
-void state_text_begin(struct state_text *t, const char *boot_id, pid_t daemon_pid);
+void state_text_begin(struct state_text *t, const char *boot_id, pid_t daemon_pid,
+		      const struct state_network *nets, size_t nnets);
 void state_text_add(struct state_text *t, const struct state_service *s);
 /* Close the document: its text (len bytes, NUL-terminated) for the caller to free. */
 char *state_text_end(struct state_text *t, size_t *len);

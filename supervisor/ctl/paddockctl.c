@@ -335,6 +335,35 @@ static void print_v1_memory(struct json_object *l, struct json_object *u)
 		       size_or(soft, b3, sizeof(b3)));
 }
 
+/* Addresses on bridge networks and published ports. */
+static void print_network(struct json_object *s)
+{
+	struct json_object *n, *nets, *ports;
+
+	if (!json_object_object_get_ex(s, "network", &n) ||
+	    !json_object_object_get_ex(n, "networks", &nets))
+		return;
+	for (size_t i = 0; i < json_object_array_length(nets); i++) {
+		struct json_object *e = json_object_array_get_idx(nets, i), *al;
+		printf("%s %s %s on %s", i ? "          " : "   Network:", jstr(e, "interface"),
+		       jstr(e, "address"), jstr(e, "network"));
+		if (json_object_object_get_ex(e, "aliases", &al) && json_object_array_length(al)) {
+			printf(" (aliases");
+			for (size_t k = 0; k < json_object_array_length(al); k++)
+				printf(" %s",
+				       json_object_get_string(json_object_array_get_idx(al, k)));
+			printf(")");
+		}
+		printf("\n");
+	}
+	if (json_object_object_get_ex(n, "ports", &ports) && json_object_array_length(ports)) {
+		printf("     Ports:");
+		for (size_t k = 0; k < json_object_array_length(ports); k++)
+			printf(" %s", json_object_get_string(json_object_array_get_idx(ports, k)));
+		printf("\n");
+	}
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *l = NULL, *u = NULL, *e = NULL;
@@ -394,6 +423,7 @@ static void print_status(struct json_object *s)
 	if (jint(s, "oom_kills")) {
 		printf(" OOM kills: %lld\n", (long long)jint(s, "oom_kills"));
 	}
+	print_network(s);
 	print_rebalance(s);
 	if (jint(s, "log_dropped"))
 		printf("   Dropped: %lld log lines\n", (long long)jint(s, "log_dropped"));
@@ -1648,6 +1678,46 @@ static int cmd_daemon_reexec(const struct ctl_command *c, int argc, char **argv)
 	return EXIT_NODAEMON;
 }
 
+static int cmd_network(const struct ctl_command *c, int argc, char **argv)
+{
+	struct json_object *req, *resp, *res;
+
+	(void)c;
+	if (argc == 1 && (!strcmp(argv[0], "ls") || !strcmp(argv[0], "list"))) {
+		resp = call(request(PROTO_CMD_NETWORK_LS, NULL, 0), NULL);
+		res = result_of(resp);
+		if (opt_json) {
+			print_json(res);
+		} else {
+			printf("%-16s %-16s %-18s %-15s %-8s %s\n", "NAME", "BRIDGE", "SUBNET",
+			       "GATEWAY", "STATE", "SERVICES");
+			for (size_t i = 0; i < json_object_array_length(res); i++) {
+				struct json_object *e = json_object_array_get_idx(res, i);
+				bool up = json_object_get_boolean(json_object_object_get(e, "up"));
+				printf(
+				    "%-16s %-16s %-18s %-15s %-8s %lld%s\n", jstr(e, "name"),
+				    jstr(e, "bridge"), jstr(e, "subnet"), jstr(e, "gateway"),
+				    up ? "up" : "unused", (long long)jint(e, "services_count"),
+				    json_object_get_boolean(json_object_object_get(e, "internal"))
+					? " (internal)"
+					: "");
+			}
+		}
+		json_object_put(resp);
+		return EXIT_OK;
+	}
+	if (argc == 2 && !strcmp(argv[0], "inspect")) {
+		req = request(PROTO_CMD_NETWORK_INSPECT, NULL, 0);
+		json_object_object_add(req, "name", json_object_new_string(argv[1]));
+		resp = call(req, NULL);
+		print_json(result_of(resp));
+		json_object_put(resp);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "paddockctl network: ls | inspect NAME\n");
+	return EXIT_USAGE;
+}
+
 static int cmd_version(const struct ctl_command *c, int argc, char **argv)
 {
 	int fd;
@@ -1749,6 +1819,9 @@ static const struct ctl_command commands[] = {
 	  "validate spec files or directories (no daemon needed)\n"
 	  "against the daemon config's networks (default\n"
 	  "/etc/paddock/paddock.yaml if present, else built-in)" },
+	{ "network", cmd_network, 0, "network ls | inspect NAME",
+	  "bridge networks: subnet, gateway, whether in use;\n"
+	  "inspect lists members, addresses, aliases, rules" },
 	{ "reload", cmd_reload, 0, "reload",
 	  "re-read the specs, apply the difference (nothing\n"
 	  "changes if any file has an error)" },

@@ -145,6 +145,10 @@ void svc_drop_overlay(struct service *svc)
 {
 }
 
+void svc_release_net(struct service *svc)
+{
+}
+
 bool svc_cleanup_cgroup(struct service *svc)
 {
 	return true;

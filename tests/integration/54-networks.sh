@@ -1,0 +1,160 @@
+#!/bin/bash
+# Bridge networks (issue 16), with paddockd inside a network namespace this
+# test creates, so the machine's own links and rules are never touched:
+# a compose-like pair (busybox httpd "api", a client fetching http://api/
+# by name and by alias), a published port reached from this namespace's
+# address and from its loopback, an internal network with no way out, a
+# restart that changes the address while the name follows, kill -9 of
+# paddockd leaving every packet path alone, the nftables ruleset holding
+# paddock's table only, a port already bound elsewhere failing the start
+# with nothing left behind, and shutdown removing table, bridges and veths.
+if [ -z "${PADDOCK_IN_NETNS:-}" ]; then
+	command -v unshare >/dev/null || { echo "needs unshare" >&2; exit 77; }
+	exec unshare -n env PADDOCK_IN_NETNS=1 bash "$0" "$@"
+fi
+. "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
+need_root; need_cgroups; need_cmd jq; need_cmd ip; need_cmd nft
+setup
+make_rootfs "$T/root"
+mkdir -p "$T/root/www" "$T/out"
+echo "hello from api" >"$T/root/www/index.html"
+
+# This namespace: lo, and a veth pair to a second namespace standing for
+# another host ("outside"), which has no route to any network of paddock's:
+# only masquerade lets a service's packets come back from it.
+ip link set lo up
+unshare -n sleep 100000 &
+OUTSIDE=$!
+EXTRA_PIDS="$EXTRA_PIDS $OUTSIDE"
+wait_for 5 test -e /proc/$OUTSIDE/ns/net
+ip link add pdt-host type veth peer name pdt-out netns /proc/$OUTSIDE/ns/net
+ip addr add 10.231.99.1/24 dev pdt-host
+ip link set pdt-host up
+nsenter -t $OUTSIDE -n sh -c 'ip link set lo up; ip addr add 10.231.99.2/24 dev pdt-out; ip link set pdt-out up'
+HOST=10.231.99.1 OUT=10.231.99.2
+mkdir -p "$T/outside" && echo "outside" >"$T/outside/index.html"
+nsenter -t $OUTSIDE -n busybox httpd -f -p $OUT:8081 -h "$T/outside" &
+EXTRA_PIDS="$EXTRA_PIDS $!"
+wait_for 5 busybox wget -q -O /dev/null http://$OUT:8081/ || fail "the outside server did not start"
+
+cat >"$T/paddockd.yaml" <<YAML
+networks:
+  backend:
+    subnet: 10.231.1.0/24
+  sealed:
+    subnet: 10.231.2.0/24
+    internal: true
+YAML
+common="rootfs: $T/root"
+cat >"$T/services/app.yaml" <<YAML
+services:
+  api:
+    $common
+    command: ["/bin/httpd", "-f", "-p", "80", "-h", "/www"]
+    isolation:
+      network:
+        - {network: backend, aliases: [apiserver]}
+    ports: ["8080:80", "127.0.0.1:9000-9001:80-81"]
+  client:
+    $common
+    command: ["/bin/sh", "-c", "until wget -q -O - http://api/; do sleep 0.1; done; wget -q -O - http://apiserver/ && echo BY-ALIAS; wget -q -O - http://$OUT:8081/ && echo EGRESS; exec sleep 1000"]
+    isolation: {network: backend}
+  vault:
+    $common
+    command: ["/bin/sh", "-c", "timeout 3 wget -q -O - http://$OUT:8081/ && echo ESCAPED || echo BLOCKED; exec sleep 1000"]
+    isolation: {network: sealed}
+YAML
+start_daemon -c "$T/paddockd.yaml"
+for s in api client vault; do wait_for 10 state_is $s running || fail "$s not running: $(tail -5 "$T/daemon.log")"; done
+
+logs_have() { ctl logs "$1" -n 100 2>/dev/null | grep -q "$2"; }
+wait_for 10 logs_have client "hello from api" || fail "client did not fetch http://api/: $(ctl logs client -n 20)"
+wait_for 5 logs_have client BY-ALIAS || fail "client did not fetch by alias: $(ctl logs client -n 20)"
+pass "client fetched http://api/ by service name and by alias"
+wait_for 10 logs_have client EGRESS || fail "client on backend did not reach $OUT: $(ctl logs client -n 20)"
+wait_for 10 logs_have vault BLOCKED || fail "vault: $(ctl logs vault -n 20)"
+logs_have vault ESCAPED && fail "vault on an internal network reached $OUT"
+pass "backend has egress (masquerade), the internal network has none"
+
+api_addr() { ctl status api --json | jq -r '.[0].network.networks[0].address // empty'; }
+a1=$(api_addr)
+case $a1 in 10.231.1.*) ;; *) fail "api address '$a1' not in backend's subnet" ;; esac
+[ "$(ctl status api --json | jq -r '.[0].network.ports | join(" ")')" = "8080:80/tcp 127.0.0.1:9000-9001:80-81/tcp" ] ||
+	fail "status ports: $(ctl status api --json | jq -c '.[0].network.ports')"
+ctl status api | grep -q "Network: eth0 $a1 on backend (aliases apiserver)" || fail "status text: $(ctl status api)"
+pass "status shows api's address $a1, alias and published ports"
+
+[ "$(busybox wget -q -O - http://$HOST:8080/)" = "hello from api" ] || fail "published 8080 not reached via $HOST"
+[ "$(busybox wget -q -O - http://127.0.0.1:8080/)" = "hello from api" ] || fail "published 8080 not reached via loopback"
+[ "$(busybox wget -q -O - http://127.0.0.1:9000/)" = "hello from api" ] || fail "range 9000->80 not reached via loopback"
+timeout 3 busybox wget -q -O - http://$HOST:9000/ >/dev/null 2>&1 && fail "9000 is published on 127.0.0.1 only, yet $HOST:9000 answered"
+pass "published ports reached from this namespace's address and its loopback; a port bound to 127.0.0.1 only is not on $HOST"
+
+tables=$(nft list tables)
+[ "$tables" = "table ip paddock" ] || fail "nft tables: $tables"
+pass "the ruleset holds paddock's table only"
+
+# Restart: a new address, and the client's resolver follows within 1 s.
+cpid=$(main_pid client)
+ctl restart api >/dev/null || fail "restart api"
+wait_for 10 state_is api running || fail "api not running again"
+a2=$(api_addr)
+[ -n "$a2" ] && [ "$a2" != "$a1" ] || fail "api kept its address $a1 across a restart ($a2)"
+resolves_to() { nsenter -t "$cpid" -n -m /bin/nslookup api 2>/dev/null | grep -q "$1"; }
+t0=$(now_ms)
+wait_for 1 resolves_to "$a2" || fail "client still resolves api to $(nsenter -t "$cpid" -n -m /bin/nslookup api 2>&1 | tail -2)"
+[ "$(nsenter -t "$cpid" -n -m /bin/wget -q -O - http://api/)" = "hello from api" ] || fail "client cannot fetch the restarted api"
+pass "api restarted at $a2 (was $a1); the client resolved the new address in $(($(now_ms) - t0)) ms"
+old_veths=$(ip -o link show type veth | wc -l)
+
+# kill -9: no packet path changes, the next daemon takes the leases over.
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
+[ "$(busybox wget -q -O - http://$HOST:8080/)" = "hello from api" ] || fail "published port gone with the daemon"
+[ "$(nsenter -t "$cpid" -n -m /bin/wget -q -O - http://$a2/)" = "hello from api" ] || fail "service to service gone with the daemon"
+[ "$(nft list tables)" = "table ip paddock" ] || fail "table gone with the daemon"
+pass "kill -9 of paddockd: published port, service-to-service path and rules unchanged"
+start_daemon -c "$T/paddockd.yaml"
+wait_for 10 state_is api running || fail "api not adopted"
+[ "$(main_pid client)" = "$cpid" ] || fail "client restarted instead of adopted"
+[ "$(api_addr)" = "$a2" ] || fail "api's address after adoption: $(api_addr), was $a2"
+wait_for 5 resolves_to "$a2" || fail "names not served after adoption"
+[ "$(ip -o link show type veth | wc -l)" = "$old_veths" ] || fail "veths changed across the daemon restart"
+[ "$(busybox wget -q -O - http://127.0.0.1:8080/)" = "hello from api" ] || fail "published port after adoption"
+pass "adopted: same address, names served again, same veths, port still published"
+
+# A port another process holds: a start failure naming it, nothing left behind.
+python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8090)); s.listen(); sys.stdout.write("bound\n"); sys.stdout.flush(); time.sleep(600)' >"$T/holder.out" &
+EXTRA_PIDS="$EXTRA_PIDS $!"
+wait_for 5 grep -q bound "$T/holder.out" || fail "holder did not bind 8090"
+nveth=$(ip -o link show type veth | wc -l)
+cat >"$T/services/taken.yaml" <<YAML
+services:
+  taken:
+    $common
+    command: ["/bin/sleep", "1000"]
+    isolation: {network: backend}
+    ports: ["8090:80"]
+YAML
+ctl reload >/dev/null || fail "reload"
+wait_for 10 state_is taken failed || fail "taken: $(svc_state taken)"
+reason=$(ctl status taken --json | jq -r '.[0].last_exit.reason')
+echo "$reason" | grep -q "8090/tcp: already bound by another process" || fail "reason: $reason"
+[ "$(ip -o link show type veth | wc -l)" = "$nveth" ] || fail "a veth was left by the failed start"
+[ -z "$(ls "$T/run/net/taken" 2>/dev/null)" ] || fail "files left for the failed start"
+pass "a host port bound by another process: '$reason'; no veth or file left"
+rm "$T/services/taken.yaml"; ctl reload >/dev/null
+
+# Stop: no veth of api's left.
+ctl stop api >/dev/null || fail "stop api"
+wait_for 5 state_is api stopped || fail "api did not stop"
+hif=$(ctl status client --json | jq -r '.[0].network.networks[0].host_interface')
+wait_for 5 bash -c "[ \$(ip -o link show type veth | wc -l) = $((old_veths - 1)) ]" || fail "api's veth left: $(ip -o link show type veth)"
+ip link show "$hif" >/dev/null 2>&1 || fail "client's veth $hif is gone too"
+pass "a stopped service leaves no veth"
+
+# Shutdown: table, bridges and veths are gone.
+stop_daemon || fail "daemon exit status"
+[ -z "$(nft list tables)" ] || fail "tables after shutdown: $(nft list tables)"
+[ -z "$(ip -o link show type bridge)" ] || fail "bridges after shutdown: $(ip -o link show type bridge)"
+[ -z "$(ip -o link show type veth | grep -v pdt-host)" ] || fail "veths after shutdown: $(ip -o link show type veth)"
+pass "shutdown removed paddock's table, bridges and veths"
