@@ -63,7 +63,18 @@ struct netmgr {
 	struct net_lease **leases;
 	size_t nleases;
 	bool table; /* our table was loaded by this daemon or an earlier one */
+	/*
+	 * Our ends of the pairs of services that are gone. Deleting a link
+	 * waits for RCU grace periods (15-35 ms here), so an exit does not:
+	 * the kernel removes the pair with the service's namespace. A timer
+	 * deletes whatever is still there after STALE_MS.
+	 */
+	char (*stale)[16];
+	size_t nstale;
+	struct event *ev_stale;
 };
+
+#define STALE_MS 2000
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -82,6 +93,8 @@ static struct netx *find_net(const struct netmgr *nm, const char *name)
 	return NULL;
 }
 
+static void on_stale(evutil_socket_t fd, short what, void *arg);
+
 struct netmgr *netmgr_new(struct event_base *base, const struct daemon_config *cfg,
 			  const char *runtime_dir)
 {
@@ -90,6 +103,7 @@ struct netmgr *netmgr_new(struct event_base *base, const struct daemon_config *c
 	nm->base = base;
 	nm->cfg = cfg;
 	xasprintf(&nm->dir, "%s/net", runtime_dir);
+	nm->ev_stale = evtimer_new(base, on_stale, nm);
 	nm->nets = xcalloc(cfg->nnetworks ? cfg->nnetworks : 1, sizeof(*nm->nets));
 	for (size_t i = 0; i < cfg->nnetworks; i++) {
 		const struct spec_netdef *d = &cfg->networks[i];
@@ -469,17 +483,52 @@ const char *net_lease_dir(const struct net_lease *l)
 	return l->dir;
 }
 
-static void unplug(struct netmgr *nm, struct net_lease *l)
+/* Is name our end of a pair a running service uses? */
+static bool plugged_now(const struct netmgr *nm, const char *name)
+{
+	for (size_t i = 0; i < nm->nleases; i++)
+		for (size_t k = 0; k < nm->leases[i]->n; k++)
+			if (nm->leases[i]->at[k].plugged &&
+			    !strcmp(nm->leases[i]->at[k].host_if, name))
+				return true;
+	return false;
+}
+
+/* Delete the stale ends still there (deleting ours takes the peer with it). */
+static void reap_stale(struct netmgr *nm)
 {
 	struct error err = { 0 };
 
+	for (size_t i = 0; i < nm->nstale; i++) {
+		if (!nm->nl || plugged_now(nm, nm->stale[i]) ||
+		    nl_ifindex(nm->nl, nm->stale[i]) <= 0)
+			continue;
+		if (nl_link_delete(nm->nl, nm->stale[i], &err) < 0)
+			log_warnx("%s", err.msg);
+	}
+	nm->nstale = 0;
+}
+
+static void on_stale(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	reap_stale(arg);
+}
+
+/* The pairs of l are left to the kernel, and to the timer after that. */
+static void unplug(struct netmgr *nm, struct net_lease *l)
+{
 	for (size_t i = 0; i < l->n; i++) {
 		if (!l->at[i].plugged)
 			continue;
-		/* Deleting our end takes the peer with it. */
-		if (nm->nl && nl_link_delete(nm->nl, l->at[i].host_if, &err) < 0)
-			log_warnx("service %s: %s", l->svc, err.msg);
 		l->at[i].plugged = false;
+		nm->stale = xrealloc(nm->stale, (nm->nstale + 1) * sizeof(*nm->stale));
+		memcpy(nm->stale[nm->nstale++], l->at[i].host_if, 16);
+	}
+	if (nm->nstale && !evtimer_pending(nm->ev_stale, NULL)) {
+		struct timeval tv = { STALE_MS / 1000, (STALE_MS % 1000) * 1000 };
+		evtimer_add(nm->ev_stale, &tv);
 	}
 }
 
@@ -500,6 +549,14 @@ int netmgr_plug(struct netmgr *nm, struct net_lease *l, pid_t pid, struct error 
 		char ifname[16];
 		snprintf(ifname, sizeof(ifname), "eth%zu", i);
 		r = nl_veth_create(nm->nl, at->host_if, d->bridge, d->mtu, ifname, fd, err);
+		if (r == -EEXIST && nl_ifindex(nm->nl, at->host_if) > 0 &&
+		    !plugged_now(nm, at->host_if)) {
+			/* The pair of this service's last run, its namespace not yet gone. */
+			memset(err, 0, sizeof(*err));
+			if ((r = nl_link_delete(nm->nl, at->host_if, err)) >= 0)
+				r = nl_veth_create(nm->nl, at->host_if, d->bridge, d->mtu, ifname,
+						   fd, err);
+		}
 		if (r < 0)
 			break;
 		at->plugged = true;
@@ -757,6 +814,7 @@ void netmgr_free(struct netmgr *nm, bool teardown)
 
 	if (!nm)
 		return;
+	reap_stale(nm);
 	if (teardown) {
 		if (nm->table && nftm_remove(&err) < 0)
 			log_warnx("%s", err.msg);
@@ -778,6 +836,8 @@ void netmgr_free(struct netmgr *nm, bool teardown)
 		lease_free(l);
 	}
 	free(nm->leases);
+	free(nm->stale);
+	event_free(nm->ev_stale);
 	resolver_free(nm->res);
 	nl_close(nm->nl);
 	for (size_t i = 0; i < nm->nnets; i++)
