@@ -35,9 +35,11 @@ HOST=10.231.99.1 OUT=10.231.99.2
 mkdir -p "$T/outside" && echo "outside" >"$T/outside/index.html"
 nsenter -t $OUTSIDE -n busybox httpd -f -p $OUT:8081 -h "$T/outside" &
 EXTRA_PIDS="$EXTRA_PIDS $!"
-wait_for 5 busybox wget -q -O /dev/null http://$OUT:8081/ || fail "the outside server did not start"
+wait_for 5 grep -qx up /sys/class/net/pdt-host/operstate || fail "pdt-host is not up"
+wait_for 10 busybox wget -q -O /dev/null http://$OUT:8081/ || fail "the outside server did not start"
 
 cat >"$T/paddockd.yaml" <<YAML
+metrics: {listen: "127.0.0.1:9464"}
 networks:
   backend:
     subnet: 10.231.1.0/24
@@ -89,6 +91,13 @@ pass "status shows api's address $a1, alias and published ports"
 [ "$(busybox wget -q -O - http://127.0.0.1:9000/)" = "hello from api" ] || fail "range 9000->80 not reached via loopback"
 timeout 3 busybox wget -q -O - http://$HOST:9000/ >/dev/null 2>&1 && fail "9000 is published on 127.0.0.1 only, yet $HOST:9000 answered"
 pass "published ports reached from this namespace's address and its loopback; a port bound to 127.0.0.1 only is not on $HOST"
+
+m=$(busybox wget -q -O - http://127.0.0.1:9464/metrics)
+echo "$m" | grep -q '^paddock_service_network_receive_bytes_total{service="client",network="backend"} [1-9]' ||
+	fail "no receive bytes for client in /metrics: $(echo "$m" | grep network_)"
+echo "$m" | grep -q '^paddock_service_network_transmit_bytes_total{service="api",network="backend"} [1-9]' ||
+	fail "no transmit bytes for api in /metrics"
+pass "metrics count each service's bytes on its link"
 
 tables=$(nft list tables)
 [ "$tables" = "table ip paddock" ] || fail "nft tables: $tables"
