@@ -1803,7 +1803,7 @@ static const struct ctl_command commands[] = {
 	  "exit with its status), --rm, --name N, --rootfs DIR |\n"
 	  "--image REF, --memory-max SIZE, --memory-high SIZE,\n"
 	  "--cpu-max CPUS, --cpu-weight N, --pids-max N,\n"
-	  "--namespaces LIST, --network none|host, --class C,\n"
+	  "--namespaces LIST, --network none|host|NET, --class C,\n"
 	  "--user U, --workdir DIR, --env KEY=VALUE" },
 	{ "events", cmd_events, 0, "events [-f] [--service NAME] [--since TIME] [-n N]",
 	  "starts, exits and causes, OOM kills, pressure, limit\n"
