@@ -175,4 +175,51 @@ void image_store_stats(const struct image_store *store, uint64_t *unpacked, uint
 /* Free a NULL-terminated string array. Accepts NULL. */
 void image_strv_free(char **v);
 
+
+/*
+ * --- Registries (registry.c; issue 17) ------------------------------------------
+ * A registry reference is "HOST[:PORT]/NAME[:TAG]" or "...@sha256:<hex>"
+ * (HOST has a '.' or ':' or is "localhost"; otherwise "docker.io/" is
+ * implied, and "library/" for a single-component docker.io NAME; TAG
+ * defaults to "latest"). It is recorded under that normalised reference.
+ */
+struct image_registry {
+	const char *host; /* "HOST[:PORT]" this entry is for */
+	const char *const *mirrors; /* NULL-terminated "HOST[:PORT][/PREFIX]", tried first; NULL = none */
+	int insecure; /* 1: plain HTTP allowed (and TLS without verification) for this host */
+};
+
+struct image_pull_options {
+	const char *auth_file; /* containers-auth.json / docker config.json format; NULL = the defaults */
+	const char *certs_dir; /* certs.d root (HOST:PORT/ca.crt, client.cert, client.key); NULL = default */
+	const struct image_registry *registries; /* the daemon config's registries:, may be NULL */
+	size_t nregistries;
+	unsigned parallel; /* layers downloaded at once; 0 = 3 */
+	unsigned connect_timeout_ms; /* 0 = 10 s */
+	unsigned stall_timeout_ms; /* no byte for this long ends a transfer (retried); 0 = 30 s */
+	unsigned retries; /* per request; 0 = 3, with backoff */
+};
+
+/* Is ref a registry reference (not a path, not a bare local NAME:TAG)? */
+int image_ref_is_remote(const char *ref);
+/*
+ * Pull ref: manifest (negotiated: OCI index/manifest, docker manifest list
+ * v2 and schema2; schema1 refused), platform linux/<this arch>, config,
+ * then the layers not already in the store, several at once, each streamed
+ * through digest verification, decompression and unpack in one pass.
+ * All-or-nothing like image_import; records the image under the
+ * normalised reference with "source" = the reference and the manifest
+ * digest. progress as for image_import. *out (if not NULL) is the image.
+ */
+int image_pull(struct image_store *store, const char *ref, const struct image_pull_options *o,
+	       image_progress_fn progress, void *arg, struct image_info **out, struct error *err);
+/*
+ * Check user/password against registry (HOST[:PORT]) and store them in
+ * o->auth_file (created 0600; refused when group- or world-readable).
+ */
+int image_login(const char *registry, const char *user, const char *password,
+		const struct image_pull_options *o, struct error *err);
+/* Remove registry's credentials from o->auth_file (-ENOENT when there were none). */
+int image_logout(const char *registry, const struct image_pull_options *o, struct error *err);
+
 #endif
