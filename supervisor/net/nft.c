@@ -25,10 +25,14 @@
  * ports a host publishes; a verdict map would be the next step).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nftables/libnftables.h>
 
@@ -279,44 +283,100 @@ static int text_errno(const char *msg)
 	return EIO;
 }
 
-/* Run buf in a fresh context; on failure err gets the first two lines of nft's complaint. */
+/*
+ * One libnftables context for the process, kept: freeing one closes its
+ * netlink socket, and after a transaction that deleted objects (ours
+ * always does) the kernel's release of that socket waits for nf_tables'
+ * deferred destruction, an RCU grace period: 8 to 24 ms here, against
+ * 0.4 ms for a whole apply on a kept context. Not thread-safe: the
+ * daemon's main thread only.
+ */
+static struct nft_ctx *kept;
+
+/*
+ * libnftables 1.0 opens its netlink socket without SOCK_CLOEXEC, and a
+ * re-exec of the daemon would inherit it. It takes the lowest free fd:
+ * mark that one, once it proves to be a netfilter netlink socket.
+ */
+static void cloexec_if_nfnetlink(int fd)
+{
+	int v, flags;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0 || v != AF_NETLINK)
+		return;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) != 0 || v != NETLINK_NETFILTER)
+		return;
+	flags = fcntl(fd, F_GETFD);
+	if (flags >= 0 && !(flags & FD_CLOEXEC))
+		(void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+static struct nft_ctx *context(struct error *err)
+{
+	int lowest;
+
+	if (kept)
+		return kept;
+	lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (lowest >= 0)
+		(void)close(lowest);
+	kept = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!kept) {
+		error_set(err, ENOMEM, "nftables: cannot create a context");
+		return NULL;
+	}
+	if (lowest >= 0)
+		cloexec_if_nfnetlink(lowest);
+	if (nft_ctx_buffer_output(kept) < 0 || nft_ctx_buffer_error(kept) < 0) {
+		nftm_close();
+		error_set(err, ENOMEM, "nftables: cannot buffer output");
+		return NULL;
+	}
+	return kept;
+}
+
+void nftm_close(void)
+{
+	if (kept)
+		nft_ctx_free(kept);
+	kept = NULL;
+}
+
+/* Run buf; on failure err gets the first line of nft's complaint. */
 static int run(const char *buf, struct error *err)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx = context(err);
 	const char *msg;
-	int r = 0;
+	int r = 0, n;
 
 	if (!ctx)
-		return error_set(err, ENOMEM, "nftables: cannot create a context");
-	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
-		nft_ctx_free(ctx);
-		return error_set(err, ENOMEM, "nftables: cannot buffer output");
-	}
+		return -err->code;
 	if (nft_run_cmd_from_buffer(ctx, buf) != 0) {
-		const char *end;
-		int n;
-
 		msg = nft_ctx_get_error_buffer(ctx);
 		if (!msg || !*msg)
-			msg = "failed without saying why\n";
-		end = strchr(msg, '\n');
-		if (end && end[1] && strchr(end + 1, '\n'))
-			end = strchr(end + 1, '\n');
-		n = end ? (int)(end - msg) : (int)strlen(msg);
+			msg = "failed without saying why";
+		n = (int)strcspn(msg, "\n");
 		r = error_set(err, text_errno(msg), "nftables: %.*s", n, msg);
+	} else {
+		(void)nft_ctx_get_error_buffer(ctx); /* getting a buffer rewinds it */
 	}
-	nft_ctx_free(ctx);
+	(void)nft_ctx_get_output_buffer(ctx);
 	return r;
 }
 
 int nftm_apply(const struct nft_model *m, struct error *err)
 {
-	struct error local = { 0 };
-	_cleanup_free_ char *table = render(m, err ? err : &local);
+	struct error local;
+	_cleanup_free_ char *table = NULL;
 	_cleanup_free_ char *buf = NULL;
 
+	if (!err)
+		err = &local;
+	table = render(m, err);
 	if (!table)
-		return err ? -err->code : -local.code;
+		return -err->code;
 	if (asprintf(&buf, "add table ip " NFT_TABLE "\ndelete table ip " NFT_TABLE "\n%s", table) <
 	    0) {
 		buf = NULL;
@@ -327,5 +387,8 @@ int nftm_apply(const struct nft_model *m, struct error *err)
 
 int nftm_remove(struct error *err)
 {
-	return run("add table ip " NFT_TABLE "\ndelete table ip " NFT_TABLE "\n", err);
+	struct error local;
+
+	return run("add table ip " NFT_TABLE "\ndelete table ip " NFT_TABLE "\n",
+		   err ? err : &local);
 }

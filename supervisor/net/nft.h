@@ -8,6 +8,15 @@
  *
  * The whole table is rebuilt from a model in one transaction: either the
  * new rules are all in place or the old ones stay.
+ *
+ * What the rules need from the links (link.c, core/network.c):
+ * net.ipv4.ip_forward=1; route_localnet=1 on a bridge with published
+ * ports (DNAT from 127.0.0.1); hairpin mode on each bridge port
+ * (IFLA_BRPORT_MODE) for a service reaching its own published port where
+ * br_netfilter is loaded, as the frame goes back out the port it came in.
+ *
+ * One libnftables context is kept for the process (see nft.c for why):
+ * call from one thread only.
  */
 #ifndef PADDOCK_NET_NFT_H
 #define PADDOCK_NET_NFT_H
@@ -49,6 +58,8 @@ struct nft_model {
 int nftm_apply(const struct nft_model *m, struct error *err);
 /* Remove table ip paddock (0 also when there is none). */
 int nftm_remove(struct error *err);
+/* Free the kept libnftables context (shutdown; the next call makes a new one). */
+void nftm_close(void);
 /* The text nftm_apply would load (for tests and `network inspect`); caller frees. */
 char *nftm_render(const struct nft_model *m);
 

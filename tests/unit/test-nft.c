@@ -5,9 +5,12 @@
  * network namespace of its own (root; kernel tests skip without it), the
  * table applied, replaced, left alone by a failed apply, and removed,
  * read back through libnftables' `list ruleset`, with another table that
- * must stay byte-identical throughout.
+ * must stay byte-identical throughout. The kept libnftables context's
+ * socket is close-on-exec.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -18,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
 
 #include "nft.h"
@@ -138,6 +143,34 @@ static void assert_other_intact(const char *list)
 	assert_non_null(t);
 	assert_string_equal(t, other_table);
 	free(t);
+}
+
+/* How many netfilter netlink sockets are open here; each must be close-on-exec. */
+static int nfnetlink_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name), v;
+		socklen_t len = sizeof(v);
+
+		if (de->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) != 0 ||
+		    v != NETLINK_NETFILTER)
+			continue;
+		len = sizeof(v);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0 || v != AF_NETLINK)
+			continue;
+		if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			fail_msg("fd %d: a netfilter netlink socket without FD_CLOEXEC", fd);
+		n++;
+	}
+	closedir(d);
+	return n;
 }
 
 static void test_render(void **unused)
@@ -314,6 +347,8 @@ static void test_apply_replace_remove(void **unused)
 	assert_true(strstr(t, "oifname \"pd0\" drop") < strstr(t, "iifname \"pd0\" accept"));
 	free(t);
 	free(list);
+	/* the context is kept, its socket does not leak into a re-exec */
+	assert_int_equal(nfnetlink_fds(), 1);
 
 	/* a second model replaces the first whole */
 	struct nft_net nets2[] = { { .bridge = "pd1",
@@ -362,6 +397,8 @@ static void test_apply_replace_remove(void **unused)
 	assert_null(strstr(list, "paddock"));
 	assert_other_intact(list);
 	free(list);
+	nftm_close();
+	assert_int_equal(nfnetlink_fds(), 0);
 	assert_int_equal(nftm_remove(&e), 0);
 	list = ruleset();
 	assert_int_equal(count_tables(list), 1);
