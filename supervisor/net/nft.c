@@ -20,9 +20,10 @@
  * loaded (bridge-nf-call-iptables=1, as on docker hosts) frames bridged
  * between two services pass the ip forward hook with iif = oif = BR.
  *
- * One DNAT rule per published port, so a range of n ports is n rules on
- * the path of packets to local addresses only (fine for the tens of
- * ports a host publishes; a verdict map would be the next step).
+ * A range published on the same ports (9000-9005:9000-9005) is one rule;
+ * one that shifts them is one rule per port, on the path of packets to
+ * local addresses only (fine for the tens of ports a host publishes; a
+ * map would be the next step).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,20 +135,26 @@ static bool has_ports(const struct nft_model *m, const char *bridge)
 
 static void render_ports(FILE *f, const struct nft_model *m)
 {
-	char a[16], b[16];
+	char a[16], b[16], daddr[32];
 
 	fputs("\n\tchain ports {\n", f);
 	for (size_t i = 0; i < m->nports; i++) {
 		const struct nft_port *p = &m->ports[i];
 		const char *proto = p->proto == IPPROTO_TCP ? "tcp" : "udp";
 
-		for (unsigned k = 0; k < p->count; k++) {
-			fputs("\t\t", f);
-			if (p->host_ip)
-				fprintf(f, "ip daddr %s ", ip(a, p->host_ip));
-			fprintf(f, "%s dport %u dnat to %s:%u\n", proto, p->host_port + k,
-				ip(b, p->dest_ip), p->dest_port + k);
+		daddr[0] = '\0';
+		if (p->host_ip)
+			snprintf(daddr, sizeof(daddr), "ip daddr %s ", ip(a, p->host_ip));
+		ip(b, p->dest_ip);
+		if (p->count > 1 && p->host_port == p->dest_port) {
+			/* the same ports on both sides: one rule, DNAT keeps the port */
+			fprintf(f, "\t\t%s%s dport %u-%u dnat to %s\n", daddr, proto, p->host_port,
+				p->host_port + p->count - 1, b);
+			continue;
 		}
+		for (unsigned k = 0; k < p->count; k++)
+			fprintf(f, "\t\t%s%s dport %u dnat to %s:%u\n", daddr, proto,
+				p->host_port + k, b, p->dest_port + k);
 	}
 	fputs("\t}\n", f);
 }

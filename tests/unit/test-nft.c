@@ -44,7 +44,10 @@ static const char other_table[] = "table inet other {\n"
 				  "\t}\n"
 				  "}\n";
 
-/* Two networks (pdi internal), three published ports: plain, udp on 127.0.0.1, a range of 3. */
+/*
+ * Two networks (pdi internal), four published ports: plain, udp on
+ * 127.0.0.1, a range of 3 shifted to other ports, a range of 4 kept.
+ */
 static struct nft_net nets1[] = {
 	{ .bridge = "pd0",
 	  .subnet = IP(10, 231, 0, 0),
@@ -77,8 +80,14 @@ static struct nft_port ports1[] = {
 	  .dest_ip = IP(10, 231, 0, 3),
 	  .dest_port = 7000,
 	  .bridge = "pd0" },
+	{ .proto = IPPROTO_UDP,
+	  .host_port = 6000,
+	  .count = 4,
+	  .dest_ip = IP(10, 231, 0, 4),
+	  .dest_port = 6000,
+	  .bridge = "pd0" },
 };
-static const struct nft_model model1 = { nets1, 2, ports1, 3 };
+static const struct nft_model model1 = { nets1, 2, ports1, 4 };
 
 /* The whole ruleset as libnftables lists it; caller frees. */
 static char *run_nft(const char *cmd, bool want_output)
@@ -232,6 +241,16 @@ static void test_render(void **unused)
 	       "}\n");
 	free(t);
 
+	/* a range kept on the same ports is one rule that leaves the port alone */
+	port.host_port = port.dest_port = 7000;
+	port.count = 3;
+	t = nftm_render(&m);
+	assert_non_null(t);
+	assert_non_null(
+	    strstr(t, "\n\t\tip daddr 192.168.5.1 udp dport 7000-7002 dnat to 10.231.7.2\n"));
+	assert_null(strstr(t, "dport 7001"));
+	free(t);
+
 	/* without masquerade and without ports: no NAT rule at all */
 	net.masquerade = false;
 	m.nports = 0;
@@ -326,6 +345,7 @@ static void test_apply_replace_remove(void **unused)
 		"\t\ttcp dport 9000 dnat to 10.231.0.3:7000\n",
 		"\t\ttcp dport 9001 dnat to 10.231.0.3:7001\n",
 		"\t\ttcp dport 9002 dnat to 10.231.0.3:7002\n",
+		"\t\tudp dport 6000-6003 dnat to 10.231.0.4\n",
 		"\t\tip saddr 10.231.0.0/24 oifname != \"pd0\" masquerade\n",
 		"\t\toifname \"pd0\" ip saddr 10.231.0.0/24 ct status dnat masquerade\n",
 		"\t\toifname \"pd0\" ip saddr 127.0.0.0/8 masquerade\n",
