@@ -175,7 +175,6 @@ void image_store_stats(const struct image_store *store, uint64_t *unpacked, uint
 /* Free a NULL-terminated string array. Accepts NULL. */
 void image_strv_free(char **v);
 
-
 /*
  * --- Registries (registry.c; issue 17) ------------------------------------------
  * A registry reference is "HOST[:PORT]/NAME[:TAG]" or "...@sha256:<hex>"
@@ -185,13 +184,16 @@ void image_strv_free(char **v);
  */
 struct image_registry {
 	const char *host; /* "HOST[:PORT]" this entry is for */
-	const char *const *mirrors; /* NULL-terminated "HOST[:PORT][/PREFIX]", tried first; NULL = none */
+	const char *const
+	    *mirrors; /* NULL-terminated "HOST[:PORT][/PREFIX]", tried first; NULL = none */
 	int insecure; /* 1: plain HTTP allowed (and TLS without verification) for this host */
 };
 
 struct image_pull_options {
-	const char *auth_file; /* containers-auth.json / docker config.json format; NULL = the defaults */
-	const char *certs_dir; /* certs.d root (HOST:PORT/ca.crt, client.cert, client.key); NULL = default */
+	const char
+	    *auth_file; /* containers-auth.json / docker config.json format; NULL = the defaults */
+	const char *
+	    certs_dir; /* certs.d root (HOST:PORT/ca.crt, client.cert, client.key); NULL = default */
 	const struct image_registry *registries; /* the daemon config's registries:, may be NULL */
 	size_t nregistries;
 	unsigned parallel; /* layers downloaded at once; 0 = 3 */
