@@ -836,6 +836,7 @@ void netmgr_free(struct netmgr *nm, bool teardown)
 		lease_free(l);
 	}
 	free(nm->leases);
+	nftm_close();
 	free(nm->stale);
 	event_free(nm->ev_stale);
 	resolver_free(nm->res);

@@ -226,6 +226,25 @@ static int link_up(struct nl *nl, int index, uint32_t mtu)
 	return nl_run(nl, nlh, NULL, NULL);
 }
 
+/*
+ * Hairpin on bridge port index: a frame may leave by the port it came in
+ * on. With br_netfilter loaded a service's connection to its own
+ * published port is DNATed back to itself through the bridge, and the
+ * bridge would drop that frame otherwise.
+ */
+static int port_hairpin(struct nl *nl, int index)
+{
+	struct nlmsghdr *nlh = link_msg(nl, RTM_SETLINK, NLM_F_ACK, index);
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct nlattr *pi;
+
+	ifi->ifi_family = AF_BRIDGE;
+	pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(nlh, pi);
+	return nl_run(nl, nlh, NULL, NULL);
+}
+
 /* addr/prefix on link index; present already is fine. */
 static int addr_add(struct nl *nl, int index, uint32_t addr, uint8_t prefix)
 {
@@ -371,7 +390,8 @@ int nl_veth_create(struct nl *nl, const char *host_name, const char *bridge, uin
 		return error_set(err, -r, "veth %s (peer %s): %s", host_name, peer_name,
 				 strerror(-r));
 	/* deleting either end removes the pair */
-	if ((index = nl_ifindex(nl, host_name)) < 0 || (r = link_up(nl, index, 0)) < 0) {
+	if ((index = nl_ifindex(nl, host_name)) < 0 || (r = port_hairpin(nl, index)) < 0 ||
+	    (r = link_up(nl, index, 0)) < 0) {
 		r = index < 0 ? index : r;
 		(void)nl_link_delete(nl, host_name, NULL);
 		return error_set(err, -r, "veth %s (peer %s): up: %s", host_name, peer_name,

@@ -35,7 +35,8 @@ HOST=10.231.99.1 OUT=10.231.99.2
 mkdir -p "$T/outside" && echo "outside" >"$T/outside/index.html"
 nsenter -t $OUTSIDE -n busybox httpd -f -p $OUT:8081 -h "$T/outside" &
 EXTRA_PIDS="$EXTRA_PIDS $!"
-wait_for 5 grep -qx up /sys/class/net/pdt-host/operstate || fail "pdt-host is not up"
+link_up() { ip -o link show pdt-host | grep -q 'state UP'; }
+wait_for 5 link_up || fail "pdt-host is not up"
 wait_for 10 busybox wget -q -O /dev/null http://$OUT:8081/ || fail "the outside server did not start"
 
 cat >"$T/paddockd.yaml" <<YAML
@@ -91,6 +92,17 @@ pass "status shows api's address $a1, alias and published ports"
 [ "$(busybox wget -q -O - http://127.0.0.1:9000/)" = "hello from api" ] || fail "range 9000->80 not reached via loopback"
 timeout 3 busybox wget -q -O - http://$HOST:9000/ >/dev/null 2>&1 && fail "9000 is published on 127.0.0.1 only, yet $HOST:9000 answered"
 pass "published ports reached from this namespace's address and its loopback; a port bound to 127.0.0.1 only is not on $HOST"
+
+# Hairpin: services reach published ports through the host's address,
+# their own included (the bridge port must send a frame back out).
+apid=$(main_pid api)
+[ "$(nsenter -t "$(main_pid client)" -n -m /bin/wget -q -O - http://$HOST:8080/)" = "hello from api" ] ||
+	fail "client cannot reach api's published port via $HOST"
+[ "$(nsenter -t "$apid" -n -m /bin/wget -q -O - http://$HOST:8080/)" = "hello from api" ] ||
+	fail "api cannot reach its own published port via $HOST"
+hif=$(ctl status api --json | jq -r '.[0].network.networks[0].host_interface')
+ip -d link show "$hif" | grep -q 'hairpin on' || fail "hairpin mode off on $hif: $(ip -d link show "$hif")"
+pass "hairpin: a service reaches its own and another's published port through the host address"
 
 m=$(busybox wget -q -O - http://127.0.0.1:9464/metrics)
 echo "$m" | grep -q '^paddock_service_network_receive_bytes_total{service="client",network="backend"} [1-9]' ||
