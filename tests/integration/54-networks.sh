@@ -26,7 +26,8 @@ ip link set lo up
 unshare -n sleep 100000 &
 OUTSIDE=$!
 EXTRA_PIDS="$EXTRA_PIDS $OUTSIDE"
-wait_for 5 test -e /proc/$OUTSIDE/ns/net
+other_netns() { [ "$(readlink /proc/$1/ns/net)" != "$(readlink /proc/self/ns/net)" ]; }
+wait_for 5 other_netns $OUTSIDE # unshare has made its namespace
 ip link add pdt-host type veth peer name pdt-out netns /proc/$OUTSIDE/ns/net
 ip addr add 10.231.99.1/24 dev pdt-host
 ip link set pdt-host up
