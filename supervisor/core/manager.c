@@ -17,6 +17,7 @@
 #include "log.h"
 #include "logstore.h"
 #include "manager.h"
+#include "network.h"
 #include "notify.h"
 #include "util.h"
 
@@ -194,6 +195,7 @@ int manager_reload(struct manager *m, struct config_errors *errs, struct json_ob
 		json_put4(added, removed, updated, failed);
 		return r; /* a set with any error changes nothing */
 	}
+	netmgr_reserve(m->env.net, set); /* before any service of the new set starts */
 	/* Gone from the files: stop, and drop once settled (transients stay). */
 	for (size_t i = 0; i < m->nservices; i++) {
 		struct service *svc = m->services[i];

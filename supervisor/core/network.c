@@ -778,6 +778,23 @@ void netmgr_stats(struct netmgr *nm, netmgr_stats_fn fn, void *arg)
 		}
 }
 
+void netmgr_reserve(struct netmgr *nm, const struct spec_set *set)
+{
+	if (!nm)
+		return;
+	for (size_t i = 0; i < nm->nnets; i++)
+		ipam_clear_reserved(&nm->nets[i].ipam);
+	for (size_t i = 0; set && i < set->nservices; i++) {
+		const struct service_spec *sp = set->services[i];
+		for (size_t k = 0; k < sp->isolation.nnetworks; k++) {
+			const struct spec_netattach *a = &sp->isolation.networks[k];
+			struct netx *e = a->ip ? find_net(nm, a->network) : NULL;
+			if (e)
+				ipam_reserve(&e->ipam, a->ip, true);
+		}
+	}
+}
+
 void netmgr_restore(struct netmgr *nm, const struct state_network *nets, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

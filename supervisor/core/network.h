@@ -37,6 +37,11 @@ struct netmgr *netmgr_new(struct event_base *base, const struct daemon_config *c
  * the table and the bridges paddock made. A restart or re-exec keeps them.
  */
 void netmgr_free(struct netmgr *nm, bool teardown);
+/*
+ * Set aside the fixed addresses set names (again: at start and at each
+ * reload), so that allocation never hands one out to another service.
+ */
+void netmgr_reserve(struct netmgr *nm, const struct spec_set *set);
 /* What the state file said of the networks (bridges made, allocation hints). */
 void netmgr_restore(struct netmgr *nm, const struct state_network *nets, size_t n);
 /* The same, to write; n <= SPEC_MAX_NETWORKS. */

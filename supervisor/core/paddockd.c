@@ -476,6 +476,7 @@ int main(int argc, char **argv)
 	manager_init(d);
 	d->env.placer = placer_new(d->cgroups, d->base, cgroup_slots());
 	d->env.net = netmgr_new(d->base, d->cfg, d->cfg->runtime_dir);
+	netmgr_reserve(d->env.net, d->specs);
 	d->env.journald = access("/run/systemd/journal/socket", W_OK) == 0;
 	if (x.notify) {
 		d->env.notify_dir = notify_dir(x.notify);

@@ -166,6 +166,43 @@ echo "$reason" | grep -q "8090/tcp: already bound by another process" || fail "r
 pass "a host port bound by another process: '$reason'; no veth or file left"
 rm "$T/services/taken.yaml"; ctl reload >/dev/null
 
+# Bad input: each reload is refused with FILE:LINE:COLUMN, nothing running changes.
+pids_before="$(main_pid api) $(main_pid client) $(main_pid vault)"
+refused() { # refused NAME YAML MESSAGE
+	printf '%s\n' "$2" >"$T/services/bad.yaml"
+	out=$(ctl reload 2>&1) && fail "$1: reload accepted"
+	echo "$out" | grep -q "$T/services/bad.yaml:[0-9]*:[0-9]*: .*$3" || fail "$1: $out"
+	rm "$T/services/bad.yaml"
+}
+b="services:
+  bad:
+    rootfs: $T/root
+    command: [/bin/true]"
+refused "unknown network" "$b
+    isolation: {network: nowhere}" "unknown network 'nowhere'"
+refused "address outside its subnet" "$b
+    isolation: {network: [{network: backend, ip: 10.231.2.7}]}" "10.231.2.7"
+refused "port published twice" "$b
+    isolation: {network: backend}
+    ports: [\"8080:8080\"]" "8080"
+refused "ranges of different lengths" "$b
+    isolation: {network: backend}
+    ports: [\"7000-7005:80-84\"]" "different lengths"
+[ "$(main_pid api) $(main_pid client) $(main_pid vault)" = "$pids_before" ] || fail "a refused reload changed running services"
+printf 'networks:\n  a: {subnet: 10.240.0.0/16}\n  b: {subnet: 10.240.3.0/24}\n' >"$T/overlap.yaml"
+out=$("$PADDOCKD" -n -c "$T/overlap.yaml" -S "$T/services" 2>&1) && fail "overlapping subnets accepted"
+echo "$out" | grep -q "$T/overlap.yaml:[0-9]*:[0-9]*: .*overlap" || fail "overlap: $out"
+# A fixed address a running service holds: a start failure naming it.
+taken=$(api_addr)
+printf '%s\n    isolation: {network: [{network: backend, ip: %s}]}\n    restart: {policy: never}\n' "$b" "$taken" >"$T/services/bad.yaml"
+sed -i 's|command: \[/bin/true\]|command: [/bin/sleep, "100"]|' "$T/services/bad.yaml"
+ctl reload >/dev/null || fail "reload with a fixed address refused"
+wait_for 10 state_is bad failed || fail "bad: $(svc_state bad)"
+ctl status bad --json | jq -r '.[0].last_exit.reason' | grep -q "address $taken is in use" ||
+	fail "reason: $(ctl status bad --json | jq -r '.[0].last_exit.reason')"
+rm "$T/services/bad.yaml"; ctl reload >/dev/null
+pass "bad input refused at reload with FILE:LINE:COLUMN (unknown network, address outside subnet, port twice, unequal ranges), overlapping subnets at paddockd -n, a taken address at start; nothing running changed"
+
 # Stop: no veth of api's left.
 ctl stop api >/dev/null || fail "stop api"
 wait_for 5 state_is api stopped || fail "api did not stop"
