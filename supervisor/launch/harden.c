@@ -438,6 +438,12 @@ static int compile_filter(const char *path, const char *profile, size_t len, uin
 	}
 	if (!(ctx = seccomp_init(SCMP_ACT_ALLOW)))
 		return error_set(err, ENOMEM, "seccomp: cannot create a filter");
+	/*
+	 * A binary tree of syscall numbers instead of a chain: every allowed
+	 * call walked the whole deny list (about 60 BPF instructions), which
+	 * cost iperf3 across a bridge a fifth of its throughput.
+	 */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if ((r = add_arches(ctx)) < 0)
 		(void)error_set(err, -r, "seccomp: add architectures: %s", strerror(-r));
 	else if ((r = build_rules(ctx, caps, &what)) < 0)

@@ -606,6 +606,8 @@ static int parse_profile(struct pctx *p, json_object *root)
 		return -EINVAL;
 	if (!(p->ctx = seccomp_init(p->default_action)))
 		return perr(p, NULL, "cannot create a filter");
+	/* A binary tree, not a chain of every rule (see harden.c). */
+	(void)seccomp_attr_set(p->ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (json_object_object_get_ex(root, "flags", &v) && v) {
 		if (want(p, v, json_type_array, "flags", "an array") < 0)
 			return -EINVAL;
