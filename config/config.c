@@ -58,6 +58,11 @@
  *     refused as a stop signal.
  *   - Booleans: true/false, yes/no, on/off (any case).
  *   - rootfs, working_dir, mount source and target are absolute paths.
+ *   - image: a path reference, NAME[:TAG] of an imported image, or a
+ *     registry reference (its first '/' component has '.' or ':' or is
+ *     localhost), checked strictly: HOST[:PORT]/PATH[:TAG] or
+ *     HOST[:PORT]/PATH@sha256:<64 hex>. pull (missing, always, never;
+ *     default missing) needs image; always needs a registry reference.
  *   - command and ready.exec are lists of strings; a single string is an
  *     error with a hint to write a list. They must not be empty.
  *   - environment: a mapping KEY: VALUE or a list of "KEY=VALUE"; keys
@@ -119,6 +124,11 @@
  *   'default', which is built in (10.89.0.0/16, bridge paddock0) unless
  *   defined (then unset fields keep the built-in values). No two subnets
  *   overlap, no two networks share a bridge.
+ *   images.auth_file and images.certs_dir absolute paths (unset: the
+ *   registry client's defaults); images.pull_parallel 1..16 (unset: 3).
+ *   registries: HOST[:PORT] -> {mirrors: [HOST[:PORT][/PREFIX], ...] (at
+ *   most 16, each once), insecure false}; at most 64; a null value is no
+ *   entry.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf, vasprintf */
@@ -226,6 +236,189 @@ bool config_valid_name(const char *name)
 	return true;
 }
 
+/* --- registry references ------------------------------------------------------------ */
+
+static bool lower_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* 1..65535, no sign, no leading zero. */
+static bool valid_port(const char *s, size_t len)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 5 || s[0] == '0')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	return v <= 65535;
+}
+
+bool config_valid_registry_host(const char *s, size_t len)
+{
+	const char *end = s + len, *colon;
+	size_t hlen, label = 0;
+
+	if (len == 0 || len > 255)
+		return false;
+	if (s[0] == '[') {
+		const char *rb = memchr(s, ']', len);
+
+		if (!rb || rb == s + 1)
+			return false;
+		for (const char *p = s + 1; p < rb; p++)
+			if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+				return false;
+		return rb + 1 == end ||
+		       (rb[1] == ':' && valid_port(rb + 2, (size_t)(end - rb - 2)));
+	}
+	colon = memchr(s, ':', len);
+	hlen = colon ? (size_t)(colon - s) : len;
+	if (colon && !valid_port(colon + 1, (size_t)(end - colon - 1)))
+		return false;
+	for (size_t i = 0; i < hlen; i++) {
+		char ch = s[i];
+
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)ch) || (ch == '-' && label > 0)) {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && s[hlen - 1] != '-';
+}
+
+/*
+ * One component of a repository path: lowercase letters and digits, with
+ * single separators '.', '_', "__" or a run of '-' between them.
+ */
+static bool valid_path_component(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 0 || !lower_alnum(s[0]) || !lower_alnum(s[n - 1]))
+		return false;
+	while (i < n) {
+		size_t j = i;
+
+		if (lower_alnum(s[i])) {
+			i++;
+			continue;
+		}
+		while (j < n && !lower_alnum(s[j]))
+			j++;
+		if (!((j - i == 1 && (s[i] == '.' || s[i] == '_')) ||
+		      (j - i == 2 && s[i] == '_' && s[i + 1] == '_') ||
+		      strspn(s + i, "-") >= j - i))
+			return false;
+		i = j;
+	}
+	return true;
+}
+
+/* Components joined by '/': true when each is valid (n bytes of s). */
+static bool valid_repo_path(const char *s, size_t n)
+{
+	const char *end = s + n;
+
+	if (n == 0)
+		return false;
+	while (s <= end) {
+		const char *slash = memchr(s, '/', (size_t)(end - s));
+		const char *stop = slash ? slash : end;
+
+		if (!valid_path_component(s, (size_t)(stop - s)))
+			return false;
+		s = stop + 1;
+	}
+	return true;
+}
+
+bool config_valid_registry_mirror(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+
+	return config_valid_registry_host(s, hlen) &&
+	       (!slash || valid_repo_path(slash + 1, strlen(slash + 1)));
+}
+
+bool config_image_ref_is_registry(const char *ref)
+{
+	const char *slash;
+	size_t n;
+
+	if (!ref || ref[0] == '/' || strncmp(ref, "./", 2) == 0 || strncmp(ref, "../", 3) == 0)
+		return false;
+	slash = strchr(ref, '/');
+	if (!slash)
+		return false;
+	n = (size_t)(slash - ref);
+	return memchr(ref, '.', n) || memchr(ref, ':', n) ||
+	       (n == 9 && strncmp(ref, "localhost", 9) == 0);
+}
+
+const char *config_registry_ref_error(const char *ref)
+{
+	const char *slash = strchr(ref, '/'), *path, *at, *colon, *path_end;
+
+	if (!slash || !config_valid_registry_host(ref, (size_t)(slash - ref)))
+		return "the registry must be HOST or HOST:PORT (letters, digits, '-' and '.' "
+		       "or [IPv6]; port 1..65535)";
+	path = slash + 1;
+	at = strchr(path, '@');
+	path_end = at ? at : path + strlen(path);
+	colon = memchr(path, ':', (size_t)(path_end - path));
+	if (colon && at)
+		return "give a tag or a digest, not both";
+	if (colon)
+		path_end = colon;
+	if (path_end == path)
+		return "the repository name after the registry is missing";
+	if (!valid_repo_path(path, (size_t)(path_end - path)))
+		return "the repository name takes lowercase letters and digits, with '.', '_', "
+		       "'__' or '-' between them, in components joined by '/'";
+	if (path_end - ref > 255)
+		return "registry and repository name are longer than 255 characters";
+	if (colon) {
+		const char *tag = colon + 1;
+		size_t n = strlen(tag);
+
+		if (n == 0 || n > 128 || tag[0] == '.' || tag[0] == '-' ||
+		    strspn(tag,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			n)
+			return "a tag is 1-128 letters, digits, '_', '.' and '-', not starting "
+			       "with '.' or '-'";
+	}
+	if (at && (strncmp(at + 1, "sha256:", 7) != 0 || strlen(at + 8) != 64 ||
+		   strspn(at + 8, "0123456789abcdef") != 64))
+		return "a digest is 'sha256:' and 64 lowercase hexadecimal digits";
+	return NULL;
+}
+
+static int registry_cmp_host(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct spec_registry *)elem)->host);
+}
+
+const struct spec_registry *config_find_registry(const struct daemon_config *cfg, const char *host)
+{
+	if (!cfg || !cfg->nregistries)
+		return NULL;
+	return bsearch(host, cfg->registries, cfg->nregistries, sizeof(*cfg->registries),
+		       registry_cmp_host);
+}
+
 const char *spec_class_name(enum spec_class c)
 {
 	switch (c) {
@@ -261,6 +454,19 @@ const char *spec_on_oom_name(enum spec_on_oom o)
 		return "stop";
 	case ON_OOM_GROW:
 		return "grow";
+	}
+	return "unknown";
+}
+
+const char *spec_pull_name(enum spec_pull p)
+{
+	switch (p) {
+	case PULL_MISSING:
+		return "missing";
+	case PULL_ALWAYS:
+		return "always";
+	case PULL_NEVER:
+		return "never";
 	}
 	return "unknown";
 }

@@ -79,10 +79,30 @@ uint32_t config_netmask(unsigned prefix);
 /* Names: [a-z0-9][a-z0-9_-]{0,62}. */
 bool config_valid_name(const char *name);
 
+/*
+ * Registry references (paddock.yaml(5) "image"). A reference is one when it
+ * is not a path (starting '/', "./", "../") and its first '/'-separated
+ * component names a host: it has a '.' or ':' or is "localhost".
+ */
+bool config_image_ref_is_registry(const char *ref);
+/*
+ * NULL when the registry reference ref is well-formed:
+ * HOST[:PORT]/PATH[:TAG] or HOST[:PORT]/PATH@sha256:<64 hex>, PATH lowercase
+ * components joined by '/'. Otherwise why not, a phrase for a message.
+ */
+const char *config_registry_ref_error(const char *ref);
+/* "HOST[:PORT]": DNS labels (letters, digits, '-') or [IPv6], port 1..65535; len bytes of s. */
+bool config_valid_registry_host(const char *s, size_t len);
+/* A mirror "HOST[:PORT][/PREFIX]", PREFIX as a reference's PATH. */
+bool config_valid_registry_mirror(const char *s);
+/* The registries: entry for host, or NULL. */
+const struct spec_registry *config_find_registry(const struct daemon_config *cfg, const char *host);
+
 /* Names for enums, for messages and JSON. */
 const char *spec_class_name(enum spec_class c);
 const char *spec_restart_name(enum spec_restart_policy p);
 const char *spec_on_oom_name(enum spec_on_oom o);
+const char *spec_pull_name(enum spec_pull p);
 const char *spec_pressure_action_name(enum spec_pressure_action a);
 const char *spec_pressure_resource_name(enum spec_pressure_resource r);
 /* "nofile" for RLIMIT_NOFILE, ...; "unknown" otherwise. */

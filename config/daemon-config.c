@@ -43,6 +43,15 @@ static int netdef_builtin(struct spec_netdef *n)
 	return n->name && n->bridge ? 0 : -ENOMEM;
 }
 
+static void registries_free(struct spec_registry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].host);
+		config_strv_free(v[i].mirrors);
+	}
+	free(v);
+}
+
 struct daemon_config *daemon_config_free(struct daemon_config *cfg)
 {
 	if (!cfg)
@@ -54,6 +63,9 @@ struct daemon_config *daemon_config_free(struct daemon_config *cfg)
 	free(cfg->cgroup_root);
 	free(cfg->metrics_listen);
 	netdefs_free(cfg->networks, cfg->nnetworks);
+	free(cfg->images.auth_file);
+	free(cfg->images.certs_dir);
+	registries_free(cfg->registries, cfg->nregistries);
 	free(cfg);
 	return NULL;
 }
@@ -415,16 +427,125 @@ out:
 	free(pos);
 }
 
+/* One HOST[:PORT]: {mirrors: [HOST[:PORT][/PREFIX]...], insecure: bool}. false on error. */
+static bool parse_registry(struct yctx *c, const struct ypair *pr, struct spec_registry *r)
+{
+	static const char *const keys[] = { "mirrors", "insecure", NULL };
+	const struct ynode *m = pr->value, *x;
+	const char *host = pr->key->value;
+	size_t errors = c->nerrors;
+	char q[80], what[300];
+
+	*r = (struct spec_registry){ .line = pr->key->line, .column = pr->key->column };
+	if (!config_valid_registry_host(host, strlen(host))) {
+		y_err(c, pr->key,
+		      "invalid registry '%s' (expected HOST or HOST:PORT: letters, digits, '-' "
+		      "and '.' or [IPv6]; port 1..65535)",
+		      y_quote(pr->key, q, sizeof(q)));
+		return false;
+	}
+	r->host = y_strdup(c, host);
+	snprintf(what, sizeof(what), "registries.%s", host);
+	if (!y_want(c, m, YNODE_MAPPING, what))
+		return false;
+	snprintf(what, sizeof(what), "in registry '%s'", host);
+	y_check_keys(c, m, what, keys);
+	x = y_get(m, "insecure", NULL);
+	snprintf(what, sizeof(what), "registries.%s.insecure", host);
+	if (!y_is_null(x))
+		y_bool(c, x, what, &r->insecure);
+	x = y_get(m, "mirrors", NULL);
+	snprintf(what, sizeof(what), "registries.%s.mirrors", host);
+	if (!y_is_null(x) && x->type == YNODE_SCALAR)
+		y_err(c, x, "'%s' must be a list; write it as mirrors: [\"%s\"]", what,
+		      y_quote(x, q, sizeof(q)));
+	else if (!y_is_null(x) && y_argv(c, x, what, false, &r->mirrors, &r->nmirrors)) {
+		if (r->nmirrors > SPEC_MAX_MIRRORS)
+			y_err(c, x, "too many mirrors for registry '%s' (at most %d)", host,
+			      SPEC_MAX_MIRRORS);
+		for (size_t i = 0; i < r->nmirrors && i < x->n; i++) {
+			const struct ynode *item = x->items[i];
+
+			if (!config_valid_registry_mirror(r->mirrors[i]))
+				y_err(c, item,
+				      "invalid mirror '%s' for registry '%s' (expected "
+				      "HOST[:PORT][/PREFIX], PREFIX lowercase components joined "
+				      "by '/')",
+				      y_quote(item, q, sizeof(q)), host);
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(r->mirrors[i], r->mirrors[j]) == 0) {
+					y_err(c, item,
+					      "mirror '%s' is listed twice for registry '%s'",
+					      y_quote(item, q, sizeof(q)), host);
+					break;
+				}
+		}
+	}
+	return c->nerrors == errors && !c->oom && r->host;
+}
+
+static int registry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct spec_registry *)a)->host,
+		      ((const struct spec_registry *)b)->host);
+}
+
+static void parse_registries(struct yctx *c, const struct ynode *m, struct daemon_config *cfg)
+{
+	struct spec_registry *v;
+	size_t n = 0, count = 0;
+
+	if (!y_want(c, m, YNODE_MAPPING, "registries"))
+		return;
+	y_check_keys(c, m, "in 'registries'", NULL);
+	v = calloc(m->n + 1, sizeof(*v));
+	if (!v) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		const struct ypair *pr = &m->pairs[i];
+
+		if (!y_pair_ok(pr) || y_is_null(pr->value))
+			continue;
+		if (++count > SPEC_MAX_REGISTRIES) {
+			y_err(c, pr->key, "too many registries (at most %d)", SPEC_MAX_REGISTRIES);
+			break;
+		}
+		if (parse_registry(c, pr, &v[n])) {
+			n++;
+		} else {
+			free(v[n].host);
+			config_strv_free(v[n].mirrors);
+			memset(&v[n], 0, sizeof(v[n]));
+		}
+	}
+	qsort(v, n, sizeof(*v), registry_cmp);
+	registries_free(cfg->registries, cfg->nregistries);
+	cfg->registries = v;
+	cfg->nregistries = n;
+}
+
 static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon_config *cfg)
 {
-	static const char *const keys[] = { "services_dir", "state_dir",      "runtime_dir",
-					    "cgroup_root",  "metrics",	      "budget",
-					    "log",	    "probe_interval", "images",
-					    "rebalance",    "networks",	      NULL };
+	static const char *const keys[] = { "services_dir",
+					    "state_dir",
+					    "runtime_dir",
+					    "cgroup_root",
+					    "metrics",
+					    "budget",
+					    "log",
+					    "probe_interval",
+					    "images",
+					    "rebalance",
+					    "networks",
+					    "registries",
+					    NULL };
 	static const char *const rebalance_keys[] = { "mode", "drift", "working_set_target", NULL };
 	static const char *const modes[] = { "off", "observe", "enforce", NULL };
 	static const char *const drifts[] = { "reassert", "adopt", NULL };
-	static const char *const images_keys[] = { "max_json_size", "max_layer_size", NULL };
+	static const char *const images_keys[] = { "max_json_size", "max_layer_size", "auth_file",
+						   "certs_dir",	    "pull_parallel",  NULL };
 	static const char *const metrics_keys[] = { "listen", NULL };
 	static const char *const budget_keys[] = { "memory", "reserve", "cpu", NULL };
 	static const char *const log_keys[] = { "max_size", "keep", "pipe_size", NULL };
@@ -513,6 +634,16 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 			else
 				cfg->images.max_layer = u;
 		}
+		x = y_get(m, "auth_file", NULL);
+		if (!y_is_null(x))
+			y_string(c, x, "images.auth_file", true, &cfg->images.auth_file);
+		x = y_get(m, "certs_dir", NULL);
+		if (!y_is_null(x))
+			y_string(c, x, "images.certs_dir", true, &cfg->images.certs_dir);
+		x = y_get(m, "pull_parallel", NULL);
+		if (!y_is_null(x) &&
+		    y_uint(c, x, "images.pull_parallel", 1, SPEC_PULL_PARALLEL_MAX, &u))
+			cfg->images.pull_parallel = (uint32_t)u;
 	}
 
 	m = y_get(root, "log", NULL);
@@ -566,6 +697,9 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 	m = y_get(root, "networks", NULL);
 	if (!y_is_null(m))
 		parse_networks(c, m, cfg);
+	m = y_get(root, "registries", NULL);
+	if (!y_is_null(m))
+		parse_registries(c, m, cfg);
 
 	x = y_get(root, "probe_interval", NULL);
 	if (!y_is_null(x))

@@ -50,14 +50,16 @@ struct loader {
 };
 
 static const char *const service_keys[] = {
-	"image",      "rootfs", "command",   "environment", "user",    "working_dir", "hostname",
-	"class",      "init",	"resources", "isolation",   "restart", "ready",	      "watchdog",
-	"depends_on", "stop",	"on_oom",    "pressure",    "persist", "ports",	      NULL,
+	"image",    "rootfs",	"command",    "environment", "user",	  "working_dir",
+	"hostname", "class",	"init",	      "resources",   "isolation", "restart",
+	"ready",    "watchdog", "depends_on", "stop",	     "on_oom",	  "pressure",
+	"persist",  "ports",	"pull",	      NULL,
 };
 static const char *const class_names[] = { "standard", "critical", "batch", NULL };
 static const char *const restart_names[] = { "on-failure", "always", "never", NULL };
 static const char *const mount_names[] = { "bind", "tmpfs", NULL };
 static const char *const on_oom_names[] = { "restart", "stop", "grow", NULL };
+static const char *const pull_names[] = { "missing", "always", "never", NULL };
 static const char *const action_names[] = { "reclaim", "grow", "freeze", "restart", "kill", NULL };
 static const char *const ns_names[] = {
 	"pid", "mount", "uts", "ipc", "net", "cgroup", "user", NULL
@@ -1743,8 +1745,28 @@ static struct service_spec *parse_service(struct yctx *c, const char *file, cons
 		v = NULL;
 
 	x = y_get(v, "image", &k);
-	if (!y_is_null(x) && y_string(c, x, "image", false, &s->image))
+	if (!y_is_null(x) && y_string(c, x, "image", false, &s->image)) {
+		const char *why;
+
 		p.image_key = k;
+		if (config_image_ref_is_registry(s->image) &&
+		    (why = config_registry_ref_error(s->image)))
+			y_err(c, x, "invalid registry reference '%s': %s", y_quote(x, q, sizeof(q)),
+			      why);
+	}
+	x = y_get(v, "pull", NULL);
+	if (!y_is_null(x) && y_enum(c, x, "pull", pull_names, &e)) {
+		s->pull = (enum spec_pull)e;
+		if (!y_get(v, "image", NULL))
+			y_err(c, x,
+			      "'pull' says when a registry image is fetched: it needs 'image'");
+		else if (s->image && s->pull == PULL_ALWAYS &&
+			 !config_image_ref_is_registry(s->image))
+			y_err(c, x,
+			      "'pull: always' needs a registry reference in 'image' "
+			      "(HOST[:PORT]/NAME[:TAG]); '%.100s' is a path or an imported image",
+			      s->image);
+	}
 	x = y_get(v, "rootfs", &k);
 	if (!y_is_null(x) && y_string(c, x, "rootfs", true, &s->rootfs))
 		p.rootfs_key = k;

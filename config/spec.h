@@ -27,6 +27,8 @@ enum spec_network { NETWORK_NONE = 0, NETWORK_HOST, NETWORK_BRIDGE };
 enum spec_mount_type { MOUNT_BIND = 0, MOUNT_TMPFS };
 enum spec_ready { READY_NONE = 0, READY_NOTIFY, READY_EXEC, READY_TCP };
 enum spec_on_oom { ON_OOM_RESTART = 0, ON_OOM_STOP, ON_OOM_GROW };
+/* pull: when a registry image is fetched before a start */
+enum spec_pull { PULL_MISSING = 0, PULL_ALWAYS, PULL_NEVER };
 /* daemon config `rebalance:` */
 enum spec_rebalance_mode { REBALANCE_OFF = 0, REBALANCE_OBSERVE, REBALANCE_ENFORCE };
 enum spec_drift { DRIFT_REASSERT = 0, DRIFT_ADOPT };
@@ -149,7 +151,13 @@ struct service_spec {
 	char *file; /* spec file it came from, and where the name key sits */
 	int line, column;
 
-	char *image; /* "PATH:TAG" or "PATH", NULL if none */
+	/*
+	 * "PATH[:TAG]", "NAME[:TAG]" of an imported image, or a registry
+	 * reference "HOST[:PORT]/NAME[:TAG]" or "HOST[:PORT]/NAME@sha256:<hex>"
+	 * (config_image_ref_is_registry); NULL if none
+	 */
+	char *image;
+	enum spec_pull pull; /* registry images; PULL_MISSING unless 'pull' says otherwise */
 	char *rootfs; /* absolute dir, NULL if none; neither = host fs */
 	char **command; /* NULL-terminated argv, NULL = image default */
 	size_t ncommand;
@@ -233,6 +241,21 @@ struct spec_set {
 	size_t nservices;
 };
 
+/* daemon config `registries:`, like registries.conf: how to reach one registry. */
+#define SPEC_MAX_REGISTRIES 64
+#define SPEC_MAX_MIRRORS 16
+
+struct spec_registry {
+	char *host; /* "HOST[:PORT]" (config_valid_registry_host) */
+	char **
+	    mirrors; /* NULL-terminated "HOST[:PORT][/PREFIX]", tried in order first; NULL = none */
+	size_t nmirrors;
+	bool insecure; /* plain HTTP (and TLS without verification) allowed */
+	int line, column; /* where the host key sits */
+};
+
+#define SPEC_PULL_PARALLEL_MAX 16
+
 struct daemon_config {
 	char *file; /* NULL when built from defaults only */
 	char *services_dir;
@@ -259,7 +282,13 @@ struct daemon_config {
 	struct {
 		uint64_t max_json; /* bytes of an OCI JSON document, 0 = default (4M) */
 		uint64_t max_layer; /* uncompressed bytes of one layer, 0 = default (8G) */
+		char *auth_file; /* absolute, NULL = the registry client's default */
+		char *certs_dir; /* absolute certs.d root, NULL = the client's default */
+		uint32_t pull_parallel; /* layers downloaded at once, 1..16; 0 = the default (3) */
 	} images;
+	/* registries: sorted by host, each host once */
+	struct spec_registry *registries;
+	size_t nregistries;
 	/* networks: sorted by name; always holds SPEC_NET_DEFAULT; no two subnets overlap */
 	struct spec_netdef *networks;
 	size_t nnetworks;

@@ -496,6 +496,32 @@ static void check_network_list(const struct spec_set *set)
 	assert_int_equal(pt[3].proto, IPPROTO_UDP);
 }
 
+static void check_registry_images(const struct spec_set *set)
+{
+	const struct service_spec *a = spec_set_find(set, "a"), *b = spec_set_find(set, "b"),
+				  *c = spec_set_find(set, "c"), *d = spec_set_find(set, "d"),
+				  *e = spec_set_find(set, "e");
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_non_null(d);
+	assert_non_null(e);
+	assert_string_equal(a->image, "registry.example.com:5000/team/app:1.2");
+	assert_int_equal(a->pull, PULL_ALWAYS);
+	assert_string_equal(
+	    b->image,
+	    "localhost/"
+	    "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	assert_int_equal(b->pull, PULL_NEVER);
+	assert_string_equal(c->image, "[::1]:5000/x__y/z-w.v");
+	assert_int_equal(c->pull, PULL_MISSING);
+	assert_int_equal(d->pull, PULL_MISSING);
+	/* A local image may say missing or never: that is what happens anyway. */
+	assert_string_equal(e->image, "busybox:latest");
+	assert_int_equal(e->pull, PULL_NEVER);
+}
+
 #define SVC "services:\n  web:\n    command: [/bin/web]\n"
 #define NET SVC "    isolation: {network: backend}\n"
 
@@ -553,6 +579,71 @@ static const struct spec_case cases[] = {
 	  0,
 	  {},
 	  check_full },
+	{ "registry images and pull",
+	  "services:\n"
+	  "  a:\n    image: registry.example.com:5000/team/app:1.2\n    pull: always\n"
+	  "  b:\n    image: "
+	  "localhost/"
+	  "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n    "
+	  "pull: never\n"
+	  "  c:\n    image: \"[::1]:5000/x__y/z-w.v\"\n"
+	  "  d:\n    image: docker.io/library/busybox\n    pull: missing\n"
+	  "  e:\n    image: busybox:latest\n    pull: never\n",
+	  0,
+	  {},
+	  check_registry_images },
+	{ "registry image: uppercase name",
+	  SVC "    image: example.com/Team/app:1\n",
+	  1,
+	  { { 4, 12, "invalid registry reference 'example.com/Team/app:1': the repository name" } },
+	  NULL },
+	{ "registry image: port out of range",
+	  SVC "    image: localhost:99999/app\n",
+	  1,
+	  { { 4, 12, "the registry must be HOST or HOST:PORT" } },
+	  NULL },
+	{ "registry image: tag and digest",
+	  SVC "    image: "
+	      "example.com/"
+	      "app:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	  1,
+	  { { 4, 12, "give a tag or a digest, not both" } },
+	  NULL },
+	{ "registry image: short digest",
+	  SVC "    image: example.com/app@sha256:abc\n",
+	  1,
+	  { { 4, 12, "a digest is 'sha256:' and 64 lowercase hexadecimal digits" } },
+	  NULL },
+	{ "registry image: bad tag",
+	  SVC "    image: example.com/app:-x\n",
+	  1,
+	  { { 4, 12, "a tag is 1-128 letters" } },
+	  NULL },
+	{ "registry image: no name",
+	  SVC "    image: \"example.com/:1\"\n",
+	  1,
+	  { { 4, 12, "the repository name after the registry is missing" } },
+	  NULL },
+	{ "registry image: double slash",
+	  SVC "    image: example.com//app\n",
+	  1,
+	  { { 4, 12, "in components joined by '/'" } },
+	  NULL },
+	{ "pull without image",
+	  SVC "    pull: always\n",
+	  1,
+	  { { 4, 11, "'pull' says when a registry image is fetched: it needs 'image'" } },
+	  NULL },
+	{ "pull always of a local image",
+	  SVC "    image: /srv/img:1\n    pull: always\n",
+	  1,
+	  { { 5, 11, "'pull: always' needs a registry reference" } },
+	  NULL },
+	{ "pull: unknown policy",
+	  SVC "    image: example.com/app\n    pull: sometimes\n",
+	  1,
+	  { { 5, 11, "invalid pull 'sometimes' (expected one of: missing, always, never" } },
+	  NULL },
 	{ "defaults", "services:\n  app:\n    command: [/bin/app]\n", 0, {}, check_defaults },
 	{ "empty buffer", "", 0, {}, check_empty },
 	{ "only comments", "# nothing here\n\n   # still nothing\n", 0, {}, check_empty },
@@ -2243,6 +2334,176 @@ static void test_valid_name(void **state)
 	assert_false(config_valid_name("a b"));
 }
 
+static void test_registry_refs(void **state)
+{
+	static const char *const remote[] = { "example.com/app", "localhost/app", "host:5000/a/b:c",
+					      "[fe80::1]:5000/app", "docker.io/library/busybox" };
+	static const char *const local[] = { "/srv/img:1",     "./layout",   "../x/y",
+					     "busybox:latest", "team/app:1", "app",
+					     "localhostx/app" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+		assert_true(config_image_ref_is_registry(remote[i]));
+		assert_null(config_registry_ref_error(remote[i]));
+	}
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		assert_false(config_image_ref_is_registry(local[i]));
+	assert_true(config_valid_registry_host("a-b.example.com:443", 19));
+	assert_true(config_valid_registry_host("[::1]", 5));
+	assert_false(config_valid_registry_host("-a.com", 6));
+	assert_false(config_valid_registry_host("a-.com", 6));
+	assert_false(config_valid_registry_host("a..com", 6));
+	assert_false(config_valid_registry_host("a.com:0", 7));
+	assert_false(config_valid_registry_host("a.com:08", 8));
+	assert_false(config_valid_registry_host("a.com:", 6));
+	assert_false(config_valid_registry_host("[]:5", 4));
+	assert_false(config_valid_registry_host("a b", 3));
+	assert_true(config_valid_registry_mirror("m.example.com:5000/cache/docker-hub"));
+	assert_false(config_valid_registry_mirror("https://m.example.com"));
+	assert_false(config_valid_registry_mirror("m.example.com/"));
+	/* Separators between name characters: '.', '_', "__" or a run of '-'. */
+	assert_null(config_registry_ref_error("h.io/a--b__c.d_e"));
+	assert_non_null(config_registry_ref_error("h.io/a___b"));
+	assert_non_null(config_registry_ref_error("h.io/a..b"));
+	assert_non_null(config_registry_ref_error("h.io/a_"));
+	assert_non_null(config_registry_ref_error(
+	    "h.io/app@sha256:"
+	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+	assert_string_equal(spec_pull_name(PULL_ALWAYS), "always");
+	assert_string_equal(spec_pull_name(PULL_MISSING), "missing");
+}
+
+static void test_daemon_registries(void **state)
+{
+	static const char y[] =
+	    "images:\n"
+	    "  auth_file: /etc/paddock/auth.json\n"
+	    "  certs_dir: /etc/paddock/certs.d\n"
+	    "  pull_parallel: 8\n"
+	    "registries:\n"
+	    "  registry.example.com:\n"
+	    "    mirrors: [mirror.example.com, \"m2.example.com:5000/cache/hub\"]\n"
+	    "  localhost:5000: {insecure: true}\n"
+	    "  docker.io:\n"
+	    "    mirrors: [\"10.0.0.5:5000\"]\n"
+	    "    insecure: false\n"
+	    "  empty.example.com:\n";
+	struct daemon_config *c = NULL, *def = daemon_config_new_defaults();
+	struct config_errors e = { 0 };
+	const struct spec_registry *r;
+
+	(void)state;
+	assert_non_null(def);
+	assert_null(def->images.auth_file);
+	assert_null(def->images.certs_dir);
+	assert_int_equal(def->images.pull_parallel, 0);
+	assert_int_equal(def->nregistries, 0);
+	assert_null(config_find_registry(def, "docker.io"));
+	daemon_config_free(def);
+
+	if (config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e) != 0) {
+		dump(&e);
+		fail();
+	}
+	assert_string_equal(c->images.auth_file, "/etc/paddock/auth.json");
+	assert_string_equal(c->images.certs_dir, "/etc/paddock/certs.d");
+	assert_int_equal(c->images.pull_parallel, 8);
+	/* Sorted by host; the entry without a value is left out. */
+	assert_int_equal(c->nregistries, 3);
+	assert_string_equal(c->registries[0].host, "docker.io");
+	assert_string_equal(c->registries[1].host, "localhost:5000");
+	assert_string_equal(c->registries[2].host, "registry.example.com");
+	r = config_find_registry(c, "docker.io");
+	assert_ptr_equal(r, &c->registries[0]);
+	assert_false(r->insecure);
+	assert_int_equal(r->nmirrors, 1);
+	assert_string_equal(r->mirrors[0], "10.0.0.5:5000");
+	assert_null(r->mirrors[1]);
+	assert_int_equal(r->line, 9);
+	assert_int_equal(r->column, 3);
+	r = config_find_registry(c, "localhost:5000");
+	assert_non_null(r);
+	assert_true(r->insecure);
+	assert_null(r->mirrors);
+	r = config_find_registry(c, "registry.example.com");
+	assert_non_null(r);
+	assert_int_equal(r->nmirrors, 2);
+	assert_string_equal(r->mirrors[0], "mirror.example.com");
+	assert_string_equal(r->mirrors[1], "m2.example.com:5000/cache/hub");
+	assert_null(config_find_registry(c, "empty.example.com"));
+	assert_null(config_find_registry(c, "localhost"));
+	daemon_config_free(c);
+	assert_int_equal(e.n, 0);
+}
+
+static void test_daemon_registry_errors(void **state)
+{
+	static const char y[] =
+	    "images: {auth_file: auth.json, certs_dir: \"\", pull_parallel: 17}\n"
+	    "registries:\n"
+	    "  \"bad host!\": {}\n"
+	    "  example.com: {mirrors: \"m.example.com\", insecure: maybe, mirror: []}\n"
+	    "  ok.example.com:\n"
+	    "    mirrors: [m.example.com, \"m.example.com\", \"http://x\", \"UP/Case\"]\n"
+	    "  list.example.com: [a]\n";
+	const struct want w[] = {
+		{ 1, 21, "'images.auth_file' must be an absolute path" },
+		{ 1, 43, "'images.certs_dir' must not be empty" },
+		{ 1, 62, "'images.pull_parallel' must be between 1 and 16, not 17" },
+		{ 3, 3, "invalid registry 'bad host!' (expected HOST or HOST:PORT" },
+		{ 4, 26,
+		  "'registries.example.com.mirrors' must be a list; write it as mirrors: "
+		  "[\"m.example.com\"]" },
+		{ 4, 53, "'registries.example.com.insecure' must be true or false, not 'maybe'" },
+		{ 4, 60,
+		  "unknown key 'mirror' in registry 'example.com' (did you mean 'mirrors'?)" },
+		{ 6, 30, "mirror 'm.example.com' is listed twice for registry 'ok.example.com'" },
+		{ 6, 47, "invalid mirror 'http://x' for registry 'ok.example.com'" },
+		{ 6, 59, "invalid mirror 'UP/Case'" },
+		{ 7, 21, "'registries.list.example.com' must be a mapping, not a list" },
+	};
+	struct daemon_config *c = (struct daemon_config *)(uintptr_t)1;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e),
+			 -EINVAL);
+	assert_null(c);
+	expect_diags(&e, "d.yaml", sizeof(w) / sizeof(w[0]), w);
+	config_errors_clear(&e);
+}
+
+static void test_daemon_registry_limits(void **state)
+{
+	char *y = NULL, *m = NULL;
+	size_t len = 0, mlen = 0;
+	FILE *f = open_memstream(&y, &len), *fm = open_memstream(&m, &mlen);
+	struct daemon_config *c = NULL;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(fm);
+	for (int i = 0; i <= SPEC_MAX_MIRRORS; i++)
+		fprintf(fm, "%sm%d.example.com", i ? ", " : "", i);
+	fclose(fm);
+	fprintf(f, "registries:\n  a.example.com: {mirrors: [%s]}\n", m);
+	for (int i = 1; i <= SPEC_MAX_REGISTRIES; i++)
+		fprintf(f, "  r%d.example.com: {insecure: true}\n", i);
+	fclose(f);
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, len, &host8g, &c, &e), -EINVAL);
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.diags[0].line, 2);
+	assert_non_null(
+	    strstr(e.diags[0].message, "too many mirrors for registry 'a.example.com'"));
+	assert_int_equal(e.diags[1].line, 2 + SPEC_MAX_REGISTRIES);
+	assert_non_null(strstr(e.diags[1].message, "too many registries (at most 64)"));
+	config_errors_clear(&e);
+	free(y);
+	free(m);
+}
+
 static void test_enum_names(void **state)
 {
 	(void)state;
@@ -2328,6 +2589,10 @@ int main(void)
 		cmocka_unit_test(test_ipv4),
 		cmocka_unit_test(test_daemon_cgroup_root),
 		cmocka_unit_test(test_persist_and_image_caps),
+		cmocka_unit_test(test_registry_refs),
+		cmocka_unit_test(test_daemon_registries),
+		cmocka_unit_test(test_daemon_registry_errors),
+		cmocka_unit_test(test_daemon_registry_limits),
 		cmocka_unit_test_setup_teardown(test_daemon_file, dir_setup, dir_teardown),
 		cmocka_unit_test(test_valid_name),
 		cmocka_unit_test(test_enum_names),
