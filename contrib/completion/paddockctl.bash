@@ -12,7 +12,10 @@
 __paddockctl_commands="list status start stop restart kill freeze thaw logs top events set run
 	image check network reload daemon-reexec version"
 __paddockctl_global_opts="-s --socket --state-dir --json -h --help"
-__paddockctl_image_cmds="import list inspect rm prune"
+__paddockctl_image_cmds="import pull login logout list inspect rm prune"
+__paddockctl_pull_opts="--config --auth-file --certs-dir --insecure --parallel"
+__paddockctl_login_opts="--config --auth-file --certs-dir --insecure -u --username
+	--password-stdin"
 __paddockctl_events_opts="-f --follow --service --since -n"
 __paddockctl_set_keys="memory.min memory.low memory.high memory.max memory.swap_max
 	cpu.weight cpu.max cpu.cpus pids.max io.weight"
@@ -127,7 +130,8 @@ __paddockctl_image()
 			continue
 		fi
 		case $a in
-		--name | --tag) ((i++)) ;;
+		--name | --tag | --config | --auth-file | --certs-dir | --insecure | --parallel | \
+			-u | --username) ((i++)) ;;
 		-*) ;;
 		*) ((nargs++)) ;;
 		esac
@@ -150,6 +154,26 @@ __paddockctl_image()
 		elif ((!nargs)); then
 			__paddockctl_files "$cur" # a layout directory or an archive
 		fi
+		;;
+	pull | login | logout)
+		case $prev in
+		--config | --auth-file)
+			__paddockctl_files "$cur"
+			return
+			;;
+		--certs-dir)
+			__paddockctl_dirs "$cur"
+			return
+			;;
+		--insecure | --parallel | -u | --username) return ;; # the operator's choice
+		esac
+		if [[ $cur == -* ]]; then
+			local opts=$__paddockctl_pull_opts
+			[[ $sub == login ]] && opts=$__paddockctl_login_opts
+			[[ $sub == logout ]] && opts="--config --auth-file"
+			__paddockctl_compgen -W "$opts $__paddockctl_global_opts" -- "$cur"
+		fi
+		# A reference or a registry: nothing to offer from here.
 		;;
 	inspect | rm)
 		if [[ $cur == -* ]]; then

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@
 #include "util.h"
 
 #define DEFAULT_SOCKET "/run/paddock/control.sock"
+#define CHECK_DEFAULT_CONFIG "/etc/paddock/paddock.yaml" /* paddockd's default */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOSERVICE = 3, EXIT_NODAEMON = 4 };
 
@@ -1254,14 +1257,16 @@ static int image_cmd_list(struct image_store *st, int argc, char **argv)
 	} else if (opt_json) {
 		print_json(arr);
 	} else {
-		printf("%-40s  %-19s  %6s  %9s\n", "IMAGE", "DIGEST", "LAYERS", "SIZE");
+		printf("%-40s  %-19s  %6s  %9s  %s\n", "IMAGE", "DIGEST", "LAYERS", "SIZE",
+		       "SOURCE");
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			struct json_object *im = json_object_array_get_idx(arr, i);
 			char sz[32];
-			const char *dg = jstr(im, "digest");
-			printf("%-40s  %-19.19s  %6lld  %9s\n", jstr(im, "ref"),
+			const char *dg = jstr(im, "digest"), *src = jstr(im, "source");
+			printf("%-40s  %-19.19s  %6lld  %9s  %s\n", jstr(im, "ref"),
 			       dg && strlen(dg) > 7 ? dg + 7 : "-", (long long)jint(im, "layers"),
-			       units_format_size((uint64_t)jint(im, "size"), sz, sizeof(sz)));
+			       units_format_size((uint64_t)jint(im, "size"), sz, sizeof(sz)),
+			       src && *src ? src : "-");
 		}
 	}
 	json_object_put(arr);
@@ -1341,45 +1346,720 @@ static int image_cmd_prune(struct image_store *st, int argc, char **argv)
 	return rc;
 }
 
-/*
- * image prepare REF [--max-json N] [--max-layer N]: internal, what paddockd
- * runs before it starts a service with an image (it links no importer).
- * Imports a path reference (image_prepare); prints "OK" or the reason on
- * stdout, which paddockd reads.
- */
-static int image_cmd_prepare(struct image_store *st, int argc, char **argv)
-{
-	struct image_info *info = NULL;
-	struct error err = { 0 };
+/* --- registries: pull, login, logout, and the daemon's prepare ----------------------- */
 
-	if (argc < 2) {
-		fprintf(stderr,
-			"usage: paddockctl image prepare REF [--max-json N] [--max-layer N]\n");
-		return EXIT_USAGE;
-	}
-	int r = image_prepare(st, argv[1], &info, &err);
-	printf("%s", r < 0 ? err.msg : "OK");
-	image_info_free(info);
-	return r < 0 ? EXIT_FAIL : EXIT_OK;
+/* Options of the registry commands; each command allows some (REG_*). */
+enum {
+	REG_CONFIG = 1 << 0, /* --config FILE: the daemon config's defaults */
+	REG_AUTH = 1 << 1, /* --auth-file F */
+	REG_CERTS = 1 << 2, /* --certs-dir D */
+	REG_INSECURE = 1 << 3, /* --insecure HOST[:PORT], repeated */
+	REG_PARALLEL = 1 << 4, /* --parallel N */
+	REG_USER = 1 << 5, /* -u, --username USER */
+	REG_PWSTDIN = 1 << 6, /* --password-stdin */
+	REG_PULL = 1 << 7, /* --pull missing|always|never */
+	REG_MIRROR = 1 << 8, /* --mirror HOST=MIRROR, repeated */
+	REG_LIMITS = 1 << 9, /* --max-json N, --max-layer N */
+};
+
+struct reg_args {
+	const char *config, *auth_file, *certs_dir, *user;
+	const char **insecure, **mirror, **pos; /* each up to argc entries */
+	size_t ninsecure, nmirror, npos;
+	unsigned parallel; /* 0 = unset */
+	bool password_stdin;
+	enum spec_pull pull;
+	struct image_limits lim;
+};
+
+static const struct {
+	const char *name;
+	unsigned flag;
+} reg_options_table[] = {
+	{ "--config", REG_CONFIG },	{ "--auth-file", REG_AUTH },
+	{ "--certs-dir", REG_CERTS },	{ "--insecure", REG_INSECURE },
+	{ "--parallel", REG_PARALLEL }, { "-u", REG_USER },
+	{ "--username", REG_USER },	{ "--password-stdin", REG_PWSTDIN },
+	{ "--pull", REG_PULL },		{ "--mirror", REG_MIRROR },
+	{ "--max-json", REG_LIMITS },	{ "--max-layer", REG_LIMITS },
+};
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return !errno && end != s && !*end && s[0] != '-';
 }
 
-/* The store's limits from prepare's options (paddockd's configuration). */
-static int prepare_limits(int argc, char **argv, struct image_limits *lim)
+/* One option with its value; false (after saying why) when it is not right. */
+static bool reg_option(const char *sub, const char *o, const char *v, unsigned f,
+		       struct reg_args *a)
 {
-	*lim = (struct image_limits){ 0 };
-	for (int i = 2; i < argc; i++) {
-		uint64_t *v = strcmp(argv[i], "--max-json") == 0    ? &lim->max_json_bytes
-			      : strcmp(argv[i], "--max-layer") == 0 ? &lim->max_layer_bytes
-								    : NULL;
-		char *end;
-		if (!v || i + 1 >= argc)
-			return -EINVAL;
-		errno = 0;
-		*v = strtoull(argv[++i], &end, 10);
-		if (errno || *end)
-			return -EINVAL;
+	uint64_t u;
+
+	switch (f) {
+	case REG_CONFIG:
+		a->config = v;
+		break;
+	case REG_AUTH:
+		a->auth_file = v;
+		break;
+	case REG_CERTS:
+		a->certs_dir = v;
+		break;
+	case REG_USER:
+		a->user = v;
+		break;
+	case REG_INSECURE:
+		if (!config_valid_registry_host(v, strlen(v))) {
+			fprintf(stderr,
+				"paddockctl image %s: --insecure takes HOST[:PORT], not '%s'\n",
+				sub, v);
+			return false;
+		}
+		a->insecure[a->ninsecure++] = v;
+		break;
+	case REG_MIRROR: {
+		const char *eq = strchr(v, '=');
+		if (!eq || !config_valid_registry_host(v, (size_t)(eq - v)) ||
+		    !config_valid_registry_mirror(eq + 1)) {
+			fprintf(stderr,
+				"paddockctl image %s: --mirror takes HOST[:PORT]=MIRROR[/PREFIX], "
+				"not '%s'\n",
+				sub, v);
+			return false;
+		}
+		a->mirror[a->nmirror++] = v;
+		break;
+	}
+	case REG_PARALLEL:
+		if (!parse_u64(v, &u) || u < 1 || u > SPEC_PULL_PARALLEL_MAX) {
+			fprintf(stderr, "paddockctl image %s: --parallel takes 1..%d, not '%s'\n",
+				sub, SPEC_PULL_PARALLEL_MAX, v);
+			return false;
+		}
+		a->parallel = (unsigned)u;
+		break;
+	case REG_PULL:
+		if (strcmp(v, "missing") == 0)
+			a->pull = PULL_MISSING;
+		else if (strcmp(v, "always") == 0)
+			a->pull = PULL_ALWAYS;
+		else if (strcmp(v, "never") == 0)
+			a->pull = PULL_NEVER;
+		else {
+			fprintf(stderr,
+				"paddockctl image %s: --pull takes missing, always or never\n",
+				sub);
+			return false;
+		}
+		break;
+	case REG_LIMITS:
+		if (!parse_u64(v, &u)) {
+			fprintf(stderr, "paddockctl image %s: %s takes a byte count, not '%s'\n",
+				sub, o, v);
+			return false;
+		}
+		if (strcmp(o, "--max-json") == 0)
+			a->lim.max_json_bytes = u;
+		else
+			a->lim.max_layer_bytes = u;
+		break;
+	}
+	return true;
+}
+
+/* argv[0] is the subcommand. 0, or -1 after saying why (a usage error). */
+static int reg_parse(int argc, char **argv, unsigned allowed, struct reg_args *a)
+{
+	const char *sub = argv[0];
+
+	*a = (struct reg_args){ .pull = PULL_MISSING };
+	a->insecure = calloc((size_t)argc, sizeof(char *));
+	a->mirror = calloc((size_t)argc, sizeof(char *));
+	a->pos = calloc((size_t)argc, sizeof(char *));
+	if (!a->insecure || !a->mirror || !a->pos) {
+		fprintf(stderr, "paddockctl: out of memory\n");
+		return -1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		unsigned f = 0;
+
+		if (o[0] != '-' || !o[1]) {
+			a->pos[a->npos++] = o;
+			continue;
+		}
+		if ((allowed & REG_USER) && (strcmp(o, "-p") == 0 || strcmp(o, "--password") == 0 ||
+					     strncmp(o, "--password=", 11) == 0)) {
+			fprintf(stderr,
+				"paddockctl image %s: no password on the command line (every user "
+				"sees it in ps and /proc): type it at the prompt or pipe it with "
+				"--password-stdin\n",
+				sub);
+			return -1;
+		}
+		for (size_t k = 0; k < ARRAY_SIZE(reg_options_table); k++)
+			if (strcmp(o, reg_options_table[k].name) == 0)
+				f = reg_options_table[k].flag;
+		if (!(f & allowed)) {
+			fprintf(stderr, "paddockctl image %s: unknown option '%s'\n", sub, o);
+			return -1;
+		}
+		if (f == REG_PWSTDIN) {
+			a->password_stdin = true;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "paddockctl image %s: %s needs a value\n", sub, o);
+			return -1;
+		}
+		if (!reg_option(sub, o, argv[++i], f, a))
+			return -1;
 	}
 	return 0;
+}
+
+static void reg_args_free(struct reg_args *a)
+{
+	free(a->insecure);
+	free(a->mirror);
+	free(a->pos);
+}
+
+/* image_pull_options from the daemon config (when read) and the command line. */
+struct reg_opts {
+	struct image_pull_options o;
+	struct image_registry *regs;
+	const char **mirrors; /* --mirror values, grouped per entry, NULL after each group */
+	struct daemon_config *cfg;
+};
+
+static struct image_registry *reg_entry(struct reg_opts *ro, const char *host, size_t hlen)
+{
+	struct image_registry *r;
+
+	for (size_t i = 0; i < ro->o.nregistries; i++)
+		if (strlen(ro->regs[i].host) == hlen && strncmp(ro->regs[i].host, host, hlen) == 0)
+			return &ro->regs[i];
+	r = &ro->regs[ro->o.nregistries++];
+	*r = (struct image_registry){ .host = strndup(host, hlen) };
+	return r;
+}
+
+/*
+ * Fill ro. read_config: the daemon config (--config, else the default
+ * file if it exists) gives the defaults for what the options leave out.
+ * 0, or -1 after printing why.
+ */
+static int reg_options(const struct reg_args *a, bool read_config, struct reg_opts *ro)
+{
+	const char *path = a->config;
+	struct config_errors errs = { 0 };
+	struct config_host host = { 0 };
+	size_t n, m = 0;
+
+	*ro = (struct reg_opts){ 0 };
+	if (read_config && !path && access(CHECK_DEFAULT_CONFIG, F_OK) == 0)
+		path = CHECK_DEFAULT_CONFIG;
+	if (read_config && path) {
+		(void)config_host_detect(&host);
+		if (config_load_daemon(path, &host, &ro->cfg, &errs) < 0) {
+			config_errors_print(stderr, &errs);
+			config_errors_clear(&errs);
+			return -1;
+		}
+	}
+	ro->o.auth_file = a->auth_file ? a->auth_file : ro->cfg ? ro->cfg->images.auth_file : NULL;
+	ro->o.certs_dir = a->certs_dir ? a->certs_dir : ro->cfg ? ro->cfg->images.certs_dir : NULL;
+	ro->o.parallel = a->parallel ? a->parallel : ro->cfg ? ro->cfg->images.pull_parallel : 0;
+	n = (ro->cfg ? ro->cfg->nregistries : 0) + a->ninsecure + a->nmirror;
+	ro->regs = calloc(n + 1, sizeof(*ro->regs));
+	ro->mirrors = calloc(2 * a->nmirror + 1, sizeof(char *));
+	if (!ro->regs || !ro->mirrors) {
+		fprintf(stderr, "paddockctl: out of memory\n");
+		return -1;
+	}
+	for (size_t i = 0; ro->cfg && i < ro->cfg->nregistries; i++) {
+		const struct spec_registry *c = &ro->cfg->registries[i];
+		reg_entry(ro, c->host, strlen(c->host))->insecure = c->insecure;
+		ro->regs[i].mirrors = (const char *const *)c->mirrors;
+	}
+	for (size_t i = 0; i < a->ninsecure; i++)
+		reg_entry(ro, a->insecure[i], strlen(a->insecure[i]))->insecure = 1;
+	/* --mirror HOST=M...: the command line's list replaces the config's for HOST. */
+	for (size_t i = 0; i < a->nmirror; i++) {
+		const char *eq = strchr(a->mirror[i], '=');
+		struct image_registry *r = reg_entry(ro, a->mirror[i], (size_t)(eq - a->mirror[i]));
+		bool seen = false;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= strncmp(a->mirror[j], a->mirror[i],
+					(size_t)(eq - a->mirror[i]) + 1) == 0;
+		if (seen)
+			continue;
+		r->mirrors = &ro->mirrors[m];
+		for (size_t j = i; j < a->nmirror; j++)
+			if (strncmp(a->mirror[j], a->mirror[i], (size_t)(eq - a->mirror[i]) + 1) ==
+			    0)
+				ro->mirrors[m++] = a->mirror[j] + (eq - a->mirror[i]) + 1;
+		ro->mirrors[m++] = NULL;
+	}
+	ro->o.registries = ro->o.nregistries ? ro->regs : NULL;
+	return 0;
+}
+
+static void reg_opts_free(struct reg_opts *ro)
+{
+	for (size_t i = 0; ro->regs && i < ro->o.nregistries; i++)
+		free((char *)ro->regs[i].host);
+	free(ro->regs);
+	free(ro->mirrors);
+	daemon_config_free(ro->cfg);
+}
+
+/*
+ * A pull's progress: on a terminal one line per layer, redrawn in place
+ * (one line for all when they do not fit the terminal); otherwise a line
+ * as each layer finishes. Calls come from the download threads, one at a
+ * time.
+ */
+struct pull_progress {
+	bool tty, compact;
+	size_t nlayers, drawn; /* lines drawn, to move back over */
+	struct pull_layer {
+		uint64_t done, total;
+		bool seen, finished;
+	} * layer;
+	uint64_t last_us;
+};
+
+#define PULL_BAR_WIDTH 24
+
+/* "[####....]" for done of total into buf (PULL_BAR_WIDTH + 3 bytes). */
+static void pull_bar(char *buf, uint64_t done, uint64_t total)
+{
+	int fill = total ? (int)((double)PULL_BAR_WIDTH * (double)done / (double)total) : 0;
+
+	if (fill > PULL_BAR_WIDTH)
+		fill = PULL_BAR_WIDTH;
+	buf[0] = '[';
+	for (int i = 0; i < PULL_BAR_WIDTH; i++)
+		buf[1 + i] = i < fill ? '#' : '.';
+	buf[PULL_BAR_WIDTH + 1] = ']';
+	buf[PULL_BAR_WIDTH + 2] = '\0';
+}
+
+static void pull_redraw(struct pull_progress *p)
+{
+	char d[32], t[32], bar[PULL_BAR_WIDTH + 3];
+
+	if (p->drawn)
+		fprintf(stderr, "\033[%zuA", p->drawn);
+	if (p->compact) {
+		uint64_t done = 0, total = 0;
+		size_t finished = 0;
+		for (size_t i = 0; i < p->nlayers; i++) {
+			done += p->layer[i].done;
+			total += p->layer[i].total;
+			finished += p->layer[i].finished;
+		}
+		pull_bar(bar, done, total);
+		fprintf(stderr, "\r\033[K%s %zu/%zu layers  %s/%s\n", bar, finished, p->nlayers,
+			units_format_size(done, d, sizeof(d)),
+			units_format_size(total, t, sizeof(t)));
+		p->drawn = 1;
+	} else {
+		for (size_t i = 0; i < p->nlayers; i++) {
+			const struct pull_layer *l = &p->layer[i];
+			pull_bar(bar, l->done, l->total);
+			fprintf(stderr, "\r\033[Klayer %*zu/%zu %s %9s/%-9s%s\n",
+				p->nlayers >= 10 ? 2 : 1, i + 1, p->nlayers, bar,
+				l->seen ? units_format_size(l->done, d, sizeof(d)) : "-",
+				l->seen ? units_format_size(l->total, t, sizeof(t)) : "-",
+				l->finished ? " done" : "");
+		}
+		p->drawn = p->nlayers;
+	}
+	fflush(stderr);
+}
+
+static void on_pull_progress(void *arg, size_t layer, size_t nlayers, uint64_t done, uint64_t total)
+{
+	struct pull_progress *p = arg;
+	bool finishing;
+
+	if (!p->layer) {
+		struct winsize ws = { 0 };
+		if (!nlayers || !(p->layer = calloc(nlayers, sizeof(*p->layer))))
+			return;
+		p->nlayers = nlayers;
+		p->compact =
+		    ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 2 && nlayers > ws.ws_row - 2u;
+	}
+	if (layer >= p->nlayers)
+		return;
+	finishing = done == total && !p->layer[layer].finished;
+	p->layer[layer] = (struct pull_layer){
+		.done = done, .total = total, .seen = true, .finished = done == total
+	};
+	if (!p->tty) {
+		char t[32];
+		if (finishing)
+			fprintf(stderr, "layer %zu/%zu: %s done\n", layer + 1, p->nlayers,
+				units_format_size(total, t, sizeof(t)));
+		return;
+	}
+	uint64_t now = mono_us();
+	if (!finishing && now - p->last_us < 100000)
+		return;
+	p->last_us = now;
+	pull_redraw(p);
+}
+
+/* The last picture on a terminal: every layer as it ended. */
+static void pull_progress_end(struct pull_progress *p)
+{
+	if (p->tty && p->layer)
+		pull_redraw(p);
+	free(p->layer);
+	p->layer = NULL;
+}
+
+#define PULL_USAGE                                                                           \
+	"usage: paddockctl image pull REF [--config FILE] [--auth-file F] [--certs-dir D]\n" \
+	"                             [--insecure HOST[:PORT]]... [--parallel N]\n"
+
+/* Is ref one image pull takes? Says why not (a usage error) when it is not. */
+static bool pull_ref_ok(const char *sub, const char *ref)
+{
+	const char *why;
+
+	if (!image_ref_is_remote(ref)) {
+		fprintf(stderr,
+			"paddockctl image %s: '%s' is not a registry reference "
+			"(HOST[:PORT]/NAME[:TAG] or HOST[:PORT]/NAME@sha256:DIGEST); layouts and "
+			"archives are imported with image import\n",
+			sub, ref);
+		return false;
+	}
+	if (config_image_ref_is_registry(ref) && (why = config_registry_ref_error(ref))) {
+		fprintf(stderr, "paddockctl image %s: invalid registry reference '%s': %s\n", sub,
+			ref, why);
+		return false;
+	}
+	return true;
+}
+
+static struct image_store *open_store(const struct image_limits *lim, struct error *err)
+{
+	char *dir = image_state_dir();
+	struct image_store *st = image_store_open(dir, lim, err);
+
+	free(dir);
+	return st;
+}
+
+/* image pull REF [options]: download into the store, with progress. */
+static int image_cmd_pull(int argc, char **argv)
+{
+	struct reg_args a;
+	struct reg_opts ro = { 0 };
+	struct image_info *info = NULL;
+	struct image_store *st = NULL;
+	struct error err = { 0 };
+	int rc = EXIT_FAIL;
+
+	int pr_rc = reg_parse(argc, argv,
+			      REG_CONFIG | REG_AUTH | REG_CERTS | REG_INSECURE | REG_PARALLEL, &a);
+	if (pr_rc < 0 || a.npos != 1) {
+		if (pr_rc == 0)
+			fprintf(stderr, "paddockctl image pull: name one image\n");
+		fprintf(stderr, PULL_USAGE);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	const char *ref = a.pos[0];
+	if (!pull_ref_ok("pull", ref)) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (reg_options(&a, true, &ro) < 0)
+		goto out;
+	if (!(st = open_store(NULL, &err))) {
+		fprintf(stderr, "paddockctl: image store: %s\n", err.msg);
+		goto out;
+	}
+	struct pull_progress pr = { .tty = isatty(2) && !opt_json };
+	uint64_t t0 = mono_us();
+	int r = image_pull(st, ref, &ro.o, opt_json ? NULL : on_pull_progress, &pr, &info, &err);
+	double secs = (mono_us() - t0) / 1e6;
+	pull_progress_end(&pr);
+	if (r < 0) {
+		/* The client's messages name the reference already, as a rule. */
+		if (strstr(err.msg, ref))
+			fprintf(stderr, "paddockctl: %s\n", err.msg);
+		else
+			fprintf(stderr, "paddockctl: pull %s: %s\n", ref, err.msg);
+		goto out;
+	}
+	uint64_t downloaded = 0, reused = 0;
+	image_store_stats(st, &downloaded, &reused);
+	if (opt_json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "ref", json_object_new_string(info->ref));
+		json_object_object_add(o, "digest", json_object_new_string(info->digest));
+		json_object_object_add(o, "layers", json_object_new_int64((int64_t)info->nlayers));
+		json_object_object_add(o, "downloaded", json_object_new_int64((int64_t)downloaded));
+		json_object_object_add(o, "reused", json_object_new_int64((int64_t)reused));
+		json_object_object_add(o, "seconds", json_object_new_double(secs));
+		print_json(o);
+		json_object_put(o);
+	} else {
+		printf("pulled %s (%s)\n", info->ref, info->digest);
+		printf("%llu layers downloaded, %llu already present, %.2f s\n",
+		       (unsigned long long)downloaded, (unsigned long long)reused, secs);
+	}
+	rc = EXIT_OK;
+out:
+	image_info_free(info);
+	image_store_free(st);
+	reg_opts_free(&ro);
+	reg_args_free(&a);
+	return rc;
+}
+
+static struct termios saved_tty;
+
+static void restore_tty(int sig)
+{
+	tcsetattr(0, TCSAFLUSH, &saved_tty);
+	(void)!write(2, "\n", 1);
+	_exit(128 + sig);
+}
+
+/* One line from stdin without its newline; the prompt (if any) goes to stderr. NULL at EOF. */
+static char *read_line(const char *prompt, bool hidden)
+{
+	struct termios t;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (prompt)
+		fprintf(stderr, "%s", prompt);
+	if (hidden && tcgetattr(0, &saved_tty) == 0) {
+		t = saved_tty;
+		t.c_lflag &= ~(tcflag_t)ECHO;
+		signal(SIGINT, restore_tty);
+		signal(SIGTERM, restore_tty);
+		tcsetattr(0, TCSAFLUSH, &t);
+	} else {
+		hidden = false;
+	}
+	n = getline(&line, &cap, stdin);
+	if (hidden) {
+		tcsetattr(0, TCSAFLUSH, &saved_tty);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		fputc('\n', stderr);
+	}
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+#define LOGIN_USAGE                                                                       \
+	"usage: paddockctl image login [--config FILE] [--auth-file F] [--certs-dir D]\n" \
+	"                              [--insecure HOST[:PORT]] HOST[:PORT] [-u USER]\n"  \
+	"                              [--password-stdin]\n"
+
+/* A registry argument of login and logout: HOST[:PORT]. */
+static bool registry_arg_ok(const char *sub, const struct reg_args *a)
+{
+	if (a->npos != 1) {
+		fprintf(stderr, "paddockctl image %s: name one registry, HOST[:PORT]\n", sub);
+		return false;
+	}
+	if (!config_valid_registry_host(a->pos[0], strlen(a->pos[0]))) {
+		fprintf(stderr, "paddockctl image %s: '%s' is not a registry HOST[:PORT]\n", sub,
+			a->pos[0]);
+		return false;
+	}
+	return true;
+}
+
+/* image login HOST [-u USER] [--password-stdin]: check the credentials, store them. */
+static int image_cmd_login(int argc, char **argv)
+{
+	struct reg_args a;
+	struct reg_opts ro = { 0 };
+	struct error err = { 0 };
+	char *user = NULL, *pw = NULL;
+	int rc = EXIT_FAIL;
+
+	if (reg_parse(argc, argv,
+		      REG_CONFIG | REG_AUTH | REG_CERTS | REG_INSECURE | REG_USER | REG_PWSTDIN,
+		      &a) < 0 ||
+	    !registry_arg_ok("login", &a)) {
+		fprintf(stderr, LOGIN_USAGE);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	const char *host = a.pos[0];
+	bool tty = isatty(0);
+	if (!a.user && (!tty || a.password_stdin)) {
+		fprintf(stderr, "paddockctl image login: name the user with -u USER\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (!a.password_stdin && !tty) {
+		fprintf(stderr, "paddockctl image login: no terminal to ask for the password on; "
+				"pipe it with --password-stdin\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (reg_options(&a, true, &ro) < 0)
+		goto out;
+	user = a.user ? strdup(a.user) : read_line("Username: ", false);
+	if (!user || !*user) {
+		fprintf(stderr, "paddockctl image login: no user name\n");
+		goto out;
+	}
+	pw = read_line(a.password_stdin ? NULL : "Password: ", !a.password_stdin);
+	if (!pw || !*pw) {
+		fprintf(stderr, "paddockctl image login: no password%s\n",
+			a.password_stdin ? " on stdin" : "");
+		goto out;
+	}
+	int r = image_login(host, user, pw, &ro.o, &err);
+	if (r < 0) {
+		fprintf(stderr, "paddockctl: login %s: %s\n", host, err.msg);
+		goto out;
+	}
+	if (opt_json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "registry", json_object_new_string(host));
+		json_object_object_add(o, "user", json_object_new_string(user));
+		print_json(o);
+		json_object_put(o);
+	} else {
+		printf("logged in to %s as %s\n", host, user);
+	}
+	rc = EXIT_OK;
+out:
+	if (pw) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	free(user);
+	reg_opts_free(&ro);
+	reg_args_free(&a);
+	return rc;
+}
+
+/* image logout HOST: forget its credentials. */
+static int image_cmd_logout(int argc, char **argv)
+{
+	struct reg_args a;
+	struct reg_opts ro = { 0 };
+	struct error err = { 0 };
+	int rc = EXIT_FAIL;
+
+	if (reg_parse(argc, argv, REG_CONFIG | REG_AUTH, &a) < 0 ||
+	    !registry_arg_ok("logout", &a)) {
+		fprintf(stderr, "usage: paddockctl image logout [--config FILE] [--auth-file F] "
+				"HOST[:PORT]\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (reg_options(&a, true, &ro) < 0)
+		goto out;
+	if (image_logout(a.pos[0], &ro.o, &err) < 0) {
+		fprintf(stderr, "paddockctl: logout %s: %s\n", a.pos[0], err.msg);
+		goto out;
+	}
+	if (opt_json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "registry", json_object_new_string(a.pos[0]));
+		json_object_object_add(o, "logged_out", json_object_new_boolean(true));
+		print_json(o);
+		json_object_put(o);
+	} else {
+		printf("logged out of %s\n", a.pos[0]);
+	}
+	rc = EXIT_OK;
+out:
+	reg_opts_free(&ro);
+	reg_args_free(&a);
+	return rc;
+}
+
+#define PREPARE_USAGE                                                                \
+	"usage: paddockctl image prepare REF [--max-json N] [--max-layer N]\n"       \
+	"           [--pull missing|always|never] [--auth-file F] [--certs-dir D]\n" \
+	"           [--insecure HOST[:PORT]]... [--mirror HOST[:PORT]=MIRROR]... [--parallel N]\n"
+
+/*
+ * image prepare REF [options]: internal, what paddockd runs before it
+ * starts a service with an image (it links no importer and no registry
+ * client). A path reference is imported (image_prepare); a registry
+ * reference is looked up and pulled as --pull says (missing: only when
+ * not in the store). Nothing reads the daemon config here: paddockd
+ * passes what its own says. Prints "OK" or the reason on stdout, which
+ * paddockd reads.
+ */
+static int image_cmd_prepare(int argc, char **argv)
+{
+	struct reg_args a;
+	struct reg_opts ro = { 0 };
+	struct image_info *info = NULL;
+	struct image_store *st = NULL;
+	struct error err = { 0 };
+	int r, rc = EXIT_FAIL;
+
+	if (reg_parse(argc, argv,
+		      REG_LIMITS | REG_PULL | REG_AUTH | REG_CERTS | REG_INSECURE | REG_MIRROR |
+			  REG_PARALLEL,
+		      &a) < 0 ||
+	    a.npos != 1) {
+		fprintf(stderr, PREPARE_USAGE);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	const char *ref = a.pos[0];
+	if (reg_options(&a, false, &ro) < 0)
+		goto out;
+	if (!(st = open_store(&a.lim, &err))) {
+		printf("image store: %s", err.msg);
+		goto out;
+	}
+	if (!image_ref_is_remote(ref)) {
+		r = image_prepare(st, ref, &info, &err);
+	} else if (a.pull == PULL_ALWAYS) {
+		r = image_pull(st, ref, &ro.o, NULL, NULL, &info, &err);
+	} else {
+		r = image_resolve(st, ref, &info, &err);
+		if (r == -ENOENT && a.pull == PULL_MISSING)
+			r = image_pull(st, ref, &ro.o, NULL, NULL, &info, &err);
+		else if (r == -ENOENT)
+			error_set(&err, ENOENT, "image %s is not in the store and pull is never",
+				  ref);
+	}
+	printf("%s", r < 0 ? err.msg : "OK");
+	rc = r < 0 ? EXIT_FAIL : EXIT_OK;
+out:
+	image_info_free(info);
+	image_store_free(st);
+	reg_opts_free(&ro);
+	reg_args_free(&a);
+	return rc;
 }
 
 static int cmd_image(const struct ctl_command *c, int argc, char **argv)
@@ -1387,36 +2067,40 @@ static int cmd_image(const struct ctl_command *c, int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(struct image_store *st, int argc, char **argv);
-	} subs[] = { { "import", image_cmd_import }, { "list", image_cmd_list },
-		     { "inspect", image_cmd_ref },   { "rm", image_cmd_ref },
-		     { "prune", image_cmd_prune },   { "prepare", image_cmd_prepare } };
+	} subs[] = { { "import", image_cmd_import },
+		     { "list", image_cmd_list },
+		     { "inspect", image_cmd_ref },
+		     { "rm", image_cmd_ref },
+		     { "prune", image_cmd_prune } };
+	/* These parse their arguments first and open the store when they need it. */
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} own[] = { { "pull", image_cmd_pull },
+		    { "login", image_cmd_login },
+		    { "logout", image_cmd_logout },
+		    { "prepare", image_cmd_prepare } };
 	struct error err = { 0 };
 	struct image_store *st;
 	size_t k = 0;
-	char *dir;
 	int rc;
 
+	(void)c;
 	if (argc < 1) {
-		fprintf(stderr, "usage: paddockctl image import|list|inspect|rm|prune ...\n");
+		fprintf(stderr, "usage: paddockctl image "
+				"import|pull|list|inspect|rm|prune|login|logout ...\n");
 		return EXIT_USAGE;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+		if (strcmp(argv[0], own[i].name) == 0)
+			return own[i].run(argc, argv);
 	while (k < ARRAY_SIZE(subs) && strcmp(argv[0], subs[k].name) != 0)
 		k++;
 	if (k == ARRAY_SIZE(subs)) {
 		fprintf(stderr, "paddockctl image: unknown command '%s'\n", argv[0]);
 		return EXIT_USAGE;
 	}
-	struct image_limits lim;
-	bool prepare = strcmp(argv[0], "prepare") == 0;
-	if (prepare && prepare_limits(argc, argv, &lim) < 0) {
-		fprintf(stderr,
-			"usage: paddockctl image prepare REF [--max-json N] [--max-layer N]\n");
-		return EXIT_USAGE;
-	}
-	dir = image_state_dir();
-	st = image_store_open(dir, prepare ? &lim : NULL, &err);
-	free(dir);
-	if (!st) {
+	if (!(st = open_store(NULL, &err))) {
 		fprintf(stderr, "paddockctl: image store: %s\n", err.msg);
 		return EXIT_FAIL;
 	}
@@ -1551,8 +2235,6 @@ static int cmd_top(const struct ctl_command *c, int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 }
-
-#define CHECK_DEFAULT_CONFIG "/etc/paddock/paddock.yaml" /* paddockd's default */
 
 static int cmd_check(const struct ctl_command *c, int argc, char **argv)
 {
@@ -1812,8 +2494,16 @@ static const struct ctl_command commands[] = {
 	  "live view: memory against limits, CPU, pressure" },
 	{ "image", cmd_image, 0,
 	  "image import SRC [--name NAME[:TAG]] [--tag TAG]\n"
+	  "image pull REF [--auth-file F] [--certs-dir D]\n"
+	  "    [--insecure HOST[:PORT]]... [--parallel N]\n"
+	  "image login HOST[:PORT] [-u USER] [--password-stdin]\n"
+	  "image logout HOST[:PORT]\n"
 	  "image list | inspect REF | rm REF | prune",
 	  "import an OCI layout dir, oci-archive or docker-archive\n"
+	  "download REF (HOST[:PORT]/NAME[:TAG] or @sha256:HEX)\n"
+	  "from a registry; defaults from the daemon config\n"
+	  "check and store credentials (prompts for the password)\n"
+	  "forget a registry's credentials\n"
 	  "the image store (prune keeps layers services use)" },
 	{ "check", cmd_check, 0, "check [--config FILE] PATH...",
 	  "validate spec files or directories (no daemon needed)\n"
