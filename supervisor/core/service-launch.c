@@ -486,6 +486,12 @@ static void on_image_ready(evutil_socket_t fd, short what, void *arg)
 	close(svc->image_fd);
 	svc->image_fd = -1;
 	msg[n > 0 ? n : 0] = '\0';
+	if (strncmp(msg, "OK", 2) != 0 && config_image_ref_is_registry(svc->spec->image) &&
+	    strstr(msg, svc->spec->image)) {
+		/* A pull's message names the reference already. */
+		svc_fail_start(svc, EXIT_LAUNCH, "%s", msg);
+		return;
+	}
 	if (strncmp(msg, "OK", 2) != 0) {
 		svc_fail_start(svc, EXIT_LAUNCH, "image %s: %s", svc->spec->image,
 			       *msg ? msg : "the unpack helper died");
@@ -527,29 +533,38 @@ static void image_helper_path(char *buf, size_t len)
 }
 
 /*
- * Verifying and unpacking layers can take seconds: a helper process
- * (paddockctl-image) does it, so the loop never blocks. It shares the store (flock per layer keeps
+ * Pulling, verifying and unpacking layers can take seconds to minutes: a
+ * helper process (paddockctl-image) does it, with the spec's pull policy
+ * and the daemon config's registry settings as options, so the loop never
+ * blocks. It shares the store (flock per layer keeps
  * two unpacks of one layer to one) and reports over a pipe.
  */
 void svc_prepare_image(struct service *svc)
 {
-	struct image_limits lim = daemon_image_limits(svc->env->cfg);
-	char helper[PATH_MAX + 32], json[32], layer[32];
-	char w0[] = "paddockctl-image", w1[] = "--state-dir", w2[] = "image", w3[] = "prepare",
-	     w4[] = "--max-json", w5[] = "--max-layer";
-	char *argv[] = { w0,	w1,   (char *)svc->env->cfg->state_dir,
-			 w2,	w3,   (char *)svc->spec->image,
-			 w4,	json, w5,
-			 layer, NULL };
+	char helper[PATH_MAX + 32];
+	char **opts, **argv;
+	size_t n = 0;
 	int p[2];
 	pid_t pid;
 
 	if (svc->ev_image)
 		return; /* already preparing */
-	snprintf(json, sizeof(json), "%" PRIu64, lim.max_json_bytes);
-	snprintf(layer, sizeof(layer), "%" PRIu64, lim.max_layer_bytes);
+	/* paddockctl-image --state-dir D image prepare REF OPTIONS... */
+	opts = daemon_image_prepare_args(svc->env->cfg, svc->spec);
+	while (opts[n])
+		n++;
+	argv = xcalloc(n + 7, sizeof(char *));
+	argv[0] = (char *)"paddockctl-image";
+	argv[1] = (char *)"--state-dir";
+	argv[2] = svc->env->cfg->state_dir;
+	argv[3] = (char *)"image";
+	argv[4] = (char *)"prepare";
+	argv[5] = svc->spec->image;
+	memcpy(argv + 6, opts, n * sizeof(char *));
 	image_helper_path(helper, sizeof(helper));
 	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(argv);
+		daemon_image_args_free(opts);
 		svc_fail_start(svc, EXIT_LAUNCH, "image %s: pipe: %s", svc->spec->image,
 			       strerror(errno));
 		return;
@@ -558,6 +573,8 @@ void svc_prepare_image(struct service *svc)
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);
+		free(argv);
+		daemon_image_args_free(opts);
 		svc_fail_start(svc, EXIT_LAUNCH, "image %s: fork: %s", svc->spec->image,
 			       strerror(errno));
 		return;
@@ -575,10 +592,16 @@ void svc_prepare_image(struct service *svc)
 		_exit(127);
 	}
 	close(p[1]);
+	free(argv);
+	daemon_image_args_free(opts);
 	svc->image_fd = p[0];
 	svc->ev_image = event_new(svc->env->base, p[0], EV_READ, on_image_ready, svc);
 	event_add(svc->ev_image, NULL);
-	log_info("service %s: preparing image %s", svc->spec->name, svc->spec->image);
+	if (config_image_ref_is_registry(svc->spec->image))
+		log_info("service %s: preparing image %s (pull %s)", svc->spec->name,
+			 svc->spec->image, spec_pull_name(svc->spec->pull));
+	else
+		log_info("service %s: preparing image %s", svc->spec->name, svc->spec->image);
 	service_set_state(svc, SVC_STARTING);
 }
 
