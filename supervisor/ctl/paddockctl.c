@@ -1835,7 +1835,7 @@ static struct termios saved_tty;
 
 static void restore_tty(int sig)
 {
-	tcsetattr(0, TCSAFLUSH, &saved_tty);
+	tcsetattr(0, TCSANOW, &saved_tty);
 	(void)!write(2, "\n", 1);
 	_exit(128 + sig);
 }
@@ -1855,13 +1855,13 @@ static char *read_line(const char *prompt, bool hidden)
 		t.c_lflag &= ~(tcflag_t)ECHO;
 		signal(SIGINT, restore_tty);
 		signal(SIGTERM, restore_tty);
-		tcsetattr(0, TCSAFLUSH, &t);
+		tcsetattr(0, TCSANOW, &t);
 	} else {
 		hidden = false;
 	}
 	n = getline(&line, &cap, stdin);
 	if (hidden) {
-		tcsetattr(0, TCSAFLUSH, &saved_tty);
+		tcsetattr(0, TCSANOW, &saved_tty);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		fputc('\n', stderr);
