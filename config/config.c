@@ -60,9 +60,10 @@
  *   - rootfs, working_dir, mount source and target are absolute paths.
  *   - image: a path reference, NAME[:TAG] of an imported image, or a
  *     registry reference (its first '/' component has '.' or ':' or is
- *     localhost), checked strictly: HOST[:PORT]/PATH[:TAG] or
- *     HOST[:PORT]/PATH@sha256:<64 hex>. pull (missing, always, never;
- *     default missing) needs image; always needs a registry reference.
+ *     localhost, or it has a digest), checked strictly:
+ *     [HOST[:PORT]/]PATH[:TAG][@sha256:<64 hex>]. pull (missing, always,
+ *     never; default missing) needs image; always needs a registry
+ *     reference.
  *   - command and ready.exec are lists of strings; a single string is an
  *     error with a hint to write a list. They must not be empty.
  *   - environment: a mapping KEY: VALUE or a list of "KEY=VALUE"; keys
@@ -352,38 +353,43 @@ bool config_valid_registry_mirror(const char *s)
 	       (!slash || valid_repo_path(slash + 1, strlen(slash + 1)));
 }
 
+/* Does the first component of a reference (n bytes of s) name a registry host? */
+static bool names_host(const char *s, size_t n)
+{
+	return memchr(s, '.', n) || memchr(s, ':', n) ||
+	       (n == 9 && strncmp(s, "localhost", 9) == 0);
+}
+
 bool config_image_ref_is_registry(const char *ref)
 {
 	const char *slash;
-	size_t n;
 
 	if (!ref || ref[0] == '/' || strncmp(ref, "./", 2) == 0 || strncmp(ref, "../", 3) == 0)
 		return false;
+	if (strchr(ref, '@'))
+		return true; /* the store records no digest references: only a registry has them */
 	slash = strchr(ref, '/');
-	if (!slash)
-		return false;
-	n = (size_t)(slash - ref);
-	return memchr(ref, '.', n) || memchr(ref, ':', n) ||
-	       (n == 9 && strncmp(ref, "localhost", 9) == 0);
+	return slash && names_host(ref, (size_t)(slash - ref));
 }
 
 const char *config_registry_ref_error(const char *ref)
 {
-	const char *slash = strchr(ref, '/'), *path, *at, *colon, *path_end;
+	const char *slash = strchr(ref, '/'), *path = ref, *at, *colon, *path_end;
 
-	if (!slash || !config_valid_registry_host(ref, (size_t)(slash - ref)))
-		return "the registry must be HOST or HOST:PORT (letters, digits, '-' and '.' "
-		       "or [IPv6]; port 1..65535)";
-	path = slash + 1;
+	if (slash && names_host(ref, (size_t)(slash - ref))) {
+		if (!config_valid_registry_host(ref, (size_t)(slash - ref)))
+			return "the registry must be HOST or HOST:PORT (letters, digits, '-' and "
+			       "'.' or [IPv6]; port 1..65535)";
+		path = slash + 1;
+	}
 	at = strchr(path, '@');
 	path_end = at ? at : path + strlen(path);
 	colon = memchr(path, ':', (size_t)(path_end - path));
-	if (colon && at)
-		return "give a tag or a digest, not both";
 	if (colon)
 		path_end = colon;
 	if (path_end == path)
-		return "the repository name after the registry is missing";
+		return path == ref ? "the repository name is missing"
+				   : "the repository name after the registry is missing";
 	if (!valid_repo_path(path, (size_t)(path_end - path)))
 		return "the repository name takes lowercase letters and digits, with '.', '_', "
 		       "'__' or '-' between them, in components joined by '/'";
@@ -391,7 +397,7 @@ const char *config_registry_ref_error(const char *ref)
 		return "registry and repository name are longer than 255 characters";
 	if (colon) {
 		const char *tag = colon + 1;
-		size_t n = strlen(tag);
+		size_t n = (size_t)((at ? at : tag + strlen(tag)) - tag);
 
 		if (n == 0 || n > 128 || tag[0] == '.' || tag[0] == '-' ||
 		    strspn(tag,

@@ -81,14 +81,16 @@ bool config_valid_name(const char *name);
 
 /*
  * Registry references (paddock.yaml(5) "image"). A reference is one when it
- * is not a path (starting '/', "./", "../") and its first '/'-separated
- * component names a host: it has a '.' or ':' or is "localhost".
+ * is not a path (starting '/', "./", "../") and either its first
+ * '/'-separated component names a host (it has a '.' or ':' or is
+ * "localhost") or it has a digest ('@'; docker.io when no host is named).
+ * image_ref_is_remote (image.h) draws the same line.
  */
 bool config_image_ref_is_registry(const char *ref);
 /*
  * NULL when the registry reference ref is well-formed:
- * HOST[:PORT]/PATH[:TAG] or HOST[:PORT]/PATH@sha256:<64 hex>, PATH lowercase
- * components joined by '/'. Otherwise why not, a phrase for a message.
+ * [HOST[:PORT]/]PATH[:TAG][@sha256:<64 hex>], PATH lowercase components
+ * joined by '/'. Otherwise why not, a phrase for a message.
  */
 const char *config_registry_ref_error(const char *ref);
 /* "HOST[:PORT]": DNS labels (letters, digits, '-') or [IPv6], port 1..65535; len bytes of s. */

@@ -496,6 +496,8 @@ static void check_network_list(const struct spec_set *set)
 	assert_int_equal(pt[3].proto, IPPROTO_UDP);
 }
 
+#define HEX64DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static void check_registry_images(const struct spec_set *set)
 {
 	const struct service_spec *a = spec_set_find(set, "a"), *b = spec_set_find(set, "b"),
@@ -520,6 +522,8 @@ static void check_registry_images(const struct spec_set *set)
 	/* A local image may say missing or never: that is what happens anyway. */
 	assert_string_equal(e->image, "busybox:latest");
 	assert_int_equal(e->pull, PULL_NEVER);
+	/* A digest makes a registry reference, docker.io when no host is named. */
+	assert_int_equal(spec_set_find(set, "f")->pull, PULL_ALWAYS);
 }
 
 #define SVC "services:\n  web:\n    command: [/bin/web]\n"
@@ -588,7 +592,8 @@ static const struct spec_case cases[] = {
 	  "pull: never\n"
 	  "  c:\n    image: \"[::1]:5000/x__y/z-w.v\"\n"
 	  "  d:\n    image: docker.io/library/busybox\n    pull: missing\n"
-	  "  e:\n    image: busybox:latest\n    pull: never\n",
+	  "  e:\n    image: busybox:latest\n    pull: never\n"
+	  "  f:\n    image: \"busybox:1@" HEX64DIGEST "\"\n    pull: always\n",
 	  0,
 	  {},
 	  check_registry_images },
@@ -602,12 +607,15 @@ static const struct spec_case cases[] = {
 	  1,
 	  { { 4, 12, "the registry must be HOST or HOST:PORT" } },
 	  NULL },
-	{ "registry image: tag and digest",
-	  SVC "    image: "
-	      "example.com/"
-	      "app:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	{ "registry image: no name before the digest",
+	  SVC "    image: \"example.com/@" HEX64DIGEST "\"\n",
 	  1,
-	  { { 4, 12, "give a tag or a digest, not both" } },
+	  { { 4, 12, "the repository name after the registry is missing" } },
+	  NULL },
+	{ "registry image: digest without a host, bad name",
+	  SVC "    image: \"Busybox@" HEX64DIGEST "\"\n",
+	  1,
+	  { { 4, 12, "invalid registry reference 'Busybox@sha256:" } },
 	  NULL },
 	{ "registry image: short digest",
 	  SVC "    image: example.com/app@sha256:abc\n",
@@ -2336,8 +2344,12 @@ static void test_valid_name(void **state)
 
 static void test_registry_refs(void **state)
 {
-	static const char *const remote[] = { "example.com/app", "localhost/app", "host:5000/a/b:c",
-					      "[fe80::1]:5000/app", "docker.io/library/busybox" };
+	static const char *const remote[] = {
+		"example.com/app",	     "localhost/app",
+		"host:5000/a/b:c",	     "[fe80::1]:5000/app",
+		"docker.io/library/busybox", "busybox@" HEX64DIGEST,
+		"team/app:1@" HEX64DIGEST,   "example.com/app:1.2@" HEX64DIGEST
+	};
 	static const char *const local[] = { "/srv/img:1",     "./layout",   "../x/y",
 					     "busybox:latest", "team/app:1", "app",
 					     "localhostx/app" };
@@ -2367,6 +2379,9 @@ static void test_registry_refs(void **state)
 	assert_non_null(config_registry_ref_error("h.io/a___b"));
 	assert_non_null(config_registry_ref_error("h.io/a..b"));
 	assert_non_null(config_registry_ref_error("h.io/a_"));
+	assert_non_null(config_registry_ref_error("busybox@" HEX64DIGEST "0"));
+	assert_non_null(config_registry_ref_error("busybox:-x@" HEX64DIGEST));
+	assert_non_null(config_registry_ref_error("@" HEX64DIGEST));
 	assert_non_null(config_registry_ref_error(
 	    "h.io/app@sha256:"
 	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
