@@ -1737,17 +1737,18 @@ static bool pull_ref_ok(const char *sub, const char *ref)
 {
 	const char *why;
 
+	/* The spec's stricter syntax first: it says what is wrong. */
+	if (config_image_ref_is_registry(ref) && (why = config_registry_ref_error(ref))) {
+		fprintf(stderr, "paddockctl image %s: invalid registry reference '%s': %s\n", sub,
+			ref, why);
+		return false;
+	}
 	if (!image_ref_is_remote(ref)) {
 		fprintf(stderr,
 			"paddockctl image %s: '%s' is not a registry reference "
 			"(HOST[:PORT]/NAME[:TAG] or HOST[:PORT]/NAME@sha256:DIGEST); layouts and "
 			"archives are imported with image import\n",
 			sub, ref);
-		return false;
-	}
-	if (config_image_ref_is_registry(ref) && (why = config_registry_ref_error(ref))) {
-		fprintf(stderr, "paddockctl image %s: invalid registry reference '%s': %s\n", sub,
-			ref, why);
 		return false;
 	}
 	return true;
