@@ -1754,6 +1754,15 @@ static bool pull_ref_ok(const char *sub, const char *ref)
 	return true;
 }
 
+/* "paddockctl: pull: ..."; the client's messages name the reference or registry, as a rule. */
+static void report_failure(const char *what, const char *subject, const struct error *err)
+{
+	if (strstr(err->msg, subject))
+		fprintf(stderr, "paddockctl: %s: %s\n", what, err->msg);
+	else
+		fprintf(stderr, "paddockctl: %s: %s: %s\n", what, subject, err->msg);
+}
+
 static struct image_store *open_store(const struct image_limits *lim, struct error *err)
 {
 	char *dir = image_state_dir();
@@ -1799,11 +1808,7 @@ static int image_cmd_pull(int argc, char **argv)
 	double secs = (mono_us() - t0) / 1e6;
 	pull_progress_end(&pr);
 	if (r < 0) {
-		/* The client's messages name the reference already, as a rule. */
-		if (strstr(err.msg, ref))
-			fprintf(stderr, "paddockctl: %s\n", err.msg);
-		else
-			fprintf(stderr, "paddockctl: pull %s: %s\n", ref, err.msg);
+		report_failure("pull", ref, &err);
 		goto out;
 	}
 	uint64_t downloaded = 0, reused = 0;
@@ -1941,7 +1946,7 @@ static int image_cmd_login(int argc, char **argv)
 	}
 	int r = image_login(host, user, pw, &ro.o, &err);
 	if (r < 0) {
-		fprintf(stderr, "paddockctl: login %s: %s\n", host, err.msg);
+		report_failure("login", host, &err);
 		goto out;
 	}
 	if (opt_json) {
@@ -1983,7 +1988,7 @@ static int image_cmd_logout(int argc, char **argv)
 	if (reg_options(&a, true, &ro) < 0)
 		goto out;
 	if (image_logout(a.pos[0], &ro.o, &err) < 0) {
-		fprintf(stderr, "paddockctl: logout %s: %s\n", a.pos[0], err.msg);
+		report_failure("logout", a.pos[0], &err);
 		goto out;
 	}
 	if (opt_json) {
