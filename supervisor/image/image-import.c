@@ -86,7 +86,7 @@ struct held {
 /* The unpack threads' shared state: the jobs and the next one to take. */
 struct pool {
 	struct image_store *s;
-	struct image_source *src; /* read-only while the threads run */
+	const struct img_blobs *b; /* read-only while the threads run */
 	struct held **jobs;
 	size_t njobs;
 	atomic_size_t next;
@@ -120,17 +120,19 @@ static int job_prepare(struct image_store *s, struct held *h, struct error *err)
  * directory are open only meanwhile, so an import of hundreds of layers
  * holds one lock fd per layer, not three.
  */
-static int job_run(struct image_store *s, struct image_source *src, struct held *h)
+static int job_run(struct image_store *s, const struct img_blobs *b, struct held *h)
 {
 	const struct image_plan_layer *l = h->l;
 	struct image_blob blob = { .fd = -1 };
 	_cleanup_close_ int rootfd = -1;
 	int r;
 
-	r = image_source_blob(src, l->blob, &blob, &h->err);
-	if (r < 0)
-		return r;
-	if (l->size != UINT64_MAX && blob.size != l->size) {
+	if (b->src) {
+		r = image_source_blob(b->src, l->blob, &blob, &h->err);
+		if (r < 0)
+			return r;
+	}
+	if (b->src && l->size != UINT64_MAX && blob.size != l->size) {
 		r = error_set(&h->err, EBADMSG,
 			      "%s: size mismatch: descriptor says %llu bytes, blob has %llu",
 			      h->what, (unsigned long long)l->size, (unsigned long long)blob.size);
@@ -143,7 +145,7 @@ static int job_run(struct image_store *s, struct image_source *src, struct held 
 	}
 	struct image_unpack_args a = {
 		.what = h->what,
-		.blob = &blob,
+		.blob = b->src ? &blob : NULL,
 		.comp = l->comp,
 		.blob_hex = l->blob_hex,
 		.diff_hex = l->diff_hex,
@@ -154,7 +156,7 @@ static int job_run(struct image_store *s, struct image_source *src, struct held 
 		.progress_arg = &h->pc,
 		.cancel = &h->stop,
 	};
-	r = image_unpack_layer(&a, &h->err);
+	r = b->src ? image_unpack_layer(&a, &h->err) : b->fetch(b->arg, l, &a, &h->err);
 out:
 	image_blob_close(&blob);
 	return r;
@@ -172,7 +174,7 @@ static void *pool_worker(void *arg)
 		if (atomic_load(&h->stop))
 			h->r = error_set(&h->err, ECANCELED, "%s: canceled", h->what);
 		else
-			h->r = job_run(p->s, p->src, h);
+			h->r = job_run(p->s, p->b, h);
 		if (h->r < 0 && h->r != -ECANCELED)
 			for (size_t k = 0; k < p->njobs; k++)
 				if (p->jobs[k]->idx > h->idx)
@@ -214,11 +216,12 @@ static int by_size_desc(const void *a, const void *b)
  * error returned is always the lowest failing layer's, as a serial
  * import would report it, whatever the threads' timing.
  */
-static int unpack_missing(struct image_store *s, struct image_source *src, struct held **jobs,
+static int unpack_missing(struct image_store *s, const struct img_blobs *b, struct held **jobs,
 			  size_t n, struct error *err)
 {
-	struct pool p = { .s = s, .src = src, .jobs = jobs, .njobs = n };
-	size_t nthreads = ncpus() < n ? ncpus() : n, started = 0;
+	struct pool p = { .s = s, .b = b, .jobs = jobs, .njobs = n };
+	size_t max = b->nthreads ? b->nthreads : ncpus();
+	size_t nthreads = max < n ? max : n, started = 0;
 	pthread_t *th = xcalloc(nthreads ? nthreads : 1, sizeof(*th));
 	struct held *first = NULL;
 	int r = 0;
@@ -270,13 +273,14 @@ static int by_hex(const void *a, const void *b)
 /*
  * Carry out plans: every layer present (unpacking missing ones), then
  * the records. On failure, layers this call created are removed again
- * unless another import holds them.
+ * unless another import holds them. A tag "@sha256:<hex>" (a registry
+ * pull by digest alone) is recorded with ref "NAME@sha256:<hex>".
  *
  * Layer locks are taken in diff_id order, so two imports that need the
  * same missing layers cannot each hold one the other waits for.
  */
-static int apply_plans(struct image_store *s, struct image_source *src, struct image_plan *plans,
-		       size_t n, image_progress_fn progress, void *arg, struct error *err)
+int img_apply_plans(struct image_store *s, const struct img_blobs *b, struct image_plan *plans,
+		    size_t n, image_progress_fn progress, void *arg, struct error *err)
 {
 	pthread_mutex_t progress_mu = PTHREAD_MUTEX_INITIALIZER;
 	_cleanup_free_ struct held *held = NULL;
@@ -338,7 +342,7 @@ static int apply_plans(struct image_store *s, struct image_source *src, struct i
 		if (held[i].absent)
 			r = job_prepare(s, &held[i], err);
 	if (r >= 0)
-		r = unpack_missing(s, src, order, njobs, err);
+		r = unpack_missing(s, b, order, njobs, err);
 	for (size_t i = 0; i < nheld && r >= 0; i++) {
 		char shortname[80];
 		if (held[i].absent)
@@ -349,8 +353,14 @@ static int apply_plans(struct image_store *s, struct image_source *src, struct i
 				      held[i].l->diff_hex, strerror(-r));
 	}
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		json_object *rec = img_record_new(&plans[i], plans[i].name, plans[i].tag,
-						  image_source_path(src), image_source_kind(src));
+		json_object *rec =
+		    img_record_new(&plans[i], plans[i].name, plans[i].tag, b->source, b->kind);
+		if (plans[i].tag[0] == '@') {
+			char *ref;
+			xasprintf(&ref, "%s%s", plans[i].name, plans[i].tag);
+			json_object_object_add(rec, "ref", json_object_new_string(ref));
+			free(ref);
+		}
 		r = img_record_write(s, rec, err);
 		json_object_put(rec);
 	}
@@ -446,7 +456,12 @@ int image_import(struct image_store *s, const char *srcpath, const char *only_ta
 				goto out;
 			}
 	}
-	r = apply_plans(s, src, plans, n, progress, arg, err);
+	{
+		struct img_blobs b = { .src = src,
+				       .source = image_source_path(src),
+				       .kind = image_source_kind(src) };
+		r = img_apply_plans(s, &b, plans, n, progress, arg, err);
+	}
 	if (r < 0)
 		goto out;
 	if (imported_refs) {
@@ -486,7 +501,12 @@ static int resolve_path(struct image_store *s, const char *ref, struct image_inf
 	plans[0].name = xstrdup(image_source_path(src));
 	free(plans[0].tag);
 	plans[0].tag = xstrdup(tag ? tag : "");
-	r = apply_plans(s, src, plans, 1, NULL, NULL, err);
+	{
+		struct img_blobs b = { .src = src,
+				       .source = image_source_path(src),
+				       .kind = image_source_kind(src) };
+		r = img_apply_plans(s, &b, plans, 1, NULL, NULL, err);
+	}
 	if (r < 0)
 		goto out;
 	{

@@ -47,10 +47,15 @@ struct image_plan {
 
 struct image_source; /* an opened layout dir, oci-archive or docker-archive */
 
-/* A byte range of a source file. fd is owned by the blob when own is set. */
+/*
+ * A byte range of a source file, or (stream) a pipe or socket that
+ * delivers size bytes in order (a registry download): read, never
+ * pread, and off unused. fd is owned by the blob when own is set.
+ */
 struct image_blob {
 	int fd;
 	bool own;
+	bool stream;
 	uint64_t off, size;
 };
 
@@ -72,6 +77,18 @@ int image_source_blob(struct image_source *src, const char *name, struct image_b
 		      struct error *err);
 void image_blob_close(struct image_blob *b);
 void image_plans_free(struct image_plan *plans, size_t n);
+/* The pure halves of planning, shared with registry.c (documents already verified). */
+int image_json_parse(const char *buf, size_t len, const char *what, int type,
+		     struct json_object **out, struct error *err);
+bool image_media_is_index(const char *media);
+bool image_media_is_manifest(const char *media);
+int image_index_pick(struct json_object *index, const char *what, char hex[65], uint64_t *size,
+		     char *media, size_t media_len, struct error *err);
+int image_manifest_plan(struct json_object *man, const char *media, const char *what,
+			struct image_plan *p, char cfg_hex[65], uint64_t *cfg_size,
+			struct error *err);
+int image_config_plan(struct json_object *cfg, const char *what, struct image_plan *p,
+		      struct error *err);
 
 /* image-unpack.c */
 struct image_unpack_args {
@@ -100,6 +117,25 @@ bool image_valid_hex(const char *s);
 /* Drop a JSON reference at the end of its scope: _cleanup_json_ json_object *o. */
 void image_json_putp(struct json_object **o);
 #define _cleanup_json_ _cleanup_(image_json_putp)
+
+/* image-import.c */
+/*
+ * Where an import's layer blobs come from: an opened source, or (src
+ * NULL) fetch, which must point a->blob at the layer's blob (a stream),
+ * run image_unpack_layer(a, err) and return its result; it runs on the
+ * unpack threads, nthreads at most (0: one per CPU). The records get
+ * source and kind.
+ */
+struct img_blobs {
+	struct image_source *src;
+	int (*fetch)(void *arg, const struct image_plan_layer *l, struct image_unpack_args *a,
+		     struct error *err);
+	void *arg;
+	size_t nthreads;
+	const char *source, *kind;
+};
+int img_apply_plans(struct image_store *s, const struct img_blobs *blobs, struct image_plan *plans,
+		    size_t n, image_progress_fn progress, void *arg, struct error *err);
 
 /* Shared by image.c and image-import.c (the store's records and layer locks). */
 int img_info_from_record(struct image_store *s, struct json_object *rec, struct image_info **out,

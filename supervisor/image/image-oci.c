@@ -373,6 +373,45 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* Parse buf (len bytes) as one strict JSON document of the given type. */
+int image_json_parse(const char *buf, size_t len, const char *what, int type, json_object **out,
+		     struct error *err)
+{
+	json_tokener *tok;
+	json_object *o;
+	int r;
+
+	tok = json_tokener_new_ex(64);
+	if (!tok)
+		return error_set(err, ENOMEM, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
+		r = error_set(err, EBADMSG, "%s: invalid JSON: %s", what,
+			      json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_object_put(o);
+		json_tokener_free(tok);
+		return r;
+	}
+	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+		if (!strchr(" \t\r\n", buf[i])) {
+			r = error_set(err, EBADMSG, "%s: trailing data after the JSON document",
+				      what);
+			json_object_put(o);
+			json_tokener_free(tok);
+			return r;
+		}
+	json_tokener_free(tok);
+	if (!json_object_is_type(o, (json_type)type)) {
+		r = error_set(err, EBADMSG, "%s: not a JSON %s", what,
+			      type == json_type_array ? "array" : "object");
+		json_object_put(o);
+		return r;
+	}
+	*out = o;
+	return 0;
+}
+
 /*
  * Read the JSON document name of the source: refuse it above the cap
  * before reading; with want_hex, check size and sha256 before parsing.
@@ -384,8 +423,6 @@ static int read_json(struct image_source *s, const char *name, const char *what,
 {
 	_cleanup_free_ char *buf = NULL;
 	struct image_blob b;
-	json_tokener *tok;
-	json_object *o;
 	char hex[65];
 	size_t done = 0;
 	int r;
@@ -432,37 +469,7 @@ static int read_json(struct image_source *s, const char *name, const char *what,
 		    want_hex, hex);
 		goto out;
 	}
-	tok = json_tokener_new_ex(64);
-	if (!tok) {
-		r = error_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, buf, (int)b.size);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
-		r = error_set(err, EBADMSG, "%s: invalid JSON: %s", what,
-			      json_tokener_error_desc(json_tokener_get_error(tok)));
-		json_object_put(o);
-		json_tokener_free(tok);
-		goto out;
-	}
-	for (size_t i = json_tokener_get_parse_end(tok); i < b.size; i++)
-		if (!strchr(" \t\r\n", buf[i])) {
-			r = error_set(err, EBADMSG, "%s: trailing data after the JSON document",
-				      what);
-			json_object_put(o);
-			json_tokener_free(tok);
-			goto out;
-		}
-	json_tokener_free(tok);
-	if (!json_object_is_type(o, type)) {
-		r = error_set(err, EBADMSG, "%s: not a JSON %s", what,
-			      type == json_type_array ? "array" : "object");
-		json_object_put(o);
-		goto out;
-	}
-	*out = o;
-	r = 0;
+	r = image_json_parse(buf, b.size, what, type, out, err);
 out:
 	image_blob_close(&b);
 	return r;
@@ -583,6 +590,35 @@ static int pick_platform(json_object *arr, const char *what, struct desc *out, s
 			 *avail ? avail : "none");
 }
 
+bool image_media_is_index(const char *media)
+{
+	return is_index(media);
+}
+
+bool image_media_is_manifest(const char *media)
+{
+	return is_manifest(media);
+}
+
+/* The descriptor of index's manifest for linux/<host arch>: digest, size, media type. */
+int image_index_pick(json_object *index, const char *what, char hex[65], uint64_t *size,
+		     char *media, size_t media_len, struct error *err)
+{
+	json_object *arr = jget(index, "manifests", json_type_array);
+	struct desc d;
+	int r;
+
+	if (!arr)
+		return error_set(err, EBADMSG, "%s: no manifests array", what);
+	r = pick_platform(arr, what, &d, err);
+	if (r < 0)
+		return r;
+	memcpy(hex, d.hex, 65);
+	*size = d.size;
+	snprintf(media, media_len, "%s", d.media);
+	return 0;
+}
+
 /* Follow image indexes down to the manifest for this host. */
 static int to_manifest(struct image_source *s, struct desc *d, const char *what, int depth,
 		       struct error *err)
@@ -647,7 +683,7 @@ static json_object *str_array(json_object *cfg, const char *key)
 }
 
 /* Config: diff_ids into the plan's layers, platform check, defaults. */
-static int use_config(json_object *cfg, const char *what, struct image_plan *p, struct error *err)
+int image_config_plan(json_object *cfg, const char *what, struct image_plan *p, struct error *err)
 {
 	json_object *rootfs = jget(cfg, "rootfs", json_type_object), *ids, *c;
 	const char *os = jstr(cfg, "os"), *arch = jstr(cfg, "architecture"), *s;
@@ -710,26 +746,24 @@ static void split_ref(const char *ref, char **name, char **tag)
 	}
 }
 
-static int plan_manifest(struct image_source *s, struct desc *md, const char *what,
-			 struct image_plan *p, struct error *err)
+/*
+ * The layers of manifest man (whose descriptor says media) into p, and
+ * its config descriptor: the half of planning that reads nothing.
+ */
+int image_manifest_plan(json_object *man, const char *media, const char *w, struct image_plan *p,
+			char cfg_hex[65], uint64_t *cfg_size, struct error *err)
 {
-	_cleanup_json_ json_object *man = NULL, *cfg = NULL;
 	json_object *layers;
 	struct desc cd;
-	char name[96], w[200], cw[200];
+	char name[96];
 	const char *mt;
 	int r;
 
-	blob_name(md->hex, name, sizeof(name));
-	snprintf(w, sizeof(w), "manifest sha256:%s", md->hex);
-	r = read_json(s, name, w, md->hex, md->size, json_type_object, &man, NULL, err);
-	if (r < 0)
-		return r;
 	mt = jstr(man, "mediaType");
-	if (mt && strcmp(mt, md->media) != 0)
+	if (mt && strcmp(mt, media) != 0)
 		return error_set(err, EBADMSG,
 				 "%s: mediaType '%s' differs from its descriptor's '%s'", w, mt,
-				 md->media);
+				 media);
 	if (!jget(man, "config", json_type_object))
 		return error_set(err, EBADMSG, "%s: no config", w);
 	r = parse_desc(jget(man, "config", json_type_object), w, &cd, err);
@@ -768,15 +802,36 @@ static int plan_manifest(struct image_source *s, struct desc *md, const char *wh
 		l->blob = xstrdup(name);
 		p->size += ld.size;
 	}
-	blob_name(cd.hex, name, sizeof(name));
-	snprintf(cw, sizeof(cw), "config sha256:%s", cd.hex);
-	r = read_json(s, name, cw, cd.hex, cd.size, json_type_object, &cfg, NULL, err);
+	memcpy(cfg_hex, cd.hex, 65);
+	*cfg_size = cd.size;
+	return 0;
+}
+
+static int plan_manifest(struct image_source *s, struct desc *md, const char *what,
+			 struct image_plan *p, struct error *err)
+{
+	_cleanup_json_ json_object *man = NULL, *cfg = NULL;
+	char name[96], w[200], cw[200], cfg_hex[65];
+	uint64_t cfg_size;
+	int r;
+
+	blob_name(md->hex, name, sizeof(name));
+	snprintf(w, sizeof(w), "manifest sha256:%s", md->hex);
+	r = read_json(s, name, w, md->hex, md->size, json_type_object, &man, NULL, err);
+	if (r < 0)
+		return r;
+	r = image_manifest_plan(man, md->media, w, p, cfg_hex, &cfg_size, err);
+	if (r < 0)
+		return r;
+	blob_name(cfg_hex, name, sizeof(name));
+	snprintf(cw, sizeof(cw), "config sha256:%s", cfg_hex);
+	r = read_json(s, name, cw, cfg_hex, cfg_size, json_type_object, &cfg, NULL, err);
 	if (r < 0)
 		return r;
 	xasprintf(&p->manifest_digest, "sha256:%s", md->hex);
-	xasprintf(&p->config_digest, "sha256:%s", cd.hex);
+	xasprintf(&p->config_digest, "sha256:%s", cfg_hex);
 	(void)what;
-	return use_config(cfg, cw, p, err);
+	return image_config_plan(cfg, cw, p, err);
 }
 
 struct group {
@@ -973,7 +1028,7 @@ static int plan_docker(struct image_source *s, const char *only_tag, bool single
 				image_blob_close(&blob);
 			}
 		}
-		r = use_config(cfg, what, &base, err);
+		r = image_config_plan(cfg, what, &base, err);
 		if (r < 0) {
 			plan_clear(&base);
 			goto out;

@@ -138,7 +138,9 @@ static ssize_t blob_pull(struct blob_reader *r)
 	if (want == 0)
 		return 0;
 	do
-		n = pread(r->blob->fd, r->buf, want, (off_t)(r->blob->off + r->pos));
+		n = r->blob->stream
+			? read(r->blob->fd, r->buf, want)
+			: pread(r->blob->fd, r->buf, want, (off_t)(r->blob->off + r->pos));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		r->err = errno;
