@@ -79,7 +79,7 @@ struct pull {
 	char name[600]; /* the normalised reference */
 	const char *auth_file, *certs_dir;
 	unsigned retries, parallel;
-	long connect_ms, stall_s;
+	long connect_ms, stall_ms, stall_s;
 	uint64_t max_json;
 	struct endpoint *ep; /* the endpoint in use */
 	pthread_mutex_t mu;
@@ -113,6 +113,9 @@ struct blob_dl {
 	bool first; /* no body byte of this response seen yet */
 	bool fatal; /* a callback decided: no retry */
 	bool peer_gone; /* the unpacker stopped reading */
+	bool stalled; /* the transfer was aborted for want of data */
+	uint64_t last_now; /* bytes of this response at the last progress call */
+	struct timespec last_data; /* when data last arrived */
 	atomic_bool stop; /* the unpacker failed */
 	const atomic_bool *cancel; /* the import's stop flag for this layer */
 	struct error err;
@@ -458,7 +461,7 @@ static const char *curl_cause(CURLcode rc, const char *errbuf, char *buf, size_t
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		if (strstr(errbuf, "too slow") || strstr(errbuf, "Operation too slow"))
-			snprintf(buf, len, "stalled: no data for %ld s", p->stall_s);
+			snprintf(buf, len, "stalled: no data for %ld ms", p->stall_ms);
 		else
 			snprintf(buf, len, "timed out: %s",
 				 *errbuf ? errbuf : curl_easy_strerror(rc));
@@ -972,13 +975,35 @@ static size_t blob_cb(char *buf, size_t size, size_t n, void *arg)
 	return done;
 }
 
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/*
+ * Cancel, and the stall timeout measured from the last byte (curl's
+ * LOW_SPEED averages over seconds and fires late after a burst).
+ */
 static int xferinfo_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
+	struct blob_dl *dl = arg;
+
 	(void)dt;
-	(void)dn;
 	(void)ut;
 	(void)un;
-	return dl_stopped(arg) ? 1 : 0;
+	if (dl_stopped(dl))
+		return 1;
+	if ((uint64_t)dn != dl->last_now) {
+		dl->last_now = (uint64_t)dn;
+		clock_gettime(CLOCK_MONOTONIC, &dl->last_data);
+	} else if (ms_since(&dl->last_data) >= dl->p->stall_ms) {
+		dl->stalled = true;
+		return 1;
+	}
+	return 0;
 }
 
 struct blob_ctx {
@@ -1054,6 +1079,9 @@ static void *download_main(void *arg)
 		}
 		dl->first = true;
 		dl->skip = 0;
+		dl->stalled = false;
+		dl->last_now = 0;
+		clock_gettime(CLOCK_MONOTONIC, &dl->last_data);
 		(void)curl_easy_setopt(c.e, CURLOPT_URL, url);
 		(void)curl_easy_setopt(c.e, CURLOPT_HTTPHEADER, h);
 		(void)curl_easy_setopt(c.e, CURLOPT_ERRORBUFFER, errbuf);
@@ -1105,6 +1133,10 @@ static void *download_main(void *arg)
 			dl->r = error_set(&dl->err, EPROTO, "%s: HTTP %ld from %s", dl->what,
 					  c.x.code, ep->host);
 			break;
+		}
+		if (dl->stalled) {
+			rc = CURLE_OPERATION_TIMEDOUT;
+			snprintf(errbuf, sizeof(errbuf), "Operation too slow");
 		}
 		if (rc != CURLE_OK && !transient(rc)) {
 			dl->r = error_set(&dl->err, EIO, "%s: %s", dl->what,
@@ -1183,7 +1215,8 @@ static int pull_init(struct pull *p, const struct image_pull_options *o, struct 
 	p->retries = p->o->retries ? p->o->retries : 3;
 	p->parallel = p->o->parallel ? p->o->parallel : 3;
 	p->connect_ms = p->o->connect_timeout_ms ? (long)p->o->connect_timeout_ms : 10000;
-	p->stall_s = p->o->stall_timeout_ms ? ((long)p->o->stall_timeout_ms + 999) / 1000 : 30;
+	p->stall_ms = p->o->stall_timeout_ms ? (long)p->o->stall_timeout_ms : 30000;
+	p->stall_s = (p->stall_ms + 999) / 1000;
 	p->max_json = IMAGE_DEFAULT_MAX_JSON;
 	pthread_mutex_init(&p->mu, NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(p->locks); i++)
