@@ -25,8 +25,8 @@
 #       /usr/local/bin/<basename> (missing paddock binaries are skipped);
 #     - every binary's ldd-resolved libraries and the dynamic loader, at the
 #       same absolute paths as on the host;
-#     - the kernel modules from $PADDOCK_VM_MODULES (default: overlay loop crc32c_generic ext4) and
-#       their dependencies (from .modinfo depends=), decompressed (.ko.xz/.zst/.gz -> .ko)
+#     - the kernel modules from $PADDOCK_VM_MODULES (default: overlay loop crc32c_generic ext4
+#       and the bridge-network set, see DEFAULT_MODULES) and their dependencies (from .modinfo depends=), decompressed (.ko.xz/.zst/.gz -> .ko)
 #       because busybox insmod only loads plain .ko files;
 #     - the tests under /paddock/<path relative to the repo> (tests outside
 #       the repo go to /paddock/tests/extra/), tests/lib.sh and any
@@ -54,7 +54,7 @@
 #   PADDOCK_BUILDDIR         build tree                (repo top)
 #   PADDOCKD, PADDOCKCTL     host binaries  ($PADDOCK_BUILDDIR/supervisor/...)
 #   PADDOCK_VM_BINS          extra binaries/commands to copy ("stress-ng ...")
-#   PADDOCK_VM_MODULES       kernel modules to insmod  ("overlay loop crc32c_generic ext4")
+#   PADDOCK_VM_MODULES       kernel modules to insmod  (DEFAULT_MODULES below)
 #   PADDOCK_VM_TIMEOUT       overall VM timeout, s     (900)
 #   PADDOCK_VM_TEST_TIMEOUT  per-test timeout, s       (300)
 #   PADDOCK_VM_MEM, PADDOCK_VM_SMP   VM size           (2G, 2)
@@ -76,7 +76,13 @@ BUILDDIR=${PADDOCK_BUILDDIR:-$top}
 HOST_PADDOCKD=${PADDOCKD:-$BUILDDIR/supervisor/paddockd}
 HOST_PADDOCKCTL=${PADDOCKCTL:-$BUILDDIR/supervisor/paddockctl}
 VM_BINS=${PADDOCK_VM_BINS:-}
-VM_MODULES=${PADDOCK_VM_MODULES:-overlay loop crc32c_generic ext4}
+# overlay: service roots; loop, ext4 (+crc32c): idmapped mounts in 35-userns.
+# Bridge networks (54-networks): veth, bridge, and nf_tables with what
+# paddock's table uses: nat chains, dnat, masquerade, fib, ct. Their
+# dependencies (stp, llc, nfnetlink, nf_nat, nf_conntrack, nf_defrag_ipv4/6,
+# libcrc32c, nft_fib) come from each module's depends=.
+DEFAULT_MODULES="overlay loop crc32c_generic ext4 veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nft_ct"
+VM_MODULES=${PADDOCK_VM_MODULES:-$DEFAULT_MODULES}
 VM_TIMEOUT=${PADDOCK_VM_TIMEOUT:-900}
 TEST_TIMEOUT=${PADDOCK_VM_TEST_TIMEOUT:-300}
 VM_MEM=${PADDOCK_VM_MEM:-2G}
