@@ -8,6 +8,7 @@
 # paddockd leaving every packet path alone, the nftables ruleset holding
 # paddock's table only, a port already bound elsewhere failing the start
 # with nothing left behind, and shutdown removing table, bridges and veths.
+# vm: yes
 if [ -z "${PADDOCK_IN_NETNS:-}" ]; then
 	command -v unshare >/dev/null || { echo "needs unshare" >&2; exit 77; }
 	exec unshare -n env PADDOCK_IN_NETNS=1 bash "$0" "$@"
@@ -145,9 +146,11 @@ wait_for 5 resolves_to "$a2" || fail "names not served after adoption"
 pass "adopted: same address, names served again, same veths, port still published"
 
 # A port another process holds: a start failure naming it, nothing left behind.
-python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 8090)); s.listen(); sys.stdout.write("bound\n"); sys.stdout.flush(); time.sleep(600)' >"$T/holder.out" &
+# busybox httpd is the holder (in the VM too): it listens on 0.0.0.0:8090,
+# which this namespace's /proc/net/tcp shows as 00000000:1F9A in state 0A.
+busybox httpd -f -p 0.0.0.0:8090 -h "$T/outside" &
 EXTRA_PIDS="$EXTRA_PIDS $!"
-wait_for 5 grep -q bound "$T/holder.out" || fail "holder did not bind 8090"
+wait_for 5 grep -q ' 00000000:1F9A 00000000:0000 0A ' /proc/net/tcp || fail "holder did not bind 0.0.0.0:8090"
 nveth=$(ip -o link show type veth | wc -l)
 cat >"$T/services/taken.yaml" <<YAML
 services:
