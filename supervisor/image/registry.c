@@ -377,9 +377,14 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *arg)
 		copy_value(x->digest, sizeof(x->digest), v, (size_t)(buf + len - v));
 	else if (IS("content-range"))
 		copy_value(x->crange, sizeof(x->crange), v, (size_t)(buf + len - v));
-	else if (IS("www-authenticate") && !x->www[0])
-		copy_value(x->www, sizeof(x->www), v, (size_t)(buf + len - v));
-	else if (IS("content-length")) {
+	else if (IS("www-authenticate")) { /* several headers are one list of challenges */
+		size_t used = strlen(x->www);
+		if (used > 0 && used + 2 < sizeof(x->www)) {
+			memcpy(x->www + used, ", ", 3);
+			used += 2;
+		}
+		copy_value(x->www + used, sizeof(x->www) - used, v, (size_t)(buf + len - v));
+	} else if (IS("content-length")) {
 		char num[32];
 		copy_value(num, sizeof(num), v, (size_t)(buf + len - v));
 		x->clen = strtoull(num, NULL, 10);
