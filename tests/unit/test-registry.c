@@ -459,7 +459,7 @@ static void push_busybox(const char *dest)
 
 static void test_pull_e2e(void **state)
 {
-	char path[512], auth[128], ref[128], host[32];
+	char path[512], auth[128], ref[160], host[32], digest[80];
 	struct image_limits lim = { .no_sync = 1 };
 	struct error err = { 0 };
 	struct image_store *s;
@@ -497,6 +497,7 @@ static void test_pull_e2e(void **state)
 	assert_int_equal(access(path, X_OK), 0);
 	snprintf(path, sizeof(path), "%s/etc/motd", info->layer_dirs[0]);
 	assert_int_equal(access(path, R_OK), 0);
+	snprintf(digest, sizeof(digest), "%s", info->digest);
 	info = image_info_free(info);
 	image_store_stats(s, &unpacked, &reused);
 	assert_int_equal(unpacked, 2);
@@ -519,6 +520,16 @@ static void test_pull_e2e(void **state)
 	image_store_stats(s, &unpacked, &reused);
 	assert_int_equal(unpacked, 2);
 	assert_int_equal(reused, 2);
+
+	/* by digest: verified, recorded as NAME@sha256:HEX; a wrong digest is not found */
+	snprintf(ref, sizeof(ref), "%s/test/busybox@%s", host, digest);
+	assert_int_equal(image_pull(s, ref, &o, NULL, NULL, &info, &err), 0);
+	assert_string_equal(info->ref, ref);
+	assert_string_equal(info->digest, digest);
+	info = image_info_free(info);
+	snprintf(ref, sizeof(ref), "%s/test/busybox@sha256:%064d", host, 0);
+	assert_true(image_pull(s, ref, &o, NULL, NULL, NULL, &err) < 0);
+	assert_non_null(strstr(err.msg, ref));
 
 	/* a missing tag names the reference and the cause */
 	snprintf(ref, sizeof(ref), "%s/test/busybox:nope", host);
