@@ -34,7 +34,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 #   qemu-system-x86 cpio xz-utils   the pure cgroup v2 VM (tests/vm/run.sh)
 #   valgrind              tests/valgrind.sh (it fetches 3.24 for part 2)
 #   clang libclang-rt-14-dev        the libFuzzer harnesses (tests/fuzz/run.sh)
-TEST_PACKAGES="clang-format libcmocka-dev
+#   docker-registry skopeo          test-registry's pull end to end (skipped without)
+TEST_PACKAGES="clang-format libcmocka-dev docker-registry skopeo
  jq python3 stress-ng prometheus systemd libcap2-bin procps util-linux
  qemu-system-x86 cpio xz-utils valgrind clang libclang-rt-14-dev"
 
