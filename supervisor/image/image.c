@@ -49,6 +49,7 @@
 #include <time.h>
 
 #include "image-internal.h"
+#include "registry.h"
 #include "util.h"
 
 #define SHORT_LEN 12
@@ -559,6 +560,19 @@ static int ref_key(const char *ref, char **name, char **tag, struct error *err)
 		*name = rp;
 		if (!*tag)
 			*tag = xstrdup("");
+		return 0;
+	}
+	if (image_ref_is_remote(ref)) {
+		/* As image_pull records it: normalised, by tag, else by digest. */
+		struct reg_ref rr;
+		int r = reg_ref_parse(ref, &rr, err);
+		if (r < 0)
+			return r;
+		xasprintf(name, "%s/%s", rr.host, rr.repo);
+		if (rr.tag[0])
+			*tag = xstrdup(rr.tag);
+		else
+			xasprintf(tag, "@sha256:%s", rr.hex);
 		return 0;
 	}
 	if (strchr(ref, '@'))
