@@ -112,6 +112,8 @@ struct image_unpack_args {
 int image_unpack_layer(const struct image_unpack_args *a, struct error *err);
 
 /* image.c helpers shared by the others */
+/* The SHA-256 of a buffer in hex (image-oci.c). */
+void img_sha256_hex(const void *data, size_t len, char out[65]);
 int image_rm_tree(const char *path, uint64_t *bytes);
 bool image_valid_hex(const char *s);
 /* Drop a JSON reference at the end of its scope: _cleanup_json_ json_object *o. */

@@ -363,7 +363,7 @@ void image_blob_close(struct image_blob *b)
 
 /* ---- JSON documents --------------------------------------------------------- */
 
-static void sha256_hex(const void *data, size_t len, char out[65])
+void img_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char d[32];
 	unsigned int n = 0;
@@ -459,7 +459,7 @@ static int read_json(struct image_source *s, const char *name, const char *what,
 		done += (size_t)n;
 	}
 	buf[b.size] = '\0';
-	sha256_hex(buf, b.size, hex);
+	img_sha256_hex(buf, b.size, hex);
 	if (got_hex)
 		memcpy(got_hex, hex, 65);
 	if (want_hex && strcmp(hex, want_hex) != 0) {

@@ -131,16 +131,6 @@ static void curl_init(void)
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
-static void sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char d[32];
-	unsigned int n = 0;
-
-	(void)EVP_Digest(data, len, d, &n, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 static const struct image_registry *reg_entry(const struct image_pull_options *o, const char *host)
 {
 	for (size_t i = 0; o && o->registries && i < o->nregistries; i++)
@@ -810,7 +800,7 @@ static int fetch_json(struct pull *p, const char *kind, const char *reference, c
 		    (unsigned long long)want_size, x.len);
 		goto out;
 	}
-	sha256_hex(x.body ? x.body : "", x.len, got_hex);
+	img_sha256_hex(x.body ? x.body : "", x.len, got_hex);
 	if (want_hex && strcmp(want_hex, got_hex) != 0) {
 		r = error_set(err, EBADMSG,
 			      "%s: digest mismatch: expected sha256:%s, content is sha256:%s", what,
