@@ -34,10 +34,15 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 #   qemu-system-x86 cpio xz-utils   the pure cgroup v2 VM (tests/vm/run.sh)
 #   valgrind              tests/valgrind.sh (it fetches 3.24 for part 2)
 #   clang libclang-rt-14-dev        the libFuzzer harnesses (tests/fuzz/run.sh)
-#   docker-registry skopeo          test-registry's pull end to end (skipped without)
-TEST_PACKAGES="clang-format libcmocka-dev docker-registry skopeo
+#   docker-registry skopeo openssl apache2-utils
+#                         registry pulls: test-registry end to end (skipped
+#                         without), 55-pull and 56-pull-hostile (the
+#                         registry, loading it, the test CA and token
+#                         signer, htpasswd -B)
+TEST_PACKAGES="clang-format libcmocka-dev
  jq python3 stress-ng prometheus systemd libcap2-bin procps util-linux
- qemu-system-x86 cpio xz-utils valgrind clang libclang-rt-14-dev"
+ qemu-system-x86 cpio xz-utils valgrind clang libclang-rt-14-dev
+ docker-registry skopeo openssl apache2-utils"
 
 build=1 tests=0 extra=""
 for a in "$@"; do

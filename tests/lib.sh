@@ -235,3 +235,142 @@ make_image() {
 	}
 	rm -rf "$b"
 }
+
+# --- Registries (issue 17): tests/integration/55-pull.sh, 56-pull-hostile.sh ---
+REGISTRY_FIXTURES=${REGISTRY_FIXTURES:-$TESTS_DIR/integration/registry}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# make_test_ca DIR: a CA made for this test (DIR/ca.key, DIR/ca.crt) and a
+# server certificate it signed for IP:127.0.0.1 (DIR/server.crt, .key).
+# EC P-256 keys: quick to make. Nothing leaves DIR (it is below $T).
+make_test_ca() {
+	local d=$1
+	need_cmd openssl
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/ca.key" -out "$d/ca.crt" -days 2 -subj "/CN=paddock test CA $$" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		>/dev/null 2>&1 || fail "openssl: test CA"
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/server.key" -out "$d/server.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1 ||
+		fail "openssl: server key"
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$d/server.ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-out "$d/server.crt" -days 2 -extfile "$d/server.ext" >/dev/null 2>&1 ||
+		fail "openssl: server certificate"
+	chmod 600 "$d/ca.key" "$d/server.key"
+}
+
+# trust_ca HOST:PORT: the test CA in $T/certs.d/HOST:PORT/ca.crt (the
+# containers certs.d layout) for paddock and skopeo (--*-cert-dir).
+trust_ca() {
+	mkdir -p "$T/certs.d/$1"
+	cp "$T/pki/ca.crt" "$T/certs.d/$1/ca.crt"
+}
+
+# bcrypt_htpasswd USER PASS: one htpasswd line, bcrypt as the registry wants
+# (htpasswd -B from apache2-utils, else glibc's crypt through python3), at
+# cost 4, the least: the registry checks it on every request, and at the
+# default 12 (0.25 s each) a push of two layers takes seconds.
+bcrypt_htpasswd() {
+	if command -v htpasswd >/dev/null; then
+		htpasswd -nbB -C 4 "$1" "$2" | head -n1
+	else
+		python3 -W ignore -c 'import crypt, sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))' "$1" "$2"
+	fi
+}
+
+# start_registry NAME MODE: docker-registry (distribution 2.8) on
+# 127.0.0.1:<free port> with TLS from the test CA, storage in $T/NAME.
+# MODE: open | htpasswd (user "tester", password in $REG_PASS) | token
+# (a token endpoint, token-server.py, on its own TLS port; same user).
+# Sets REG (HOST:PORT), REG_LOG (its stdout: the access log), TOKEN_LOG.
+# Both processes are killed at cleanup (EXTRA_PIDS).
+REG_USER=tester
+REG_PASS=secret-$$
+start_registry() {
+	local name=$1 mode=$2 dir=$T/$1 port auth="" tport i
+	need_cmd docker-registry
+	REG_MODE=$mode
+	[ -f "$T/pki/ca.crt" ] || make_test_ca "$T/pki"
+	mkdir -p "$dir/storage"
+	case $mode in
+	open) ;;
+	htpasswd)
+		bcrypt_htpasswd "$REG_USER" "$REG_PASS" >"$dir/htpasswd" || fail "htpasswd"
+		auth=$(printf 'auth:\n  htpasswd:\n    realm: paddock-test\n    path: %s' "$dir/htpasswd") ;;
+	token)
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/signer.key" -out "$dir/signer.crt" \
+			-days 2 -subj "/CN=paddock test token signer" >/dev/null 2>&1 || fail "openssl: signer"
+		TOKEN_LOG=$dir/token.log
+		: >"$TOKEN_LOG"
+		python3 "$REGISTRY_FIXTURES/token-server.py" --port-file "$dir/token.port" \
+			--cert "$T/pki/server.crt" --key "$T/pki/server.key" \
+			--signer-key "$dir/signer.key" --signer-cert "$dir/signer.crt" \
+			--issuer paddock-test-issuer --service paddock-test-registry \
+			--user "$REG_USER:$REG_PASS" --anonymous-pull --log "$TOKEN_LOG" \
+			>"$dir/token.out" 2>&1 &
+		EXTRA_PIDS="$EXTRA_PIDS $!"
+		wait_for 10 test -s "$dir/token.port" || fail "token server did not start: $(cat "$dir/token.out")"
+		tport=$(cat "$dir/token.port")
+		TOKEN_HOST=127.0.0.1:$tport
+		trust_ca "$TOKEN_HOST"
+		auth=$(printf 'auth:\n  token:\n    realm: https://%s/token\n    service: paddock-test-registry\n    issuer: paddock-test-issuer\n    rootcertbundle: %s' \
+			"$TOKEN_HOST" "$dir/signer.crt") ;;
+	*) fail "start_registry: unknown mode $mode" ;;
+	esac
+	for i in 1 2 3; do # a port taken between free_port and the bind: again
+		port=$(free_port)
+		REG=127.0.0.1:$port
+		REG_LOG=$dir/registry.log
+		AUTH=$auth awk -v addr="$REG" -v st="$dir/storage" -v cert="$T/pki/server.crt" \
+			-v key="$T/pki/server.key" '/^#/ { print; next } { gsub("@ADDR@", addr); gsub("@STORAGE@", st);
+			gsub("@CERT@", cert); gsub("@KEY@", key); sub("@AUTH@", ENVIRON["AUTH"]); print }' \
+			"$REGISTRY_FIXTURES/config.yml.in" >"$dir/config.yml"
+		: >"$REG_LOG"
+		docker-registry serve "$dir/config.yml" >>"$REG_LOG" 2>&1 &
+		local pid=$!
+		EXTRA_PIDS="$EXTRA_PIDS $pid"
+		if wait_for 10 curl -s -o /dev/null --cacert "$T/pki/ca.crt" "https://$REG/v2/"; then
+			trust_ca "$REG"
+			return 0
+		fi
+		kill "$pid" 2>/dev/null
+	done
+	fail "docker-registry did not start: $(tail -n 5 "$REG_LOG")"
+}
+
+# registry_push LAYOUT:TAG REPO:TAG: copy an OCI layout's image into $REG
+# with skopeo (TLS verified with the test CA; credentials unless the
+# registry is open). The policy file is the test's own, not /etc/containers'.
+registry_push() {
+	local creds=()
+	need_cmd skopeo
+	[ -f "$T/policy.json" ] || echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$T/policy.json"
+	[ "$REG_MODE" = open ] || creds=(--dest-creds "$REG_USER:$REG_PASS")
+	skopeo --policy "$T/policy.json" copy -q --dest-cert-dir "$T/certs.d/$REG" "${creds[@]}" \
+		"oci:$1" "docker://$REG/$2" >"$T/skopeo.out" 2>&1 ||
+		fail "skopeo copy $1 to $REG/$2: $(cat "$T/skopeo.out")"
+}
+
+# blob_gets LOG: how many blob downloads a registry's access log shows.
+blob_gets() { grep -c '"GET /v2/[^ ]*/blobs/sha256:' "$1"; }
+
+# need_pull_client: SKIP (77) unless paddockctl knows `image pull`.
+need_pull_client() {
+	local out
+	out=$("$PADDOCKCTL" --state-dir "$T/probe-store" image pull 2>&1)
+	rm -rf "$T/probe-store"
+	case $out in
+	*"unknown command 'pull'"*) skip "paddockctl has no image pull yet (the server parts above ran)" ;;
+	esac
+}
+
+# auth_json FILE HOST USER PASS: a containers-auth.json with one entry, 0600.
+auth_json() {
+	(umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$2" "$(printf '%s:%s' "$3" "$4" | base64 -w0)" >"$1")
+}
