@@ -374,3 +374,47 @@ need_pull_client() {
 auth_json() {
 	(umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$2" "$(printf '%s:%s' "$3" "$4" | base64 -w0)" >"$1")
 }
+
+# start_hostile: tests/integration/registry/hostile.py over TLS from the test
+# CA on a free port: HOSTILE (HOST:PORT), HOSTILE_LOG (a line per request),
+# HOSTILE_JSON (each case's manifest and layer digests). Killed at cleanup.
+start_hostile() {
+	[ -f "$T/pki/ca.crt" ] || make_test_ca "$T/pki"
+	HOSTILE_LOG=$T/hostile.log
+	: >"$HOSTILE_LOG"
+	python3 "$REGISTRY_FIXTURES/hostile.py" --port-file "$T/hostile.port" \
+		--cert "$T/pki/server.crt" --key "$T/pki/server.key" --log "$HOSTILE_LOG" \
+		>"$T/hostile.out" 2>&1 &
+	EXTRA_PIDS="$EXTRA_PIDS $!"
+	wait_for 20 test -s "$T/hostile.port" || fail "hostile.py did not start: $(cat "$T/hostile.out")"
+	HOSTILE=127.0.0.1:$(cat "$T/hostile.port")
+	HOSTILE_JSON=$T/hostile.port.json
+	trust_ca "$HOSTILE"
+}
+
+# --- How the pull tests call paddock: the one place to follow the client's
+# options and the daemon config's names as they settle.
+# pull_ctl STORE ARGS...: paddockctl image pull against a store (no daemon),
+# with the test's certs.d and auth file; under timeout(1) when PULL_TIMEOUT
+# (seconds) is set.
+pull_ctl() {
+	local store=$1
+	shift
+	${PULL_TIMEOUT:+timeout "$PULL_TIMEOUT"} "$PADDOCKCTL" --state-dir "$store" image pull \
+		--certs-dir "$T/certs.d" --auth-file "$T/auth.json" "$@"
+}
+# image_ctl STORE ARGS...: another paddockctl image command on that store.
+image_ctl() { local store=$1; shift; "$PADDOCKCTL" --state-dir "$store" image "$@"; }
+# pull_daemon_config FILE [INSECURE HOST:PORT...]: the daemon config the
+# pull tests start paddockd with: the test's auth file and certs.d.
+pull_daemon_config() {
+	local f=$1 h
+	shift
+	{
+		printf 'images: {auth_file: %s, certs_dir: %s}\n' "$T/auth.json" "$T/certs.d"
+		if [ $# -gt 0 ]; then
+			echo 'registries:'
+			for h in "$@"; do printf '  - {host: "%s", insecure: true}\n' "$h"; done
+		fi
+	} >"$f"
+}
