@@ -286,8 +286,9 @@ bcrypt_htpasswd() {
 
 # start_registry NAME MODE: docker-registry (distribution 2.8) on
 # 127.0.0.1:<free port> with TLS from the test CA, storage in $T/NAME.
-# MODE: open | htpasswd (user "tester", password in $REG_PASS) | token
-# (a token endpoint, token-server.py, on its own TLS port; same user).
+# MODE: open | plain (open, plain HTTP: no TLS) | htpasswd (user "tester",
+# password in $REG_PASS) | token (a token endpoint, token-server.py, on
+# its own TLS port; same user).
 # Sets REG (HOST:PORT), REG_LOG (its stdout: the access log), TOKEN_LOG.
 # Both processes are killed at cleanup (EXTRA_PIDS).
 REG_USER=tester
@@ -299,7 +300,7 @@ start_registry() {
 	[ -f "$T/pki/ca.crt" ] || make_test_ca "$T/pki"
 	mkdir -p "$dir/storage"
 	case $mode in
-	open) ;;
+	open | plain) ;;
 	htpasswd)
 		bcrypt_htpasswd "$REG_USER" "$REG_PASS" >"$dir/htpasswd" || fail "htpasswd"
 		auth=$(printf 'auth:\n  htpasswd:\n    realm: paddock-test\n    path: %s' "$dir/htpasswd") ;;
@@ -328,14 +329,21 @@ start_registry() {
 		REG=127.0.0.1:$port
 		REG_LOG=$dir/registry.log
 		AUTH=$auth awk -v addr="$REG" -v st="$dir/storage" -v cert="$T/pki/server.crt" \
-			-v key="$T/pki/server.key" '/^#/ { print; next } { gsub("@ADDR@", addr); gsub("@STORAGE@", st);
+			-v key="$T/pki/server.key" -v plain=$([ "$mode" = plain ] && echo 1) '
+			/^#/ { print; next }
+			plain && /^  tls:/ { skip = 1; next }
+			skip && /^    / { next }
+			{ skip = 0 }
+			{ gsub("@ADDR@", addr); gsub("@STORAGE@", st);
 			gsub("@CERT@", cert); gsub("@KEY@", key); sub("@AUTH@", ENVIRON["AUTH"]); print }' \
 			"$REGISTRY_FIXTURES/config.yml.in" >"$dir/config.yml"
 		: >"$REG_LOG"
 		docker-registry serve "$dir/config.yml" >>"$REG_LOG" 2>&1 &
 		local pid=$!
 		EXTRA_PIDS="$EXTRA_PIDS $pid"
-		if wait_for 10 curl -s -o /dev/null --cacert "$T/pki/ca.crt" "https://$REG/v2/"; then
+		if [ "$mode" = plain ]; then
+			wait_for 10 curl -s -o /dev/null "http://$REG/v2/" && return 0
+		elif wait_for 10 curl -s -o /dev/null --cacert "$T/pki/ca.crt" "https://$REG/v2/"; then
 			trust_ca "$REG"
 			return 0
 		fi
@@ -351,7 +359,11 @@ registry_push() {
 	local creds=()
 	need_cmd skopeo
 	[ -f "$T/policy.json" ] || echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$T/policy.json"
-	[ "$REG_MODE" = open ] || creds=(--dest-creds "$REG_USER:$REG_PASS")
+	case $REG_MODE in
+	open) ;;
+	plain) creds=(--dest-tls-verify=false) ;;
+	*) creds=(--dest-creds "$REG_USER:$REG_PASS") ;;
+	esac
 	skopeo --policy "$T/policy.json" copy -q --dest-cert-dir "$T/certs.d/$REG" "${creds[@]}" \
 		"oci:$1" "docker://$REG/$2" >"$T/skopeo.out" 2>&1 ||
 		fail "skopeo copy $1 to $REG/$2: $(cat "$T/skopeo.out")"

@@ -6,11 +6,13 @@
 #   TOK  auth: token (token-server.py, RS256 JWTs): debian:v1, 3 layers of
 #        Debian binaries (/usr/bin/ls and its libraries from this host),
 #        busybox, and /etc/debian_version with the host's os-release
+#   P    open, plain HTTP (no TLS): busybox:v1
 # The server parts run with curl and skopeo; then paddockctl: login (auth
 # file 0600, a group-readable one refused), logout, pulls with Basic and
 # with Bearer tokens recorded with source and digest, a second pull that
-# downloads no blob, v2 downloading only its new layer, and services run
-# by paddockd from images it pulls (pull: missing / always / never).
+# downloads no blob, v2 downloading only its new layer, plain HTTP only
+# for a host named insecure, and services run by paddockd from images it
+# pulls (pull: missing / always / never; registries: insecure).
 # Without `image pull` in paddockctl the client part SKIPs (77).
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cmd docker-registry; need_cmd skopeo; need_cmd umoci; need_cmd jq; need_cmd curl
@@ -81,6 +83,12 @@ code=$(curl "${C[@]}" -o /dev/null -w '%{http_code}' -u "$REG_USER:nope" "https:
 [ "$code" = 401 ] || fail "token endpoint took a wrong password ($code)"
 pass "TOK: auth: token with RS256 JWTs from token-server.py (a broken signature refused), debian:v1 pushed"
 
+start_registry plain plain
+P=$REG
+registry_push "$T/img:v1" busybox:v1
+curl -s "http://$P/v2/busybox/tags/list" | jq -e '.tags == ["v1"]' >/dev/null || fail "PLAIN: tags"
+pass "PLAIN: an open registry on plain HTTP, busybox:v1 pushed"
+
 # --- paddock's client ----------------------------------------------------------------
 need_pull_client
 S=$T/store
@@ -147,10 +155,20 @@ grep -q 'TOKEN user=- scope=repository:debian:pull granted=debian:pull' "$TOKEN_
 [ "$(jq -r .digest <<<"$(rec "$K/debian:v1")")" = "$D3" ] || fail "record of debian:v1: $(rec "$K/debian:v1")"
 pass "pull with the Bearer token flow (token-server.py): debian:v1, 3 layers"
 
+# plain HTTP only for a host named insecure
+pull_ctl "$S" "$P/busybox:v1" >"$T/out" 2>&1 && fail "pulled over plain HTTP without --insecure"
+grep -q "$P/busybox:v1" "$T/out" || fail "the refusal does not name the reference: $(cat "$T/out")"
+[ -z "$(rec "$P/busybox:v1")" ] || fail "recorded without --insecure"
+pull_ctl "$S" --insecure "$P" "$P/busybox:v1" >"$T/out" 2>&1 || fail "pull --insecure $P: $(cat "$T/out")"
+[ -n "$(rec "$P/busybox:v1")" ] || fail "not recorded after pull --insecure"
+pass "plain HTTP is refused unless the host is named insecure: $(head -n1 "$T/out" | cut -c1-120)"
+
 # --- paddockd pulls for its services ----------------------------------------------------
-pull_daemon_config "$T/config.yaml"
+pull_daemon_config "$T/config.yaml" "$P"
 cat >"$T/services/p.yaml" <<YAML
 services:
+  plain:
+    image: $P/busybox:v1
   box:
     image: $R/busybox:v1
     pull: missing
@@ -163,13 +181,14 @@ services:
 YAML
 n=$(blob_gets "$R_LOG")
 start_daemon -c "$T/config.yaml"
-for s in box deb; do wait_for 60 state_is $s running || fail "$s: $(svc_state $s) $(svc_field $s last_exit.reason)"; done
+for s in box deb plain; do wait_for 60 state_is $s running || fail "$s: $(svc_state $s) $(svc_field $s last_exit.reason)"; done
 wait_for 10 grep -q 'stdout greeting=hello' "$T/state/logs/box.log" || fail "box: $(cat "$T/state/logs/box.log")"
 grep -q 'stdout welcome to the image' "$T/state/logs/box.log" || fail "box: layer 2 missing"
 wait_for 10 grep -q "stdout debian=$(cat /etc/debian_version 2>/dev/null || echo 12.0)" "$T/state/logs/deb.log" ||
 	fail "deb: $(cat "$T/state/logs/deb.log")"
 grep -q 'stdout ls$' "$T/state/logs/deb.log" || fail "deb: Debian's ls did not run"
-pass "paddockd pulls and runs both images: the busybox Cmd and Env, Debian's dynamically linked ls"
+wait_for 10 grep -q 'stdout greeting=hello' "$T/state/logs/plain.log" || fail "plain: $(cat "$T/state/logs/plain.log")"
+pass "paddockd pulls and runs the images: the busybox Cmd and Env, Debian's dynamically linked ls, plain HTTP from a registries: insecure host"
 [ "$(svc_state offline)" = running ] && fail "pull: never ran an image that is not in the store"
 ctl image list --json | jq -e --arg r "$R/busybox:v2" 'map(select(.source == $r)) | length == 0' >/dev/null ||
 	fail "pull: never pulled $R/busybox:v2"

@@ -12,22 +12,22 @@ need_cmd python3; need_cmd curl; need_cmd openssl; need_cmd jq; setup
 start_hostile
 C=(-s --cacert "$T/pki/ca.crt")
 H=https://$HOSTILE
-dig() { jq -r --arg c "$1" '.[$c].'"$2" "$HOSTILE_JSON"; }
-blob() { echo "$H/v2/$1/blobs/$(dig "$1" layer)"; }
+want() { jq -r --arg c "$1" '.[$c].'"$2" "$HOSTILE_JSON"; }
+blob() { echo "$H/v2/$1/blobs/$(want "$1" layer)"; }
 size_of() { stat -c %s "$1"; }
 sum_of() { echo "sha256:$(sha256sum <"$1" | cut -d' ' -f1)"; }
 
 # --- the server does what each case says ------------------------------------------
 curl "${C[@]}" -o "$T/m" "$H/v2/ok/manifests/v1" || fail "ok: manifest"
-[ "$(sum_of "$T/m")" = "$(dig ok manifest)" ] || fail "ok: manifest digest"
-curl "${C[@]}" -o "$T/b" "$(blob ok)" && [ "$(sum_of "$T/b")" = "$(dig ok layer)" ] || fail "ok: layer"
+[ "$(sum_of "$T/m")" = "$(want ok manifest)" ] || fail "ok: manifest digest"
+curl "${C[@]}" -o "$T/b" "$(blob ok)" && [ "$(sum_of "$T/b")" = "$(want ok layer)" ] || fail "ok: layer"
 curl "${C[@]}" -o "$T/b" "$(blob wrong-digest)"
-[ "$(size_of "$T/b")" = "$(dig wrong-digest layer_size)" ] && [ "$(sum_of "$T/b")" != "$(dig wrong-digest layer)" ] ||
+[ "$(size_of "$T/b")" = "$(want wrong-digest layer_size)" ] && [ "$(sum_of "$T/b")" != "$(want wrong-digest layer)" ] ||
 	fail "wrong-digest: the layer matches its digest"
 curl "${C[@]}" -o "$T/b" "$(blob short-blob)"
-[ "$(size_of "$T/b")" -eq $(($(dig short-blob layer_size) - 100)) ] || fail "short-blob: $(size_of "$T/b") bytes"
+[ "$(size_of "$T/b")" -eq $(($(want short-blob layer_size) - 100)) ] || fail "short-blob: $(size_of "$T/b") bytes"
 curl "${C[@]}" -o "$T/b" "$(blob long-blob)"
-[ "$(size_of "$T/b")" -eq $(($(dig long-blob layer_size) + 100)) ] || fail "long-blob: $(size_of "$T/b") bytes"
+[ "$(size_of "$T/b")" -eq $(($(want long-blob layer_size) + 100)) ] || fail "long-blob: $(size_of "$T/b") bytes"
 n=$(curl "${C[@]}" "$(blob endless-blob)" | head -c $((16 << 20)) | wc -c)
 [ "$n" -eq $((16 << 20)) ] || fail "endless-blob ended after $n bytes"
 curl "${C[@]}" -o "$T/m" "$H/v2/big-manifest/manifests/v1"
@@ -43,10 +43,10 @@ code=$(curl "${C[@]}" -o /dev/null -w '%{http_code}' "$(blob missing-blob)")
 n=$(curl "${C[@]}" --max-time 2 "$(blob drip)" | wc -c)
 [ "$n" -ge 1 ] && [ "$n" -le 3 ] || fail "drip: $n bytes in 2 s"
 curl "${C[@]}" -o "$T/b" "$(blob drop-resume)"
-[ $? = 18 ] && [ "$(size_of "$T/b")" -eq $(($(dig drop-resume layer_size) / 2)) ] || fail "drop-resume: first GET not cut halfway"
-curl "${C[@]}" -C - -o "$T/b" "$(blob drop-resume)" && [ "$(sum_of "$T/b")" = "$(dig drop-resume layer)" ] ||
+[ $? = 18 ] && [ "$(size_of "$T/b")" -eq $(($(want drop-resume layer_size) / 2)) ] || fail "drop-resume: first GET not cut halfway"
+curl "${C[@]}" -C - -o "$T/b" "$(blob drop-resume)" && [ "$(sum_of "$T/b")" = "$(want drop-resume layer)" ] ||
 	fail "drop-resume: Range did not complete the layer"
-grep -q "drop-resume/blobs/.* range=bytes=$(($(dig drop-resume layer_size) / 2))- status=206" "$HOSTILE_LOG" ||
+grep -q "drop-resume/blobs/.* range=bytes=$(($(want drop-resume layer_size) / 2))- status=206" "$HOSTILE_LOG" ||
 	fail "drop-resume: no 206 for the Range"
 ct=$(curl "${C[@]}" -o /dev/null -w '%{content_type}' "$H/v2/schema1/manifests/v1")
 [ "$ct" = application/vnd.docker.distribution.manifest.v1+prettyjws ] || fail "schema1: $ct"
@@ -65,8 +65,10 @@ need_pull_client
 S=$T/store
 : >"$HOSTILE_LOG"
 pull_ctl "$S" "$HOSTILE/ok:v1" >"$T/out" 2>&1 || fail "pull of ok: $(cat "$T/out")"
-[ "$(image_ctl "$S" inspect "$HOSTILE/ok:v1" --json | jq -r '.digest')" = "$(dig ok manifest)" ] ||
+[ "$(image_ctl "$S" inspect "$HOSTILE/ok:v1" --json | jq -r '.digest')" = "$(want ok manifest)" ] ||
 	fail "ok: inspect digest: $(image_ctl "$S" inspect "$HOSTILE/ok:v1" --json)"
+n=$(find "$S/layers" -mindepth 1 -maxdepth 1 -regextype egrep -regex '.*/[0-9a-f]{64}' | wc -l)
+[ "$n" = 1 ] || fail "ok: $n layers in the store"
 pass "the good image pulls; inspect shows its manifest digest"
 
 # store_files: what a failed pull must leave as it was (lazily made empty dirs aside)
@@ -117,12 +119,12 @@ fi
 # --- resume: the first GET of the layer stops halfway, the client asks for the rest
 : >"$HOSTILE_LOG"
 pull_ctl "$S" "$HOSTILE/drop-resume:v1" >"$T/out" 2>&1 || fail "drop-resume: $(cat "$T/out")"
-half=$(($(dig drop-resume layer_size) / 2))
+half=$(($(want drop-resume layer_size) / 2))
 grep -q "drop-resume/blobs/.* range=- status=-" "$HOSTILE_LOG" || fail "drop-resume: the layer was not cut: $(cat "$HOSTILE_LOG")"
 grep -E "drop-resume/blobs/.* range=bytes=[0-9]+- status=206" "$HOSTILE_LOG" >"$T/ranges" ||
 	fail "drop-resume: no Range request: $(cat "$HOSTILE_LOG")"
 from=$(sed -n 's/.*range=bytes=\([0-9]*\)-.*/\1/p' "$T/ranges" | head -n1)
 [ "$from" -gt 0 ] && [ "$from" -le "$half" ] || fail "drop-resume: resumed from $from (cut at $half)"
-[ "$(image_ctl "$S" inspect "$HOSTILE/drop-resume:v1" --json | jq -r '.digest')" = "$(dig drop-resume manifest)" ] ||
+[ "$(image_ctl "$S" inspect "$HOSTILE/drop-resume:v1" --json | jq -r '.digest')" = "$(want drop-resume manifest)" ] ||
 	fail "drop-resume: not recorded"
 pass "an interrupted layer resumes with Range: bytes=$from- (cut at $half)"
