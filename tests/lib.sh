@@ -426,7 +426,7 @@ pull_daemon_config() {
 		printf 'images: {auth_file: %s, certs_dir: %s}\n' "$T/auth.json" "$T/certs.d"
 		if [ $# -gt 0 ]; then
 			echo 'registries:'
-			for h in "$@"; do printf '  - {host: "%s", insecure: true}\n' "$h"; done
+			for h in "$@"; do printf '  "%s": {insecure: true}\n' "$h"; done
 		fi
 	} >"$f"
 }

@@ -135,8 +135,14 @@ n=$(grep -c '"GET /v2/busybox' "$R_LOG")
 pull_ctl "$S" "$R/busybox:v2" >"$T/out" 2>&1 && fail "pull with a group-readable auth file succeeded"
 grep -q "$T/auth.json" "$T/out" || fail "the refusal does not name the auth file: $(cat "$T/out")"
 [ -z "$(rec "$R/busybox:v2")" ] || fail "recorded with a refused auth file"
+[ "$(grep -c '"GET /v2/busybox' "$R_LOG")" = "$n" ] || fail "the registry was asked with a refused auth file"
+msg=$(head -n1 "$T/out" | cut -c1-160)
+cp "$T/auth.json" "$T/auth.before"
+printf '%s\n' "$REG_PASS" | "$PADDOCKCTL" image login --auth-file "$T/auth.json" "$R" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 &&
+	fail "login wrote into a group-readable auth file"
+cmp -s "$T/auth.json" "$T/auth.before" || fail "login changed a group-readable auth file"
 chmod 600 "$T/auth.json"
-pass "a group-readable auth file is refused: $(head -n1 "$T/out" | cut -c1-160)"
+pass "a group-readable auth file is refused by pull and login: $msg"
 
 # logout: the entry goes, and the registry says no without it
 "$PADDOCKCTL" image logout --auth-file "$T/auth.json" "$R" >"$T/out" 2>&1 || fail "logout: $(cat "$T/out")"
