@@ -415,6 +415,13 @@ pull_ctl() {
 	${PULL_TIMEOUT:+timeout "$PULL_TIMEOUT"} "$PADDOCKCTL" --state-dir "$store" image pull \
 		--certs-dir "$T/certs.d" --auth-file "$T/auth.json" "$@"
 }
+# login_ctl ARGS... / logout_ctl ARGS...: paddockctl image login / logout
+# with the test's auth file and certs.d (login asks the registry over TLS),
+# and a store in $T (--state-dir: never the machine's, never the daemon's).
+login_ctl() {
+	"$PADDOCKCTL" --state-dir "$T/store" image login --auth-file "$T/auth.json" --certs-dir "$T/certs.d" "$@"
+}
+logout_ctl() { "$PADDOCKCTL" --state-dir "$T/store" image logout --auth-file "$T/auth.json" "$@"; }
 # image_ctl STORE ARGS...: another paddockctl image command on that store.
 image_ctl() { local store=$1; shift; "$PADDOCKCTL" --state-dir "$store" image "$@"; }
 # pull_daemon_config FILE [INSECURE HOST:PORT...]: the daemon config the

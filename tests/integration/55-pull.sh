@@ -96,10 +96,10 @@ layers() { find "$S/layers" -mindepth 1 -maxdepth 1 -regextype egrep -regex '.*/
 rec() { image_ctl "$S" list --json | jq -c --arg r "$1" '.[] | select(.source == $r)'; }
 
 # login: the auth file is made 0600; a wrong password is not stored
-printf 'wrong\n' | "$PADDOCKCTL" image login --auth-file "$T/auth.json" "$R" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 &&
+printf 'wrong\n' | login_ctl "$R" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 &&
 	fail "login with a wrong password succeeded"
 [ -s "$T/auth.json" ] && jq -e --arg r "$R" '.auths[$r]' "$T/auth.json" >/dev/null 2>&1 && fail "a wrong password was stored"
-printf '%s\n' "$REG_PASS" | "$PADDOCKCTL" image login --auth-file "$T/auth.json" "$R" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 ||
+printf '%s\n' "$REG_PASS" | login_ctl "$R" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 ||
 	fail "login: $(cat "$T/out")"
 [ "$(stat -c %a "$T/auth.json")" = 600 ] || fail "auth file mode $(stat -c %a "$T/auth.json")"
 [ "$(jq -r --arg r "$R" '.auths[$r].auth' "$T/auth.json" | base64 -d)" = "$REG_USER:$REG_PASS" ] ||
@@ -111,7 +111,9 @@ pull_ctl "$S" "$R/busybox:v1" >"$T/out" 2>&1 || fail "pull $R/busybox:v1: $(cat 
 r=$(rec "$R/busybox:v1")
 [ "$(jq -r .digest <<<"$r")" = "$D1" ] || fail "record of busybox:v1: $r (want digest $D1)"
 [ "$(layers)" = 2 ] || fail "$(layers) layers after busybox:v1"
-image_ctl "$S" inspect "$R/busybox:v1" --json | jq -e --arg d "$D1" '.digest == $d' >/dev/null || fail "inspect"
+image_ctl "$S" inspect "$R/busybox:v1" --json >"$T/inspect" || fail "inspect $R/busybox:v1"
+jq -e --arg d "$D1" --arg r "$R/busybox:v1" '(.digest // .manifest_digest) == $d and .source == $r' "$T/inspect" >/dev/null ||
+	fail "inspect: $(cat "$T/inspect")"
 pass "pull of busybox:v1 over TLS with Basic auth: 2 layers, source and digest recorded"
 
 # again: every blob is in the store, none is downloaded
@@ -138,18 +140,18 @@ grep -q "$T/auth.json" "$T/out" || fail "the refusal does not name the auth file
 [ "$(grep -c '"GET /v2/busybox' "$R_LOG")" = "$n" ] || fail "the registry was asked with a refused auth file"
 msg=$(head -n1 "$T/out" | cut -c1-160)
 cp "$T/auth.json" "$T/auth.before"
-printf '%s\n' "$REG_PASS" | "$PADDOCKCTL" image login --auth-file "$T/auth.json" "$R" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 &&
+printf '%s\n' "$REG_PASS" | login_ctl "$R" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 &&
 	fail "login wrote into a group-readable auth file"
 cmp -s "$T/auth.json" "$T/auth.before" || fail "login changed a group-readable auth file"
 chmod 600 "$T/auth.json"
 pass "a group-readable auth file is refused by pull and login: $msg"
 
 # logout: the entry goes, and the registry says no without it
-"$PADDOCKCTL" image logout --auth-file "$T/auth.json" "$R" >"$T/out" 2>&1 || fail "logout: $(cat "$T/out")"
+logout_ctl "$R" >"$T/out" 2>&1 || fail "logout: $(cat "$T/out")"
 jq -e --arg r "$R" '.auths[$r]' "$T/auth.json" >/dev/null 2>&1 && fail "logout left the entry"
 pull_ctl "$S" "$R/busybox:v2" >"$T/out" 2>&1 && fail "pull without credentials succeeded"
 grep -qiE '401|unauthori|denied|auth|credential' "$T/out" || fail "no auth error: $(cat "$T/out")"
-printf '%s\n' "$REG_PASS" | "$PADDOCKCTL" image login --auth-file "$T/auth.json" "$R" -u "$REG_USER" --password-stdin >/dev/null 2>&1 ||
+printf '%s\n' "$REG_PASS" | login_ctl "$R" -u "$REG_USER" --password-stdin >/dev/null 2>&1 ||
 	fail "login again"
 pass "logout removes the credentials; the pull is then refused by the registry"
 
@@ -165,9 +167,10 @@ pass "pull with the Bearer token flow (token-server.py): debian:v1, 3 layers"
 pull_ctl "$S" "$P/busybox:v1" >"$T/out" 2>&1 && fail "pulled over plain HTTP without --insecure"
 grep -q "$P/busybox:v1" "$T/out" || fail "the refusal does not name the reference: $(cat "$T/out")"
 [ -z "$(rec "$P/busybox:v1")" ] || fail "recorded without --insecure"
+msg=$(head -n1 "$T/out" | cut -c1-120)
 pull_ctl "$S" --insecure "$P" "$P/busybox:v1" >"$T/out" 2>&1 || fail "pull --insecure $P: $(cat "$T/out")"
 [ -n "$(rec "$P/busybox:v1")" ] || fail "not recorded after pull --insecure"
-pass "plain HTTP is refused unless the host is named insecure: $(head -n1 "$T/out" | cut -c1-120)"
+pass "plain HTTP is refused unless the host is named insecure: $msg"
 
 # --- paddockd pulls for its services ----------------------------------------------------
 pull_daemon_config "$T/config.yaml" "$P"

@@ -66,14 +66,16 @@ need_pull_client
 S=$T/store
 : >"$HOSTILE_LOG"
 pull_ctl "$S" "$HOSTILE/ok:v1" >"$T/out" 2>&1 || fail "pull of ok: $(cat "$T/out")"
-[ "$(image_ctl "$S" inspect "$HOSTILE/ok:v1" --json | jq -r '.digest')" = "$(want ok manifest)" ] ||
+[ "$(image_ctl "$S" inspect "$HOSTILE/ok:v1" --json | jq -r '.digest // .manifest_digest')" = "$(want ok manifest)" ] ||
 	fail "ok: inspect digest: $(image_ctl "$S" inspect "$HOSTILE/ok:v1" --json)"
 n=$(find "$S/layers" -mindepth 1 -maxdepth 1 -regextype egrep -regex '.*/[0-9a-f]{64}' | wc -l)
 [ "$n" = 1 ] || fail "ok: $n layers in the store"
 pass "the good image pulls; inspect shows its manifest digest"
 
-# store_files: what a failed pull must leave as it was (lazily made empty dirs aside)
-store_files() { (cd "$S" && find . -type f | sort; ls -a layers); }
+# store_files: what a failed pull must leave as it was: the files, the
+# layers dir's entries (lazily made empty dirs and the empty .lock-<diff_id>
+# files an import takes per layer aside: they hold nothing of a layer)
+store_files() { (cd "$S" && find . -type f ! -name '.lock-*' | sort; ls -a layers | grep -v '^\.lock-'); }
 # hostile CASE REGEX [SECONDS]: the pull fails within SECONDS (default 60)
 # naming the reference and matching REGEX (case-insensitive), nothing left.
 hostile() {
@@ -85,7 +87,8 @@ hostile() {
 	[ $rc = 124 ] && fail "$c: the pull still ran after $secs s"
 	[ $rc = 0 ] && fail "$c: the pull succeeded: $(cat "$T/out")"
 	grep -q "$HOSTILE/$c" "$T/out" || fail "$c: the error does not name the reference: $(cat "$T/out")"
-	grep -qiE "$re" "$T/out" || fail "$c: the error does not say /$re/: $(cat "$T/out")"
+	# the cause, in what is left once the reference (which names the case) is cut out
+	sed "s|$HOSTILE/$c:v1||g" "$T/out" | grep -qiE "$re" || fail "$c: the error does not say /$re/: $(cat "$T/out")"
 	store_files | diff "$T/before" - >"$T/diff" || fail "$c: the store changed: $(cat "$T/diff")"
 	[ -z "$(find "$S" -name '.tmp*')" ] || fail "$c: left $(find "$S" -name '.tmp*')"
 	image_ctl "$S" list --json | jq -e --arg r "$HOSTILE/$c:v1" 'map(select(.source == $r)) | length == 0' >/dev/null ||
@@ -93,14 +96,14 @@ hostile() {
 	pass "$c: failed in $(($(now_ms) - t0)) ms: $(tr '\n' ' ' <"$T/out" | cut -c1-200)"
 }
 hostile wrong-digest 'digest'
-hostile short-blob 'size|short|truncat|bytes|digest'
+hostile short-blob 'size|short|truncat|bytes|fewer|premature|incomplete'
 hostile long-blob 'size|long|more|bytes|exceed'
 hostile endless-blob 'size|long|more|bytes|exceed'
 hostile big-manifest 'manifest.*(large|big|size|limit|exceed|bytes)|(large|big|size|limit|exceed).*manifest'
 hostile redirect-loop 'redirect'
-hostile redirect-http 'http|redirect|insecure|protocol'
+hostile redirect-http 'plain http|http:|redirect|insecure|protocol'
 grep -q '^PLAIN ' "$HOSTILE_LOG" && fail "redirect-http: the client fetched over plain http: $(grep '^PLAIN' "$HOSTILE_LOG")"
-hostile endless-401 '401|unauthori|denied|auth'
+hostile endless-401 '401|unauthori|denied|authenticat'
 n=$(grep -c 'endless-401' "$HOSTILE_LOG")
 [ "$n" -le 20 ] || fail "endless-401: $n requests before giving up"
 hostile missing-blob '404|not found|unknown|missing'
@@ -131,6 +134,6 @@ grep -E "drop-resume/blobs/.* range=bytes=[0-9]+- status=206" "$HOSTILE_LOG" >"$
 	fail "drop-resume: no Range request: $(cat "$HOSTILE_LOG")"
 from=$(sed -n 's/.*range=bytes=\([0-9]*\)-.*/\1/p' "$T/ranges" | head -n1)
 [ "$from" -gt 0 ] && [ "$from" -le "$half" ] || fail "drop-resume: resumed from $from (cut at $half)"
-[ "$(image_ctl "$S" inspect "$HOSTILE/drop-resume:v1" --json | jq -r '.digest')" = "$(want drop-resume manifest)" ] ||
+[ "$(image_ctl "$S" inspect "$HOSTILE/drop-resume:v1" --json | jq -r '.digest // .manifest_digest')" = "$(want drop-resume manifest)" ] ||
 	fail "drop-resume: not recorded"
 pass "an interrupted layer resumes with Range: bytes=$from- (cut at $half)"
