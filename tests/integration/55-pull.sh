@@ -163,6 +163,15 @@ grep -q 'TOKEN user=- scope=repository:debian:pull granted=debian:pull' "$TOKEN_
 [ "$(jq -r .digest <<<"$(rec "$K/debian:v1")")" = "$D3" ] || fail "record of debian:v1: $(rec "$K/debian:v1")"
 pass "pull with the Bearer token flow (token-server.py): debian:v1, 3 layers"
 
+# the Bearer flow with credentials: login asks the token endpoint with them
+printf 'wrong\n' | login_ctl "$K" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 && fail "token login with a wrong password"
+grep -q 'DENIED user=tester' "$TOKEN_LOG" || fail "the wrong password did not reach the token endpoint: $(cat "$TOKEN_LOG")"
+printf '%s\n' "$REG_PASS" | login_ctl "$K" -u "$REG_USER" --password-stdin >"$T/out" 2>&1 || fail "token login: $(cat "$T/out")"
+: >"$TOKEN_LOG"
+pull_ctl "$S" "$K/debian:v1" >"$T/out" 2>&1 || fail "pull $K/debian:v1 logged in: $(cat "$T/out")"
+grep -q 'TOKEN user=tester scope=repository:debian:pull' "$TOKEN_LOG" || fail "no token for tester: $(cat "$TOKEN_LOG")"
+pass "the Bearer flow with credentials: login and pull ask the token endpoint as tester"
+
 # plain HTTP only for a host named insecure
 pull_ctl "$S" "$P/busybox:v1" >"$T/out" 2>&1 && fail "pulled over plain HTTP without --insecure"
 grep -q "$P/busybox:v1" "$T/out" || fail "the refusal does not name the reference: $(cat "$T/out")"
@@ -191,6 +200,7 @@ YAML
 n=$(blob_gets "$R_LOG")
 start_daemon -c "$T/config.yaml"
 for s in box deb plain; do wait_for 60 state_is $s running || fail "$s: $(svc_state $s) $(svc_field $s last_exit.reason)"; done
+[ "$(blob_gets "$R_LOG")" -gt "$n" ] || fail "paddockd ran box without downloading it"
 wait_for 10 grep -q 'stdout greeting=hello' "$T/state/logs/box.log" || fail "box: $(cat "$T/state/logs/box.log")"
 grep -q 'stdout welcome to the image' "$T/state/logs/box.log" || fail "box: layer 2 missing"
 wait_for 10 grep -q "stdout debian=$(cat /etc/debian_version 2>/dev/null || echo 12.0)" "$T/state/logs/deb.log" ||
