@@ -329,7 +329,7 @@ start_registry() {
 		REG=127.0.0.1:$port
 		REG_LOG=$dir/registry.log
 		AUTH=$auth awk -v addr="$REG" -v st="$dir/storage" -v cert="$T/pki/server.crt" \
-			-v key="$T/pki/server.key" -v plain=$([ "$mode" = plain ] && echo 1) '
+			-v key="$T/pki/server.key" -v plain="$([ "$mode" = plain ] && echo 1)" '
 			/^#/ { print; next }
 			plain && /^  tls:/ { skip = 1; next }
 			skip && /^    / { next }
