@@ -369,8 +369,10 @@ registry_push() {
 		fail "skopeo copy $1 to $REG/$2: $(cat "$T/skopeo.out")"
 }
 
-# blob_gets LOG: how many blob downloads a registry's access log shows.
+# blob_gets LOG: how many blob downloads a registry's access log shows;
+# blobs_since LOG N: the blob paths of those after the Nth (for messages).
 blob_gets() { grep -c '"GET /v2/[^ ]*/blobs/sha256:' "$1"; }
+blobs_since() { grep -o '"GET /v2/[^ ]*/blobs/sha256:[0-9a-f]*' "$1" | tail -n +$(($2 + 1)) | cut -c6- | tr '\n' ' '; }
 
 # need_pull_client: SKIP (77) unless paddockctl knows `image pull`.
 need_pull_client() {

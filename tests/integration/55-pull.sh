@@ -121,12 +121,13 @@ n=$(blob_gets "$R_LOG")
 t1=$(now_ms)
 pull_ctl "$S" "$R/busybox:v1" >"$T/out" 2>&1 || fail "second pull: $(cat "$T/out")"
 t1=$(($(now_ms) - t1))
-[ "$(blob_gets "$R_LOG")" = "$n" ] || fail "the second pull downloaded $(($(blob_gets "$R_LOG") - n)) blobs"
+[ "$(blob_gets "$R_LOG")" = "$n" ] || fail "the second pull downloaded $(blobs_since "$R_LOG" "$n")(the config is $(jq -r .config.digest "$T/m1"))"
 pass "a second pull downloads no blob ($t1 ms)"
 
 # v2 = v1 + one layer: the config and that layer only
+n=$(blob_gets "$R_LOG")
 pull_ctl "$S" "$R/busybox:v2" >"$T/out" 2>&1 || fail "pull v2: $(cat "$T/out")"
-[ "$(($(blob_gets "$R_LOG") - n))" = 2 ] || fail "v2 downloaded $(($(blob_gets "$R_LOG") - n)) blobs, not its config and new layer"
+[ "$(($(blob_gets "$R_LOG") - n))" = 2 ] || fail "v2 downloaded $(blobs_since "$R_LOG" "$n"), not only its config and new layer"
 [ "$(layers)" = 3 ] || fail "$(layers) layers after v2"
 pass "busybox:v2 downloads only its config and its new layer"
 
