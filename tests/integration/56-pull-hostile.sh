@@ -5,7 +5,8 @@
 # real client); then `paddockctl image pull` of the good image works, each
 # hostile case ends in an error naming the reference and the cause with
 # nothing partial in the store (the same files, no .tmp*, no record), and
-# a blob cut off halfway is resumed with Range.
+# a blob cut off halfway is resumed with Range; after a pull killed
+# mid-blob the next one completes and cleans up.
 # Without `image pull` in paddockctl the client part SKIPs (77).
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_cmd python3; need_cmd curl; need_cmd openssl; need_cmd jq; setup
@@ -72,6 +73,7 @@ n=$(find "$S/layers" -mindepth 1 -maxdepth 1 -regextype egrep -regex '.*/[0-9a-f
 [ "$n" = 1 ] || fail "ok: $n layers in the store"
 pass "the good image pulls; inspect shows its manifest digest"
 
+rec_of() { image_ctl "$S" list --json | jq -c --arg r "$HOSTILE/$1:v1" '.[] | select(.source == $r)'; }
 # store_files: what a failed pull must leave as it was: the files, the
 # layers dir's entries (lazily made empty dirs and the empty .lock-<diff_id>
 # files an import takes per layer aside: they hold nothing of a layer)
@@ -137,3 +139,21 @@ from=$(sed -n 's/.*range=bytes=\([0-9]*\)-.*/\1/p' "$T/ranges" | head -n1)
 [ "$(image_ctl "$S" inspect "$HOSTILE/drop-resume:v1" --json | jq -r '.digest // .manifest_digest')" = "$(want drop-resume manifest)" ] ||
 	fail "drop-resume: not recorded"
 pass "an interrupted layer resumes with Range: bytes=$from- (cut at $half)"
+
+# --- a pull killed mid-blob (kill -9: no cleanup of its own) leaves no record,
+# and the next pull of the image completes and leaves no .tmp behind
+: >"$HOSTILE_LOG"
+"$PADDOCKCTL" --state-dir "$S" image pull --certs-dir "$T/certs.d" --auth-file "$T/auth.json" \
+	"$HOSTILE/pause-once:v1" >"$T/out" 2>&1 &
+pid=$!
+wait_for 20 grep -q 'pause-once/blobs/.* status=-' "$HOSTILE_LOG" || fail "pause-once: the layer was never asked for"
+tmp_there() { [ -n "$(find "$S" -name '.tmp*')" ]; }
+wait_for 5 tmp_there # the half sent is being unpacked: kill it there (if it shows)
+signal_pid 9 "$pid"
+wait "$pid" 2>/dev/null
+left=$(find "$S" -name '.tmp*' | wc -l)
+[ -z "$(rec_of pause-once)" ] || fail "pause-once: a killed pull was recorded"
+pull_ctl "$S" "$HOSTILE/pause-once:v1" >"$T/out" 2>&1 || fail "pause-once after the kill: $(cat "$T/out")"
+[ "$(rec_of pause-once | jq -r .digest)" = "$(want pause-once manifest)" ] || fail "pause-once: not recorded"
+[ -z "$(find "$S" -name '.tmp*')" ] || fail "pause-once: left $(find "$S" -name '.tmp*')"
+pass "a pull killed mid-blob records nothing ($left .tmp left by it); the next one completes and leaves no .tmp"

@@ -20,6 +20,9 @@ name picks the misbehaviour, so one server serves every case:
   drop-resume   the first GET of the layer stops halfway (connection
                 closed); a GET with Range gets the rest (206)
   schema1       a docker schema1 manifest (signed v1+prettyjws)
+  pause-once    the first GET of the layer sends half, then pauses 20 s
+                before the rest (a pull to kill -9 mid-blob); later GETs
+                are served whole
 
 Every image is IMAGE_NAME:v1 (or @its digest) for linux/<this machine>, its
 layer unique to the repository (a file /hostile/NAME and random bytes), so
@@ -45,7 +48,7 @@ import time
 
 CASES = ["ok", "wrong-digest", "short-blob", "long-blob", "endless-blob", "big-manifest",
          "redirect-loop", "redirect-http", "endless-401", "missing-blob", "drip",
-         "drop-resume", "schema1"]
+         "drop-resume", "schema1", "pause-once"]
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
@@ -74,7 +77,8 @@ class Image:
 
     def __init__(self, name):
         self.name = name
-        tar = layer_tar(name, (1 << 20) if name == "drop-resume" else (64 << 10))
+        tar = layer_tar(name, (1 << 20) if name in ("drop-resume", "pause-once") else (64 << 10))
+        self.paused = False
         self.layer = gzip.compress(tar, mtime=0)
         self.layer_digest = sha(self.layer)
         config = {"architecture": ARCH, "os": "linux",
@@ -229,6 +233,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            return
+        if name == "pause-once" and not img.paused:
+            img.paused = True
+            self.note("-")
+            self.send_response(200)
+            self.send_header("Content-Type", octet)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body[:len(body) // 2])
+                self.wfile.flush()
+                time.sleep(20)
+                self.wfile.write(body[len(body) // 2:])
+            except OSError:
+                pass
+            self.close_connection = True
             return
         return self.send(200, body, ctype=octet, headers=[("Docker-Content-Digest", img.layer_digest)])
 
