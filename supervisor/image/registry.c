@@ -44,6 +44,8 @@
 #define DEFAULT_CERTS_DIR "/etc/paddock/certs.d"
 #define FALLBACK_CERTS_DIR "/etc/containers/certs.d"
 #define MAX_REDIRS 5
+/* bytes/s a transfer must average over the stall timeout: a registry dripping bytes ends */
+#define MIN_SPEED 1024L
 #define MAX_AUTH_ROUNDS 2
 #define CERT_FILE_MAX (1 << 20)
 #define BUNDLE_MAX (8 << 20)
@@ -76,6 +78,9 @@ struct pull {
 	const struct image_pull_options *o;
 	struct image_store *s; /* NULL for login */
 	struct reg_ref ref;
+	char *cfg_body; /* the config as fetched, cached once the pull succeeded */
+	size_t cfg_len;
+	char cfg_hex[65];
 	char name[600]; /* the normalised reference */
 	const char *auth_file, *certs_dir;
 	unsigned retries, parallel;
@@ -418,7 +423,7 @@ static CURL *easy_new(struct pull *p, struct endpoint *ep, struct xfer *x)
 	(void)curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
 			       ep->insecure ? "http,https" : "https");
 	(void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->connect_ms);
-	(void)curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	(void)curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, MIN_SPEED);
 	(void)curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, p->stall_s);
 	(void)curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	(void)curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
@@ -754,6 +759,65 @@ static int ping(struct pull *p, struct endpoint *ep, struct xfer *x, struct erro
 /* ---- manifests and config --------------------------------------------------------------- */
 
 /*
+ * Image configs pulled before, by digest, in <state>/configs: a pull of
+ * an image the store has asks the registry for its manifest only. A
+ * cache: verified against its digest when read, not synced when written.
+ */
+static void config_path(const struct pull *p, const char *hex, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/configs/%s.json", p->s->state_dir, hex);
+}
+
+static void config_keep(struct pull *p, const char *hex, const char *body, size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16];
+	int fd;
+
+	if (!p->s)
+		return;
+	config_path(p, hex, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+	char *dir = strrchr(path, '/');
+	*dir = '\0';
+	(void)mkdir(path, 0700);
+	*dir = '/';
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return;
+	bool ok = write(fd, body, len) == (ssize_t)len;
+	close(fd);
+	if (!ok || rename(tmp, path) < 0)
+		(void)unlink(tmp);
+}
+
+/* 1 with *out parsed from the cache, 0 when it has no good copy. */
+static int config_cached(struct pull *p, const char *hex, const char *what, json_object **out)
+{
+	char path[PATH_MAX], got[65];
+	struct stat st;
+	struct error e = { 0 };
+	int fd, r = 0;
+
+	if (!p->s)
+		return 0;
+	config_path(p, hex, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size <= p->max_json) {
+		char *buf = malloc((size_t)st.st_size + 1);
+		if (buf && read(fd, buf, (size_t)st.st_size) == st.st_size) {
+			img_sha256_hex(buf, (size_t)st.st_size, got);
+			r = !strcmp(got, hex) && image_json_parse(buf, (size_t)st.st_size, what,
+								  json_type_object, out, &e) == 0;
+		}
+		free(buf);
+	}
+	close(fd);
+	if (!r)
+		(void)unlink(path);
+	return r;
+}
+
+/*
  * GET a JSON document (manifest or config blob) and verify it: size and
  * sha256 against want_hex/want_size if given. got_hex gets its digest.
  */
@@ -815,6 +879,14 @@ static int fetch_json(struct pull *p, const char *kind, const char *reference, c
 		goto out;
 	}
 	r = image_json_parse(x.body ? x.body : "", x.len, what, json_type_object, out, err);
+	if (r == 0 && !strcmp(kind, "blobs") && x.body) {
+		free(p->cfg_body);
+		p->cfg_body = malloc(x.len);
+		if (p->cfg_body)
+			memcpy(p->cfg_body, x.body, x.len);
+		p->cfg_len = x.len;
+		memcpy(p->cfg_hex, got_hex, sizeof(p->cfg_hex));
+	}
 	if (r == 0 && media) {
 		json_object *v;
 		const char *mt = NULL;
@@ -888,9 +960,9 @@ static int plan_pull(struct pull *p, struct image_plan *plan, struct error *err)
 	if (cfg_size > p->max_json)
 		return error_set(err, EFBIG, "%s: %llu bytes is over the limit of %llu", cw,
 				 (unsigned long long)cfg_size, (unsigned long long)p->max_json);
-	r = fetch_json(p, "blobs", digestref, NULL, cw, cfg_hex, cfg_size, NULL, 0, &cfg, want,
-		       err);
-	if (r < 0)
+	if (!config_cached(p, cfg_hex, cw, &cfg) &&
+	    (r = fetch_json(p, "blobs", digestref, NULL, cw, cfg_hex, cfg_size, NULL, 0, &cfg, want,
+			    err)) < 0)
 		return r;
 	xasprintf(&plan->manifest_digest, "sha256:%s", hex);
 	xasprintf(&plan->config_digest, "sha256:%s", cfg_hex);
@@ -1319,6 +1391,9 @@ int image_pull(struct image_store *s, const char *ref, const struct image_pull_o
 				       .kind = "registry" };
 		r = img_apply_plans(s, &b, plan, 1, progress, arg, err);
 	}
+	/* Only now: a failed pull changes nothing in the store, the cache neither. */
+	if (r == 0 && p.cfg_body)
+		config_keep(&p, p.cfg_hex, p.cfg_body, p.cfg_len);
 	if (r == 0 && out) {
 		_cleanup_json_ json_object *rec = NULL;
 		r = img_record_read(s, plan->name, plan->tag, &rec, err);
@@ -1332,6 +1407,7 @@ out:
 		endpoint_clear(&eps[i]);
 	free(eps);
 	image_plans_free(plan, 1);
+	free(p.cfg_body);
 	pull_clear(&p);
 	return r < 0 ? r : 0;
 }
