@@ -111,6 +111,12 @@ struct image_unpack_args {
  */
 int image_unpack_layer(const struct image_unpack_args *a, struct error *err);
 
+/*
+ * The record key of a registry reference, as image_pull writes it: NAME
+ * the normalised HOST/REPO, TAG its tag, else "@sha256:HEX" (registry-ref.c).
+ */
+int img_remote_key(const char *ref, char **name, char **tag, struct error *err);
+
 /* image.c helpers shared by the others */
 /* The SHA-256 of a buffer in hex (image-oci.c). */
 void img_sha256_hex(const void *data, size_t len, char out[65]);

@@ -49,7 +49,6 @@
 #include <time.h>
 
 #include "image-internal.h"
-#include "registry.h"
 #include "util.h"
 
 #define SHORT_LEN 12
@@ -562,19 +561,8 @@ static int ref_key(const char *ref, char **name, char **tag, struct error *err)
 			*tag = xstrdup("");
 		return 0;
 	}
-	if (image_ref_is_remote(ref)) {
-		/* As image_pull records it: normalised, by tag, else by digest. */
-		struct reg_ref rr;
-		int r = reg_ref_parse(ref, &rr, err);
-		if (r < 0)
-			return r;
-		xasprintf(name, "%s/%s", rr.host, rr.repo);
-		if (rr.tag[0])
-			*tag = xstrdup(rr.tag);
-		else
-			xasprintf(tag, "@sha256:%s", rr.hex);
-		return 0;
-	}
+	if (image_ref_is_remote(ref))
+		return img_remote_key(ref, name, tag, err); /* as image_pull records it */
 	if (strchr(ref, '@'))
 		return error_set(err, EINVAL, "'%s': digest references are not supported", ref);
 	img_split_name(ref, name, tag, "latest");

@@ -13,8 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "image.h"
+#include "image-internal.h"
 #include "registry.h"
+#include "util.h"
 
 static bool is_lower_alnum(char c)
 {
@@ -195,4 +196,19 @@ int image_ref_is_remote(const char *ref)
 	if (!strchr(ref, '@') && !(slash && looks_like_host(ref, (size_t)(slash - ref))))
 		return 0;
 	return reg_ref_parse(ref, &r, NULL) == 0;
+}
+
+int img_remote_key(const char *ref, char **name, char **tag, struct error *err)
+{
+	struct reg_ref rr;
+	int r = reg_ref_parse(ref, &rr, err);
+
+	if (r < 0)
+		return r;
+	xasprintf(name, "%s/%s", rr.host, rr.repo);
+	if (rr.tag[0])
+		*tag = xstrdup(rr.tag);
+	else
+		xasprintf(tag, "@sha256:%s", rr.hex);
+	return 0;
 }
