@@ -441,6 +441,17 @@ static int lease_new(struct netmgr *nm, const struct service_spec *spec,
 		memcpy(l->ports, spec->ports, spec->nports * sizeof(*l->ports));
 		l->nports = spec->nports;
 		r = reserve_ports(nm, l, err);
+		if (r < 0 && rec) {
+			/*
+			 * Adoption: the service runs and its DNAT rules stand; a port
+			 * some process took while no paddockd held it is only noted.
+			 * Its addresses must be tracked whatever happens.
+			 */
+			log_warnx("service %s: %s; the port stays published, but not held", l->svc,
+				  err->msg);
+			memset(err, 0, sizeof(*err));
+			r = 0;
+		}
 	}
 	if (r < 0) {
 		for (size_t i = 0; i < l->n; i++)
