@@ -21,7 +21,7 @@ build() {
 	config) clang $CF -I"$top/config" "$top/tests/fuzz/fuzz-config.c" "$top"/config/[a-z]*.c \
 		-lyaml -o "$W/fuzz-config" ;;
 	oci | unpack) clang $CF -I"$S/image" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-$1.c" \
-		"$S"/image/image*.c "$S"/common/*.c -larchive -lcrypto -ljson-c -lsystemd \
+		"$S"/image/image*.c "$S"/image/registry-ref.c "$S"/common/*.c -larchive -lcrypto -ljson-c -lsystemd \
 		-o "$W/fuzz-$1" ;;
 	state) clang $CF -I"$S/core" -I"$S/common" -I"$top/config" -I"$top/probes" "$top/tests/fuzz/fuzz-state.c" \
 		"$S/core/state.c" "$S"/common/*.c -ljson-c -lsystemd -o "$W/fuzz-state" ;;

@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 
 cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$src/supervisor/image" -I"$src/supervisor/common" "$here/imgtool.c" \
-	"$src"/supervisor/image/image*.c "$src"/supervisor/common/*.c -larchive -lcrypto -ljson-c -lsystemd \
+	"$src"/supervisor/image/image*.c "$src"/supervisor/image/registry-ref.c "$src"/supervisor/common/*.c -larchive -lcrypto -ljson-c -lsystemd \
 	-o "$work/imgtool"
 
 cd "$work"
