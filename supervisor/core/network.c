@@ -559,14 +559,18 @@ int netmgr_plug(struct netmgr *nm, struct net_lease *l, pid_t pid, struct error 
 		const struct spec_netdef *d = nm->nets[at->net].def;
 		char ifname[16];
 		snprintf(ifname, sizeof(ifname), "eth%zu", i);
-		r = nl_veth_create(nm->nl, at->host_if, d->bridge, d->mtu, ifname, fd, err);
-		if (r == -EEXIST && nl_ifindex(nm->nl, at->host_if) > 0 &&
-		    !plugged_now(nm, at->host_if)) {
-			/* The pair of this service's last run, its namespace not yet gone. */
+		/*
+		 * EEXIST: the pair of this service's last run, its namespace not
+		 * yet gone. The kernel may take it any moment, also between our
+		 * calls, so delete it (gone already is fine) and try again.
+		 */
+		for (int tries = 0;; tries++) {
+			r = nl_veth_create(nm->nl, at->host_if, d->bridge, d->mtu, ifname, fd, err);
+			if (r != -EEXIST || tries == 3 || plugged_now(nm, at->host_if))
+				break;
 			memset(err, 0, sizeof(*err));
-			if ((r = nl_link_delete(nm->nl, at->host_if, err)) >= 0)
-				r = nl_veth_create(nm->nl, at->host_if, d->bridge, d->mtu, ifname,
-						   fd, err);
+			if ((r = nl_link_delete(nm->nl, at->host_if, err)) < 0)
+				break;
 		}
 		if (r < 0)
 			break;
