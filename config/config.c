@@ -141,6 +141,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -235,6 +236,20 @@ bool config_valid_name(const char *name)
 			return false;
 	}
 	return true;
+}
+
+bool config_valid_service_name(const char *name)
+{
+	const char *at = name ? strchr(name, '@') : NULL;
+	char tmpl[SPEC_NAME_MAX + 1];
+
+	if (!at)
+		return config_valid_name(name);
+	if (strlen(name) > SPEC_NAME_MAX || (size_t)(at - name) >= sizeof(tmpl))
+		return false;
+	memcpy(tmpl, name, (size_t)(at - name));
+	tmpl[at - name] = '\0';
+	return config_valid_name(tmpl) && config_valid_name(at + 1);
 }
 
 /* --- registry references ------------------------------------------------------------ */
@@ -518,6 +533,7 @@ int config_host_detect(struct config_host *host)
 	int r = -ENOENT;
 
 	host->mem_total = 0;
+	host->env = environ;
 	f = fopen("/proc/meminfo", "re");
 	if (!f)
 		return -errno;

@@ -78,6 +78,36 @@ uint32_t config_netmask(unsigned prefix);
 
 /* Names: [a-z0-9][a-z0-9_-]{0,62}. */
 bool config_valid_name(const char *name);
+/*
+ * Service names: a name, or TEMPLATE@INSTANCE (both valid names) for an
+ * instance of 'instances:'; at most SPEC_NAME_MAX bytes in all.
+ */
+bool config_valid_service_name(const char *name);
+
+/*
+ * Environment files (spec 'environment_file', the .env beside the specs),
+ * the syntax of systemd's EnvironmentFile= and docker's --env-file:
+ * KEY=VALUE lines, KEY as [A-Za-z_][A-Za-z0-9_]*, blank lines and lines
+ * starting with '#' or ';' skipped, an optional "export " before KEY,
+ * spaces around KEY and an unquoted VALUE trimmed, ' #' starting a comment
+ * in an unquoted VALUE, '...' literal, "..." with \\ \" \$ \n \t
+ * escapes; a quoted value may span lines. A later KEY replaces an earlier
+ * one. A line without '=' is an error. No interpolation.
+ *
+ * Parse buf (len bytes; file names it in diagnostics "FILE:LINE: ...").
+ * *out gets a NULL-terminated "KEY=VALUE" vector in first-seen order.
+ * 0, or -EINVAL (diagnostics in errs) or -ENOMEM.
+ */
+#define CONFIG_MAX_ENVFILE_VARS 4096
+int config_envfile_parse(const char *file, const char *buf, size_t len, char ***out, size_t *n,
+			 struct config_errors *errs);
+/*
+ * Read and parse path: at most CONFIG_MAX_FILE_SIZE bytes. A missing file is
+ * 0 with an empty vector when optional. The value of no variable ever
+ * appears in a diagnostic.
+ */
+int config_envfile_load(const char *path, bool optional, char ***out, size_t *n,
+			struct config_errors *errs);
 
 /*
  * Registry references (paddock.yaml(5) "image"). A reference is one when it

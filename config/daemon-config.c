@@ -17,6 +17,7 @@
 #define DEFAULT_SERVICES_DIR "/etc/paddock/services"
 #define DEFAULT_STATE_DIR "/var/lib/paddock"
 #define DEFAULT_RUNTIME_DIR "/run/paddock"
+#define DEFAULT_SECRETS_DIR "/etc/paddock/secrets"
 #define HOUR_MS 3600000ULL
 #define DEFAULT_BRIDGE "paddock0"
 #define BRIDGE_NAME_MAX 15 /* IFNAMSIZ - 1 */
@@ -66,6 +67,8 @@ struct daemon_config *daemon_config_free(struct daemon_config *cfg)
 	free(cfg->images.auth_file);
 	free(cfg->images.certs_dir);
 	registries_free(cfg->registries, cfg->nregistries);
+	free(cfg->secrets_dir);
+	config_strv_free(cfg->profiles);
 	free(cfg);
 	return NULL;
 }
@@ -79,6 +82,7 @@ struct daemon_config *daemon_config_new_defaults(void)
 	cfg->services_dir = strdup(DEFAULT_SERVICES_DIR);
 	cfg->state_dir = strdup(DEFAULT_STATE_DIR);
 	cfg->runtime_dir = strdup(DEFAULT_RUNTIME_DIR);
+	cfg->secrets_dir = strdup(DEFAULT_SECRETS_DIR);
 	cfg->budget.memory = SPEC_UNSET;
 	cfg->budget.reserve = 256ULL << 20;
 	cfg->budget.cpu_mcpu = 0;
@@ -98,7 +102,8 @@ struct daemon_config *daemon_config_new_defaults(void)
 		if (netdef_builtin(&cfg->networks[0]) < 0)
 			return daemon_config_free(cfg);
 	}
-	if (!cfg->services_dir || !cfg->state_dir || !cfg->runtime_dir || !cfg->networks)
+	if (!cfg->services_dir || !cfg->state_dir || !cfg->runtime_dir || !cfg->networks ||
+	    !cfg->secrets_dir)
 		return daemon_config_free(cfg);
 	return cfg;
 }

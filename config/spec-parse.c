@@ -93,6 +93,19 @@ struct service_spec *service_spec_free(struct service_spec *s)
 	free(s->ports);
 	config_strv_free(s->ready.exec);
 	config_strv_free(s->depends_on);
+	for (size_t i = 0; i < s->nenvironment_files; i++)
+		free(s->environment_files[i].path);
+	free(s->environment_files);
+	for (size_t i = 0; i < s->nsecrets; i++) {
+		free(s->secrets[i].name);
+		free(s->secrets[i].source);
+		free(s->secrets[i].target);
+	}
+	free(s->secrets);
+	config_strv_free(s->profiles);
+	free(s->template_name);
+	free(s->instance);
+	free(s->effective);
 	free(s);
 	return NULL;
 }
@@ -130,6 +143,7 @@ static void spec_defaults(struct service_spec *s)
 {
 	s->class = CLASS_STANDARD;
 	s->init = true;
+	s->enabled = true;
 	s->resources.memory =
 	    (struct spec_memory){ SPEC_UNSET, SPEC_UNSET, SPEC_UNSET, SPEC_UNSET, SPEC_UNSET };
 	s->resources.pids_max = SPEC_UNSET;

@@ -146,8 +146,43 @@ struct spec_port {
 	int line, column;
 };
 
+/*
+ * environment_file: one file of KEY=VALUE lines (config_envfile_parse),
+ * read at every start; its variables come before the spec's 'environment'
+ * (which wins), later files win over earlier ones.
+ */
+struct spec_envfile {
+	char *path; /* absolute: a relative one is resolved against the spec file's directory */
+	bool optional; /* written with a leading '-': a missing file is skipped */
+	int line, column; /* where the item sits */
+};
+
+/* "not set" for a secret's uid/gid: the service's own user and group. */
+#define SPEC_SECRET_ID_UNSET UINT32_MAX
+#define SPEC_SECRETS_DIR_INSIDE "/run/secrets"
+#define SPEC_MAX_SECRETS 64
+#define SPEC_SECRET_MAX_SIZE (1024 * 1024) /* bytes of one secret's source */
+
+/*
+ * secrets: one file the service sees read-only, copied at each start from
+ * its source into a private tmpfs at SPEC_SECRETS_DIR_INSIDE (also
+ * $CREDENTIALS_DIRECTORY). The value is never in the spec, the state file,
+ * the environment or any message: only the name and paths are.
+ */
+struct spec_secret {
+	char *
+	    name; /* source given as NAME: resolved in daemon_config.secrets_dir at start; else NULL */
+	char *
+	    source; /* source given as a path (has a '/'): absolute, relative to the spec's dir; else NULL */
+	char *
+	    target; /* absolute path inside; default SPEC_SECRETS_DIR_INSIDE "/" NAME (or the source's basename) */
+	uint32_t uid, gid; /* owner inside, SPEC_SECRET_ID_UNSET = the service's user/group */
+	uint32_t mode; /* default 0400 */
+	int line, column; /* where the item sits */
+};
+
 struct service_spec {
-	char *name;
+	char *name; /* config_valid_service_name: NAME, or TEMPLATE@INSTANCE for an instance */
 	char *file; /* spec file it came from, and where the name key sits */
 	int line, column;
 
@@ -233,6 +268,31 @@ struct service_spec {
 	/* ports: published on the host; needs NETWORK_BRIDGE, to the first network */
 	struct spec_port *ports;
 	size_t nports;
+
+	struct spec_envfile *environment_files; /* environment_file:, in file order */
+	size_t nenvironment_files;
+	struct spec_secret *secrets; /* secrets:, in file order, targets distinct */
+	size_t nsecrets;
+
+	/*
+	 * Starting with the daemon (and when new at a reload): only when enabled
+	 * and, if profiles is set, one of them is active (daemon config
+	 * 'profiles:' and paddockd --profile). 'paddockctl start' starts any.
+	 */
+	bool enabled; /* default true */
+	char **profiles; /* NULL-terminated names, NULL = no profile: always */
+	size_t nprofiles;
+
+	/* instances: "web@2" has template "web" and instance "2"; both NULL otherwise */
+	char *template_name;
+	char *instance;
+
+	/*
+	 * The service's own YAML mapping after includes, merge keys and
+	 * interpolation (paddockctl cat), as "NAME:\n  key: ...". Secrets
+	 * appear by name and path only: values are never read by config/.
+	 */
+	char *effective;
 };
 
 /* All services of one directory (or one file), sorted by name. */
@@ -292,6 +352,11 @@ struct daemon_config {
 	/* networks: sorted by name; always holds SPEC_NET_DEFAULT; no two subnets overlap */
 	struct spec_netdef *networks;
 	size_t nnetworks;
+	/* secrets_dir: where a secret given by NAME is found; default /etc/paddock/secrets */
+	char *secrets_dir;
+	/* profiles: active at start (paddockd --profile adds more); NULL-terminated, NULL = none */
+	char **profiles;
+	size_t nprofiles;
 };
 
 /* One diagnostic: "FILE:LINE:COLUMN: message". */
@@ -309,6 +374,12 @@ struct config_errors {
 /* Parse options that are facts about the host, passed in to keep config/ pure. */
 struct config_host {
 	uint64_t mem_total; /* bytes, for percentages; 0 = percentages are errors */
+	/*
+	 * ${VAR} values: the reading process's environment (config_host_detect
+	 * sets it to environ); a .env file beside the specs adds to it (the
+	 * environment wins, as in compose). NULL = no variables.
+	 */
+	char *const *env;
 };
 
 #endif

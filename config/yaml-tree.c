@@ -437,7 +437,7 @@ int config_read_file(const char *path, char **bufp, size_t *lenp, struct config_
 
 	*bufp = NULL;
 	*lenp = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not hang us */
 	if (fd < 0) {
 		r = -errno;
 		config_errors_add(errs, path, 0, 0, "cannot open: %s", strerror(-r));

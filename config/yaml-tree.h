@@ -97,6 +97,23 @@ char *y_strdup(struct yctx *c, const char *s);
 /* Put one file's diagnostics (errs->diags[from..]) in document order. */
 void y_sort_diags(struct config_errors *errs, size_t from);
 
+/*
+ * A pointed hint for a key paddock does not know but compose files or
+ * systemd units use ("volumes" -> "isolation.mounts"), or NULL. where is
+ * y_check_keys' where ("in service 'web'", "at the top level", ...).
+ * The whole message tail, e.g. "did you mean 'isolation.mounts'? ...".
+ * (config/hints.c)
+ */
+const char *config_key_hint(const char *where, const char *key);
+
+/*
+ * The YAML text of n as a block-style document fragment: "key: value"
+ * lines (sequences as "- item"), indented by indent spaces, scalars quoted
+ * where plain would change their meaning. malloc'd, NULL on ENOMEM.
+ * (config/yaml-emit.c)
+ */
+char *y_emit(const struct ynode *n, int indent);
+
 /* Closest candidate to word by edit distance, or NULL when none is close. */
 const char *config_did_you_mean(const char *word, const char *const *candidates, size_t n);
 void config_strv_free(char **v);
