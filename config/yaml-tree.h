@@ -114,6 +114,34 @@ const char *config_key_hint(const char *where, const char *key);
  */
 char *y_emit(const struct ynode *n, int indent);
 
+/*
+ * Values for ${VAR} (config/interp.c). Lookup order: instance (for
+ * ${instance}), then env, then dotenv; each a NULL-terminated "K=V" vector
+ * or NULL.
+ */
+struct yvars {
+	const char *instance; /* ${instance} inside an instance's spec, else NULL */
+	char *const *env; /* the reading process's environment (config_host.env) */
+	char *const *dotenv; /* the .env file beside the specs */
+};
+
+#define CONFIG_MAX_INTERP_DEPTH 8 /* ${A:-${B:-...}} nesting */
+
+/*
+ * n with every scalar value interpolated as compose does: $$ is '$';
+ * ${VAR} and $VAR; ${VAR:-default} (unset or empty) and ${VAR-default}
+ * (unset); ${VAR:?message} and ${VAR?message} (an error carrying message);
+ * defaults may nest ${...} up to CONFIG_MAX_INTERP_DEPTH. Substituted text
+ * is not scanned again, and a result longer than CONFIG_MAX_SCALAR is an
+ * error, so nothing expands without bound. Mapping keys are left as they
+ * are. An undefined variable with no default is an error at
+ * FILE:LINE:COLUMN of its '$' (the scalar's start when it spans lines).
+ * Changed nodes are new nodes owned by t; unchanged subtrees are shared.
+ * Returns the result, or NULL after reporting through c (c->oom on ENOMEM).
+ */
+const struct ynode *y_interpolate(struct yctx *c, struct ytree *t, const struct ynode *n,
+				  const struct yvars *vars);
+
 /* Closest candidate to word by edit distance, or NULL when none is close. */
 const char *config_did_you_mean(const char *word, const char *const *candidates, size_t n);
 void config_strv_free(char **v);

@@ -1,0 +1,4 @@
+/*
+ * compose.c - docker-compose files to paddock specs.
+ */
+#include "compose.h"
