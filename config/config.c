@@ -45,6 +45,8 @@
  *   stop             signal SIGTERM, timeout 10s
  *   on_oom           restart
  *   pressure         none
+ *   environment_file none; secrets none
+ *   enabled          true; profiles none (always)
  *
  * Value rules
  *   - Sizes: bytes, or K/M/G/T (binary; KB, KiB, Ki alike, any case),
@@ -107,6 +109,20 @@
  *   - pressure.{memory,cpu,io}: above (a percentage) and action (reclaim,
  *     grow, freeze, restart, kill) required, for 500ms..1h (default 10s);
  *     reclaim only for memory.
+ *   - environment_file: a path or a list (at most 64); a leading '-' makes
+ *     one optional; relative to the spec file's directory, made absolute and
+ *     lexically clean. Each is read at parse time (config_envfile_load): a
+ *     missing non-optional file is an error at the item, naming the path;
+ *     errors inside the file are FILE:LINE of that file.
+ *   - secrets: a list (at most 64) of SOURCE or {source, target, uid, gid,
+ *     mode}. source is a NAME (found in the daemon's secrets_dir at start)
+ *     or a path (has a '/'; relative to the spec's directory). target is a
+ *     NAME (/run/secrets/NAME) or an absolute path without ".."; default
+ *     the source's NAME or basename; targets distinct. uid, gid
+ *     0..4294967294 (default the service's); mode octal digits as chmod
+ *     reads them (0440, 440, 0o440, YAML's int 0440 alike), <= 0777,
+ *     default 0400. Needs the mount namespace.
+ *   - enabled: a boolean. profiles: a list of names, each once.
  *
  * Daemon config (paddockd.yaml) defaults
  *   services_dir /etc/paddock/services, state_dir /var/lib/paddock,

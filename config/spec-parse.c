@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "units.h"
 #include "yaml-tree.h"
@@ -26,6 +27,8 @@
 #define HOUR_MS 3600000ULL
 #define DAY_MS (24 * HOUR_MS)
 #define SPEC_MAX_PORTS_TOTAL 1024 /* published ports per service, ranges counted out */
+#define SPEC_MAX_ENVFILES 64
+#define SPEC_MAX_PROFILES 64
 
 struct pos {
 	int line, column;
@@ -50,10 +53,12 @@ struct loader {
 };
 
 static const char *const service_keys[] = {
-	"image",    "rootfs",	"command",    "environment", "user",	  "working_dir",
-	"hostname", "class",	"init",	      "resources",   "isolation", "restart",
-	"ready",    "watchdog", "depends_on", "stop",	     "on_oom",	  "pressure",
-	"persist",  "ports",	"pull",	      NULL,
+	"image",       "rootfs",	   "command",  "environment", "user",
+	"working_dir", "hostname",	   "class",    "init",	      "resources",
+	"isolation",   "restart",	   "ready",    "watchdog",    "depends_on",
+	"stop",	       "on_oom",	   "pressure", "persist",     "ports",
+	"pull",	       "environment_file", "secrets",  "enabled",     "profiles",
+	NULL,
 };
 static const char *const class_names[] = { "standard", "critical", "batch", NULL };
 static const char *const restart_names[] = { "on-failure", "always", "never", NULL };
@@ -163,6 +168,12 @@ static void spec_defaults(struct service_spec *s)
 	s->on_oom = ON_OOM_RESTART;
 }
 
+/* Per-file parse state the services of one file share. */
+struct pfile {
+	const char *dir; /* absolute directory of the file: relative paths start here */
+	struct config_errors *late; /* diagnostics in other files, added after the file's own */
+};
+
 /* Per-service parse state: nodes the cross-field checks point at. */
 struct sp {
 	struct yctx *c;
@@ -176,6 +187,9 @@ struct sp {
 	bool network_bad; /* isolation.network given, with errors */
 	const struct ynode *delay_v, *max_delay_v, *watchdog_v;
 	const struct ynode **deps; /* depends_on item nodes */
+	const struct ynode *secrets_key;
+	const char *dir; /* absolute directory of the spec file, for relative paths */
+	struct config_errors *late; /* other files' diagnostics, after this file's own */
 };
 
 static bool valid_env_name(const char *s, size_t len)
@@ -1653,6 +1667,375 @@ static void parse_pressure(struct sp *p, const struct ynode *v)
 	}
 }
 
+/*
+ * Lexically clean "dir/rel" (or rel when absolute): no empty, "." or ".."
+ * components, so the launcher and messages see one spelling of a path.
+ */
+static char *path_join_clean(struct yctx *c, const char *dir, const char *rel)
+{
+	size_t dl = rel[0] == '/' ? 0 : strlen(dir), rl = strlen(rel);
+	char *in = malloc(dl + rl + 2), *out = malloc(dl + rl + 2);
+	size_t o = 0;
+
+	if (!in || !out) {
+		free(in);
+		free(out);
+		c->oom = true;
+		return NULL;
+	}
+	memcpy(in, dir, dl);
+	in[dl] = '/';
+	memcpy(in + dl + 1, rel, rl + 1);
+	for (char *q = in; *q;) {
+		char *e = strchrnul(q, '/');
+		size_t len = (size_t)(e - q);
+
+		if (len == 2 && q[0] == '.' && q[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--; /* drop the component and its '/'; "/.." stays "/" */
+		} else if (len > 0 && !(len == 1 && q[0] == '.')) {
+			out[o++] = '/';
+			memcpy(out + o, q, len);
+			o += len;
+		}
+		q = *e ? e + 1 : e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	free(in);
+	return out;
+}
+
+/*
+ * An environment file's diagnostics: those at a line of it (FILE:LINE) go
+ * after the spec file's own; the whole file's ("file too large") are put at
+ * the spec's item, which names the path.
+ */
+static void forward_diags(struct sp *p, const struct ynode *it, const char *path,
+			  const struct config_errors *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		const struct config_diag *d = &from->diags[i];
+
+		if (d->line > 0) {
+			config_errors_add(p->late, d->file, d->line, d->column, "%s", d->message);
+			p->c->nerrors++;
+		} else {
+			y_err(p->c, it, "environment_file '%s': %s", path, d->message);
+		}
+	}
+}
+
+static void parse_envfile(struct sp *p, const struct ynode *it, struct spec_envfile *ef)
+{
+	struct yctx *c = p->c;
+	struct config_errors errs = { 0 };
+	const char *s = y_scalar(c, it, "environment_file");
+	char **vars;
+	size_t n;
+	int r;
+
+	if (!s)
+		return;
+	ef->optional = s[0] == '-';
+	if (ef->optional)
+		s++;
+	if (!*s) {
+		y_err(c, it, "'environment_file' items must be paths, not empty");
+		return;
+	}
+	ef->path = path_join_clean(c, p->dir, s);
+	ef->line = it->line;
+	ef->column = it->column;
+	if (!ef->path)
+		return;
+	/* Read it now too, so 'paddockctl check' and a reload report its errors. */
+	r = config_envfile_load(ef->path, ef->optional, &vars, &n, &errs);
+	if (r == -ENOENT)
+		y_err(c, it,
+		      "environment_file '%s': no such file (write '-%s' if it may be missing)",
+		      ef->path, s);
+	else if (r == -ENOMEM)
+		c->oom = true;
+	else if (r < 0)
+		forward_diags(p, it, ef->path, &errs);
+	config_strv_free(vars);
+	config_errors_clear(&errs);
+}
+
+static void parse_environment_files(struct sp *p, const struct ynode *v)
+{
+	struct service_spec *s = p->s;
+	const struct ynode *const *items = &v;
+	size_t n = 1;
+
+	if (v->type == YNODE_SEQUENCE) {
+		items = (const struct ynode *const *)v->items;
+		n = v->n;
+	} else if (!y_want(p->c, v, YNODE_SCALAR, "environment_file")) {
+		return;
+	}
+	if (n > SPEC_MAX_ENVFILES) {
+		y_err(p->c, v, "'environment_file' has too many files (at most %d)",
+		      SPEC_MAX_ENVFILES);
+		return;
+	}
+	s->environment_files = calloc(n ? n : 1, sizeof(*s->environment_files));
+	if (!s->environment_files) {
+		p->c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n && !p->c->oom; i++) {
+		struct spec_envfile *ef = &s->environment_files[s->nenvironment_files];
+
+		parse_envfile(p, items[i], ef);
+		if (ef->path)
+			s->nenvironment_files++;
+	}
+}
+
+/* A secret's mode: octal digits as chmod takes them (0440, 440, 0o440), <= 0777. */
+static bool parse_mode(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+		s += 2;
+	if (!*s || strlen(s) > 4)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7')
+			return false;
+		v = v * 8 + (uint32_t)(*s - '0');
+	}
+	if (v > 0777)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void parse_secret(struct sp *p, const struct ynode *it, struct spec_secret *sc, bool *ok)
+{
+	static const char *const keys[] = { "source", "target", "uid", "gid", "mode", NULL };
+	struct yctx *c = p->c;
+	const struct ynode *src_v = it, *x;
+	const char *src, *base;
+	char q[80];
+	uint64_t u;
+
+	*ok = false;
+	sc->uid = sc->gid = SPEC_SECRET_ID_UNSET;
+	sc->mode = 0400;
+	sc->line = it->line;
+	sc->column = it->column;
+	if (it->type == YNODE_MAPPING) {
+		check_keys_quoted(c, it, "secrets[]", keys);
+		src_v = y_get(it, "source", NULL);
+		if (y_is_null(src_v)) {
+			y_err(c, it,
+			      "a secret needs a 'source' (a NAME in secrets_dir, or a path)");
+			return;
+		}
+	} else if (it->type != YNODE_SCALAR || y_is_null(it)) {
+		y_err(c, it,
+		      "items of 'secrets' must be NAME or {source: ..., target: ...}, not %s",
+		      y_kind(it));
+		return;
+	}
+	src = y_scalar(c, src_v, "secrets[].source");
+	if (!src)
+		return;
+	if (strchr(src, '/')) {
+		size_t len = strlen(src);
+
+		if (src[len - 1] == '/') {
+			y_err(c, src_v, "secret source '%s' must name a file, not a directory",
+			      y_quote(src_v, q, sizeof(q)));
+			return;
+		}
+		if (!(sc->source = path_join_clean(c, p->dir, src)))
+			return;
+		base = strrchr(sc->source, '/') + 1;
+	} else if (!config_valid_name(src)) {
+		y_err(c, src_v,
+		      "invalid secret name '%s' (a name in secrets_dir: 1-63 characters of a-z, "
+		      "0-9, '_' and '-'; or a path with a '/')",
+		      y_quote(src_v, q, sizeof(q)));
+		return;
+	} else {
+		if (!(sc->name = y_strdup(c, src)))
+			return;
+		base = sc->name;
+	}
+	if (!*base || strcmp(base, "..") == 0) {
+		y_err(c, src_v, "secret source '%s' must name a file",
+		      y_quote(src_v, q, sizeof(q)));
+		return;
+	}
+	x = it->type == YNODE_MAPPING ? y_get(it, "target", NULL) : NULL;
+	if (!y_is_null(x)) {
+		const char *t = y_scalar(c, x, "secrets[].target");
+
+		if (!t)
+			return;
+		if (!strchr(t, '/')) {
+			if (!config_valid_name(t)) {
+				y_err(c, x,
+				      "invalid secret target '%s' (a NAME under %s, or an "
+				      "absolute path)",
+				      y_quote(x, q, sizeof(q)), SPEC_SECRETS_DIR_INSIDE);
+				return;
+			}
+			base = t;
+		} else if (!clean_abs_path(t) || strcmp(t, "/") == 0 || t[strlen(t) - 1] == '/') {
+			y_err(c, x,
+			      "secret target '%s' must be a NAME or an absolute path to a file "
+			      "without '..'",
+			      y_quote(x, q, sizeof(q)));
+			return;
+		} else {
+			if (!(sc->target = path_join_clean(c, "/", t)))
+				return;
+			base = NULL;
+		}
+	}
+	if (base && asprintf(&sc->target, "%s/%s", SPEC_SECRETS_DIR_INSIDE, base) < 0) {
+		sc->target = NULL;
+		c->oom = true;
+		return;
+	}
+	*ok = true;
+	if (it->type != YNODE_MAPPING)
+		return;
+	x = y_get(it, "uid", NULL);
+	if (!y_is_null(x) && !y_uint(c, x, "secrets[].uid", 0, UINT32_MAX - 1, &u))
+		*ok = false;
+	else if (!y_is_null(x))
+		sc->uid = (uint32_t)u;
+	x = y_get(it, "gid", NULL);
+	if (!y_is_null(x) && !y_uint(c, x, "secrets[].gid", 0, UINT32_MAX - 1, &u))
+		*ok = false;
+	else if (!y_is_null(x))
+		sc->gid = (uint32_t)u;
+	x = y_get(it, "mode", NULL);
+	if (!y_is_null(x)) {
+		const char *m = y_scalar(c, x, "secrets[].mode");
+
+		if (!m) {
+			*ok = false;
+		} else if (!parse_mode(m, &sc->mode)) {
+			y_err(c, x,
+			      "'secrets[].mode' must be octal permissions up to 0777 (like "
+			      "0440), not '%s'",
+			      y_quote(x, q, sizeof(q)));
+			*ok = false;
+		}
+	}
+}
+
+static void secret_clear(struct spec_secret *sc)
+{
+	free(sc->name);
+	free(sc->source);
+	free(sc->target);
+	*sc = (struct spec_secret){ 0 };
+}
+
+static void parse_secrets(struct sp *p, const struct ynode *key, const struct ynode *v)
+{
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+
+	if (v->type == YNODE_SCALAR) {
+		char q[80];
+
+		y_err(c, v, "'secrets' must be a list; write secrets: [%s]",
+		      y_quote(v, q, sizeof(q)));
+		return;
+	}
+	if (!y_want(c, v, YNODE_SEQUENCE, "secrets"))
+		return;
+	if (v->n > SPEC_MAX_SECRETS) {
+		y_err(c, v, "'secrets' has too many items (at most %d)", SPEC_MAX_SECRETS);
+		return;
+	}
+	p->secrets_key = key;
+	s->secrets = calloc(v->n ? v->n : 1, sizeof(*s->secrets));
+	if (!s->secrets) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < v->n && !c->oom; i++) {
+		struct spec_secret *sc = &s->secrets[s->nsecrets];
+		bool ok, dup = false;
+
+		parse_secret(p, v->items[i], sc, &ok);
+		for (size_t j = 0; ok && j < s->nsecrets && !dup; j++) {
+			if (strcmp(s->secrets[j].target, sc->target) == 0) {
+				y_err(c, v->items[i],
+				      "duplicate secret target '%s' (first at line %d, column %d)",
+				      sc->target, s->secrets[j].line, s->secrets[j].column);
+				dup = true;
+			}
+		}
+		if (!ok || dup)
+			secret_clear(sc);
+		else
+			s->nsecrets++;
+	}
+}
+
+static void parse_profiles(struct sp *p, const struct ynode *v)
+{
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	char q[80];
+
+	if (v->type == YNODE_SCALAR) {
+		y_err(c, v, "'profiles' must be a list of names; write profiles: [%s]",
+		      y_quote(v, q, sizeof(q)));
+		return;
+	}
+	if (!y_want(c, v, YNODE_SEQUENCE, "profiles"))
+		return;
+	if (v->n > SPEC_MAX_PROFILES) {
+		y_err(c, v, "'profiles' has too many items (at most %d)", SPEC_MAX_PROFILES);
+		return;
+	}
+	s->profiles = calloc(v->n + 1, sizeof(*s->profiles));
+	if (!s->profiles) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ynode *it = v->items[i];
+		bool dup = false;
+
+		if (it->type != YNODE_SCALAR || y_is_null(it) || !config_valid_name(it->value)) {
+			y_err(c, it,
+			      "invalid profile name '%s' (1-63 characters of a-z, 0-9, '_' and "
+			      "'-', starting with a letter or digit)",
+			      y_quote(it, q, sizeof(q)));
+			continue;
+		}
+		for (size_t j = 0; j < i && !dup; j++) {
+			const struct ynode *o = v->items[j];
+
+			if (o->type == YNODE_SCALAR && strcmp(o->value, it->value) == 0) {
+				y_err(c, it,
+				      "profile '%s' listed twice (first at line %d, column %d)",
+				      it->value, o->line, o->column);
+				dup = true;
+			}
+		}
+		if (!dup && !(s->profiles[s->nprofiles++] = y_strdup(c, it->value)))
+			return;
+	}
+}
+
 /* Checks between fields, once every field is parsed. */
 static void cross_checks(struct sp *p)
 {
@@ -1697,6 +2080,9 @@ static void cross_checks(struct sp *p)
 			      "'image', 'rootfs', 'mounts' and 'readonly_rootfs' need the 'mount' "
 			      "namespace");
 	}
+	if (p->secrets_key && !(s->isolation.namespaces & SPEC_NS_MOUNT))
+		y_err(c, p->secrets_key,
+		      "secrets are mounted on a private tmpfs: they need the mount namespace");
 	if (p->user_map_v && !p->image_key && !p->rootfs_key)
 		y_err(c, p->user_map_v,
 		      "isolation.user needs an 'image' or a 'rootfs' (the host's own files would "
@@ -1720,11 +2106,15 @@ static void cross_checks(struct sp *p)
  * Parse one service. Returns it even when it has errors (*bad is set), so
  * that depends_on in other services still resolves; NULL only on ENOMEM.
  */
-static struct service_spec *parse_service(struct yctx *c, const char *file, const struct ynode *key,
-					  const struct ynode *v, struct pos **deppos, bool *bad)
+static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
+					  const struct ynode *key, const struct ynode *v,
+					  struct pos **deppos, bool *bad)
 {
+	const char *file = c->file;
 	struct service_spec *s = calloc(1, sizeof(*s));
-	struct sp p = { .c = c, .s = s, .name = key->value, .name_key = key };
+	struct sp p = {
+		.c = c, .s = s, .name = key->value, .name_key = key, .dir = f->dir, .late = f->late
+	};
 	size_t errors_before = c->nerrors;
 	const struct ynode *x, *k;
 	char q[80], where[96];
@@ -1836,6 +2226,18 @@ static struct service_spec *parse_service(struct yctx *c, const char *file, cons
 	x = y_get(v, "ports", &k);
 	if (!y_is_null(x))
 		parse_ports(&p, k, x);
+	x = y_get(v, "environment_file", NULL);
+	if (!y_is_null(x))
+		parse_environment_files(&p, x);
+	x = y_get(v, "secrets", &k);
+	if (!y_is_null(x))
+		parse_secrets(&p, k, x);
+	x = y_get(v, "enabled", NULL);
+	if (!y_is_null(x))
+		y_bool(c, x, "enabled", &s->enabled);
+	x = y_get(v, "profiles", NULL);
+	if (!y_is_null(x))
+		parse_profiles(&p, x);
 	cross_checks(&p);
 
 done:
@@ -1871,13 +2273,37 @@ static int loader_add(struct loader *l, struct service_spec *s, struct pos *depp
 	return 0;
 }
 
+/* The absolute directory of a spec file ("-" and bare names: the working directory). */
+static char *spec_dir(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char *cwd, *dir;
+
+	if (slash == file)
+		return strdup("/");
+	if (slash && file[0] == '/')
+		return strndup(file, (size_t)(slash - file));
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return strdup("/");
+	if (!slash)
+		return cwd;
+	if (asprintf(&dir, "%s/%.*s", cwd, (int)(slash - file), file) < 0)
+		dir = NULL;
+	free(cwd);
+	return dir;
+}
+
 static void parse_file_buffer(struct loader *l, const char *file, const char *buf, size_t len)
 {
 	static const char *const top_keys[] = { "services", NULL };
 	struct yctx c = { .file = file, .errs = l->errs, .host = l->host };
+	struct config_errors late = { 0 };
+	struct pfile f = { .late = &late };
 	size_t from = l->errs->n;
 	const struct ynode *services, *k;
 	struct ytree t;
+	char *dir = NULL;
 	int r;
 
 	l->seq++;
@@ -1887,6 +2313,11 @@ static void parse_file_buffer(struct loader *l, const char *file, const char *bu
 		if (r == -ENOMEM)
 			l->oom = true;
 		return;
+	}
+	f.dir = dir = spec_dir(file);
+	if (!dir) {
+		c.oom = true;
+		goto out;
 	}
 	if (y_is_null(t.root))
 		goto out;
@@ -1918,7 +2349,7 @@ static void parse_file_buffer(struct loader *l, const char *file, const char *bu
 			y_err(&c, pr->key, "too many services (at most %d)", SPEC_MAX_SERVICES);
 			break;
 		}
-		s = parse_service(&c, file, pr->key, pr->value, &deppos, &bad);
+		s = parse_service(&c, &f, pr->key, pr->value, &deppos, &bad);
 		if (!s)
 			c.oom = true;
 		else if (loader_add(l, s, deppos, bad) < 0) {
@@ -1935,6 +2366,11 @@ out:
 	}
 	l->nerrors += c.nerrors;
 	y_sort_diags(l->errs, from);
+	for (size_t i = 0; i < late.n; i++)
+		config_errors_add(l->errs, late.diags[i].file, late.diags[i].line,
+				  late.diags[i].column, "%s", late.diags[i].message);
+	config_errors_clear(&late);
+	free(dir);
 	ytree_free(&t);
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -526,6 +527,49 @@ static void check_registry_images(const struct spec_set *set)
 	assert_int_equal(spec_set_find(set, "f")->pull, PULL_ALWAYS);
 }
 
+static void check_secrets(const struct spec_set *set)
+{
+	const struct service_spec *s = spec_set_find(set, "web");
+	char *cwd = getcwd(NULL, 0), *want;
+
+	assert_non_null(s);
+	assert_non_null(cwd);
+	assert_int_equal(s->nsecrets, 5);
+	assert_string_equal(s->secrets[0].name, "db_pass");
+	assert_null(s->secrets[0].source);
+	assert_string_equal(s->secrets[0].target, "/run/secrets/db_pass");
+	assert_int_equal(s->secrets[0].mode, 0400);
+	assert_int_equal(s->secrets[0].uid, SPEC_SECRET_ID_UNSET);
+	assert_int_equal(s->secrets[0].gid, SPEC_SECRET_ID_UNSET);
+	assert_int_equal(s->secrets[0].line, 5);
+	assert_int_equal(s->secrets[0].column, 9);
+	assert_null(s->secrets[1].name);
+	assert_true(asprintf(&want, "%s/certs/tls.key", strcmp(cwd, "/") ? cwd : "") > 0);
+	assert_string_equal(s->secrets[1].source, want);
+	assert_string_equal(s->secrets[1].target, "/etc/tls/key");
+	assert_int_equal(s->secrets[1].uid, 0);
+	assert_int_equal(s->secrets[1].gid, 101);
+	assert_int_equal(s->secrets[1].mode, 0440);
+	assert_string_equal(s->secrets[2].name, "api");
+	assert_string_equal(s->secrets[2].target, "/run/secrets/api_token");
+	assert_int_equal(s->secrets[2].mode, 0440); /* 0440 as a YAML 1.1 int, read as octal */
+	assert_string_equal(s->secrets[3].source, "/abs/x.pem");
+	assert_string_equal(s->secrets[3].target, "/run/secrets/x.pem");
+	assert_int_equal(s->secrets[3].mode, 0600);
+	assert_string_equal(s->secrets[4].source, "/abs/y");
+	assert_string_equal(s->secrets[4].target, "/run/secrets/y");
+	assert_false(s->enabled);
+	assert_int_equal(s->nprofiles, 2);
+	assert_string_equal(s->profiles[0], "debug");
+	assert_string_equal(s->profiles[1], "tools");
+	assert_null(s->profiles[2]);
+	assert_true(spec_set_find(set, "db")->enabled);
+	assert_null(spec_set_find(set, "db")->profiles);
+	assert_int_equal(spec_set_find(set, "db")->nsecrets, 0);
+	free(want);
+	free(cwd);
+}
+
 #define SVC "services:\n  web:\n    command: [/bin/web]\n"
 #define NET SVC "    isolation: {network: backend}\n"
 
@@ -827,6 +871,20 @@ static const struct spec_case cases[] = {
 	  {},
 	  NULL },
 
+	{ "secrets, enabled and profiles",
+	  SVC "    secrets:\n"
+	      "      - db_pass\n"
+	      "      - {source: ./certs/tls.key, target: /etc/tls/key, uid: 0, gid: 101,\n"
+	      "         mode: \"0440\"}\n"
+	      "      - {source: api, target: api_token, mode: 0440}\n"
+	      "      - {source: /abs/x.pem, mode: 0o600}\n"
+	      "      - /abs/z/../y\n"
+	      "    enabled: no\n"
+	      "    profiles: [debug, tools]\n"
+	      "  db: {command: [d]}\n",
+	  0,
+	  { { 0 } },
+	  check_secrets },
 	/* Bad specs: exact positions. */
 	{ "unknown key with hint",
 	  SVC "    imgae: /x\n",
@@ -1383,6 +1441,56 @@ static const struct spec_case cases[] = {
 	  SVC "    resources: {oom_score_adj: 99999999999999999999999}\n",
 	  1,
 	  { { 4, 32, "from -1000 to 1000" } } },
+	{ "bad secrets",
+	  SVC "    secrets:\n"
+	      "      - a\n"
+	      "      - {source: b, target: a}\n"
+	      "      - {source: c, mode: 0800}\n"
+	      "      - {source: d, uid: -1, gid: 4294967295}\n"
+	      "      - {target: x}\n"
+	      "      - {source: \"Bad Name\"}\n"
+	      "      - {source: e, target: /a/../b}\n"
+	      "      - [x]\n"
+	      "      - {source: f, target: /run/secrets/a, owner: 1}\n"
+	      "      - {source: g/}\n",
+	  11,
+	  { { 6, 9, "duplicate secret target '/run/secrets/a' (first at line 5, column 9)" },
+	    { 7, 27, "'secrets[].mode' must be octal permissions up to 0777" },
+	    { 8, 26, "'secrets[].uid' must not be negative" },
+	    { 8, 35, "'secrets[].gid' must be between 0 and 4294967294" },
+	    { 9, 9, "a secret needs a 'source'" },
+	    { 10, 18, "invalid secret name 'Bad Name'" },
+	    { 11, 29, "secret target '/a/../b' must be a NAME or an absolute path" },
+	    { 12, 9, "items of 'secrets' must be NAME or {source: ..., target: ...}" },
+	    { 13, 9, "duplicate secret target '/run/secrets/a' (first at line 5, column 9)" },
+	    { 13, 45, "unknown key 'owner'" },
+	    { 14, 18, "secret source 'g/' must name a file, not a directory" } } },
+	{ "secrets need the mount namespace",
+	  SVC "    isolation: {namespaces: [pid, net]}\n"
+	      "    secrets: [a]\n",
+	  1,
+	  { { 5, 5, "secrets are mounted on a private tmpfs: they need the mount namespace" } } },
+	{ "secrets as a string",
+	  SVC "    secrets: a\n",
+	  1,
+	  { { 4, 14, "'secrets' must be a list; write secrets: [a]" } } },
+	{ "bad profiles and enabled",
+	  SVC "    profiles: [debug, Debug, debug, {x: 1}]\n"
+	      "    enabled: maybe\n",
+	  4,
+	  { { 4, 23, "invalid profile name 'Debug'" },
+	    { 4, 30, "profile 'debug' listed twice (first at line 4, column 16)" },
+	    { 4, 37, "invalid profile name" },
+	    { 5, 14, "'enabled'" } } },
+	{ "profiles as a string",
+	  SVC "    profiles: debug\n",
+	  1,
+	  { { 4, 15, "'profiles' must be a list of names; write profiles: [debug]" } } },
+	{ "environment_file not a path",
+	  SVC "    environment_file: [\"-\", {a: b}]\n",
+	  2,
+	  { { 4, 24, "'environment_file' items must be paths, not empty" },
+	    { 4, 29, "environment_file" } } },
 };
 /* Percentages without host memory are errors. */
 static void test_percent_without_host(void **state)
@@ -1743,6 +1851,109 @@ static void test_dir_errors_everywhere(void **state)
 	}
 	free(a);
 	free(b);
+}
+
+/* environment_file: paths against the spec's directory, read at parse time. */
+static void test_envfiles(void **state)
+{
+	const char *d = *state;
+	char *spec, *bad, *big, *want;
+	char msg[600];
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+	const struct service_spec *s;
+	FILE *f;
+
+	free(write_file(d, "app.env", "A=1\n# comment\nB=\"two\"\n"));
+	assert_int_equal(mkdir(strcat(strcpy(msg, d), "/sub"), 0700), 0);
+	spec = write_file(d, "web.yaml",
+			  "services:\n"
+			  "  web:\n"
+			  "    command: [w]\n"
+			  "    environment_file: [app.env, -missing.env, ./sub/../app.env]\n"
+			  "  api:\n"
+			  "    command: [a]\n"
+			  "    environment_file: sub/../app.env\n");
+	assert_int_equal(config_load_specs(d, &host8g, &set, &e), 0);
+	s = spec_set_find(set, "web");
+	assert_non_null(s);
+	assert_int_equal(s->nenvironment_files, 3);
+	assert_true(asprintf(&want, "%s/app.env", d) > 0);
+	assert_string_equal(s->environment_files[0].path, want);
+	assert_false(s->environment_files[0].optional);
+	assert_int_equal(s->environment_files[0].line, 4);
+	assert_int_equal(s->environment_files[0].column, 24);
+	assert_true(s->environment_files[1].optional);
+	assert_non_null(strstr(s->environment_files[1].path, "/missing.env"));
+	assert_string_equal(s->environment_files[2].path, want);
+	s = spec_set_find(set, "api");
+	assert_int_equal(s->nenvironment_files, 1);
+	assert_string_equal(s->environment_files[0].path, want);
+	set = spec_set_free(set);
+	free(want);
+
+	/* A missing file, a line without '=', a file of 10 MB. */
+	bad = write_file(d, "bad.env", "A=1\nJUSTAWORD\n");
+	assert_true(asprintf(&big, "%s/big.env", d) > 0);
+	f = fopen(big, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 10 * 1024; i++)
+		fprintf(f, "K%04d=%01018d\n", i % 10000, 0);
+	fclose(f);
+	free(write_file(d, "web.yaml",
+			"services:\n"
+			"  web:\n"
+			"    command: [w]\n"
+			"    environment_file: [nofile.env, bad.env, big.env]\n"));
+	set = (struct spec_set *)(uintptr_t)1;
+	assert_int_equal(config_load_specs(d, &host8g, &set, &e), -EINVAL);
+	assert_null(set);
+	if (e.n != 3) {
+		dump(&e);
+		fail();
+	}
+	assert_string_equal(e.diags[0].file, spec);
+	assert_int_equal(e.diags[0].line, 4);
+	assert_int_equal(e.diags[0].column, 24);
+	snprintf(msg, sizeof(msg),
+		 "environment_file '%s/nofile.env': no such file (write '-nofile.env' if it may "
+		 "be missing)",
+		 d);
+	assert_string_equal(e.diags[0].message, msg);
+	assert_string_equal(e.diags[1].file, spec);
+	assert_int_equal(e.diags[1].line, 4);
+	assert_int_equal(e.diags[1].column, 45);
+	assert_non_null(strstr(e.diags[1].message, "/big.env': file too large"));
+	/* The env file's own line comes after the spec file's diagnostics. */
+	assert_string_equal(e.diags[2].file, bad);
+	assert_int_equal(e.diags[2].line, 2);
+	assert_non_null(strstr(e.diags[2].message, "'JUSTAWORD' has no '='"));
+	config_errors_clear(&e);
+	free(spec);
+	free(bad);
+	free(big);
+}
+
+static void test_secrets_limit(void **state)
+{
+	char *y = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&y, &len);
+	struct config_errors e = { 0 };
+	struct spec_set *set;
+
+	(void)state;
+	assert_non_null(f);
+	fputs("services:\n  web:\n    command: [w]\n    secrets:\n", f);
+	for (int i = 0; i <= SPEC_MAX_SECRETS; i++)
+		fprintf(f, "      - s%d\n", i);
+	fclose(f);
+	assert_int_equal(config_parse_specs_buffer("t.yaml", y, len, &host8g, &set, &e), -EINVAL);
+	expect_diags(
+	    &e, "t.yaml", 1,
+	    (const struct want[]){ { 5, 7, "'secrets' has too many items (at most 64)" } });
+	config_errors_clear(&e);
+	free(y);
 }
 
 static void test_missing_and_oversized(void **state)
@@ -2588,6 +2799,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dir_cross_file, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_dir_errors_everywhere, dir_setup,
 						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_envfiles, dir_setup, dir_teardown),
+		cmocka_unit_test(test_secrets_limit),
 		cmocka_unit_test_setup_teardown(test_missing_and_oversized, dir_setup,
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_dir_and_null_errs, dir_setup,
