@@ -66,9 +66,8 @@ static unsigned anchor_hash(const char *s)
 	return h % ANCHOR_BUCKETS;
 }
 
-static struct ynode *node_new(struct builder *b, enum ynode_type type, const yaml_mark_t *m)
+struct ynode *ytree_node_new(struct ytree *t, enum ynode_type type, int line, int column)
 {
-	struct ytree *t = b->t;
 	struct ynode *n;
 
 	if (t->nall == t->capall) {
@@ -84,11 +83,16 @@ static struct ynode *node_new(struct builder *b, enum ynode_type type, const yam
 	if (!n)
 		return NULL;
 	n->type = type;
-	n->line = mark_line(m);
-	n->column = mark_col(m);
+	n->line = line;
+	n->column = column;
 	n->weight = 1;
 	t->all[t->nall++] = n;
 	return n;
+}
+
+static struct ynode *node_new(struct builder *b, enum ynode_type type, const yaml_mark_t *m)
+{
+	return ytree_node_new(b->t, type, mark_line(m), mark_col(m));
 }
 
 /* Attach child to the innermost open collection (or make it the root). */
@@ -317,6 +321,7 @@ static int handle_event(struct builder *b, yaml_event_t *ev)
 		n->value[ev->data.scalar.length] = '\0';
 		n->len = ev->data.scalar.length;
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag;
+		n->one_line = ev->end_mark.line == ev->start_mark.line;
 		break;
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:

@@ -27,6 +27,7 @@ struct ynode {
 	size_t weight; /* nodes in this subtree, aliases expanded */
 	bool open; /* still being built: an alias to it would recurse */
 	bool plain; /* scalar: plain style, no tag (may be null/bool) */
+	bool one_line; /* scalar: starts and ends on the same line */
 	char *value; /* scalar, NUL-terminated */
 	size_t len;
 	struct ynode **items; /* sequence */
@@ -45,6 +46,8 @@ struct ytree {
 int ytree_parse(struct ytree *t, const char *file, const char *buf, size_t len,
 		struct config_errors *errs);
 void ytree_free(struct ytree *t);
+/* A new empty node owned by t (freed by ytree_free), or NULL on ENOMEM. */
+struct ynode *ytree_node_new(struct ytree *t, enum ynode_type type, int line, int column);
 
 /* Read a whole file, checking its size before reading. 0 or -errno (+diag). */
 int config_read_file(const char *path, char **buf, size_t *len, struct config_errors *errs);
