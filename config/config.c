@@ -15,7 +15,18 @@
  *     A mapping without `services` is an error.
  *   - Names match [a-z0-9][a-z0-9_-]{0,62} and are unique across all files
  *     (the error points at the second one and names the first). At most
- *     4096 services.
+ *     4096 services. '@' is kept for instances: `instances: N` (1..256) or
+ *     a list of distinct names makes NAME@1..NAME@N (NAME@a...), each
+ *     parsed from the entry with ${instance} set; default hostname
+ *     NAME-INSTANCE. depends_on a template means all its instances; no
+ *     service may take a template's name.
+ *   - `include: [PATH, ...]` at the top level (files, or directories read
+ *     as above; relative to the including file; 16 levels). Every file is
+ *     read once per load; an include cycle is an error naming both places.
+ *     At most 1024 files in all.
+ *   - Every service's value is interpolated (${VAR}, compose's rules, see
+ *     interp.c): the reader's environment, then the .env beside the specs
+ *     (DIR/.env for a directory, the file's directory's for a file).
  *   - A key with an empty (null) value is the same as leaving it out.
  *   - Unknown keys and duplicate keys are errors, in every mapping.
  *   - Limits: nesting 32 levels, scalars 64 KiB, 200000 nodes per file

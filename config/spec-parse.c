@@ -29,6 +29,8 @@
 #define SPEC_MAX_PORTS_TOTAL 1024 /* published ports per service, ranges counted out */
 #define SPEC_MAX_ENVFILES 64
 #define SPEC_MAX_PROFILES 64
+#define SPEC_MAX_INSTANCES 256
+#define CONFIG_MAX_INCLUDE_DEPTH 16 /* files including files */
 
 struct pos {
 	int line, column;
@@ -42,6 +44,20 @@ struct pservice {
 	bool bad; /* had errors: kept only so names resolve */
 };
 
+/* A spec file being read, with the include it is following. */
+struct incframe {
+	const char *file;
+	struct pos at; /* the 'include' item being followed */
+	bool known; /* dev and ino are set (not a buffer) */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct fileid {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct loader {
 	const struct config_host *host;
 	struct config_errors *errs;
@@ -50,15 +66,21 @@ struct loader {
 	size_t nerrors;
 	int io_error; /* first -errno from reading a path */
 	bool oom;
+	char **dotenv; /* the .env beside the specs, for ${VAR} */
+	struct fileid *files; /* every file read, so each is read once */
+	size_t nfiles;
+	struct incframe stack[CONFIG_MAX_INCLUDE_DEPTH + 2]; /* files being read */
+	size_t depth;
 };
 
 static const char *const service_keys[] = {
-	"image",       "rootfs",	   "command",  "environment", "user",
-	"working_dir", "hostname",	   "class",    "init",	      "resources",
-	"isolation",   "restart",	   "ready",    "watchdog",    "depends_on",
-	"stop",	       "on_oom",	   "pressure", "persist",     "ports",
-	"pull",	       "environment_file", "secrets",  "enabled",     "profiles",
-	NULL,
+	"image",    "rootfs",		"command",    "environment",
+	"user",	    "working_dir",	"hostname",   "class",
+	"init",	    "resources",	"isolation",  "restart",
+	"ready",    "watchdog",		"depends_on", "stop",
+	"on_oom",   "pressure",		"persist",    "ports",
+	"pull",	    "environment_file", "secrets",    "enabled",
+	"profiles", "instances",	NULL,
 };
 static const char *const class_names[] = { "standard", "critical", "batch", NULL };
 static const char *const restart_names[] = { "on-failure", "always", "never", NULL };
@@ -172,6 +194,8 @@ static void spec_defaults(struct service_spec *s)
 struct pfile {
 	const char *dir; /* absolute directory of the file: relative paths start here */
 	struct config_errors *late; /* diagnostics in other files, added after the file's own */
+	struct ytree *t; /* owns interpolated nodes */
+	const struct yvars *vars; /* ${VAR} values; instance set per instance */
 };
 
 /* Per-service parse state: nodes the cross-field checks point at. */
@@ -1560,7 +1584,7 @@ static void parse_depends_on(struct sp *p, const struct ynode *v)
 			      y_kind(it));
 			continue;
 		}
-		if (!config_valid_name(it->value)) {
+		if (!config_valid_service_name(it->value)) {
 			y_err(c, it, "invalid service name '%s' in 'depends_on'",
 			      y_quote(it, q, sizeof(q)));
 			continue;
@@ -2103,12 +2127,39 @@ static void cross_checks(struct sp *p)
 }
 
 /*
- * Parse one service. Returns it even when it has errors (*bad is set), so
- * that depends_on in other services still resolves; NULL only on ENOMEM.
+ * An instance's default hostname, TEMPLATE-INSTANCE made a valid hostname:
+ * '_' becomes '-', at most 64 characters, no '-' at the end.
+ */
+static char *instance_hostname(struct yctx *c, const char *tmpl, const char *inst)
+{
+	char *h;
+	size_t n;
+
+	if (asprintf(&h, "%.64s-%.64s", tmpl, inst) < 0) {
+		c->oom = true;
+		return NULL;
+	}
+	for (char *q = h; *q; q++)
+		if (*q == '_')
+			*q = '-';
+	n = strlen(h) < 64 ? strlen(h) : 64;
+	while (n > 0 && h[n - 1] == '-')
+		n--;
+	h[n] = '\0';
+	return h;
+}
+
+/*
+ * Parse one service: key names it (the template of an instance when inst
+ * is set), v is its value after interpolation. stub: v could not be
+ * interpolated; only the name is kept. Returns it even when it has errors
+ * (*bad is set), so that depends_on in other services still resolves; NULL
+ * only on ENOMEM.
  */
 static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
-					  const struct ynode *key, const struct ynode *v,
-					  struct pos **deppos, bool *bad)
+					  const struct ynode *key, const char *inst,
+					  const struct ynode *v, bool stub, struct pos **deppos,
+					  bool *bad)
 {
 	const char *file = c->file;
 	struct service_spec *s = calloc(1, sizeof(*s));
@@ -2117,7 +2168,7 @@ static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
 	};
 	size_t errors_before = c->nerrors;
 	const struct ynode *x, *k;
-	char q[80], where[96];
+	char q[80], where[200];
 	uint64_t u;
 	int e;
 
@@ -2127,16 +2178,33 @@ static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
 		return NULL;
 	}
 	spec_defaults(s);
-	s->name = y_strdup(c, key->value);
+	if (inst) {
+		if (asprintf(&s->name, "%s@%s", key->value, inst) < 0) {
+			s->name = NULL;
+			c->oom = true;
+		}
+		s->template_name = y_strdup(c, key->value);
+		s->instance = y_strdup(c, inst);
+		p.name = s->name ? s->name : key->value;
+	} else {
+		s->name = y_strdup(c, key->value);
+	}
 	s->file = y_strdup(c, file);
 	s->line = key->line;
 	s->column = key->column;
-	if (!config_valid_name(key->value))
+	if (strchr(key->value, '@'))
+		y_err(c, key,
+		      "invalid service name '%s': '@' is reserved for instances: use 'instances:'",
+		      y_quote(key, q, sizeof(q)));
+	else if (!config_valid_name(key->value))
 		y_err(c, key,
 		      "invalid service name '%s' (1-63 characters of a-z, 0-9, '_' and '-', "
 		      "starting with a letter or digit)",
 		      y_quote(key, q, sizeof(q)));
-	snprintf(where, sizeof(where), "in service '%s'", y_quote(key, q, sizeof(q)));
+	snprintf(where, sizeof(where), "in service '%s%s%s'", y_quote(key, q, sizeof(q)),
+		 inst ? "@" : "", inst ? inst : "");
+	if (stub)
+		goto done;
 
 	if (!y_is_null(v) && v->type != YNODE_MAPPING) {
 		y_err(c, v, "service '%s' must be a mapping, not %s", y_quote(key, q, sizeof(q)),
@@ -2239,6 +2307,18 @@ static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
 	if (!y_is_null(x))
 		parse_profiles(&p, x);
 	cross_checks(&p);
+	if (inst && !s->hostname && !c->oom)
+		s->hostname = instance_hostname(c, key->value, inst);
+	if (!c->oom) {
+		/* paddockctl cat: the service as it was read, after interpolation */
+		char *body = v ? y_emit(v, 2) : strdup("");
+
+		if (!body || asprintf(&s->effective, "%s:\n%s", s->name ? s->name : "", body) < 0) {
+			s->effective = NULL;
+			c->oom = true;
+		}
+		free(body);
+	}
 
 done:
 	if (!c->oom && s->ndepends_on > 0) {
@@ -2273,6 +2353,163 @@ static int loader_add(struct loader *l, struct service_spec *s, struct pos *depp
 	return 0;
 }
 
+/* instances: N (1..SPEC_MAX_INSTANCES) or a list of distinct names. */
+static bool parse_instances(struct yctx *c, const struct ynode *v, char ***out, size_t *n)
+{
+	char q[80];
+	char **names;
+	uint64_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (v->type == YNODE_SCALAR) {
+		if (!y_uint(c, v, "instances", 1, SPEC_MAX_INSTANCES, &count))
+			return false;
+	} else if (!y_want(c, v, YNODE_SEQUENCE, "instances")) {
+		return false;
+	} else if (v->n == 0 || v->n > SPEC_MAX_INSTANCES) {
+		y_err(c, v, "'instances' must list 1 to %d names", SPEC_MAX_INSTANCES);
+		return false;
+	}
+	names = calloc((count ? count : v->n) + 1, sizeof(*names));
+	if (!names) {
+		c->oom = true;
+		return false;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (asprintf(&names[i], "%zu", i + 1) < 0) {
+			names[i] = NULL;
+			c->oom = true;
+			config_strv_free(names);
+			return false;
+		}
+		(*n)++;
+	}
+	for (size_t i = 0; !count && i < v->n; i++) {
+		const struct ynode *it = v->items[i];
+		bool dup = false;
+
+		if (it->type != YNODE_SCALAR || y_is_null(it) || !config_valid_name(it->value)) {
+			y_err(c, it,
+			      "invalid instance name '%s' (1-63 characters of a-z, 0-9, '_' and "
+			      "'-', starting with a letter or digit)",
+			      y_quote(it, q, sizeof(q)));
+			continue;
+		}
+		for (size_t j = 0; j < i && !dup; j++) {
+			const struct ynode *o = v->items[j];
+
+			if (o->type == YNODE_SCALAR && strcmp(o->value, it->value) == 0) {
+				y_err(c, it,
+				      "instance '%s' listed twice (first at line %d, column %d)",
+				      it->value, o->line, o->column);
+				dup = true;
+			}
+		}
+		if (!dup && !(names[(*n)++] = y_strdup(c, it->value)))
+			break;
+	}
+	*out = names;
+	if (c->oom || (!count && *n != v->n)) {
+		config_strv_free(names);
+		*out = NULL;
+		*n = 0;
+		return false;
+	}
+	return true;
+}
+
+/* Parse and add one service (or one instance of it); false on ENOMEM. */
+static bool add_one(struct loader *l, struct yctx *c, const struct pfile *f,
+		    const struct ynode *key, const char *inst, const struct ynode *v, bool stub,
+		    bool *bad)
+{
+	struct yvars vars = *f->vars;
+	struct service_spec *s;
+	struct pos *deppos;
+
+	vars.instance = inst;
+	if (!stub && !y_is_null(v)) {
+		size_t before = c->nerrors;
+		const struct ynode *iv = y_interpolate(c, f->t, v, &vars);
+
+		if (c->oom)
+			return false;
+		if (!iv || c->nerrors != before)
+			stub = true;
+		else
+			v = iv;
+	}
+	s = parse_service(c, f, key, inst, v, stub, &deppos, bad);
+	*bad = *bad || stub;
+	if (!s)
+		return false;
+	if (loader_add(l, s, deppos, *bad) < 0) {
+		service_spec_free(s);
+		free(deppos);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * One entry of 'services': a service, or with 'instances' one service per
+ * instance, each from the entry's value interpolated with ${instance} set.
+ * Once an instance had errors, the later ones are parsed without reporting
+ * (they would repeat the same errors at the same places). False to stop:
+ * ENOMEM or too many services.
+ */
+static bool add_services(struct loader *l, struct yctx *c, const struct pfile *f,
+			 const struct ypair *pr)
+{
+	const struct ynode *iv = NULL, *ik;
+	struct config_errors scratch = { 0 }, scratch_late = { 0 };
+	struct yctx quiet = *c;
+	struct pfile qf = *f;
+	char **insts = NULL;
+	size_t ninst = 0;
+	bool stub = false, bad = false, ok = true;
+
+	if (pr->value->type == YNODE_MAPPING)
+		iv = y_get(pr->value, "instances", &ik);
+	if (!y_is_null(iv)) {
+		size_t before = c->nerrors;
+
+		iv = y_interpolate(c, f->t, iv, f->vars);
+		if (c->oom)
+			return false;
+		stub = !iv || c->nerrors != before || !parse_instances(c, iv, &insts, &ninst);
+		if (c->oom)
+			return false;
+	}
+	if (ninst == 0) {
+		if (l->n >= SPEC_MAX_SERVICES) {
+			y_err(c, pr->key, "too many services (at most %d)", SPEC_MAX_SERVICES);
+			return false;
+		}
+		return add_one(l, c, f, pr->key, NULL, pr->value, stub, &bad);
+	}
+	quiet.errs = &scratch;
+	qf.late = &scratch_late;
+	for (size_t i = 0; i < ninst && ok; i++) {
+		struct yctx *ci = bad ? &quiet : c;
+		bool b = false;
+
+		if (l->n >= SPEC_MAX_SERVICES) {
+			y_err(c, pr->key, "too many services (at most %d)", SPEC_MAX_SERVICES);
+			ok = false;
+			break;
+		}
+		ok = add_one(l, ci, bad ? &qf : f, pr->key, insts[i], pr->value, false, &b);
+		bad = bad || b;
+		c->oom = c->oom || quiet.oom;
+	}
+	config_errors_clear(&scratch);
+	config_errors_clear(&scratch_late);
+	config_strv_free(insts);
+	return ok && !c->oom;
+}
+
 /* The absolute directory of a spec file ("-" and bare names: the working directory). */
 static char *spec_dir(const char *file)
 {
@@ -2294,14 +2531,73 @@ static char *spec_dir(const char *file)
 	return dir;
 }
 
-static void parse_file_buffer(struct loader *l, const char *file, const char *buf, size_t len)
+/* 'include:' items of one file: absolute paths and where each was written. */
+struct includes {
+	char **paths;
+	struct pos *at;
+	size_t n;
+};
+
+static void includes_free(struct includes *inc)
 {
-	static const char *const top_keys[] = { "services", NULL };
+	for (size_t i = 0; i < inc->n; i++)
+		free(inc->paths[i]);
+	free(inc->paths);
+	free(inc->at);
+	*inc = (struct includes){ 0 };
+}
+
+static void parse_include(struct yctx *c, const char *dir, const struct ynode *v,
+			  struct includes *inc)
+{
+	char q[80];
+
+	if (v->type == YNODE_SCALAR) {
+		y_err(c, v, "'include' must be a list of paths; write include: [%s]",
+		      y_quote(v, q, sizeof(q)));
+		return;
+	}
+	if (!y_want(c, v, YNODE_SEQUENCE, "include"))
+		return;
+	if (v->n > CONFIG_MAX_FILES) {
+		y_err(c, v, "'include' has too many items (at most %d)", CONFIG_MAX_FILES);
+		return;
+	}
+	inc->paths = calloc(v->n + 1, sizeof(*inc->paths));
+	inc->at = calloc(v->n + 1, sizeof(*inc->at));
+	if (!inc->paths || !inc->at) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < v->n && !c->oom; i++) {
+		const struct ynode *it = v->items[i];
+
+		if (it->type != YNODE_SCALAR || y_is_null(it) || it->len == 0) {
+			y_err(c, it, "items of 'include' must be paths, not %s",
+			      it->type == YNODE_SCALAR ? "empty" : y_kind(it));
+			continue;
+		}
+		inc->paths[inc->n] = path_join_clean(c, dir, it->value);
+		if (!inc->paths[inc->n])
+			break;
+		inc->at[inc->n++] = (struct pos){ it->line, it->column };
+	}
+}
+
+/*
+ * Parse one file's text. Its services are added to the loader; the files it
+ * includes are returned in *inc, to be read once this file's tree is freed.
+ */
+static void parse_file_buffer(struct loader *l, const char *file, const char *buf, size_t len,
+			      struct includes *inc)
+{
+	static const char *const top_keys[] = { "services", "include", NULL };
 	struct yctx c = { .file = file, .errs = l->errs, .host = l->host };
 	struct config_errors late = { 0 };
-	struct pfile f = { .late = &late };
+	struct yvars vars = { .env = l->host ? l->host->env : NULL, .dotenv = l->dotenv };
+	struct pfile f = { .late = &late, .vars = &vars };
 	size_t from = l->errs->n;
-	const struct ynode *services, *k;
+	const struct ynode *services, *k, *x;
 	struct ytree t;
 	char *dir = NULL;
 	int r;
@@ -2314,6 +2610,7 @@ static void parse_file_buffer(struct loader *l, const char *file, const char *bu
 			l->oom = true;
 		return;
 	}
+	f.t = &t;
 	f.dir = dir = spec_dir(file);
 	if (!dir) {
 		c.oom = true;
@@ -2327,9 +2624,13 @@ static void parse_file_buffer(struct loader *l, const char *file, const char *bu
 		goto out;
 	}
 	y_check_keys(&c, t.root, "at the top level", top_keys);
+	x = y_get(t.root, "include", NULL);
+	if (!y_is_null(x))
+		parse_include(&c, dir, x, inc);
 	services = y_get(t.root, "services", &k);
 	if (!k) {
-		y_err(&c, t.root, "missing 'services' key at the top level");
+		if (!x)
+			y_err(&c, t.root, "missing 'services' key at the top level");
 		goto out;
 	}
 	if (y_is_null(services))
@@ -2339,24 +2640,11 @@ static void parse_file_buffer(struct loader *l, const char *file, const char *bu
 	y_check_keys(&c, services, "in 'services'", NULL);
 	for (size_t i = 0; i < services->n && !c.oom; i++) {
 		const struct ypair *pr = &services->pairs[i];
-		struct service_spec *s;
-		struct pos *deppos;
-		bool bad;
 
 		if (!y_pair_ok(pr))
 			continue;
-		if (l->n >= SPEC_MAX_SERVICES) {
-			y_err(&c, pr->key, "too many services (at most %d)", SPEC_MAX_SERVICES);
+		if (!add_services(l, &c, &f, pr))
 			break;
-		}
-		s = parse_service(&c, &f, pr->key, pr->value, &deppos, &bad);
-		if (!s)
-			c.oom = true;
-		else if (loader_add(l, s, deppos, bad) < 0) {
-			service_spec_free(s);
-			free(deppos);
-			c.oom = true;
-		}
 	}
 out:
 	if (c.oom) {
@@ -2374,20 +2662,99 @@ out:
 	ytree_free(&t);
 }
 
-static void load_file(struct loader *l, const char *path)
+static void load_path_at(struct loader *l, const char *path, const struct pos *at);
+
+/* Read the files one file includes, each relative to it, depth first. */
+static void follow_includes(struct loader *l, const char *file, struct includes *inc)
 {
+	struct incframe *top = &l->stack[l->depth - 1];
+
+	for (size_t i = 0; i < inc->n && !l->oom; i++) {
+		top->at = inc->at[i];
+		if (l->depth > CONFIG_MAX_INCLUDE_DEPTH) {
+			config_errors_add(l->errs, file, inc->at[i].line, inc->at[i].column,
+					  "include '%s': includes nested deeper than %d files",
+					  inc->paths[i], CONFIG_MAX_INCLUDE_DEPTH);
+			l->nerrors++;
+			continue;
+		}
+		load_path_at(l, inc->paths[i], &inc->at[i]);
+	}
+}
+
+/* Was this file read already in this load? Includes read each file once. */
+static bool seen_file(struct loader *l, const struct stat *st)
+{
+	for (size_t i = 0; i < l->nfiles; i++)
+		if (l->files[i].dev == st->st_dev && l->files[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/* at: where the including file names it (the top of l->stack), or NULL. */
+static void load_file(struct loader *l, const char *path, const struct pos *at)
+{
+	struct includes inc = { 0 };
+	struct incframe *fr;
+	struct stat st;
+	bool known = stat(path, &st) == 0;
 	char *buf;
 	size_t len;
-	int r = config_read_file(path, &buf, &len, l->errs);
+	int r;
 
+	if (known) {
+		for (size_t k = 0; at && k < l->depth; k++) {
+			const struct incframe *o = &l->stack[k], *top = &l->stack[l->depth - 1];
+
+			if (!o->known || o->dev != st.st_dev || o->ino != st.st_ino)
+				continue;
+			if (k + 1 == l->depth)
+				config_errors_add(l->errs, top->file, at->line, at->column,
+						  "include cycle: %s:%d:%d includes %s itself",
+						  top->file, at->line, at->column, path);
+			else
+				config_errors_add(
+				    l->errs, top->file, at->line, at->column,
+				    "include cycle: %s:%d:%d includes %s, which includes %s again "
+				    "at %s:%d:%d",
+				    o->file, o->at.line, o->at.column, l->stack[k + 1].file,
+				    o->file, top->file, at->line, at->column);
+			l->nerrors++;
+			return;
+		}
+		if (seen_file(l, &st))
+			return;
+		if (l->nfiles == CONFIG_MAX_FILES) {
+			config_errors_add(l->errs, path, 0, 0,
+					  "too many spec files (at most %d, included ones counted)",
+					  CONFIG_MAX_FILES);
+			l->nerrors++;
+			return;
+		}
+		if (!l->files && !(l->files = calloc(CONFIG_MAX_FILES, sizeof(*l->files)))) {
+			l->oom = true;
+			return;
+		}
+		l->files[l->nfiles++] = (struct fileid){ st.st_dev, st.st_ino };
+	}
+	r = config_read_file(path, &buf, &len, l->errs);
 	if (r < 0) {
 		l->nerrors++;
 		if (!l->io_error)
 			l->io_error = r;
 		return;
 	}
-	parse_file_buffer(l, path, buf, len);
+	fr = &l->stack[l->depth++];
+	*fr = (struct incframe){ .file = path, .known = known };
+	if (known) {
+		fr->dev = st.st_dev;
+		fr->ino = st.st_ino;
+	}
+	parse_file_buffer(l, path, buf, len, &inc);
 	free(buf);
+	follow_includes(l, path, &inc);
+	includes_free(&inc);
+	l->depth--;
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -2402,7 +2769,7 @@ static bool is_spec_name(const char *name)
 	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".yaml") == 0;
 }
 
-static void load_dir(struct loader *l, const char *dir)
+static void load_dir(struct loader *l, const char *dir, const struct pos *at)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -2453,29 +2820,69 @@ static void load_dir(struct loader *l, const char *dir)
 			free(names[i]);
 			continue;
 		}
-		load_file(l, names[i]);
+		load_file(l, names[i], at);
 		free(names[i]);
 	}
 	free(names);
 }
 
-static void load_path(struct loader *l, const char *path)
+/* A file or a directory; at: where an including file names it, or NULL. */
+static void load_path_at(struct loader *l, const char *path, const struct pos *at)
 {
 	struct stat st;
 
 	if (stat(path, &st) < 0) {
 		int r = -errno;
 
-		config_errors_add(l->errs, path, 0, 0, "cannot access: %s", strerror(-r));
+		if (at) {
+			const struct incframe *top = &l->stack[l->depth - 1];
+
+			config_errors_add(l->errs, top->file, at->line, at->column,
+					  "include '%s': %s", path, strerror(-r));
+		} else {
+			config_errors_add(l->errs, path, 0, 0, "cannot access: %s", strerror(-r));
+		}
 		l->nerrors++;
 		if (!l->io_error)
 			l->io_error = r;
 		return;
 	}
 	if (S_ISDIR(st.st_mode))
-		load_dir(l, path);
+		load_dir(l, path, at);
 	else
-		load_file(l, path);
+		load_file(l, path, at);
+}
+
+/*
+ * A top-level path, with the .env file beside it (DIR/.env for a directory,
+ * the file's directory's .env for a file) giving ${VAR} values.
+ */
+static void load_path(struct loader *l, const char *path)
+{
+	struct stat st;
+	char *dotenv = NULL, *dir = NULL;
+	size_t n;
+	int r;
+
+	config_strv_free(l->dotenv);
+	l->dotenv = NULL;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		dir = strdup(path);
+	else
+		dir = spec_dir(path);
+	if (!dir || asprintf(&dotenv, "%s/.env", dir) < 0) {
+		free(dir);
+		l->oom = true;
+		return;
+	}
+	r = config_envfile_load(dotenv, true, &l->dotenv, &n, l->errs);
+	if (r == -ENOMEM)
+		l->oom = true;
+	if (r < 0)
+		l->nerrors++;
+	free(dotenv);
+	free(dir);
+	load_path_at(l, path, NULL);
 }
 
 static int pservice_cmp(const void *a, const void *b)
@@ -2641,10 +3048,111 @@ static void assign_user_ranges(struct loader *l)
 	free(taken);
 }
 
+/* The instances of template name: [*lo, *hi) of the sorted set, maybe empty. */
+static void instance_range(const struct loader *l, const char *name, size_t *lo, size_t *hi)
+{
+	size_t len = strlen(name), a = 0, b = l->n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		const char *m = l->v[mid].spec->name;
+		int r = strncmp(m, name, len);
+
+		if (r < 0 || (r == 0 && m[len] < '@'))
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = *hi = a;
+	while (*hi < l->n && strncmp(l->v[*hi].spec->name, name, len) == 0 &&
+	       l->v[*hi].spec->name[len] == '@')
+		(*hi)++;
+}
+
+static bool is_template_dep(const struct loader *l, const char *dep, size_t lo, size_t hi)
+{
+	return lo < hi && !strchr(dep, '@') && find_service(l, dep) < 0;
+}
+
+/* Append name to a depends_on list unless it is there already. */
+static void dep_add(struct loader *l, char **deps, struct pos *pos, size_t *n, const char *name,
+		    struct pos at)
+{
+	for (size_t m = 0; m < *n; m++)
+		if (strcmp(deps[m], name) == 0)
+			return;
+	if (!(deps[*n] = strdup(name))) {
+		l->oom = true;
+		return;
+	}
+	pos[(*n)++] = at;
+}
+
+/*
+ * depends_on a template ("web" when the set has web@1, web@2...) means every
+ * instance of it. Also: a service may not take a template's name.
+ */
+static void expand_template_deps(struct loader *l)
+{
+	for (size_t i = 0; i < l->n && !l->oom; i++) {
+		struct service_spec *s = l->v[i].spec;
+		size_t lo, hi, total = 0, n = 0;
+		char **deps;
+		struct pos *pos;
+
+		if (!strchr(s->name, '@')) {
+			instance_range(l, s->name, &lo, &hi);
+			if (lo < hi) {
+				const struct service_spec *o = l->v[lo].spec;
+
+				config_errors_add(l->errs, s->file, s->line, s->column,
+						  "service '%s' has the name of the template of "
+						  "'%s' (%s:%d:%d): rename one of them",
+						  s->name, o->name, o->file, o->line, o->column);
+				l->nerrors++;
+			}
+		}
+		for (size_t j = 0; j < s->ndepends_on; j++) {
+			instance_range(l, s->depends_on[j], &lo, &hi);
+			total += is_template_dep(l, s->depends_on[j], lo, hi) ? hi - lo : 1;
+		}
+		if (total == s->ndepends_on)
+			continue;
+		deps = calloc(total + 1, sizeof(*deps));
+		pos = calloc(total, sizeof(*pos));
+		if (!deps || !pos) {
+			free(deps);
+			free(pos);
+			l->oom = true;
+			return;
+		}
+		for (size_t j = 0; j < s->ndepends_on && !l->oom; j++) {
+			const char *dep = s->depends_on[j];
+
+			instance_range(l, dep, &lo, &hi);
+			if (is_template_dep(l, dep, lo, hi)) {
+				for (size_t k = lo; k < hi; k++)
+					dep_add(l, deps, pos, &n, l->v[k].spec->name,
+						l->v[i].deppos[j]);
+			} else {
+				dep_add(l, deps, pos, &n, dep, l->v[i].deppos[j]);
+			}
+		}
+		config_strv_free(s->depends_on);
+		free(l->v[i].deppos);
+		s->depends_on = deps;
+		s->ndepends_on = n;
+		l->v[i].deppos = pos;
+	}
+}
+
 /* Duplicate names, depends_on targets and cycles, over the whole set. */
 static void cross_file_checks(struct loader *l)
 {
 	struct dfs d = { .l = l };
+	bool reported = false; /* the last duplicate: file (seq) and position */
+	size_t rep_seq = 0;
+	struct pos rep = { 0, 0 };
 	const char **names = NULL;
 	size_t w = 0;
 
@@ -2654,11 +3162,21 @@ static void cross_file_checks(struct loader *l)
 	for (size_t i = 0; i < l->n; i++) {
 		if (w > 0 && strcmp(l->v[w - 1].spec->name, l->v[i].spec->name) == 0) {
 			const struct service_spec *first = l->v[w - 1].spec, *s = l->v[i].spec;
+			bool tmpl = s->template_name && first->template_name;
 
-			config_errors_add(l->errs, s->file, s->line, s->column,
-					  "duplicate service '%s' (first defined at %s:%d:%d)",
-					  s->name, first->file, first->line, first->column);
-			l->nerrors++;
+			/* Two templates clash in every instance: say it once, by template. */
+			if (!tmpl || !reported || rep_seq != l->v[i].seq || rep.line != s->line ||
+			    rep.column != s->column) {
+				config_errors_add(
+				    l->errs, s->file, s->line, s->column,
+				    "duplicate service '%s' (first defined at %s:%d:%d)",
+				    tmpl ? s->template_name : s->name, first->file, first->line,
+				    first->column);
+				l->nerrors++;
+			}
+			reported = true;
+			rep_seq = l->v[i].seq;
+			rep = (struct pos){ s->line, s->column };
 			service_spec_free(l->v[i].spec);
 			free(l->v[i].deppos);
 			continue;
@@ -2667,6 +3185,9 @@ static void cross_file_checks(struct loader *l)
 	}
 	l->n = w;
 	assign_user_ranges(l);
+	expand_template_deps(l);
+	if (l->oom)
+		return;
 
 	d.edges = calloc(l->n, sizeof(*d.edges));
 	d.color = calloc(l->n, 1);
@@ -2762,6 +3283,8 @@ static int finish(struct loader *l, struct spec_set **out)
 		free(l->v[i].deppos);
 	}
 	free(l->v);
+	free(l->files);
+	config_strv_free(l->dotenv);
 	*out = set;
 	return r;
 }
@@ -2795,10 +3318,14 @@ int config_parse_specs_buffer(const char *name, const char *buf, size_t len,
 {
 	struct config_errors local = { 0 };
 	struct loader l = { .host = host, .errs = errs ? errs : &local };
+	struct includes inc = { 0 };
 	int r;
 
 	*out = NULL;
-	parse_file_buffer(&l, name ? name : "-", buf, len);
+	l.stack[l.depth++] = (struct incframe){ .file = name ? name : "-" };
+	parse_file_buffer(&l, name ? name : "-", buf, len, &inc);
+	follow_includes(&l, name ? name : "-", &inc);
+	includes_free(&inc);
 	r = finish(&l, out);
 	config_errors_clear(&local);
 	return r;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <alloca.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -570,6 +571,43 @@ static void check_secrets(const struct spec_set *set)
 	free(cwd);
 }
 
+static void check_instances(const struct spec_set *set)
+{
+	const struct service_spec *s;
+
+	assert_int_equal(set->nservices, 6);
+	assert_null(spec_set_find(set, "web"));
+	s = spec_set_find(set, "web@2");
+	assert_non_null(s);
+	assert_string_equal(s->template_name, "web");
+	assert_string_equal(s->instance, "2");
+	assert_string_equal(s->command[1], "--port=80${instance}2"); /* $$ is a '$' */
+	assert_string_equal(s->environment[0], "SLOT=2");
+	assert_string_equal(s->hostname, "web-2");
+	assert_int_equal(s->line, 2);
+	assert_int_equal(s->column, 3);
+	assert_non_null(s->effective);
+	assert_true(strncmp(s->effective, "web@2:\n", 7) == 0);
+	assert_string_equal(spec_set_find(set, "web@3")->environment[0], "SLOT=3");
+	s = spec_set_find(set, "q@blue_x");
+	assert_non_null(s);
+	assert_string_equal(s->hostname, "q-blue-x");
+	assert_string_equal(s->instance, "blue_x");
+	assert_string_equal(spec_set_find(set, "q@green")->hostname, "q-green");
+	assert_string_equal(spec_set_find(set, "q@green")->environment[0], "H=edge");
+	/* depends_on a template means every instance; web@2 names one */
+	s = spec_set_find(set, "api");
+	assert_int_equal(s->ndepends_on, 4);
+	assert_string_equal(s->depends_on[0], "q@blue_x");
+	assert_string_equal(s->depends_on[1], "q@green");
+	assert_string_equal(s->depends_on[2], "web@1");
+	assert_string_equal(s->depends_on[3], "web@2");
+	assert_null(s->depends_on[4]);
+	assert_null(s->template_name);
+	assert_null(s->instance);
+	assert_string_equal(s->effective, "api:\n");
+}
+
 #define SVC "services:\n  web:\n    command: [/bin/web]\n"
 #define NET SVC "    isolation: {network: backend}\n"
 
@@ -885,6 +923,20 @@ static const struct spec_case cases[] = {
 	  0,
 	  { { 0 } },
 	  check_secrets },
+	{ "instances",
+	  "services:\n"
+	  "  web:\n"
+	  "    instances: 3\n"
+	  "    command: [/bin/web, \"--port=80$${instance}${instance}\"]\n"
+	  "    environment: {SLOT: \"${instance}\"}\n"
+	  "  q:\n"
+	  "    instances: [blue_x, green]\n"
+	  "    command: [/bin/q]\n"
+	  "    environment: [\"H=${EDGE_HOST:-edge}\"]\n"
+	  "  api: {command: [a], depends_on: [q, web@1, web@2]}\n",
+	  0,
+	  { { 0 } },
+	  check_instances },
 	/* Bad specs: exact positions. */
 	{ "unknown key with hint",
 	  SVC "    imgae: /x\n",
@@ -1491,6 +1543,50 @@ static const struct spec_case cases[] = {
 	  2,
 	  { { 4, 24, "'environment_file' items must be paths, not empty" },
 	    { 4, 29, "environment_file" } } },
+	{ "an instance name written by hand",
+	  "services:\n  web@2: {command: [w]}\n",
+	  1,
+	  { { 2, 3,
+	      "invalid service name 'web@2': '@' is reserved for instances: use 'instances:'" } } },
+	{ "bad instances",
+	  "services:\n"
+	  "  a: {instances: 0, command: [a]}\n"
+	  "  b: {instances: 257, command: [b]}\n"
+	  "  c: {instances: [x, X, x], command: [c]}\n"
+	  "  d: {instances: [], command: [d]}\n"
+	  "  e: {instances: {x: 1}, command: [e]}\n"
+	  "  f: {instances: two, command: [f]}\n",
+	  7,
+	  { { 2, 18, "'instances' must be between 1 and 256, not 0" },
+	    { 3, 18, "'instances' must be between 1 and 256, not 257" },
+	    { 4, 22, "invalid instance name 'X'" },
+	    { 4, 25, "instance 'x' listed twice (first at line 4, column 19)" },
+	    { 5, 18, "'instances' must list 1 to 256 names" },
+	    { 6, 18, "'instances' must be a list, not a mapping" },
+	    { 7, 18, "'instances' must be a whole number, not 'two'" } } },
+	{ "errors of an instance reported once",
+	  "services:\n"
+	  "  web:\n"
+	  "    instances: 4\n"
+	  "    command: [w]\n"
+	  "    clas: batch\n"
+	  "    user: \"${instance}:x:y\"\n"
+	  "    depends_on: [ghost]\n",
+	  3,
+	  { { 5, 5, "unknown key 'clas'" },
+	    { 6, 11, "invalid user '1:x:y'" },
+	    { 7, 18, "depends_on: unknown service 'ghost'" } } },
+	{ "undefined variable",
+	  SVC "    environment: {A: \"x${NOPE_NOT_SET}\"}\n"
+	      "  api: {command: [a], depends_on: [web]}\n",
+	  1,
+	  { { 4, 22, "undefined variable 'NOPE_NOT_SET'" } } },
+	{ "depends_on instances",
+	  "services:\n"
+	  "  web: {instances: 2, command: [w], depends_on: [web@3, \"bad@\"]}\n",
+	  2,
+	  { { 2, 57, "invalid service name 'bad@' in 'depends_on'" },
+	    { 2, 50, "depends_on: unknown service 'web@3' (did you mean 'web@1'?)" } } },
 };
 /* Percentages without host memory are errors. */
 static void test_percent_without_host(void **state)
@@ -1932,6 +2028,173 @@ static void test_envfiles(void **state)
 	free(spec);
 	free(bad);
 	free(big);
+}
+
+/* include: files and directories, each read once, relative to the including file. */
+static void test_include(void **state)
+{
+	const char *d = *state;
+	char *top, *sub, *db;
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+
+	assert_int_equal(mkdir(strcat(strcpy(alloca(strlen(d) + 8), d), "/sub"), 0700), 0);
+	assert_int_equal(mkdir(strcat(strcpy(alloca(strlen(d) + 8), d), "/sub2"), 0700), 0);
+	top = write_file(d, "top.yaml",
+			 "include: [sub/db.yaml, ./sub2, sub/../sub/db.yaml]\n"
+			 "services:\n  web: {command: [w], depends_on: [db, cache]}\n");
+	sub = write_file(d, "sub2/cache.yaml",
+			 "include: [../sub/db.yaml]\nservices:\n  cache: {command: [c]}\n");
+	db = write_file(d, "sub/db.yaml", "services:\n  db: {command: [d]}\n");
+	free(write_file(d, "sub2/other.yaml", "include: [../sub]\n"));
+	assert_int_equal(config_load_specs(top, &host8g, &set, &e), 0);
+	assert_int_equal(set->nservices, 3);
+	assert_string_equal(spec_set_find(set, "db")->file, db);
+	assert_string_equal(spec_set_find(set, "web")->file, top);
+	set = spec_set_free(set);
+
+	/* A file only with include: loads; the same service twice names both places. */
+	free(write_file(d, "sub2/cache.yaml",
+			"services:\n  cache: {command: [c]}\n  db: {command: [d2]}\n"));
+	assert_int_equal(config_load_specs(top, &host8g, &set, &e), -EINVAL);
+	if (e.n != 1) {
+		dump(&e);
+		fail();
+	}
+	assert_string_equal(e.diags[0].file, sub);
+	assert_int_equal(e.diags[0].line, 3);
+	assert_int_equal(e.diags[0].column, 3);
+	assert_non_null(strstr(e.diags[0].message, "duplicate service 'db' (first defined at "));
+	assert_non_null(strstr(e.diags[0].message, "/sub/db.yaml:2:3)"));
+	config_errors_clear(&e);
+	free(top);
+	free(sub);
+	free(db);
+}
+
+static void test_include_errors(void **state)
+{
+	const char *d = *state;
+	char *a, *b, *c, *msg;
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+
+	a = write_file(d, "a.yaml",
+		       "services:\n  a: {command: [a]}\n"
+		       "include:\n  - b.yaml\n  - ghost.yaml\n  - {x: 1}\n");
+	b = write_file(d, "b.yaml", "include: [c.yaml]\n");
+	c = write_file(d, "c.yaml", "include: [c.yaml, a.yaml]\nservices:\n");
+	assert_int_equal(config_load_specs(a, &host8g, &set, &e), -ENOENT);
+	assert_null(set);
+	if (e.n != 4) {
+		dump(&e);
+		fail();
+	}
+	/* a.yaml's own first (its item errors), then in the order includes are read */
+	assert_string_equal(e.diags[0].file, a);
+	assert_int_equal(e.diags[0].line, 6);
+	assert_int_equal(e.diags[0].column, 5);
+	assert_string_equal(e.diags[0].message, "items of 'include' must be paths, not a mapping");
+	assert_string_equal(e.diags[1].file, c);
+	assert_int_equal(e.diags[1].line, 1);
+	assert_int_equal(e.diags[1].column, 11);
+	assert_true(asprintf(&msg, "include cycle: %s:1:11 includes %s itself", c, c) > 0);
+	assert_string_equal(e.diags[1].message, msg);
+	free(msg);
+	assert_string_equal(e.diags[2].file, c);
+	assert_int_equal(e.diags[2].line, 1);
+	assert_int_equal(e.diags[2].column, 19);
+	assert_true(
+	    asprintf(&msg, "include cycle: %s:4:5 includes %s, which includes %s again at %s:1:19",
+		     a, b, a, c) > 0);
+	assert_string_equal(e.diags[2].message, msg);
+	free(msg);
+	assert_string_equal(e.diags[3].file, a);
+	assert_int_equal(e.diags[3].line, 5);
+	assert_int_equal(e.diags[3].column, 5);
+	assert_true(asprintf(&msg, "include '%s/ghost.yaml': No such file or directory", d) > 0);
+	assert_string_equal(e.diags[3].message, msg);
+	free(msg);
+	config_errors_clear(&e);
+
+	/* Not a list; a file without services or include. */
+	free(write_file(d, "a.yaml", "include: b.yaml\n"));
+	assert_int_equal(config_load_specs(a, &host8g, &set, &e), -EINVAL);
+	expect_diags(&e, a, 1,
+		     (const struct want[]){
+			 { 1, 10, "'include' must be a list of paths; write include: [b.yaml]" } });
+	config_errors_clear(&e);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/* ${VAR}: the environment first, then the .env beside the specs. */
+static void test_dotenv(void **state)
+{
+	static char tag[] = "TAG=from-env";
+	char *const env[] = { tag, NULL };
+	const struct config_host h = { .mem_total = 8 * GIB, .env = env };
+	const char *d = *state;
+	char *spec;
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+	const struct service_spec *s;
+
+	free(write_file(d, ".env", "TAG=from-dotenv\nPORT=8080\n"));
+	spec = write_file(d, "web.yaml",
+			  "services:\n  web:\n    command: [w, \"${PORT}\", \"$TAG\"]\n");
+	assert_int_equal(config_load_specs(d, &h, &set, &e), 0);
+	s = spec_set_find(set, "web");
+	assert_string_equal(s->command[1], "8080");
+	assert_string_equal(s->command[2], "from-env");
+	set = spec_set_free(set);
+	/* A file named directly finds the .env of its directory. */
+	assert_int_equal(config_load_specs(spec, &host8g, &set, &e), 0);
+	assert_string_equal(spec_set_find(set, "web")->command[2], "from-dotenv");
+	set = spec_set_free(set);
+	/* A broken .env is an error at its line (then its variables are missing). */
+	free(write_file(d, ".env", "PORT=1\nnope\n"));
+	assert_int_equal(config_load_specs(d, &h, &set, &e), -EINVAL);
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.diags[0].line, 2);
+	assert_non_null(strstr(e.diags[0].file, "/.env"));
+	assert_string_equal(e.diags[1].file, spec);
+	assert_non_null(strstr(e.diags[1].message, "undefined variable 'PORT'"));
+	config_errors_clear(&e);
+	free(spec);
+}
+
+static void test_template_name_clash(void **state)
+{
+	const char *d = *state;
+	char *a, *b;
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+
+	a = write_file(d, "a.yaml", "services:\n  web: {command: [w], instances: 3}\n");
+	b = write_file(
+	    d, "b.yaml",
+	    "services:\n  web: {command: [w], instances: [1, x]}\n  api: {command: [a]}\n");
+	free(write_file(d, "c.yaml", "services:\n  api@x: {command: [a]}\n"));
+	assert_int_equal(config_load_specs(d, &host8g, &set, &e), -EINVAL);
+	if (e.n != 3) {
+		dump(&e);
+		fail();
+	}
+	assert_int_equal(e.diags[0].line, 2);
+	assert_non_null(strstr(e.diags[0].message, "'@' is reserved for instances"));
+	/* two templates clash: once, by template name, both places named */
+	assert_string_equal(e.diags[1].file, b);
+	assert_int_equal(e.diags[1].line, 2);
+	assert_int_equal(e.diags[1].column, 3);
+	assert_non_null(strstr(e.diags[1].message, "duplicate service 'web' (first defined at "));
+	assert_non_null(strstr(e.diags[1].message, "a.yaml:2:3)"));
+	assert_non_null(
+	    strstr(e.diags[2].message, "service 'api' has the name of the template of 'api@x'"));
+	config_errors_clear(&e);
+	free(a);
+	free(b);
 }
 
 static void test_secrets_limit(void **state)
@@ -2801,6 +3064,10 @@ int main(void)
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_envfiles, dir_setup, dir_teardown),
 		cmocka_unit_test(test_secrets_limit),
+		cmocka_unit_test_setup_teardown(test_include, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_include_errors, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_dotenv, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_template_name_clash, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_and_oversized, dir_setup,
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_dir_and_null_errs, dir_setup,
