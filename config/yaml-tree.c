@@ -6,7 +6,9 @@
  * aliases expanded. Aliases are not copied: an alias points at its anchor's
  * node and adds that node's weight (subtree size) to the running count, so
  * a "billion laughs" document is refused after a few thousand events, in
- * microseconds. Nodes live in one owner array, freed together.
+ * microseconds. Nodes live in one owner array, freed together. YAML merge
+ * keys ('<<: *base') are resolved as each mapping closes, sharing nodes
+ * the same way.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf, vasprintf */
@@ -195,6 +197,145 @@ static int find_duplicates(struct ynode *map)
 	return 0;
 }
 
+/* A plain, untagged '<<' key: YAML's merge key. */
+static bool is_merge_key(const struct ynode *k)
+{
+	return k->type == YNODE_SCALAR && k->plain && strcmp(k->value, "<<") == 0;
+}
+
+struct merged {
+	struct ypair pair;
+	size_t src; /* 0: written in the mapping itself; 1, 2, ...: merge sources in order */
+	bool drop;
+};
+
+static int merged_cmp(const void *x, const void *y)
+{
+	const struct merged *a = *(const struct merged *const *)x;
+	const struct merged *b = *(const struct merged *const *)y;
+	int r = strcmp(a->pair.key->value, b->pair.key->value);
+
+	if (r)
+		return r;
+	if (a->src != b->src)
+		return a->src < b->src ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * At the bad value when it is written after the key; an alias's node is
+ * its anchor's, written earlier, so then at the '<<' that uses it.
+ */
+static void merge_error(struct builder *b, const struct ynode *key, const struct ynode *bad,
+			bool item)
+{
+	const struct ynode *at = bad;
+
+	if (bad->line < key->line || (bad->line == key->line && bad->column < key->column))
+		at = key;
+	config_errors_add(b->errs, b->file, at->line, at->column,
+			  "'<<' (a YAML merge) takes a mapping or a list of mappings, not %s%s",
+			  item ? "a list holding " : "", y_kind(bad));
+}
+
+/*
+ * Replace '<<: *a' and '<<: [*a, *b]' in map by the pairs of the merged
+ * mappings, at the place of the '<<', as the YAML merge key says: keys
+ * written in map win, then earlier sources over later ones. A key that
+ * only overrides a merged one is no duplicate; one written twice still
+ * is (dup_of kept). Merged pairs share their nodes: the aliases already
+ * added them to the node count, so '<<' cannot grow a document further.
+ * O(n log n) in the pairs. 0, -EINVAL (reported) or -ENOMEM.
+ */
+static int resolve_merges(struct builder *b, struct ynode *map)
+{
+	struct merged *m, **v;
+	struct ypair *pairs;
+	size_t total = 0, nmerge = 0, k = 0, nv = 0, kept = 0, src = 0;
+
+	for (size_t i = 0; i < map->n; i++) {
+		const struct ypair *p = &map->pairs[i];
+		const struct ynode *val = p->value;
+
+		if (!is_merge_key(p->key)) {
+			total++;
+			continue;
+		}
+		if (p->dup_of) {
+			config_errors_add(b->errs, b->file, p->key->line, p->key->column,
+					  "more than one '<<' in a mapping (first at line %d, "
+					  "column %d); merge several with '<<: [*a, *b]'",
+					  p->dup_of->line, p->dup_of->column);
+			return -EINVAL;
+		}
+		nmerge++;
+		if (val->type == YNODE_MAPPING) {
+			total += val->n;
+			continue;
+		}
+		if (val->type != YNODE_SEQUENCE || val->n == 0) {
+			merge_error(b, p->key, val, false);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < val->n; j++) {
+			if (val->items[j]->type != YNODE_MAPPING) {
+				merge_error(b, p->key, val->items[j], true);
+				return -EINVAL;
+			}
+			total += val->items[j]->n;
+		}
+	}
+	if (nmerge == 0)
+		return 0;
+	m = calloc(total + 1, sizeof(*m));
+	v = malloc((total + 1) * sizeof(*v));
+	pairs = malloc((total + 1) * sizeof(*pairs));
+	if (!m || !v || !pairs) {
+		free(m);
+		free(v);
+		free(pairs);
+		return -ENOMEM;
+	}
+	/* In result order: each '<<' stands for its sources' pairs. */
+	for (size_t i = 0; i < map->n; i++) {
+		const struct ynode *val = map->pairs[i].value;
+		size_t nsrc = val->type == YNODE_SEQUENCE ? val->n : 1;
+
+		if (!is_merge_key(map->pairs[i].key)) {
+			m[k++] = (struct merged){ .pair = map->pairs[i] };
+			continue;
+		}
+		for (size_t j = 0; j < nsrc; j++) {
+			const struct ynode *from =
+			    val->type == YNODE_SEQUENCE ? val->items[j] : val;
+
+			src++;
+			for (size_t x = 0; x < from->n; x++)
+				m[k++] = (struct merged){ .pair = from->pairs[x], .src = src };
+		}
+	}
+	for (size_t i = 0; i < total; i++)
+		if (m[i].pair.key->type == YNODE_SCALAR)
+			v[nv++] = &m[i];
+	qsort(v, nv, sizeof(*v), merged_cmp);
+	for (size_t i = 1, first = 0; i < nv; i++) {
+		if (strcmp(v[i]->pair.key->value, v[first]->pair.key->value) != 0)
+			first = i;
+		else
+			v[i]->drop = v[i]->src != v[first]->src;
+	}
+	for (size_t i = 0; i < total; i++)
+		if (!m[i].drop)
+			pairs[kept++] = m[i].pair;
+	free(map->pairs);
+	map->pairs = pairs;
+	map->n = kept;
+	map->cap = total + 1;
+	free(m);
+	free(v);
+	return 0;
+}
+
 static void close_node(struct builder *b)
 {
 	struct ynode *n = b->stack[--b->depth];
@@ -348,6 +489,9 @@ static int handle_event(struct builder *b, yaml_event_t *ev)
 	case YAML_MAPPING_END_EVENT:
 		if (find_duplicates(b->stack[b->depth - 1]) < 0)
 			return -ENOMEM;
+		r = resolve_merges(b, b->stack[b->depth - 1]);
+		if (r < 0)
+			return r;
 		close_node(b);
 		return 0;
 	default:

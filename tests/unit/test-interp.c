@@ -349,13 +349,146 @@ static void test_length_bound(void **state)
 	free(big);
 }
 
+/* Parse must fail with one error at line:col containing sub. */
+static void parse_bad(const char *yaml, int line, int col, const char *sub)
+{
+	struct ytree t;
+	struct config_errors errs = { 0 };
+
+	assert_int_equal(ytree_parse(&t, "t.yaml", yaml, strlen(yaml), &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	if (errs.diags[0].line != line || errs.diags[0].column != col)
+		fail_msg("at %d:%d, want %d:%d (%s)", errs.diags[0].line, errs.diags[0].column,
+			 line, col, errs.diags[0].message);
+	if (!strstr(errs.diags[0].message, sub))
+		fail_msg("'%s' lacks '%s'", errs.diags[0].message, sub);
+	config_errors_clear(&errs);
+}
+
+static const char *const svc_keys[] = { "image", "restart", "env", "user", NULL };
+
+static void test_merge_keys(void **state)
+{
+	(void)state;
+	struct fix f;
+	const struct ynode *web, *db, *both, *e;
+
+	parse(&f, "base: &base {image: a, restart: always, env: {A: 1}}\n"
+		  "other: &other {image: o, user: nobody, restart: never}\n"
+		  "web:\n"
+		  "  image: b\n"
+		  "  <<: *base\n"
+		  "db:\n"
+		  "  <<: *base\n"
+		  "  restart: no\n"
+		  "both:\n"
+		  "  <<: [*other, *base]\n"
+		  "  user: root\n");
+	web = y_get(f.t.root, "web", NULL);
+	/* Written keys win, before or after '<<'; merged pairs stand at its place. */
+	assert_int_equal(web->n, 3);
+	assert_string_equal(web->pairs[0].key->value, "image");
+	assert_string_equal(val(web, "image"), "b");
+	assert_string_equal(val(web, "restart"), "always");
+	e = y_get(web, "env", NULL);
+	assert_ptr_equal(e, y_get(y_get(f.t.root, "base", NULL), "env", NULL));
+	db = y_get(f.t.root, "db", NULL);
+	assert_string_equal(val(db, "restart"), "no");
+	assert_string_equal(val(db, "image"), "a");
+	assert_null(y_get(db, "<<", NULL));
+	/* Earlier sources win over later ones. */
+	both = y_get(f.t.root, "both", NULL);
+	assert_int_equal(both->n, 4);
+	assert_string_equal(val(both, "image"), "o");
+	assert_string_equal(val(both, "restart"), "never");
+	assert_string_equal(val(both, "user"), "root");
+	assert_non_null(y_get(both, "env", NULL));
+	/* Overriding a merged key is no duplicate. */
+	y_check_keys(&f.c, web, "in service 'web'", svc_keys);
+	y_check_keys(&f.c, db, "in service 'db'", svc_keys);
+	y_check_keys(&f.c, both, "in service 'both'", svc_keys);
+	assert_int_equal(f.errs.n, 0);
+	/* Weights follow the merged pairs. */
+	assert_int_equal(db->weight, 1 + 2 + 2 + 2 + 2);
+	done(&f);
+
+	/* A key written twice is still a duplicate, with both positions. */
+	parse(&f, "b: &b {image: a}\n"
+		  "web:\n"
+		  "  <<: *b\n"
+		  "  image: x\n"
+		  "  image: y\n");
+	y_check_keys(&f.c, y_get(f.t.root, "web", NULL), "in service 'web'", svc_keys);
+	assert_int_equal(f.errs.n, 1);
+	assert_int_equal(f.errs.diags[0].line, 5);
+	assert_int_equal(f.errs.diags[0].column, 3);
+	assert_non_null(strstr(f.errs.diags[0].message,
+			       "duplicate key 'image' in service 'web' (first at "
+			       "line 4, column 3)"));
+	done(&f);
+
+	/* Merges nest, a quoted '<<' is an ordinary key, and values interpolate. */
+	const struct ynode *r = interp_ok(&f,
+					  "a: &a {k: $A, l: 1}\n"
+					  "b: &b {<<: *a, l: 2, m: 3}\n"
+					  "c: {<<: *b, m: 4}\n"
+					  "d: {\"<<\": *a}\n",
+					  &vars);
+	const struct ynode *c = y_get(r, "c", NULL);
+
+	assert_string_equal(val(c, "k"), "alpha");
+	assert_string_equal(val(c, "l"), "2");
+	assert_string_equal(val(c, "m"), "4");
+	assert_int_equal(y_get(r, "d", NULL)->n, 1);
+	assert_int_equal(y_get(y_get(r, "d", NULL), "<<", NULL)->type, YNODE_MAPPING);
+	done(&f);
+}
+
+static void test_merge_errors(void **state)
+{
+	(void)state;
+	/* An alias: at the '<<' that uses it; a value written there: at the value. */
+	parse_bad("s: &s text\nm:\n  <<: *s\n", 3, 3,
+		  "'<<' (a YAML merge) takes a mapping or a list of mappings, not a scalar");
+	parse_bad("m:\n  <<: text\n", 2, 7, "not a scalar");
+	parse_bad("a: &a {k: 1}\nm: {<<: [*a, [1]]}\n", 2, 14, "not a list holding a list");
+	parse_bad("a: &a {k: 1}\ns: &s x\nm: {<<: [*a, *s]}\n", 3, 5,
+		  "not a list holding a scalar");
+	parse_bad("m:\n  <<:\n  k: 1\n", 2, 6, "not empty");
+	parse_bad("m: {<<: []}\n", 1, 9, "not a list");
+	parse_bad("a: &a {k: 1}\nm:\n  <<: *a\n  <<: *a\n", 4, 3,
+		  "more than one '<<' in a mapping (first at line 3, column 3)");
+}
+
+/* Merges cannot grow a document past the node bound ("billion laughs"). */
+static void test_merge_bound(void **state)
+{
+	(void)state;
+	char doc[4096];
+	size_t o = (size_t)sprintf(doc, "l0: &l0 {a: 1, b: 2, c: 3}\n");
+	struct ytree t;
+	struct config_errors errs = { 0 };
+	clock_t t0 = clock();
+
+	for (int i = 1; i <= 40; i++)
+		o += (size_t)sprintf(doc + o, "l%d: &l%d {<<: *l%d, k%d: *l%d}\n", i, i, i - 1, i,
+				     i - 1);
+	assert_int_equal(ytree_parse(&t, "t.yaml", doc, o, &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.diags[0].message, "document too large"));
+	assert_true(errs.diags[0].line < 20);
+	assert_true((clock() - t0) < CLOCKS_PER_SEC / 2);
+	config_errors_clear(&errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_substitution),	     cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_typing_and_sharing),   cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_every_error_reported), cmocka_unit_test(test_nesting_bound),
-		cmocka_unit_test(test_length_bound),
+		cmocka_unit_test(test_length_bound),	     cmocka_unit_test(test_merge_keys),
+		cmocka_unit_test(test_merge_errors),	     cmocka_unit_test(test_merge_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
