@@ -775,7 +775,7 @@ void y_check_keys(struct yctx *c, const struct ynode *map, const char *where,
 	for (size_t i = 0; i < map->n; i++) {
 		const struct ypair *p = &map->pairs[i];
 		size_t nknown = 0;
-		const char *dym;
+		const char *dym, *pointed;
 		bool found = false;
 
 		if (p->key->type != YNODE_SCALAR) {
@@ -789,13 +789,20 @@ void y_check_keys(struct yctx *c, const struct ynode *map, const char *where,
 			      p->dup_of->column);
 			continue;
 		}
-		if (!known)
+		if (!known || y_is_extension(p->key))
 			continue;
 		for (; known[nknown]; nknown++)
 			if (strcmp(known[nknown], p->key->value) == 0)
 				found = true;
 		if (found)
 			continue;
+		/* Another tool's spelling ("volumes" in a service) gets a pointed hint. */
+		pointed = config_key_hint(where, p->key->value);
+		if (pointed) {
+			y_err(c, p->key, "unknown key '%s' %s: %s", y_quote(p->key, q, sizeof(q)),
+			      where, pointed);
+			continue;
+		}
 		/* Hints cost an edit distance per candidate: only while errors are kept. */
 		dym = c->errs->n < CONFIG_MAX_ERRORS
 			  ? config_did_you_mean(p->key->value, known, nknown)
@@ -807,6 +814,11 @@ void y_check_keys(struct yctx *c, const struct ynode *map, const char *where,
 		y_err(c, p->key, "unknown key '%s' %s%s", y_quote(p->key, q, sizeof(q)), where,
 		      hint);
 	}
+}
+
+bool y_is_extension(const struct ynode *key)
+{
+	return key->type == YNODE_SCALAR && strncmp(key->value, "x-", 2) == 0;
 }
 
 bool y_pair_ok(const struct ypair *p)

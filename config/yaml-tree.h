@@ -71,11 +71,17 @@ bool y_is_null(const struct ynode *n);
 /*
  * Report unknown (with a hint), duplicate and non-scalar keys of map. where
  * completes "unknown key 'x' ...": "in 'resources'", "at the top level".
+ * Keys starting "x-" (compose's extension fields) are never unknown.
  */
 void y_check_keys(struct yctx *c, const struct ynode *map, const char *where,
 		  const char *const *known);
 /* First value for key, or NULL; *keynode (if non-NULL) gets the key node. */
 const struct ynode *y_get(const struct ynode *map, const char *key, const struct ynode **keynode);
+/*
+ * An "x-" key: an extension field holding anything (often an anchor to
+ * merge); a map with free-form keys such as 'services' skips it.
+ */
+bool y_is_extension(const struct ynode *key);
 /* True for pairs to visit when iterating a map with free-form keys. */
 bool y_pair_ok(const struct ypair *p);
 

@@ -481,6 +481,70 @@ static void test_merge_bound(void **state)
 	config_errors_clear(&errs);
 }
 
+static void test_extension_fields(void **state)
+{
+	(void)state;
+	static const char *const top[] = { "services", NULL };
+	struct fix f;
+	const struct ynode *svcs, *web;
+
+	parse(&f, "x-common: &common {restart: always, anything: [1, {2: 3}]}\n"
+		  "x-env: &env\n"
+		  "  A: 1\n"
+		  "services:\n"
+		  "  web:\n"
+		  "    <<: *common\n"
+		  "    x-note: {free: form}\n"
+		  "    image: a\n"
+		  "    imgae: b\n"
+		  "    x-note: again\n"
+		  "    env: *env\n"
+		  "xfoo: 1\n");
+	y_check_keys(&f.c, f.t.root, "at the top level", top);
+	svcs = y_get(f.t.root, "services", NULL);
+	web = y_get(svcs, "web", NULL);
+	y_check_keys(&f.c, web, "in service 'web'", svc_keys);
+	/* x- keys are never unknown; a duplicate one still is a duplicate. */
+	assert_int_equal(f.errs.n, 4);
+	assert_int_equal(f.errs.diags[0].line, 12);
+	assert_string_equal(f.errs.diags[0].message, "unknown key 'xfoo' at the top level");
+	/* A merged key is reported where it is written: in x-common. */
+	assert_int_equal(f.errs.diags[1].line, 1);
+	assert_non_null(strstr(f.errs.diags[1].message, "unknown key 'anything'"));
+	assert_int_equal(f.errs.diags[2].line, 9);
+	assert_string_equal(f.errs.diags[2].message,
+			    "unknown key 'imgae' in service 'web' (did you mean 'image'?)");
+	assert_int_equal(f.errs.diags[3].line, 10);
+	assert_non_null(strstr(f.errs.diags[3].message, "duplicate key 'x-note'"));
+	assert_true(y_is_extension(f.t.root->pairs[0].key));
+	assert_false(y_is_extension(svcs->pairs[0].key));
+	done(&f);
+}
+
+/* The pointed hint of config/hints.c, when it has one, replaces did-you-mean. */
+static void test_key_hints(void **state)
+{
+	(void)state;
+	static const char *const keys[] = { "isolation", "image", "restart", NULL };
+	const char *hint = config_key_hint("in service 'web'", "volumes");
+	char want[512];
+	struct fix f;
+
+	parse(&f, "volumes: [/a:/b]\nimagee: x\n");
+	y_check_keys(&f.c, f.t.root, "in service 'web'", keys);
+	assert_int_equal(f.errs.n, 2);
+	if (hint)
+		snprintf(want, sizeof(want), "unknown key 'volumes' in service 'web': %s", hint);
+	else
+		snprintf(want, sizeof(want), "unknown key 'volumes' in service 'web'");
+	assert_string_equal(f.errs.diags[0].message, want);
+	if (!config_key_hint("in service 'web'", "imagee"))
+		assert_string_equal(
+		    f.errs.diags[1].message,
+		    "unknown key 'imagee' in service 'web' (did you mean 'image'?)");
+	done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_every_error_reported), cmocka_unit_test(test_nesting_bound),
 		cmocka_unit_test(test_length_bound),	     cmocka_unit_test(test_merge_keys),
 		cmocka_unit_test(test_merge_errors),	     cmocka_unit_test(test_merge_bound),
+		cmocka_unit_test(test_extension_fields),     cmocka_unit_test(test_key_hints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
