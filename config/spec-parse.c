@@ -2641,7 +2641,7 @@ static void parse_file_buffer(struct loader *l, const char *file, const char *bu
 	for (size_t i = 0; i < services->n && !c.oom; i++) {
 		const struct ypair *pr = &services->pairs[i];
 
-		if (!y_pair_ok(pr))
+		if (!y_pair_ok(pr) || y_is_extension(pr->key))
 			continue;
 		if (!add_services(l, &c, &f, pr))
 			break;

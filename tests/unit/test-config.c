@@ -860,6 +860,20 @@ static const struct spec_case cases[] = {
 	  0,
 	  {},
 	  check_aliases },
+	{ "merge keys and x- fields",
+	  "x-common: &common\n"
+	  "  command: [/bin/x]\n"
+	  "services:\n"
+	  "  x-env: &env {TZ: UTC, LANG: C}\n"
+	  "  a:\n"
+	  "    <<: *common\n"
+	  "    environment: *env\n"
+	  "    x-note: [anything, {at: all}]\n"
+	  "  b:\n"
+	  "    <<: [{environment: *env}, *common]\n",
+	  0,
+	  {},
+	  check_aliases },
 	{ "memory forms",
 	  SVC "    resources:\n"
 	      "      memory: {low: 25%, high: 3G, max: max, swap_max: MAX}\n"
