@@ -140,6 +140,7 @@ struct yvars {
  * n with every scalar value interpolated as compose does: $$ is '$';
  * ${VAR} and $VAR; ${VAR:-default} (unset or empty) and ${VAR-default}
  * (unset); ${VAR:?message} and ${VAR?message} (an error carrying message);
+ * ${VAR:+other} and ${VAR+other} (other when set and non-empty, or set);
  * defaults may nest ${...} up to CONFIG_MAX_INTERP_DEPTH. Substituted text
  * is not scanned again, and a result longer than CONFIG_MAX_SCALAR is an
  * error, so nothing expands without bound. Mapping keys are left as they
