@@ -1557,6 +1557,16 @@ static const struct spec_case cases[] = {
 	  2,
 	  { { 4, 24, "'environment_file' items must be paths, not empty" },
 	    { 4, 29, "environment_file" } } },
+	{ "duplicate keys after merging",
+	  "x-base: &base {command: [/bin/a], user: \"1:1\"}\n"
+	  "services:\n"
+	  "  web:\n"
+	  "    <<: *base\n"
+	  "    user: \"2:2\"\n"
+	  "    secrets: [a]\n"
+	  "    user: \"3:3\"\n",
+	  1,
+	  { { 7, 5, "duplicate key 'user'" } } },
 	{ "an instance name written by hand",
 	  "services:\n  web@2: {command: [w]}\n",
 	  1,
