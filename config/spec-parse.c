@@ -2127,6 +2127,30 @@ static void cross_checks(struct sp *p)
 }
 
 /*
+ * The text of a service's mapping for 'effective'. An instance is a service
+ * of its own, so its 'instances' key is left out.
+ */
+static char *emit_service(const struct ynode *v, bool instance)
+{
+	struct ynode copy = *v;
+	char *text;
+
+	if (!instance || v->type != YNODE_MAPPING)
+		return y_emit(v, 2);
+	copy.pairs = calloc(v->n ? v->n : 1, sizeof(*copy.pairs));
+	if (!copy.pairs)
+		return NULL;
+	copy.n = 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->pairs[i].key->type != YNODE_SCALAR ||
+		    strcmp(v->pairs[i].key->value, "instances") != 0)
+			copy.pairs[copy.n++] = v->pairs[i];
+	text = y_emit(&copy, 2);
+	free(copy.pairs);
+	return text;
+}
+
+/*
  * An instance's default hostname, TEMPLATE-INSTANCE made a valid hostname:
  * '_' becomes '-', at most 64 characters, no '-' at the end.
  */
@@ -2311,7 +2335,7 @@ static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
 		s->hostname = instance_hostname(c, key->value, inst);
 	if (!c->oom) {
 		/* paddockctl cat: the service as it was read, after interpolation */
-		char *body = v ? y_emit(v, 2) : strdup("");
+		char *body = v ? emit_service(v, inst != NULL) : strdup("");
 
 		if (!body || asprintf(&s->effective, "%s:\n%s", s->name ? s->name : "", body) < 0) {
 			s->effective = NULL;

@@ -588,6 +588,8 @@ static void check_instances(const struct spec_set *set)
 	assert_int_equal(s->column, 3);
 	assert_non_null(s->effective);
 	assert_true(strncmp(s->effective, "web@2:\n", 7) == 0);
+	assert_non_null(strstr(s->effective, "\n    SLOT: \"2\"\n")); /* interpolated */
+	assert_null(strstr(s->effective, "instances")); /* an instance is no template */
 	assert_string_equal(spec_set_find(set, "web@3")->environment[0], "SLOT=3");
 	s = spec_set_find(set, "q@blue_x");
 	assert_non_null(s);
