@@ -30,7 +30,12 @@ int config_load_specs(const char *path, const struct config_host *host, struct s
 		      struct config_errors *errs);
 int config_load_spec_paths(char *const *paths, size_t npaths, const struct config_host *host,
 			   struct spec_set **out, struct config_errors *errs);
-/* Parse specs from memory; name is used as FILE in diagnostics. */
+/*
+ * Parse specs from memory; name is used as FILE in diagnostics. The text is
+ * taken literally, without ${VAR} interpolation: it is what a program
+ * built (paddockctl run's options, a run spec kept in the state file), in
+ * which '$' is the user's own ('sh -c "kill $$"').
+ */
 int config_parse_specs_buffer(const char *name, const char *buf, size_t len,
 			      const struct config_host *host, struct spec_set **out,
 			      struct config_errors *errs);

@@ -67,6 +67,7 @@ struct loader {
 	int io_error; /* first -errno from reading a path */
 	bool oom;
 	char **dotenv; /* the .env beside the specs, for ${VAR} */
+	bool literal; /* a buffer a program built (paddockctl run): no ${VAR} */
 	struct fileid *files; /* every file read, so each is read once */
 	size_t nfiles;
 	struct incframe stack[CONFIG_MAX_INCLUDE_DEPTH + 2]; /* files being read */
@@ -2453,7 +2454,7 @@ static bool add_one(struct loader *l, struct yctx *c, const struct pfile *f,
 	struct pos *deppos;
 
 	vars.instance = inst;
-	if (!stub && !y_is_null(v)) {
+	if (!stub && !y_is_null(v) && !l->literal) {
 		size_t before = c->nerrors;
 		const struct ynode *iv = y_interpolate(c, f->t, v, &vars);
 
@@ -2499,7 +2500,8 @@ static bool add_services(struct loader *l, struct yctx *c, const struct pfile *f
 	if (!y_is_null(iv)) {
 		size_t before = c->nerrors;
 
-		iv = y_interpolate(c, f->t, iv, f->vars);
+		if (!l->literal)
+			iv = y_interpolate(c, f->t, iv, f->vars);
 		if (c->oom)
 			return false;
 		stub = !iv || c->nerrors != before || !parse_instances(c, iv, &insts, &ninst);
@@ -3341,13 +3343,14 @@ int config_parse_specs_buffer(const char *name, const char *buf, size_t len,
 			      struct config_errors *errs)
 {
 	struct config_errors local = { 0 };
-	struct loader l = { .host = host, .errs = errs ? errs : &local };
+	struct loader l = { .host = host, .errs = errs ? errs : &local, .literal = true };
 	struct includes inc = { 0 };
 	int r;
 
 	*out = NULL;
 	l.stack[l.depth++] = (struct incframe){ .file = name ? name : "-" };
 	parse_file_buffer(&l, name ? name : "-", buf, len, &inc);
+	l.literal = false; /* files it includes are files */
 	follow_includes(&l, name ? name : "-", &inc);
 	includes_free(&inc);
 	r = finish(&l, out);

@@ -45,6 +45,7 @@ struct spec_case {
 	size_t n; /* expected diagnostics; 0 = must parse */
 	struct want d[12];
 	void (*check)(const struct spec_set *set);
+	bool file; /* load it from a file t.yaml (buffers are not interpolated) */
 };
 
 static void dump(const struct config_errors *e)
@@ -78,7 +79,29 @@ static void run_spec_case(void **state)
 	const struct spec_case *c = *state;
 	struct config_errors e = { 0 };
 	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
-	int r = config_parse_specs_buffer("t.yaml", c->yaml, strlen(c->yaml), &host8g, &set, &e);
+	char dir[] = "/tmp/paddock-test-config-XXXXXX";
+	int r, cwd = -1;
+
+	if (c->file) {
+		FILE *f;
+
+		cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(cwd >= 0);
+		assert_non_null(mkdtemp(dir));
+		assert_int_equal(chdir(dir), 0);
+		f = fopen("t.yaml", "w");
+		assert_non_null(f);
+		fputs(c->yaml, f);
+		fclose(f);
+		r = config_load_specs("t.yaml", &host8g, &set, &e);
+		unlink("t.yaml");
+		assert_int_equal(fchdir(cwd), 0);
+		close(cwd);
+		rmdir(dir);
+	} else {
+		r = config_parse_specs_buffer("t.yaml", c->yaml, strlen(c->yaml), &host8g, &set,
+					      &e);
+	}
 
 	if (c->n == 0) {
 		if (r != 0 || e.n != 0) {
@@ -952,7 +975,8 @@ static const struct spec_case cases[] = {
 	  "  api: {command: [a], depends_on: [q, web@1, web@2]}\n",
 	  0,
 	  { { 0 } },
-	  check_instances },
+	  check_instances,
+	  true },
 	/* Bad specs: exact positions. */
 	{ "unknown key with hint",
 	  SVC "    imgae: /x\n",
@@ -1601,12 +1625,22 @@ static const struct spec_case cases[] = {
 	  3,
 	  { { 5, 5, "unknown key 'clas'" },
 	    { 6, 11, "invalid user '1:x:y'" },
-	    { 7, 18, "depends_on: unknown service 'ghost'" } } },
+	    { 7, 18, "depends_on: unknown service 'ghost'" } },
+	  NULL,
+	  true },
 	{ "undefined variable",
 	  SVC "    environment: {A: \"x${NOPE_NOT_SET}\"}\n"
 	      "  api: {command: [a], depends_on: [web]}\n",
 	  1,
-	  { { 4, 22, "undefined variable 'NOPE_NOT_SET'" } } },
+	  { { 4, 22, "undefined variable 'NOPE_NOT_SET'" } },
+	  NULL,
+	  true },
+	{ "a buffer is not interpolated",
+	  SVC "    environment: {A: \"x${NOPE_NOT_SET}\", B: \"$$\"}\n"
+	      "    instances: 2\n"
+	      "    user: \"${instance}\"\n",
+	  1,
+	  { { 6, 11, "invalid user '${instance}'" } } },
 	{ "depends_on instances",
 	  "services:\n"
 	  "  web: {instances: 2, command: [w], depends_on: [web@3, \"bad@\"]}\n",
