@@ -2189,6 +2189,35 @@ static void test_include_errors(void **state)
 	free(c);
 }
 
+/* At most CONFIG_MAX_FILES files in one load, included ones counted. */
+static void test_include_file_limit(void **state)
+{
+	const char *d = *state;
+	char name[64], *sub;
+	struct config_errors e = { 0 };
+	struct spec_set *set = (struct spec_set *)(uintptr_t)1;
+
+	assert_true(asprintf(&sub, "%s/more", d) > 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	free(write_file(d, "0000.yaml", "include: [more]\n"));
+	for (int i = 1; i < CONFIG_MAX_FILES; i++) {
+		snprintf(name, sizeof(name), "%04d.yaml", i);
+		free(write_file(d, name, "# empty\n"));
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "more/%d.yaml", i);
+		free(write_file(d, name, "# empty\n"));
+	}
+	/* the three included files fill the budget: 1021 of the directory's are refused */
+	assert_int_equal(config_load_specs(d, &host8g, &set, &e), -EINVAL);
+	assert_null(set);
+	assert_true(e.n > 0);
+	assert_non_null(strstr(e.diags[0].message, "too many spec files (at most 1024"));
+	assert_non_null(strstr(e.diags[0].file, "/1021.yaml"));
+	config_errors_clear(&e);
+	free(sub);
+}
+
 /* ${VAR}: the environment first, then the .env beside the specs. */
 static void test_dotenv(void **state)
 {
@@ -3127,6 +3156,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_include, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_include_errors, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_dotenv, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_include_file_limit, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_template_name_clash, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_and_oversized, dir_setup,
 						dir_teardown),
