@@ -751,6 +751,72 @@ static void started(struct service *svc, const struct launch_plan *plan, bool at
 	service_set_state(svc, SVC_STARTING);
 }
 
+/* kv into *v (*n entries), replacing the entry of the same KEY: a later layer wins. */
+static void env_set(char ***v, size_t *n, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (size_t i = 0; i < *n; i++)
+		if (strncmp((*v)[i], kv, klen) == 0 && (*v)[i][klen] == '=') {
+			free((*v)[i]);
+			(*v)[i] = xstrdup(kv);
+			return;
+		}
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv)
+		abort();
+	*v = nv;
+	(*v)[(*n)++] = xstrdup(kv);
+	(*v)[*n] = NULL;
+}
+
+/*
+ * The service's own variables, read anew at every start: the image's,
+ * then each environment_file in order, then the spec's 'environment'
+ * (each layer wins over the ones before). A file that cannot be read or
+ * parsed fails the start with its FILE:LINE diagnostic, which never
+ * quotes a value. 0 and *out (NULL-terminated), or -1, failed.
+ */
+static int service_env(struct service *svc, const struct image_info *img, char ***out)
+{
+	const struct service_spec *spec = svc->spec;
+	char **v = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+
+	for (char *const *e = img ? img->env : NULL; e && *e; e++)
+		env_set(&v, &n, *e);
+	for (size_t i = 0; i < spec->nenvironment_files; i++) {
+		const struct spec_envfile *f = &spec->environment_files[i];
+		struct config_errors errs = { 0 };
+		char **vars = NULL;
+		size_t nvars = 0;
+
+		if (config_envfile_load(f->path, f->optional, &vars, &nvars, &errs) < 0) {
+			const struct config_diag *d = errs.n ? &errs.diags[0] : NULL;
+			if (d && d->line > 0)
+				svc_fail_start(svc, EXIT_LAUNCH, "environment_file %s:%d: %s",
+					       d->file ? d->file : f->path, d->line, d->message);
+			else if (d)
+				svc_fail_start(svc, EXIT_LAUNCH, "environment_file %s: %s",
+					       d->file ? d->file : f->path, d->message);
+			else
+				svc_fail_start(svc, EXIT_LAUNCH,
+					       "environment_file %s: cannot read it", f->path);
+			config_errors_clear(&errs);
+			free_strv(vars);
+			free_strv(v);
+			return -1;
+		}
+		for (size_t k = 0; k < nvars; k++)
+			env_set(&v, &n, vars[k]);
+		free_strv(vars);
+	}
+	for (char *const *e = spec->environment; e && *e; e++)
+		env_set(&v, &n, *e);
+	*out = v;
+	return 0;
+}
+
 /* Everything is at hand (the image too): root, user, cgroup, pipes, clone. */
 void svc_launch_now(struct service *svc)
 {
@@ -778,7 +844,6 @@ void svc_launch_now(struct service *svc)
 					 sizeof(overlay_dir))) < 0)
 			goto out;
 		rootfs = svc->rootfs_dir; /* <dir>/merged, see prepare_overlay */
-		(void)image_merge_env(img, spec->environment, &envin);
 	} else if (!spec->command || !spec->command[0]) {
 		svc_fail_start(svc, EXIT_LAUNCH, "no command to run");
 		return;
@@ -787,6 +852,8 @@ void svc_launch_now(struct service *svc)
 		svc_fail_start(svc, EXIT_LAUNCH, "rootfs %s: %s", spec->rootfs, strerror(errno));
 		goto out;
 	}
+	if (service_env(svc, img, &envin) < 0)
+		goto out;
 	/* Names resolve in the image's /etc/passwd (the topmost layer that has one). */
 	if ((r = launch_resolve_user(img ? image_passwd_root(img) : spec->rootfs, user, &plan.uid,
 				     &plan.gid, home, sizeof(home), &err)) < 0) {
@@ -813,9 +880,9 @@ void svc_launch_now(struct service *svc)
 
 	char *extra[3] = { NULL, NULL, NULL };
 	notify_env(svc, rootfs, extra, &plan);
-	char **env = build_env(img ? envin : spec->environment, home, extra);
-	free(extra[0]);
-	free(extra[1]);
+	char **env = build_env(envin, home, extra);
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
+		free(extra[i]);
 	svc->run_uid = plan.uid;
 	svc->run_gid = plan.gid;
 	plan.spec = spec;
@@ -867,7 +934,7 @@ void svc_launch_now(struct service *svc)
 out:
 	end_slot(svc, &slot);
 	image_strv_free(argv);
-	image_strv_free(envin);
+	free_strv(envin);
 }
 
 /*
