@@ -20,6 +20,7 @@
 #include "network.h"
 #include "placer.h"
 #include "probe.h"
+#include "secrets.h"
 #include "service-internal.h"
 #include "state.h"
 #include "fdstore.h"
@@ -831,6 +832,7 @@ void svc_launch_now(struct service *svc)
 	const char *user = spec->user ? spec->user : img ? img->user : NULL;
 	struct placer_slot *slot = NULL;
 	const char *rootfs = spec->rootfs;
+	struct launch_secrets secrets = { 0 };
 
 	if (img) {
 		if ((r = image_exec_argv(img, spec->command, NULL, &argv)) < 0) {
@@ -860,6 +862,21 @@ void svc_launch_now(struct service *svc)
 		svc_fail_start(svc, EXIT_LAUNCH, "user %s: %s", user, err.msg);
 		goto out;
 	}
+	/*
+	 * Secrets are read now, at every start, by us (the child reads no
+	 * host file): the service sees the file as it is at this moment.
+	 */
+	if (spec->nsecrets && !(spec->isolation.namespaces & SPEC_NS_MOUNT)) {
+		svc_fail_start(svc, EXIT_LAUNCH,
+			       "secrets need a mount namespace of the service's own "
+			       "(isolation.namespaces: mount)");
+		goto out;
+	}
+	if (secrets_load(spec, svc->env->cfg ? svc->env->cfg->secrets_dir : NULL, plan.uid,
+			 plan.gid, &secrets, &err) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "%s", err.msg);
+		goto out;
+	}
 	if (prepare_cgroup(svc, &slot) < 0)
 		goto out;
 	if (spec->isolation.network == NETWORK_BRIDGE && svc->env->net) {
@@ -878,11 +895,15 @@ void svc_launch_now(struct service *svc)
 	}
 	service_store_fds(svc); /* the pipes alone: no pidfd yet */
 
-	char *extra[3] = { NULL, NULL, NULL };
+	char *extra[4] = { NULL, NULL, NULL, NULL };
 	notify_env(svc, rootfs, extra, &plan);
+	if (secrets.n)
+		extra[!!extra[0] + !!extra[1]] =
+		    xstrdup("CREDENTIALS_DIRECTORY=" SPEC_SECRETS_DIR_INSIDE);
 	char **env = build_env(envin, home, extra);
 	for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
 		free(extra[i]);
+	plan.secrets = secrets.n ? &secrets : NULL;
 	svc->run_uid = plan.uid;
 	svc->run_gid = plan.gid;
 	plan.spec = spec;
@@ -920,6 +941,7 @@ void svc_launch_now(struct service *svc)
 		r = launch_start(&plan, &svc->child);
 	end_slot(svc, &slot);
 	harden_plan_free(&harden);
+	secrets_free(&secrets); /* the child has its copy: wipe ours at once */
 	close(wr[0]);
 	close(wr[1]);
 	free_strv(env);
@@ -933,6 +955,7 @@ void svc_launch_now(struct service *svc)
 		started(svc, &plan, attach);
 out:
 	end_slot(svc, &slot);
+	secrets_free(&secrets);
 	image_strv_free(argv);
 	free_strv(envin);
 }

@@ -238,7 +238,7 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 		child_send(fds.report, &err);
 	if ((spec->isolation.namespaces & SPEC_NS_MOUNT) &&
 	    rootfs_setup(spec, plan->rootfs, plan->overlay, plan->overlay_dir, plan->notify_dir,
-			 plan->netdir, rootmnt, &err) < 0)
+			 plan->netdir, rootmnt, plan->secrets, &err) < 0)
 		child_send(fds.report, &err);
 
 	if (plan->wait_attach) {

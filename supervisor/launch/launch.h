@@ -21,6 +21,7 @@
 #include "spec.h"
 
 struct harden_plan;
+struct launch_secrets;
 
 /*
  * Low fd numbers a child's fds are dup'ed into before a clone that shares
@@ -64,6 +65,8 @@ struct launch_plan {
 	const struct harden_plan *harden; /* capabilities, seccomp (harden.h); NULL = none */
 	const char *notify_dir; /* host dir of the notify socket, bound into rootfs; NULL = none */
 	const char *netdir; /* host dir of resolv.conf and hosts for /etc (networks); NULL = none */
+	const struct launch_secrets
+	    *secrets; /* secrets_load; NULL = none (needs a mount namespace) */
 	const struct launch_slots *slots; /* launch_reserve_slots; NULL = copy the fd table */
 	const struct launch_cloner *cloner; /* NULL = clone here */
 };

@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 
 #include "rootfs.h"
+#include "secrets.h"
 #include "util.h"
 
 /* buf = a + b, PATH_MAX-bounded; a path that does not fit is an error, never truncated. */
@@ -442,6 +443,192 @@ static int bind_net_files(struct error *err, int rootfd, const char *netdir)
 	return r;
 }
 
+/* All of buf to fd; -1 and errno on failure. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* One value as name beneath dirfd, with its owner and mode. */
+static int write_secret(struct error *err, int dirfd, const char *name,
+			const struct launch_secret *s)
+{
+	int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return error_set(err, errno, "secret '%s': create %s", s->label, s->target);
+	if (write_all(fd, s->data, s->len) < 0 || fchown(fd, s->uid, s->gid) < 0 ||
+	    fchmod(fd, s->mode) < 0) {
+		int e = errno;
+		close(fd);
+		return error_set(err, e, "secret '%s': write %s", s->label, s->target);
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * The tmpfs's mountpoint: SPEC_SECRETS_DIR_INSIDE beneath the root,
+ * created when missing. A read-only root without one gets a small tmpfs
+ * on its /run first (what the image has there is hidden then; with no
+ * /run at all nothing can be created and the start fails). On the
+ * host fs (rootfd < 0) the directory is made on the host if missing: an
+ * empty mountpoint, the values stay in this namespace's tmpfs.
+ */
+static int secrets_mountpoint(struct error *err, int rootfd, char *fdpath)
+{
+	const char *rel = SPEC_SECRETS_DIR_INSIDE + 1;
+	int fd, r;
+
+	if (rootfd < 0) {
+		if ((r = make_dirs(err, SPEC_SECRETS_DIR_INSIDE, 0755)) < 0)
+			return r;
+		fd = open(SPEC_SECRETS_DIR_INSIDE, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return error_set(err, errno, "open %s", SPEC_SECRETS_DIR_INSIDE);
+		snprintf(fdpath, 64, "/proc/self/fd/%d", fd);
+		return fd;
+	}
+	fd = openat_beneath(rootfd, rel, true);
+	if (fd < 0 && errno == ENOENT) {
+		char buf[sizeof(SPEC_SECRETS_DIR_INSIDE)];
+		memcpy(buf, rel, sizeof(SPEC_SECRETS_DIR_INSIDE) - 1);
+		fd = create_beneath(rootfd, buf, true);
+		if (fd < 0 && errno == EROFS) {
+			fd = openat_beneath(rootfd, "run", true);
+			if (fd < 0)
+				return error_set(
+				    err, EROFS,
+				    "secrets: the read-only root has no /run to hold "
+				    "%s (add /run to the image, or drop readonly_rootfs)",
+				    SPEC_SECRETS_DIR_INSIDE);
+			close(fd);
+			fd = -1;
+			if ((r = mount_beneath(err, rootfd, "run", true, "tmpfs", "tmpfs",
+					       MS_NOSUID | MS_NODEV, "mode=755,size=65536k")) < 0)
+				return r;
+		}
+		if (fd < 0)
+			return open_beneath(err, rootfd, rel, true, fdpath);
+	}
+	if (fd < 0)
+		return error_set(err, errno, "secrets: mount target %s%s", SPEC_SECRETS_DIR_INSIDE,
+				 errno == ELOOP ? ": the image has a symlink there" : "");
+	snprintf(fdpath, 64, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/* s's value, written as tmp beneath secfd, bound onto its target outside the directory. */
+static int bind_secret(struct error *err, int rootfd, int secfd, const char *tmp,
+		       const struct launch_secret *s)
+{
+	char src[PATH_MAX], fdpath[64], parent[PATH_MAX];
+	const char *target = s->target; /* on the host fs; else through fdpath */
+	int fd = -1, r;
+
+	snprintf(src, sizeof(src), "/proc/self/fd/%d/%s", secfd, tmp);
+	if ((r = write_secret(err, secfd, tmp, s)) < 0)
+		return r;
+	if (rootfd >= 0) {
+		if ((fd = open_beneath(err, rootfd, s->target, false, fdpath)) < 0)
+			return error_prefix(err, "secret '%s': ", s->label);
+		target = fdpath;
+	} else {
+		snprintf(parent, sizeof(parent), "%s", s->target);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			if ((r = make_dirs(err, parent, 0755)) < 0)
+				return r;
+		}
+		if ((r = make_file(err, s->target)) < 0)
+			return r;
+	}
+	r = mount(src, target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		return error_set(err, -r, "secret '%s': bind onto %s", s->label, s->target);
+	/* Through the new mount: the first fd named what it covers. */
+	if (rootfd >= 0 && (fd = open_beneath(err, rootfd, s->target, false, fdpath)) < 0)
+		return error_prefix(err, "secret '%s': ", s->label);
+	if (mount(NULL, target, NULL,
+		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		r = error_set(err, errno, "secret '%s': remount %s read-only", s->label, s->target);
+	if (fd >= 0)
+		close(fd);
+	/* The mount holds the file: its name in the directory can go. */
+	if (r == 0 && unlinkat(secfd, tmp, 0) < 0)
+		r = error_set(err, errno, "secret '%s': unlink its temporary name", s->label);
+	return r;
+}
+
+/*
+ * The secrets: a fresh tmpfs on SPEC_SECRETS_DIR_INSIDE in this mount
+ * namespace, a file per secret (its target's name when the target sits
+ * right in the directory, else bound onto the target), then the whole
+ * filesystem remounted read-only. Created as the namespace's root, so a
+ * user namespace's ids are the ones written.
+ */
+static int setup_secrets(struct error *err, int rootfd, const struct launch_secrets *secrets)
+{
+	const size_t dirlen = sizeof(SPEC_SECRETS_DIR_INSIDE) - 1;
+	char fdpath[64], opts[96];
+	int fd, secfd, r = 0;
+
+	if ((fd = secrets_mountpoint(err, rootfd, fdpath)) < 0)
+		return fd;
+	snprintf(opts, sizeof(opts), "mode=755,size=%zu,nr_inodes=%zu", secrets->pages + 65536,
+		 secrets->n + 16);
+	r = mount("tmpfs", fdpath, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0 ? -errno
+											: 0;
+	close(fd);
+	if (r < 0)
+		return error_set(err, -r, "mount tmpfs on %s", SPEC_SECRETS_DIR_INSIDE);
+	if (rootfd >= 0)
+		secfd = open_mounted(err, rootfd, SPEC_SECRETS_DIR_INSIDE + 1);
+	else if ((secfd = open(SPEC_SECRETS_DIR_INSIDE, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		secfd = error_set(err, errno, "open %s", SPEC_SECRETS_DIR_INSIDE);
+	if (secfd < 0)
+		return secfd;
+	/* Modes exactly as given. */
+	mode_t umask_was = umask(0);
+	for (size_t i = 0; i < secrets->n && r >= 0; i++) {
+		const struct launch_secret *s = &secrets->v[i];
+		const char *name = s->target + dirlen + 1;
+		if (strncmp(s->target, SPEC_SECRETS_DIR_INSIDE "/", dirlen + 1) == 0 && *name &&
+		    !strchr(name, '/')) {
+			r = write_secret(err, secfd, name, s);
+		} else {
+			char tmp[32];
+			snprintf(tmp, sizeof(tmp), ".bind-%zu", i);
+			r = bind_secret(err, rootfd, secfd, tmp, s);
+		}
+	}
+	umask(umask_was);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", secfd);
+	/*
+	 * The mount read-only, not the superblock: a value bound elsewhere
+	 * is an unlinked file the filesystem still holds (EBUSY), and every
+	 * mount of it is read-only now.
+	 */
+	if (r >= 0 &&
+	    mount(NULL, fdpath, NULL,
+		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		r = error_set(err, errno, "remount %s read-only", SPEC_SECRETS_DIR_INSIDE);
+	close(secfd);
+	return r;
+}
+
 /*
  * Hide kernel interfaces a service has no business reading (docker's
  * masked paths) and make the writable kernel knobs read-only.
@@ -568,7 +755,7 @@ static int bind_notify(struct error *err, int devfd, const char *notify_dir)
 
 int rootfs_setup(const struct service_spec *spec, const char *root, const char *overlay,
 		 const char *overlay_dir, const char *notify_dir, const char *netdir, int rootmnt,
-		 struct error *err)
+		 const struct launch_secrets *secrets, struct error *err)
 {
 	bool newpid = spec->isolation.namespaces & SPEC_NS_PID;
 	int r;
@@ -583,7 +770,9 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 			return r;
 		if (netdir && (r = bind_net_files(err, -1, netdir)) < 0)
 			return r;
-		return setup_spec_mounts(err, spec, NULL, -1);
+		if ((r = setup_spec_mounts(err, spec, NULL, -1)) < 0)
+			return r;
+		return secrets && secrets->n ? setup_secrets(err, -1, secrets) : 0;
 	}
 
 	if (rootmnt >= 0) {
@@ -630,6 +819,8 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 		r = bind_net_files(err, rootfd, netdir);
 	if (r >= 0)
 		r = setup_spec_mounts(err, spec, root, rootfd);
+	if (r >= 0 && secrets && secrets->n)
+		r = setup_secrets(err, rootfd, secrets);
 	int fds[] = { procfd, devfd, sysfd, rootfd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
