@@ -85,7 +85,23 @@ services:
     environment_file: $T/env/bad.env
     command: ["/bin/sh", "-c", "exec sleep 1000"]
 YAML
-start_daemon
+# A secret by NAME, from the daemon config's secrets_dir, where the daemon
+# config knows that key (the key lands with issue 18's daemon config work).
+printf 'secrets_dir: %s\n' "$T/named" >"$T/paddockd.yaml"
+mkdir -p "$T/empty" && chmod 700 "$T/named"
+printf 'named-%s' "$VALUE" >"$T/named/db_password" && chmod 400 "$T/named/db_password"
+daemon_args=()
+if "$PADDOCKD" -n -c "$T/paddockd.yaml" -S "$T/empty" >/dev/null 2>&1; then
+	daemon_args=(-c "$T/paddockd.yaml")
+	cat >>"$T/services/s.yaml" <<YAML
+  named:
+    image: $T/img:v1
+    restart: {policy: never}
+    secrets: [db_password]
+    command: ["/bin/sh", "-c", "exec sleep 1000"]
+YAML
+fi
+start_daemon "${daemon_args[@]}"
 for s in sec rosec hostsec envbad; do
 	wait_for 60 state_is $s running || fail "$s: $(svc_state $s) $(svc_field $s last_exit.reason)"
 done
@@ -130,6 +146,13 @@ if [ "$host_existed" = yes ]; then
 	[ "$(ls -la /run/secrets 2>&1 | grep -v ' \.\.$')" = "$host_before" ] || fail "the host's /run/secrets changed"
 else
 	[ -z "$(ls -A /run/secrets 2>/dev/null)" ] || fail "the host's /run/secrets has files: $(ls -A /run/secrets)"
+fi
+if [ ${#daemon_args[@]} -gt 0 ]; then
+	wait_for 30 state_is named running || fail "named: $(svc_state named) $(svc_field named last_exit.reason)"
+	[ "$(cat /proc/$(svc_pid named)/root/run/secrets/db_password)" = "named-$VALUE" ] || fail "named: /run/secrets/db_password is not secrets_dir's"
+	pass "a secret by NAME comes from the daemon config's secrets_dir"
+else
+	log "no secrets_dir in this daemon config yet: the NAME form is not tested"
 fi
 pass "a host-fs service has its secrets in its own mount namespace; the host's /run/secrets holds nothing"
 
@@ -176,7 +199,7 @@ echo "$r" | grep -q "bad.env:2" || fail "envbad's reason lacks FILE:LINE: $r"
 ctl status envbad 2>&1 | grep -q 'bad.env:2' || fail "status does not show the env file error"
 pass "a broken env file fails the start with FILE:LINE: $r"
 
-ctl stop sec rosec hostsec envbad >/dev/null
+ctl stop sec rosec hostsec envbad named >/dev/null 2>&1
 stop_daemon || fail "daemon exit status"
 if [ "$host_existed" = no ] && [ -d /run/secrets ]; then
 	rmdir /run/secrets || fail "the host's /run/secrets is not empty: $(ls -A /run/secrets)"
