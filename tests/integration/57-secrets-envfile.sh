@@ -61,6 +61,13 @@ services:
     restart: {policy: never}
     secrets: [{source: $T/sec/api, target: /run/secrets/api}]
     command: ["/bin/sh", "-c", "exec sleep 1000"]
+  usec:
+    image: $T/img:v1
+    user: "1000:1000"
+    restart: {policy: never}
+    isolation: {user: {map: "0:600000:65536"}}
+    secrets: [{source: $T/sec/db_password, mode: "0440"}]
+    command: ["/bin/sh", "-c", "md5sum /run/secrets/db_password; ls -ln /run/secrets; exec sleep 1000"]
   norun:
     image: $T/img:v1
     restart: {policy: never}
@@ -147,6 +154,11 @@ if [ "$host_existed" = yes ]; then
 else
 	[ -z "$(ls -A /run/secrets 2>/dev/null)" ] || fail "the host's /run/secrets has files: $(ls -A /run/secrets)"
 fi
+wait_for 60 state_is usec running || fail "usec: $(svc_state usec) $(svc_field usec last_exit.reason)"
+wait_for 10 grep -q "stdout $want_db" "$T/state/logs/usec.log" || fail "usec did not read its secret: $(cat $T/state/logs/usec.log)"
+grep -qE 'stdout -r--r----- +1 1000 +1000 .* db_password$' "$T/state/logs/usec.log" || fail "owner/mode inside usec's user namespace: $(cat $T/state/logs/usec.log)"
+[ "$(stat -c '%u %g' /proc/$(svc_pid usec)/root/run/secrets/db_password)" = "601000 601000" ] || fail "usec's secret is not owned by 601000 on the host: $(stat -c '%u %g' /proc/$(svc_pid usec)/root/run/secrets/db_password)"
+pass "in a user namespace the secret belongs to the service's user as mapped (1000 inside, 601000 outside)"
 if [ ${#daemon_args[@]} -gt 0 ]; then
 	wait_for 30 state_is named running || fail "named: $(svc_state named) $(svc_field named last_exit.reason)"
 	[ "$(cat /proc/$(svc_pid named)/root/run/secrets/db_password)" = "named-$VALUE" ] || fail "named: /run/secrets/db_password is not secrets_dir's"
@@ -199,7 +211,7 @@ echo "$r" | grep -q "bad.env:2" || fail "envbad's reason lacks FILE:LINE: $r"
 ctl status envbad 2>&1 | grep -q 'bad.env:2' || fail "status does not show the env file error"
 pass "a broken env file fails the start with FILE:LINE: $r"
 
-ctl stop sec rosec hostsec envbad named >/dev/null 2>&1
+ctl stop sec rosec hostsec envbad usec named >/dev/null 2>&1
 stop_daemon || fail "daemon exit status"
 if [ "$host_existed" = no ] && [ -d /run/secrets ]; then
 	rmdir /run/secrets || fail "the host's /run/secrets is not empty: $(ls -A /run/secrets)"
