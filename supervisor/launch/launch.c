@@ -20,6 +20,7 @@
 #include "harden.h"
 #include "launch.h"
 #include "rootfs.h"
+#include "secrets.h"
 #include "userns.h"
 #include "util.h"
 
@@ -281,6 +282,8 @@ child_main(const struct launch_plan *plan, struct child_fds fds)
 		child_exec(plan, fds.report);
 	}
 	close(fds.report);
+	/* init is a copy of paddockd that never execs: no secret stays in it. */
+	secrets_wipe(plan->secrets);
 	/* init needs no stdio of the service: hold /dev/null-like nothing. */
 	launch_init_run(svc, fds.status);
 }

@@ -146,13 +146,18 @@ int secrets_load(const struct service_spec *spec, const char *secrets_dir, uid_t
 	return 0;
 }
 
+void secrets_wipe(const struct launch_secrets *s)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		if (s->v[i].data)
+			explicit_bzero(s->v[i].data, s->v[i].len);
+}
+
 void secrets_free(struct launch_secrets *s)
 {
+	secrets_wipe(s);
 	for (size_t i = 0; i < s->n; i++) {
-		if (s->v[i].data) {
-			explicit_bzero(s->v[i].data, s->v[i].len);
-			free(s->v[i].data);
-		}
+		free(s->v[i].data);
 		free(s->v[i].target);
 	}
 	free(s->v);

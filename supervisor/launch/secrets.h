@@ -41,5 +41,10 @@ int secrets_load(const struct service_spec *spec, const char *secrets_dir, uid_t
 		 struct launch_secrets *out, struct error *err);
 /* Wipe and free the values; s may be empty. */
 void secrets_free(struct launch_secrets *s);
+/*
+ * Wipe the values in place, freeing nothing: for a process that holds a
+ * copy it will not exec away (paddock's init, a fork of the daemon).
+ */
+void secrets_wipe(const struct launch_secrets *s);
 
 #endif
