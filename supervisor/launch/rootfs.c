@@ -587,8 +587,8 @@ static int setup_secrets(struct error *err, int rootfd, const struct launch_secr
 
 	if ((fd = secrets_mountpoint(err, rootfd, fdpath)) < 0)
 		return fd;
-	snprintf(opts, sizeof(opts), "mode=755,size=%zu,nr_inodes=%zu", secrets->pages + 65536,
-		 secrets->n + 16);
+	/* Room for the values and little else; read-only once they are in. */
+	snprintf(opts, sizeof(opts), "mode=755,size=%zu", secrets->pages + 65536);
 	r = mount("tmpfs", fdpath, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0 ? -errno
 											: 0;
 	close(fd);

@@ -59,7 +59,7 @@ services:
     command: ["/bin/sh", "-c", "md5sum /run/secrets/db_password; exec sleep 1000"]
   hostsec:
     restart: {policy: never}
-    secrets: [{source: $T/sec/api, target: /run/secrets/api}]
+    secrets: [{source: $T/sec/api, target: /run/secrets/api}, {source: $T/sec/db_password, target: /run/secrets/sub/db}]
     command: ["/bin/sh", "-c", "exec sleep 1000"]
   norun:
     image: $T/img:v1
@@ -153,6 +153,8 @@ echo "$r" | grep -q 'read-only root has no /run' || fail "norun (read-only image
 pass "a read-only root gets its secrets on a tmpfs over its /run; one without /run is refused: $r"
 hpid=$(svc_pid hostsec)
 [ "$(cat /proc/$hpid/root/run/secrets/api)" = "key-$VALUE" ] || fail "hostsec does not see its secret"
+[ "$(cat /proc/$hpid/root/run/secrets/sub/db)" = "$VALUE" ] || fail "hostsec does not see its secret in a subdirectory"
+awk '$5 == "/run/secrets/sub/db" {print $6}' /proc/$hpid/mountinfo | grep -qw ro || fail "/run/secrets/sub/db is not read-only"
 awk '$5 == "/run/secrets"' /proc/self/mountinfo | grep -q . && fail "the host has a mount on /run/secrets"
 if [ "$host_existed" = yes ]; then
 	[ "$(ls -la /run/secrets 2>&1 | grep -v ' \.\.$')" = "$host_before" ] || fail "the host's /run/secrets changed"
