@@ -8,6 +8,8 @@
 # /run/secrets is left alone. Environment files: image < files (later
 # wins) < spec environment, an optional missing file is fine, a broken
 # line fails the start with FILE:LINE, an edit is seen at the next restart.
+# In the VM: PADDOCK_VM_BINS="jq umoci" tests/vm/run.sh tests/integration/57-secrets-envfile.sh
+# vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd jq; need_cmd umoci; setup
 grep -q overlay /proc/filesystems || skip "no overlayfs"
@@ -88,6 +90,8 @@ YAML
 # A user namespace: not under valgrind, which has no open_tree (tests/valgrind.sh).
 userns=yes
 [ -z "${PADDOCK_DAEMON_WRAPPER:-}" ] || userns=no
+# Nor in the VM: its state dir is on tmpfs, which has no idmapped mounts before Linux 6.3.
+[ -z "${PADDOCK_IN_VM:-}" ] || userns=no
 [ $userns = no ] || cat >>"$T/services/s.yaml" <<YAML
   usec:
     image: $T/img:v1
@@ -197,7 +201,9 @@ ctl events --json >>"$T/out.txt" 2>&1
 for f in "$T/out.json" "$T/out.txt" "$T/daemon.log" /proc/$pid/environ /proc/$rpid/environ /proc/$hpid/environ; do
 	grep -qa "$VALUE" "$f" && fail "the secret's value is in $f"
 done
-grep -rqa --exclude-dir=layers "$VALUE" "$T/state" "$T/run" && fail "the secret's value is in the state or runtime dir: $(grep -rla --exclude-dir=layers "$VALUE" "$T/state" "$T/run")"
+leaked=$(find "$T/state" "$T/run" -path "$T/state/layers" -prune -o -type f -exec grep -la "$VALUE" {} +)
+[ -z "$leaked" ] || fail "the secret's value is in the state or runtime dir: $leaked"
+[ -n "$(find "$T/state" -name '*.log' -exec grep -l "$want_db" {} +)" ] || fail "the leak search reads nothing"
 pass "the value is in no status, log, event, state file or environment"
 
 # --- environment files ---
