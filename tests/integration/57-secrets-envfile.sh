@@ -35,6 +35,8 @@ chmod 600 "$T/sec/db_password" "$T/sec/api"
 printf '%s' "$VALUE" >"$T/sec/open" && chmod 644 "$T/sec/open"
 ln -s /etc/shadow "$T/sec/link"
 mkfifo -m 600 "$T/sec/fifo"
+head -c 1048577 /dev/zero >"$T/sec/big" && chmod 600 "$T/sec/big"
+printf x >"$T/sec/ow" && chmod 602 "$T/sec/ow"
 want_db=$(md5sum <"$T/sec/db_password" | cut -d' ' -f1)
 
 printf 'A=from-a\nB=from-a\nC=from-a\nGREETING=from-a\n' >"$T/env/a.env"
@@ -81,6 +83,14 @@ services:
     image: $T/img:v1
     restart: {policy: never}
     secrets: [{source: $T/sec/fifo}]
+  badsize:
+    image: $T/img:v1
+    restart: {policy: never}
+    secrets: [{source: $T/sec/big}, {source: $T/sec/ow}]
+  badwrite:
+    image: $T/img:v1
+    restart: {policy: never}
+    secrets: [{source: $T/sec/ow}]
   envbad:
     image: $T/img:v1
     restart: {policy: never}
@@ -182,7 +192,7 @@ else
 fi
 
 # --- refusals ---
-for s in badmode badlink badfifo; do
+for s in badmode badlink badfifo badsize badwrite; do
 	wait_for 10 state_is $s failed || fail "$s: $(svc_state $s), expected failed"
 done
 r=$(svc_field badmode last_exit.reason)
@@ -191,7 +201,11 @@ r=$(svc_field badlink last_exit.reason)
 echo "$r" | grep -q "secret 'link'" && echo "$r" | grep -q 'symlink' || fail "badlink: $r"
 r=$(svc_field badfifo last_exit.reason)
 echo "$r" | grep -q "secret 'fifo'" && echo "$r" | grep -q 'FIFO, not a regular file' || fail "badfifo: $r"
-pass "a source open to others, a symlink and a FIFO fail the start, naming the secret"
+r=$(svc_field badsize last_exit.reason)
+echo "$r" | grep -q "secret 'big': .* is larger than 1048576 bytes" || fail "badsize: $r"
+r=$(svc_field badwrite last_exit.reason)
+echo "$r" | grep -q "secret 'ow': .* is writable by others (mode 0602)" || fail "badwrite: $r"
+pass "a source open to others, a symlink, a FIFO and one above 1 MiB fail the start, naming the secret"
 
 # --- the value is nowhere ---
 ctl status --json >"$T/out.json" || fail "status --json"
