@@ -531,21 +531,40 @@ static void parse_registries(struct yctx *c, const struct ynode *m, struct daemo
 	cfg->nregistries = n;
 }
 
+/* profiles: names of the profiles active at start, each once. */
+static void parse_profiles(struct yctx *c, const struct ynode *x, struct daemon_config *cfg)
+{
+	char **v = NULL;
+	size_t n = 0;
+	char q[80];
+
+	if (y_is_null(x) || !y_argv(c, x, "profiles", false, &v, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *item = x->items[i];
+
+		if (!config_valid_name(v[i]))
+			y_err(c, item,
+			      "invalid profile name '%s' in 'profiles' (expected "
+			      "[a-z0-9][a-z0-9_-]*, at most 63 characters)",
+			      y_quote(item, q, sizeof(q)));
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(v[i], v[j]) == 0)
+				y_err(c, item, "profile '%s' is listed twice in 'profiles'",
+				      y_quote(item, q, sizeof(q)));
+	}
+	config_strv_free(cfg->profiles);
+	cfg->profiles = v;
+	cfg->nprofiles = n;
+}
+
 static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon_config *cfg)
 {
-	static const char *const keys[] = { "services_dir",
-					    "state_dir",
-					    "runtime_dir",
-					    "cgroup_root",
-					    "metrics",
-					    "budget",
-					    "log",
-					    "probe_interval",
-					    "images",
-					    "rebalance",
-					    "networks",
-					    "registries",
-					    NULL };
+	static const char *const keys[] = { "services_dir", "state_dir",      "runtime_dir",
+					    "cgroup_root",  "metrics",	      "budget",
+					    "log",	    "probe_interval", "images",
+					    "rebalance",    "networks",	      "registries",
+					    "secrets_dir",  "profiles",	      NULL };
 	static const char *const rebalance_keys[] = { "mode", "drift", "working_set_target", NULL };
 	static const char *const modes[] = { "off", "observe", "enforce", NULL };
 	static const char *const drifts[] = { "reassert", "adopt", NULL };
@@ -555,9 +574,9 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 	static const char *const budget_keys[] = { "memory", "reserve", "cpu", NULL };
 	static const char *const log_keys[] = { "max_size", "keep", "pipe_size", NULL };
 	static const char *const dirs[] = { "services_dir", "state_dir", "runtime_dir",
-					    "cgroup_root" };
+					    "cgroup_root", "secrets_dir" };
 	char **dir_fields[] = { &cfg->services_dir, &cfg->state_dir, &cfg->runtime_dir,
-				&cfg->cgroup_root };
+				&cfg->cgroup_root, &cfg->secrets_dir };
 	const struct ynode *x, *m;
 	char q[80];
 	uint64_t u;
@@ -567,12 +586,13 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 	if (!y_want(c, root, YNODE_MAPPING, "the top level"))
 		return;
 	y_check_keys(c, root, "in the daemon config", keys);
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		x = y_get(root, dirs[i], NULL);
 		/* cgroup_root may be relative: to paddockd's own cgroup, per hierarchy. */
 		if (!y_is_null(x))
 			y_string(c, x, dirs[i], i != 3, dir_fields[i]);
 	}
+	parse_profiles(c, y_get(root, "profiles", NULL), cfg);
 	if (cfg->cgroup_root && strstr(cfg->cgroup_root, "..") &&
 	    (x = y_get(root, "cgroup_root", NULL)))
 		y_err(c, x, "'cgroup_root' must not contain '..': it would leave our subtree");

@@ -213,9 +213,15 @@ int manager_reload(struct manager *m, struct config_errors *errs, struct json_ob
 			continue; /* a transient holds the name until it goes */
 		}
 		if (!svc) {
+			char why[128];
+
 			svc = insert_service(m, spec);
 			json_object_array_add(added, json_object_new_string(spec->name));
-			(void)service_start(svc);
+			if (!manager_not_auto(m, spec, why, sizeof(why)))
+				(void)service_start(svc);
+			else
+				log_info("reload: service %s: added, not started: %s", spec->name,
+					 why);
 			continue;
 		}
 		if (service_update_spec(svc, spec, &err) < 0) {
@@ -355,12 +361,50 @@ void manager_shutdown(struct manager *m, const char *why)
 void manager_start_all(struct manager *m, const bool *adopted)
 {
 	static const enum spec_class order[] = { CLASS_CRITICAL, CLASS_STANDARD, CLASS_BATCH };
+	char why[128];
 
+	for (size_t i = 0; i < m->nservices; i++)
+		if ((!adopted || !adopted[i]) &&
+		    manager_not_auto(m, service_spec(m->services[i]), why, sizeof(why)))
+			log_info("service %s: not started: %s", service_name(m->services[i]), why);
 	for (size_t c = 0; c < sizeof(order) / sizeof(order[0]); c++)
 		for (size_t i = 0; i < m->nservices; i++)
 			if ((!adopted || !adopted[i]) &&
-			    service_spec(m->services[i])->class == order[c])
+			    service_spec(m->services[i])->class == order[c] &&
+			    !manager_not_auto(m, service_spec(m->services[i]), why, sizeof(why)))
 				(void)service_start(m->services[i]);
+}
+
+static bool profile_active(const struct manager *m, const char *name)
+{
+	for (char *const *p = m->cfg->profiles; p && *p; p++)
+		if (strcmp(*p, name) == 0)
+			return true;
+	return false;
+}
+
+const char *manager_not_auto(const struct manager *m, const struct service_spec *spec, char *buf,
+			     size_t len)
+{
+	size_t used;
+
+	if (!spec->enabled) {
+		snprintf(buf, len, "disabled");
+		return buf;
+	}
+	if (!spec->profiles || !spec->profiles[0])
+		return NULL;
+	for (char *const *p = spec->profiles; *p; p++)
+		if (profile_active(m, *p))
+			return NULL;
+	/* "profile debug inactive", "profiles debug, test inactive" */
+	used = (size_t)snprintf(buf, len, "profile%s ", spec->profiles[1] ? "s" : "");
+	for (char *const *p = spec->profiles; *p && used < len; p++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 p == spec->profiles ? "" : ", ", *p);
+	if (used < len)
+		snprintf(buf + used, len - used, " inactive");
+	return buf;
 }
 
 /* --- what the sd_notify socket asks of the services ----------------------------------- */

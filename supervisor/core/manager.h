@@ -97,8 +97,19 @@ int manager_add(struct manager *m, struct spec_set *set, bool rm, struct service
  * (may be NULL) gets {"added","removed","updated","failed"}.
  */
 int manager_reload(struct manager *m, struct config_errors *errs, struct json_object **summary);
-/* Start every service not adopted (adopted[i] for services[i]; NULL = none). */
+/*
+ * Start every service not adopted (adopted[i] for services[i]; NULL =
+ * none) that manager_not_auto says may start on its own.
+ */
 void manager_start_all(struct manager *m, const bool *adopted);
+/*
+ * Why spec does not start with the daemon (nor when new at a reload):
+ * "disabled", or "profile debug inactive" when none of its profiles is
+ * active (daemon config 'profiles', paddockd --profile); in buf. NULL when
+ * it does. An operator's start starts it all the same.
+ */
+const char *manager_not_auto(const struct manager *m, const struct service_spec *spec, char *buf,
+			     size_t len);
 /* Stop everything, dependents first; the loop exits once all settled. */
 void manager_shutdown(struct manager *m, const char *why);
 bool manager_all_settled(const struct manager *m);

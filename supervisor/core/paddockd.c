@@ -42,6 +42,8 @@ struct options {
 	bool foreground, check;
 	int verbose;
 	const char *config, *services_dir, *state_dir, *runtime_dir, *cgroup_root;
+	char **profiles; /* --profile, in order; NULL-terminated, argv's strings */
+	size_t nprofiles;
 };
 
 static void usage(FILE *f)
@@ -49,7 +51,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: paddockd [-fnv] [-c FILE] [-S SERVICES_DIR] [--state-dir DIR]\n"
-	    "                [--runtime-dir DIR] [--cgroup-root PATH]\n"
+	    "                [--runtime-dir DIR] [--cgroup-root PATH] [--profile NAME]...\n"
 	    "\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -n, --check           check configuration and specs, then exit\n"
@@ -58,9 +60,20 @@ static void usage(FILE *f)
 	    "      --state-dir DIR   logs and state (default /var/lib/paddock)\n"
 	    "      --runtime-dir DIR control socket (default /run/paddock)\n"
 	    "      --cgroup-root P   cgroup root, relative to paddockd's own cgroup or absolute\n"
+	    "  -p, --profile NAME    activate a profile (repeatable; adds to the config's)\n"
 	    "  -v, --verbose         more logging (repeat for more)\n"
 	    "  -V, --version         print the version\n"
 	    "  -h, --help            this text\n");
+}
+
+/* v (n strings, NULL-terminated) with room for one more, zeroed. */
+static char **strv_grow(char **v, size_t n)
+{
+	v = realloc(v, (n + 2) * sizeof(*v));
+	if (!v)
+		abort(); /* at startup: nothing to save */
+	v[n] = v[n + 1] = NULL;
+	return v;
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -74,6 +87,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "runtime-dir", required_argument, NULL, OPT_RUNTIME },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -81,7 +95,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "fnc:S:vVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fnc:S:p:vVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->foreground = true;
@@ -103,6 +117,17 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CGROUP_ROOT:
 			o->cgroup_root = optarg;
+			break;
+		case 'p':
+			if (!config_valid_name(optarg)) {
+				fprintf(stderr,
+					"paddockd: invalid profile name '%s' (expected "
+					"[a-z0-9][a-z0-9_-]*, at most 63 characters)\n",
+					optarg);
+				exit(2);
+			}
+			o->profiles = strv_grow(o->profiles, o->nprofiles);
+			o->profiles[o->nprofiles++] = optarg;
 			break;
 		case 'v':
 			o->verbose++;
@@ -132,6 +157,23 @@ static void override(char **field, const char *value)
 	}
 }
 
+/* --profile adds to the config's 'profiles', each name once. */
+static void add_profiles(struct daemon_config *cfg, const struct options *o)
+{
+	for (size_t i = 0; i < o->nprofiles; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < cfg->nprofiles && !known; k++)
+			known = strcmp(cfg->profiles[k], o->profiles[i]) == 0;
+		if (known)
+			continue;
+		cfg->profiles = strv_grow(cfg->profiles, cfg->nprofiles);
+		cfg->profiles[cfg->nprofiles++] = xstrdup(o->profiles[i]);
+	}
+	for (size_t i = 0; i < cfg->nprofiles; i++)
+		log_info("profile %s: active", cfg->profiles[i]);
+}
+
 /* Load the daemon config and the specs; prints every error. 0 or -1. */
 static int load_configuration(struct manager *d, const struct options *o)
 {
@@ -154,6 +196,7 @@ static int load_configuration(struct manager *d, const struct options *o)
 	override(&d->cfg->state_dir, o->state_dir);
 	override(&d->cfg->runtime_dir, o->runtime_dir);
 	override(&d->cfg->cgroup_root, o->cgroup_root);
+	add_profiles(d->cfg, o);
 
 	r = config_load_specs(d->cfg->services_dir, &d->host, &d->specs, &errs);
 	if (r >= 0 && ((r = harden_check_specs(d->specs, &errs)) < 0 || /* seccomp profiles */
@@ -521,5 +564,6 @@ int main(int argc, char **argv)
 	d->images = image_store_free(d->images);
 	d->cfg = daemon_config_free(d->cfg);
 	free(d->logs_dir);
+	free(o.profiles);
 	return 0;
 }
