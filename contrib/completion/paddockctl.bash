@@ -9,7 +9,7 @@
 # cannot be reached. Image references come from `paddockctl image list`
 # (which reads the image store, so it needs root).
 
-__paddockctl_commands="list status start stop restart kill freeze thaw logs top events set run
+__paddockctl_commands="list status cat start stop restart kill freeze thaw logs top events set run
 	image check network reload daemon-reexec version"
 __paddockctl_global_opts="-s --socket --state-dir --json -h --help"
 __paddockctl_image_cmds="import pull login logout list inspect rm prune"
@@ -461,7 +461,7 @@ _paddockctl()
 	esac
 
 	case $__pc_cmd in
-	status | start | stop | restart | freeze | thaw)
+	status | cat | start | stop | restart | freeze | thaw)
 		if [[ $cur == -* ]]; then
 			__paddockctl_compgen -W "$__paddockctl_global_opts" -- "$cur"
 		else

@@ -29,5 +29,6 @@
 #define PROTO_CMD_RUN "run"
 #define PROTO_CMD_NETWORK_LS "network-ls"
 #define PROTO_CMD_NETWORK_INSPECT "network-inspect"
+#define PROTO_CMD_CAT "cat"
 
 #endif

@@ -136,6 +136,18 @@ static struct json_object *service_brief(struct service *svc)
 	return o;
 }
 
+/* list's entry: the brief, and why a stopped service does not start on its own. */
+static struct json_object *service_listed(struct control *ctl, struct service *svc)
+{
+	struct json_object *o = service_brief(svc);
+	char why[128];
+
+	if (service_state(svc) == SVC_STOPPED &&
+	    manager_not_auto(ctl->d, service_spec(svc), why, sizeof(why)))
+		json_object_object_add(o, "not_auto", json_object_new_string(why));
+	return o;
+}
+
 /* Read knobs back from cgroupfs: the truth, not what we meant to write. */
 static void add_knobs(struct json_object *o, struct cgroup *cg, const char *const *knobs, size_t n)
 {
@@ -259,7 +271,61 @@ static struct json_object *service_full(struct control *ctl, struct service *svc
 
 /* --- requests ------------------------------------------------------------------------ */
 
-/* Resolve the "names" array; replies with an error and returns -1 on a bad name. */
+/* logs and set act on one service: say so, naming a template's instances. */
+static void one_service_error(struct client *cl, const char *cmd, struct service **svcs, size_t n)
+{
+	const char *t = n ? service_spec(svcs[0])->template_name : NULL;
+
+	for (size_t i = 1; t && i < n; i++)
+		if (!service_spec(svcs[i])->template_name ||
+		    strcmp(service_spec(svcs[i])->template_name, t) != 0)
+			t = NULL;
+	if (t)
+		reply_error(cl, "EINVAL",
+			    "%s takes one service, not the %zu instances of %s (name one, as %s)",
+			    cmd, n, t, service_name(svcs[0]));
+	else
+		reply_error(cl, "EINVAL", "%s takes one service", cmd);
+}
+
+static void add_once(struct service **v, size_t *n, struct service *svc)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i] == svc)
+			return;
+	v[(*n)++] = svc;
+}
+
+/*
+ * The services name stands for, added to v (room for every service) once
+ * each: the service of that name, else, for a template of 'instances:'
+ * that no service is named after, every instance of it (web: web@1, web@2,
+ * ...). False when it names none. O(services).
+ */
+static bool add_named(struct manager *d, const char *name, struct service **v, size_t *n)
+{
+	struct service *svc = manager_find(d, name);
+	bool found = false;
+
+	if (svc) {
+		add_once(v, n, svc);
+		return true;
+	}
+	for (size_t i = 0; i < d->nservices; i++) {
+		const char *t = service_spec(d->services[i])->template_name;
+
+		if (t && strcmp(t, name) == 0) {
+			add_once(v, n, d->services[i]);
+			found = true;
+		}
+	}
+	return found;
+}
+
+/*
+ * Resolve the "names" array (a template's name stands for its instances);
+ * replies with an error and returns -1 on a bad name.
+ */
 static int get_services(struct client *cl, struct json_object *req, bool all_if_empty,
 			struct service ***out, size_t *n)
 {
@@ -289,22 +355,20 @@ static int get_services(struct client *cl, struct json_object *req, bool all_if_
 		reply_error(cl, "EINVAL", "too many names");
 		return -1;
 	}
-	*out = xcalloc(cnt, sizeof(**out));
+	*out = xcalloc(d->nservices + 1, sizeof(**out));
 	for (size_t i = 0; i < cnt; i++) {
 		struct json_object *it = json_object_array_get_idx(names, i);
 		const char *name = json_object_get_string(it);
-		struct service *svc;
-		if (!json_object_is_type(it, json_type_string) || !(svc = manager_find(d, name))) {
+		if (!json_object_is_type(it, json_type_string) || !add_named(d, name, *out, n)) {
 			reply_error(cl, "ENOENT", "no such service: %s",
 				    json_object_is_type(it, json_type_string) ? name
 									      : "(not a string)");
 			free(*out);
 			*out = NULL;
+			*n = 0;
 			return -1;
 		}
-		(*out)[i] = svc;
 	}
-	*n = cnt;
 	return 0;
 }
 
@@ -476,8 +540,8 @@ static void cmd_logs(struct client *cl, struct json_object *req)
 	if (get_services(cl, req, false, &svcs, &n) < 0)
 		return;
 	if (n != 1) {
+		one_service_error(cl, "logs", svcs, n);
 		free(svcs);
-		reply_error(cl, "EINVAL", "logs takes one service");
 		return;
 	}
 	struct logstore *ls = service_logstore(svcs[0]);
@@ -577,8 +641,8 @@ static void cmd_set(struct client *cl, struct json_object *req)
 	if (get_services(cl, req, false, &svcs, &n) < 0)
 		return;
 	if (n != 1) {
+		one_service_error(cl, "set", svcs, n);
 		free(svcs);
-		reply_error(cl, "EINVAL", "set takes one service");
 		return;
 	}
 	struct service *svc = svcs[0];
@@ -790,8 +854,8 @@ static void list_services(struct client *cl, struct json_object *req, bool full)
 		struct evbuffer *out = bufferevent_get_output(cl->bev);
 		evbuffer_add_printf(out, "{\"v\":%d,\"ok\":true,\"result\":[", PROTOCOL_VERSION);
 		for (size_t i = 0; i < n; i++) {
-			struct json_object *o =
-			    full ? service_full(cl->ctl, svcs[i]) : service_brief(svcs[i]);
+			struct json_object *o = full ? service_full(cl->ctl, svcs[i])
+						     : service_listed(cl->ctl, svcs[i]);
 			size_t len;
 			const char *t =
 			    json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
@@ -813,6 +877,33 @@ static void cmd_list(struct client *cl, struct json_object *req)
 static void cmd_status(struct client *cl, struct json_object *req)
 {
 	list_services(cl, req, true);
+}
+
+/*
+ * cat: each named service's effective spec as this daemon has it (after
+ * includes, merge keys and interpolation); secrets appear by name only.
+ */
+static void cmd_cat(struct client *cl, struct json_object *req)
+{
+	struct json_object *arr;
+	struct service **svcs;
+	size_t n;
+
+	if (get_services(cl, req, false, &svcs, &n) < 0)
+		return;
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct service_spec *sp = service_spec(svcs[i]);
+		const char *text = sp->effective;
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(service_name(svcs[i])));
+		json_object_object_add(o, "file", json_object_new_string(sp->file ? sp->file : ""));
+		json_object_object_add(o, "text", json_object_new_string(text ? text : ""));
+		json_object_array_add(arr, o);
+	}
+	free(svcs);
+	reply_ok(cl, arr);
 }
 
 static void cmd_network_ls(struct client *cl, struct json_object *req)
@@ -933,6 +1024,7 @@ static const struct control_cmd control_cmds[] = {
 	{ PROTO_CMD_RUN, cmd_run, CONTROL_CMD_HOLDS, "spec wait? rm?" },
 	{ PROTO_CMD_NETWORK_LS, cmd_network_ls, 0, "" },
 	{ PROTO_CMD_NETWORK_INSPECT, cmd_network_inspect, 0, "name" },
+	{ PROTO_CMD_CAT, cmd_cat, 0, "names" },
 };
 
 static const struct control_cmd *control_cmd_find(const char *name)

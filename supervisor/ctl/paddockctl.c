@@ -458,9 +458,17 @@ static int cmd_list(const struct ctl_command *c, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *s = json_object_array_get_idx(arr, i), *e = NULL;
 		json_object_object_get_ex(s, "last_exit", &e);
-		printf("%-*s  %-8s  %-8s  %8lld  %8lld  %s\n", (int)w, jstr(s, "name"),
+		const char *why = jstr(s, "not_auto"); /* "disabled", "profile x inactive" */
+
+		if (!why)
+			why = "";
+		printf("%-*s  %-8s  %-8s  %8lld  %8lld  %s%s%s\n", (int)w, jstr(s, "name"),
 		       jstr(s, "state"), jstr(s, "class"), (long long)jint(s, "main_pid"),
-		       (long long)jint(s, "restarts"), e ? jstr(e, "reason") : "-");
+		       (long long)jint(s, "restarts"),
+		       e      ? jstr(e, "reason")
+		       : *why ? ""
+			      : "-",
+		       e && *why ? "; " : "", why);
 	}
 	json_object_put(resp);
 	return EXIT_OK;
@@ -2406,6 +2414,31 @@ static int cmd_network(const struct ctl_command *c, int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* cat: each service's effective spec, one YAML document for them all. */
+static int cmd_cat(const struct ctl_command *c, int argc, char **argv)
+{
+	struct json_object *resp = call(request(PROTO_CMD_CAT, argv, argc), NULL);
+	struct json_object *arr = result_of(resp);
+
+	(void)c;
+	if (opt_json) {
+		print_json(arr);
+	} else {
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *e = json_object_array_get_idx(arr, i);
+			const char *text = jstr(e, "text"), *file = jstr(e, "file");
+
+			printf("%s# %s\n", i ? "\n" : "", file && *file ? file : "-");
+			if (text && *text)
+				fputs(text, stdout);
+			else
+				printf("# %s: no effective spec recorded\n", jstr(e, "name"));
+		}
+	}
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
 static int cmd_version(const struct ctl_command *c, int argc, char **argv)
 {
 	int fd;
@@ -2466,6 +2499,9 @@ static const struct ctl_command commands[] = {
 	{ "status", cmd_status, 0, "status [NAME...]",
 	  "state, pid, restarts, last exit, readiness, STATUS=,\n"
 	  "limits, usage, logs" },
+	{ PROTO_CMD_CAT, cmd_cat, CTL_NAMES, "cat NAME...",
+	  "the effective spec as paddockd has it (after\n"
+	  "includes, merge keys, ${VAR}); secrets by name only" },
 	{ PROTO_CMD_START, cmd_simple, CTL_NAMES, "start NAME...", "start services" },
 	{ PROTO_CMD_STOP, cmd_simple, CTL_NAMES, "stop NAME...",
 	  "stop services (waits until they are stopped)" },
