@@ -50,6 +50,8 @@ struct net_lease {
 	int *portfds; /* sockets holding the host ports */
 	size_t nportfds;
 	bool named; /* names are in the resolver */
+	char *tmpl_name; /* an instance (web@2): "web", its template; else NULL */
+	char *inst_name; /* "web-2" */
 };
 
 struct netmgr {
@@ -361,6 +363,8 @@ static void lease_free(struct net_lease *l)
 	free(l->ports);
 	free(l->dir);
 	free(l->svc);
+	free(l->tmpl_name);
+	free(l->inst_name);
 	free(l);
 }
 
@@ -373,6 +377,22 @@ static void lease_unhook(struct netmgr *nm, struct net_lease *l)
 		}
 }
 
+/* name -> a on net, or no longer. */
+static void name_one(struct netmgr *nm, const char *net, const char *name, uint32_t a, bool add)
+{
+	if (!name)
+		return;
+	if (add)
+		(void)resolver_add(nm->res, net, name, a);
+	else
+		resolver_del(nm->res, net, name, a);
+}
+
+/*
+ * The service's name and aliases on each of its networks. An instance
+ * (web@2) is also web-2 (a DNS label), and web: the template's name
+ * answers with the address of every instance that runs.
+ */
 static void names(struct netmgr *nm, struct net_lease *l, bool add)
 {
 	if (!nm->res || l->named == add)
@@ -380,10 +400,9 @@ static void names(struct netmgr *nm, struct net_lease *l, bool add)
 	for (size_t i = 0; i < l->n; i++) {
 		const char *net = nm->nets[l->at[i].net].def->name;
 		uint32_t a = l->at[i].addr;
-		if (add)
-			(void)resolver_add(nm->res, net, l->svc, a);
-		else
-			resolver_del(nm->res, net, l->svc, a);
+		name_one(nm, net, l->svc, a, add);
+		name_one(nm, net, l->inst_name, a, add);
+		name_one(nm, net, l->tmpl_name, a, add);
 		for (char **al = l->at[i].aliases; al && *al; al++) {
 			if (add)
 				(void)resolver_add(nm->res, net, *al, a);
@@ -402,6 +421,10 @@ static int lease_new(struct netmgr *nm, const struct service_spec *spec,
 	int r = 0;
 
 	l->svc = xstrdup(spec->name);
+	if (spec->template_name && spec->instance) {
+		l->tmpl_name = xstrdup(spec->template_name);
+		xasprintf(&l->inst_name, "%s-%s", spec->template_name, spec->instance);
+	}
 	xasprintf(&l->dir, "%s/%s", nm->dir, spec->name);
 	for (size_t i = 0; i < spec->isolation.nnetworks && r >= 0; i++) {
 		const struct spec_netattach *sa = &spec->isolation.networks[i];
