@@ -759,7 +759,8 @@ static void cmd_run(struct client *cl, struct json_object *req)
 	if ((r = manager_add(cl->ctl->d, set, rm, &svc)) < 0) {
 		reply_error(cl, r == -EEXIST ? "EEXIST" : "EIO", "cannot add %s: %s",
 			    set->services[0]->name,
-			    r == -EEXIST ? "a service of that name exists" : strerror(-r));
+			    r == -EEXIST ? "a service or template of that name exists"
+					 : strerror(-r));
 		spec_set_free(set);
 		return;
 	}

@@ -123,6 +123,12 @@ int manager_add(struct manager *m, struct spec_set *set, bool rm, struct service
 		return -EINVAL;
 	if (manager_find(m, set->services[0]->name))
 		return -EEXIST;
+	/* Nor a template's name: 'stop web' would no longer mean web@1, web@2... */
+	for (size_t i = 0; i < m->nservices; i++) {
+		const char *t = service_spec(m->services[i])->template_name;
+		if (t && strcmp(t, set->services[0]->name) == 0)
+			return -EEXIST;
+	}
 	if (m->nservices >= SPEC_MAX_SERVICES)
 		return -ENOSPC;
 	*out = insert_service(m, set->services[0]);

@@ -89,7 +89,10 @@ void manager_touch(struct manager *m);
 void manager_unpark(struct manager *m);
 
 struct service *manager_find(struct manager *m, const char *name);
-/* Add a transient service that owns set (one service); -EEXIST if the name is taken. */
+/*
+ * Add a transient service that owns set (one service); -EEXIST if the name
+ * is taken, by a service or as the template of instances.
+ */
 int manager_add(struct manager *m, struct spec_set *set, bool rm, struct service **out);
 /*
  * Re-read services_dir and apply the difference (see service_update_spec).

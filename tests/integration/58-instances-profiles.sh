@@ -114,7 +114,9 @@ state_is web@1 stopped || fail "start web@2 started web@1"
 ctl start web >/dev/null || fail "start web"
 for i in 1 2 3; do wait_for 10 state_is "web@$i" running || fail "web@$i not started again"; done
 for i in 1 2 3; do pid[$i]=$(main_pid "web@$i"); done
-pass "stop web stops all three instances, start web@2 one, start web all"
+ctl run --name web --rootfs "$T/root" -- /bin/true >/dev/null 2>"$T/err" && fail "run --name web took a template's name"
+grep -q "template of that name" "$T/err" || fail "run --name web: $(cat "$T/err")"
+pass "stop web stops all three instances, start web@2 one, start web all; run --name web is refused"
 
 # --- reload: 3 -> 5 starts @4 and @5 only; 5 -> 2 stops @3..@5 only
 web 5
