@@ -94,6 +94,7 @@ __paddockctl_dequote()
 	printf '%s' "$s"
 }
 
+# Service names, and each template of instances once (web for web@1, web@2).
 __paddockctl_services()
 {
 	local -a cmd=(paddockctl)
@@ -103,7 +104,7 @@ __paddockctl_services()
 		"${cmd[@]}" --json list 2>/dev/null | jq -r '.[].name' 2>/dev/null
 	else
 		"${cmd[@]}" list 2>/dev/null | awk 'NR > 1 && NF { print $1 }'
-	fi
+	fi | awk '{ print } /@/ { t = $0; sub(/@.*/, "", t); if (!seen[t]++) print t }'
 }
 
 # Image references ("NAME:TAG") in the store.
