@@ -6,6 +6,7 @@
  * 3 no such service, 4 cannot reach the daemon.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <json-c/json.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compose.h"
 #include "config.h"
 #ifndef PADDOCKCTL_THIN
 #include "image.h"
@@ -2439,6 +2441,114 @@ static int cmd_cat(const struct ctl_command *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * convert compose FILE [-o DIR] [--force]: the compose file's services as
+ * paddock specs, on stdout as one file or as DIR/NAME.yaml each. Warnings
+ * (what is not carried) go to stderr; they do not fail the command.
+ */
+static int cmd_convert(const struct ctl_command *c, int argc, char **argv)
+{
+	struct config_errors warn = { 0 }, errs = { 0 };
+	struct compose_result res = { 0 };
+	const char *file = NULL, *outdir = NULL;
+	char *buf = NULL, *dir = NULL, *base = NULL, *slash;
+	bool force = false;
+	size_t len = 0;
+	FILE *f;
+	int r, rc = EXIT_FAIL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			outdir = argv[++i];
+		else if (strcmp(argv[i], "--force") == 0)
+			force = true;
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else
+			file = NULL, argc = 0;
+	}
+	if (argc < 2 || strcmp(argv[0], "compose") != 0 || !file) {
+		fprintf(stderr, "usage: paddockctl %s\n", c->usage);
+		return EXIT_USAGE;
+	}
+	f = fopen(file, "re");
+	if (!f) {
+		fprintf(stderr, "paddockctl: %s: %s\n", file, strerror(errno));
+		return EXIT_FAIL;
+	}
+	buf = malloc(CONFIG_MAX_FILE_SIZE + 1);
+	if (buf)
+		len = fread(buf, 1, CONFIG_MAX_FILE_SIZE + 1, f);
+	if (!buf || ferror(f) || len > CONFIG_MAX_FILE_SIZE) {
+		fprintf(stderr, "paddockctl: %s: %s\n", file,
+			!buf	    ? strerror(ENOMEM)
+			: ferror(f) ? "cannot read"
+				    : "larger than 1 MiB");
+		fclose(f);
+		goto out;
+	}
+	fclose(f);
+	/* Relative host paths in the file are relative to its directory. */
+	dir = strdup(file);
+	slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	base = dir ? realpath(slash ? dir : ".", NULL) : NULL;
+	if (!base) {
+		fprintf(stderr, "paddockctl: %s: %s\n", file, strerror(errno));
+		goto out;
+	}
+	r = compose_convert(file, buf, len, base, &res, &warn, &errs);
+	for (size_t i = 0; i < warn.n; i++)
+		fprintf(stderr, "%s:%d:%d: warning: %s\n", warn.diags[i].file, warn.diags[i].line,
+			warn.diags[i].column, warn.diags[i].message);
+	if (r < 0) {
+		config_errors_print(stderr, &errs);
+		if (errs.n == 0)
+			fprintf(stderr, "paddockctl: %s: %s\n", file, strerror(-r));
+		goto out;
+	}
+	if (!outdir) {
+		char *text = compose_spec_text(&res, 0, res.n, file);
+
+		if (text)
+			fputs(text, stdout);
+		rc = text && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+		free(text);
+		goto out;
+	}
+	rc = EXIT_OK;
+	for (size_t i = 0; i < res.n; i++) {
+		char *path = NULL, *text = compose_spec_text(&res, i, i + 1, file);
+		int fd = -1;
+
+		if (text && asprintf(&path, "%s/%s.yaml", outdir, res.services[i].name) >= 0)
+			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
+				  0644);
+		if (fd >= 0 && write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+			(void)close(fd);
+			fd = -1;
+		}
+		if (fd < 0 || close(fd) < 0) {
+			fprintf(stderr, "paddockctl: %s: %s%s\n", path ? path : outdir,
+				strerror(errno), errno == EEXIST ? " (--force overwrites)" : "");
+			rc = EXIT_FAIL;
+		} else {
+			printf("%s\n", path);
+		}
+		free(path);
+		free(text);
+	}
+out:
+	compose_result_free(&res);
+	config_errors_clear(&warn);
+	config_errors_clear(&errs);
+	free(buf);
+	free(dir);
+	free(base);
+	return rc;
+}
+
 static int cmd_version(const struct ctl_command *c, int argc, char **argv)
 {
 	int fd;
@@ -2551,6 +2661,9 @@ static const struct ctl_command commands[] = {
 	  "validate spec files or directories (no daemon needed)\n"
 	  "against the daemon config's networks (default\n"
 	  "/etc/paddock/paddock.yaml if present, else built-in)" },
+	{ "convert", cmd_convert, 0, "convert compose FILE [-o DIR] [--force]",
+	  "a docker-compose file as paddock specs (stdout, or\n"
+	  "DIR/NAME.yaml each); warns about every key not carried" },
 	{ "network", cmd_network, 0, "network ls | inspect NAME",
 	  "bridge networks: subnet, gateway, whether in use;\n"
 	  "inspect lists members, addresses, aliases, rules" },
