@@ -1750,6 +1750,17 @@ int compose_convert(const char *file, const char *buf, size_t len, const char *b
 			free(name);
 			continue;
 		}
+		for (size_t j = 0; name && j < out->n; j++) {
+			if (strcmp(out->services[j].name, name) == 0) {
+				ce(&c, p->key,
+				   "service '%s' is '%s' in paddock, like another service",
+				   p->key->value, name);
+				free(name);
+				name = NULL;
+			}
+		}
+		if (!name)
+			continue;
 		if (strcmp(name, p->key->value) != 0)
 			cw(&c, p->key, "service '%s' is called '%s' in paddock", p->key->value,
 			   name);
