@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(config oci unpack state seccomp control notify dns registry)
+[ ${#names[@]} -gt 0 ] || names=(config compose oci unpack state seccomp control notify dns registry)
 command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
 W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -20,6 +20,8 @@ build() {
 	case $1 in
 	config) clang $CF -I"$top/config" "$top/tests/fuzz/fuzz-config.c" "$top"/config/[a-z]*.c \
 		-lyaml -o "$W/fuzz-config" ;;
+	compose) clang $CF -I"$top/config" "$top/tests/fuzz/fuzz-compose.c" "$top"/config/[a-z]*.c \
+		-lyaml -o "$W/fuzz-compose" ;;
 	oci | unpack) clang $CF -I"$S/image" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-$1.c" \
 		"$S"/image/image*.c "$S"/image/registry-ref.c "$S"/common/*.c -larchive -lcrypto -ljson-c -lsystemd \
 		-o "$W/fuzz-$1" ;;
