@@ -1243,6 +1243,13 @@ static void do_depends_on(struct cv *c, const struct ynode *x, struct out *o)
 			   "condition '%s' is not carried: paddock starts '%s' once the dependency "
 			   "is ready, and does not wait for it to exit",
 			   cond, name->value);
+		for (size_t j = 0; v && v->type == YNODE_MAPPING && j < v->n; j++)
+			if (y_pair_ok(&v->pairs[j]) && strcmp(v->pairs[j].key->value, "condition"))
+				cw(c, v->pairs[j].key,
+				   "depends_on '%s' is not carried: paddock does not restart or "
+				   "skip "
+				   "a service for its dependencies",
+				   v->pairs[j].key->value);
 		pn = paddock_name(name->value);
 		if (!pn) {
 			c->oom = true;
