@@ -10,7 +10,7 @@
 # (which reads the image store, so it needs root).
 
 __paddockctl_commands="list status cat start stop restart kill freeze thaw logs top events set run
-	image check network reload daemon-reexec version"
+	image check convert network reload daemon-reexec version"
 __paddockctl_global_opts="-s --socket --state-dir --json -h --help"
 __paddockctl_image_cmds="import pull login logout list inspect rm prune"
 __paddockctl_pull_opts="--config --auth-file --certs-dir --insecure --parallel"
@@ -538,6 +538,17 @@ _paddockctl()
 				__paddockctl_compgen -W "--once --sort --interval $__paddockctl_global_opts" -- "$cur"
 			;;
 		esac
+		;;
+	convert)
+		if [ ${#__pc_args[@]} = 0 ]; then
+			__paddockctl_compgen -W "compose" -- "$cur"
+		elif [[ $prev == -o ]]; then
+			__paddockctl_compgen -d -- "$cur"
+		elif [[ $cur == -* ]]; then
+			__paddockctl_compgen -W "-o --force $__paddockctl_global_opts" -- "$cur"
+		else
+			__paddockctl_files "$cur"
+		fi
 		;;
 	check)
 		if [[ $cur == -* ]]; then

@@ -2662,8 +2662,8 @@ static const struct ctl_command commands[] = {
 	  "against the daemon config's networks (default\n"
 	  "/etc/paddock/paddock.yaml if present, else built-in)" },
 	{ "convert", cmd_convert, 0, "convert compose FILE [-o DIR] [--force]",
-	  "a docker-compose file as paddock specs (stdout, or\n"
-	  "DIR/NAME.yaml each); warns about every key not carried" },
+	  "a docker-compose file as specs (stdout, or\n"
+	  "DIR/NAME.yaml each); warns of each key not carried" },
 	{ "network", cmd_network, 0, "network ls | inspect NAME",
 	  "bridge networks: subnet, gateway, whether in use;\n"
 	  "inspect lists members, addresses, aliases, rules" },
