@@ -98,7 +98,8 @@ static bool plain_ok(const char *s)
 	for (size_t i = 0; reserved[i]; i++)
 		if (strcasecmp(s, reserved[i]) == 0)
 			return false;
-	return true;
+	/* YAML 1.1 reads 8080:80 as a base-60 number: quote ports and uid:gid. */
+	return !(isdigit((unsigned char)s[0]) && strchr(s, ':'));
 }
 
 static void sb_scalar(struct sb *b, const char *s)

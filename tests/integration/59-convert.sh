@@ -65,7 +65,7 @@ warned redis-app 27:9 "depends_on 'restart' is not carried"
 warned redis-app 33:5 "'labels' is not carried"
 has redis-app '- "redis-cli ping"'
 has redis-app 'timeout: 20s'
-has redis-app '- 5000:5000/tcp'
+has redis-app '- "5000:5000/tcp"'
 checks redis-app 2
 pass "redis+app: merge keys, healthcheck, depends_on conditions"
 
