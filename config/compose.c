@@ -130,6 +130,15 @@ static void sb_scalar(struct sb *b, const char *s)
 	sb_add(b, "\"", 1);
 }
 
+/* Nothing written since start, just after header: take the header back. */
+static void sb_drop_empty(struct sb *b, size_t start, const char *header)
+{
+	if (b->oom || b->len != start || start < strlen(header))
+		return;
+	b->len = start - strlen(header);
+	b->p[b->len] = '\0';
+}
+
 /* "<indent>key: value\n" */
 static void sb_kv(struct sb *b, int indent, const char *key, const char *value)
 {
@@ -218,7 +227,7 @@ struct cv {
 	bool oom;
 	size_t nerrs;
 	struct mview top;
-	const struct ynode *secrets, *networks; /* top-level definitions */
+	const struct ynode *secrets, *networks, *volumes; /* top-level definitions */
 	char **nets_seen; /* networks already warned about */
 	size_t nnets_seen;
 	unsigned next_subnet;
@@ -584,23 +593,20 @@ static void do_environment(struct cv *c, const struct ynode *x, struct out *o)
 	} else {
 		cw(c, x, "'environment' must be a mapping or a list; not carried");
 	}
-	if (o->main.len == start) { /* nothing written: drop the key */
-		o->main.len = start - strlen("    environment:\n");
-		if (o->main.p)
-			o->main.p[o->main.len] = '\0';
-	}
+	sb_drop_empty(&o->main, start, "    environment:\n");
 }
 
 static void do_env_file(struct cv *c, const struct ynode *x, struct out *o)
 {
 	const struct ynode *one = x;
-	size_t n = x->type == YNODE_SEQUENCE ? x->n : 1;
+	size_t n = x->type == YNODE_SEQUENCE ? x->n : 1, start;
 
 	if (x->type == YNODE_MAPPING) {
 		cw(c, x, "'env_file' must be a string or a list; not carried");
 		return;
 	}
 	sb_str(&o->main, "    environment_file:\n");
+	start = o->main.len;
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *it = x->type == YNODE_SEQUENCE ? x->items[i] : one, *p = it;
 		bool optional = false;
@@ -636,6 +642,7 @@ static void do_env_file(struct cv *c, const struct ynode *x, struct out *o)
 		}
 		free(path);
 	}
+	sb_drop_empty(&o->main, start, "    environment_file:\n");
 }
 
 /* True when s is digits, or digits-digits. */
@@ -886,9 +893,21 @@ static void mount_tmpfs(const char *dst, const char *size, struct out *o)
 		sb_kv(&o->mounts, 10, "size", size);
 }
 
-static void named_volume(struct cv *c, const struct ynode *at, const char *name, const char *dst)
+/*
+ * A named volume: carried as a bind mount when the top-level volume is one
+ * (driver_opts {type: none, o: bind, device: PATH}), else a warning.
+ */
+static void named_volume(struct cv *c, const struct ynode *at, const char *name, const char *dst,
+			 bool ro, struct out *o)
 {
-	if (!name)
+	const struct ynode *opts =
+	    y_get(y_get(c->volumes, name ? name : "", NULL), "driver_opts", NULL);
+	const char *how = scal(c, y_get(opts, "o", NULL), NULL);
+	const char *dev = scal(c, y_get(opts, "device", NULL), NULL);
+
+	if (how && dev && strstr(how, "bind"))
+		mount_bind(c, dev, dst, ro, o);
+	else if (!name)
 		cw(c, at,
 		   "anonymous volume at '%s' is not carried: paddock has no volumes; use a tmpfs "
 		   "mount or a bind mount of a host directory",
@@ -928,7 +947,7 @@ static void do_volumes(struct cv *c, const struct ynode *x, struct out *o)
 			if (p3)
 				*p3++ = '\0';
 			if (!p2)
-				named_volume(c, it, NULL, s);
+				named_volume(c, it, NULL, s, false, o);
 			else if (s[0] == '~')
 				cw(c, it,
 				   "volume '%s' is not carried: write the home directory out",
@@ -936,7 +955,7 @@ static void do_volumes(struct cv *c, const struct ynode *x, struct out *o)
 			else if (host_path(s))
 				mount_bind(c, s, p2, p3 && mount_mode(c, it, p3), o);
 			else
-				named_volume(c, it, s, p2);
+				named_volume(c, it, s, p2, p3 && mount_mode(c, it, p3), o);
 			free(s);
 		} else if (it->type == YNODE_MAPPING) {
 			const char *type = scal(c, y_get(it, "type", NULL), NULL);
@@ -956,7 +975,10 @@ static void do_volumes(struct cv *c, const struct ynode *x, struct out *o)
 			} else if (type && strcmp(type, "tmpfs") == 0) {
 				mount_tmpfs(dst, size, o);
 			} else if (type && strcmp(type, "volume") == 0) {
-				named_volume(c, it, src, dst);
+				named_volume(c, it, src, dst,
+					     ro && ro->type == YNODE_SCALAR &&
+						 strcasecmp(ro->value, "true") == 0,
+					     o);
 			} else {
 				cw(c, it, "volume of type '%s' is not carried", type ? type : "?");
 			}
@@ -1102,6 +1124,23 @@ static const char *restart_policy(struct cv *c, const struct ynode *x)
 	return NULL;
 }
 
+/* A warning for each key of map (if a mapping) not in known. */
+static void warn_others(struct cv *c, const struct ynode *map, const char *where,
+			const char *const *known)
+{
+	for (size_t i = 0; map && map->type == YNODE_MAPPING && i < map->n; i++) {
+		size_t j = 0;
+
+		if (!y_pair_ok(&map->pairs[i]))
+			continue;
+		while (known[j] && strcmp(known[j], map->pairs[i].key->value))
+			j++;
+		if (!known[j])
+			cw(c, map->pairs[i].key, "%s.%s is not carried: paddock has no equivalent",
+			   where, map->pairs[i].key->value);
+	}
+}
+
 static void do_deploy(struct cv *c, const struct ynode *x, struct res *r, const char **policy,
 		      const struct ynode *restart)
 {
@@ -1145,6 +1184,12 @@ static void do_deploy(struct cv *c, const struct ynode *x, struct res *r, const 
 	res = y_get(x, "resources", NULL);
 	lim = y_get(res, "limits", NULL);
 	resv = y_get(res, "reservations", NULL);
+	warn_others(c, res, "deploy.resources",
+		    (const char *const[]){ "limits", "reservations", NULL });
+	warn_others(c, lim, "deploy.resources.limits",
+		    (const char *const[]){ "memory", "cpus", "pids", NULL });
+	warn_others(c, resv, "deploy.resources.reservations",
+		    (const char *const[]){ "memory", "cpus", "devices", NULL });
 	res_take(c, &r->mem_max, y_get(lim, "memory", NULL), "deploy.resources.limits.memory");
 	res_take(c, &r->cpu_max, y_get(lim, "cpus", NULL), "deploy.resources.limits.cpus");
 	res_take(c, &r->pids_max, y_get(lim, "pids", NULL), "deploy.resources.limits.pids");
@@ -1518,14 +1563,10 @@ static char *do_service(struct cv *c, const char *name, const struct ynode *svc)
 			cw(c, x, "pull_policy '%s' is not carried", x->value);
 	}
 	if ((x = mv_get(&s, "ports", NULL)) && !y_is_null(x)) {
-		size_t at = o.main.len;
+		size_t at = o.main.len + strlen("    ports:\n");
 
 		do_ports(c, x, &o);
-		if (o.main.len == at + strlen("    ports:\n")) {
-			o.main.len = at;
-			if (o.main.p)
-				o.main.p[at] = '\0';
-		}
+		sb_drop_empty(&o.main, at, "    ports:\n");
 	}
 
 	/* resources */
@@ -1712,6 +1753,7 @@ int compose_convert(const char *file, const char *buf, size_t len, const char *b
 	svcs = mv_get(&c.top, "services", NULL);
 	c.secrets = mv_get(&c.top, "secrets", NULL);
 	c.networks = mv_get(&c.top, "networks", NULL);
+	c.volumes = mv_get(&c.top, "volumes", NULL);
 	for (size_t i = 0; i < c.top.n; i++) {
 		const struct ynode *k = c.top.kv[i].key;
 		static const char *const top_ok[] = { "version", "name",    "services", "networks",
