@@ -123,6 +123,19 @@ static void sb_scalar(struct sb *b, const char *s)
 		} else if (*p < 0x20 || *p == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\x%02x", *p);
 			sb_str(b, esc);
+		} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* C1 controls: YAML refuses them raw (U+0085 would be a line break) */
+			snprintf(esc, sizeof(esc), "\\x%02x", *++p);
+			sb_str(b, esc);
+		} else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+			sb_str(b, p[2] == 0xa8 ? "\\L" : "\\P"); /* line, paragraph separators */
+			p += 2;
+		} else if (p[0] == 0xef && ((p[1] == 0xbb && p[2] == 0xbf) ||
+					    (p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)))) {
+			snprintf(esc, sizeof(esc), "\\u%02X%02X", p[1] == 0xbb ? 0xfe : 0xff,
+				 p[1] == 0xbb ? 0xff : (p[2] == 0xbe ? 0xfe : 0xff));
+			sb_str(b, esc);
+			p += 2;
 		} else {
 			sb_add(b, (const char *)p, 1);
 		}

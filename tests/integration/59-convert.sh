@@ -11,6 +11,7 @@ mkdir -p "$C" && cp "$TESTS_DIR/integration/compose/"*.yaml "$C/"
 mkdir -p "$C/db" "$C/prometheus" "$C/grafana/provisioning"
 echo 'not-a-real-password' >"$C/db/password.txt"
 echo 'FLASK_ENV=production' >"$C/web.env"
+: >"$T/empty.yaml" # the daemon config without networks, whatever /etc holds
 cat >"$T/paddock.yaml" <<'YAML'
 networks:
   monitoring: {subnet: 10.231.5.0/24}
@@ -76,7 +77,7 @@ warned prometheus-grafana 36:5 "'logging' is not carried"
 has prometheus-grafana "source: $C/prometheus"
 has prometheus-grafana '- dashboards'
 has prometheus-grafana 'max: 1.5'
-"$PADDOCKCTL" check "$T/prometheus-grafana.out" >"$T/check.out" 2>&1 &&
+"$PADDOCKCTL" check --config "$T/empty.yaml" "$T/prometheus-grafana.out" >"$T/check.out" 2>&1 &&
 	fail "a set on an undeclared network checked"
 checks prometheus-grafana 2
 pass "prometheus+grafana: binds, ports, a network the daemon config declares"
@@ -100,7 +101,7 @@ mkdir -p "$T/out"
 [ -f "$T/out/redis.yaml" ] && [ -f "$T/out/app.yaml" ] || fail "-o wrote: $(ls "$T/out")"
 grep -q '^  redis:$' "$T/out/redis.yaml" && ! grep -q '^  app:$' "$T/out/redis.yaml" ||
 	fail "redis.yaml: $(cat "$T/out/redis.yaml")"
-"$PADDOCKCTL" check "$T/out" | grep -q '^2 services' || fail "-o set does not check"
+"$PADDOCKCTL" check --config "$T/empty.yaml" "$T/out" | grep -q '^2 services' || fail "-o set does not check"
 echo '# mine' >"$T/out/app.yaml"
 "$PADDOCKCTL" convert compose "$C/redis-app.yaml" -o "$T/out" >/dev/null 2>"$T/err" &&
 	fail "convert -o overwrote app.yaml"

@@ -146,6 +146,14 @@ static void test_quoting(void **state)
 		"|",	  ">",		 "? q",	      ":",	    "0755",   "1.5",
 		"é",	  "ctl\x01",	 "trailing ",
 	};
+	static const char *const special[][2] = {
+		{ "\\x85\\x9f", "\xc2\x85\xc2\x9f" },
+		{ "a\\Lb\\P", "a\xe2\x80\xa8"
+			      "b\xe2\x80\xa9" },
+		{ "\\uFEFF", "\xef\xbb\xbf" },
+		{ "\\uFFFE\\uFFFF", "\xef\xbf\xbe\xef\xbf\xbf" },
+	};
+	const size_t nvalues = sizeof(values) / sizeof(values[0]);
 	char *yaml = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&yaml, &len);
@@ -172,6 +180,9 @@ static void test_quoting(void **state)
 		}
 		fprintf(f, "\"\n");
 	}
+	/* Characters YAML takes only escaped: C1 controls, separators, BOM, non-characters. */
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		fprintf(f, "      - \"S%zu=%s\"\n", i, special[i][0]);
 	fclose(f);
 	convert(&c, yaml);
 	assert_int_equal(c.r, 0);
@@ -179,10 +190,11 @@ static void test_quoting(void **state)
 	assert_int_equal(ytree_parse(&t, "out", c.text, strlen(c.text), &c.errs), 0);
 	env = y_get(y_get(y_get(t.root, "services", NULL), "a", NULL), "environment", NULL);
 	assert_non_null(env);
-	assert_int_equal(env->n, sizeof(values) / sizeof(values[0]));
+	assert_int_equal(env->n, nvalues + sizeof(special) / sizeof(special[0]));
 	for (size_t i = 0; i < env->n; i++) {
 		assert_false(y_is_null(env->pairs[i].value));
-		assert_string_equal(env->pairs[i].value->value, values[i]);
+		assert_string_equal(env->pairs[i].value->value,
+				    i < nvalues ? values[i] : special[i - nvalues][1]);
 	}
 	ytree_free(&t);
 	conv_free(&c);
