@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>
@@ -2452,12 +2453,13 @@ static int cmd_convert(const struct ctl_command *c, int argc, char **argv)
 	struct compose_result res = { 0 };
 	const char *file = NULL, *outdir = NULL;
 	char *buf = NULL, *dir = NULL, *base = NULL, *slash;
-	bool force = false;
+	bool force = false, bad = argc < 2 || strcmp(argv[0], "compose") != 0;
+	struct stat st;
 	size_t len = 0;
 	FILE *f;
-	int r, rc = EXIT_FAIL;
+	int r, fd, rc = EXIT_FAIL;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc && !bad; i++) {
 		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
 			outdir = argv[++i];
 		else if (strcmp(argv[i], "--force") == 0)
@@ -2465,15 +2467,24 @@ static int cmd_convert(const struct ctl_command *c, int argc, char **argv)
 		else if (argv[i][0] != '-' && !file)
 			file = argv[i];
 		else
-			file = NULL, argc = 0;
+			bad = true;
 	}
-	if (argc < 2 || strcmp(argv[0], "compose") != 0 || !file) {
+	if (bad || !file) {
 		fprintf(stderr, "usage: paddockctl %s\n", c->usage);
 		return EXIT_USAGE;
 	}
-	f = fopen(file, "re");
+	/* O_NONBLOCK: a FIFO named by mistake is refused, not waited on. */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fprintf(stderr, "paddockctl: %s: not a regular file\n", file);
+		return EXIT_FAIL;
+	}
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {
 		fprintf(stderr, "paddockctl: %s: %s\n", file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return EXIT_FAIL;
 	}
 	buf = malloc(CONFIG_MAX_FILE_SIZE + 1);
@@ -2517,19 +2528,33 @@ static int cmd_convert(const struct ctl_command *c, int argc, char **argv)
 		free(text);
 		goto out;
 	}
+	/* Refuse before writing anything: no half-converted directory. */
+	for (size_t i = 0; i < res.n && !force; i++) {
+		char *path = NULL;
+
+		if (asprintf(&path, "%s/%s.yaml", outdir, res.services[i].name) < 0)
+			goto out;
+		if (access(path, F_OK) == 0) {
+			fprintf(stderr, "paddockctl: %s: File exists (--force overwrites)\n", path);
+			free(path);
+			goto out;
+		}
+		free(path);
+	}
 	rc = EXIT_OK;
 	for (size_t i = 0; i < res.n; i++) {
 		char *path = NULL, *text = compose_spec_text(&res, i, i + 1, file);
-		int fd = -1;
+		int wfd = -1;
 
 		if (text && asprintf(&path, "%s/%s.yaml", outdir, res.services[i].name) >= 0)
-			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
-				  0644);
-		if (fd >= 0 && write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-			(void)close(fd);
-			fd = -1;
+			wfd =
+			    open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
+				 0644);
+		if (wfd >= 0 && write(wfd, text, strlen(text)) != (ssize_t)strlen(text)) {
+			(void)close(wfd);
+			wfd = -1;
 		}
-		if (fd < 0 || close(fd) < 0) {
+		if (wfd < 0 || close(wfd) < 0) {
 			fprintf(stderr, "paddockctl: %s: %s%s\n", path ? path : outdir,
 				strerror(errno), errno == EEXIST ? " (--force overwrites)" : "");
 			rc = EXIT_FAIL;

@@ -103,10 +103,12 @@ grep -q '^  redis:$' "$T/out/redis.yaml" && ! grep -q '^  app:$' "$T/out/redis.y
 	fail "redis.yaml: $(cat "$T/out/redis.yaml")"
 "$PADDOCKCTL" check --config "$T/empty.yaml" "$T/out" | grep -q '^2 services' || fail "-o set does not check"
 echo '# mine' >"$T/out/app.yaml"
+rm "$T/out/redis.yaml"
 "$PADDOCKCTL" convert compose "$C/redis-app.yaml" -o "$T/out" >/dev/null 2>"$T/err" &&
 	fail "convert -o overwrote app.yaml"
 grep -q 'app.yaml: File exists' "$T/err" && [ "$(cat "$T/out/app.yaml")" = '# mine' ] ||
 	fail "refusal: $(cat "$T/err")"
+[ ! -e "$T/out/redis.yaml" ] || fail "a refused -o still wrote redis.yaml"
 "$PADDOCKCTL" convert compose "$C/redis-app.yaml" -o "$T/out" --force >/dev/null 2>&1 ||
 	fail "--force"
 grep -q '^  app:$' "$T/out/app.yaml" || fail "--force did not rewrite app.yaml"
