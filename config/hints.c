@@ -11,7 +11,11 @@
 
 #include "yaml-tree.h"
 
-/* where: NULL = anywhere; else the start of y_check_keys' where. */
+/*
+ * where: the start of y_check_keys' where; NULL = in a service mapping
+ * ("in service 'web'"), where these words are written. Elsewhere (the
+ * daemon config's 'budget' has a 'cpu') the edit distance does better.
+ */
 static const struct {
 	const char *key, *where, *hint;
 } hints[] = {
@@ -115,8 +119,9 @@ const char *config_key_hint(const char *where, const char *key)
 	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
 		if (strcmp(hints[i].key, key) != 0)
 			continue;
-		if (hints[i].where &&
-		    (!where || strncmp(where, hints[i].where, strlen(hints[i].where)) != 0))
+		const char *w = hints[i].where ? hints[i].where : "in service ";
+
+		if (!where || strncmp(where, w, strlen(w)) != 0)
 			continue;
 		return hints[i].hint;
 	}

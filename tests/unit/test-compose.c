@@ -350,7 +350,11 @@ static void test_hints(void **state)
 	assert_non_null(strstr(config_key_hint("in 'resources'", "cpus"), "'cpu.max'"));
 	assert_non_null(strstr(config_key_hint("in service 'a'", "cpus"), "resources.cpu.max"));
 	assert_non_null(strstr(config_key_hint("in service 'a'", "Type"), "ready: notify"));
-	assert_non_null(strstr(config_key_hint(NULL, "LoadCredential"), "secrets"));
+	assert_non_null(strstr(config_key_hint("in service 'a'", "LoadCredential"), "secrets"));
+	/* Outside a service, the edit distance finds better: 'budget' has a 'cpu'. */
+	assert_null(config_key_hint("in 'budget'", "cpus"));
+	assert_null(config_key_hint("in the daemon config", "volumes"));
+	assert_null(config_key_hint(NULL, "volumes"));
 	assert_null(config_key_hint("in service 'a'", "resourses"));
 	assert_null(config_key_hint("in service 'a'", NULL));
 }
