@@ -21,6 +21,7 @@ ip link set lo up
 make_rootfs "$T/root"
 mkdir -m 0700 "$T/secrets"
 printf 'S3cr3t-never-shown' >"$T/secrets/db_password"
+chmod 0600 "$T/secrets/db_password" # a secret readable by others is refused
 printf 'secrets_dir: %s\nprofiles: [extra]\nnetworks:\n  backend: {subnet: 10.232.1.0/24}\n' \
 	"$T/secrets" >"$T/paddock.yaml"
 
