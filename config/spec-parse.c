@@ -20,6 +20,7 @@
 
 #include "units.h"
 #include "yaml-tree.h"
+#include "spec-internal.h"
 
 #define SPEC_MAX_ENV 4096
 #define SPEC_MAX_MOUNTS 256
@@ -81,7 +82,8 @@ static const char *const service_keys[] = {
 	"ready",    "watchdog",		"depends_on", "stop",
 	"on_oom",   "pressure",		"persist",    "ports",
 	"pull",	    "environment_file", "secrets",    "enabled",
-	"profiles", "instances",	NULL,
+	"profiles", "instances",	"health",     "binds_to",
+	"schedule", "groups",		"umask",      NULL,
 };
 static const char *const class_names[] = { "standard", "critical", "batch", NULL };
 static const char *const restart_names[] = { "on-failure", "always", "never", NULL };
@@ -131,6 +133,26 @@ struct service_spec *service_spec_free(struct service_spec *s)
 	}
 	free(s->secrets);
 	config_strv_free(s->profiles);
+	config_strv_free(s->health.exec);
+	free(s->health.http_path);
+	free(s->deps);
+	config_strv_free(s->binds_to);
+	if (s->schedule) {
+		free(s->schedule->expr);
+		free(s->schedule->tz);
+		free(s->schedule);
+	}
+	config_strv_free(s->groups);
+	for (size_t i = 0; i < s->nio_max; i++)
+		free(s->io_max[i].device);
+	free(s->io_max);
+	for (size_t i = 0; i < s->nhugetlb; i++)
+		free(s->hugetlb[i].pagesize);
+	free(s->hugetlb);
+	free(s->cpu_mems);
+	for (size_t i = 0; i < s->ndevices; i++)
+		free(s->devices[i].path);
+	free(s->devices);
 	free(s->template_name);
 	free(s->instance);
 	free(s->effective);
@@ -172,6 +194,7 @@ static void spec_defaults(struct service_spec *s)
 	s->class = CLASS_STANDARD;
 	s->init = true;
 	s->enabled = true;
+	s->umask = SPEC_UMASK_UNSET;
 	s->resources.memory =
 	    (struct spec_memory){ SPEC_UNSET, SPEC_UNSET, SPEC_UNSET, SPEC_UNSET, SPEC_UNSET };
 	s->resources.pids_max = SPEC_UNSET;
@@ -200,22 +223,6 @@ struct pfile {
 };
 
 /* Per-service parse state: nodes the cross-field checks point at. */
-struct sp {
-	struct yctx *c;
-	struct service_spec *s;
-	const char *name;
-	const struct ynode *name_key;
-	const struct ynode *image_key, *rootfs_key, *command_key, *hostname_v;
-	const struct ynode *ns_v, *ns_net_item, *ns_user_item, *network_v, *mounts_v, *ro_v;
-	const struct ynode *user_map_v; /* isolation.user.map */
-	const struct ynode *ports_key;
-	bool network_bad; /* isolation.network given, with errors */
-	const struct ynode *delay_v, *max_delay_v, *watchdog_v;
-	const struct ynode **deps; /* depends_on item nodes */
-	const struct ynode *secrets_key;
-	const char *dir; /* absolute directory of the spec file, for relative paths */
-	struct config_errors *late; /* other files' diagnostics, after this file's own */
-};
 
 static bool valid_env_name(const char *s, size_t len)
 {
@@ -647,11 +654,11 @@ static void parse_oom_score_adj(struct sp *p, const struct ynode *v)
 
 static void parse_resources(struct sp *p, const struct ynode *v)
 {
-	static const char *const keys[] = { "memory",  "cpu",		"pids", "io",
-					    "rlimits", "oom_score_adj", NULL };
-	static const char *const cpu_keys[] = { "weight", "max", "cpus", NULL };
+	static const char *const keys[] = { "memory",  "cpu",		"pids",	   "io",
+					    "rlimits", "oom_score_adj", "hugetlb", NULL };
+	static const char *const cpu_keys[] = { "weight", "max", "cpus", "mems", NULL };
 	static const char *const pids_keys[] = { "max", NULL };
-	static const char *const io_keys[] = { "weight", NULL };
+	static const char *const io_keys[] = { "weight", "max", NULL };
 	struct service_spec *s = p->s;
 	struct yctx *c = p->c;
 	const struct ynode *m, *x;
@@ -703,7 +710,17 @@ static void parse_resources(struct sp *p, const struct ynode *v)
 		x = y_get(m, "weight", NULL);
 		if (!y_is_null(x) && y_uint(c, x, "resources.io.weight", 1, 10000, &u))
 			s->resources.io_weight = (uint32_t)u;
+		x = y_get(m, "max", NULL);
+		if (!y_is_null(x))
+			parse_io_max(p, x);
 	}
+	x = y_get(v, "hugetlb", NULL);
+	if (!y_is_null(x))
+		parse_hugetlb(p, x);
+	m = y_get(v, "cpu", NULL);
+	x = y_get(m, "mems", NULL);
+	if (!y_is_null(x) && m && m->type == YNODE_MAPPING)
+		parse_cpu_mems(p, x);
 	parse_rlimits(p, y_get(v, "rlimits", NULL));
 	x = y_get(v, "oom_score_adj", NULL);
 	if (!y_is_null(x))
@@ -1355,10 +1372,9 @@ static void parse_ports(struct sp *p, const struct ynode *key, const struct ynod
 
 static void parse_isolation(struct sp *p, const struct ynode *v)
 {
-	static const char *const keys[] = {
-		"namespaces", "network", "readonly_rootfs", "mounts", "capabilities", "seccomp",
-		"user",	      NULL
-	};
+	static const char *const keys[] = { "namespaces", "network",	  "readonly_rootfs",
+					    "mounts",	  "capabilities", "seccomp",
+					    "user",	  "devices",	  NULL };
 	struct service_spec *s = p->s;
 	struct yctx *c = p->c;
 	const struct ynode *x;
@@ -1441,6 +1457,9 @@ static void parse_isolation(struct sp *p, const struct ynode *v)
 			}
 		}
 	}
+	x = y_get(v, "devices", NULL);
+	if (!y_is_null(x))
+		parse_devices(p, x);
 }
 
 static void parse_restart(struct sp *p, const struct ynode *v)
@@ -2316,6 +2335,13 @@ static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
 	if (!y_is_null(x) && y_enum(c, x, "on_oom", on_oom_names, &e))
 		s->on_oom = (enum spec_on_oom)e;
 	parse_pressure(&p, y_get(v, "pressure", NULL));
+	x = y_get(v, "health", NULL);
+	if (!y_is_null(x))
+		parse_health(&p, x);
+	x = y_get(v, "schedule", NULL);
+	if (!y_is_null(x))
+		parse_schedule(&p, x);
+	parse_identity(&p, y_get(v, "groups", NULL), y_get(v, "umask", NULL));
 	x = y_get(v, "ports", &k);
 	if (!y_is_null(x))
 		parse_ports(&p, k, x);

@@ -181,6 +181,66 @@ struct spec_secret {
 	int line, column; /* where the item sits */
 };
 
+/* health: a liveness check, run again and again while the service runs. */
+enum spec_health_type { HEALTH_NONE = 0, HEALTH_EXEC, HEALTH_TCP, HEALTH_HTTP };
+enum spec_on_unhealthy { ON_UNHEALTHY_RESTART = 0, ON_UNHEALTHY_STOP, ON_UNHEALTHY_NONE };
+
+struct spec_health {
+	enum spec_health_type type; /* HEALTH_NONE = no health check */
+	char **exec; /* HEALTH_EXEC argv, NULL-terminated */
+	uint16_t port; /* HEALTH_TCP and HEALTH_HTTP */
+	char *http_path; /* HEALTH_HTTP, default "/" */
+	uint16_t http_status; /* HEALTH_HTTP: the status wanted, 0 = any 2xx or 3xx */
+	uint64_t interval_ms, timeout_ms, start_period_ms; /* defaults 30s, 30s, 0 */
+	uint32_t retries; /* failures in a row before unhealthy, default 3 */
+	enum spec_on_unhealthy on_unhealthy; /* default restart */
+};
+
+/*
+ * depends_on in its mapping form; deps[i] describes depends_on[i] (the list
+ * form gives DEP_READY, restart false).
+ */
+enum spec_dep_condition { DEP_READY = 0, DEP_STARTED, DEP_HEALTHY, DEP_COMPLETED };
+
+struct spec_dep {
+	enum spec_dep_condition condition;
+	bool restart; /* restart this service when the dependency restarts */
+};
+
+/* schedule: when a one-shot service runs (config/calendar.h has the parsed form) */
+enum spec_overlap { OVERLAP_SKIP = 0, OVERLAP_QUEUE, OVERLAP_REPLACE };
+
+struct spec_schedule {
+	char *expr; /* as written: 5 cron fields, or a calendar event ("daily", "*-*-* 03:00:00") */
+	char *tz; /* a zone name ("Europe/Paris"), NULL = the daemon's local time */
+	uint64_t randomized_delay_ms;
+	bool persistent; /* a run missed while the daemon was down happens once at start */
+	enum spec_overlap overlap;
+	int line, column; /* where expr sits */
+};
+
+/* resources.io.max: one device's throttle; SPEC_UNSET = no limit for that field */
+struct spec_io_max {
+	char *device; /* absolute path of a block device, resolved to major:minor at start */
+	uint64_t rbps, wbps, riops, wiops;
+	int line, column;
+};
+
+/* resources.hugetlb: a limit per huge page size */
+struct spec_hugetlb {
+	char *pagesize; /* as the kernel names it: "2MB", "1GB" */
+	uint64_t max; /* bytes */
+};
+
+/* isolation.devices: a device node made in the service's /dev and allowed */
+struct spec_device {
+	char *path; /* absolute, under /dev; the host's node gives type and major:minor */
+	bool read, write, mknod; /* access "rwm" */
+	int line, column;
+};
+
+#define SPEC_UMASK_UNSET UINT32_MAX
+
 struct service_spec {
 	char *name; /* config_valid_service_name: NAME, or TEMPLATE@INSTANCE for an instance */
 	char *file; /* spec file it came from, and where the name key sits */
@@ -268,6 +328,22 @@ struct service_spec {
 	/* ports: published on the host; needs NETWORK_BRIDGE, to the first network */
 	struct spec_port *ports;
 	size_t nports;
+
+	struct spec_health health; /* health:, type HEALTH_NONE when absent */
+	struct spec_dep *deps; /* ndepends_on entries, parallel to depends_on */
+	char **binds_to; /* NULL-terminated names: stopped when one of them stops */
+	size_t nbinds_to;
+	struct spec_schedule *schedule; /* schedule:, NULL when absent */
+	char **groups; /* supplementary groups: names (the image's /etc/group) or numbers */
+	size_t ngroups;
+	uint32_t umask; /* SPEC_UMASK_UNSET = paddockd's (022) */
+	struct spec_io_max *io_max; /* resources.io.max */
+	size_t nio_max;
+	struct spec_hugetlb *hugetlb; /* resources.hugetlb */
+	size_t nhugetlb;
+	char *cpu_mems; /* resources.cpu.mems, a NUMA node list, NULL = unset */
+	struct spec_device *devices; /* isolation.devices */
+	size_t ndevices;
 
 	struct spec_envfile *environment_files; /* environment_file:, in file order */
 	size_t nenvironment_files;
