@@ -551,6 +551,27 @@ static void check_registry_images(const struct spec_set *set)
 	assert_int_equal(spec_set_find(set, "f")->pull, PULL_ALWAYS);
 }
 
+static void check_identity(const struct spec_set *set)
+{
+	const struct service_spec *s = spec_set_find(set, "web");
+	const struct service_spec *d = spec_set_find(set, "db");
+
+	assert_non_null(s);
+	assert_int_equal(s->ngroups, 4);
+	assert_string_equal(s->groups[0], "video");
+	assert_string_equal(s->groups[1], "1000");
+	assert_string_equal(s->groups[2], "4294967294");
+	assert_string_equal(s->groups[3], "_ssl-cert.x");
+	assert_null(s->groups[4]);
+	assert_int_equal(s->umask, 0027);
+	assert_non_null(d);
+	assert_int_equal(d->ngroups, 0);
+	assert_int_equal(d->umask, 077); /* a YAML int, read as octal */
+	assert_int_equal(spec_set_find(set, "e")->umask, 0);
+	assert_int_equal(spec_set_find(set, "f")->umask, 0750);
+	assert_int_equal(spec_set_find(set, "g")->umask, SPEC_UMASK_UNSET);
+}
+
 static void check_secrets(const struct spec_set *set)
 {
 	const struct service_spec *s = spec_set_find(set, "web");
@@ -1647,6 +1668,51 @@ static const struct spec_case cases[] = {
 	  2,
 	  { { 2, 57, "invalid service name 'bad@' in 'depends_on'" },
 	    { 2, 50, "depends_on: unknown service 'web@3' (did you mean 'web@1'?)" } } },
+	{ "groups and umask",
+	  SVC "    groups: [video, \"01000\", 4294967294, _ssl-cert.x]\n"
+	      "    umask: \"0027\"\n"
+	      "  db: {command: [d], groups: [], umask: 0077}\n"
+	      "  e: {command: [e], umask: 0}\n"
+	      "  f: {command: [f], umask: 0o750}\n"
+	      "  g: {command: [g], umask: ~}\n",
+	  0,
+	  { { 0 } },
+	  check_identity },
+	{ "bad groups",
+	  SVC "    groups: [video, 4294967295, -1, 9x, video, \"01\", 1, {a: b},\n"
+	      "             abcdefghijabcdefghijabcdefghijabc, \"\"]\n",
+	  8,
+	  { { 4, 21, "'groups' must be between 0 and 4294967294, not 4294967295" },
+	    { 4, 33, "invalid group '-1' in 'groups'" },
+	    { 4, 37, "'groups' must be a whole number, not '9x'" },
+	    { 4, 41, "group 'video' listed twice (first at line 4, column 14)" },
+	    { 4, 54, "group '1' listed twice (first at line 4, column 48)" },
+	    { 4, 57, "'groups'" },
+	    { 5, 14, "invalid group 'abcdefghijabcdefghijabcdefghijabc' in 'groups'" },
+	    { 5, 49, "'groups'" } } },
+	{ "groups as a string",
+	  SVC "    groups: video\n",
+	  1,
+	  { { 4, 13, "'groups' must be a list; write groups: [video]" } } },
+	{ "bad umask",
+	  SVC "    umask: \"0028\"\n"
+	      "  b: {command: [b], umask: 1777}\n"
+	      "  c: {command: [c], umask: [1]}\n"
+	      "  d: {command: [d], umask: \"\"}\n",
+	  4,
+	  { { 4, 12, "invalid umask '0028' (expected an octal mode 0..0777, like \"0027\")" },
+	    { 5, 28, "invalid umask '1777'" },
+	    { 6, 28, "'umask'" },
+	    { 7, 28, "invalid umask ''" } } },
+	{ "too many groups",
+	  SVC
+	  "    groups: [g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15,\n"
+	  "      g16, g17, g18, g19, g20, g21, g22, g23, g24, g25, g26, g27, g28, g29, g30, g31,\n"
+	  "      g32, g33, g34, g35, g36, g37, g38, g39, g40, g41, g42, g43, g44, g45, g46, g47,\n"
+	  "      g48, g49, g50, g51, g52, g53, g54, g55, g56, g57, g58, g59, g60, g61, g62, g63,\n"
+	  "      g64]\n",
+	  1,
+	  { { 4, 13, "'groups' has too many items (at most 64)" } } },
 };
 /* Percentages without host memory are errors. */
 static void test_percent_without_host(void **state)
