@@ -366,13 +366,13 @@ static void free_strv(char **v)
 
 /* --- images ------------------------------------------------------------------------- */
 
-/* The layer directory whose etc/passwd a user name resolves in. */
-static const char *image_passwd_root(const struct image_info *img)
+/* The topmost layer directory that has file (etc/passwd), where names resolve. */
+static const char *image_etc_root(const struct image_info *img, const char *file)
 {
 	char p[4096];
 
 	for (size_t i = 0; i < img->nlayers; i++) {
-		snprintf(p, sizeof(p), "%s/etc/passwd", img->layer_dirs[i]);
+		snprintf(p, sizeof(p), "%s/%s", img->layer_dirs[i], file);
 		if (access(p, F_OK) == 0)
 			return img->layer_dirs[i];
 	}
@@ -818,6 +818,37 @@ static int service_env(struct service *svc, const struct image_info *img, char *
 	return 0;
 }
 
+/*
+ * Supplementary groups into plan (groups holds LAUNCH_GROUPS_MAX), resolved
+ * where the user is. In a user namespace they are gids inside it: each must
+ * be mapped. 0, or -1 with the start failed.
+ */
+static int resolve_groups(struct service *svc, const struct image_info *img,
+			  struct launch_plan *plan, gid_t *groups)
+{
+	const struct service_spec *spec = svc->spec;
+	struct error err = { 0 };
+	uint32_t count = spec->isolation.user_count;
+
+	if (launch_resolve_groups(img ? image_etc_root(img, "etc/passwd") : spec->rootfs,
+				  img ? image_etc_root(img, "etc/group") : spec->rootfs, plan->uid,
+				  spec->groups, groups, LAUNCH_GROUPS_MAX, &plan->ngroups,
+				  &err) < 0) {
+		svc_fail_start(svc, EXIT_LAUNCH, "groups: %s", err.msg);
+		return -1;
+	}
+	for (size_t i = 0; (spec->isolation.namespaces & SPEC_NS_USER) && i < plan->ngroups; i++)
+		if (groups[i] >= count) {
+			svc_fail_start(svc, EXIT_LAUNCH,
+				       "groups: gid %u is outside the user namespace's mapping "
+				       "(0..%u)",
+				       (unsigned)groups[i], count ? count - 1 : 0);
+			return -1;
+		}
+	plan->groups = groups;
+	return 0;
+}
+
 /* Everything is at hand (the image too): root, user, cgroup, pipes, clone. */
 void svc_launch_now(struct service *svc)
 {
@@ -833,6 +864,7 @@ void svc_launch_now(struct service *svc)
 	struct placer_slot *slot = NULL;
 	const char *rootfs = spec->rootfs;
 	struct launch_secrets secrets = { 0 };
+	gid_t groups[LAUNCH_GROUPS_MAX];
 
 	if (img) {
 		if ((r = image_exec_argv(img, spec->command, NULL, &argv)) < 0) {
@@ -857,11 +889,13 @@ void svc_launch_now(struct service *svc)
 	if (service_env(svc, img, &envin) < 0)
 		goto out;
 	/* Names resolve in the image's /etc/passwd (the topmost layer that has one). */
-	if ((r = launch_resolve_user(img ? image_passwd_root(img) : spec->rootfs, user, &plan.uid,
-				     &plan.gid, home, sizeof(home), &err)) < 0) {
+	if ((r = launch_resolve_user(img ? image_etc_root(img, "etc/passwd") : spec->rootfs, user,
+				     &plan.uid, &plan.gid, home, sizeof(home), &err)) < 0) {
 		svc_fail_start(svc, EXIT_LAUNCH, "user %s: %s", user, err.msg);
 		goto out;
 	}
+	if (resolve_groups(svc, img, &plan, groups) < 0)
+		goto out;
 	/*
 	 * Secrets are read now, at every start, by us (the child reads no
 	 * host file): the service sees the file as it is at this moment.

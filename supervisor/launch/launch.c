@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -137,7 +138,7 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 	/* The spec's rlimits and oom_score_adj while CAP_SYS_RESOURCE is still held. */
 	if (plan->harden && harden_apply_limits(plan->harden, &err) < 0)
 		child_send(reportfd, &err);
-	if (setgroups(0, NULL) < 0)
+	if (setgroups(plan->ngroups, plan->ngroups ? plan->groups : NULL) < 0)
 		child_fail(reportfd, errno, "setgroups");
 	if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
 		child_fail(reportfd, errno, "setgid %u", (unsigned)plan->gid);
@@ -145,6 +146,8 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 		child_fail(reportfd, errno, "setuid %u", (unsigned)plan->uid);
 	if (chdir(plan->workdir) < 0)
 		child_fail(reportfd, errno, "chdir %s", plan->workdir);
+	if (plan->spec->umask != SPEC_UMASK_UNSET)
+		(void)umask((mode_t)plan->spec->umask);
 	/* Everything but stdio and the report pipe (cloexec) goes now. */
 	(void)syscall(SYS_close_range, 3, reportfd - 1, 0);
 	(void)syscall(SYS_close_range, reportfd + 1, ~0U, 0);
@@ -522,5 +525,70 @@ int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *g
 		return error_set(err, ENOENT, "group not found in the service's /etc/group");
 	}
 	*gid = gent->gr_gid;
+	return 0;
+}
+
+/* Add gid to out[0..*n) unless there; false when full. */
+static bool add_gid(gid_t *out, size_t max, size_t *n, gid_t gid)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (out[i] == gid)
+			return true;
+	if (*n >= max)
+		return false;
+	out[(*n)++] = gid;
+	return true;
+}
+
+int launch_resolve_groups(const char *passwd_root, const char *group_root, uid_t uid,
+			  char *const *names, gid_t *out, size_t max, size_t *n, struct error *err)
+{
+	char path[4096], user[256] = "";
+	size_t nnames = 0, found = 0;
+	unsigned id;
+
+	*n = 0;
+	for (char *const *g = names; g && *g; g++)
+		nnames++;
+	if (nnames > LAUNCH_GROUPS_MAX)
+		return error_set(err, E2BIG, "more than %d groups", LAUNCH_GROUPS_MAX);
+	snprintf(path, sizeof(path), "%s/etc/passwd", passwd_root ? passwd_root : "");
+	_cleanup_fclose_ FILE *pw = fopen(path, "re");
+	for (struct passwd *ent; pw && (ent = fgetpwent(pw));)
+		if (ent->pw_uid == uid) {
+			snprintf(user, sizeof(user), "%s", ent->pw_name);
+			break;
+		}
+
+	/* Numbers first, in the spec's order; names get their slot as found. */
+	for (size_t i = 0; i < nnames; i++)
+		if (parse_id(names[i], &id)) {
+			found++;
+			if (!add_gid(out, max, n, (gid_t)id))
+				return error_set(err, E2BIG, "more than %zu groups", max);
+		}
+	if (found == nnames && !*user)
+		return 0;
+
+	/* One pass over /etc/group: the spec's names and the user's memberships. */
+	bool named[LAUNCH_GROUPS_MAX] = { false };
+	snprintf(path, sizeof(path), "%s/etc/group", group_root ? group_root : "");
+	_cleanup_fclose_ FILE *gr = fopen(path, "re");
+	for (struct group *gent; gr && (gent = fgetgrent(gr));) {
+		bool want = false;
+
+		for (size_t i = 0; i < nnames; i++)
+			if (!named[i] && strcmp(names[i], gent->gr_name) == 0)
+				want = named[i] = true;
+		for (char **m = gent->gr_mem; *user && !want && m && *m; m++)
+			want = strcmp(*m, user) == 0;
+		if (want && !add_gid(out, max, n, gent->gr_gid))
+			return error_set(err, E2BIG, "more than %zu groups", max);
+	}
+	for (size_t i = 0; i < nnames; i++)
+		if (!named[i] && !parse_id(names[i], &id))
+			return error_set(err, ENOENT,
+					 "group %s not found in the service's /etc/group",
+					 names[i]);
 	return 0;
 }

@@ -69,6 +69,9 @@ struct launch_plan {
 	    *secrets; /* secrets_load; NULL = none (needs a mount namespace) */
 	const struct launch_slots *slots; /* launch_reserve_slots; NULL = copy the fd table */
 	const struct launch_cloner *cloner; /* NULL = clone here */
+	/* Identity (groups:, umask:) */
+	const gid_t *groups; /* supplementary groups (launch_resolve_groups); none = cleared */
+	size_t ngroups;
 };
 
 struct launch_child {
@@ -99,6 +102,19 @@ void launch_child_close(struct launch_child *child);
  */
 int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
 			size_t homelen, struct error *err);
+
+/*
+ * Supplementary groups for a service running as uid: the spec's groups
+ * (names looked up in group_root's /etc/group, numbers as they are) and
+ * every group that file lists uid's user (its name in passwd_root's
+ * /etc/passwd) as a member of, as initgroups does but without NSS; the
+ * primary gid is not added. A NULL root is the host's. Each gid once, at
+ * most max; *n gets the count. 0, or -errno with err naming the group
+ * not found ("group video not found in the service's /etc/group").
+ */
+#define LAUNCH_GROUPS_MAX 256
+int launch_resolve_groups(const char *passwd_root, const char *group_root, uid_t uid,
+			  char *const *names, gid_t *out, size_t max, size_t *n, struct error *err);
 
 /* In a forked child: close every fd from 3 up except those in keep (reordered). */
 void launch_close_all_but(int *keep, size_t n);
