@@ -970,6 +970,7 @@ void svc_launch_now(struct service *svc)
 	struct harden_plan harden;
 	struct error herr = { 0 };
 	r = harden_prepare(spec, &harden, &herr);
+	harden_set_ambient(spec, &harden, plan.uid);
 	plan.harden = &harden;
 	if (r >= 0)
 		r = launch_start(&plan, &svc->child);

@@ -24,6 +24,7 @@
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
@@ -527,6 +528,21 @@ void harden_plan_free(struct harden_plan *plan)
 	plan->seccomp = false;
 }
 
+void harden_set_ambient(const struct service_spec *spec, struct harden_plan *plan, uid_t uid)
+{
+	uint64_t add =
+	    spec->isolation.caps_add_all ? ~spec->isolation.caps_drop : spec->isolation.caps_add;
+
+	plan->cap_ambient = uid != 0 ? add & plan->cap_permitted : 0;
+}
+
+int harden_keep_caps(const struct harden_plan *plan, struct error *err)
+{
+	if (plan->cap_ambient && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return error_set(err, errno, "keep capabilities across setuid");
+	return 0;
+}
+
 int harden_apply_bounding(const struct harden_plan *plan, struct error *err)
 {
 	for (int cap = 0; cap <= plan->cap_last; cap++) {
@@ -572,21 +588,34 @@ int harden_apply(const struct harden_plan *plan, struct error *err)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	uint64_t prm, eff;
+	uint64_t prm, eff, amb;
 
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return error_set(err, errno, "set capabilities");
-	/* Never more than still held: a non-root service lost everything at setuid. */
+	/*
+	 * Never more than still held: a non-root service lost everything at
+	 * setuid but what harden_keep_caps kept. Ambient ones must be permitted
+	 * and inheritable before they can be raised; execve then makes them
+	 * permitted and effective in the new program.
+	 */
 	prm = ((uint64_t)data[1].permitted << 32 | data[0].permitted) & plan->cap_permitted;
 	eff = prm & plan->cap_effective;
+	amb = prm & plan->cap_ambient;
 	data[0].permitted = (uint32_t)prm;
 	data[1].permitted = (uint32_t)(prm >> 32);
 	data[0].effective = (uint32_t)eff;
 	data[1].effective = (uint32_t)(eff >> 32);
-	data[0].inheritable = data[1].inheritable = 0;
+	data[0].inheritable = (uint32_t)amb;
+	data[1].inheritable = (uint32_t)(amb >> 32);
 	hdr.pid = 0;
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return error_set(err, errno, "set capabilities");
+	if (amb != plan->cap_ambient)
+		return error_set(err, EPERM, "ambient capabilities: not held after setuid");
+	for (int cap = 0; cap <= plan->cap_last; cap++)
+		if ((amb & (1ULL << cap)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return error_set(err, errno, "raise ambient capability %d", cap);
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return error_set(err, errno, "set no_new_privs");

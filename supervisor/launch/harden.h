@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "spec.h"
@@ -40,6 +41,13 @@ struct harden_plan {
 	size_t nrlimits;
 	char oom_score_adj[12]; /* "-1000".."1000"; "" = inherit */
 	bool oom_score_default; /* the class's default: refused without CAP_SYS_RESOURCE is fine */
+	/*
+	 * isolation.capabilities.add of a non-root service, kept through setuid
+	 * and raised ambient so that its program has them (systemd's
+	 * AmbientCapabilities=). 0 for root, which keeps the whole plan anyway.
+	 * Set by the caller once the uid is known: harden_set_ambient.
+	 */
+	uint64_t cap_ambient;
 };
 
 /*
@@ -68,6 +76,19 @@ struct config_errors;
 int harden_check_specs(const struct spec_set *set, struct config_errors *errs);
 
 /*
+ * Parent side, after harden_prepare, once the service's uid is known: for
+ * uid != 0 the spec's added capabilities (ALL: every one not dropped) that
+ * the plan keeps become ambient.
+ */
+void harden_set_ambient(const struct service_spec *spec, struct harden_plan *plan, uid_t uid);
+/*
+ * Child side, right before setresuid: with ambient capabilities to give,
+ * keep the permitted set across the uid change (PR_SET_KEEPCAPS; execve
+ * clears it again). 0 or -errno with err.
+ */
+int harden_keep_caps(const struct harden_plan *plan, struct error *err);
+
+/*
  * Child side, no allocation. Before setgroups/setresgid/setresuid: drop
  * the bounding set and clear the ambient set. Returns 0 or -errno with err
  * (may be NULL) naming the step ("drop bounding capabilities").
@@ -82,8 +103,9 @@ int harden_apply_bounding(const struct harden_plan *plan, struct error *err);
 int harden_apply_limits(const struct harden_plan *plan, struct error *err);
 /*
  * Child side, the last thing before execve (after setuid, chdir and
- * close_range): capset (inheritable empty, permitted/effective = plan ∩
- * what is still held), no_new_privs, seccomp. 0 or -errno with err
+ * close_range): capset (permitted/effective = plan ∩ what is still held,
+ * inheritable = the ambient ones), raise cap_ambient in the ambient set,
+ * no_new_privs, seccomp. 0 or -errno with err
  * naming the step ("load seccomp filter").
  */
 int harden_apply(const struct harden_plan *plan, struct error *err);

@@ -142,6 +142,8 @@ static void __attribute__((noreturn)) child_exec(const struct launch_plan *plan,
 		child_fail(reportfd, errno, "setgroups");
 	if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
 		child_fail(reportfd, errno, "setgid %u", (unsigned)plan->gid);
+	if (plan->harden && harden_keep_caps(plan->harden, &err) < 0)
+		child_send(reportfd, &err);
 	if (setresuid(plan->uid, plan->uid, plan->uid) < 0)
 		child_fail(reportfd, errno, "setuid %u", (unsigned)plan->uid);
 	if (chdir(plan->workdir) < 0)
