@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <malloc.h>
 #include <stddef.h>
@@ -218,6 +219,65 @@ static void add_sample(struct json_object *u, struct service *svc)
 	}
 }
 
+/*
+ * identity: what the spec asks (groups, umask) and what the running service
+ * process really has, read from /proc/PID/status (Uid, Gid, Groups, Umask,
+ * CapEff, CapAmb lines, as the kernel prints them). Under paddock's init
+ * (which stays root) that is init's first child.
+ */
+static struct json_object *service_identity(struct service *svc)
+{
+	static const struct {
+		const char *line, *key;
+	} keys[] = { { "Uid:", "uid" },
+		     { "Gid:", "gid" },
+		     { "Groups:", "groups" },
+		     { "Umask:", "umask" },
+		     { "CapEff:", "cap_effective" },
+		     { "CapAmb:", "cap_ambient" } };
+	const struct service_spec *spec = service_spec(svc);
+	struct json_object *o = json_object_new_object(), *g = json_object_new_array();
+	pid_t pid = service_main_pid(svc);
+	char path[64], line[512], um[16];
+
+	for (size_t i = 0; i < spec->ngroups; i++)
+		json_object_array_add(g, json_object_new_string(spec->groups[i]));
+	json_object_object_add(o, "spec_groups", g);
+	if (spec->umask != SPEC_UMASK_UNSET) {
+		snprintf(um, sizeof(um), "%04o", (unsigned)spec->umask);
+		json_object_object_add(o, "spec_umask", json_object_new_string(um));
+	}
+	if (pid > 0 && spec->init && (spec->isolation.namespaces & SPEC_NS_PID)) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+		pid = read_file_at(AT_FDCWD, path, line, sizeof(line)) > 0 ? atoi(line) : 0;
+	}
+	if (pid > 0)
+		json_object_object_add(o, "pid", json_object_new_int(pid));
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	_cleanup_fclose_ FILE *f = pid > 0 ? fopen(path, "re") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+			size_t n = strlen(keys[i].line);
+			char *v = line + n;
+
+			if (strncmp(line, keys[i].line, n) != 0)
+				continue;
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			if (i < 2) /* real, effective, saved, fs: the effective one */
+				v[strcspn(v, "\t ")] = '\0';
+			for (char *t = v; *t; t++)
+				if (*t == '\t')
+					*t = ' ';
+			n = strlen(v);
+			while (n && v[n - 1] == ' ')
+				v[--n] = '\0';
+			json_object_object_add(o, keys[i].key, json_object_new_string(v));
+		}
+	}
+	return o;
+}
+
 static struct json_object *service_full(struct control *ctl, struct service *svc)
 {
 	static const char *const usage[] = { "memory.current", "memory.peak", "pids.current" };
@@ -266,6 +326,7 @@ static struct json_object *service_full(struct control *ctl, struct service *svc
 	tail = service_log_tail(svc, 10);
 	json_object_object_add(o, "log_tail", json_object_new_string(tail ? tail : ""));
 	free(tail);
+	json_object_object_add(o, "identity", service_identity(svc));
 	return o;
 }
 

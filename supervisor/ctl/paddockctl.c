@@ -370,6 +370,23 @@ static void print_network(struct json_object *s)
 	}
 }
 
+/* "  Identity: uid 1000 gid 1000 groups 27 1001 umask 0027 ambient 0000000000000400" */
+static void print_identity(struct json_object *s)
+{
+	struct json_object *id = NULL;
+	const char *amb, *groups;
+
+	if (!json_object_object_get_ex(s, "identity", &id) || !jstr(id, "uid"))
+		return;
+	amb = jstr(id, "cap_ambient");
+	groups = jstr(id, "groups");
+	printf("  Identity: uid %s gid %s groups %s umask %s", jstr(id, "uid"),
+	       jstr(id, "gid") ?: "-", groups && *groups ? groups : "-", jstr(id, "umask") ?: "-");
+	if (amb && strspn(amb, "0") != strlen(amb))
+		printf(" ambient caps %s", amb);
+	printf("\n");
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *l = NULL, *u = NULL, *e = NULL;
@@ -431,6 +448,7 @@ static void print_status(struct json_object *s)
 	}
 	print_network(s);
 	print_rebalance(s);
+	print_identity(s);
 	if (jint(s, "log_dropped"))
 		printf("   Dropped: %lld log lines\n", (long long)jint(s, "log_dropped"));
 	tail = jstr(s, "log_tail");
