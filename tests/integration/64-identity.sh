@@ -5,6 +5,8 @@
 # capabilities: user svc binds port 80 in its own network namespace with
 # NET_BIND_SERVICE, and is refused without it. An unknown group, or a gid
 # outside the user namespace's mapping, fails the start with the reason.
+# In an image, groups resolve in the topmost layer's /etc/group even when
+# /etc/passwd comes from a lower one.
 # vm: yes
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; setup
@@ -53,6 +55,27 @@ services:
     isolation: {network: host, namespaces: [pid, mount, uts, ipc, user], user: {map: "0:400000:2000"}}
     command: ["/bin/true"]
 YAML
+have_image=""
+if command -v umoci >/dev/null 2>&1 && grep -q overlay /proc/filesystems; then
+	# Layer 1 has /etc/passwd and /etc/group; the top layer only a new /etc/group.
+	make_image "$T/img"
+	b=$(mktemp -d "$T/umoci.XXXXXX")
+	umoci unpack --image "$T/img:v1" "$b/u" >/dev/null
+	printf 'root:x:0:\nsvc:x:1000:\nstaff:x:50:\nteam:x:60:root,svc\n' >"$b/u/rootfs/etc/group"
+	umoci repack --image "$T/img:v1" "$b/u" >/dev/null
+	rm -rf "$b"
+	have_image=1
+	cat >"$T/services/img.yaml" <<YAML
+services:
+  img:
+    image: $T/img:v1
+    user: svc
+    groups: [staff]
+    command: ["/bin/sh", "-c", "exec sleep 1000"]
+YAML
+else
+	log "no umoci or overlayfs: image case not run"
+fi
 start_daemon
 
 # status_of PID FIELD: the value of FIELD: in /proc/PID/status
@@ -119,4 +142,13 @@ upid=$(svc_pid userns)
 ugroups=$(status_of "$upid" Groups | tr ' ' '\n' | sort -n | xargs)
 [ "$ugroups" = "300044 300050 300070" ] || fail "userns: Groups '$ugroups', want '300044 300050 300070'"
 pass "user namespace: groups mapped (host view $ugroups)"
+
+if [ -n "$have_image" ]; then
+	wait_for 60 state_is img running || fail "img: $(svc_state img) $(svc_field img last_exit.reason)"
+	ipid=$(svc_pid img)
+	[ -n "$ipid" ] || fail "img: no service process under init"
+	igroups=$(status_of "$ipid" Groups | tr ' ' '\n' | sort -n | xargs)
+	[ "$igroups" = "50 60" ] || fail "img: Groups '$igroups', want '50 60' (the top layer's /etc/group)"
+	pass "image: Groups $igroups from the top layer's /etc/group"
+fi
 exit 0
