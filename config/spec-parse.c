@@ -1570,62 +1570,160 @@ static void parse_ready(struct sp *p, const struct ynode *key, const struct ynod
 		y_duration(c, x, "ready.timeout", 1000, HOUR_MS, &s->ready.timeout_ms);
 }
 
-static void parse_depends_on(struct sp *p, const struct ynode *v)
+static const char *const dep_condition_names[] = { "ready", "started", "healthy",
+						   "completed_successfully", NULL };
+
+/*
+ * One dependency, at node at: appended unless invalid or listed already
+ * (an error in depends_on; binds_to of a name in depends_on only marks it).
+ * The arrays have room for every item of depends_on and binds_to.
+ */
+static void dep_append(struct sp *p, char **names, const struct ynode *at, const char *name,
+		       struct spec_dep dep, bool from_binds)
 {
 	struct service_spec *s = p->s;
 	struct yctx *c = p->c;
+	const char *what = from_binds ? "binds_to" : "depends_on";
 	char q[80];
-	char **deps;
 
-	if (v->type == YNODE_SCALAR) {
+	if (!config_valid_service_name(name)) {
+		y_err(c, at, "invalid service name '%s' in '%s'", y_quote(at, q, sizeof(q)), what);
+		return;
+	}
+	for (size_t j = 0; j < s->ndepends_on; j++) {
+		if (strcmp(names[j], name) != 0)
+			continue;
+		if (from_binds && !s->deps[j].binds) {
+			s->deps[j].binds = true;
+			return;
+		}
+		y_err(c, at, "'%s' listed twice in '%s' (first at line %d, column %d)", name, what,
+		      p->deps[j]->line, p->deps[j]->column);
+		return;
+	}
+	names[s->ndepends_on] = y_strdup(c, name);
+	if (!names[s->ndepends_on])
+		return;
+	s->deps[s->ndepends_on] = dep;
+	p->deps[s->ndepends_on++] = at;
+}
+
+/* depends_on's mapping form: NAME: {condition: ..., restart: bool} (or null). */
+static void parse_dep_entry(struct sp *p, char **names, const struct ypair *pr)
+{
+	static const char *const keys[] = { "condition", "restart", NULL };
+	struct spec_dep dep = { .condition = DEP_READY };
+	struct yctx *c = p->c;
+	const struct ynode *v = pr->value, *x;
+	char what[SPEC_NAME_MAX + 32];
+	int e;
+
+	if (pr->key->type != YNODE_SCALAR || y_is_null(pr->key)) {
+		y_err(c, pr->key, "keys of 'depends_on' must be service names, not %s",
+		      y_kind(pr->key));
+		return;
+	}
+	snprintf(what, sizeof(what), "depends_on.%s", pr->key->value);
+	if (!y_is_null(v)) {
+		if (!sub(c, v, what, keys))
+			return;
+		x = y_get(v, "condition", NULL);
+		snprintf(what, sizeof(what), "depends_on.%s.condition", pr->key->value);
+		if (x && x->type == YNODE_SCALAR && strncmp(x->value, "service_", 8) == 0)
+			y_err(c, x, "'%s': write '%s' (paddock's name for compose's '%s')", what,
+			      strcmp(x->value, "service_started") == 0	 ? "started"
+			      : strcmp(x->value, "service_healthy") == 0 ? "healthy"
+									 : "completed_successfully",
+			      x->value);
+		else if (!y_is_null(x) && y_enum(c, x, what, dep_condition_names, &e))
+			dep.condition = (enum spec_dep_condition)e;
+		x = y_get(v, "restart", NULL);
+		snprintf(what, sizeof(what), "depends_on.%s.restart", pr->key->value);
+		if (!y_is_null(x))
+			y_bool(c, x, what, &dep.restart);
+	}
+	dep_append(p, names, pr->key, pr->key->value, dep, false);
+}
+
+/*
+ * depends_on: [NAME...] (each condition ready) or {NAME: {condition, restart}};
+ * binds_to: [NAME...] adds NAME to depends_on with condition started unless
+ * it is there already, and marks it bound (deps[i].binds).
+ */
+static void parse_depends_on(struct sp *p, const struct ynode *v, const struct ynode *binds)
+{
+	struct service_spec *s = p->s;
+	struct yctx *c = p->c;
+	size_t n = 0;
+	char q[80];
+	char **names;
+
+	if (!y_is_null(v) && v->type == YNODE_SCALAR) {
 		y_err(c, v, "'depends_on' must be a list of service names; write depends_on: [%s]",
 		      y_quote(v, q, sizeof(q)));
+		v = NULL;
+	} else if (!y_is_null(v) && v->type != YNODE_MAPPING &&
+		   !y_want(c, v, YNODE_SEQUENCE, "depends_on")) {
+		v = NULL;
+	}
+	if (!y_is_null(binds) && binds->type == YNODE_SCALAR) {
+		y_err(c, binds, "'binds_to' must be a list of service names; write binds_to: [%s]",
+		      y_quote(binds, q, sizeof(q)));
+		binds = NULL;
+	} else if (!y_is_null(binds) && !y_want(c, binds, YNODE_SEQUENCE, "binds_to")) {
+		binds = NULL;
+	}
+	n = (y_is_null(v) ? 0 : v->n) + (y_is_null(binds) ? 0 : binds->n);
+	if (n == 0)
+		return;
+	if (n > SPEC_MAX_SERVICES) {
+		y_err(c, y_is_null(v) ? binds : v,
+		      "'depends_on' and 'binds_to' have too many items (at most %d)",
+		      SPEC_MAX_SERVICES);
 		return;
 	}
-	if (!y_want(c, v, YNODE_SEQUENCE, "depends_on"))
-		return;
-	if (v->n > SPEC_MAX_SERVICES) {
-		y_err(c, v, "'depends_on' has too many items (at most %d)", SPEC_MAX_SERVICES);
-		return;
-	}
-	deps = calloc(v->n + 1, sizeof(*deps));
-	p->deps = calloc(v->n + 1, sizeof(*p->deps));
-	if (!deps || !p->deps) {
-		free(deps);
+	names = calloc(n + 1, sizeof(*names));
+	p->deps = calloc(n + 1, sizeof(*p->deps));
+	s->deps = calloc(n + 1, sizeof(*s->deps));
+	if (!names || !p->deps || !s->deps) {
+		free(names);
 		c->oom = true;
 		return;
 	}
-	for (size_t i = 0; i < v->n; i++) {
-		const struct ynode *it = v->items[i];
-		bool dup = false;
+	s->depends_on = names;
+	for (size_t i = 0; !y_is_null(v) && i < v->n && !c->oom; i++) {
+		const struct ynode *it = v->type == YNODE_MAPPING ? NULL : v->items[i];
 
-		if (it->type != YNODE_SCALAR || y_is_null(it)) {
+		if (v->type == YNODE_MAPPING) {
+			if (y_pair_ok(&v->pairs[i]) && !y_is_extension(v->pairs[i].key))
+				parse_dep_entry(p, names, &v->pairs[i]);
+		} else if (it->type != YNODE_SCALAR || y_is_null(it)) {
 			y_err(c, it, "items of 'depends_on' must be service names, not %s",
 			      y_kind(it));
-			continue;
+		} else {
+			dep_append(p, names, it, it->value,
+				   (struct spec_dep){ DEP_READY, false, false }, false);
 		}
-		if (!config_valid_service_name(it->value)) {
-			y_err(c, it, "invalid service name '%s' in 'depends_on'",
-			      y_quote(it, q, sizeof(q)));
-			continue;
-		}
-		for (size_t j = 0; j < s->ndepends_on && !dup; j++) {
-			if (strcmp(deps[j], it->value) == 0) {
-				y_err(c, it,
-				      "'%s' listed twice in 'depends_on' (first at line %d, "
-				      "column %d)",
-				      it->value, p->deps[j]->line, p->deps[j]->column);
-				dup = true;
-			}
-		}
-		if (dup)
-			continue;
-		deps[s->ndepends_on] = y_strdup(c, it->value);
-		if (!deps[s->ndepends_on])
-			break;
-		p->deps[s->ndepends_on++] = it;
 	}
-	s->depends_on = deps;
+	for (size_t i = 0; !y_is_null(binds) && i < binds->n && !c->oom; i++) {
+		const struct ynode *it = binds->items[i];
+
+		if (it->type != YNODE_SCALAR || y_is_null(it))
+			y_err(c, it, "items of 'binds_to' must be service names, not %s",
+			      y_kind(it));
+		else
+			dep_append(p, names, it, it->value,
+				   (struct spec_dep){ DEP_STARTED, false, true }, true);
+	}
+	/* binds_to as written (its valid names), for what shows the spec */
+	if (y_is_null(binds) || !(s->binds_to = calloc(binds->n + 1, sizeof(*s->binds_to)))) {
+		c->oom = c->oom || !y_is_null(binds);
+		return;
+	}
+	for (size_t i = 0; i < binds->n && !c->oom; i++)
+		if (binds->items[i]->type == YNODE_SCALAR && !y_is_null(binds->items[i]) &&
+		    config_valid_service_name(binds->items[i]->value))
+			s->binds_to[s->nbinds_to++] = y_strdup(c, binds->items[i]->value);
 }
 
 static void parse_stop(struct sp *p, const struct ynode *v)
@@ -2327,9 +2425,7 @@ static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
 			p.watchdog_v = x;
 		}
 	}
-	x = y_get(v, "depends_on", NULL);
-	if (!y_is_null(x))
-		parse_depends_on(&p, x);
+	parse_depends_on(&p, y_get(v, "depends_on", NULL), y_get(v, "binds_to", NULL));
 	parse_stop(&p, y_get(v, "stop", NULL));
 	x = y_get(v, "on_oom", NULL);
 	if (!y_is_null(x) && y_enum(c, x, "on_oom", on_oom_names, &e))
@@ -3126,9 +3222,9 @@ static bool is_template_dep(const struct loader *l, const char *dep, size_t lo, 
 	return lo < hi && !strchr(dep, '@') && find_service(l, dep) < 0;
 }
 
-/* Append name to a depends_on list unless it is there already. */
-static void dep_add(struct loader *l, char **deps, struct pos *pos, size_t *n, const char *name,
-		    struct pos at)
+/* Append name (and its conditions) to a depends_on list unless it is there already. */
+static void dep_add(struct loader *l, char **deps, struct spec_dep *conds, struct pos *pos,
+		    size_t *n, const char *name, struct spec_dep cond, struct pos at)
 {
 	for (size_t m = 0; m < *n; m++)
 		if (strcmp(deps[m], name) == 0)
@@ -3137,6 +3233,7 @@ static void dep_add(struct loader *l, char **deps, struct pos *pos, size_t *n, c
 		l->oom = true;
 		return;
 	}
+	conds[*n] = cond;
 	pos[(*n)++] = at;
 }
 
@@ -3150,6 +3247,7 @@ static void expand_template_deps(struct loader *l)
 		struct service_spec *s = l->v[i].spec;
 		size_t lo, hi, total = 0, n = 0;
 		char **deps;
+		struct spec_dep *conds;
 		struct pos *pos;
 
 		if (!strchr(s->name, '@')) {
@@ -3171,9 +3269,11 @@ static void expand_template_deps(struct loader *l)
 		if (total == s->ndepends_on)
 			continue;
 		deps = calloc(total + 1, sizeof(*deps));
+		conds = calloc(total, sizeof(*conds));
 		pos = calloc(total, sizeof(*pos));
-		if (!deps || !pos) {
+		if (!deps || !conds || !pos) {
 			free(deps);
+			free(conds);
 			free(pos);
 			l->oom = true;
 			return;
@@ -3184,15 +3284,18 @@ static void expand_template_deps(struct loader *l)
 			instance_range(l, dep, &lo, &hi);
 			if (is_template_dep(l, dep, lo, hi)) {
 				for (size_t k = lo; k < hi; k++)
-					dep_add(l, deps, pos, &n, l->v[k].spec->name,
-						l->v[i].deppos[j]);
+					dep_add(l, deps, conds, pos, &n, l->v[k].spec->name,
+						s->deps[j], l->v[i].deppos[j]);
 			} else {
-				dep_add(l, deps, pos, &n, dep, l->v[i].deppos[j]);
+				dep_add(l, deps, conds, pos, &n, dep, s->deps[j],
+					l->v[i].deppos[j]);
 			}
 		}
 		config_strv_free(s->depends_on);
+		free(s->deps);
 		free(l->v[i].deppos);
 		s->depends_on = deps;
+		s->deps = conds;
 		s->ndepends_on = n;
 		l->v[i].deppos = pos;
 	}

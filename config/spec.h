@@ -198,13 +198,15 @@ struct spec_health {
 
 /*
  * depends_on in its mapping form; deps[i] describes depends_on[i] (the list
- * form gives DEP_READY, restart false).
+ * form gives DEP_READY, restart false). binds_to's names are in depends_on
+ * too (condition started unless listed there), with binds set.
  */
 enum spec_dep_condition { DEP_READY = 0, DEP_STARTED, DEP_HEALTHY, DEP_COMPLETED };
 
 struct spec_dep {
 	enum spec_dep_condition condition;
 	bool restart; /* restart this service when the dependency restarts */
+	bool binds; /* named in binds_to: stopped when it stops, started when it starts */
 };
 
 /* schedule: when a one-shot service runs (config/calendar.h has the parsed form) */

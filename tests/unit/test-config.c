@@ -451,6 +451,66 @@ static void check_chain(const struct spec_set *set)
 	assert_string_equal(spec_set_find(set, "a")->depends_on[1], "c");
 }
 
+static void check_chain_deps(const struct spec_set *set)
+{
+	const struct service_spec *a = spec_set_find(set, "a"), *b = spec_set_find(set, "b");
+
+	/* the list form allocates deps too: every condition ready */
+	assert_non_null(a->deps);
+	assert_int_equal(a->deps[0].condition, DEP_READY);
+	assert_int_equal(a->deps[1].condition, DEP_READY);
+	assert_false(a->deps[1].restart || a->deps[1].binds);
+	assert_int_equal(b->ndepends_on, 1);
+	assert_null(spec_set_find(set, "c")->deps);
+}
+
+static void check_dep_conditions(const struct spec_set *set)
+{
+	const struct service_spec *s = spec_set_find(set, "app");
+
+	/* mapping order, then binds_to's new names (condition started) */
+	assert_int_equal(s->ndepends_on, 5);
+	assert_string_equal(s->depends_on[0], "db");
+	assert_int_equal(s->deps[0].condition, DEP_HEALTHY);
+	assert_true(s->deps[0].restart);
+	assert_true(s->deps[0].binds); /* also in binds_to: keeps healthy */
+	assert_string_equal(s->depends_on[1], "migrate");
+	assert_int_equal(s->deps[1].condition, DEP_COMPLETED);
+	assert_false(s->deps[1].restart);
+	assert_false(s->deps[1].binds);
+	assert_string_equal(s->depends_on[2], "cache");
+	assert_int_equal(s->deps[2].condition, DEP_READY); /* null value: defaults */
+	assert_string_equal(s->depends_on[3], "log");
+	assert_int_equal(s->deps[3].condition, DEP_STARTED);
+	assert_false(s->deps[3].binds);
+	assert_string_equal(s->depends_on[4], "vpn");
+	assert_int_equal(s->deps[4].condition, DEP_STARTED);
+	assert_true(s->deps[4].binds);
+	assert_null(s->depends_on[5]);
+	assert_int_equal(s->nbinds_to, 2);
+	assert_string_equal(s->binds_to[0], "vpn");
+	assert_string_equal(s->binds_to[1], "db");
+	assert_null(s->binds_to[2]);
+}
+
+/* A template's instances each take the condition written for the template. */
+static void check_dep_template(const struct spec_set *set)
+{
+	const struct service_spec *s = spec_set_find(set, "api");
+
+	assert_int_equal(s->ndepends_on, 3);
+	assert_string_equal(s->depends_on[0], "db");
+	assert_int_equal(s->deps[0].condition, DEP_READY);
+	assert_string_equal(s->depends_on[1], "web@1");
+	assert_int_equal(s->deps[1].condition, DEP_STARTED);
+	assert_true(s->deps[1].restart);
+	assert_true(s->deps[1].binds);
+	assert_string_equal(s->depends_on[2], "web@2");
+	assert_int_equal(s->deps[2].condition, DEP_STARTED);
+	assert_true(s->deps[2].restart);
+	assert_true(s->deps[2].binds);
+}
+
 /* --- the cases --------------------------------------------------------- */
 
 /* --- networks and ports ------------------------------------------------- */
@@ -963,6 +1023,44 @@ static const struct spec_case cases[] = {
 	  0,
 	  {},
 	  check_chain },
+	{ "dependency chain conditions",
+	  "services:\n"
+	  "  a: {command: [a], depends_on: [b, c]}\n"
+	  "  b: {command: [b], depends_on: [c]}\n"
+	  "  c: {command: [c]}\n",
+	  0,
+	  {},
+	  check_chain_deps },
+	{ "depends_on mapping and binds_to",
+	  "services:\n"
+	  "  app:\n"
+	  "    command: [a]\n"
+	  "    depends_on:\n"
+	  "      db: {condition: healthy, restart: true}\n"
+	  "      migrate: {condition: completed_successfully}\n"
+	  "      cache:\n"
+	  "      log: {condition: started}\n"
+	  "    binds_to: [vpn, db]\n"
+	  "  db: {command: [d]}\n"
+	  "  migrate: {command: [m]}\n"
+	  "  cache: {command: [c]}\n"
+	  "  log: {command: [l]}\n"
+	  "  vpn: {command: [v]}\n",
+	  0,
+	  {},
+	  check_dep_conditions },
+	{ "depends_on mapping on a template",
+	  "services:\n"
+	  "  web: {command: [w], instances: 2}\n"
+	  "  db: {command: [d]}\n"
+	  "  api:\n"
+	  "    command: [a]\n"
+	  "    depends_on: {db: ~, web: {condition: started, restart: yes}}\n"
+	  "    binds_to: [web]\n",
+	  0,
+	  {},
+	  check_dep_template,
+	  true },
 	{ "null values are defaults",
 	  SVC "    user:\n    class: ~\n    resources:\n",
 	  0,
@@ -1306,6 +1404,36 @@ static const struct spec_case cases[] = {
 	  SVC "    depends_on: db\n",
 	  1,
 	  { { 4, 17, "'depends_on' must be a list of service names; write depends_on: [db]" } } },
+	{ "depends_on mapping errors",
+	  "services:\n"
+	  "  a: {command: [a]}\n"
+	  "  b: {command: [b]}\n"
+	  "  web:\n"
+	  "    command: [w]\n"
+	  "    depends_on:\n"
+	  "      a: {condition: service_healthy}\n"
+	  "      b: {condition: up, restart: 2, when: x}\n"
+	  "      B: {}\n"
+	  "      c: [x]\n",
+	  6,
+	  { { 7, 22,
+	      "'depends_on.a.condition': write 'healthy' (paddock's name for compose's "
+	      "'service_healthy')" },
+	    { 8, 22, "depends_on.b.condition" },
+	    { 8, 35, "depends_on.b.restart" },
+	    { 8, 38, "unknown key 'when'" },
+	    { 9, 7, "invalid service name 'B' in 'depends_on'" },
+	    { 10, 10, "'depends_on.c' must be a mapping" } } },
+	{ "binds_to errors",
+	  "services:\n"
+	  "  a: {command: [a]}\n"
+	  "  web: {command: [w], binds_to: a}\n"
+	  "  api: {command: [w], binds_to: [a, a, ghost, {x: 1}]}\n",
+	  4,
+	  { { 3, 33, "'binds_to' must be a list of service names; write binds_to: [a]" },
+	    { 4, 37, "'a' listed twice in 'binds_to'" },
+	    { 4, 47, "items of 'binds_to' must be service names, not a mapping" },
+	    { 4, 40, "depends_on: unknown service 'ghost'" } } },
 	{ "depends_on twice and invalid",
 	  "services:\n  a: {command: [a]}\n  web: {command: [w], depends_on: [a, a, B]}\n",
 	  2,
