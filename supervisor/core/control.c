@@ -134,6 +134,12 @@ static struct json_object *service_brief(struct service *svc)
 	json_object_object_add(o, "class",
 			       json_object_new_string(spec_class_name(service_spec(svc)->class)));
 	json_object_object_add(o, "last_exit", service_exit_json(service_last_exit(svc)));
+	/* dependencies: what a waiting service waits for; stopped by binds_to */
+	char why[256];
+	if (service_waiting_for(svc, why, sizeof(why)))
+		json_object_object_add(o, "waiting_for", json_object_new_string(why));
+	if (service_bound_stop(svc))
+		json_object_object_add(o, "bound_stop", json_object_new_boolean(true));
 	return o;
 }
 

@@ -29,8 +29,7 @@ static void hook_changed(void *arg, struct service *svc)
 {
 	struct manager *m = arg;
 
-	if (service_state(svc) == SVC_RUNNING)
-		m->became_running = true;
+	m->state_changed = true; /* any change may meet or break a dependency's condition */
 	if (service_settled(svc))
 		m->became_settled = true;
 	if (m->ev_react)
@@ -274,13 +273,16 @@ bool manager_all_settled(const struct manager *m)
 	return true;
 }
 
-/* Start services that waited for a dependency which runs now. O(n). */
-static void start_waiting(struct manager *m)
+/*
+ * After any change: start (or fail) services waiting for conditions,
+ * restart dependents of restarted services (restart: true) and stop or
+ * start services bound to others (binds_to). O(n * deps * log n).
+ */
+static void follow_deps(struct manager *m)
 {
 	for (size_t i = 0; i < m->nservices; i++)
-		if (service_state(m->services[i]) == SVC_WAITING &&
-		    service_deps_ready(m->services[i]))
-			(void)service_start(m->services[i]);
+		if (service_spec(m->services[i])->ndepends_on)
+			service_follow_deps(m->services[i]);
 }
 
 /* Does a service that has not settled depend on svc? O(n * deps). */
@@ -311,11 +313,11 @@ static void stop_in_order(struct manager *m)
 static void on_react(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
-	bool running = m->became_running, settled = m->became_settled;
+	bool changed = m->state_changed, settled = m->became_settled;
 
-	m->became_running = m->became_settled = false;
-	if (running && !m->env.shutting_down)
-		start_waiting(m);
+	m->state_changed = m->became_settled = false;
+	if (changed && !m->env.shutting_down)
+		follow_deps(m);
 	if (settled && m->env.shutting_down) {
 		stop_in_order(m);
 		if (manager_all_settled(m))

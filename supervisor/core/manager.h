@@ -54,7 +54,7 @@ struct manager {
 
 	/* Reactions, one loop turn after the services' hooks fired. */
 	struct event *ev_react;
-	bool became_running, became_settled;
+	bool state_changed, became_settled;
 	struct {
 		manager_changed_fn fn;
 		void *arg;

@@ -115,7 +115,9 @@ static void restore_record(struct service *svc, const struct state_service *rec)
  */
 static int keep_held(struct service *svc, const struct state_service *rec)
 {
-	svc->stop_requested = rec->held == STATE_HELD_STOPPED;
+	/* A one-shot that ran to its end with 0 stays completed (depends_on conditions). */
+	svc->stop_requested = rec->held == STATE_HELD_STOPPED && !rec->completed;
+	svc->bound_stop = rec->held == STATE_HELD_STOPPED && rec->bound_stop;
 	log_info("service %s: stays %s, as before paddockd's restart", svc->spec->name,
 		 state_held_name(rec->held));
 	svc_emit(svc, "held",
@@ -266,6 +268,10 @@ void service_state_record(const struct service *svc, struct state_service *out)
 		out->held = STATE_HELD_FAILED;
 	else if (svc->state == SVC_PARKED)
 		out->held = STATE_HELD_PARKED;
+	/* depends_on: why it is held stopped (a binding, or a one-shot done) */
+	out->bound_stop = out->held == STATE_HELD_STOPPED && svc->bound_stop;
+	out->completed = out->held == STATE_HELD_STOPPED && !svc->stop_requested &&
+			 svc->last_exit.kind == EXIT_CODE && svc->last_exit.code == 0;
 	if (svc->last_exit.kind != EXIT_NONE) {
 		out->exit_kind = (int)svc->last_exit.kind;
 		out->exit_code = svc->last_exit.code;

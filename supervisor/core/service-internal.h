@@ -47,6 +47,7 @@ enum service_after_stop {
 	AFTER_NOTHING = 0,
 	AFTER_RESTART, /* a restart (operator, on_oom, pressure): backoff and start limit apply */
 	AFTER_RELOAD, /* the spec changed what runs: start again at once */
+	AFTER_DEPENDENCY, /* restart: true, a dependency restarted: start once it meets the condition */
 };
 
 struct service {
@@ -118,6 +119,8 @@ struct service {
 	uint64_t notify_malformed;
 	uid_t run_uid; /* the user it runs as: ready: exec runs as it too */
 	gid_t run_gid;
+	/* dependencies (service.c): stopped because a binds_to service stopped */
+	bool bound_stop;
 };
 
 /* service.c: the state machine and the operations on it */
@@ -135,6 +138,8 @@ void svc_set_timer(struct service *svc, uint64_t ms);
 void svc_begin_stop(struct service *svc);
 /* The exit just recorded in last_exit: counted and, for a process's exit, its event. */
 void svc_account_exit(struct service *svc);
+/* depends_on's condition healthy (health.c's verdict; running when there is no check). */
+bool svc_is_healthy(const struct service *svc);
 
 /* service-launch.c: images, cgroup, clone, exit judging, cleanup */
 void svc_release_process(struct service *svc);

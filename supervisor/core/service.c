@@ -206,30 +206,144 @@ void svc_fail_start(struct service *svc, enum exit_kind kind, const char *fmt, .
 
 /* --- dependencies --------------------------------------------------------------------- */
 
-bool service_deps_ready(const struct service *svc)
+/*
+ * Healthy for depends_on's condition healthy. Without a health check: once
+ * ready (running). With one: running, until health.c's verdict is wired in
+ * here (service_health(svc) == "healthy").
+ */
+bool svc_is_healthy(const struct service *svc)
 {
-	for (size_t i = 0; i < svc->spec->ndepends_on; i++) {
-		struct service *dep = svc_find(svc, svc->spec->depends_on[i]);
-		if (!dep || dep->state != SVC_RUNNING)
-			return false;
-	}
-	return true;
+	if (svc->spec->health.type == HEALTH_NONE)
+		return svc->state == SVC_RUNNING;
+	return svc->state == SVC_RUNNING;
 }
 
-/* Not all dependencies run: wait, visibly, saying for which. */
+/*
+ * Ran to its end on its own with status 0 and nothing restarts it: a
+ * one-shot that did its job. That meets every condition, so that
+ * `depends_on: [migrate]` does not wait for good once migrate is done.
+ */
+static bool completed_ok(const struct service *d)
+{
+	return d->state == SVC_STOPPED && !d->stop_requested && d->last_exit.kind == EXIT_CODE &&
+	       d->last_exit.code == 0;
+}
+
+enum dep_verdict { DEP_MET, DEP_WAIT, DEP_BROKEN };
+
+static const char *dep_condition_name(enum spec_dep_condition c)
+{
+	static const char *const names[] = { "ready", "started", "healthy",
+					     "completed_successfully" };
+	return (unsigned)c < ARRAY_SIZE(names) ? names[c] : "?";
+}
+
+/* Does dependency i meet its condition? Broken: it never will (why says so). */
+static enum dep_verdict dep_check(const struct service *svc, size_t i, char *why, size_t len)
+{
+	const struct spec_dep *cond = svc->spec->deps ? &svc->spec->deps[i] : NULL;
+	const char *name = svc->spec->depends_on[i];
+	const struct service *d = svc_find(svc, name);
+	enum spec_dep_condition c = cond ? cond->condition : DEP_READY;
+	bool met = false;
+
+	if (d && completed_ok(d))
+		return DEP_MET;
+	if (d) {
+		switch (c) {
+		case DEP_STARTED:
+			met = d->state == SVC_RUNNING || (d->state == SVC_STARTING && d->main_pid);
+			break;
+		case DEP_READY:
+			met = d->state == SVC_RUNNING;
+			break;
+		case DEP_HEALTHY:
+			met = svc_is_healthy(d);
+			break;
+		case DEP_COMPLETED:
+			break;
+		}
+	}
+	if (met)
+		return DEP_MET;
+	if (d && c == DEP_COMPLETED && d->state == SVC_FAILED) {
+		if (d->last_exit.kind == EXIT_CODE)
+			snprintf(why, len, "dependency %s exited %d", name, d->last_exit.code);
+		else
+			snprintf(why, len, "dependency %s failed: %s", name, d->last_exit.reason);
+		return DEP_BROKEN;
+	}
+	/* "db (healthy)", and what keeps it from coming on its own */
+	snprintf(why, len, "%s (%s)%s", name, dep_condition_name(c),
+		 !d			   ? ": not loaded"
+		 : d->state == SVC_FAILED  ? ": it failed"
+		 : d->state == SVC_STOPPED ? ": it is stopped"
+		 : d->state == SVC_WAITING ? ": it waits too"
+		 : d->state == SVC_BACKOFF ? ": it restarts"
+		 : d->state == SVC_PARKED  ? ": it is parked"
+		 : c == DEP_COMPLETED	   ? ": still running"
+					   : "");
+	return DEP_WAIT;
+}
+
+/* The first dependency whose condition is not met: -1 when all are; *broken: never will. */
+static ssize_t deps_unmet(const struct service *svc, char *why, size_t len, bool *broken)
+{
+	*broken = false;
+	for (size_t i = 0; i < svc->spec->ndepends_on; i++) {
+		enum dep_verdict v = dep_check(svc, i, why, len);
+
+		if (v == DEP_MET)
+			continue;
+		*broken = v == DEP_BROKEN;
+		return (ssize_t)i;
+	}
+	return -1;
+}
+
+bool service_deps_ready(const struct service *svc)
+{
+	char why[SPEC_NAME_MAX + 64];
+	bool broken;
+
+	return deps_unmet(svc, why, sizeof(why), &broken) < 0;
+}
+
+const char *service_waiting_for(const struct service *svc, char *buf, size_t len)
+{
+	bool broken;
+
+	if (svc->state != SVC_WAITING || deps_unmet(svc, buf, len, &broken) < 0)
+		return NULL;
+	return buf;
+}
+
+/*
+ * Not every condition is met: wait, visibly, saying for what; or fail
+ * when one never will be (completed_successfully of a failed one-shot).
+ */
 static bool wait_for_deps(struct service *svc)
 {
-	if (service_deps_ready(svc))
+	char why[256];
+	bool broken;
+
+	if (deps_unmet(svc, why, sizeof(why), &broken) < 0)
 		return false;
+	if (broken) {
+		svc_fail_start(svc, EXIT_LAUNCH, "%s", why);
+		return true;
+	}
 	if (svc->state != SVC_WAITING) {
 		struct json_object *on = json_object_new_array();
-		for (size_t i = 0; i < svc->spec->ndepends_on; i++) {
-			struct service *dep = svc_find(svc, svc->spec->depends_on[i]);
-			if (!dep || dep->state != SVC_RUNNING)
+		char w[256];
+
+		for (size_t i = 0; i < svc->spec->ndepends_on; i++)
+			if (dep_check(svc, i, w, sizeof(w)) != DEP_MET)
 				json_object_array_add(
 				    on, json_object_new_string(svc->spec->depends_on[i]));
-		}
-		svc_emit(svc, "waiting", svc_jobj("for", on, NULL, NULL));
+		struct json_object *d = svc_jobj("for", on, "reason", json_object_new_string(why));
+		svc_emit(svc, "waiting", d);
+		log_info("service %s: waiting for %s", svc->spec->name, why);
 		service_set_state(svc, SVC_WAITING);
 	}
 	return true;
@@ -458,10 +572,10 @@ static void act_start_early(struct service *svc)
 		do_start(svc);
 }
 
-/* Waiting for dependencies: start once they all run. */
+/* Waiting for dependencies: start once their conditions are met (or fail: never). */
 static void act_start_waiting(struct service *svc)
 {
-	if (service_deps_ready(svc))
+	if (!wait_for_deps(svc))
 		do_start(svc);
 }
 
@@ -614,6 +728,12 @@ static void act_cleaned(struct service *svc)
 		svc->reloads++;
 		if (!wait_for_deps(svc))
 			start_now(svc, false);
+	} else if (svc->after_stop == AFTER_DEPENDENCY) {
+		/* restart: true: not a failure, so outside backoff and the start limit */
+		svc->after_stop = AFTER_NOTHING;
+		svc->restarts++;
+		if (!wait_for_deps(svc))
+			start_now(svc, false);
 	} else if (svc->after_stop == AFTER_RESTART) {
 		/*
 		 * A restart the daemon decided (on_oom, pressure) counts like a
@@ -687,10 +807,83 @@ void service_set_remove_when_settled(struct service *svc, bool rm)
 	logstore_notes_need_output(svc->log, rm && svc->owned_specs);
 }
 
+/* --- following dependencies ----------------------------------------------------------- */
+
+/* Process up (or on its way), not being stopped: what restart: true and binds_to act on. */
+static bool up(const struct service *svc)
+{
+	return svc->state == SVC_STARTING || svc->state == SVC_RUNNING;
+}
+
+/*
+ * What the dependencies did since the last look (the manager calls this
+ * a loop turn after any state change):
+ *  - waiting: their conditions may be met now, or broken;
+ *  - restart: true: a dependency started again after this service did
+ *    (crash restart, operator restart, reload): stop, then start once the
+ *    condition is met again (started_at_ms is in the state file, so this
+ *    holds across paddockd restarts);
+ *  - binds_to: a bound service is stopped or failed: stop too, marked
+ *    bound_stop; once it starts again, so does this service, unless an
+ *    operator started or stopped it meanwhile.
+ */
+void service_follow_deps(struct service *svc)
+{
+	const struct service_spec *spec = svc->spec;
+
+	if (svc->state == SVC_WAITING) {
+		act_start_waiting(svc);
+		return;
+	}
+	for (size_t i = 0; spec->deps && i < spec->ndepends_on; i++) {
+		const struct spec_dep *cond = &spec->deps[i];
+		struct service *d = svc_find(svc, spec->depends_on[i]);
+
+		if (!d || (!cond->restart && !cond->binds))
+			continue;
+		if (cond->binds && svc->bound_stop && svc->state == SVC_STOPPED && up(d)) {
+			log_info("service %s: %s started again; starting with it", spec->name,
+				 d->spec->name);
+			svc->bound_stop = false;
+			svc_emit(svc, "bound-start",
+				 svc_jobj("by", json_object_new_string(d->spec->name), NULL, NULL));
+			service_dispatch(svc, SE_START);
+			return;
+		}
+		if (cond->binds && (d->state == SVC_STOPPED || d->state == SVC_FAILED) &&
+		    (up(svc) || svc->state == SVC_BACKOFF || svc->state == SVC_PARKED) &&
+		    !svc->stop_requested) {
+			log_info("service %s: %s is %s; stopping with it (binds_to)", spec->name,
+				 d->spec->name, service_state_name(d->state));
+			svc_emit(svc, "bound-stop",
+				 svc_jobj("by", json_object_new_string(d->spec->name), NULL, NULL));
+			service_dispatch(svc, SE_STOP);
+			svc->bound_stop = true;
+			return;
+		}
+		if (cond->restart && up(svc) && svc->main_pid && !svc->stop_requested &&
+		    d->started_at_ms > svc->started_at_ms && svc->after_stop == AFTER_NOTHING) {
+			log_info("service %s: %s restarted; restarting after it", spec->name,
+				 d->spec->name);
+			svc_emit(svc, "dependency-restart",
+				 svc_jobj("by", json_object_new_string(d->spec->name), NULL, NULL));
+			svc->after_stop = AFTER_DEPENDENCY;
+			service_dispatch(svc, SE_STOP);
+			return;
+		}
+	}
+}
+
+bool service_bound_stop(const struct service *svc)
+{
+	return svc->bound_stop;
+}
+
 /* --- public ---------------------------------------------------------------------------- */
 
 int service_start(struct service *svc)
 {
+	svc->bound_stop = false; /* an operator's decision over the binding's */
 	if (svc->state == SVC_STARTING || svc->state == SVC_RUNNING)
 		return -EALREADY;
 	if (svc->state == SVC_STOPPING)
@@ -701,6 +894,7 @@ int service_start(struct service *svc)
 
 int service_stop(struct service *svc)
 {
+	svc->bound_stop = false;
 	if (svc->state == SVC_STOPPED || svc->state == SVC_FAILED)
 		return -EALREADY;
 	service_dispatch(svc, SE_STOP);

@@ -128,7 +128,7 @@ const struct net_lease *service_net(const struct service *svc);
 enum service_state service_state(const struct service *svc);
 const char *service_state_name(enum service_state st);
 bool service_settled(const struct service *svc); /* stopped or failed, no process, logs closed */
-/* Whether every depends_on service is ready (state running). */
+/* Whether every depends_on service meets its condition (spec_dep). */
 bool service_deps_ready(const struct service *svc);
 uint64_t service_state_since(const struct service *svc); /* realtime ms */
 pid_t service_main_pid(const struct service *svc);
@@ -230,5 +230,16 @@ const char *service_status_text(const struct service *svc);
  * "malformed", "probe"}: what status shows about readiness.
  */
 struct json_object *service_ready_json(const struct service *svc);
+
+/*
+ * Dependencies (service.c). service_follow_deps: react to what the
+ * dependencies did (start a waiting service or fail it, restart: true,
+ * binds_to); the manager calls it after state changes. waiting_for: "db
+ * (healthy): it restarts" while waiting, else NULL. bound_stop: stopped
+ * because a binds_to service stopped (starts again with it).
+ */
+void service_follow_deps(struct service *svc);
+const char *service_waiting_for(const struct service *svc, char *buf, size_t len);
+bool service_bound_stop(const struct service *svc);
 
 #endif

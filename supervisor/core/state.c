@@ -314,6 +314,16 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 			return error_set(err, EBADMSG, "%s.rm: not a boolean", where);
 		s->rm = json_object_get_boolean(v);
 	}
+	if (json_object_object_get_ex(o, "bound_stop", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return error_set(err, EBADMSG, "%s.bound_stop: not a boolean", where);
+		s->bound_stop = json_object_get_boolean(v);
+	}
+	if (json_object_object_get_ex(o, "completed", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return error_set(err, EBADMSG, "%s.completed: not a boolean", where);
+		s->completed = json_object_get_boolean(v);
+	}
 	if (json_object_object_get_ex(o, "held", &v)) {
 		const char *h =
 		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
@@ -520,6 +530,10 @@ static struct json_object *service_json(const struct state_service *s)
 	}
 	if (s->held != STATE_HELD_NONE)
 		json_object_object_add(o, "held", json_object_new_string(state_held_name(s->held)));
+	if (s->bound_stop)
+		json_object_object_add(o, "bound_stop", json_object_new_boolean(true));
+	if (s->completed)
+		json_object_object_add(o, "completed", json_object_new_boolean(true));
 	if (s->exit_kind) {
 		struct json_object *e = json_object_new_object();
 		json_object_object_add(e, "kind", json_object_new_int(s->exit_kind));

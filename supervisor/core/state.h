@@ -91,6 +91,12 @@ struct state_service {
 	char status_text[STATE_STATUS_MAX]; /* "" = none */
 	struct state_net net[SPEC_MAX_ATTACH]; /* addresses of the running process */
 	unsigned nnet;
+	/*
+	 * Held stopped because a binds_to service stopped (starts again with
+	 * it); completed: ran to its end with status 0, no stop asked (meets
+	 * depends_on conditions).
+	 */
+	bool bound_stop, completed;
 };
 
 struct state {

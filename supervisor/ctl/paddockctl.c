@@ -408,6 +408,10 @@ static void print_status(struct json_object *s)
 	printf("\n");
 	if (e)
 		printf(" Last exit: %s\n", jstr(e, "reason"));
+	if (jstr(s, "waiting_for"))
+		printf("   Waiting: for %s\n", jstr(s, "waiting_for"));
+	if (json_object_get_boolean(json_object_object_get(s, "bound_stop")))
+		printf("     Bound: stopped with a binds_to service; starts again with it\n");
 	print_ready(s);
 	if (jstr(s, "cgroup"))
 		printf("    Cgroup: %s%s\n", jstr(s, "cgroup"),

@@ -501,15 +501,106 @@ static void test_depends_wait(void **state)
 	assert_true(service_deps_ready(app));
 	assert_int_equal(service_start(app), 0);
 	assert_int_equal(app->state, SVC_STARTING);
-	/* Stopping a waiting service needs no process. */
-	end_with(db, EXIT_CODE, 0);
+	/* An operator stopped db: app waits for it again, and says so. */
 	service_dispatch(app, SE_EXEC_OK);
+	assert_int_equal(service_stop(db), 0);
+	loop_until(child_gone, db);
 	assert_int_equal(service_stop(app), 0);
 	loop_until(child_gone, app);
 	assert_int_equal(service_start(app), 0);
 	assert_int_equal(app->state, SVC_WAITING);
+	char why[128];
+	assert_string_equal(service_waiting_for(app, why, sizeof(why)),
+			    "db (ready): it is stopped");
+	/* Stopping a waiting service needs no process. */
 	assert_int_equal(service_stop(app), 0);
 	assert_int_equal(app->state, SVC_STOPPED);
+	assert_null(service_waiting_for(app, why, sizeof(why)));
+}
+
+/* A one-shot that exited 0 meets ready: a restart of its dependent does not wait for good. */
+static void test_depends_completed(void **state)
+{
+	load("services:\n  app:\n    command: [x]\n    depends_on: [migrate]\n"
+	     "  migrate:\n    command: [x]\n    restart: {policy: never}\n");
+	struct service *app = w.svc[0], *migrate = w.svc[1];
+
+	start_running(migrate);
+	end_with(migrate, EXIT_CODE, 0);
+	assert_int_equal(migrate->state, SVC_STOPPED);
+	assert_int_equal(service_start(app), 0);
+	assert_int_equal(app->state, SVC_STARTING);
+}
+
+/* completed_successfully: waits while it runs, fails with the reason when it exits non-zero. */
+static void test_depends_completed_fails(void **state)
+{
+	load("services:\n  app:\n    command: [x]\n"
+	     "    depends_on: {migrate: {condition: completed_successfully}}\n"
+	     "  migrate:\n    command: [x]\n    restart: {policy: never}\n");
+	struct service *app = w.svc[0], *migrate = w.svc[1];
+	char why[128];
+
+	assert_int_equal(service_start(app), 0);
+	assert_int_equal(app->state, SVC_WAITING);
+	start_running(migrate);
+	service_follow_deps(app); /* the manager, on the next turn */
+	assert_int_equal(app->state, SVC_WAITING);
+	assert_string_equal(service_waiting_for(app, why, sizeof(why)),
+			    "migrate (completed_successfully): still running");
+	end_with(migrate, EXIT_CODE, 1);
+	assert_int_equal(migrate->state, SVC_FAILED);
+	service_follow_deps(app);
+	assert_int_equal(app->state, SVC_FAILED);
+	assert_string_equal(service_last_exit(app)->reason, "dependency migrate exited 1");
+	/* Started again while migrate still failed: fails at once, the same way. */
+	assert_int_equal(service_start(app), 0);
+	assert_int_equal(app->state, SVC_FAILED);
+}
+
+/* restart: true follows the dependency's restarts; binds_to its stops and starts. */
+static void test_depends_restart_binds(void **state)
+{
+	load("services:\n  app:\n    command: [x]\n"
+	     "    depends_on: {db: {condition: started, restart: true}}\n"
+	     "    binds_to: [db]\n"
+	     "  db:\n    command: [x]\n");
+	struct service *app = w.svc[0], *db = w.svc[1];
+
+	start_running(db);
+	db->started_at_ms = 1000; /* the launch stub leaves the clock to us */
+	start_running(app);
+	app->started_at_ms = 2000;
+	service_follow_deps(app);
+	assert_int_equal(app->state, SVC_RUNNING);
+	db->started_at_ms = 3000; /* db started again */
+	service_follow_deps(app);
+	assert_int_equal(app->state, SVC_STOPPING);
+	loop_until(child_gone, app);
+	assert_int_equal(app->state, SVC_STARTING); /* db runs: at once, no backoff */
+	assert_int_equal(service_restarts(app), 1);
+	assert_int_equal(events_of("dependency-restart"), 1);
+	service_dispatch(app, SE_EXEC_OK);
+	app->started_at_ms = 4000;
+
+	assert_int_equal(service_stop(db), 0);
+	loop_until(child_gone, db);
+	service_follow_deps(app);
+	assert_int_equal(app->state, SVC_STOPPING);
+	assert_true(service_bound_stop(app));
+	loop_until(child_gone, app);
+	assert_int_equal(app->state, SVC_STOPPED);
+	service_follow_deps(app);
+	assert_int_equal(app->state, SVC_STOPPED);
+	start_running(db);
+	service_follow_deps(app);
+	assert_int_equal(app->state, SVC_STARTING);
+	assert_false(service_bound_stop(app));
+	/* An operator's stop is no binding's: db's next start leaves app stopped. */
+	service_dispatch(app, SE_EXEC_OK);
+	assert_int_equal(service_stop(app), 0);
+	loop_until(child_gone, app);
+	assert_false(service_bound_stop(app));
 }
 
 static void test_restart_backs_off(void **state)
@@ -588,6 +679,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_start_ready, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_depends_completed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_depends_completed_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_depends_restart_binds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_clean_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_failure_backoff_restarts, setup,

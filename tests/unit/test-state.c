@@ -147,7 +147,9 @@ static void test_save_load(void **unused)
 					   .exit_kind = 1,
 					   .exit_code = 3,
 					   .exit_ms = 1234,
-					   .exit_reason = "exited 3" } };
+					   .exit_reason = "exited 3",
+					   .bound_stop = true,
+					   .completed = true } };
 	struct state st = { .boot_id = "boot", .daemon_pid = 1, .services = svcs, .nservices = 2 },
 		     back;
 
@@ -170,6 +172,10 @@ static void test_save_load(void **unused)
 	assert_int_equal(state_find(&back, "b")->exit_code, 3);
 	assert_int_equal(state_find(&back, "b")->exit_ms, 1234);
 	assert_string_equal(state_find(&back, "b")->exit_reason, "exited 3");
+	assert_true(state_find(&back, "b")->bound_stop);
+	assert_true(state_find(&back, "b")->completed);
+	assert_false(state_find(&back, "a")->bound_stop);
+	assert_false(state_find(&back, "a")->completed);
 	assert_string_equal(back.boot_id, "boot");
 	state_clear(&back);
 	/* A symlink planted in its place is not followed. */
@@ -201,6 +207,10 @@ static void test_exit_counters(void **unused)
 		  "services[0].memory_events.oom_kill" },
 		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"reloads\":\"1\"}]}",
 		  "services[0].reloads" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"bound_stop\":1}]}",
+		  "services[0].bound_stop" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"completed\":\"y\"}]}",
+		  "services[0].completed" },
 	};
 	struct state_service svc = { .name = "a", .restarts = 2, .reloads = 5 };
 	struct state st = { .services = &svc, .nservices = 1 }, back;
