@@ -30,5 +30,6 @@
 #define PROTO_CMD_NETWORK_LS "network-ls"
 #define PROTO_CMD_NETWORK_INSPECT "network-inspect"
 #define PROTO_CMD_CAT "cat"
+#define PROTO_CMD_EXEC "exec"
 
 #endif

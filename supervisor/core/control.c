@@ -29,6 +29,7 @@
 #include "control.h"
 #include "network.h"
 #include "events.h"
+#include "exec.h"
 #include "image.h"
 #include "log.h"
 #include "logstore.h"
@@ -54,6 +55,7 @@ struct client {
 	char *run_name; /* run --wait: answer when this service settles */
 	bool events_follow; /* events -f */
 	char *events_service;
+	struct client_exec *exec; /* exec: waiting for the fds, or for the command */
 	struct client *next, **prevp;
 };
 
@@ -71,6 +73,7 @@ struct control {
 };
 
 static void client_free(struct client *cl);
+static void on_read(struct bufferevent *bev, void *arg);
 
 /* --- output --------------------------------------------------------------------- */
 
@@ -893,6 +896,231 @@ static void cmd_events(struct client *cl, struct json_object *req)
 	}
 }
 
+/*
+ * exec: the request names the service and the command; the answer
+ * {"send_fds":3} asks for the client's stdin, stdout and stderr, which
+ * come as SCM_RIGHTS on one byte (the bufferevent does not read meanwhile,
+ * it would drop them). The command gets them directly: paddockd is never
+ * in the data path. With "tty" the helper sends a pty master back over
+ * the same socket before the command runs. The final answer is
+ * {"exit":N} (N = 128+signal for a signal), with "error" when the
+ * command never ran (N = 127).
+ */
+struct client_exec {
+	char *service;
+	char **argv, **env;
+	char *user, *workdir;
+	bool tty;
+	struct event *ev_fds;
+	struct exec_job *job;
+};
+
+static void client_exec_free(struct client *cl)
+{
+	struct client_exec *x = cl->exec;
+
+	if (!x)
+		return;
+	if (x->ev_fds)
+		event_free(x->ev_fds);
+	exec_detach(x->job);
+	for (char **p = x->argv; p && *p; p++)
+		free(*p);
+	for (char **p = x->env; p && *p; p++)
+		free(*p);
+	free(x->argv);
+	free(x->env);
+	free(x->service);
+	free(x->user);
+	free(x->workdir);
+	free(x);
+	cl->exec = NULL;
+}
+
+static void exec_finished(struct client *cl)
+{
+	client_exec_free(cl);
+	bufferevent_enable(cl->bev, EV_READ);
+	on_read(cl->bev, cl); /* requests that queued meanwhile */
+}
+
+static void on_exec_done(void *arg, int code, const struct error *err)
+{
+	struct client *cl = arg;
+	struct json_object *res = json_object_new_object();
+
+	cl->exec->job = NULL; /* it frees itself */
+	json_object_object_add(res, "exit", json_object_new_int(code));
+	if (err)
+		json_object_object_add(res, "error", json_object_new_string(err->msg));
+	reply_ok(cl, res);
+	exec_finished(cl);
+}
+
+/* Up to 3 fds on one byte; the number received, 0 at EOF, -errno. */
+static int recv_fds(int sock, int fds[3])
+{
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+	} u;
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	int got = 0;
+
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (got < 3)
+					fds[got++] = fd;
+				else
+					close(fd);
+			}
+		}
+	if (n == 0 && got == 0)
+		return 0;
+	if (msg.msg_flags & MSG_CTRUNC) {
+		while (got > 0)
+			close(fds[--got]);
+		return -EMSGSIZE;
+	}
+	return got ? got : -EBADMSG;
+}
+
+static void on_exec_fds(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+	struct client_exec *x = cl->exec;
+	int fds[3] = { -1, -1, -1 };
+	int n = recv_fds((int)fd, fds);
+	struct error err = { 0 };
+
+	if (n == -EAGAIN)
+		return;
+	event_free(x->ev_fds);
+	x->ev_fds = NULL;
+	if (n == 0) {
+		client_free(cl); /* gone before sending them */
+		return;
+	}
+	if (n != 3) {
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		reply_error(cl, "EINVAL", "exec: expected stdin, stdout and stderr (%s)",
+			    n < 0 ? strerror(-n) : "fewer fds");
+		exec_finished(cl);
+		return;
+	}
+	struct service *svc = manager_find(cl->ctl->d, x->service);
+	struct exec_request rq = { .argv = x->argv,
+				   .env = x->env,
+				   .user = x->user,
+				   .workdir = x->workdir,
+				   .tty = x->tty };
+	int r = svc ? exec_start(svc, &rq, fds, (int)fd, on_exec_done, cl, &x->job, &err)
+		    : error_set(&err, ENOENT, "no such service: %s", x->service);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	if (r < 0) {
+		reply_error(cl, r == -ENOENT ? "ENOENT" : "EIO", "exec in %s: %s", x->service,
+			    err.msg);
+		exec_finished(cl);
+		return;
+	}
+	/* Read again, for EOF: a client that leaves hangs the command up. */
+	bufferevent_enable(cl->bev, EV_READ);
+}
+
+static char **json_strv(struct json_object *a)
+{
+	size_t n = a ? json_object_array_length(a) : 0;
+	char **v = xcalloc(n + 1, sizeof(char *));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = xstrdup(json_object_get_string(json_object_array_get_idx(a, i)));
+	return v;
+}
+
+static bool is_strv(struct json_object *a)
+{
+	if (!json_object_is_type(a, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string))
+			return false;
+	return true;
+}
+
+static void cmd_exec(struct client *cl, struct json_object *req)
+{
+	struct json_object *argv = NULL, *env = NULL, *v;
+	struct service **svcs;
+	struct error err = { 0 };
+	size_t n;
+
+	if (get_services(cl, req, false, &svcs, &n) < 0)
+		return;
+	if (n != 1) {
+		one_service_error(cl, "exec", svcs, n);
+		free(svcs);
+		return;
+	}
+	struct service *svc = svcs[0];
+	free(svcs);
+	if (!json_object_object_get_ex(req, "argv", &argv) || !is_strv(argv) ||
+	    json_object_array_length(argv) == 0) {
+		reply_error(cl, "EINVAL", "exec needs \"argv\", a non-empty array of strings");
+		return;
+	}
+	if (json_object_object_get_ex(req, "env", &env) && !is_strv(env)) {
+		reply_error(cl, "EINVAL", "\"env\" must be an array of KEY=VALUE strings");
+		return;
+	}
+	for (size_t i = 0; env && i < json_object_array_length(env); i++) {
+		const char *kv = json_object_get_string(json_object_array_get_idx(env, i));
+		if (!strchr(kv, '=') || kv[0] == '=') {
+			reply_error(cl, "EINVAL", "env: %.64s is not KEY=VALUE", kv);
+			return;
+		}
+	}
+	if (exec_check(svc, &err) < 0) {
+		reply_error(cl, "EBUSY", "%s", err.msg);
+		return;
+	}
+	struct client_exec *x = xcalloc(1, sizeof(*x));
+	x->service = xstrdup(service_name(svc));
+	x->argv = json_strv(argv);
+	x->env = json_strv(env);
+	if (json_object_object_get_ex(req, "user", &v) && v)
+		x->user = xstrdup(json_object_get_string(v));
+	if (json_object_object_get_ex(req, "workdir", &v) && v)
+		x->workdir = xstrdup(json_object_get_string(v));
+	if (json_object_object_get_ex(req, "tty", &v))
+		x->tty = json_object_get_boolean(v);
+	cl->exec = x;
+	/* Nothing more is read through the bufferevent until the fds are here. */
+	bufferevent_disable(cl->bev, EV_READ);
+	x->ev_fds = event_new(cl->ctl->d->base, bufferevent_getfd(cl->bev), EV_READ | EV_PERSIST,
+			      on_exec_fds, cl);
+	event_add(x->ev_fds, NULL);
+	struct json_object *res = json_object_new_object();
+	json_object_object_add(res, "send_fds", json_object_new_int(3));
+	reply_ok(cl, res);
+}
+
 static void cmd_version(struct client *cl, struct json_object *req)
 {
 	struct json_object *r = json_object_new_object();
@@ -1093,6 +1321,7 @@ static const struct control_cmd control_cmds[] = {
 	{ PROTO_CMD_NETWORK_LS, cmd_network_ls, 0, "" },
 	{ PROTO_CMD_NETWORK_INSPECT, cmd_network_inspect, 0, "name" },
 	{ PROTO_CMD_CAT, cmd_cat, 0, "names" },
+	{ PROTO_CMD_EXEC, cmd_exec, CONTROL_CMD_HOLDS, "names(one) argv env? user? workdir? tty?" },
 };
 
 static const struct control_cmd *control_cmd_find(const char *name)
@@ -1135,6 +1364,7 @@ static void client_free(struct client *cl)
 	if (cl->events_follow)
 		eventlog_unfollow(cl->ctl->d->events, on_event_follow, cl);
 	free(cl->events_service);
+	client_exec_free(cl);
 	if (cl->run_name) {
 		/* run --wait is bound to its client: the client left, the service stops. */
 		struct service *svc = manager_find(cl->ctl->d, cl->run_name);
@@ -1182,7 +1412,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (!cl->closing && !cl->nwaiting && !cl->following && !cl->run_name &&
-	       !cl->events_follow) {
+	       !cl->events_follow && !cl->exec) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (!line) {
