@@ -9,8 +9,8 @@
 # cannot be reached. Image references come from `paddockctl image list`
 # (which reads the image store, so it needs root).
 
-__paddockctl_commands="list status cat start stop restart kill freeze thaw logs top events set run
-	image check convert network reload daemon-reexec version"
+__paddockctl_commands="list status cat start stop restart kill freeze thaw exec logs top events set
+	run image check convert network reload daemon-reexec version"
 __paddockctl_global_opts="-s --socket --state-dir --json -h --help"
 __paddockctl_image_cmds="import pull login logout list inspect rm prune"
 __paddockctl_pull_opts="--config --auth-file --certs-dir --insecure --parallel"
@@ -496,6 +496,29 @@ _paddockctl()
 		elif ((!nnames)); then
 			__paddockctl_complete_services
 		fi
+		;;
+	exec)
+		# Options, one name, "--", the command (no completion past "--").
+		local nnames=0
+		((__pc_dashdash)) && return 0
+		for ((i = 0; i < ${#__pc_args[@]}; i++)); do
+			case ${__pc_args[i]} in
+			-u | --user | -e | --env | -w | --workdir) ((i++)) ;;
+			-*) ;;
+			*) ((nnames++)) ;;
+			esac
+		done
+		case $prev in
+		-u | --user | -e | --env | -w | --workdir) ;; # a user, KEY=VALUE, a directory inside
+		*)
+			if [[ $cur == -* ]]; then
+				((nnames)) && __paddockctl_compgen -W "--" -- "$cur" ||
+					__paddockctl_compgen -W "-t --tty -u --user -e --env -w --workdir $__paddockctl_global_opts" -- "$cur"
+			elif ((!nnames)); then
+				__paddockctl_complete_services
+			fi
+			;;
+		esac
 		;;
 	logs)
 		local nnames=0

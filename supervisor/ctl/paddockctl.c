@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -2374,6 +2375,264 @@ static uint64_t probe_instance(void)
 }
 
 /* Ask for a re-exec, then wait until the new image answers (services keep running). */
+/* --- exec ---------------------------------------------------------------------------- */
+
+/* One line from fd, byte by byte: nothing past it may be read (fds follow). */
+static struct json_object *exec_read_line(int fd, char first)
+{
+	size_t len = 0, cap = 256;
+	char *buf = malloc(cap);
+	struct json_object *o;
+
+	if (!buf)
+		exit(EXIT_FAIL);
+	if (first)
+		buf[len++] = first;
+	for (;;) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "paddockctl: daemon closed the connection\n");
+			exit(EXIT_NODAEMON);
+		}
+		if (c == '\n')
+			break;
+		if (len + 2 > cap && !(buf = realloc(buf, cap *= 2)))
+			exit(EXIT_FAIL);
+		buf[len++] = c;
+	}
+	buf[len] = '\0';
+	o = json_tokener_parse(buf);
+	free(buf);
+	if (!o) {
+		fprintf(stderr, "paddockctl: malformed answer from daemon\n");
+		exit(EXIT_FAIL);
+	}
+	return o;
+}
+
+/* A refusal: print it, exit as call() does. */
+static void exec_check_answer(struct json_object *resp)
+{
+	struct json_object *v = NULL;
+
+	if (json_object_object_get_ex(resp, "ok", &v) && json_object_get_boolean(v))
+		return;
+	const char *code = jstr(resp, "code");
+	fprintf(stderr, "paddockctl: %s\n", jstr(resp, "error"));
+	exit(code && strcmp(code, "ENOENT") == 0   ? EXIT_NOSERVICE
+	     : code && strcmp(code, "EINVAL") == 0 ? EXIT_USAGE
+						   : EXIT_FAIL);
+}
+
+static int exec_send_stdio(int sock)
+{
+	int fds[3] = { 0, 1, 2 };
+	char byte = 'F';
+	struct iovec iov = { &byte, 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(fds))];
+	} u = { 0 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* The pty master, or -1 with *byte the first byte of an answer instead. */
+static int exec_recv_master(int sock, char *byte)
+{
+	struct iovec iov = { byte, 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	int fd = -1;
+
+	*byte = 0;
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n <= 0) {
+		fprintf(stderr, "paddockctl: daemon closed the connection\n");
+		exit(EXIT_NODAEMON);
+	}
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (fd >= 0)
+		*byte = 0;
+	return fd;
+}
+
+static volatile sig_atomic_t exec_winch;
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	exec_winch = 1;
+}
+
+static void exec_copy_winsize(int master)
+{
+	struct winsize ws;
+
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static struct termios exec_saved_tty;
+
+/* Terminal <-> pty master until the command's side closes (EIO). */
+static void exec_relay(int master)
+{
+	struct termios raw;
+	bool tty = isatty(0), in_open = true;
+	struct sigaction sa = { .sa_handler = on_winch };
+	char buf[16384];
+
+	if (tty && tcgetattr(0, &exec_saved_tty) == 0) {
+		raw = exec_saved_tty;
+		cfmakeraw(&raw);
+		(void)tcsetattr(0, TCSANOW, &raw);
+	} else {
+		tty = false;
+	}
+	sigaction(SIGWINCH, &sa, NULL);
+	exec_copy_winsize(master);
+	for (;;) {
+		struct pollfd p[2] = { { master, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
+		if (exec_winch) {
+			exec_winch = 0;
+			exec_copy_winsize(master);
+		}
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents) {
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || !write_all(1, buf, (size_t)n))
+				break; /* EIO: the command and all it started closed the pty */
+		}
+		if (p[1].revents) {
+			ssize_t n = read(0, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				in_open = false;
+				(void)write_all(master, "\004", 1); /* EOF to a canonical reader */
+			} else if (!write_all(master, buf, (size_t)n)) {
+				break;
+			}
+		}
+	}
+	if (tty)
+		(void)tcsetattr(0, TCSANOW, &exec_saved_tty);
+	close(master);
+}
+
+static int cmd_exec(const struct ctl_command *c, int argc, char **argv)
+{
+	struct json_object *req = request(PROTO_CMD_EXEC, NULL, 0);
+	struct json_object *env = json_object_new_array(), *cmd = json_object_new_array();
+	bool tty = false;
+	const char *name = NULL;
+	int i = 0;
+
+	for (; i < argc && !name; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-t") == 0 || strcmp(a, "--tty") == 0)
+			tty = true;
+		else if ((strcmp(a, "-u") == 0 || strcmp(a, "--user") == 0) && i + 1 < argc)
+			json_object_object_add(req, "user", json_object_new_string(argv[++i]));
+		else if ((strcmp(a, "-w") == 0 || strcmp(a, "--workdir") == 0) && i + 1 < argc)
+			json_object_object_add(req, "workdir", json_object_new_string(argv[++i]));
+		else if ((strcmp(a, "-e") == 0 || strcmp(a, "--env") == 0) && i + 1 < argc)
+			json_object_array_add(env, json_object_new_string(argv[++i]));
+		else if (a[0] == '-')
+			break;
+		else
+			name = a;
+	}
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	if (!name || i >= argc) {
+		fprintf(stderr, "usage: paddockctl %s\n", c->usage);
+		json_object_put(req);
+		json_object_put(env);
+		json_object_put(cmd);
+		return EXIT_USAGE;
+	}
+	for (; i < argc; i++)
+		json_object_array_add(cmd, json_object_new_string(argv[i]));
+	json_object_object_add(req, "names", json_object_new_array());
+	json_object_array_add(json_object_object_get(req, "names"), json_object_new_string(name));
+	json_object_object_add(req, "argv", cmd);
+	json_object_object_add(req, "env", env);
+	json_object_object_add(req, "tty", json_object_new_boolean(tty));
+
+	int sock = connect_daemon();
+	send_request(sock, req);
+	json_object_put(req);
+	struct json_object *resp = exec_read_line(sock, 0);
+	exec_check_answer(resp);
+	json_object_put(resp);
+	if (exec_send_stdio(sock) < 0) {
+		fprintf(stderr, "paddockctl: cannot pass stdio to paddockd: %s\n", strerror(errno));
+		return EXIT_NODAEMON;
+	}
+	char first = 0;
+	if (tty) {
+		int master = exec_recv_master(sock, &first);
+		if (master >= 0)
+			exec_relay(master);
+	}
+	resp = exec_read_line(sock, first);
+	exec_check_answer(resp);
+	struct json_object *res = result_of(resp);
+	int code = (int)jint(res, "exit");
+	if (jstr(res, "error"))
+		fprintf(stderr, "paddockctl: exec in %s: %s\n", name, jstr(res, "error"));
+	json_object_put(resp);
+	close(sock);
+	return code;
+}
+
 static int cmd_daemon_reexec(const struct ctl_command *c, int argc, char **argv)
 {
 	struct json_object *resp = call(request(PROTO_CMD_DAEMON_REEXEC, NULL, 0), NULL);
@@ -2663,6 +2922,12 @@ static const struct ctl_command commands[] = {
 	{ PROTO_CMD_STOP, cmd_simple, CTL_NAMES, "stop NAME...",
 	  "stop services (waits until they are stopped)" },
 	{ PROTO_CMD_RESTART, cmd_simple, CTL_NAMES, "restart NAME...", "stop, then start again" },
+	{ PROTO_CMD_EXEC, cmd_exec, 0,
+	  "exec [-t] [-u USER] [-e KEY=VALUE]... [-w DIR] NAME -- CMD...",
+	  "run CMD inside the running service: its namespaces,\n"
+	  "cgroup, root, user (-u), capabilities, seccomp filter\n"
+	  "and environment (-e adds); stdio goes straight to it;\n"
+	  "-t: a pty; exits with CMD's status" },
 	{ "kill", cmd_kill, 0, "kill [--signal SIG] NAME",
 	  "send a signal to every process of a service" },
 	{ PROTO_CMD_FREEZE, cmd_simple, CTL_NAMES, "freeze NAME... | thaw NAME...",
