@@ -13,7 +13,7 @@ services:
   ns:
     rootfs: $T/root
     hostname: inside
-    command: ["/bin/sh", "-c", "hostname; cat /marker; ls /sys/class/net; ip -o link; ps -o pid,comm; ls /dev; sed 's/^/cg /' /proc/self/cgroup; stat -c 'mode %n %f %a %u:%g %t:%T' /dev /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/pts /dev/shm /dev/mqueue /dev/paddock; for l in ptmx fd stdin stdout stderr; do echo link /dev/\$l \$(readlink /dev/\$l); done; exec sleep 1000"]
+    command: ["/bin/sh", "-c", "hostname; cat /marker; ls /sys/class/net; ip -o link; ps -o pid,comm; ls /dev; sed 's/^/cg /' /proc/self/cgroup; stat -c 'mode %n %f %a %u:%g %t:%T' /dev /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty /dev/pts /dev/shm /dev/mqueue /dev/paddock; for l in ptmx fd stdin stdout stderr; do echo link /dev/\$\$l \$\$(readlink /dev/\$\$l); done; exec sleep 1000"]
   usernet:
     rootfs: $T/root
     restart: {policy: never}

@@ -12,10 +12,10 @@ cat >"$T/services/l.yaml" <<YAML
 services:
   talker:
     rootfs: $T/root
-    command: ["/bin/sh", "-c", "echo to-out; echo to-err >&2; i=0; while [ \$i -lt 3000 ]; do echo line-\$i; i=\$((i+1)); done; exec sleep 1000"]
+    command: ["/bin/sh", "-c", "echo to-out; echo to-err >&2; i=0; while [ \$\$i -lt 3000 ]; do echo line-\$\$i; i=\$\$((i+1)); done; exec sleep 1000"]
   ticker:
     rootfs: $T/root
-    command: ["/bin/sh", "-c", "i=0; while :; do echo tick-\$i; i=\$((i+1)); sleep 0.05; done"]
+    command: ["/bin/sh", "-c", "i=0; while :; do echo tick-\$\$i; i=\$\$((i+1)); sleep 0.05; done"]
 YAML
 start_daemon -c "$T/config.yaml"
 wait_for 10 grep -q 'line-2999' "$T/state/logs/talker.log" || fail "talker output not in its log file"

@@ -15,7 +15,7 @@ services:
     image: $T/img:v1
   two:
     image: $T/img:v1
-    command: ["/bin/sh", "-c", "echo greeting=\$GREETING; pwd; ls /etc; exec sleep 1000"]
+    command: ["/bin/sh", "-c", "echo greeting=\$\$GREETING; pwd; ls /etc; exec sleep 1000"]
     environment: {GREETING: overridden}
   keeper:
     image: $T/img:v1

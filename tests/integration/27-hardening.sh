@@ -10,11 +10,12 @@ need_root; need_cgroups; setup
 make_rootfs "$T/root"
 mkdir -p "$T/root/mnt" "$T/root/home/svc"
 
-# Print the capability lines and probe what the service may do.
+# Print the capability lines and probe what the service may do (spec text:
+# $$ is one literal $ for the shell).
 probe='grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status | sed "s/^/st-/"
 mount -t tmpfs none /mnt 2>/dev/null && echo mount=ok || echo mount=refused
-echo kcore=$(head -c 16 /proc/kcore 2>/dev/null | wc -c)
-echo keys=$(cat /proc/keys 2>/dev/null | wc -c)
+echo kcore=$$(head -c 16 /proc/kcore 2>/dev/null | wc -c)
+echo keys=$$(cat /proc/keys 2>/dev/null | wc -c)
 (: >/proc/sysrq-trigger) 2>/dev/null && echo sysrq=writable || echo sysrq=refused
 (echo x >/proc/sys/kernel/hostname) 2>/dev/null && echo procsys=writable || echo procsys=refused
 unshare -U true 2>/dev/null && echo userns=ok || echo userns=refused
@@ -52,10 +53,10 @@ services:
   filecap:
     rootfs: $T/root
     user: svc
-    command: ["/bin/busybox-caps", "sh", "-c", "grep -E '^Cap' /proc/\$\$/status | sed 's/^/st-/'; echo probe-done; exec sleep 1000"]
+    command: ["/bin/busybox-caps", "sh", "-c", "grep -E '^Cap' /proc/\$\$\$\$/status | sed 's/^/st-/'; echo probe-done; exec sleep 1000"]
   filecaproot:
     rootfs: $T/root
-    command: ["/bin/busybox-caps", "sh", "-c", "grep -E '^Cap' /proc/\$\$/status | sed 's/^/st-/'; echo probe-done; exec sleep 1000"]
+    command: ["/bin/busybox-caps", "sh", "-c", "grep -E '^Cap' /proc/\$\$\$\$/status | sed 's/^/st-/'; echo probe-done; exec sleep 1000"]
 YAML
 fi
 start_daemon

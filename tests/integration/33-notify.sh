@@ -36,7 +36,7 @@ services:
       - /bin/sh
       - -c
       - |
-        echo "socket=\$NOTIFY_SOCKET pid=\$\$"
+        echo "socket=\$\$NOTIFY_SOCKET pid=\$\$\$\$"
         touch /dev/paddock/planted 2>/dev/null && echo planted-a-file
         rm -f /dev/paddock/notify 2>/dev/null && echo removed-the-socket
         while [ ! -e /tmp/go ]; do sleep 0.05; done
@@ -59,12 +59,12 @@ services:
     command: ["/bin/sh", "-c", "sdnotify --barrier READY=1 && exec sleep 1000"]
   host:
     ready: notify
-    command: ["/bin/sh", "-c", "echo socket=\$NOTIFY_SOCKET; $SDN --barrier READY=1 && exec sleep 1000"]
+    command: ["/bin/sh", "-c", "echo socket=\$\$NOTIFY_SOCKET; $SDN --barrier READY=1 && exec sleep 1000"]
   # No pid namespace: \$\$ is a pid in the daemon's namespace, and in mp's cgroup.
   mp:
     ready: notify
     isolation: {namespaces: [mount], network: host}
-    command: ["/bin/sh", "-c", "$SDN --barrier READY=1 MAINPID=\$\$ && exec sleep 1000"]
+    command: ["/bin/sh", "-c", "$SDN --barrier READY=1 MAINPID=\$\$\$\$ && exec sleep 1000"]
 $img_yaml
 YAML
 start_daemon

@@ -35,7 +35,7 @@ services:
       - /bin/sh
       - -c
       - |
-        echo "watchdog_usec=\$WATCHDOG_USEC watchdog_pid=\${WATCHDOG_PID-unset}"
+        echo "watchdog_usec=\$\$WATCHDOG_USEC watchdog_pid=\$\${WATCHDOG_PID-unset}"
         sdnotify --barrier READY=1
         for i in 1 2 3 4; do sdnotify --barrier WATCHDOG=1; sleep 0.3; done
         echo stopped-pinging

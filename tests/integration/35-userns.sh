@@ -37,7 +37,8 @@ make_rootfs "$fs/root"
 mkdir -p "$T/ramfs" && mount -t ramfs ramfs "$T/ramfs" && make_rootfs "$T/ramfs/root" ||
 	fail "ramfs rootfs"
 echo host-secret >"$T/secret" && chmod 600 "$T/secret"
-probe='echo uid=$(id -u) gid=$(id -g); echo bb=$(stat -c %u:%g /bin/busybox); echo passwd=$(stat -c %u /etc/passwd); echo made > /made-here && echo wrote; echo secret-owner=$(stat -c %u /secret); cat /secret || echo no-secret; exec sleep 1000'
+# Spec text: $$ is one literal $ for the shell.
+probe='echo uid=$$(id -u) gid=$$(id -g); echo bb=$$(stat -c %u:%g /bin/busybox); echo passwd=$$(stat -c %u /etc/passwd); echo made > /made-here && echo wrote; echo secret-owner=$$(stat -c %u /secret); cat /secret || echo no-secret; exec sleep 1000'
 cat >"$T/services/u.yaml" <<YAML
 services:
   u:
@@ -54,7 +55,7 @@ services:
   r:
     rootfs: $fs/root
     isolation: {user: {map: "0:300000:65536"}}
-    command: ["/bin/sh", "-c", 'echo uid=\$(id -u); echo bb=\$(stat -c %u /bin/busybox); exec sleep 1000']
+    command: ["/bin/sh", "-c", 'echo uid=\$\$(id -u); echo bb=\$\$(stat -c %u /bin/busybox); exec sleep 1000']
   bad:
     rootfs: $T/ramfs/root
     isolation: {user: {map: "0:400000:65536"}}

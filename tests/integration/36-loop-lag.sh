@@ -33,7 +33,7 @@ services:
       - |
         trap '' TERM
         i=0
-        while [ \$i -lt $N ]; do sleep 1000 & i=\$((i + 1)); done
+        while [ \$\$i -lt $N ]; do sleep 1000 & i=\$\$((i + 1)); done
         echo spawned
         wait
     stop: {timeout: 500ms}

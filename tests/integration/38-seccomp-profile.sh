@@ -33,7 +33,8 @@ cat >"$P/broken.json" <<'JSON'
 	]
 }
 JSON
-probe='mkdir /tmp/d 2>/tmp/err && echo mkdir=ok || echo "mkdir=refused: $(cat /tmp/err)"; echo probe-done; exec sleep 1000'
+# Spec text: $$ is one literal $ for the shell.
+probe='mkdir /tmp/d 2>/tmp/err && echo mkdir=ok || echo "mkdir=refused: $$(cat /tmp/err)"; echo probe-done; exec sleep 1000'
 svc() { # NAME SECCOMP
 	cat >"$T/services/$1.yaml" <<YAML
 services:

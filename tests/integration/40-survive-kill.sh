@@ -11,8 +11,9 @@
 need_root; need_cgroups; setup
 if [ -n "${PADDOCK_IN_VM:-}" ]; then N=${PADDOCK_SURVIVE_N:-20} CYCLES=${PADDOCK_SURVIVE_CYCLES:-4}
 else N=${PADDOCK_SURVIVE_N:-200} CYCLES=${PADDOCK_SURVIVE_CYCLES:-20}; fi
-# bash's read -t on a FIFO nobody writes is a 10 ms tick without a fork.
-tick='f=$(mktemp -u); mkfifo $f; exec 3<>$f; rm $f; i=0; while :; do echo $i; i=$((i+1)); read -t 0.01 -u 3 x; done'
+# bash's read -t on a FIFO nobody writes is a 10 ms tick without a fork (spec
+# text: $$ is one literal $).
+tick='f=$$(mktemp -u); mkfifo $$f; exec 3<>$$f; rm $$f; i=0; while :; do echo $$i; i=$$((i+1)); read -t 0.01 -u 3 x; done'
 {
 	echo "services:"
 	for i in $(seq 1 "$N"); do

@@ -35,7 +35,7 @@ services:
     isolation: {mounts: [{type: bind, source: $T/ctl, target: /ctl}]}
   sig:
     rootfs: $T/root
-    command: ["/bin/sh", "-c", "$(up sig); kill -USR1 \$\$"]
+    command: ["/bin/sh", "-c", "$(up sig); kill -USR1 \$\$\$\$"]
     restart: {policy: never}
     isolation: {mounts: [{type: bind, source: $T/ctl, target: /ctl}]}
   oom:

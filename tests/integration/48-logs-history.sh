@@ -19,7 +19,7 @@ cat >"$T/services/c.yaml" <<YAML
 services:
   counter:
     rootfs: $T/root
-    command: ["/bin/sh", "-c", "i=0; while :; do echo n-\$i $pad; i=\$((i+1)); usleep 20000; done"]
+    command: ["/bin/sh", "-c", "i=0; while :; do echo n-\$\$i $pad; i=\$\$((i+1)); usleep 20000; done"]
 YAML
 logf=$T/state/logs/counter.log
 crash() { kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""; }
@@ -138,7 +138,7 @@ services:
   burst:
     rootfs: $T/root
     restart: {policy: never}
-    command: ["/bin/sh", "-c", "i=0; while [ \$i -lt 40000 ]; do echo b-\$i; i=\$((i+1)); [ \$((i % 400)) = 0 ] && usleep 10000; done; exit 0"]
+    command: ["/bin/sh", "-c", "i=0; while [ \$\$i -lt 40000 ]; do echo b-\$\$i; i=\$\$((i+1)); [ \$\$((i % 400)) = 0 ] && usleep 10000; done; exit 0"]
 YAML
 ctl reload >/dev/null || fail "reload with burst"
 blog=$T/state/logs/burst.log

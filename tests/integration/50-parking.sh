@@ -33,11 +33,11 @@ cat >>"$T/services/a.yaml" <<YAML
   early-b:
     class: batch
     restart: {policy: never}
-    command: ["/bin/sh", "-c", "echo knob=\$(cat $knob_b)"]
+    command: ["/bin/sh", "-c", "echo knob=\$\$(cat $knob_b)"]
   early-c:
     class: critical
     restart: {policy: never}
-    command: ["/bin/sh", "-c", "echo knob=\$(cat $knob_c)"]
+    command: ["/bin/sh", "-c", "echo knob=\$\$(cat $knob_c)"]
 YAML
 start_daemon -c "$T/paddockd.yaml"
 for s in early-b early-c; do
