@@ -535,7 +535,8 @@ static void check_resolver(struct event_base *base, struct resolver *r, struct u
 	len =
 	    ask(base, q, mkquery(q, 107, "silent.example", DNS_TYPE_A, false), a, sizeof(a), 2000);
 	assert_int_equal(answer(a, len, 107, "silent.example", addrs, &n), DNS_RCODE_SERVFAIL);
-	assert_true(now_ms() - t0 >= 200);
+	/* libevent times with CLOCK_MONOTONIC_COARSE: a tick (<= 10 ms) early per timeout */
+	assert_true(now_ms() - t0 >= 180);
 	/* a header without a question: FORMERR; a stub of a packet: nothing */
 	memset(q, 0, 12);
 	q[0] = 0x55;
