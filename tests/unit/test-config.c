@@ -352,6 +352,35 @@ static void check_userns_auto(const struct spec_set *set)
 	assert_int_equal(b->isolation.user_host, 100000);
 }
 
+static void check_iodev(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_int_equal(s->nio_max, 2);
+	assert_string_equal(s->io_max[0].device, "/dev/sda");
+	assert_int_equal(s->io_max[0].rbps, 1024 * 1024);
+	assert_int_equal(s->io_max[0].wbps, SPEC_SIZE_MAX);
+	assert_int_equal(s->io_max[0].riops, SPEC_UNSET);
+	assert_int_equal(s->io_max[0].wiops, 100);
+	assert_string_equal(s->io_max[1].device, "/dev/loop0");
+	assert_int_equal(s->io_max[1].riops, 50);
+	assert_int_equal(s->io_max[1].rbps, SPEC_UNSET);
+	assert_int_equal(s->nhugetlb, 2);
+	assert_string_equal(s->hugetlb[0].pagesize, "2MB");
+	assert_int_equal(s->hugetlb[0].max, GIB);
+	assert_string_equal(s->hugetlb[1].pagesize, "1GB");
+	assert_int_equal(s->hugetlb[1].max, SPEC_SIZE_MAX);
+	assert_string_equal(s->cpu_mems, "0-1");
+	assert_int_equal(s->ndevices, 3);
+	assert_string_equal(s->devices[0].path, "/dev/fuse");
+	assert_true(s->devices[0].read && s->devices[0].write && s->devices[0].mknod);
+	assert_string_equal(s->devices[1].path, "/dev/net/tun");
+	assert_true(s->devices[1].read && s->devices[1].write && !s->devices[1].mknod);
+	assert_string_equal(s->devices[2].path, "/dev/kvm");
+	assert_true(!s->devices[2].read && s->devices[2].write && !s->devices[2].mknod);
+	assert_int_equal(s->devices[2].line, 13);
+}
+
 static void check_userns_auto2(const struct spec_set *set)
 {
 	const struct service_spec *a = set->services[0], *b = set->services[1];
@@ -1169,6 +1198,57 @@ static const struct spec_case cases[] = {
 	  SVC "    resources: {pids: {max: 0}}\n",
 	  1,
 	  { { 4, 29, "'resources.pids.max' must be between 1 and 4194304, not 0" } } },
+	{ "io devices",
+	  SVC "    resources:\n"
+	      "      io: {max: {/dev/sda: {rbps: 1M, wbps: max, wiops: 100},\n"
+	      "                 /dev/loop0: {riops: 50}}}\n"
+	      "      hugetlb: {2MB: 1G, 1GB: max}\n"
+	      "      cpu: {mems: \"0-1\"}\n"
+	      "    isolation:\n"
+	      "      devices:\n"
+	      "        - /dev/fuse\n"
+	      "        - {path: /dev/net/tun, access: rw}\n"
+	      "        - {path: /dev/kvm, access: w}\n",
+	  0,
+	  { { 0 } },
+	  check_iodev },
+	{ "io max bad",
+	  SVC "    resources:\n"
+	      "      io: {max: {sda: {rbps: 1M}, /dev/../etc: {wbps: 1M},\n"
+	      "                 /dev/sdb: {rbps: 10%, wiops: -1, foo: 1}, /dev/sdc: {},\n"
+	      "                 /dev/sdd: {wbps: 0}}}\n",
+	  7,
+	  { { 5, 18, "key 'sda' must be a block device's path under /dev/" },
+	    { 5, 35, "key '/dev/../etc' must be a block device's path under /dev/" },
+	    { 6, 35, "invalid size '10%' for 'resources.io.max./dev/sdb.rbps'" },
+	    { 6, 47, "'resources.io.max./dev/sdb.wiops' must not be negative" },
+	    { 6, 51, "unknown key 'foo' in 'resources.io.max'" },
+	    { 6, 70, "'resources.io.max./dev/sdc' sets none of rbps, wbps, riops, wiops" },
+	    { 7, 35, "'resources.io.max./dev/sdd.wbps' must be above 0" } } },
+	{ "hugetlb and mems bad",
+	  SVC "    resources:\n"
+	      "      hugetlb: {3MB: 1G, 2mb: 1G, 2MB: lots}\n"
+	      "      cpu: {mems: 1-0}\n",
+	  4,
+	  { { 5, 17, "key '3MB' must be a huge page size as the kernel names it" },
+	    { 5, 26, "key '2mb' must be a huge page size" },
+	    { 5, 40, "invalid size 'lots' for 'resources.hugetlb.2MB'" },
+	    { 6, 19, "invalid NUMA node list '1-0' for 'resources.cpu.mems'" } } },
+	{ "devices bad",
+	  SVC "    isolation:\n"
+	      "      devices:\n"
+	      "        - fuse\n"
+	      "        - {path: /dev/fuse, access: rwx}\n"
+	      "        - {access: r}\n"
+	      "        - /dev/null\n"
+	      "        - {path: /dev/null, access: rr}\n"
+	      "        - /dev/null\n",
+	  5,
+	  { { 6, 11, "device 'fuse' must be an absolute path under /dev/" },
+	    { 7, 37, "access 'rwx' for device '/dev/fuse' must be letters of 'rwm'" },
+	    { 8, 11, "'isolation.devices' item needs a 'path'" },
+	    { 10, 37, "access 'rr' for device '/dev/null'" },
+	    { 11, 11, "device '/dev/null' is listed twice" } } },
 	{ "size bad suffix",
 	  SVC "    resources: {memory: {max: 12Q}}\n",
 	  1,
