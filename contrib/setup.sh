@@ -19,7 +19,7 @@ BUILD_DIR=${BUILD_DIR:-$top/build}
 PACKAGES="build-essential autoconf automake libtool pkg-config
  libevent-dev libyaml-dev libsystemd-dev libarchive-dev libssl-dev libjson-c-dev
  libcurl4-openssl-dev
- libseccomp-dev libcap-dev libmnl-dev libnftables-dev
+ libseccomp-dev libcap-dev libmnl-dev libnftables-dev libbpf-dev
  busybox-static umoci curl"
 
 # tests/run-all, by the part that needs each:

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cgroup.h"
 
@@ -28,6 +29,8 @@ enum {
 	CG_CTRL_BLKIO = 1 << 5,
 	CG_CTRL_FREEZER = 1 << 6,
 	CG_CTRL_IO = 1 << 7, /* v2 only */
+	CG_CTRL_DEVICES = 1 << 8, /* v1 only; v2 has BPF programs */
+	CG_CTRL_HUGETLB = 1 << 9,
 };
 
 /* One directory between a hierarchy's base (own cgroup) and the root. */
@@ -91,6 +94,9 @@ struct cgroup {
 	bool kill_freeze; /* a pass did not shrink the group: freeze for the next ones */
 	bool kill_froze; /* froze it and did not thaw it yet */
 	unsigned kill_waits; /* steps spent waiting for that freeze to settle */
+	char failed[160]; /* a failed_knob that names a device too ("io.max /dev/sda1: ...") */
+	uint64_t dev_hash; /* of the device rules last applied through this handle */
+	bool dev_applied;
 };
 
 extern const struct cgroup_ops cgroup_v2_ops;
@@ -134,6 +140,28 @@ void cg_v2_teardown(struct cgroup_host *host, struct cg_hier *h, bool levels_ok)
 int cg_v2_populated(const char *dir);
 int cg_v2_freeze(const char *dir, bool frozen); /* -ENOENT without cgroup.freeze */
 int cg_v2_kill(const char *dir); /* -ENOENT without cgroup.kill */
+
+/* Device policy and io.max pieces (cgroup-devices.c). */
+/* Block device path -> "MAJ:MIN" into buf; -ENOTBLK, -EISDIR (a partition), -errno. */
+int cg_blkdev(const char *path, char *buf, size_t len);
+/*
+ * v2: replace the BPF device programs on dir with one for limits (or
+ * none); v1: devices.deny/devices.allow in dir. Both skip the work when
+ * cg already got the same rules through this handle (rebalancer writes).
+ */
+int cg_v2_devices(struct cgroup *cg, const char *dir, const struct cgroup_limits *l,
+		  const char **bad);
+int cg_v1_devices(struct cgroup *cg, const char *dir, const struct cgroup_limits *l,
+		  const char **bad);
+/* A failed_knob naming the device and why, kept in cg->failed. */
+const char *cg_dev_failed(struct cgroup *cg, const char *knob, const char *path, int r);
+/* "MAJ:MIN" of each io.max device into devs[l->nio_max]; on error *failed says which. */
+int cg_io_max_devs(struct cgroup *cg, const struct cgroup_limits *l, char (*devs)[32],
+		   const char **failed);
+/* Is dev (len bytes, "MAJ:MIN") among devs[n]? */
+bool cg_dev_listed(char (*devs)[32], size_t n, const char *dev, size_t len);
+/* The host's huge page sizes as hugetlb.<size>.* names them ("2MB"); returns how many. */
+size_t cg_hugetlb_sizes(char (*names)[24], size_t max);
 
 /* v1 pieces. */
 int cg_v1_cpuset_inherit(const char *dir, const char *parent);

@@ -143,6 +143,98 @@ static int v1_apply_memory(const char *dir, const struct spec_memory *m, unsigne
 	return r;
 }
 
+static const char *const v1_throttle[4] = {
+	"blkio.throttle.read_bps_device",
+	"blkio.throttle.write_bps_device",
+	"blkio.throttle.read_iops_device",
+	"blkio.throttle.write_iops_device",
+};
+
+/* io.max as the four blkio.throttle files ("MAJ:MIN value", 0 = no limit). */
+static int v1_io_max(struct cgroup *cg, const struct cgroup_limits *l, unsigned *unsupported,
+		     const char **failed)
+{
+	const char *dir = v1_dir(cg, CG_CTRL_BLKIO);
+	char devs[16][32], line[96], cur[4096];
+	int r;
+
+	if (!l->nio_max && cg->fresh)
+		return 0;
+	if (!dir || !cg_exists(dir, v1_throttle[0])) {
+		if (l->nio_max)
+			*unsupported |= CGROUP_UNSUPPORTED_IO_MAX;
+		return 0;
+	}
+	if (l->nio_max > ARRAY_SIZE(devs))
+		return -E2BIG;
+	if ((r = cg_io_max_devs(cg, l, devs, failed)) < 0)
+		return r;
+	for (size_t f = 0; f < 4; f++) {
+		for (size_t i = 0; i < l->nio_max; i++) {
+			const struct spec_io_max *m = &l->io_max[i];
+			uint64_t v = f == 0   ? m->rbps
+				     : f == 1 ? m->wbps
+				     : f == 2 ? m->riops
+					      : m->wiops;
+			if (v1_unlimited(v))
+				v = 0;
+			snprintf(line, sizeof(line), "%s %llu", devs[i], (unsigned long long)v);
+			if ((r = cg_write(dir, v1_throttle[f], line)) < 0) {
+				*failed = cg_dev_failed(cg, v1_throttle[f], m->device, r);
+				return r;
+			}
+		}
+		if (cg->fresh || cg_read(dir, v1_throttle[f], cur, sizeof(cur)) < 0)
+			continue;
+		for (char *p = cur; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+			size_t n = strcspn(p, " \n");
+			if (!n || cg_dev_listed(devs, l->nio_max, p, n))
+				continue;
+			snprintf(line, sizeof(line), "%.*s 0", (int)n, p);
+			if ((r = v1_write(dir, v1_throttle[f], line, failed)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* hugetlb.<size>.limit_in_bytes; unsupported without the controller or the size. */
+static int v1_hugetlb(struct cgroup *cg, const struct cgroup_limits *l, unsigned *unsupported,
+		      const char **failed)
+{
+	const char *dir = v1_dir(cg, CG_CTRL_HUGETLB);
+	char file[256], buf[32], sizes[8][24];
+	size_t n;
+	int r;
+
+	for (size_t i = 0; i < l->nhugetlb; i++) {
+		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", l->hugetlb[i].pagesize);
+		if (!dir || !cg_exists(dir, file)) {
+			*unsupported |= CGROUP_UNSUPPORTED_HUGETLB;
+			continue;
+		}
+		v1_bytes(l->hugetlb[i].max, buf, sizeof(buf));
+		if ((r = cg_write(dir, file, buf)) < 0) {
+			*failed = cg_dev_failed(cg, "hugetlb", file, r);
+			return r;
+		}
+	}
+	if (cg->fresh || !dir)
+		return 0;
+	n = cg_hugetlb_sizes(sizes, ARRAY_SIZE(sizes));
+	for (size_t k = 0; k < n; k++) {
+		bool listed = false;
+		for (size_t i = 0; i < l->nhugetlb; i++)
+			listed |= strcmp(l->hugetlb[i].pagesize, sizes[k]) == 0;
+		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", sizes[k]);
+		if (!listed && cg_exists(dir, file) && (r = cg_write(dir, file, "-1")) < 0) {
+			*failed = "hugetlb";
+			return r;
+		}
+	}
+	return 0;
+}
+
 static int v1_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *unsupported,
 		    const char **failed)
 {
@@ -234,6 +326,37 @@ static int v1_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 			*unsupported |= CGROUP_UNSUPPORTED_IO_WEIGHT;
 		r = 0;
 	}
+	if (r < 0 || (r = v1_io_max(cg, l, unsupported, failed)) < 0 ||
+	    (r = v1_hugetlb(cg, l, unsupported, failed)) < 0)
+		return r;
+
+	if ((dir = v1_dir(cg, CG_CTRL_CPUSET)) && (l->mems || !fresh)) {
+		int i = cg_hier_with(cg->host, CG_CTRL_CPUSET);
+		const char *mems = l->mems;
+		if (!mems) {
+			r = cg_read(cg->host->hier[i].root, "cpuset.mems", buf, sizeof(buf));
+			if (r < 0) {
+				*failed = "cpuset.mems";
+				return r;
+			}
+			mems = buf;
+		}
+		if ((r = v1_write(dir, "cpuset.mems", mems, failed)) < 0)
+			return r;
+	} else if (!dir && l->mems) {
+		*unsupported |= CGROUP_UNSUPPORTED_CPUSET_MEMS;
+	}
+
+	/* Devices: the v1 controller, else (hybrid without it) a BPF program on unified. */
+	const char *bad = NULL;
+	if ((dir = v1_dir(cg, CG_CTRL_DEVICES)))
+		r = cg_v1_devices(cg, dir, l, &bad);
+	else if (cg->host->v2 >= 0 && cg->dir[cg->host->v2])
+		r = cg_v2_devices(cg, cg->dir[cg->host->v2], l, &bad);
+	else if (l->devices_policy)
+		*unsupported |= CGROUP_UNSUPPORTED_DEVICES;
+	if (r < 0)
+		*failed = bad ? cg_dev_failed(cg, "devices", bad, r) : "devices";
 	return r;
 }
 
@@ -249,6 +372,49 @@ static int v1_read_bytes(const char *dir, const char *file, char *buf, size_t le
 	return r;
 }
 
+/* The four blkio.throttle files as v2 io.max lines ("8:0 rbps=1048576 wbps=max riops=max wiops=max"). */
+static int v1_read_io_max(struct cgroup *cg, char *buf, size_t len)
+{
+	static const char *const keys[4] = { "rbps", "wbps", "riops", "wiops" };
+	const char *dir = v1_dir(cg, CG_CTRL_BLKIO);
+	char devs[16][32], vals[16][4][24], cur[4096];
+	size_t n = 0, o = 0;
+
+	if (!dir || !cg_exists(dir, v1_throttle[0]))
+		return -EOPNOTSUPP;
+	for (size_t f = 0; f < 4; f++) {
+		if (cg_read(dir, v1_throttle[f], cur, sizeof(cur)) < 0)
+			continue;
+		for (char *p = cur; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+			unsigned maj, min;
+			unsigned long long v;
+			char dev[32];
+			size_t i;
+			if (sscanf(p, "%u:%u %llu", &maj, &min, &v) != 3)
+				continue;
+			snprintf(dev, sizeof(dev), "%u:%u", maj, min);
+			for (i = 0; i < n && strcmp(devs[i], dev) != 0; i++)
+				;
+			if (i == n) {
+				if (n == ARRAY_SIZE(devs))
+					continue;
+				snprintf(devs[n], sizeof(devs[n]), "%s", dev);
+				for (size_t k = 0; k < 4; k++)
+					snprintf(vals[n][k], sizeof(vals[n][k]), "max");
+				n++;
+			}
+			snprintf(vals[i][f], sizeof(vals[i][f]), "%llu", v);
+		}
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < len; i++) {
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "\n" : "", devs[i]);
+		for (size_t k = 0; k < 4 && o < len; k++)
+			o += (size_t)snprintf(buf + o, len - o, " %s=%s", keys[k], vals[i][k]);
+	}
+	return o >= len ? -ENOBUFS : (int)o;
+}
+
 static int v1_read_knob(struct cgroup *cg, const char *knob, char *buf, size_t len)
 {
 	static const struct {
@@ -258,7 +424,8 @@ static int v1_read_knob(struct cgroup *cg, const char *knob, char *buf, size_t l
 		{ "memory.", CG_CTRL_MEMORY },	 { "cpu.", CG_CTRL_CPU },
 		{ "cpuacct.", CG_CTRL_CPUACCT }, { "cpuset.", CG_CTRL_CPUSET },
 		{ "pids.", CG_CTRL_PIDS },	 { "blkio.", CG_CTRL_BLKIO },
-		{ "freezer.", CG_CTRL_FREEZER },
+		{ "freezer.", CG_CTRL_FREEZER }, { "devices.", CG_CTRL_DEVICES },
+		{ "hugetlb.", CG_CTRL_HUGETLB },
 	};
 	const struct cgroup_host *host = cg->host;
 	const char *dir;
@@ -304,6 +471,16 @@ static int v1_read_knob(struct cgroup *cg, const char *knob, char *buf, size_t l
 		if (cg_exists(dir, "blkio.weight"))
 			return cg_read(dir, "blkio.weight", buf, len);
 		return cg_read(dir, "blkio.bfq.weight", buf, len);
+	}
+	if (strcmp(knob, "io.max") == 0)
+		return v1_read_io_max(cg, buf, len);
+	if (strncmp(knob, "hugetlb.", 8) == 0 && strlen(knob) > 12 &&
+	    strcmp(knob + strlen(knob) - 4, ".max") == 0) {
+		char file[128];
+		if (!(dir = v1_dir(cg, CG_CTRL_HUGETLB)))
+			return -EOPNOTSUPP;
+		snprintf(file, sizeof(file), "%.*s.limit_in_bytes", (int)(strlen(knob) - 4), knob);
+		return v1_read_bytes(dir, file, buf, len);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(by_prefix); i++) {
 		if (strncmp(knob, by_prefix[i].prefix, strlen(by_prefix[i].prefix)) != 0)

@@ -188,6 +188,92 @@ static int v2_knob(const struct cgroup *cg, const char *file, const char *value,
 	return r;
 }
 
+/* io.max: a line per listed device; on a re-apply, devices no longer listed go back to max. */
+static int v2_io_max(struct cgroup *cg, const struct cgroup_limits *l, unsigned *unsupported,
+		     const char **failed)
+{
+	const char *dir = cg->dir[cg->host->v2];
+	char devs[16][32], line[192], cur[4096];
+	int r;
+
+	if (!l->nio_max && cg->fresh)
+		return 0;
+	if (!cg_exists(dir, "io.max")) {
+		if (l->nio_max)
+			*unsupported |= CGROUP_UNSUPPORTED_IO_MAX;
+		return 0;
+	}
+	if (l->nio_max > ARRAY_SIZE(devs))
+		return -E2BIG;
+	if ((r = cg_io_max_devs(cg, l, devs, failed)) < 0)
+		return r;
+	for (size_t i = 0; i < l->nio_max; i++) {
+		const struct spec_io_max *m = &l->io_max[i];
+		char v[4][24];
+		cg_format_bytes(m->rbps, "max", v[0], sizeof(v[0]));
+		cg_format_bytes(m->wbps, "max", v[1], sizeof(v[1]));
+		cg_format_bytes(m->riops, "max", v[2], sizeof(v[2]));
+		cg_format_bytes(m->wiops, "max", v[3], sizeof(v[3]));
+		snprintf(line, sizeof(line), "%s rbps=%s wbps=%s riops=%s wiops=%s", devs[i], v[0],
+			 v[1], v[2], v[3]);
+		if ((r = cg_write(dir, "io.max", line)) < 0) {
+			*failed = cg_dev_failed(cg, "io.max", m->device, r);
+			return r;
+		}
+	}
+	if (cg->fresh || cg_read(dir, "io.max", cur, sizeof(cur)) < 0)
+		return 0;
+	for (char *p = cur; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		size_t n = strcspn(p, " \n");
+		if (!n || cg_dev_listed(devs, l->nio_max, p, n))
+			continue;
+		snprintf(line, sizeof(line), "%.*s rbps=max wbps=max riops=max wiops=max", (int)n,
+			 p);
+		if ((r = cg_write(dir, "io.max", line)) < 0) {
+			*failed = "io.max";
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* hugetlb.<size>.max for the listed sizes; the host's other sizes back to max. */
+static int v2_hugetlb(struct cgroup *cg, const struct cgroup_limits *l, unsigned *unsupported,
+		      const char **failed)
+{
+	const char *dir = cg->dir[cg->host->v2];
+	char file[256], buf[32], sizes[8][24];
+	size_t n;
+	int r;
+
+	for (size_t i = 0; i < l->nhugetlb; i++) {
+		snprintf(file, sizeof(file), "hugetlb.%s.max", l->hugetlb[i].pagesize);
+		cg_format_bytes(l->hugetlb[i].max, "max", buf, sizeof(buf));
+		if (!cg_exists(dir, file)) {
+			*unsupported |= CGROUP_UNSUPPORTED_HUGETLB;
+			continue;
+		}
+		if ((r = cg_write(dir, file, buf)) < 0) {
+			*failed = cg_dev_failed(cg, "hugetlb", file, r);
+			return r;
+		}
+	}
+	if (cg->fresh)
+		return 0;
+	n = cg_hugetlb_sizes(sizes, ARRAY_SIZE(sizes));
+	for (size_t k = 0; k < n; k++) {
+		bool listed = false;
+		for (size_t i = 0; i < l->nhugetlb; i++)
+			listed |= strcmp(l->hugetlb[i].pagesize, sizes[k]) == 0;
+		snprintf(file, sizeof(file), "hugetlb.%s.max", sizes[k]);
+		if (!listed && cg_exists(dir, file) && (r = cg_write(dir, file, "max")) < 0) {
+			*failed = "hugetlb";
+			return r;
+		}
+	}
+	return 0;
+}
+
 static int v2_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *unsupported,
 		    const char **failed)
 {
@@ -205,6 +291,7 @@ static int v2_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 		{ "memory.swap.max", l->memory.swap_max, "max", CGROUP_UNSUPPORTED_SWAP_MAX },
 	};
 	bool have_memory = cg_exists(dir, "memory.max");
+	const char *bad = NULL;
 	char buf[64];
 	int r;
 
@@ -250,6 +337,17 @@ static int v2_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 		r = v2_knob(cg, "io.bfq.weight", buf, l->io_weight != 0,
 			    CGROUP_UNSUPPORTED_IO_WEIGHT, unsupported, failed);
 	}
+	if (r < 0)
+		return r;
+	if ((r = v2_io_max(cg, l, unsupported, failed)) < 0 ||
+	    (r = v2_hugetlb(cg, l, unsupported, failed)) < 0)
+		return r;
+	r = v2_knob(cg, "cpuset.mems", l->mems ? l->mems : "\n", l->mems != NULL,
+		    CGROUP_UNSUPPORTED_CPUSET_MEMS, unsupported, failed);
+	if (r < 0)
+		return r;
+	if ((r = cg_v2_devices(cg, dir, l, &bad)) < 0)
+		*failed = bad ? cg_dev_failed(cg, "devices", bad, r) : "devices (BPF program)";
 	return r;
 }
 

@@ -38,7 +38,8 @@ static const struct {
 	{ "memory", CG_CTRL_MEMORY },	{ "cpu", CG_CTRL_CPU },
 	{ "cpuacct", CG_CTRL_CPUACCT }, { "pids", CG_CTRL_PIDS },
 	{ "cpuset", CG_CTRL_CPUSET },	{ "blkio", CG_CTRL_BLKIO },
-	{ "freezer", CG_CTRL_FREEZER },
+	{ "freezer", CG_CTRL_FREEZER }, { "devices", CG_CTRL_DEVICES },
+	{ "hugetlb", CG_CTRL_HUGETLB },
 };
 
 static cgroup_write_hook_fn write_hook;

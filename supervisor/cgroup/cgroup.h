@@ -30,6 +30,10 @@ enum {
 	CGROUP_UNSUPPORTED_CPU = 1 << 5,
 	CGROUP_UNSUPPORTED_PIDS = 1 << 6,
 	CGROUP_UNSUPPORTED_MEMORY = 1 << 7,
+	CGROUP_UNSUPPORTED_IO_MAX = 1 << 8,
+	CGROUP_UNSUPPORTED_HUGETLB = 1 << 9,
+	CGROUP_UNSUPPORTED_CPUSET_MEMS = 1 << 10,
+	CGROUP_UNSUPPORTED_DEVICES = 1 << 11,
 };
 
 /* The resource part of a spec, copied so `set` can override single knobs. */
@@ -40,7 +44,36 @@ struct cgroup_limits {
 	const char *cpus;
 	uint64_t pids_max;
 	uint32_t io_weight;
+	/* io.max, hugetlb, cpuset.mems and the device policy (issue 19) */
+	const struct spec_io_max *io_max; /* paths stat'ed at apply: must be whole block devices */
+	size_t nio_max;
+	const struct spec_hugetlb *hugetlb; /* page sizes the host lacks are unsupported */
+	size_t nhugetlb;
+	const char *mems; /* cpuset.mems, NULL = the parent's */
+	bool devices_policy; /* deny every device but CGROUP_DEFAULT_DEVICES and devices[] */
+	const struct spec_device *devices; /* host nodes, stat'ed at apply */
+	size_t ndevices;
 };
+
+/*
+ * The device policy's default set, what paddock's own /dev holds: null,
+ * zero, full, random, urandom, tty, console, ptmx and pts/N (read, write,
+ * mknod), plus mknod (only) of any node, as runc allows.
+ */
+struct cgroup_dev_rule {
+	char type; /* 'c', 'b', 'a' (all) */
+	int64_t major, minor; /* -1 = any */
+	bool read, write, mknod;
+};
+/*
+ * The rules for limits: the default set, then devices[] as stat'ed on the
+ * host. *n gets how many; -ENOTBLK-like errors (-ENODEV: not a device
+ * node, -errno of stat) with *bad naming the device. rules holds at least
+ * CGROUP_DEV_DEFAULTS + ndevices.
+ */
+#define CGROUP_DEV_DEFAULTS 11
+int cgroup_dev_rules(const struct cgroup_limits *l, struct cgroup_dev_rule *rules, size_t *n,
+		     const char **bad);
 
 struct cgroup_host; /* detected layout and the daemon's root in each hierarchy */
 struct cgroup; /* one service's cgroup (all hierarchies) */

@@ -287,6 +287,44 @@ static struct json_object *service_identity(struct service *svc)
 	return o;
 }
 
+/*
+ * io.max, cpuset.mems and hugetlb.<size>.max read back into the limits l;
+ * "devices": whether a policy holds, and the devices the spec adds to the
+ * default set (v1 hosts also show devices.list, the kernel's own view).
+ */
+static void add_iodev(struct json_object *o, struct json_object *l, struct cgroup *cg,
+		      const struct cgroup_limits *lim)
+{
+	static const char *const knobs[] = { "cpuset.mems" };
+	static const char *const multi[] = { "io.max", "devices.list" }; /* lines kept */
+	struct json_object *d, *arr;
+	char k[64], buf[2048];
+
+	add_knobs(l, cg, knobs, ARRAY_SIZE(knobs));
+	for (size_t i = 0; cg && i < ARRAY_SIZE(multi); i++)
+		if (cgroup_read_knob(cg, multi[i], buf, sizeof(buf)) > 0)
+			json_object_object_add(l, multi[i], json_object_new_string(buf));
+	for (size_t i = 0; i < lim->nhugetlb; i++) {
+		const char *kp = k;
+		snprintf(k, sizeof(k), "hugetlb.%s.max", lim->hugetlb[i].pagesize);
+		add_knobs(l, cg, &kp, 1);
+	}
+	d = json_object_new_object();
+	arr = json_object_new_array();
+	json_object_object_add(d, "policy", json_object_new_boolean(lim->devices_policy));
+	for (size_t i = 0; i < lim->ndevices; i++) {
+		const struct spec_device *x = &lim->devices[i];
+		struct json_object *e = json_object_new_object();
+		snprintf(k, sizeof(k), "%s%s%s", x->read ? "r" : "", x->write ? "w" : "",
+			 x->mknod ? "m" : "");
+		json_object_object_add(e, "path", json_object_new_string(x->path));
+		json_object_object_add(e, "access", json_object_new_string(k));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(d, "allowed", arr);
+	json_object_object_add(o, "devices", d);
+}
+
 static struct json_object *service_full(struct control *ctl, struct service *svc)
 {
 	static const char *const usage[] = { "memory.current", "memory.peak", "pids.current" };
@@ -324,6 +362,7 @@ static struct json_object *service_full(struct control *ctl, struct service *svc
 						   cgroup_dir(cg, "memory")
 					       ? "v1"
 					       : "v2"));
+	add_iodev(o, l, cg, service_limits(svc));
 	json_object_object_add(o, "pinned", json_object_new_boolean(service_limits_pinned(svc)));
 	add_knobs(u, cg, usage, ARRAY_SIZE(usage));
 	add_sample(u, svc);

@@ -316,6 +316,10 @@ void svc_warn_unsupported(struct service *svc, unsigned bits)
 		{ CGROUP_UNSUPPORTED_CPU, "cpu" },
 		{ CGROUP_UNSUPPORTED_PIDS, "pids.max" },
 		{ CGROUP_UNSUPPORTED_MEMORY, "memory" },
+		{ CGROUP_UNSUPPORTED_IO_MAX, "io.max" },
+		{ CGROUP_UNSUPPORTED_HUGETLB, "hugetlb (controller or page size missing)" },
+		{ CGROUP_UNSUPPORTED_CPUSET_MEMS, "cpu.mems" },
+		{ CGROUP_UNSUPPORTED_DEVICES, "isolation.devices" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)

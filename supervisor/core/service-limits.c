@@ -345,6 +345,12 @@ static bool needs_restart(const struct service_spec *a, const struct service_spe
 	}
 	if (a->resources.oom_score_adj != b->resources.oom_score_adj)
 		return true;
+	/* Device nodes are made in /dev at start. */
+	if (a->ndevices != b->ndevices)
+		return true;
+	for (size_t i = 0; i < a->ndevices; i++)
+		if (!str_eq(a->devices[i].path, b->devices[i].path))
+			return true;
 	for (size_t i = 0; i < a->isolation.nmounts; i++) {
 		const struct spec_mount *x = &a->isolation.mounts[i], *y = &b->isolation.mounts[i];
 		if (x->type != y->type || !str_eq(x->source, y->source) ||
@@ -356,12 +362,37 @@ static bool needs_restart(const struct service_spec *a, const struct service_spe
 	return memcmp(a->pressure, b->pressure, sizeof(a->pressure)) != 0;
 }
 
+/* io.max, hugetlb, cpuset.mems and the device rules of two limits (issue 19). */
+static bool iodev_eq(const struct cgroup_limits *a, const struct cgroup_limits *b)
+{
+	if (a->nio_max != b->nio_max || a->nhugetlb != b->nhugetlb || !str_eq(a->mems, b->mems) ||
+	    a->devices_policy != b->devices_policy || a->ndevices != b->ndevices)
+		return false;
+	for (size_t i = 0; i < a->nio_max; i++) {
+		const struct spec_io_max *x = &a->io_max[i], *y = &b->io_max[i];
+		if (!str_eq(x->device, y->device) || x->rbps != y->rbps || x->wbps != y->wbps ||
+		    x->riops != y->riops || x->wiops != y->wiops)
+			return false;
+	}
+	for (size_t i = 0; i < a->nhugetlb; i++)
+		if (!str_eq(a->hugetlb[i].pagesize, b->hugetlb[i].pagesize) ||
+		    a->hugetlb[i].max != b->hugetlb[i].max)
+			return false;
+	for (size_t i = 0; i < a->ndevices; i++) {
+		const struct spec_device *x = &a->devices[i], *y = &b->devices[i];
+		if (!str_eq(x->path, y->path) || x->read != y->read || x->write != y->write ||
+		    x->mknod != y->mknod)
+			return false;
+	}
+	return true;
+}
+
 static bool limits_eq(const struct cgroup_limits *a, const struct cgroup_limits *b)
 {
 	return memcmp(&a->memory, &b->memory, sizeof(a->memory)) == 0 &&
 	       a->cpu_weight == b->cpu_weight && a->cpu_max_mcpu == b->cpu_max_mcpu &&
 	       str_eq(a->cpus, b->cpus) && a->pids_max == b->pids_max &&
-	       a->io_weight == b->io_weight;
+	       a->io_weight == b->io_weight && iodev_eq(a, b);
 }
 
 int service_update_spec(struct service *svc, const struct service_spec *spec, struct error *err)
@@ -380,6 +411,13 @@ int service_update_spec(struct service *svc, const struct service_spec *spec, st
 		svc->nstarts = svc->starts_pos = 0;
 	}
 	svc->spec = spec;
+	if (!limits_changed) {
+		/* Same values; the old spec they pointed into goes away after a reload. */
+		svc->limits.io_max = l.io_max;
+		svc->limits.hugetlb = l.hugetlb;
+		svc->limits.mems = l.mems;
+		svc->limits.devices = l.devices;
+	}
 	if (restart && svc->image && !str_eq(old->image, spec->image))
 		svc->image = image_info_free(svc->image);
 	/* A reload ends any `set` pin: the spec is the truth again. */

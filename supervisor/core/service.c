@@ -111,6 +111,15 @@ void svc_limits_from_spec(struct cgroup_limits *l, const struct service_spec *sp
 	l->cpus = spec->resources.cpu.cpus;
 	l->pids_max = spec->resources.pids_max;
 	l->io_weight = spec->resources.io_weight;
+	l->io_max = spec->io_max;
+	l->nio_max = spec->nio_max;
+	l->hugetlb = spec->hugetlb;
+	l->nhugetlb = spec->nhugetlb;
+	l->mems = spec->cpu_mems;
+	/* A service on its own root gets paddock's /dev, and only those devices. */
+	l->devices_policy = spec->image || spec->rootfs || spec->ndevices;
+	l->devices = spec->devices;
+	l->ndevices = spec->ndevices;
 }
 
 struct service *service_new(const struct service_env *env, const struct service_spec *spec)

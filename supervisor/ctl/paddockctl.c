@@ -388,6 +388,40 @@ static void print_identity(struct json_object *s)
 	printf("\n");
 }
 
+/* io.max lines, hugetlb limits and the device policy (issue 19). */
+static void print_iodev(struct json_object *s, struct json_object *l)
+{
+	struct json_object *d = NULL, *arr = NULL;
+	const char *io = jstr(l, "io.max");
+
+	for (const char *p = io; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		printf("%s%.*s\n", p == io ? "    IO max: " : "            ", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	json_object_object_foreach(l, key, val)
+	{
+		size_t kl = strlen(key);
+		if (strncmp(key, "hugetlb.", 8) == 0 && kl > 12 &&
+		    strcmp(key + kl - 4, ".max") == 0)
+			printf("   Hugetlb: %.*s pages, max %s\n", (int)(kl - 12), key + 8,
+			       json_object_get_string(val));
+	}
+	if (!json_object_object_get_ex(s, "devices", &d))
+		return;
+	if (!json_object_get_boolean(json_object_object_get(d, "policy"))) {
+		printf("   Devices: any (no device policy)\n");
+		return;
+	}
+	printf("   Devices: paddock's /dev");
+	json_object_object_get_ex(d, "allowed", &arr);
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		printf("%s%s (%s)", i ? ", " : " + ", jstr(e, "path"), jstr(e, "access"));
+	}
+	printf("\n");
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *l = NULL, *u = NULL, *e = NULL;
@@ -428,9 +462,11 @@ static void print_status(struct json_object *s)
 			       size_or(jstr(l, "memory.low"), b3, sizeof(b3)),
 			       size_or(jstr(l, "memory.high"), b4, sizeof(b4)),
 			       size_or(jstr(l, "memory.max"), b5, sizeof(b5)));
-		printf("       CPU: weight %s, max %s%s%s\n", jstr(l, "cpu.weight") ?: "-",
+		printf("       CPU: weight %s, max %s%s%s%s%s\n", jstr(l, "cpu.weight") ?: "-",
 		       cpus_or(jstr(l, "cpu.max"), b1, sizeof(b1)),
-		       jstr(l, "cpuset.cpus") ? ", cpus " : "", jstr(l, "cpuset.cpus") ?: "");
+		       jstr(l, "cpuset.cpus") ? ", cpus " : "", jstr(l, "cpuset.cpus") ?: "",
+		       jstr(l, "cpuset.mems") ? ", mems " : "", jstr(l, "cpuset.mems") ?: "");
+		print_iodev(s, l);
 		printf("      Pids: %s (max %s)\n", jstr(u, "pids.current") ?: "-",
 		       jstr(l, "pids.max") ?: "-");
 		struct json_object *v;

@@ -283,12 +283,59 @@ static int fill_dev(struct error *err, const char *root, int devfd)
 }
 
 /*
+ * isolation.devices: each a node like the host's (type, major:minor and
+ * mode), made beneath devfd with its parent directories ("net/tun"); in
+ * a user namespace, where mknod is refused, the host's node is bound
+ * instead, as runc does. The cgroup device policy says what may be opened.
+ */
+static int add_devices(struct error *err, const char *root, int devfd,
+		       const struct service_spec *spec)
+{
+	char p[PATH_MAX];
+	int r;
+
+	for (size_t i = 0; i < spec->ndevices; i++) {
+		const char *host = spec->devices[i].path, *name = host + strlen("/dev/");
+		char dir[PATH_MAX];
+		struct stat st;
+
+		if ((r = join(err, p, root, host)) < 0)
+			return r;
+		if (stat(host, &st) < 0)
+			return error_set(err, errno, "device %s on the host", host);
+		if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+			return error_set(err, ENODEV, "device %s on the host is not a device node",
+					 host);
+		snprintf(dir, sizeof(dir), "%s", name);
+		for (char *slash = dir; (slash = strchr(slash, '/')); *slash++ = '/') {
+			*slash = '\0';
+			if (mkdirat(devfd, dir, 0755) < 0 && errno != EEXIST)
+				return error_set(err, errno, "mkdir %s", p);
+		}
+		if (mknodat(devfd, name, st.st_mode & (S_IFMT | 07777), st.st_rdev) == 0 ||
+		    errno == EEXIST)
+			continue;
+		if (errno != EPERM)
+			return error_set(err, errno, "mknod %s", p);
+		int f = openat(devfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0 && errno != EEXIST)
+			return error_set(err, errno, "create %s", p);
+		if (f >= 0)
+			close(f);
+		if ((r = mount_at(err, devfd, name, p, host, NULL, MS_BIND, NULL)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
  * Our own tmpfs on /dev: whatever the image planted in its /dev (a
  * /dev/null symlink to a host file) is never seen. Returns an O_PATH fd
  * of it, through which the rest is built: one mkdirat, mknodat or
  * symlinkat per entry, no path walk from /.
  */
-static int setup_dev(struct error *err, const char *root, int rootfd)
+static int setup_dev(struct error *err, const char *root, int rootfd,
+		     const struct service_spec *spec)
 {
 	int devfd, r;
 
@@ -301,6 +348,8 @@ static int setup_dev(struct error *err, const char *root, int rootfd)
 	 * service gets the umask paddockd had. */
 	mode_t umask_was = umask(0);
 	r = fill_dev(err, root, devfd);
+	if (r >= 0)
+		r = add_devices(err, root, devfd, spec);
 	umask(umask_was);
 	if (r < 0) {
 		close(devfd);
@@ -808,7 +857,7 @@ int rootfs_setup(const struct service_spec *spec, const char *root, const char *
 	if (r >= 0)
 		r = procfd = open_mounted(err, rootfd, "proc");
 	if (r >= 0)
-		r = devfd = setup_dev(err, root, rootfd);
+		r = devfd = setup_dev(err, root, rootfd, spec);
 	if (r >= 0 && notify_dir)
 		r = bind_notify(err, devfd, notify_dir);
 	if (r >= 0)

@@ -320,10 +320,10 @@ static void test_detect_hybrid(void **state)
 	assert_int_equal(cgroup_host_detect_at(t.mountinfo, t.cgroup, NULL, &h), 0);
 	assert_int_equal(cgroup_host_mode(h), CGROUP_MODE_HYBRID);
 	assert_string_equal(cgroup_mode_name(cgroup_host_mode(h)), "hybrid");
-	assert_int_equal(h->nhier, 8); /* 7 v1 controllers + unified; no devices, name=systemd */
+	assert_int_equal(h->nhier, 9); /* 8 v1 controllers + unified; no name=systemd */
 	assert_string_equal(
 	    cgroup_host_describe(h),
-	    "hybrid (v1: memory cpu cpuacct pids cpuset blkio freezer; v2: unified)");
+	    "hybrid (v1: memory cpu cpuacct pids cpuset blkio freezer devices; v2: unified)");
 	assert_string_equal(cgroup_host_v2_root(h), "/sys/fs/cgroup/unified");
 	assert_string_equal(root_of(h, CG_CTRL_MEMORY), "/sys/fs/cgroup/memory" HYBRID_OWN_MEM);
 	assert_string_equal(root_of(h, CG_CTRL_CPU), "/sys/fs/cgroup/cpu");
@@ -590,6 +590,8 @@ static void v1_fake_init(struct v1_fake *f, bool memsw, const char *blkio_file)
 	snprintf(f->uni, sizeof(f->uni), "%s/unified/paddock/web", d);
 	mkdirs("%s/cpuacct/paddock/web", d);
 	putf("", "%s/cpuacct/paddock/web/cgroup.procs", d);
+	mkdirs("%s/devices/paddock/web", d);
+	putf("", "%s/devices/paddock/web/cgroup.procs", d);
 
 	mkdirs("%s", f->mem);
 	putf("9223372036854771712\n", "%s/memory.limit_in_bytes", f->mem);
@@ -644,7 +646,7 @@ static void test_apply_hybrid(void **state)
 	assert_string_equal(cgroup_dir(cg, "memory"), f.mem);
 	assert_string_equal(cgroup_dir(cg, "unified"), f.uni);
 	assert_string_equal(cgroup_dir(cg, "freezer"), f.freezer);
-	assert_null(cgroup_dir(cg, "devices"));
+	assert_non_null(cgroup_dir(cg, "devices"));
 	assert_int_equal(cgroup_v2_fd(cg), -1);
 	assert_true(cgroup_needs_attach(cg));
 
