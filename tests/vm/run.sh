@@ -81,7 +81,7 @@ VM_BINS=${PADDOCK_VM_BINS:-}
 # paddock's table uses: nat chains, dnat, masquerade, fib, ct. Their
 # dependencies (stp, llc, nfnetlink, nf_nat, nf_conntrack, nf_defrag_ipv4/6,
 # libcrc32c, nft_fib) come from each module's depends=.
-DEFAULT_MODULES="overlay loop crc32c_generic ext4 veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nft_ct"
+DEFAULT_MODULES="overlay loop crc32c_generic ext4 veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nft_ct fuse"
 VM_MODULES=${PADDOCK_VM_MODULES:-$DEFAULT_MODULES}
 VM_TIMEOUT=${PADDOCK_VM_TIMEOUT:-900}
 TEST_TIMEOUT=${PADDOCK_VM_TEST_TIMEOUT:-300}
