@@ -156,8 +156,16 @@ int cg_v1_devices(struct cgroup *cg, const char *dir, const struct cgroup_limits
 			snprintf(min, sizeof(min), "%lld", (long long)x->minor);
 		snprintf(line, sizeof(line), "%c %s:%s %s%s%s", x->type, maj, min,
 			 x->read ? "r" : "", x->write ? "w" : "", x->mknod ? "m" : "");
-		if ((r = cg_write(dir, "devices.allow", line)) < 0)
+		/*
+		 * A parent that withholds a default device (paddockd itself in a
+		 * container) keeps it from us anyway; a listed one must be had.
+		 */
+		if ((r = cg_write(dir, "devices.allow", line)) < 0 &&
+		    (i >= CGROUP_DEV_DEFAULTS || r != -EPERM)) {
+			if (i >= CGROUP_DEV_DEFAULTS)
+				*bad = l->devices[i - CGROUP_DEV_DEFAULTS].path;
 			return r;
+		}
 	}
 	dev_done(cg, h);
 	return 0;

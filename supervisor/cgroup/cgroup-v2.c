@@ -20,7 +20,7 @@ static const struct {
 	unsigned bit;
 } v2_controllers[] = {
 	{ "memory", CG_CTRL_MEMORY }, { "cpu", CG_CTRL_CPU }, { "cpuset", CG_CTRL_CPUSET },
-	{ "pids", CG_CTRL_PIDS },     { "io", CG_CTRL_IO },
+	{ "pids", CG_CTRL_PIDS },     { "io", CG_CTRL_IO },   { "hugetlb", CG_CTRL_HUGETLB },
 };
 
 /* Bits of the controllers we want named in a space list ("cpuset cpu io memory"). */

@@ -86,7 +86,7 @@ int cgroup_host_detect(const char *cgroup_root, struct cgroup_host **out);
 /*
  * Prepare the root for children: lock it (cgroup_host_lock), create it, and on v2 move the calling
  * process into the leaf "<own>/supervisor" when the root is its own cgroup
- * (no internal processes), then enable memory, cpu, cpuset, pids and io in
+ * (no internal processes), then enable memory, cpu, cpuset, pids, io and hugetlb in
  * cgroup.subtree_control along the way down to the root.
  */
 int cgroup_host_setup(struct cgroup_host *host);

@@ -434,6 +434,7 @@ static void test_detect_odd(void **state)
 
 #define MAX_WRITES 64
 static char writes[MAX_WRITES][64];
+static char wvals[MAX_WRITES][64]; /* the value of each write */
 static size_t nwrites;
 
 /*
@@ -445,8 +446,10 @@ static void record_write(const char *path, const char *value, void *data)
 	const char *base = strrchr(path, '/');
 	(void)data;
 	assert_int_equal(truncate(path, (off_t)strlen(value)), 0);
-	if (nwrites < MAX_WRITES)
+	if (nwrites < MAX_WRITES) {
+		snprintf(wvals[nwrites], sizeof(wvals[0]), "%s", value);
 		snprintf(writes[nwrites++], sizeof(writes[0]), "%s", base ? base + 1 : path);
+	}
 }
 
 /* Position of the write of file in the recorded order, -1 if not written. */
@@ -734,6 +737,78 @@ static void test_apply_hybrid(void **state)
 
 	cg = cgroup_free(cg);
 	h = cgroup_host_free(h);
+	tmp_cleanup(&f.t);
+}
+
+/*
+ * The v1 device policy: deny all, then the default set and the listed
+ * devices as stat'ed on the host; io.max and isolation.devices name the
+ * device when it is of the wrong kind; the same rules are not written twice.
+ */
+static void test_apply_v1_devices(void **state)
+{
+	static char null[] = "/dev/null", dev[] = "/dev";
+	static const struct spec_device devs[] = { { null, true, true, false, 0, 0 } };
+	static const struct spec_device dir[] = { { dev, true, true, true, 0, 0 } };
+	static const struct spec_io_max io[] = { { null, SPEC_UNSET, 1 << 20, SPEC_UNSET,
+						   SPEC_UNSET, 0, 0 } };
+	struct v1_fake f;
+	struct cgroup_host *h = NULL;
+	struct cgroup *cg = NULL;
+	struct cgroup_limits l = no_limits();
+	const char *failed = NULL;
+	unsigned unsup = 0;
+	char ddir[400];
+	size_t first;
+
+	(void)state;
+	v1_fake_init(&f, true, NULL);
+	snprintf(ddir, sizeof(ddir), "%s/devices/paddock/web", f.t.dir);
+	putf("", "%s/devices.allow", ddir);
+	putf("", "%s/devices.deny", ddir);
+	assert_int_equal(cgroup_host_detect_at(f.t.mountinfo, f.t.cgroup, "paddock", &h), 0);
+	assert_int_equal(cgroup_create(h, "web", &cg), 0);
+
+	l.devices_policy = true;
+	l.devices = devs;
+	l.ndevices = 1;
+	nwrites = 0;
+	assert_int_equal(cgroup_apply(cg, &l, &unsup, &failed), 0);
+	first = (size_t)write_pos("devices.deny");
+	assert_string_equal(wvals[first], "a");
+	assert_string_equal(wvals[first + 1], "c *:* m");
+	assert_string_equal(wvals[first + 2], "b *:* m");
+	assert_string_equal(wvals[first + 3], "c 1:3 rwm");
+	assert_string_equal(wvals[first + CGROUP_DEV_DEFAULTS], "c 136:* rwm");
+	assert_string_equal(wvals[first + CGROUP_DEV_DEFAULTS + 1], "c 1:3 rw");
+	assert_int_equal(nwrites, first + CGROUP_DEV_DEFAULTS + 2);
+
+	/* The same rules again (a rebalancer write): no device write. */
+	nwrites = 0;
+	assert_int_equal(cgroup_apply(cg, &l, &unsup, &failed), 0);
+	assert_int_equal(write_pos("devices.deny"), -1);
+	assert_int_equal(write_pos("devices.allow"), -1);
+
+	/* No policy any more: allow all again. */
+	l = no_limits();
+	nwrites = 0;
+	assert_int_equal(cgroup_apply(cg, &l, &unsup, &failed), 0);
+	assert_string_equal(wvals[write_pos("devices.allow")], "a");
+
+	/* A directory is no device; a character device is no block device for io.max. */
+	l.devices_policy = true;
+	l.devices = dir;
+	l.ndevices = 1;
+	assert_int_equal(cgroup_apply(cg, &l, &unsup, &failed), -ENODEV);
+	assert_string_equal(failed, "devices (/dev is not a device node)");
+	l = no_limits();
+	l.io_max = io;
+	l.nio_max = 1;
+	putf("", "%s/blkio.throttle.read_bps_device", f.blkio);
+	assert_int_equal(cgroup_apply(cg, &l, &unsup, &failed), -ENOTBLK);
+	assert_string_equal(failed, "io.max (/dev/null is not a block device)");
+	cg = cgroup_free(cg);
+	cgroup_host_free(h);
 	tmp_cleanup(&f.t);
 }
 
@@ -1050,21 +1125,14 @@ static void test_lock_creates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_weight_to_shares),
-		cmocka_unit_test(test_weight_to_blkio),
-		cmocka_unit_test(test_mcpu_to_cfs),
-		cmocka_unit_test(test_root_path),
-		cmocka_unit_test(test_detect_hybrid),
-		cmocka_unit_test(test_detect_v2),
-		cmocka_unit_test(test_detect_v1),
-		cmocka_unit_test(test_detect_odd),
-		cmocka_unit_test(test_apply_v2),
-		cmocka_unit_test(test_apply_hybrid),
-		cmocka_unit_test(test_apply_v1_variants),
-		cmocka_unit_test(test_kill_step),
-		cmocka_unit_test(test_lock),
-		cmocka_unit_test(test_lock_nested),
-		cmocka_unit_test(test_lock_creates),
+		cmocka_unit_test(test_weight_to_shares),  cmocka_unit_test(test_weight_to_blkio),
+		cmocka_unit_test(test_mcpu_to_cfs),	  cmocka_unit_test(test_root_path),
+		cmocka_unit_test(test_detect_hybrid),	  cmocka_unit_test(test_detect_v2),
+		cmocka_unit_test(test_detect_v1),	  cmocka_unit_test(test_detect_odd),
+		cmocka_unit_test(test_apply_v2),	  cmocka_unit_test(test_apply_hybrid),
+		cmocka_unit_test(test_apply_v1_variants), cmocka_unit_test(test_apply_v1_devices),
+		cmocka_unit_test(test_kill_step),	  cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_lock_nested),	  cmocka_unit_test(test_lock_creates),
 	};
 	cgroup_set_write_hook(record_write, NULL);
 	return cmocka_run_group_tests(tests, NULL, cleanup_all);
