@@ -167,4 +167,21 @@ svc_field badio last_exit.reason | grep -q "io.max (/dev/null is not a block dev
 	fail "badio reason: $(svc_field badio last_exit.reason)"
 pass "io.max on /dev/null: $(svc_field badio last_exit.reason)"
 
+# --- kill -9 of paddockd: the limits and the policy live in the kernel ------------
+pid=$(main_pid io)
+kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+start_daemon
+wait_for 30 state_is io running || fail "io not adopted"
+[ "$(main_pid io)" = "$pid" ] || fail "io was restarted, not adopted"
+got=$(svc_field io 'limits["io.max"]')
+[ "$got" = "$want" ] || fail "after kill -9: status io.max '$got', want '$want'"
+if is_v1 && [ -d "$(service_cgdir io devices)" ]; then
+	dl=$(cat "$(service_cgdir io devices)/devices.list")
+	grep -qx "b $MAJ:$MIN rw" <<<"$dl" && ! grep -q "^a " <<<"$dl" ||
+		fail "after kill -9: devices.list $dl"
+fi
+[ "$(svc_field io devices.policy)" = true ] || fail "after kill -9: devices.policy not true"
+pass "after kill -9 and adoption: io.max and the device policy hold"
+
 stop_daemon || fail "daemon exit status $?"
