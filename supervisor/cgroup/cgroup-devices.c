@@ -287,7 +287,8 @@ int cg_v2_devices(struct cgroup *cg, const char *dir, const struct cgroup_limits
 	if (pfd < 0) {
 		r = -errno;
 		close(cgfd);
-		return r;
+		/* No BPF for us here (kernel, seccomp, lockdown): the caller warns. */
+		return r == -EPERM || r == -ENOSYS || r == -EOPNOTSUPP ? -EOPNOTSUPP : r;
 	}
 	memset(&info, 0, sizeof(info));
 	if (bpf_prog_attach(pfd, cgfd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) < 0 ||

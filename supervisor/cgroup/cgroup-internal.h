@@ -148,6 +148,7 @@ int cg_blkdev(const char *path, char *buf, size_t len);
  * v2: replace the BPF device programs on dir with one for limits (or
  * none); v1: devices.deny/devices.allow in dir. Both skip the work when
  * cg already got the same rules through this handle (rebalancer writes).
+ * v2 returns -EOPNOTSUPP where BPF programs cannot be loaded.
  */
 int cg_v2_devices(struct cgroup *cg, const char *dir, const struct cgroup_limits *l,
 		  const char **bad);

@@ -353,8 +353,13 @@ static int v1_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 		r = cg_v1_devices(cg, dir, l, &bad);
 	else if (cg->host->v2 >= 0 && cg->dir[cg->host->v2])
 		r = cg_v2_devices(cg, cg->dir[cg->host->v2], l, &bad);
-	else if (l->devices_policy)
-		*unsupported |= CGROUP_UNSUPPORTED_DEVICES;
+	else
+		r = -EOPNOTSUPP;
+	if (r == -EOPNOTSUPP) {
+		if (l->devices_policy)
+			*unsupported |= CGROUP_UNSUPPORTED_DEVICES;
+		r = 0;
+	}
 	if (r < 0)
 		*failed = bad ? cg_dev_failed(cg, "devices", bad, r) : "devices";
 	return r;

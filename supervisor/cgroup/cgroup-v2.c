@@ -346,7 +346,10 @@ static int v2_apply(struct cgroup *cg, const struct cgroup_limits *l, unsigned *
 		    CGROUP_UNSUPPORTED_CPUSET_MEMS, unsupported, failed);
 	if (r < 0)
 		return r;
-	if ((r = cg_v2_devices(cg, dir, l, &bad)) < 0)
+	if ((r = cg_v2_devices(cg, dir, l, &bad)) == -EOPNOTSUPP) {
+		*unsupported |= CGROUP_UNSUPPORTED_DEVICES;
+		r = 0;
+	} else if (r < 0)
 		*failed = bad ? cg_dev_failed(cg, "devices", bad, r) : "devices (BPF program)";
 	return r;
 }
