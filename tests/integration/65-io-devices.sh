@@ -51,7 +51,7 @@ mknod /dev/other b "$MAJ" "$OTHER_MIN" 2>/out/mknod.err && echo made >/out/mknod
 if (exec 3</dev/other) 2>/out/other.err; then echo opened >/out/other; else echo refused >/out/other; fi
 if (exec 3<"$LOOP") 2>/out/loop.err; then echo opened >/out/loop; else echo refused >/out/loop; fi
 read a _ </proc/uptime
-dd if=/dev/zero of="$LOOP" bs=64k count=64 oflag=direct 2>/out/dd.err && echo ok >/out/dd
+dd if=/dev/zero of="$LOOP" bs=512k count=8 oflag=direct 2>/out/dd.err && echo ok >/out/dd
 read b _ </proc/uptime
 echo "$a $b" >/out/dd.time
 echo done >/out/done
