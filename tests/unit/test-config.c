@@ -274,6 +274,61 @@ static void check_ready_exec(const struct spec_set *set)
 	assert_null(s->ready.exec[2]);
 }
 
+static void check_health_http(const struct spec_set *set)
+{
+	const struct spec_health *h = &set->services[0]->health;
+
+	assert_int_equal(h->type, HEALTH_HTTP);
+	assert_int_equal(h->port, 8080);
+	assert_string_equal(h->http_path, "/healthz");
+	assert_int_equal(h->http_status, 204);
+	assert_int_equal(h->interval_ms, 1500);
+	assert_int_equal(h->timeout_ms, 100);
+	assert_int_equal(h->retries, 5);
+	assert_int_equal(h->start_period_ms, 60000);
+	assert_int_equal(h->on_unhealthy, ON_UNHEALTHY_STOP);
+}
+
+static void check_health_defaults(const struct spec_set *set)
+{
+	const struct spec_health *h = &set->services[0]->health;
+
+	assert_int_equal(h->type, HEALTH_TCP);
+	assert_int_equal(h->port, 6379);
+	assert_null(h->exec);
+	assert_int_equal(h->interval_ms, 30000);
+	assert_int_equal(h->timeout_ms, 30000);
+	assert_int_equal(h->retries, 3);
+	assert_int_equal(h->start_period_ms, 0);
+	assert_int_equal(h->on_unhealthy, ON_UNHEALTHY_RESTART);
+}
+
+static void check_health_exec(const struct spec_set *set)
+{
+	const struct spec_health *h = &set->services[0]->health;
+
+	assert_int_equal(h->type, HEALTH_EXEC);
+	assert_string_equal(h->exec[0], "/bin/check");
+	assert_string_equal(h->exec[1], "-q");
+	assert_null(h->exec[2]);
+	assert_int_equal(h->on_unhealthy, ON_UNHEALTHY_NONE);
+}
+
+static void check_health_http_port(const struct spec_set *set)
+{
+	const struct spec_health *h = &set->services[0]->health;
+
+	assert_int_equal(h->type, HEALTH_HTTP);
+	assert_int_equal(h->port, 80);
+	assert_string_equal(h->http_path, "/");
+	assert_int_equal(h->http_status, 0);
+}
+
+static void check_no_health(const struct spec_set *set)
+{
+	assert_int_equal(set->services[0]->health.type, HEALTH_NONE);
+}
+
 static void check_ready_notify_map(const struct spec_set *set)
 {
 	const struct service_spec *s = set->services[0];
@@ -890,6 +945,21 @@ static const struct spec_case cases[] = {
 	  0,
 	  {},
 	  check_ready_notify_map },
+	{ "health http",
+	  SVC "    health:\n      http: {port: 8080, path: /healthz, status: 204}\n"
+	      "      interval: 1500ms\n      timeout: 100ms\n      retries: 5\n"
+	      "      start_period: 1m\n      on_unhealthy: stop\n",
+	  0,
+	  {},
+	  check_health_http },
+	{ "health defaults", SVC "    health: {tcp: 6379}\n", 0, {}, check_health_defaults },
+	{ "health exec",
+	  SVC "    health: {exec: [/bin/check, -q], on_unhealthy: none}\n",
+	  0,
+	  {},
+	  check_health_exec },
+	{ "health http port only", SVC "    health: {http: 80}\n", 0, {}, check_health_http_port },
+	{ "health null", SVC "    health:\n", 0, {}, check_no_health },
 	{ "network host clears net",
 	  SVC "    isolation: {network: host}\n",
 	  0,
@@ -1432,6 +1502,43 @@ static const struct spec_case cases[] = {
 	  2,
 	  { { 5, 22, "'restart.limit.burst' must be between 1 and 10000, not 0" },
 	    { 5, 35, "invalid duration '5y' for 'restart.limit.interval'" } } },
+	{ "health without a check",
+	  SVC "    health: {interval: 5s}\n",
+	  1,
+	  { { 4, 13, "'health' needs one of exec, tcp or http" } } },
+	{ "health two checks",
+	  SVC "    health:\n      tcp: 80\n      http: {port: 80}\n",
+	  1,
+	  { { 6, 7,
+	      "'health' takes only one of exec, tcp and http ('tcp' at line 5, column 7)" } } },
+	{ "health interval too short",
+	  SVC "    health: {tcp: 80, interval: 10ms}\n",
+	  1,
+	  { { 4, 33, "health.interval" } } },
+	{ "health timeout too short and retries zero",
+	  SVC "    health: {tcp: 80, timeout: 50ms, retries: 0}\n",
+	  2,
+	  { { 4, 32, "health.timeout" },
+	    { 4, 47, "'health.retries' must be between 1 and 1000" } } },
+	{ "health http bad path and status",
+	  SVC "    health:\n      http: {port: 80, path: healthz}\n",
+	  1,
+	  { { 5, 30, "'health.http.path' must start with '/'" } } },
+	{ "health http without port",
+	  SVC "    health:\n      http: {path: /x, status: 700}\n",
+	  1,
+	  { { 5, 13, "'health.http' needs a port" } } },
+	{ "health unknown key and bad action",
+	  SVC "    health: {exec: [/bin/x], retry: 3, on_unhealthy: reboot}\n",
+	  2,
+	  { { 4, 30, "unknown key 'retry' in 'health'" },
+	    { 4, 54,
+	      "invalid health.on_unhealthy 'reboot' (expected one of: restart, stop, none" } } },
+	{ "health exec empty",
+	  SVC "    health: {exec: []}\n",
+	  1,
+	  { { 4, 20, "'health.exec' must not be an empty list" } } },
+	{ "health not a mapping", SVC "    health: yes\n", 1, { { 4, 13, "health" } } },
 	{ "ready exec as scalar",
 	  SVC "    ready: exec\n",
 	  1,
