@@ -143,6 +143,8 @@ static struct json_object *service_brief(struct service *svc)
 		json_object_object_add(o, "waiting_for", json_object_new_string(why));
 	if (service_bound_stop(svc))
 		json_object_object_add(o, "bound_stop", json_object_new_boolean(true));
+	if (service_health(svc))
+		json_object_object_add(o, "health", json_object_new_string(service_health(svc)));
 	return o;
 }
 
@@ -336,6 +338,8 @@ static struct json_object *service_full(struct control *ctl, struct service *svc
 	json_object_object_add(o, "cgroup", cg ? json_object_new_string(cgroup_path(cg)) : NULL);
 	json_object_object_add(o, "frozen", json_object_new_boolean(service_frozen(svc)));
 	json_object_object_add(o, "ready", service_ready_json(svc));
+	if (service_spec(svc)->health.type != HEALTH_NONE) /* brief's string -> the details */
+		json_object_object_add(o, "health", service_health_json(svc));
 	json_object_object_add(
 	    o, "status_text",
 	    service_status_text(svc) ? json_object_new_string(service_status_text(svc)) : NULL);

@@ -143,6 +143,11 @@ static void render_states(struct metrics *mx, struct evbuffer *b)
 		series_u64(b, "paddock_service_exits_total", n, l,
 			   service_exits(svc, (enum exit_kind)k));
 	})
+	family(b, "paddock_service_healthy", "gauge",
+	       "1 while the service's health check passes; services with a check only.");
+	EACH(if (service_spec(svc)->health.type != HEALTH_NONE)
+		 series(b, "paddock_service_healthy", n, NULL,
+			service_health(svc) && strcmp(service_health(svc), "healthy") == 0);)
 	family(b, "paddock_oom_kills_total", "counter",
 	       "Processes of the service killed by the OOM killer, main or not.");
 	EACH(series_u64(b, "paddock_oom_kills_total", n, NULL, service_oom_kills(svc));)

@@ -226,6 +226,7 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 		svc->frozen = cgroup_frozen(cg);
 		service_set_state(svc, SVC_RUNNING);
 		svc_arm_watchdog(svc);
+		svc_health_start(svc);
 		return 1;
 	}
 

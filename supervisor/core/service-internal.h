@@ -121,6 +121,8 @@ struct service {
 	gid_t run_gid;
 	/* dependencies (service.c): stopped because a binds_to service stopped */
 	bool bound_stop;
+	/* health: (health.h), while running and not frozen */
+	struct health *health;
 };
 
 /* service.c: the state machine and the operations on it */
@@ -183,5 +185,8 @@ void svc_kill_for(struct service *svc, enum exit_kind kind, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 void svc_await_ready(struct service *svc);
 void svc_on_watchdog(evutil_socket_t fd, short what, void *arg);
+/* Liveness checks start (running, not frozen) or end; both idempotent. */
+void svc_health_start(struct service *svc);
+void svc_health_end(struct service *svc);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 
+#include "health.h"
 #include "log.h"
 #include "logstore.h"
 #include "notify-parse.h"
@@ -30,6 +31,7 @@ static void probe_passed(void *arg);
 void svc_readiness_end(struct service *svc)
 {
 	svc->probe = ready_probe_free(svc->probe);
+	svc_health_end(svc);
 	if (svc->ev_watchdog)
 		evtimer_del(svc->ev_watchdog);
 }
@@ -77,6 +79,7 @@ static void become_ready(struct service *svc, const char *how)
 	service_set_state(svc, SVC_RUNNING);
 	svc->last_watchdog_ms = 0;
 	svc_arm_watchdog(svc);
+	svc_health_start(svc);
 }
 
 /* Exec happened: ready now, or wait (with the start timeout) for the spec's signal. */
@@ -232,4 +235,100 @@ void svc_status_restore(struct service *svc, const struct state_service *rec)
 {
 	free(svc->status_text);
 	svc->status_text = rec->status_text[0] ? xstrdup(rec->status_text) : NULL;
+}
+
+/* --- liveness (health:) -------------------------------------------------------------------
+ *
+ * Checks run while the service is running and not frozen (a frozen one
+ * cannot answer). Unhealthy -> the "unhealthy" event, then on_unhealthy:
+ * restart (the operator's restart path: backoff and the start limit apply,
+ * the exit recorded as kind "unhealthy"), stop, or nothing. Status is not
+ * in the state file: after paddockd's restart an adopted service starts
+ * over from "starting" and is checked at once (its start_period counts
+ * from its real start).
+ */
+
+static void health_changed(void *arg, enum health_status st, const char *output)
+{
+	struct service *svc = arg;
+	const struct spec_health *hs = &svc->spec->health;
+
+	svc->env->hooks->changed(svc->env->hooks_arg, svc);
+	if (st == HEALTH_HEALTHY) {
+		log_info("service %s: healthy", svc->spec->name);
+		svc_emit(svc, "healthy",
+			 svc_jobj("output", json_object_new_string(output), NULL, NULL));
+		return;
+	}
+	if (st != HEALTH_UNHEALTHY)
+		return;
+	log_warnx("service %s: unhealthy after %u failed checks: %s", svc->spec->name, hs->retries,
+		  output);
+	logstore_note(svc->log, "unhealthy: %s", output);
+	svc_emit(
+	    svc, "unhealthy",
+	    svc_jobj("output", json_object_new_string(output), "on_unhealthy",
+		     json_object_new_string(hs->on_unhealthy == ON_UNHEALTHY_RESTART ? "restart"
+					    : hs->on_unhealthy == ON_UNHEALTHY_STOP  ? "stop"
+										     : "none")));
+	if (hs->on_unhealthy == ON_UNHEALTHY_NONE)
+		return;
+	/* The exit this causes is ours: recorded as "unhealthy", with the reason. */
+	svc->forced = EXIT_UNHEALTHY;
+	snprintf(svc->forced_reason, sizeof(svc->forced_reason), "unhealthy: %.140s", output);
+	if (hs->on_unhealthy == ON_UNHEALTHY_RESTART)
+		(void)service_restart(svc); /* frees the checks (svc_begin_stop) */
+	else
+		(void)service_stop(svc);
+}
+
+void svc_health_start(struct service *svc)
+{
+	if (svc->health || svc->spec->health.type == HEALTH_NONE || svc->state != SVC_RUNNING ||
+	    svc->frozen || svc->main_pid == 0 || svc->child.pidfd < 0)
+		return;
+	struct check_target t = { .spec = svc->spec,
+				  .pidfd = svc->child.pidfd,
+				  .cg = svc->cg,
+				  .uid = svc->run_uid,
+				  .gid = svc->run_gid };
+	svc->health = health_new(svc->env->base, &t, svc->started_mono, health_changed, svc);
+}
+
+void svc_health_end(struct service *svc)
+{
+	svc->health = health_free(svc->health);
+}
+
+const char *service_health(const struct service *svc)
+{
+	return svc->health ? health_status_name(health_status(svc->health)) : NULL;
+}
+
+struct json_object *service_health_json(const struct service *svc)
+{
+	static const char *const types[] = { "none", "exec", "tcp", "http" };
+	const struct spec_health *hs = &svc->spec->health;
+	struct json_object *o;
+
+	if (hs->type == HEALTH_NONE)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(types[hs->type]));
+	json_object_object_add(o, "status",
+			       svc->health ? json_object_new_string(service_health(svc)) : NULL);
+	json_object_object_add(o, "interval_ms", json_object_new_int64((int64_t)hs->interval_ms));
+	json_object_object_add(o, "retries", json_object_new_int((int)hs->retries));
+	if (svc->health) {
+		json_object_object_add(o, "failures",
+				       json_object_new_int((int)health_failures(svc->health)));
+		json_object_object_add(o, "last_output",
+				       json_object_new_string(health_last_output(svc->health)));
+		json_object_object_add(
+		    o, "last_check",
+		    health_last_check_ms(svc->health)
+			? json_object_new_int64((int64_t)health_last_check_ms(svc->health))
+			: NULL);
+	}
+	return o;
 }

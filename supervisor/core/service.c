@@ -49,9 +49,9 @@ void service_set_state(struct service *svc, enum service_state st)
 
 const char *service_exit_kind_name(enum exit_kind kind)
 {
-	static const char *const kinds[] = { "none",	 "exited",	  "signal",
-					     "oom-kill", "launch",	  "start-limit",
-					     "watchdog", "ready-timeout", "unknown" };
+	static const char *const kinds[] = { "none",	"exited",      "signal",   "oom-kill",
+					     "launch",	"start-limit", "watchdog", "ready-timeout",
+					     "unknown", "unhealthy" };
 	_Static_assert(ARRAY_SIZE(kinds) == EXIT_KIND_MAX, "a name for every exit kind");
 
 	return (unsigned)kind < ARRAY_SIZE(kinds) ? kinds[kind] : "?";
@@ -949,6 +949,11 @@ int service_freeze(struct service *svc, bool frozen)
 	svc->frozen = frozen;
 	/* A frozen service cannot ping: the watchdog sleeps with it, a full interval on thaw. */
 	svc_arm_watchdog(svc);
+	/* Nor answer a check: they stop, and start over from "starting" on thaw. */
+	if (frozen)
+		svc_health_end(svc);
+	else
+		svc_health_start(svc);
 	svc_emit(svc, frozen ? "frozen" : "thawed", NULL);
 	return 0;
 }

@@ -43,6 +43,7 @@ enum exit_kind {
 	EXIT_WATCHDOG, /* killed: no WATCHDOG=1 within the interval (or WATCHDOG=trigger) */
 	EXIT_READY_TIMEOUT, /* killed: not ready within ready.timeout */
 	EXIT_UNKNOWN, /* exited while no paddockd ran, and nothing kept its status */
+	EXIT_UNHEALTHY, /* killed: its health check failed `retries` times in a row */
 	EXIT_KIND_MAX
 };
 
@@ -230,6 +231,13 @@ const char *service_status_text(const struct service *svc);
  * "malformed", "probe"}: what status shows about readiness.
  */
 struct json_object *service_ready_json(const struct service *svc);
+/*
+ * Liveness (health:): "starting", "healthy" or "unhealthy" while checks
+ * run (running, not frozen); NULL without a check or while they do not.
+ */
+const char *service_health(const struct service *svc);
+/* {"type", "status", "failures", "last_output", "last_check"}, or NULL without a check. */
+struct json_object *service_health_json(const struct service *svc);
 
 /*
  * Dependencies (service.c). service_follow_deps: react to what the

@@ -284,6 +284,24 @@ static void print_ready(struct json_object *s)
 		printf("    Status: %s\n", jstr(s, "status_text"));
 }
 
+/* "    Health: http, healthy (0 failures of 3); last: HTTP/1.0 200 OK". */
+static void print_health(struct json_object *s)
+{
+	struct json_object *h = NULL;
+	const char *out;
+
+	if (!json_object_object_get_ex(s, "health", &h) || !h)
+		return;
+	printf("    Health: %s, %s", jstr(h, "type"), jstr(h, "status") ?: "not checked");
+	if (jstr(h, "status"))
+		printf(" (%lld failed of %lld)", (long long)jint(h, "failures"),
+		       (long long)jint(h, "retries"));
+	out = jstr(h, "last_output");
+	if (out && *out) /* one line of it: status is a summary */
+		printf("; last: %.*s", (int)strcspn(out, "\n"), out);
+	printf("\n");
+}
+
 /* "Rebalance: observe; budget 236 MiB (...)" and each knob's target with its reason. */
 static void print_rebalance(struct json_object *s)
 {
@@ -448,6 +466,7 @@ static void print_status(struct json_object *s)
 	if (json_object_get_boolean(json_object_object_get(s, "bound_stop")))
 		printf("     Bound: stopped with a binds_to service; starts again with it\n");
 	print_ready(s);
+	print_health(s);
 	if (jstr(s, "cgroup"))
 		printf("    Cgroup: %s%s\n", jstr(s, "cgroup"),
 		       json_object_get_boolean(json_object_object_get(s, "frozen")) ? " (frozen)"
@@ -499,11 +518,22 @@ static void print_status(struct json_object *s)
 
 /* --- commands ------------------------------------------------------------------------- */
 
+/* list's STATE: "running", or "running (healthy)" for a service with a health check. */
+static const char *list_state(struct json_object *s, char *buf, size_t len)
+{
+	if (jstr(s, "health"))
+		snprintf(buf, len, "%s (%s)", jstr(s, "state"), jstr(s, "health"));
+	else
+		snprintf(buf, len, "%s", jstr(s, "state"));
+	return buf;
+}
+
 static int cmd_list(const struct ctl_command *c, int argc, char **argv)
 {
 	struct json_object *resp = call(request(PROTO_CMD_LIST, NULL, 0), NULL);
 	struct json_object *arr = result_of(resp);
-	size_t n = json_object_array_length(arr), w = 4;
+	size_t n = json_object_array_length(arr), w = 4, sw = 8;
+	char st[64];
 
 	if (opt_json) {
 		print_json(arr);
@@ -514,8 +544,11 @@ static int cmd_list(const struct ctl_command *c, int argc, char **argv)
 		size_t len = strlen(jstr(json_object_array_get_idx(arr, i), "name"));
 		if (len > w)
 			w = len;
+		list_state(json_object_array_get_idx(arr, i), st, sizeof(st));
+		if (strlen(st) > sw)
+			sw = strlen(st);
 	}
-	printf("%-*s  %-8s  %-8s  %8s  %8s  %s\n", (int)w, "NAME", "STATE", "CLASS", "PID",
+	printf("%-*s  %-*s  %-8s  %8s  %8s  %s\n", (int)w, "NAME", (int)sw, "STATE", "CLASS", "PID",
 	       "RESTARTS", "LAST EXIT");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *s = json_object_array_get_idx(arr, i), *e = NULL;
@@ -524,9 +557,9 @@ static int cmd_list(const struct ctl_command *c, int argc, char **argv)
 
 		if (!why)
 			why = "";
-		printf("%-*s  %-8s  %-8s  %8lld  %8lld  %s%s%s\n", (int)w, jstr(s, "name"),
-		       jstr(s, "state"), jstr(s, "class"), (long long)jint(s, "main_pid"),
-		       (long long)jint(s, "restarts"),
+		printf("%-*s  %-*s  %-8s  %8lld  %8lld  %s%s%s\n", (int)w, jstr(s, "name"), (int)sw,
+		       list_state(s, st, sizeof(st)), jstr(s, "class"),
+		       (long long)jint(s, "main_pid"), (long long)jint(s, "restarts"),
 		       e      ? jstr(e, "reason")
 		       : *why ? ""
 			      : "-",
