@@ -99,6 +99,9 @@ static void restore_record(struct service *svc, const struct state_service *rec)
 	for (size_t i = 0; i < EXIT_KIND_MAX; i++)
 		svc->exits[i] = rec->exits[i];
 	svc->memory_past = rec->memory_events;
+	/* A health or readiness command of an adopted service runs as its user, not root. */
+	svc->run_uid = rec->run_uid;
+	svc->run_gid = rec->run_gid;
 	if (rec->exit_kind > EXIT_NONE && rec->exit_kind < EXIT_KIND_MAX) {
 		svc->last_exit.kind = (enum exit_kind)rec->exit_kind;
 		svc->last_exit.code = rec->exit_code;
@@ -253,6 +256,8 @@ void service_state_record(const struct service *svc, struct state_service *out)
 	for (size_t i = 0; i < EXIT_KIND_MAX; i++)
 		out->exits[i] = svc->exits[i];
 	out->memory_events = svc->memory_past;
+	out->run_uid = svc->run_uid;
+	out->run_gid = svc->run_gid;
 	out->spec_text = svc->spec_text; /* borrowed */
 	out->rm = svc->remove_when_settled;
 	/*

@@ -300,6 +300,12 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 	if ((r = get_uint(o, "reloads", UINT32_MAX, &u, where, err)) < 0)
 		return r;
 	s->reloads = (unsigned)u;
+	if ((r = get_uint(o, "run_uid", UINT32_MAX, &u, where, err)) < 0)
+		return r;
+	s->run_uid = (uint32_t)u;
+	if ((r = get_uint(o, "run_gid", UINT32_MAX, &u, where, err)) < 0)
+		return r;
+	s->run_gid = (uint32_t)u;
 	if ((r = parse_counters(o, where, s, err)) < 0)
 		return r;
 	if (json_object_object_get_ex(o, "spec", &v)) {
@@ -514,6 +520,10 @@ static struct json_object *service_json(const struct state_service *s)
 	json_object_object_add(o, "failures", json_object_new_uint64(s->failures));
 	json_object_object_add(o, "oom_kills", json_object_new_uint64(s->oom_kills));
 	json_object_object_add(o, "reloads", json_object_new_uint64(s->reloads));
+	if (s->pid) {
+		json_object_object_add(o, "run_uid", json_object_new_uint64(s->run_uid));
+		json_object_object_add(o, "run_gid", json_object_new_uint64(s->run_gid));
+	}
 	struct json_object *ex = json_object_new_array(), *me = json_object_new_object();
 	for (size_t i = 0; i < STATE_EXIT_KIND_MAX; i++)
 		json_object_array_add(ex, json_object_new_uint64(s->exits[i]));

@@ -97,6 +97,8 @@ struct state_service {
 	 * depends_on conditions).
 	 */
 	bool bound_stop, completed;
+	/* The user the running process was started as: readiness and health commands run as it. */
+	uint32_t run_uid, run_gid;
 };
 
 struct state {

@@ -52,6 +52,12 @@ services:
   plain:
     rootfs: $T/root
     command: ["/bin/sleep", "100000"]
+  who:
+    rootfs: $T/root
+    user: svc
+    command: ["/bin/sleep", "100000"]
+    # A passing check's output is kept too: it says who the check ran as.
+    health: {exec: ["/bin/sh", "-c", "echo uid=\$\$(id -u)"], interval: 300ms}
 YAML
 start_daemon -c "$T/config.yaml"
 ev() { ctl events --service "$1" --json | jq -c "[.[] | select(.type == \"$2\")]"; }
@@ -62,7 +68,7 @@ fetch() { if command -v curl >/dev/null; then curl -sf "$1"; else wget -qO- "$1"
 metric() { fetch "http://127.0.0.1:$port/metrics" | grep "^paddock_service_healthy{service=\"$1\"}" | cut -d' ' -f2; }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
 
-for s in web tcpd chk; do
+for s in web tcpd chk who; do
 	wait_for 30 health_is $s healthy || fail "$s not healthy: $(ctl status $s)"
 done
 wait_for 30 state_is plain running || fail "plain: $(svc_state plain)"
@@ -75,7 +81,8 @@ svc_field web health.last_output | grep -Eq "^HTTP/1\.[01] 200 OK$" || fail "las
 [ "$(nev web healthy)" -ge 1 ] || fail "no healthy event: $(ev web healthy)"
 wait_for 10 metric_is web 1 || fail "metric web: $(metric web)"
 [ -z "$(metric plain)" ] || fail "a metric for plain, which has no check"
-pass "http, tcp and exec checks pass: healthy in list, status, --json, events and metrics"
+[ "$(svc_field who health.last_output)" = "uid=1000" ] || fail "who's check: $(svc_field who health)"
+pass "http, tcp and exec checks pass: healthy in list, status, --json, events and metrics; exec as the service's user"
 
 # --- http: a hung server
 pid1=$(main_pid web)
@@ -138,8 +145,10 @@ start_daemon -c "$T/config.yaml"
 wait_for 30 health_is web healthy || fail "adopted web not checked: $(ctl status web)"
 [ "$(main_pid web)" = "$web_pid" ] || fail "web not adopted"
 wait_for 30 health_is chk healthy || fail "adopted chk not checked: $(ctl status chk)"
+wait_for 30 health_is who healthy || fail "adopted who not checked: $(ctl status who)"
+[ "$(svc_field who health.last_output)" = "uid=1000" ] || fail "adopted who's check ran as: $(svc_field who health)"
 rm "$T/root/tmp/chk-ok"
 wait_for 30 health_is chk unhealthy || fail "adopted chk never unhealthy: $(ctl status chk)"
-pass "after kill -9 of paddockd, adopted services are checked again"
+pass "after kill -9 of paddockd, adopted services are checked again (as their user)"
 
 stop_daemon || fail "exit status"

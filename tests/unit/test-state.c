@@ -211,6 +211,8 @@ static void test_exit_counters(void **unused)
 		  "services[0].bound_stop" },
 		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"completed\":\"y\"}]}",
 		  "services[0].completed" },
+		{ "{\"version\":1,\"services\":[{\"name\":\"a\",\"run_uid\":4294967296}]}",
+		  "services[0].run_uid: out of range" },
 	};
 	struct state_service svc = { .name = "a", .restarts = 2, .reloads = 5 };
 	struct state st = { .services = &svc, .nservices = 1 }, back;
@@ -227,6 +229,9 @@ static void test_exit_counters(void **unused)
 	svc.exits[3] = 1;
 	svc.memory_events.oom_kill = 1;
 	svc.memory_events.max = 40;
+	svc.pid = 42;
+	svc.run_uid = 1000;
+	svc.run_gid = 100;
 	doc = state_format(&st, &len);
 	assert_int_equal(state_parse(doc, len, &back, &err), 0);
 	free(doc);
@@ -237,6 +242,8 @@ static void test_exit_counters(void **unused)
 	assert_int_equal(back.services[0].exits[2], 0);
 	assert_int_equal(back.services[0].memory_events.oom_kill, 1);
 	assert_int_equal(back.services[0].memory_events.max, 40);
+	assert_int_equal(back.services[0].run_uid, 1000);
+	assert_int_equal(back.services[0].run_gid, 100);
 	state_clear(&back);
 	/* A record of the current main, without any of them, loads as zeros. */
 	const char *old = "{\"version\":1,\"services\":[{\"name\":\"a\",\"restarts\":1}]}";
