@@ -99,29 +99,62 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct health *health_new(struct event_base *base, const struct check_target *t,
-			  uint64_t started_mono, health_fn changed, void *arg)
+static void set_what(struct health *h, const struct service_spec *spec)
 {
-	const struct spec_health *hs = &t->spec->health;
-	struct health *h = xcalloc(1, sizeof(*h));
 	static const enum check_kind kinds[] = {
 		[HEALTH_EXEC] = CHECK_EXEC, [HEALTH_TCP] = CHECK_TCP, [HEALTH_HTTP] = CHECK_HTTP
 	};
+	const struct spec_health *hs = &spec->health;
 
-	h->base = base;
 	h->spec = hs;
-	h->name = t->spec->name;
-	h->t = *t;
+	h->name = spec->name;
+	h->t.spec = spec;
 	h->w = (struct check_what){ .kind = kinds[hs->type],
 				    .argv = hs->exec,
 				    .port = hs->port,
 				    .path = hs->http_path,
 				    .status = hs->http_status };
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool health_spec_eq(const struct spec_health *a, const struct spec_health *b)
+{
+	size_t i;
+
+	if (a->type != b->type || a->port != b->port || !str_eq(a->http_path, b->http_path) ||
+	    a->http_status != b->http_status || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->start_period_ms != b->start_period_ms ||
+	    a->retries != b->retries || !a->exec != !b->exec)
+		return false;
+	for (i = 0; a->exec && a->exec[i] && b->exec[i]; i++)
+		if (strcmp(a->exec[i], b->exec[i]) != 0)
+			return false;
+	return !a->exec || (!a->exec[i] && !b->exec[i]);
+}
+
+/* A running attempt keeps nothing of the spec on our side: only the helper read it. */
+void health_respec(struct health *h, const struct service_spec *spec)
+{
+	set_what(h, spec);
+}
+
+struct health *health_new(struct event_base *base, const struct check_target *t,
+			  uint64_t started_mono, health_fn changed, void *arg)
+{
+	struct health *h = xcalloc(1, sizeof(*h));
+
+	h->base = base;
+	h->t = *t;
+	set_what(h, t->spec);
 	h->started_mono = started_mono;
 	h->changed = changed;
 	h->arg = arg;
 	h->ev_timer = evtimer_new(base, on_timer, h);
-	set_timer(h, hs->interval_ms);
+	set_timer(h, h->spec->interval_ms);
 	return h;
 }
 

@@ -7,6 +7,7 @@
 #ifndef PADDOCK_HEALTH_H
 #define PADDOCK_HEALTH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -26,6 +27,10 @@ typedef void (*health_fn)(void *arg, enum health_status st, const char *output);
 struct health *health_new(struct event_base *base, const struct check_target *t,
 			  uint64_t started_mono, health_fn changed, void *arg);
 struct health *health_free(struct health *h);
+/* The service's spec was replaced by an equal health: (a reload): point at the new one. */
+void health_respec(struct health *h, const struct service_spec *spec);
+/* Do a and b describe the same check? */
+bool health_spec_eq(const struct spec_health *a, const struct spec_health *b);
 
 enum health_status health_status(const struct health *h);
 const char *health_status_name(enum health_status st);

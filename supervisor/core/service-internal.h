@@ -188,5 +188,7 @@ void svc_on_watchdog(evutil_socket_t fd, short what, void *arg);
 /* Liveness checks start (running, not frozen) or end; both idempotent. */
 void svc_health_start(struct service *svc);
 void svc_health_end(struct service *svc);
+/* The spec was replaced (reload, no restart): follow it; old may be freed after. */
+void svc_health_respec(struct service *svc, const struct service_spec *old);
 
 #endif

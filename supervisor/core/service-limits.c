@@ -418,6 +418,7 @@ int service_update_spec(struct service *svc, const struct service_spec *spec, st
 		svc->limits.mems = l.mems;
 		svc->limits.devices = l.devices;
 	}
+	svc_health_respec(svc, old);
 	if (restart && svc->image && !str_eq(old->image, spec->image))
 		svc->image = image_info_free(svc->image);
 	/* A reload ends any `set` pin: the spec is the truth again. */

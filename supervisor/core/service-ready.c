@@ -300,6 +300,17 @@ void svc_health_end(struct service *svc)
 	svc->health = health_free(svc->health);
 }
 
+void svc_health_respec(struct service *svc, const struct service_spec *old)
+{
+	if (svc->health && health_spec_eq(&old->health, &svc->spec->health)) {
+		health_respec(svc->health, svc->spec);
+		return;
+	}
+	/* Added, removed or changed: the checks start over (status "starting"). */
+	svc_health_end(svc);
+	svc_health_start(svc);
+}
+
 const char *service_health(const struct service *svc)
 {
 	return svc->health ? health_status_name(health_status(svc->health)) : NULL;

@@ -138,6 +138,26 @@ ev tcpd unhealthy | jq -e '.[0].output | test("connect: Connection refused")' >/
 [ -z "$(health tcpd)" ] || fail "a stopped service has a health: $(health tcpd)"
 pass "tcp check: listener gone -> unhealthy -> stopped (on_unhealthy: stop, despite restart: always)"
 
+# --- reload: an unchanged check goes on (no new healthy event), a changed one starts over
+web_pid=$(main_pid web)
+n_web=$(nev web healthy)
+n_who=$(nev who healthy)
+sed -i 's/"echo uid=\$\$(id -u)"], interval: 300ms/"echo uid=\$\$(id -u)"], interval: 400ms/' "$T/services/h.yaml"
+grep -q 'interval: 400ms' "$T/services/h.yaml" || fail "sed did not change who's interval"
+ctl reload >"$T/out" 2>&1 || fail "reload: $(cat "$T/out")"
+wait_for 30 bash -c "[ \$('$PADDOCKCTL' -s '$T/run/control.sock' status who --json | jq '.[0].health.interval_ms') = 400 ]" ||
+	fail "who's interval after reload: $(svc_field who health)"
+wait_for 30 bash -c "[ \$('$PADDOCKCTL' -s '$T/run/control.sock' events --service who --json | jq '[.[] | select(.type == \"healthy\")] | length') -gt $n_who ]" ||
+	fail "who's changed check did not start over: $(ev who healthy)"
+# Two more checks of web, then: still healthy, no new event, same process.
+lc=$(svc_field web health.last_check)
+wait_for 10 bash -c "[ \$('$PADDOCKCTL' -s '$T/run/control.sock' status web --json | jq '.[0].health.last_check') -gt $lc ]" || fail "web not checked after reload"
+lc=$(svc_field web health.last_check)
+wait_for 10 bash -c "[ \$('$PADDOCKCTL' -s '$T/run/control.sock' status web --json | jq '.[0].health.last_check') -gt $lc ]" || fail "web not checked after reload"
+health_is web healthy && [ "$(nev web healthy)" = "$n_web" ] && [ "$(main_pid web)" = "$web_pid" ] ||
+	fail "web after reload: $(health web), healthy events $(nev web healthy) (was $n_web), pid $(main_pid web) (was $web_pid)"
+pass "reload: an unchanged check keeps its status, a changed one starts over with the new interval"
+
 # --- kill -9 paddockd: checks resume for adopted services
 web_pid=$(main_pid web)
 kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
