@@ -284,7 +284,7 @@ static void print_ready(struct json_object *s)
 		printf("    Status: %s\n", jstr(s, "status_text"));
 }
 
-/* "    Health: http, healthy (0 failures of 3); last: HTTP/1.0 200 OK". */
+/* "    Health: http, healthy (0 failed of 3); last: HTTP/1.1 200 OK". */
 static void print_health(struct json_object *s)
 {
 	struct json_object *h = NULL;
@@ -2980,9 +2980,9 @@ static int cmd_reload(const struct ctl_command *c, int argc, char **argv)
  * compares them with `paddockctl --list-commands`.
  */
 static const struct ctl_command commands[] = {
-	{ "list", cmd_list, 0, "list", "services and their states, one per line" },
+	{ "list", cmd_list, 0, "list", "services and their states (and health), one per line" },
 	{ "status", cmd_status, 0, "status [NAME...]",
-	  "state, pid, restarts, last exit, readiness, STATUS=,\n"
+	  "state, pid, restarts, last exit, readiness, health, STATUS=,\n"
 	  "limits, usage, logs" },
 	{ PROTO_CMD_CAT, cmd_cat, CTL_NAMES, "cat NAME...",
 	  "the effective spec as paddockd has it (after\n"
