@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calendar.h"
+
 /* "not set" for sizes and counts: the knob is left at the kernel default. */
 #define SPEC_UNSET UINT64_MAX
 /* "max" written explicitly for a size: unlimited. */
@@ -219,6 +221,7 @@ struct spec_schedule {
 	bool persistent; /* a run missed while the daemon was down happens once at start */
 	enum spec_overlap overlap;
 	int line, column; /* where expr sits */
+	struct calendar cal; /* expr parsed; its zone (cal.tz) is folded into tz */
 };
 
 /* resources.io.max: one device's throttle; SPEC_UNSET = no limit for that field */
