@@ -38,6 +38,7 @@
 #include "persist.h"
 #include "rebalance-glue.h"
 #include "service.h"
+#include "timers.h"
 #include "units.h"
 #include "util.h"
 
@@ -70,6 +71,7 @@ struct control {
 	char *path; /* NULL when systemd owns the socket */
 	struct client *clients;
 	size_t nclients;
+	struct timers *timers; /* schedule: next and last runs */
 };
 
 static void client_free(struct client *cl);
@@ -148,6 +150,21 @@ static struct json_object *service_brief(struct service *svc)
 	return o;
 }
 
+/* schedule: the timer's schedule, last and next runs (timers.h), for scheduled services. */
+static void add_timer(struct control *ctl, struct service *svc, struct json_object *o)
+{
+	struct json_object *t = timers_json(ctl->timers, svc);
+
+	if (t)
+		json_object_object_add(o, "timer", t);
+}
+
+void control_set_timers(struct control *c, struct timers *ts)
+{
+	if (c)
+		c->timers = ts;
+}
+
 /* list's entry: the brief, and why a stopped service does not start on its own. */
 static struct json_object *service_listed(struct control *ctl, struct service *svc)
 {
@@ -157,6 +174,7 @@ static struct json_object *service_listed(struct control *ctl, struct service *s
 	if (service_state(svc) == SVC_STOPPED &&
 	    manager_not_auto(ctl->d, service_spec(svc), why, sizeof(why)))
 		json_object_object_add(o, "not_auto", json_object_new_string(why));
+	add_timer(ctl, svc, o);
 	return o;
 }
 
@@ -340,6 +358,7 @@ static struct json_object *service_full(struct control *ctl, struct service *svc
 	json_object_object_add(o, "ready", service_ready_json(svc));
 	if (service_spec(svc)->health.type != HEALTH_NONE) /* brief's string -> the details */
 		json_object_object_add(o, "health", service_health_json(svc));
+	add_timer(ctl, svc, o);
 	json_object_object_add(
 	    o, "status_text",
 	    service_status_text(svc) ? json_object_new_string(service_status_text(svc)) : NULL);

@@ -23,4 +23,8 @@ int control_open(struct manager *d, struct persist *persist, struct rebalancer *
 struct control *control_free(struct control *c);
 /* A service settled: answer requests that waited for it. */
 
+/* schedule: list and status show the timers' last and next runs (NULL = none). */
+struct timers;
+void control_set_timers(struct control *c, struct timers *ts);
+
 #endif

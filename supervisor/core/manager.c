@@ -400,6 +400,10 @@ const char *manager_not_auto(const struct manager *m, const struct service_spec 
 		snprintf(buf, len, "disabled");
 		return buf;
 	}
+	if (spec->schedule) { /* timers.c starts it at its times */
+		snprintf(buf, len, "scheduled");
+		return buf;
+	}
 	if (!spec->profiles || !spec->profiles[0])
 		return NULL;
 	for (char *const *p = spec->profiles; *p; p++)

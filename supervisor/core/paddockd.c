@@ -24,6 +24,7 @@
 #include "launch.h"
 #include "log.h"
 #include "looplag.h"
+#include "timers.h"
 #include "manager.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -377,6 +378,7 @@ struct modules {
 	struct looplag *lag;
 	struct metrics *metrics;
 	struct event *ev_watchdog;
+	struct timers *timers;
 };
 
 /*
@@ -530,6 +532,10 @@ int main(int argc, char **argv)
 	(void)persist_adopt(x.persist, adopted);
 	manager_start_all(d, adopted);
 	free(adopted);
+	/* After adoption: a persistent timer's catch-up run sees what still runs. */
+	if (!(x.timers = timers_new(d)))
+		fatalx("cannot set up timers: out of memory");
+	control_set_timers(x.control, x.timers);
 	log_info("paddockd %s ready: %zu services", PACKAGE_VERSION, d->nservices);
 	notify_manager(d, "READY=1");
 	x.ev_watchdog = start_watchdog(d);
@@ -545,7 +551,9 @@ int main(int argc, char **argv)
 	 */
 	bool all_stopped = manager_all_settled(d);
 	persist_shutdown(x.persist, all_stopped);
+	control_set_timers(x.control, NULL);
 	unwire(&x);
+	x.timers = timers_free(x.timers);
 	manager_done(d);
 	/* Bridges and rules stay for services left running, and for a re-exec. */
 	netmgr_free(d->env.net, all_stopped);

@@ -144,6 +144,10 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 	restore_record(svc, rec);
 	if (rec)
 		svc_kept_restore(svc, rec); /* pins and STATUS= (service-limits.c) */
+	if (rec) { /* schedule: (timers.c) */
+		svc->timer_last_ms = rec->timer_last_ms;
+		svc->timer_armed_ms = rec->timer_armed_ms;
+	}
 	if (cgroup_open(svc->env->cgroups, name, &cg) < 0) {
 		close_adoption(a);
 		(void)fdstore_drop(svc->env->fdstore, name);
@@ -285,6 +289,8 @@ void service_state_record(const struct service *svc, struct state_service *out)
 		snprintf(out->exit_reason, sizeof(out->exit_reason), "%s", svc->last_exit.reason);
 	}
 	svc_kept_record(svc, out); /* pins and STATUS= (service-limits.c) */
+	out->timer_last_ms = svc->timer_last_ms; /* schedule: (timers.c) */
+	out->timer_armed_ms = svc->timer_armed_ms;
 	net_lease_record(svc->net, out);
 }
 
@@ -292,4 +298,21 @@ void service_set_spec_text(struct service *svc, const char *text)
 {
 	free(svc->spec_text);
 	svc->spec_text = text ? xstrdup(text) : NULL;
+}
+
+/* schedule: (timers.c) */
+uint64_t service_timer_last(const struct service *svc)
+{
+	return svc->timer_last_ms;
+}
+
+uint64_t service_timer_armed(const struct service *svc)
+{
+	return svc->timer_armed_ms;
+}
+
+void service_timer_mark(struct service *svc, uint64_t last_ms, uint64_t armed_ms)
+{
+	svc->timer_last_ms = last_ms;
+	svc->timer_armed_ms = armed_ms;
 }

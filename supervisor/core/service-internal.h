@@ -123,6 +123,8 @@ struct service {
 	bool bound_stop;
 	/* health: (health.h), while running and not frozen */
 	struct health *health;
+	/* schedule: (timers.c) last timer run start, first scheduled; realtime ms */
+	uint64_t timer_last_ms, timer_armed_ms;
 };
 
 /* service.c: the state machine and the operations on it */

@@ -250,4 +250,13 @@ void service_follow_deps(struct service *svc);
 const char *service_waiting_for(const struct service *svc, char *buf, size_t len);
 bool service_bound_stop(const struct service *svc);
 
+/*
+ * schedule: (timers.c) when the timer last started the service and since
+ * when it has been scheduled (realtime ms, 0 = never); kept in the state
+ * file so that a persistent timer can catch up after paddockd was down.
+ */
+uint64_t service_timer_last(const struct service *svc);
+uint64_t service_timer_armed(const struct service *svc);
+void service_timer_mark(struct service *svc, uint64_t last_ms, uint64_t armed_ms);
+
 #endif

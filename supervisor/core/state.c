@@ -374,6 +374,16 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 		    (r = get_uint(v, "grown_max", UINT64_MAX, &s->grown_max, at, err)) < 0)
 			return r;
 	}
+	/* schedule: (timers.c); absent in older files and for unscheduled services */
+	if (json_object_object_get_ex(o, "timer", &v)) {
+		char at[48];
+		snprintf(at, sizeof(at), "%s.timer", where);
+		if (!json_object_is_type(v, json_type_object))
+			return error_set(err, EBADMSG, "%s: not an object", at);
+		if ((r = get_uint(v, "last_ms", UINT64_MAX, &s->timer_last_ms, at, err)) < 0 ||
+		    (r = get_uint(v, "armed_ms", UINT64_MAX, &s->timer_armed_ms, at, err)) < 0)
+			return r;
+	}
 	return kept_parse(o, where, s, err);
 }
 
@@ -563,6 +573,12 @@ static struct json_object *service_json(const struct state_service *s)
 		json_object_object_add(o, "rebalance", rb);
 	}
 	kept_json(s, o);
+	if (s->timer_last_ms || s->timer_armed_ms) {
+		struct json_object *t = json_object_new_object();
+		json_object_object_add(t, "last_ms", json_object_new_uint64(s->timer_last_ms));
+		json_object_object_add(t, "armed_ms", json_object_new_uint64(s->timer_armed_ms));
+		json_object_object_add(o, "timer", t);
+	}
 	return o;
 }
 

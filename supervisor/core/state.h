@@ -99,6 +99,8 @@ struct state_service {
 	bool bound_stop, completed;
 	/* The user the running process was started as: readiness and health commands run as it. */
 	uint32_t run_uid, run_gid;
+	/* schedule: the timer's last run start and when it was first scheduled (0 = never) */
+	uint64_t timer_last_ms, timer_armed_ms;
 };
 
 struct state {
