@@ -440,6 +440,18 @@ static void print_iodev(struct json_object *s, struct json_object *l)
 	printf("\n");
 }
 
+/* A realtime ms as local "YYYY-MM-DD HH:MM:SS", or "-" for 0. */
+static const char *stamp_or(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || !localtime_r(&t, &tm))
+		return "-";
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *l = NULL, *u = NULL, *e = NULL;
@@ -465,6 +477,17 @@ static void print_status(struct json_object *s)
 		printf("   Waiting: for %s\n", jstr(s, "waiting_for"));
 	if (json_object_get_boolean(json_object_object_get(s, "bound_stop")))
 		printf("     Bound: stopped with a binds_to service; starts again with it\n");
+	struct json_object *tm = NULL;
+	if (json_object_object_get_ex(s, "timer", &tm)) {
+		printf("  Schedule: %s%s%s (overlap %s%s)\n", jstr(tm, "schedule"),
+		       jstr(tm, "timezone") ? ", zone " : "", jstr(tm, "timezone") ?: "",
+		       jstr(tm, "overlap"),
+		       json_object_get_boolean(json_object_object_get(tm, "persistent"))
+			   ? ", persistent"
+			   : "");
+		printf("  Last run: %s\n", stamp_or(jint(tm, "last_run_ms"), b1, sizeof(b1)));
+		printf("  Next run: %s\n", stamp_or(jint(tm, "next_ms"), b1, sizeof(b1)));
+	}
 	print_ready(s);
 	print_health(s);
 	if (jstr(s, "cgroup"))
@@ -528,13 +551,70 @@ static const char *list_state(struct json_object *s, char *buf, size_t len)
 	return buf;
 }
 
+/* list --timers: SERVICE, SCHEDULE, LAST, RESULT, NEXT for scheduled services. */
+static int list_timers(struct json_object *resp, struct json_object *arr)
+{
+	struct json_object *out = json_object_new_array();
+	size_t w = 7, ws = 8;
+	char b1[32], b2[32];
+
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *s = json_object_array_get_idx(arr, i), *t;
+		if (!json_object_object_get_ex(s, "timer", &t))
+			continue;
+		json_object_array_add(out, json_object_get(s));
+		if (strlen(jstr(s, "name")) > w)
+			w = strlen(jstr(s, "name"));
+		if (strlen(jstr(t, "schedule")) > ws)
+			ws = strlen(jstr(t, "schedule"));
+	}
+	if (opt_json) {
+		print_json(out);
+	} else {
+		printf("%-*s  %-*s  %-19s  %-16s  %s\n", (int)w, "SERVICE", (int)ws, "SCHEDULE",
+		       "LAST", "RESULT", "NEXT");
+		for (size_t i = 0; i < json_object_array_length(out); i++) {
+			struct json_object *s = json_object_array_get_idx(out, i), *t, *e = NULL;
+			json_object_object_get_ex(s, "timer", &t);
+			json_object_object_get_ex(s, "last_exit", &e);
+			const char *result = !jint(t, "last_run_ms") ? "-"
+					     : strcmp(jstr(s, "state"), "stopped") &&
+						     strcmp(jstr(s, "state"), "failed")
+						 ? jstr(s, "state")
+					     : e ? jstr(e, "reason")
+						 : "-";
+			printf("%-*s  %-*s  %-19s  %-16s  %s%s%s\n", (int)w, jstr(s, "name"),
+			       (int)ws, jstr(t, "schedule"),
+			       stamp_or(jint(t, "last_run_ms"), b1, sizeof(b1)), result,
+			       stamp_or(jint(t, "next_ms"), b2, sizeof(b2)),
+			       jstr(t, "timezone") ? " " : "", jstr(t, "timezone") ?: "");
+		}
+	}
+	json_object_put(out);
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
 static int cmd_list(const struct ctl_command *c, int argc, char **argv)
 {
-	struct json_object *resp = call(request(PROTO_CMD_LIST, NULL, 0), NULL);
-	struct json_object *arr = result_of(resp);
-	size_t n = json_object_array_length(arr), w = 4, sw = 8;
+	struct json_object *resp, *arr;
+	size_t n, w = 4, sw = 8;
 	char st[64];
+	bool timers = false;
 
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--timers") == 0) {
+			timers = true;
+		} else {
+			fprintf(stderr, "paddockctl list: unknown argument %s\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	resp = call(request(PROTO_CMD_LIST, NULL, 0), NULL);
+	arr = result_of(resp);
+	n = json_object_array_length(arr);
+	if (timers)
+		return list_timers(resp, arr);
 	if (opt_json) {
 		print_json(arr);
 		json_object_put(resp);
@@ -2981,6 +3061,9 @@ static int cmd_reload(const struct ctl_command *c, int argc, char **argv)
  */
 static const struct ctl_command commands[] = {
 	{ "list", cmd_list, 0, "list", "services and their states (and health), one per line" },
+	{ "list", cmd_list, 0, "list [--timers]",
+	  "services and their states, one per line;\n"
+	  "--timers: scheduled services, last and next runs" },
 	{ "status", cmd_status, 0, "status [NAME...]",
 	  "state, pid, restarts, last exit, readiness, health, STATUS=,\n"
 	  "limits, usage, logs" },
