@@ -98,16 +98,39 @@ static void start_run(struct timer *t, struct service *svc, struct json_object *
 	manager_touch(t->ts->d); /* the state file keeps the run's time */
 }
 
+/*
+ * t's service, with t->sc following its current spec: a reload may have
+ * replaced (and freed) the spec before the next sync. NULL when the
+ * service is gone or no longer scheduled (the next sync drops t).
+ */
+static struct service *fresh(struct timer *t)
+{
+	struct service *svc = manager_find(t->ts->d, t->name);
+	const struct spec_schedule *sc = svc ? service_spec(svc)->schedule : NULL;
+
+	if (!sc || !service_spec(svc)->enabled) {
+		event_del(t->ev);
+		t->due_ms = t->planned_ms = 0;
+		return NULL;
+	}
+	if (sc != t->sc) {
+		t->sc = sc;
+		arm(t, realtime_ms());
+	}
+	return svc;
+}
+
 static void on_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct timer *t = arg;
-	struct service *svc = manager_find(t->ts->d, t->name);
+	const struct spec_schedule *was = t->sc;
+	struct service *svc = fresh(t);
 	uint64_t now = realtime_ms();
 
 	(void)fd;
 	(void)what;
-	if (!svc || t->ts->d->env.shutting_down)
-		return;
+	if (!svc || was != t->sc || t->ts->d->env.shutting_down)
+		return; /* gone, or re-armed for a new schedule */
 	if (now + 5 < t->due_ms) { /* early: the monotonic and the wall clock drifted apart */
 		arm(t, now - 1);
 		return;
@@ -277,7 +300,8 @@ static void on_clock(evutil_socket_t fd, short what, void *arg)
 		log_warn("timers: reading the clock timerfd");
 	log_info("timers: the wall clock changed; computing next times again");
 	for (size_t i = 0; i < ts->n; i++)
-		arm(ts->t[i], now);
+		if (fresh(ts->t[i]))
+			arm(ts->t[i], now);
 	clock_arm(ts);
 }
 
