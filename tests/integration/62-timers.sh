@@ -16,6 +16,8 @@ svc() { # svc NAME SCRIPT SCHEDULE-YAML
 svc tick "echo tick" '"* * * * *"'
 svc pers "echo pers" '{on: "*:*:0/15", persistent: true}'
 svc slow "exec sleep 25" '{on: "*:*:0/10", overlap: skip}'
+svc qjob "exec sleep 12" '{on: "*:*:0/10", overlap: queue}'
+svc rjob "exec sleep 1000" '{on: "*:*:0/10", overlap: replace}'
 svc tz "true" '{on: "*-*-* 03:00:00", timezone: America/New_York}'
 svc tz2 "true" '"Mon..Fri *-*-* 09:30 Asia/Tokyo"'
 # A scheduled service that restarts always makes no sense: refused at load.
@@ -27,6 +29,9 @@ out=$("$PADDOCKCTL" check "$T/bad.yaml" 2>&1) && fail "check accepted minute 61"
 echo "$out" | grep -q "minute field: 61 is out of range 0..59" || fail "check said: $out"
 pass "bad schedules are refused with their reason"
 
+# Not within 3 s of a minute: tick must not be due while the daemon starts.
+off_minute() { local s=$(( $(date +%s) % 60 )); [ "$s" -gt 2 ] && [ "$s" -lt 57 ]; }
+wait_for 10 off_minute || fail "the clock stays at a minute boundary"
 start_daemon
 timer() { ctl list --timers --json | jq -r --arg n "$1" ".[] | select(.name == \$n) | .timer.$2 // empty"; }
 events_of() { # events_of NAME ACTION: how many timer events
@@ -70,7 +75,7 @@ caught() { [ "$(ctl events --service pers --json | jq '[.[] | select(.type == "t
 wait_for 10 caught || fail "no catch-up run of pers after kill -9"
 # Exactly one catch-up: counted once the next regular run has come too.
 regular() { [ "$(ctl events --service pers --json | jq '[.[] | select(.type == "timer" and .action == "start" and (.catch_up | not))] | length')" -gt "$ran" ]; }
-wait_for 25 regular || fail "no regular run of pers after the catch-up"
+wait_for 35 regular || fail "no regular run of pers after the catch-up: $(ctl events --service pers --json | jq -c '.[] | select(.type == "timer")')"
 n=$(ctl events --service pers --json | jq '[.[] | select(.type == "timer" and .catch_up)] | length')
 [ "$n" = 1 ] || fail "pers caught up $n times"
 [ "$(events_of pers start)" -ge $((ran + 1)) ] || fail "pers did not run"
@@ -86,6 +91,26 @@ wait_for 25 bash -c '[ "$('"$PADDOCKCTL"' -s '"$T"'/run/control.sock events --se
 [ "$(main_pid slow)" = "$spid" ] || fail "slow was restarted instead of skipped"
 grep -q "service slow: timer: still running, run skipped" "$T/daemon.log" || fail "no skip in the log"
 pass "overlap skip: the running job (pid $spid) kept, the run skipped with an event"
+
+# Overlap queue: a 12 s job every 10 s; the queued run starts as soon as the previous one ends.
+has_event() { [ "$(events_of "$1" "$2")" -ge 1 ]; }
+wait_for 35 has_event qjob queue || fail "no queue event for qjob"
+queued_after_exit() { # a start within 2 s after the exit that followed the first queue
+	ctl events --service qjob --json | jq -e '[.[] | select(.type == "timer")] as $e
+		| ($e | map(.action) | index("queue")) as $q
+		| ($e[$q:] | map(select(.action == "exit")) | .[0].time_ms) as $x
+		| $x != null and ($e[$q:] | map(select(.action == "start" and .time_ms >= $x and .time_ms - $x < 2000)) | length >= 1)'
+}
+wait_for 25 queued_after_exit || fail "the queued run did not start when qjob ended"
+pass "overlap queue: the queued run started when the previous one ended"
+
+# Overlap replace: a long job every 10 s is stopped and started afresh.
+wait_for 25 state_is rjob running || fail "rjob did not start"
+rpid=$(main_pid rjob)
+wait_for 25 has_event rjob replace || fail "no replace event for rjob"
+new_pid() { state_is rjob running && [ "$(main_pid rjob)" != "$rpid" ] && [ "$(main_pid rjob)" != 0 ]; }
+wait_for 15 new_pid || fail "rjob was not started afresh (pid $(main_pid rjob), was $rpid)"
+pass "overlap replace: pid $rpid stopped, $(main_pid rjob) started"
 
 # Minutely: starts at second 0..2 of the minute, exit recorded.
 wait_for 70 bash -c '[ "$('"$PADDOCKCTL"' -s '"$T"'/run/control.sock events --service tick --json | jq "[.[] | select(.type == \"timer\" and .action == \"exit\")] | length")" -ge 1 ]' ||

@@ -2,7 +2,7 @@
  * test-calendar.c - unit tests for config/calendar.c: cron fields, names,
  * steps and aliases, calendar events with zones, the next time across month
  * ends, leap years and DST changes (Europe/Paris, America/New_York), and
- * the messages for bad expressions.
+ * the messages for bad expressions; and the schedule: key of a spec.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include "calendar.h"
+#include "config.h"
+#include "spec.h"
 
 /* "2026-03-29 01:00:00" read as UTC. */
 static time_t utc(const char *s)
@@ -200,12 +202,90 @@ static void test_bad(void **state)
 	bad("Mon 10:00 10:00", "unexpected '10:00'");
 }
 
+static const struct config_host host = { .mem_total = 8ULL << 30 };
+
+/* A spec with one service 'job' whose schedule: is sched (YAML) and restart.policy policy. */
+static int load(const char *sched, const char *policy, struct spec_set **set,
+		struct config_errors *e)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "services:\n  job:\n    rootfs: /\n    command: [/bin/true]\n"
+		 "    restart: {policy: %s}\n    schedule: %s\n",
+		 policy, sched);
+	return config_parse_specs_buffer("t.yaml", buf, strlen(buf), &host, set, e);
+}
+
+static void spec_bad(const char *sched, const char *policy, const char *sub)
+{
+	struct config_errors e = { 0 };
+	struct spec_set *set = NULL;
+
+	if (load(sched, policy, &set, &e) == 0)
+		fail_msg("'%s' accepted", sched);
+	for (size_t i = 0; i < e.n; i++)
+		if (strstr(e.diags[i].message, sub)) {
+			config_errors_clear(&e);
+			return;
+		}
+	config_errors_print(stderr, &e);
+	fail_msg("'%s': no diagnostic with '%s'", sched, sub);
+}
+
+static void test_spec(void **state)
+{
+	struct config_errors e = { 0 };
+	struct spec_set *set = NULL;
+	const struct spec_schedule *sc;
+
+	(void)state;
+	assert_int_equal(load("\"*/5 * * * *\"", "never", &set, &e), 0);
+	sc = set->services[0]->schedule;
+	assert_non_null(sc);
+	assert_string_equal(sc->expr, "*/5 * * * *");
+	assert_null(sc->tz);
+	assert_false(sc->persistent);
+	assert_int_equal(sc->overlap, OVERLAP_SKIP);
+	assert_int_equal(sc->cal.minutes, 0x084210842108421ULL);
+	set = spec_set_free(set);
+
+	assert_int_equal(load("{on: \"Mon..Fri *-*-* 09:00\", timezone: Europe/Paris, "
+			      "randomized_delay: 90s, persistent: true, overlap: replace}",
+			      "on-failure", &set, &e),
+			 0);
+	sc = set->services[0]->schedule;
+	assert_string_equal(sc->tz, "Europe/Paris");
+	assert_int_equal(sc->randomized_delay_ms, 90000);
+	assert_true(sc->persistent);
+	assert_int_equal(sc->overlap, OVERLAP_REPLACE);
+	assert_int_equal(sc->cal.wdays, 0x3e);
+	set = spec_set_free(set);
+
+	/* a zone in the expression becomes the schedule's zone */
+	assert_int_equal(load("\"daily America/New_York\"", "never", &set, &e), 0);
+	assert_string_equal(set->services[0]->schedule->tz, "America/New_York");
+	set = spec_set_free(set);
+
+	spec_bad("daily", "always", "needs restart.policy 'never' or 'on-failure'");
+	spec_bad("\"61 * * * *\"", "never", "minute field: 61 is out of range 0..59");
+	spec_bad("{timezone: UTC}", "never", "'schedule' needs 'on'");
+	spec_bad("{on: daily, timezone: Mars/Base}", "never", "unknown time zone 'Mars/Base'");
+	spec_bad("{on: daily Europe/Paris, timezone: UTC}", "never",
+		 "differs from the zone 'Europe/Paris'");
+	spec_bad("{on: daily, overlap: wait}", "never", "overlap");
+	spec_bad("{on: daily, persistent: maybe}", "never", "persistent");
+	spec_bad("{on: daily, when: now}", "never", "unknown key 'when'");
+	spec_bad("[daily]", "never", "schedule");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cron),   cmocka_unit_test(test_cron_aliases),
 		cmocka_unit_test(test_events), cmocka_unit_test(test_zones),
 		cmocka_unit_test(test_dst),    cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_spec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
