@@ -319,6 +319,35 @@ static void test_kept(void **unused)
 	}
 }
 
+/* schedule: a timer's last run and first scheduling round-trip; absent or bad ones. */
+static void test_timer(void **unused)
+{
+	struct state_service svc = { .name = "job",
+				     .timer_last_ms = 1796544000123ULL,
+				     .timer_armed_ms = 1796500000000ULL };
+	struct state st = { .services = &svc, .nservices = 1 }, back;
+	struct error err = { 0 };
+	size_t len;
+	char *doc = state_format(&st, &len);
+
+	(void)unused;
+	assert_int_equal(state_parse(doc, len, &back, &err), 0);
+	free(doc);
+	assert_true(back.services[0].timer_last_ms == 1796544000123ULL);
+	assert_true(back.services[0].timer_armed_ms == 1796500000000ULL);
+	state_clear(&back);
+
+	static const char old[] = "{\"version\":1,\"services\":[{\"name\":\"job\",\"pid\":0}]}";
+	assert_int_equal(state_parse(old, strlen(old), &back, &err), 0);
+	assert_true(back.services[0].timer_last_ms == 0 && back.services[0].timer_armed_ms == 0);
+	state_clear(&back);
+
+	static const char bad[] =
+	    "{\"version\":1,\"services\":[{\"name\":\"job\",\"timer\":{\"last_ms\":-5}}]}";
+	assert_true(state_parse(bad, strlen(bad), &back, &err) < 0);
+	assert_non_null(strstr(err.msg, "services[0].timer.last_ms: out of range"));
+}
+
 static void test_proc_start_time(void **unused)
 {
 	char buf[1024];
@@ -416,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bounds),	cmocka_unit_test(test_save_load),
 		cmocka_unit_test(test_proc_start_time), cmocka_unit_test(test_fdstore_holds),
 		cmocka_unit_test(test_exit_counters),	cmocka_unit_test(test_kept),
+		cmocka_unit_test(test_timer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
