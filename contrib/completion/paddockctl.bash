@@ -580,6 +580,9 @@ _paddockctl()
 			__paddockctl_files "$cur"
 		fi
 		;;
+	list)
+		[[ $cur == -* ]] && __paddockctl_compgen -W "--timers $__paddockctl_global_opts" -- "$cur"
+		;;
 	*)
 		[[ $cur == -* ]] && __paddockctl_compgen -W "$__paddockctl_global_opts" -- "$cur"
 		;;
