@@ -18,6 +18,7 @@ svc pers "echo pers" '{on: "*:*:0/15", persistent: true}'
 svc slow "exec sleep 25" '{on: "*:*:0/10", overlap: skip}'
 svc qjob "exec sleep 12" '{on: "*:*:0/10", overlap: queue}'
 svc rjob "exec sleep 1000" '{on: "*:*:0/10", overlap: replace}'
+svc rnd "true" '{on: "*-*-* 03:00:00 UTC", randomized_delay: 1h}'
 svc tz "true" '{on: "*-*-* 03:00:00", timezone: America/New_York}'
 svc tz2 "true" '"Mon..Fri *-*-* 09:30 Asia/Tokyo"'
 # A scheduled service that restarts always makes no sense: refused at load.
@@ -56,6 +57,11 @@ done
 [ "$(timer tz2 next_ms)" = "$((want * 1000))" ] || fail "tz2 next $(timer tz2 next_ms), want ${want}000"
 [ "$(timer tz2 timezone)" = Asia/Tokyo ] || fail "tz2 zone: $(timer tz2 timezone)"
 ctl list --timers | grep -E "^tz +.*America/New_York" >/dev/null || fail "list --timers: no tz line"
+want=$(TZ=UTC date -d '03:00' +%s)
+[ "$want" -gt "$now" ] || want=$(TZ=UTC date -d 'tomorrow 03:00' +%s)
+rnext=$(timer rnd next_ms)
+[ "$rnext" -ge $((want * 1000)) ] && [ "$rnext" -le $(((want + 3600) * 1000)) ] ||
+	fail "rnd next $rnext is not within an hour after ${want}000"
 pass "time zones: next runs at $(timer tz next_ms) and $(timer tz2 next_ms), as date(1) computes"
 
 # Persistent: the timer's first scheduling is in the state file; killed before its time, started after.
@@ -79,9 +85,10 @@ wait_for 35 regular || fail "no regular run of pers after the catch-up: $(ctl ev
 n=$(ctl events --service pers --json | jq '[.[] | select(.type == "timer" and .catch_up)] | length')
 [ "$n" = 1 ] || fail "pers caught up $n times"
 [ "$(events_of pers start)" -ge $((ran + 1)) ] || fail "pers did not run"
+[ "$(timer rnd next_ms)" = "$rnext" ] || fail "rnd's delay changed over a restart: $(timer rnd next_ms), was $rnext"
 last=$(timer pers last_run_ms)
 [ "$last" -gt "$next" ] || fail "pers' last run $last is not after the missed $next"
-pass "persistent: one catch-up run after kill -9 over a scheduled time"
+pass "persistent: one catch-up run after kill -9 over a scheduled time; randomized delay kept"
 
 # Overlap skip: slow runs 25 s, scheduled every 10 s.
 wait_for 25 state_is slow running || fail "slow did not start at its time"
