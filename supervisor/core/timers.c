@@ -30,6 +30,8 @@
 #include "spec.h"
 #include "util.h"
 
+#define WAIT_MAX_MS (3600 * 1000ULL)
+
 struct timer {
 	struct timers *ts;
 	char name[SPEC_NAME_MAX + 1];
@@ -52,6 +54,7 @@ struct timers {
 };
 
 static void arm(struct timer *t, uint64_t after_ms);
+static void wait_due(struct timer *t);
 
 static void emit(struct timer *t, const char *action, struct json_object *extra)
 {
@@ -131,8 +134,8 @@ static void on_fire(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!svc || was != t->sc || t->ts->d->env.shutting_down)
 		return; /* gone, or re-armed for a new schedule */
-	if (now + 5 < t->due_ms) { /* early: the monotonic and the wall clock drifted apart */
-		arm(t, now - 1);
+	if (now + 5 < t->due_ms) { /* a capped wait, or the clocks drifted apart */
+		wait_due(t);
 		return;
 	}
 	if (!active(svc)) {
@@ -165,8 +168,6 @@ static void on_fire(evutil_socket_t fd, short what, void *arg)
 static void arm(struct timer *t, uint64_t after_ms)
 {
 	time_t next;
-	uint64_t now = realtime_ms(), wait;
-	struct timeval tv;
 
 	event_del(t->ev);
 	t->due_ms = t->planned_ms = 0;
@@ -176,7 +177,21 @@ static void arm(struct timer *t, uint64_t after_ms)
 	}
 	t->planned_ms = (uint64_t)next * 1000;
 	t->due_ms = t->planned_ms + run_delay(t->name, t->planned_ms, t->sc->randomized_delay_ms);
-	wait = t->due_ms > now ? t->due_ms - now : 0;
+	wait_due(t);
+}
+
+/*
+ * The libevent timer to t->due_ms. libevent counts on the monotonic clock,
+ * which drifts from the wall clock over long waits (NTP slewing): waits
+ * are capped at an hour and checked again against the wall clock.
+ */
+static void wait_due(struct timer *t)
+{
+	uint64_t now = realtime_ms(), wait = t->due_ms > now ? t->due_ms - now : 0;
+	struct timeval tv;
+
+	if (wait > WAIT_MAX_MS)
+		wait = WAIT_MAX_MS;
 	tv.tv_sec = (time_t)(wait / 1000);
 	tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
 	event_add(t->ev, &tv);
