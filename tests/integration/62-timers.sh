@@ -10,7 +10,7 @@
 need_root; need_cgroups; need_cmd jq; setup
 make_rootfs "$T/root"
 svc() { # svc NAME SCRIPT SCHEDULE-YAML
-	printf 'services:\n  %s:\n    rootfs: %s\n    command: ["/bin/sh", "-c", "%s"]\n    restart: {policy: never}\n    schedule: %s\n' \
+	printf 'services:\n  %s:\n    rootfs: %s\n    command: ["/bin/sh", "-c", "%s"]\n    restart: {policy: never, limit: {burst: 1000}}\n    schedule: %s\n' \
 		"$1" "$T/root" "$2" "$3" >"$T/services/$1.yaml"
 }
 svc tick "echo tick" '"* * * * *"'
