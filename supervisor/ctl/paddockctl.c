@@ -441,6 +441,7 @@ static void print_iodev(struct json_object *s, struct json_object *l)
 }
 
 /* A realtime ms as local "YYYY-MM-DD HH:MM:SS", or "-" for 0. */
+/* A realtime ms as local "YYYY-MM-DD HH:MM:SS ZONE", or "-" for 0. */
 static const char *stamp_or(int64_t ms, char *buf, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);
@@ -448,7 +449,19 @@ static const char *stamp_or(int64_t ms, char *buf, size_t len)
 
 	if (ms <= 0 || !localtime_r(&t, &tm))
 		return "-";
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
+	return buf;
+}
+
+/* A timer's expression, with its zone when that is not written in it: "0 3 * * * (UTC)". */
+static const char *schedule_text(struct json_object *t, char *buf, size_t len)
+{
+	const char *expr = jstr(t, "schedule") ?: "", *tz = jstr(t, "timezone");
+
+	if (tz && !strstr(expr, tz))
+		snprintf(buf, len, "%s (%s)", expr, tz);
+	else
+		snprintf(buf, len, "%s", expr);
 	return buf;
 }
 
@@ -479,14 +492,14 @@ static void print_status(struct json_object *s)
 		printf("     Bound: stopped with a binds_to service; starts again with it\n");
 	struct json_object *tm = NULL;
 	if (json_object_object_get_ex(s, "timer", &tm)) {
-		printf("  Schedule: %s%s%s (overlap %s%s)\n", jstr(tm, "schedule"),
-		       jstr(tm, "timezone") ? ", zone " : "", jstr(tm, "timezone") ?: "",
+		char sched[256], when[64];
+		printf("  Schedule: %s, overlap %s%s\n", schedule_text(tm, sched, sizeof(sched)),
 		       jstr(tm, "overlap"),
 		       json_object_get_boolean(json_object_object_get(tm, "persistent"))
 			   ? ", persistent"
 			   : "");
-		printf("  Last run: %s\n", stamp_or(jint(tm, "last_run_ms"), b1, sizeof(b1)));
-		printf("  Next run: %s\n", stamp_or(jint(tm, "next_ms"), b1, sizeof(b1)));
+		printf("  Last run: %s\n", stamp_or(jint(tm, "last_run_ms"), when, sizeof(when)));
+		printf("  Next run: %s\n", stamp_or(jint(tm, "next_ms"), when, sizeof(when)));
 	}
 	print_ready(s);
 	print_health(s);
@@ -556,7 +569,7 @@ static int list_timers(struct json_object *resp, struct json_object *arr)
 {
 	struct json_object *out = json_object_new_array();
 	size_t w = 7, ws = 8;
-	char b1[32], b2[32];
+	char b1[64], b2[64], sched[256];
 
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *s = json_object_array_get_idx(arr, i), *t;
@@ -565,13 +578,13 @@ static int list_timers(struct json_object *resp, struct json_object *arr)
 		json_object_array_add(out, json_object_get(s));
 		if (strlen(jstr(s, "name")) > w)
 			w = strlen(jstr(s, "name"));
-		if (strlen(jstr(t, "schedule")) > ws)
-			ws = strlen(jstr(t, "schedule"));
+		if (strlen(schedule_text(t, sched, sizeof(sched))) > ws)
+			ws = strlen(sched);
 	}
 	if (opt_json) {
 		print_json(out);
 	} else {
-		printf("%-*s  %-*s  %-19s  %-16s  %s\n", (int)w, "SERVICE", (int)ws, "SCHEDULE",
+		printf("%-*s  %-*s  %-23s  %-16s  %s\n", (int)w, "SERVICE", (int)ws, "SCHEDULE",
 		       "LAST", "RESULT", "NEXT");
 		for (size_t i = 0; i < json_object_array_length(out); i++) {
 			struct json_object *s = json_object_array_get_idx(out, i), *t, *e = NULL;
@@ -583,11 +596,10 @@ static int list_timers(struct json_object *resp, struct json_object *arr)
 						 ? jstr(s, "state")
 					     : e ? jstr(e, "reason")
 						 : "-";
-			printf("%-*s  %-*s  %-19s  %-16s  %s%s%s\n", (int)w, jstr(s, "name"),
-			       (int)ws, jstr(t, "schedule"),
+			printf("%-*s  %-*s  %-23s  %-16s  %s\n", (int)w, jstr(s, "name"), (int)ws,
+			       schedule_text(t, sched, sizeof(sched)),
 			       stamp_or(jint(t, "last_run_ms"), b1, sizeof(b1)), result,
-			       stamp_or(jint(t, "next_ms"), b2, sizeof(b2)),
-			       jstr(t, "timezone") ? " " : "", jstr(t, "timezone") ?: "");
+			       stamp_or(jint(t, "next_ms"), b2, sizeof(b2)));
 		}
 	}
 	json_object_put(out);
