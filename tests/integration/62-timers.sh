@@ -65,6 +65,15 @@ rnext=$(timer rnd next_ms)
 	fail "rnd next $rnext is not within an hour after ${want}000"
 pass "time zones: next runs at $(timer tz next_ms) and $(timer tz2 next_ms), as date(1) computes"
 
+# A reload that changes the schedule moves the next time.
+svc tz "true" '{on: "*-*-* 04:30:00", timezone: America/New_York}'
+ctl reload >/dev/null || fail "reload"
+want=$(date -d 'TZ="America/New_York" 04:30' +%s)
+[ "$want" -gt "$(date +%s)" ] || want=$(date -d 'TZ="America/New_York" tomorrow 04:30' +%s)
+moved() { [ "$(timer tz next_ms)" = "$((want * 1000))" ]; }
+wait_for 10 moved || fail "tz next after reload $(timer tz next_ms), want ${want}000"
+pass "reload: the changed schedule runs next at $(timer tz next_ms)"
+
 # Persistent: the timer's first scheduling is in the state file; killed before its time, started after.
 armed() { jq -e '.services[] | select(.name == "pers") | .timer.armed_ms > 0' "$T/state/state.json"; }
 wait_for 10 armed || fail "the state file does not keep pers' timer"
