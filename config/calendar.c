@@ -97,7 +97,7 @@ static int value(const struct field *f, const char **s, int *out, char *err, siz
 
 /*
  * One field: items separated by ',', each '*', a value, or a range, with
- * an optional '/step'. Sets bits; *all says the field was a plain '*'.
+ * an optional '/step'. Sets bits; *all says the field starts with '*'.
  */
 static int field_parse(const struct field *f, const char *s, uint64_t *bits, bool *all, char *err,
 		       size_t errlen)
@@ -105,8 +105,8 @@ static int field_parse(const struct field *f, const char *s, uint64_t *bits, boo
 	size_t oplen = strlen(f->range_op);
 
 	*bits = 0;
-	if (all)
-		*all = strcmp(s, "*") == 0;
+	if (all) /* as Vixie cron: any field starting with a star is unrestricted */
+		*all = s[0] == '*';
 	if (!*s)
 		return fail(err, errlen, "%s: empty", f->what);
 	for (;;) {
@@ -144,8 +144,6 @@ static int field_parse(const struct field *f, const char *s, uint64_t *bits, boo
 			step = (int)v;
 			if (!ranged)
 				b = f->hi; /* "5/15": from 5 to the end */
-			if (all)
-				*all = false;
 		}
 		for (int v = a; v <= b; v += step)
 			*bits |= UINT64_C(1) << v;

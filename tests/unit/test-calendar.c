@@ -85,6 +85,8 @@ static void test_cron(void **state)
 	/* both day fields restricted: either matches (cron's rule) */
 	next_is("0 0 15 * sun", "UTC", "2026-12-01 00:00:00", "2026-12-06 00:00:00");
 	next_is("0 0 15 * sun", "UTC", "2026-12-13 00:00:00", "2026-12-15 00:00:00");
+	/* a day field starting with a star is no restriction (Vixie cron): both must match */
+	next_is("0 0 */2 * sun", "UTC", "2026-12-01 00:00:00", "2026-12-13 00:00:00");
 	/* month ends and leap years */
 	next_is("0 0 31 * *", "UTC", "2026-04-01 00:00:00", "2026-05-31 00:00:00");
 	next_is("0 0 31 * *", "UTC", "2026-05-31 00:00:00", "2026-07-31 00:00:00");
