@@ -222,9 +222,11 @@ void svc_fail_start(struct service *svc, enum exit_kind kind, const char *fmt, .
  */
 bool svc_is_healthy(const struct service *svc)
 {
+	const char *h = service_health(svc);
+
 	if (svc->spec->health.type == HEALTH_NONE)
 		return svc->state == SVC_RUNNING;
-	return svc->state == SVC_RUNNING;
+	return svc->state == SVC_RUNNING && h && strcmp(h, "healthy") == 0;
 }
 
 /*
