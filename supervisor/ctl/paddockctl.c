@@ -440,7 +440,6 @@ static void print_iodev(struct json_object *s, struct json_object *l)
 	printf("\n");
 }
 
-/* A realtime ms as local "YYYY-MM-DD HH:MM:SS", or "-" for 0. */
 /* A realtime ms as local "YYYY-MM-DD HH:MM:SS ZONE", or "-" for 0. */
 static const char *stamp_or(int64_t ms, char *buf, size_t len)
 {
