@@ -27,7 +27,9 @@ static const struct {
 	  "did you mean 'isolation.mounts'? (bind mounts: {type: bind, source, target})" },
 	{ "env_file", NULL, "did you mean 'environment_file'?" },
 	{ "healthcheck", NULL,
-	  "did you mean 'ready'? (readiness at start: ready: {exec: [...]}, tcp or notify)" },
+	  "did you mean 'health'? (health: {exec: [...], interval, timeout, retries, "
+	  "start_period}; 'ready' for readiness at start)" },
+	{ "scale", NULL, "did you mean 'instances'?" },
 	{ "container_name", NULL, "the service's name is the key under 'services:'" },
 	{ "entrypoint", NULL,
 	  "did you mean 'command'? (it replaces the image's Entrypoint and Cmd together)" },

@@ -350,6 +350,8 @@ static void test_hints(void **state)
 	assert_non_null(strstr(config_key_hint("in 'resources'", "cpus"), "'cpu.max'"));
 	assert_non_null(strstr(config_key_hint("in service 'a'", "cpus"), "resources.cpu.max"));
 	assert_non_null(strstr(config_key_hint("in service 'a'", "Type"), "ready: notify"));
+	assert_non_null(strstr(config_key_hint("in service 'a'", "healthcheck"), "'health'"));
+	assert_non_null(strstr(config_key_hint("in service 'a'", "scale"), "'instances'"));
 	assert_non_null(strstr(config_key_hint("in service 'a'", "LoadCredential"), "secrets"));
 	/* Outside a service, the edit distance finds better: 'budget' has a 'cpu'. */
 	assert_null(config_key_hint("in 'budget'", "cpus"));
