@@ -12,7 +12,9 @@
  * - a service without networks joins paddock's `default` network, as a
  *   compose service joins its project's default network;
  * - without `restart` the policy is `never` (compose's default "no");
- * - image names without a registry get docker.io/ (and library/).
+ * - image names without a registry get docker.io/ (and library/);
+ * - healthcheck becomes health with on_unhealthy: none (compose marks a
+ *   container unhealthy, it does not restart it), and no ready: probe.
  * Values are copied as written: ${VAR} stays for paddock's own
  * interpolation.
  */
@@ -25,9 +27,13 @@
 #include <strings.h>
 
 #include "compose.h"
+#include "units.h"
 #include "yaml-tree.h"
 
 #define MERGE_DEPTH 8 /* nested '<<' merge keys followed */
+/* health.interval and health.timeout's range in paddock.yaml(5) (start_period: 0..max) */
+#define HEALTH_MIN_MS 100
+#define HEALTH_MAX_MS (24 * 3600 * 1000ULL)
 
 /* --- output text ----------------------------------------------------------------- */
 
@@ -481,7 +487,7 @@ static char **argv_of(struct cv *c, const struct ynode *x, const char *what, siz
 /* The parts of a service that nest (resources, isolation): filled, then written in order. */
 struct out {
 	struct sb main, memory, cpu, pids, res, iso, mounts, networks, caps_add, caps_drop, rlimits,
-	    restart, ready, deps, stop, secrets, tail;
+	    restart, health, deps, stop, secrets, tail;
 	const struct ynode *network_mode;
 	bool has_networks;
 };
@@ -1218,103 +1224,294 @@ static void do_deploy(struct cv *c, const struct ynode *x, struct res *r, const 
 		   "device requests");
 }
 
-/* healthcheck -> ready: {exec: ...}: a start-time readiness probe, not liveness. */
+/*
+ * A compose (Go) duration: NUMBER UNIT groups, "1m30s", "1.5s", "500ms",
+ * "10us" (units ns, us, ms, s, m, h), or "0". In ms, rounded up; false if
+ * it is none or overflows.
+ */
+static bool compose_duration(const char *s, uint64_t *ms)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = {
+		/* "ms" before "m" and "s": the first prefix that matches wins */
+		{ "ns", 1ULL },		  { "us", 1000ULL },
+		{ "\xc2\xb5s", 1000ULL }, /* micro sign */
+		{ "\xce\xbcs", 1000ULL }, /* Greek mu */
+		{ "ms", 1000000ULL },	  { "s", 1000000000ULL },
+		{ "m", 60000000000ULL },  { "h", 3600000000000ULL },
+	};
+	uint64_t total = 0;
+
+	if (*s == '+')
+		s++;
+	if (strcmp(s, "0") == 0) {
+		*ms = 0;
+		return true;
+	}
+	if (!*s)
+		return false;
+	while (*s) {
+		uint64_t whole = 0, frac = 0, scale = 1, v;
+		bool digits = false;
+		size_t i = 0;
+
+		for (; isdigit((unsigned char)*s); s++, digits = true) {
+			if (whole > (UINT64_MAX - 9) / 10)
+				return false;
+			whole = whole * 10 + (uint64_t)(*s - '0');
+		}
+		if (*s == '.')
+			for (s++; isdigit((unsigned char)*s); s++, digits = true)
+				if (scale < 1000000000000000000ULL) {
+					frac = frac * 10 + (uint64_t)(*s - '0');
+					scale *= 10;
+				}
+		if (!digits)
+			return false;
+		while (i < sizeof(units) / sizeof(units[0]) &&
+		       strncmp(s, units[i].unit, strlen(units[i].unit)) != 0)
+			i++;
+		if (i == sizeof(units) / sizeof(units[0]))
+			return false;
+		s += strlen(units[i].unit);
+		if (whole > UINT64_MAX / units[i].ns)
+			return false;
+		v = whole * units[i].ns +
+		    (uint64_t)((double)frac / (double)scale * (double)units[i].ns);
+		if (v > UINT64_MAX - total)
+			return false;
+		total += v;
+	}
+	*ms = total / 1000000 + (total % 1000000 != 0);
+	return true;
+}
+
+/* A healthcheck duration as paddock writes it, brought into [lo, HEALTH_MAX_MS]. */
+static void health_duration(struct cv *c, const struct ynode *x, const char *key, uint64_t lo,
+			    struct sb *b)
+{
+	const char *s = scal(c, x, NULL);
+	char v[32], a[32], z[32];
+	uint64_t ms;
+
+	if (y_is_null(x))
+		return;
+	if (!s || !compose_duration(s, &ms)) {
+		cw(c, x,
+		   "healthcheck %s is not carried: not a compose duration (NUMBER UNIT, e.g. "
+		   "1m30s)",
+		   key);
+		return;
+	}
+	if (ms < lo || ms > HEALTH_MAX_MS) {
+		uint64_t to = ms < lo ? lo : HEALTH_MAX_MS;
+
+		cw(c, x, "healthcheck %s '%s' is carried as %s: paddock's range is %s..%s", key, s,
+		   units_format_duration(to, v, sizeof(v)), units_format_duration(lo, a, sizeof(a)),
+		   units_format_duration(HEALTH_MAX_MS, z, sizeof(z)));
+		ms = to;
+	}
+	sb_kv(b, 6, key, units_format_duration(ms, v, sizeof(v)));
+}
+
+/* healthcheck's test as health.exec's argv items; false (warned) when there is none. */
+static bool health_test(struct cv *c, const struct ynode *test, struct sb *b)
+{
+	size_t from = 0;
+
+	if (test->type == YNODE_SCALAR && !y_is_null(test)) {
+		sb_item(b, 8, "/bin/sh");
+		sb_item(b, 8, "-c");
+		sb_item(b, 8, test->value);
+		return true;
+	}
+	if (test->type != YNODE_SEQUENCE || test->n == 0 || test->items[0]->type != YNODE_SCALAR) {
+		cw(c, test, "healthcheck 'test' must be a string or a list; not carried");
+		return false;
+	}
+	if (strcmp(test->items[0]->value, "CMD-SHELL") == 0) {
+		sb_item(b, 8, "/bin/sh");
+		sb_item(b, 8, "-c");
+		from = 1;
+	} else if (strcmp(test->items[0]->value, "CMD") == 0) {
+		from = 1;
+	}
+	if (from == test->n) {
+		cw(c, test, "healthcheck 'test' has no command; not carried");
+		return false;
+	}
+	for (size_t i = from; i < test->n; i++) {
+		if (!scal(c, test->items[i], "healthcheck test item"))
+			return false;
+		sb_item(b, 8, test->items[i]->value);
+	}
+	return true;
+}
+
+/*
+ * healthcheck -> health: {exec: ...}, checked again and again while the
+ * service runs. on_unhealthy: none, as compose only marks the container
+ * unhealthy (for depends_on and status) and does not restart it.
+ */
 static void do_healthcheck(struct cv *c, const struct ynode *k, const struct ynode *x,
 			   struct out *o)
 {
-	const struct ynode *test = y_get(x, "test", NULL), *dis = y_get(x, "disable", NULL);
-	size_t from = 0, n;
+	const struct ynode *test = y_get(x, "test", NULL), *dis = y_get(x, "disable", NULL), *v,
+			   *sk;
+	struct sb *b = &o->health;
 
 	if (x->type != YNODE_MAPPING) {
 		cw(c, x, "'healthcheck' must be a mapping; not carried");
 		return;
 	}
-	if ((dis && dis->type == YNODE_SCALAR && strcasecmp(dis->value, "true") == 0) || !test)
+	if (dis && dis->type == YNODE_SCALAR && strcasecmp(dis->value, "true") == 0)
 		return;
-	sb_str(&o->ready, "    ready:\n      exec:\n");
-	if (test->type == YNODE_SCALAR && !y_is_null(test)) {
-		sb_item(&o->ready, 8, "/bin/sh");
-		sb_item(&o->ready, 8, "-c");
-		sb_item(&o->ready, 8, test->value);
-	} else if (test->type == YNODE_SEQUENCE && test->n > 0 &&
-		   test->items[0]->type == YNODE_SCALAR) {
-		const char *how = test->items[0]->value;
-
-		n = test->n;
-		if (strcmp(how, "NONE") == 0) {
-			o->ready.len = 0;
-			return;
-		}
-		if (strcmp(how, "CMD-SHELL") == 0) {
-			sb_item(&o->ready, 8, "/bin/sh");
-			sb_item(&o->ready, 8, "-c");
-			from = 1;
-		} else if (strcmp(how, "CMD") == 0) {
-			from = 1;
-		}
-		for (size_t i = from; i < n; i++)
-			if (scal(c, test->items[i], "healthcheck test item"))
-				sb_item(&o->ready, 8, test->items[i]->value);
-		if (from == n) {
-			cw(c, test, "healthcheck 'test' has no command; not carried");
-			o->ready.len = 0;
-			return;
-		}
-	} else {
-		cw(c, test, "healthcheck 'test' must be a string or a list; not carried");
-		o->ready.len = 0;
+	if (test && test->type == YNODE_SEQUENCE && test->n > 0 &&
+	    test->items[0]->type == YNODE_SCALAR && strcmp(test->items[0]->value, "NONE") == 0)
+		return;
+	if (y_is_null(test)) {
+		cw(c, k,
+		   "healthcheck without 'test' is not carried: paddock does not read an image's "
+		   "HEALTHCHECK; give the test");
 		return;
 	}
-	cw(c, k,
-	   "healthcheck is carried as 'ready: {exec: ...}': paddock runs it until it first "
-	   "passes (readiness at start), not periodically; interval, timeout, retries and "
-	   "start_period are not carried");
+	sb_str(b, "    health:\n      exec:\n");
+	if (!health_test(c, test, b)) {
+		b->len = 0;
+		return;
+	}
+	health_duration(c, y_get(x, "interval", NULL), "interval", HEALTH_MIN_MS, b);
+	health_duration(c, y_get(x, "timeout", NULL), "timeout", HEALTH_MIN_MS, b);
+	v = y_get(x, "retries", NULL);
+	if (!y_is_null(v)) {
+		const char *s = scal(c, v, NULL);
+		char *end = NULL;
+		unsigned long long n = s ? strtoull(s, &end, 10) : 0;
+
+		if (!s || !isdigit((unsigned char)s[0]) || *end) {
+			cw(c, v, "healthcheck retries is not carried: not a count");
+		} else if (n > 0) { /* 0 is docker's default, 3, as paddock's */
+			if (n > 1000)
+				cw(c, v,
+				   "healthcheck retries %s is carried as 1000, paddock's most", s);
+			sb_printf(b, "      retries: %llu\n", n > 1000 ? 1000 : n);
+		}
+	}
+	health_duration(c, y_get(x, "start_period", NULL), "start_period", 0, b);
+	if (y_get(x, "start_interval", &sk))
+		cw(c, sk,
+		   "healthcheck start_interval is not carried: paddock checks every 'interval', "
+		   "during start_period too");
+	sb_str(b, "      on_unhealthy: none\n");
+	warn_others(c, x, "healthcheck",
+		    (const char *const[]){ "test", "disable", "interval", "timeout", "retries",
+					   "start_period", "start_interval", NULL });
 }
 
+/* Whether compose service name has a healthcheck that do_healthcheck carries. */
+static bool has_healthcheck(struct cv *c, const char *name)
+{
+	const struct ynode *svc = y_get(mv_get(&c->top, "services", NULL), name, NULL), *h, *test,
+			   *dis;
+	struct mview v = { 0 };
+	bool yes;
+
+	mv_add_map(&v, svc, 0);
+	c->oom |= v.oom;
+	h = mv_get(&v, "healthcheck", NULL);
+	test = y_get(h, "test", NULL);
+	dis = y_get(h, "disable", NULL);
+	yes = h && h->type == YNODE_MAPPING && !y_is_null(test) &&
+	      !(dis && dis->type == YNODE_SCALAR && strcasecmp(dis->value, "true") == 0) &&
+	      !(test->type == YNODE_SEQUENCE && test->n > 0 &&
+		test->items[0]->type == YNODE_SCALAR && strcmp(test->items[0]->value, "NONE") == 0);
+	free(v.kv);
+	return yes;
+}
+
+/* One entry of depends_on's mapping form: its condition and restart. */
+static void dep_entry(struct cv *c, const struct ynode *name, const struct ynode *v, struct sb *b)
+{
+	static const struct {
+		const char *compose, *paddock;
+	} conds[] = {
+		{ "service_started", "started" },
+		{ "service_healthy", "healthy" },
+		{ "service_completed_successfully", "completed_successfully" },
+		{ NULL, NULL },
+	};
+	const struct ynode *x, *k;
+	const char *cond = "started"; /* compose's default */
+
+	if (!y_is_null(v) && v->type != YNODE_MAPPING)
+		cw(c, v, "depends_on '%s' must be a mapping; carried with condition 'started'",
+		   name->value);
+	x = y_get(v, "condition", &k);
+	if (!y_is_null(x) && scal(c, x, "condition")) {
+		size_t i = 0;
+
+		while (conds[i].compose && strcmp(conds[i].compose, x->value))
+			i++;
+		if (conds[i].compose)
+			cond = conds[i].paddock;
+		else
+			cw(c, x, "condition '%s' is not a compose condition; carried as 'started'",
+			   x->value);
+	}
+	if (strcmp(cond, "healthy") == 0 && !has_healthcheck(c, name->value))
+		cw(c, x,
+		   "condition 'service_healthy', but '%s' has no healthcheck (compose refuses "
+		   "that): paddock waits until it is running",
+		   name->value);
+	sb_kv(b, 8, "condition", cond);
+	x = y_get(v, "restart", &k);
+	if (x && x->type == YNODE_SCALAR && strcasecmp(x->value, "true") == 0)
+		sb_str(b, "        restart: true\n");
+	else if (!y_is_null(x) && !(x->type == YNODE_SCALAR && strcasecmp(x->value, "false") == 0))
+		cw(c, x, "depends_on restart must be true or false; not carried");
+	x = y_get(v, "required", &k);
+	if (x && x->type == YNODE_SCALAR && strcasecmp(x->value, "false") == 0)
+		cw(c, k,
+		   "depends_on 'required: false' is not carried: paddock waits for '%s' as for "
+		   "any dependency",
+		   name->value);
+	warn_others(c, v, "depends_on",
+		    (const char *const[]){ "condition", "restart", "required", NULL });
+}
+
+/* The list form stays a list (compose's service_started); the mapping form a mapping. */
 static void do_depends_on(struct cv *c, const struct ynode *x, struct out *o)
 {
-	size_t n = x->type == YNODE_SEQUENCE || x->type == YNODE_MAPPING ? x->n : 0;
+	bool map = x->type == YNODE_MAPPING;
+	size_t n = x->type == YNODE_SEQUENCE || map ? x->n : 0;
 
 	if (!n) {
 		cw(c, x, "'depends_on' must be a list or a mapping; not carried");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct ynode *name =
-		    x->type == YNODE_SEQUENCE ? x->items[i] : x->pairs[i].key;
-		const struct ynode *v = x->type == YNODE_MAPPING ? x->pairs[i].value : NULL;
-		const char *cond = scal(c, y_get(v, "condition", NULL), NULL);
-		const struct ynode *target;
+		const struct ynode *name = map ? x->pairs[i].key : x->items[i];
 		char *pn;
 
+		if (map && !y_pair_ok(&x->pairs[i]))
+			continue;
 		if (!scal(c, name, "depends_on item"))
 			continue;
-		target = y_get(y_get(mv_get(&c->top, "services", NULL), name->value, NULL),
-			       "healthcheck", NULL);
-		if (cond && strcmp(cond, "service_healthy") == 0)
-			cw(c, y_get(v, "condition", NULL),
-			   "condition 'service_healthy': paddock waits until '%s' is ready%s",
-			   name->value,
-			   target ? ", which its healthcheck, converted to 'ready:', decides"
-				  : "; it has no healthcheck, so that is as soon as it started");
-		else if (cond && strcmp(cond, "service_started") != 0)
-			cw(c, y_get(v, "condition", NULL),
-			   "condition '%s' is not carried: paddock starts '%s' once the dependency "
-			   "is ready, and does not wait for it to exit",
-			   cond, name->value);
-		for (size_t j = 0; v && v->type == YNODE_MAPPING && j < v->n; j++)
-			if (y_pair_ok(&v->pairs[j]) && strcmp(v->pairs[j].key->value, "condition"))
-				cw(c, v->pairs[j].key,
-				   "depends_on '%s' is not carried: paddock does not restart or "
-				   "skip "
-				   "a service for its dependencies",
-				   v->pairs[j].key->value);
 		pn = paddock_name(name->value);
 		if (!pn) {
 			c->oom = true;
 			return;
 		}
-		sb_item(&o->deps, 6, pn);
+		if (map) {
+			sb_str(&o->deps, "      ");
+			sb_scalar(&o->deps, pn);
+			sb_str(&o->deps, ":\n");
+			dep_entry(c, name, x->pairs[i].value, &o->deps);
+		} else {
+			sb_item(&o->deps, 6, pn);
+		}
 		free(pn);
 	}
 }
@@ -1477,7 +1674,7 @@ static void sb_free_all(struct out *o)
 {
 	struct sb *all[] = { &o->main,	  &o->memory,  &o->cpu,	     &o->pids,	   &o->res,
 			     &o->iso,	  &o->mounts,  &o->networks, &o->caps_add, &o->caps_drop,
-			     &o->rlimits, &o->restart, &o->ready,    &o->deps,	   &o->stop,
+			     &o->rlimits, &o->restart, &o->health,   &o->deps,	   &o->stop,
 			     &o->secrets, &o->tail };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -1489,7 +1686,7 @@ static bool sb_any_oom(const struct out *o, const struct sb *b)
 	const struct sb *all[] = {
 		&o->main,   &o->memory,	  &o->cpu,	&o->pids,      &o->res,	    &o->iso,
 		&o->mounts, &o->networks, &o->caps_add, &o->caps_drop, &o->rlimits, &o->restart,
-		&o->ready,  &o->deps,	  &o->stop,	&o->secrets,   &o->tail,    b
+		&o->health, &o->deps,	  &o->stop,	&o->secrets,   &o->tail,    b
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -1691,7 +1888,7 @@ static char *do_service(struct cv *c, const char *name, const struct ynode *svc)
 		sb_str(&b, "        drop:\n");
 	sb_cat(&b, &o.caps_drop);
 	sb_printf(&b, "    restart:\n      policy: %s\n", policy);
-	sb_cat(&b, &o.ready);
+	sb_cat(&b, &o.health);
 	if (o.deps.len)
 		sb_str(&b, "    depends_on:\n");
 	sb_cat(&b, &o.deps);

@@ -38,16 +38,22 @@ has() { grep -qF -- "$2" "$T/$1.out" || fail "$1: no '$2' in: $(cat "$T/$1.out")
 
 convert nginx-flask-postgres
 warned nginx-flask-postgres 14:5 "'build' is not carried"
-warned nginx-flask-postgres 25:20 "condition 'service_healthy'"
 warned nginx-flask-postgres 35:9 "named volume 'db-data'"
-warned nginx-flask-postgres 39:5 "healthcheck is carried as 'ready"
 has nginx-flask-postgres "source: $C/proxy/nginx.conf"
 has nginx-flask-postgres "source: $C/db/password.txt"
 has nginx-flask-postgres "target: /run/secrets/postgres-password"
 has nginx-flask-postgres 'mode: "0440"'
 has nginx-flask-postgres '- "app:create_app()"'
+# healthcheck as a liveness check that only tells, as compose's does
+grep -A9 '^    health:$' "$T/nginx-flask-postgres.out" | tr -d '\n' | grep -qF \
+	'      exec:        - pg_isready      interval: 10s      timeout: 5s      retries: 5      on_unhealthy: none' ||
+	fail "health: $(cat "$T/nginx-flask-postgres.out")"
+has nginx-flask-postgres 'condition: healthy'
+! grep -q 'ready:' "$T/nginx-flask-postgres.out" || fail "a ready: probe is still written"
+[ "$(grep -c warning "$T/nginx-flask-postgres.warn")" = 3 ] ||
+	fail "nginx: $(cat "$T/nginx-flask-postgres.warn")"
 checks nginx-flask-postgres 3
-pass "nginx+flask+postgres: secrets, binds, healthcheck as ready"
+pass "nginx+flask+postgres: secrets, binds, healthcheck as health, service_healthy"
 
 convert wordpress-mariadb
 warned wordpress-mariadb 8:9 "named volume 'db_data'"
@@ -61,10 +67,14 @@ pass "wordpress+mariadb: named volumes and unless-stopped warned"
 
 convert redis-app
 warned redis-app 3:12 "'on-failure:3' is carried as 'on-failure'"
-warned redis-app 10:5 "healthcheck"
-warned redis-app 27:9 "depends_on 'restart' is not carried"
 warned redis-app 33:5 "'labels' is not carried"
 has redis-app '- "redis-cli ping"'
+has redis-app 'interval: 5s'
+has redis-app 'retries: 10'
+grep -A3 '^    depends_on:$' "$T/redis-app.out" | tr -d '\n' | grep -qF \
+	'      redis:        condition: healthy        restart: true' ||
+	fail "depends_on: $(cat "$T/redis-app.out")"
+[ "$(grep -c warning "$T/redis-app.warn")" = 3 ] || fail "redis-app: $(cat "$T/redis-app.warn")"
 has redis-app 'timeout: 20s'
 has redis-app '- "5000:5000/tcp"'
 checks redis-app 2

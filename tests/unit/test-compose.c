@@ -282,8 +282,6 @@ static void test_shapes(void **state)
 	assert_warned(&c, 9, 55, "'priority'");
 	assert_warned(&c, 11, 7, "replicas");
 	assert_warned(&c, 13, 62, "'nope'");
-	assert_warned(&c, 14, 34, "service_completed_successfully");
-	assert_warned(&c, 17, 5, "healthcheck is carried");
 	assert_warned(&c, 20, 19, "secrets_dir");
 	assert_non_null(strstr(c.text, "    user: \"1000:1000\"\n"));
 	assert_non_null(strstr(c.text, "      network:\n"
@@ -299,10 +297,126 @@ static void test_shapes(void **state)
 				       "      - source: ext\n"
 				       "        target: /etc/k\n"
 				       "        mode: \"0400\"\n"));
-	assert_non_null(strstr(c.text, "    depends_on:\n      - db\n"));
-	assert_non_null(strstr(c.text, "    ready:\n      exec:\n        - pg_isready\n"
-				       "        - \"-q\"\n"));
+	assert_non_null(strstr(c.text, "    depends_on:\n      db:\n"
+				       "        condition: completed_successfully\n"));
+	assert_non_null(strstr(c.text, "    health:\n      exec:\n        - pg_isready\n"
+				       "        - \"-q\"\n      on_unhealthy: none\n"));
+	assert_null(strstr(c.text, "ready:"));
+	assert_int_equal(c.warn.n, 7);
 	assert_non_null(strstr(c.text, "    restart:\n      policy: on-failure\n"));
+	conv_free(&c);
+}
+
+/* healthcheck as a liveness health check, its test forms and durations. */
+static void test_health(void **state)
+{
+	struct conv c;
+
+	(void)state;
+	convert(&c,
+		"services:\n"
+		"  a:\n"
+		"    healthcheck:\n"
+		"      test: [CMD, curl, -f, http://localhost/]\n"
+		"      interval: 1m30s\n"
+		"      timeout: 1.5s\n"
+		"      retries: 2\n"
+		"      start_period: 2h0m\n"
+		"      start_interval: 1s\n"
+		"  b:\n"
+		"    healthcheck: {test: [CMD-SHELL, \"pg_isready || exit 1\"], interval: 10us}\n"
+		"  c:\n"
+		"    healthcheck: {test: wget -q localhost, timeout: 25h, retries: 0}\n"
+		"  d:\n"
+		"    healthcheck: {test: [NONE]}\n"
+		"  e:\n"
+		"    healthcheck: {test: [CMD, x], disable: true}\n"
+		"  f:\n"
+		"    healthcheck: {interval: 90, timeout: 1x, retries: 1001}\n"
+		"  g:\n"
+		"    healthcheck: {test: [CMD], retries: many}\n");
+	assert_int_equal(c.r, 0);
+	assert_non_null(strstr(c.text, "  a:\n"));
+	assert_non_null(strstr(c.text, "    health:\n"
+				       "      exec:\n"
+				       "        - curl\n"
+				       "        - \"-f\"\n"
+				       "        - http://localhost/\n"
+				       "      interval: 1m30s\n"
+				       "      timeout: 1s500ms\n"
+				       "      retries: 2\n"
+				       "      start_period: 2h\n"
+				       "      on_unhealthy: none\n"));
+	assert_non_null(strstr(c.text, "      exec:\n"
+				       "        - /bin/sh\n"
+				       "        - \"-c\"\n"
+				       "        - \"pg_isready || exit 1\"\n"
+				       "      interval: 100ms\n"
+				       "      on_unhealthy: none\n"));
+	assert_non_null(strstr(c.text, "        - \"wget -q localhost\"\n"
+				       "      timeout: 24h\n"
+				       "      on_unhealthy: none\n"));
+	/* d, e, f and g: no health at all */
+	assert_non_null(strstr(c.text, "  d:\n    isolation:\n      network: default\n"
+				       "    restart:\n      policy: never\n  e:\n"));
+	assert_non_null(strstr(c.text, "  e:\n    isolation:\n      network: default\n"
+				       "    restart:\n      policy: never\n  f:\n"));
+	assert_non_null(strstr(c.text, "  f:\n    isolation:\n      network: default\n"
+				       "    restart:\n      policy: never\n  g:\n"));
+	assert_null(strstr(strstr(c.text, "  g:\n"), "health:"));
+	assert_warned(&c, 9, 7, "start_interval is not carried");
+	assert_warned(&c, 11, 72, "interval '10us' is carried as 100ms");
+	assert_warned(&c, 13, 53, "timeout '25h' is carried as 24h");
+	assert_warned(&c, 19, 5, "without 'test' is not carried");
+	assert_warned(&c, 21, 25, "no command");
+	assert_int_equal(c.warn.n, 5);
+	conv_free(&c);
+
+	/* Values paddock cannot take are warned one by one; the rest is carried. */
+	convert(&c, "services:\n  f:\n    healthcheck: {test: [CMD, x], interval: 90, timeout: 1x,"
+		    " retries: 1001, foo: 1}\n");
+	assert_warned(&c, 3, 45, "interval is not carried: not a compose duration");
+	assert_warned(&c, 3, 58, "timeout is not carried");
+	assert_warned(&c, 3, 71, "retries 1001 is carried as 1000");
+	assert_warned(&c, 3, 77, "healthcheck.foo is not carried");
+	assert_non_null(
+	    strstr(c.text, "        - x\n      retries: 1000\n      on_unhealthy: none\n"));
+	conv_free(&c);
+}
+
+/* depends_on conditions and restart. */
+static void test_deps(void **state)
+{
+	struct conv c;
+
+	(void)state;
+	convert(&c, "services:\n"
+		    "  web:\n"
+		    "    depends_on:\n"
+		    "      db: {condition: service_healthy, restart: true}\n"
+		    "      migrate: {condition: service_completed_successfully, required: false}\n"
+		    "      cache:\n"
+		    "      queue: {condition: service_started, restart: maybe}\n"
+		    "  db: {healthcheck: {test: [CMD, pg_isready]}}\n"
+		    "  migrate: {depends_on: [db]}\n"
+		    "  cache: {depends_on: {queue: {condition: service_healthy}}}\n"
+		    "  queue: {}\n");
+	assert_int_equal(c.r, 0);
+	assert_non_null(strstr(c.text, "    depends_on:\n"
+				       "      db:\n"
+				       "        condition: healthy\n"
+				       "        restart: true\n"
+				       "      migrate:\n"
+				       "        condition: completed_successfully\n"
+				       "      cache:\n"
+				       "        condition: started\n"
+				       "      queue:\n"
+				       "        condition: started\n"));
+	assert_non_null(strstr(c.text, "    depends_on:\n      - db\n"));
+	assert_warned(&c, 5, 60, "'required: false' is not carried");
+	assert_warned(&c, 7, 52, "restart must be true or false");
+	assert_warned(&c, 10, 43, "'queue' has no healthcheck");
+	assert_int_equal(c.warn.n, 3);
 	conv_free(&c);
 }
 
@@ -366,7 +480,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text),	cmocka_unit_test(test_words),
 		cmocka_unit_test(test_quoting), cmocka_unit_test(test_ports_volumes),
-		cmocka_unit_test(test_shapes),	cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_shapes),	cmocka_unit_test(test_health),
+		cmocka_unit_test(test_deps),	cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_hints),
 	};
 
