@@ -14,7 +14,8 @@
  * - without `restart` the policy is `never` (compose's default "no");
  * - image names without a registry get docker.io/ (and library/);
  * - healthcheck becomes health with on_unhealthy: none (compose marks a
- *   container unhealthy, it does not restart it), and no ready: probe.
+ *   container unhealthy, it does not restart it), and no ready: probe;
+ * - deploy.replicas (or scale) N >= 2 becomes instances: N, without ports.
  * Values are copied as written: ${VAR} stays for paddock's own
  * interpolation.
  */
@@ -1172,13 +1173,10 @@ static void do_deploy(struct cv *c, const struct ynode *x, struct res *r, const 
 	for (size_t i = 0; i < x->n; i++) {
 		const struct ynode *k = x->pairs[i].key, *v = x->pairs[i].value;
 
-		if (!y_pair_ok(&x->pairs[i]) || strcmp(k->value, "resources") == 0)
+		if (!y_pair_ok(&x->pairs[i]) || strcmp(k->value, "resources") == 0 ||
+		    strcmp(k->value, "replicas") == 0) /* do_replicas */
 			continue;
-		if (strcmp(k->value, "replicas") == 0) {
-			cw(c, k,
-			   "deploy.replicas is not carried: paddock runs one process tree per "
-			   "service; see 'instances:' in paddock.yaml(5) for copies");
-		} else if (strcmp(k->value, "restart_policy") == 0) {
+		if (strcmp(k->value, "restart_policy") == 0) {
 			const char *cond = scal(c, y_get(v, "condition", NULL), NULL);
 
 			if (restart) {
@@ -1637,7 +1635,6 @@ static const struct {
 	{ "shm_size", "mount a tmpfs at /dev/shm with a size" },
 	{ "userns_mode", "see isolation.user" },
 	{ "configs", "bind-mount the file read-only instead" },
-	{ "scale", "see 'instances:' in paddock.yaml(5)" },
 	{ NULL, NULL },
 };
 
@@ -1659,7 +1656,8 @@ static const char *const handled[] = {
 	"cap_add",     "cap_drop",
 	"read_only",   "secrets",
 	"profiles",    "init",
-	"pull_policy", NULL,
+	"pull_policy", "scale",
+	NULL,
 };
 
 static bool is_handled(const char *k)
@@ -1711,6 +1709,41 @@ static void copy_scalar(struct cv *c, const struct mview *s, const char *ckey, s
 		sb_kv(b, indent, pkey, x->value);
 }
 
+/*
+ * deploy.replicas (or scale): the number of instances, 1 when not carried.
+ * 0 is written as enabled: false (not started until asked).
+ */
+static unsigned long do_replicas(struct cv *c, const struct mview *s, struct out *o)
+{
+	const struct ynode *x = y_get(mv_get(s, "deploy", NULL), "replicas", NULL);
+	const char *what = "deploy.replicas", *v;
+	char *end;
+	unsigned long n;
+
+	if (y_is_null(x)) {
+		x = mv_get(s, "scale", NULL);
+		what = "scale";
+	}
+	if (y_is_null(x) || !(v = scal(c, x, what)))
+		return 1;
+	n = strtoul(v, &end, 10);
+	if (!isdigit((unsigned char)v[0]) || *end) {
+		cw(c, x, "%s '%s' is not carried: not a count", what, v);
+		return 1;
+	}
+	if (n == 0) {
+		cw(c, x,
+		   "%s 0 is carried as 'enabled: false': paddockd does not start the service "
+		   "until 'paddockctl start'",
+		   what);
+		sb_str(&o->main, "    enabled: false\n");
+	} else if (n > 256) {
+		cw(c, x, "%s %s is carried as 256, paddock's most instances", what, v);
+		n = 256;
+	}
+	return n;
+}
+
 /* The service's part of `services:`, malloc'd; NULL on ENOMEM (c->oom). */
 static char *do_service(struct cv *c, const char *name, const struct ynode *svc)
 {
@@ -1720,6 +1753,7 @@ static char *do_service(struct cv *c, const char *name, const struct ynode *svc)
 	struct sb b = { 0 };
 	const struct ynode *x, *k, *restart;
 	const char *policy = "never";
+	unsigned long instances;
 
 	mv_add_map(&s, svc, 0);
 	c->oom |= s.oom;
@@ -1749,6 +1783,7 @@ static char *do_service(struct cv *c, const char *name, const struct ynode *svc)
 		(void)v;
 	}
 
+	instances = do_replicas(c, &s, &o);
 	if ((x = mv_get(&s, "image", NULL)) && !y_is_null(x))
 		do_image(c, x, &o);
 	do_command(c, &s, &o);
@@ -1772,7 +1807,12 @@ static char *do_service(struct cv *c, const char *name, const struct ynode *svc)
 		else
 			cw(c, x, "pull_policy '%s' is not carried", x->value);
 	}
-	if ((x = mv_get(&s, "ports", NULL)) && !y_is_null(x)) {
+	if ((x = mv_get(&s, "ports", &k)) && !y_is_null(x) && instances > 1) {
+		cw(c, k,
+		   "'ports' is not carried: the %lu instances cannot all publish the same host "
+		   "port; publish from a proxy in front of them",
+		   instances);
+	} else if (x && !y_is_null(x)) {
 		size_t at = o.main.len + strlen("    ports:\n");
 
 		do_ports(c, x, &o);
@@ -1853,6 +1893,8 @@ static char *do_service(struct cv *c, const char *name, const struct ynode *svc)
 	sb_str(&b, "  ");
 	sb_scalar(&b, name);
 	sb_str(&b, ":\n");
+	if (instances > 1)
+		sb_printf(&b, "    instances: %lu\n", instances);
 	sb_cat(&b, &o.main);
 	if (o.memory.len || o.cpu.len || o.pids.len || o.rlimits.len || r.oom) {
 		sb_str(&b, "    resources:\n");

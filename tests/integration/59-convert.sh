@@ -105,6 +105,21 @@ has v2-legacy "- $C/web.env"
 checks v2-legacy 2
 pass "v2 file: mem_limit, cpus, pids_limit, ulimits carried; links, build warned"
 
+convert queue-workers
+warned queue-workers 18:7 "start_interval is not carried"
+warned queue-workers 22:5 "'ports' is not carried: the 3 instances cannot all publish"
+warned queue-workers 34:9 "'required: false' is not carried"
+[ "$(grep -c warning "$T/queue-workers.warn")" = 6 ] || fail "queue: $(cat "$T/queue-workers.warn")"
+grep -A1 '^  worker:$' "$T/queue-workers.out" | grep -qx '    instances: 3' ||
+	fail "worker: $(cat "$T/queue-workers.out")"
+[ "$(grep -c 'instances:' "$T/queue-workers.out")" = 1 ] || fail "scale: 1 wrote instances"
+[ "$(grep -c '^    ports:' "$T/queue-workers.out")" = 1 ] || fail "ports: $(cat "$T/queue-workers.out")"
+has queue-workers 'interval: 1m30s'
+has queue-workers 'condition: completed_successfully'
+has queue-workers 'condition: started'
+checks queue-workers 7 # worker@1..3
+pass "queue+workers: replicas as instances, health durations, depends_on conditions"
+
 # -o: one file per service, never overwritten without --force.
 mkdir -p "$T/out"
 "$PADDOCKCTL" convert compose "$C/redis-app.yaml" -o "$T/out" >/dev/null 2>&1 || fail "convert -o"

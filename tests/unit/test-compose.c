@@ -280,7 +280,6 @@ static void test_shapes(void **state)
 	assert_warned(&c, 5, 3, "called 'api-v2'");
 	assert_warned(&c, 9, 7, "networks: {back: {subnet: 10.90.1.0/24, internal: true}}");
 	assert_warned(&c, 9, 55, "'priority'");
-	assert_warned(&c, 11, 7, "replicas");
 	assert_warned(&c, 13, 62, "'nope'");
 	assert_warned(&c, 20, 19, "secrets_dir");
 	assert_non_null(strstr(c.text, "    user: \"1000:1000\"\n"));
@@ -297,12 +296,13 @@ static void test_shapes(void **state)
 				       "      - source: ext\n"
 				       "        target: /etc/k\n"
 				       "        mode: \"0400\"\n"));
+	assert_non_null(strstr(c.text, "  api-v2:\n    instances: 3\n"));
 	assert_non_null(strstr(c.text, "    depends_on:\n      db:\n"
 				       "        condition: completed_successfully\n"));
 	assert_non_null(strstr(c.text, "    health:\n      exec:\n        - pg_isready\n"
 				       "        - \"-q\"\n      on_unhealthy: none\n"));
 	assert_null(strstr(c.text, "ready:"));
-	assert_int_equal(c.warn.n, 7);
+	assert_int_equal(c.warn.n, 6);
 	assert_non_null(strstr(c.text, "    restart:\n      policy: on-failure\n"));
 	conv_free(&c);
 }
@@ -384,24 +384,29 @@ static void test_health(void **state)
 	conv_free(&c);
 }
 
-/* depends_on conditions and restart. */
-static void test_deps(void **state)
+/* depends_on conditions and restart; deploy.replicas and scale as instances. */
+static void test_deps_instances(void **state)
 {
 	struct conv c;
 
 	(void)state;
 	convert(&c, "services:\n"
 		    "  web:\n"
+		    "    ports: [\"8080:80\"]\n"
+		    "    deploy: {replicas: 2}\n"
 		    "    depends_on:\n"
 		    "      db: {condition: service_healthy, restart: true}\n"
 		    "      migrate: {condition: service_completed_successfully, required: false}\n"
 		    "      cache:\n"
 		    "      queue: {condition: service_started, restart: maybe}\n"
-		    "  db: {healthcheck: {test: [CMD, pg_isready]}}\n"
-		    "  migrate: {depends_on: [db]}\n"
-		    "  cache: {depends_on: {queue: {condition: service_healthy}}}\n"
-		    "  queue: {}\n");
+		    "  db: {healthcheck: {test: [CMD, pg_isready]}, scale: 1}\n"
+		    "  migrate: {depends_on: [db], scale: 0}\n"
+		    "  cache: {depends_on: {queue: {condition: service_healthy}}, deploy: "
+		    "{replicas: 999}}\n"
+		    "  queue: {scale: lots}\n");
 	assert_int_equal(c.r, 0);
+	assert_non_null(strstr(c.text, "  web:\n    instances: 2\n"));
+	assert_null(strstr(c.text, "ports:"));
 	assert_non_null(strstr(c.text, "    depends_on:\n"
 				       "      db:\n"
 				       "        condition: healthy\n"
@@ -412,11 +417,19 @@ static void test_deps(void **state)
 				       "        condition: started\n"
 				       "      queue:\n"
 				       "        condition: started\n"));
+	assert_non_null(strstr(c.text, "  db:\n    isolation:"));
+	assert_non_null(strstr(c.text, "  migrate:\n    enabled: false\n"));
 	assert_non_null(strstr(c.text, "    depends_on:\n      - db\n"));
-	assert_warned(&c, 5, 60, "'required: false' is not carried");
-	assert_warned(&c, 7, 52, "restart must be true or false");
-	assert_warned(&c, 10, 43, "'queue' has no healthcheck");
-	assert_int_equal(c.warn.n, 3);
+	assert_non_null(strstr(c.text, "  cache:\n    instances: 256\n"));
+	assert_non_null(strstr(c.text, "  queue:\n    isolation:"));
+	assert_warned(&c, 3, 5, "the 2 instances cannot all publish");
+	assert_warned(&c, 7, 60, "'required: false' is not carried");
+	assert_warned(&c, 9, 52, "restart must be true or false");
+	assert_warned(&c, 11, 38, "scale 0 is carried as 'enabled: false'");
+	assert_warned(&c, 12, 43, "'queue' has no healthcheck");
+	assert_warned(&c, 12, 81, "999 is carried as 256");
+	assert_warned(&c, 13, 18, "scale 'lots' is not carried");
+	assert_int_equal(c.warn.n, 7);
 	conv_free(&c);
 }
 
@@ -478,10 +491,10 @@ static void test_hints(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_text),	cmocka_unit_test(test_words),
-		cmocka_unit_test(test_quoting), cmocka_unit_test(test_ports_volumes),
-		cmocka_unit_test(test_shapes),	cmocka_unit_test(test_health),
-		cmocka_unit_test(test_deps),	cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_text),	       cmocka_unit_test(test_words),
+		cmocka_unit_test(test_quoting),	       cmocka_unit_test(test_ports_volumes),
+		cmocka_unit_test(test_shapes),	       cmocka_unit_test(test_health),
+		cmocka_unit_test(test_deps_instances), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_hints),
 	};
 
