@@ -135,13 +135,22 @@ reason=$(svc_field unmapped last_exit.reason)
 [ "$reason" = "groups: gid 3000 is outside the user namespace's mapping (0..1999)" ] || fail "unmapped reason: $reason"
 pass "gid outside the user namespace: $reason"
 
-wait_for 20 state_is userns running || fail "userns: $(svc_state userns) $(svc_field userns last_exit.reason)"
-upid=$(svc_pid userns)
-[ -n "$upid" ] || fail "userns: no service process under init"
-# Read from the host, the gids come translated out of the namespace.
-ugroups=$(status_of "$upid" Groups | tr ' ' '\n' | sort -n | xargs)
-[ "$ugroups" = "300044 300050 300070" ] || fail "userns: Groups '$ugroups', want '300044 300050 300070'"
-pass "user namespace: groups mapped (host view $ugroups)"
+# Idmapped mounts are missing under valgrind (no open_tree) and for tmpfs
+# before Linux 6.3 (the VM's /tmp): 35-userns covers that start itself.
+userns_settled() { state_is userns running || state_is userns failed; }
+wait_for 20 userns_settled || fail "userns: $(svc_state userns)"
+reason=$(svc_field userns last_exit.reason)
+if state_is userns failed && [[ $reason =~ open_tree|mount_setattr ]]; then
+	echo "64-identity: user namespace case not tested here: $reason"
+else
+	state_is userns running || fail "userns: $(svc_state userns) $reason"
+	upid=$(svc_pid userns)
+	[ -n "$upid" ] || fail "userns: no service process under init"
+	# Read from the host, the gids come translated out of the namespace.
+	ugroups=$(status_of "$upid" Groups | tr ' ' '\n' | sort -n | xargs)
+	[ "$ugroups" = "300044 300050 300070" ] || fail "userns: Groups '$ugroups', want '300044 300050 300070'"
+	pass "user namespace: groups mapped (host view $ugroups)"
+fi
 
 if [ -n "$have_image" ]; then
 	wait_for 60 state_is img running || fail "img: $(svc_state img) $(svc_field img last_exit.reason)"
