@@ -54,7 +54,8 @@ declare -A pid ip_of
 # namespace brings a pid namespace), its child's has
 environ_has() {
 	local p
-	for p in "$1" $(pgrep -P "$1"); do
+	# its children from /proc: the VM has no pgrep
+	for p in "$1" $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
 		tr '\0' '\n' <"/proc/$p/environ" | grep -qx "$2" && return 0
 	done
 	return 1
