@@ -404,6 +404,15 @@ int service_update_spec(struct service *svc, const struct service_spec *spec, st
 
 	svc_limits_from_spec(&l, spec);
 	bool limits_changed = !limits_eq(&l, &svc->limits) || svc->pinned;
+	if (limits_changed && !restart) {
+		/*
+		 * First: refused, the service keeps its old spec whole (and the
+		 * manager keeps that set while the service points into it).
+		 */
+		if ((r = service_set_limits(svc, &l, err)) < 0)
+			return r;
+		svc->pinned = false; /* a reload ends any `set` pin: the spec is the truth again */
+	}
 	if (spec->restart.burst != old->restart.burst) {
 		free(svc->starts);
 		svc->starts =
@@ -421,14 +430,10 @@ int service_update_spec(struct service *svc, const struct service_spec *spec, st
 	svc_health_respec(svc, old);
 	if (restart && svc->image && !str_eq(old->image, spec->image))
 		svc->image = image_info_free(svc->image);
-	/* A reload ends any `set` pin: the spec is the truth again. */
 	if (limits_changed && !restart) {
-		r = service_set_limits(svc, &l, err);
-		svc->pinned = false;
-		if (r == 0)
-			svc_emit(svc, "reloaded",
-				 svc_jobj("change", json_object_new_string("limits"), NULL, NULL));
-		return r;
+		svc_emit(svc, "reloaded",
+			 svc_jobj("change", json_object_new_string("limits"), NULL, NULL));
+		return 0;
 	}
 	if (limits_changed) {
 		free(svc->cpus_override);
