@@ -720,6 +720,7 @@ static void act_timer_stopping(struct service *svc)
 static void act_cleaned(struct service *svc)
 {
 	if (svc->last_exit.kind == EXIT_LAUNCH) {
+		svc->after_stop = AFTER_NOTHING;
 		svc_emit(
 		    svc, "failed",
 		    svc_jobj("reason", json_object_new_string(svc->last_exit.reason), NULL, NULL));
@@ -873,7 +874,7 @@ void service_follow_deps(struct service *svc)
 			return;
 		}
 		if (cond->restart && up(svc) && svc->main_pid && !svc->stop_requested &&
-		    d->started_at_ms > svc->started_at_ms && svc->after_stop == AFTER_NOTHING) {
+		    d->started_mono > svc->started_mono && svc->after_stop == AFTER_NOTHING) {
 			log_info("service %s: %s restarted; restarting after it", spec->name,
 				 d->spec->name);
 			svc_emit(svc, "dependency-restart",
@@ -906,6 +907,7 @@ int service_start(struct service *svc)
 int service_stop(struct service *svc)
 {
 	svc->bound_stop = false;
+	svc->after_stop = AFTER_NOTHING; /* a stop is a stop, also during a restart */
 	if (svc->state == SVC_STOPPED || svc->state == SVC_FAILED)
 		return -EALREADY;
 	service_dispatch(svc, SE_STOP);

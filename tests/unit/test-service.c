@@ -568,12 +568,12 @@ static void test_depends_restart_binds(void **state)
 	struct service *app = w.svc[0], *db = w.svc[1];
 
 	start_running(db);
-	db->started_at_ms = 1000; /* the launch stub leaves the clock to us */
+	db->started_mono = 1000; /* the launch stub leaves the clock to us */
 	start_running(app);
-	app->started_at_ms = 2000;
+	app->started_mono = 2000;
 	service_follow_deps(app);
 	assert_int_equal(app->state, SVC_RUNNING);
-	db->started_at_ms = 3000; /* db started again */
+	db->started_mono = 3000; /* db started again */
 	service_follow_deps(app);
 	assert_int_equal(app->state, SVC_STOPPING);
 	loop_until(child_gone, app);
@@ -581,7 +581,7 @@ static void test_depends_restart_binds(void **state)
 	assert_int_equal(service_restarts(app), 1);
 	assert_int_equal(events_of("dependency-restart"), 1);
 	service_dispatch(app, SE_EXEC_OK);
-	app->started_at_ms = 4000;
+	app->started_mono = 4000;
 
 	assert_int_equal(service_stop(db), 0);
 	loop_until(child_gone, db);
