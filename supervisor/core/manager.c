@@ -250,6 +250,7 @@ int manager_reload(struct manager *m, struct config_errors *errs, struct json_ob
 	eventlog_emit(m->events, NULL, "reload", NULL);
 	/* Removed services that were stopped already go on the next turn. */
 	m->became_settled = true;
+	m->state_changed = true; /* a new spec may meet or drop a waiting service's condition */
 	event_active(m->ev_react, EV_TIMEOUT, 0);
 	if (summary) {
 		*summary = json_object_new_object();
