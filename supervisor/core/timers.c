@@ -149,6 +149,7 @@ static void on_fire(evutil_socket_t fd, short what, void *arg)
 		case OVERLAP_QUEUE:
 			log_info("service %s: timer: still running, run queued", t->name);
 			t->queued = true;
+			t->running = true; /* so that its end starts the queued run */
 			emit(t, "queue", NULL);
 			break;
 		case OVERLAP_REPLACE:
