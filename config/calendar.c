@@ -21,7 +21,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define SEARCH_DAYS (28 * 366 + 1) /* the weekday/date pattern repeats within 28 years */
+/* Weekdays and dates repeat every 400 years (28 only until a century skips its leap day). */
+#define SEARCH_DAYS (400 * 366)
 
 static const char *const month_names[] = { "january",  "february", "march",  "april",	  "may",
 					   "june",     "july",	   "august", "september", "october",
