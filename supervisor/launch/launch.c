@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -473,10 +474,52 @@ static bool parse_id(const char *s, unsigned *out)
 	return true;
 }
 
+#define ETC_FILE_MAX (4 << 20)
+
+/*
+ * root's etc/NAME (the host's /etc/NAME when root is NULL or "") to read:
+ * resolved inside root, so an image's or a running service's symlinks
+ * stay in it; a regular file of at most ETC_FILE_MAX, never a FIFO or a
+ * device that would block or never end. NULL with errno set.
+ */
+static FILE *open_etc(const char *root, const char *name)
+{
+	struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	char path[64];
+	struct stat st;
+	int fd, e;
+
+	if (root && *root) {
+		int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return NULL;
+		snprintf(path, sizeof(path), "etc/%s", name);
+		fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+		e = errno;
+		close(dfd);
+		errno = e;
+	} else {
+		snprintf(path, sizeof(path), "/etc/%s", name);
+		fd = open(path, (int)how.flags);
+	}
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > ETC_FILE_MAX) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "re");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *gid, char *home,
 			size_t homelen, struct error *err)
 {
-	char name[256], group[256] = "", path[4096];
+	char name[256], group[256] = "";
 	const char *colon;
 	unsigned id;
 	bool have_gid = false;
@@ -491,8 +534,7 @@ int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *g
 	if (colon)
 		snprintf(group, sizeof(group), "%s", colon + 1);
 
-	snprintf(path, sizeof(path), "%s/etc/passwd", root ? root : "");
-	_cleanup_fclose_ FILE *pw = fopen(path, "re");
+	_cleanup_fclose_ FILE *pw = open_etc(root, "passwd");
 	struct passwd *ent = NULL;
 	bool numeric = parse_id(name, &id);
 	while (pw && (ent = fgetpwent(pw)))
@@ -517,8 +559,7 @@ int launch_resolve_user(const char *root, const char *user, uid_t *uid, gid_t *g
 		*gid = id;
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/etc/group", root ? root : "");
-	_cleanup_fclose_ FILE *gr = fopen(path, "re");
+	_cleanup_fclose_ FILE *gr = open_etc(root, "group");
 	struct group *gent = NULL;
 	while (gr && (gent = fgetgrent(gr)))
 		if (strcmp(gent->gr_name, group) == 0)
@@ -545,7 +586,7 @@ static bool add_gid(gid_t *out, size_t max, size_t *n, gid_t gid)
 int launch_resolve_groups(const char *passwd_root, const char *group_root, uid_t uid,
 			  char *const *names, gid_t *out, size_t max, size_t *n, struct error *err)
 {
-	char path[4096], user[256] = "";
+	char user[256] = "";
 	size_t nnames = 0, found = 0;
 	unsigned id;
 
@@ -554,8 +595,7 @@ int launch_resolve_groups(const char *passwd_root, const char *group_root, uid_t
 		nnames++;
 	if (nnames > LAUNCH_GROUPS_MAX)
 		return error_set(err, E2BIG, "more than %d groups", LAUNCH_GROUPS_MAX);
-	snprintf(path, sizeof(path), "%s/etc/passwd", passwd_root ? passwd_root : "");
-	_cleanup_fclose_ FILE *pw = fopen(path, "re");
+	_cleanup_fclose_ FILE *pw = open_etc(passwd_root, "passwd");
 	for (struct passwd *ent; pw && (ent = fgetpwent(pw));)
 		if (ent->pw_uid == uid) {
 			snprintf(user, sizeof(user), "%s", ent->pw_name);
@@ -574,8 +614,7 @@ int launch_resolve_groups(const char *passwd_root, const char *group_root, uid_t
 
 	/* One pass over /etc/group: the spec's names and the user's memberships. */
 	bool named[LAUNCH_GROUPS_MAX] = { false };
-	snprintf(path, sizeof(path), "%s/etc/group", group_root ? group_root : "");
-	_cleanup_fclose_ FILE *gr = fopen(path, "re");
+	_cleanup_fclose_ FILE *gr = open_etc(group_root, "group");
 	for (struct group *gent; gr && (gent = fgetgrent(gr));) {
 		bool want = false;
 
