@@ -45,7 +45,10 @@ int exec_check(struct service *svc, struct error *err)
 
 	if (svc->frozen)
 		return error_set(err, EBUSY, "%s is frozen: thaw it first", name);
-	if ((svc->state != SVC_RUNNING && svc->state != SVC_STARTING) || svc->main_pid <= 0)
+	/* Not while starting: its root and hardening may not be in place yet. */
+	if (svc->state == SVC_STARTING)
+		return error_set(err, EAGAIN, "%s is starting: wait until it runs", name);
+	if (svc->state != SVC_RUNNING || svc->main_pid <= 0)
 		return error_set(err, ESRCH, "%s is %s: start it first", name,
 				 service_state_name(svc->state));
 	return 0;
