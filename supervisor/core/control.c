@@ -1054,8 +1054,10 @@ static int recv_fds(int sock, int fds[3])
 	if (n == 0 && got == 0)
 		return 0;
 	if (msg.msg_flags & MSG_CTRUNC) {
-		while (got > 0)
+		while (got > 0) {
 			close(fds[--got]);
+			fds[got] = -1; /* the caller closes what is left */
+		}
 		return -EMSGSIZE;
 	}
 	return got ? got : -EBADMSG;
