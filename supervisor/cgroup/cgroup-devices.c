@@ -114,6 +114,8 @@ static int dev_prepare(struct cgroup *cg, const struct cgroup_limits *l,
 	*h = dev_hash(rules, *n);
 	if (cg->dev_applied ? cg->dev_hash == *h : cg->fresh && *n == 0)
 		return 1;
+	/* Written from here on: a failure part way leaves no hash to skip the rollback on. */
+	cg->dev_applied = false;
 	return 0;
 }
 
