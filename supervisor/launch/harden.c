@@ -534,6 +534,14 @@ void harden_set_ambient(const struct service_spec *spec, struct harden_plan *pla
 	    spec->isolation.caps_add_all ? ~spec->isolation.caps_drop : spec->isolation.caps_add;
 
 	plan->cap_ambient = uid != 0 ? add & plan->cap_permitted : 0;
+	if (uid != 0) {
+		/*
+		 * A non-root service holds only its ambient set: no more for a
+		 * file-capability program to take up under no_new_privs.
+		 */
+		plan->cap_permitted &= plan->cap_ambient;
+		plan->cap_effective &= plan->cap_ambient;
+	}
 }
 
 int harden_keep_caps(const struct harden_plan *plan, struct error *err)
