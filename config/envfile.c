@@ -180,19 +180,16 @@ static void one(struct envp *e)
 	while (e->p < e->end && is_blank(*e->p))
 		e->p++;
 	if (e->p == e->end || *e->p != '=') {
-		char m[128];
-
-		if (klen == 0 || klen > 64) {
+		/* The line is not quoted: a bare word there is as likely a password as a name. */
+		if (klen == 0 || klen > 64)
 			bad(e, start,
 			    klen ? "a variable name is at most 64 characters"
 				 : "not KEY=VALUE: a variable name (letters, digits, '_', not "
 				   "starting with a digit) must start the line");
-		} else {
-			snprintf(m, sizeof(m),
-				 "'%.*s' has no '=': write KEY=VALUE (KEY= for empty)", (int)klen,
-				 key);
-			bad(e, start, m);
-		}
+		else
+			bad(e, start,
+			    "not KEY=VALUE: no '=' (write KEY= for empty; the line is not "
+			    "shown, it may be a secret)");
 		next_line(e);
 		return;
 	}

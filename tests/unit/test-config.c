@@ -2464,7 +2464,7 @@ static void test_envfiles(void **state)
 	/* The env file's own line comes after the spec file's diagnostics. */
 	assert_string_equal(e.diags[2].file, bad);
 	assert_int_equal(e.diags[2].line, 2);
-	assert_non_null(strstr(e.diags[2].message, "'JUSTAWORD' has no '='"));
+	assert_non_null(strstr(e.diags[2].message, "no '='"));
 	config_errors_clear(&e);
 	free(spec);
 	free(bad);
