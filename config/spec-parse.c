@@ -2225,6 +2225,20 @@ static void cross_checks(struct sp *p)
 	if (p->secrets_key && !(s->isolation.namespaces & SPEC_NS_MOUNT))
 		y_err(c, p->secrets_key,
 		      "secrets are mounted on a private tmpfs: they need the mount namespace");
+	for (size_t i = 0; i < s->nsecrets && !p->image_key && !p->rootfs_key; i++) {
+		const char *t = s->secrets[i].target;
+		size_t n = strlen(SPEC_SECRETS_DIR_INSIDE);
+
+		if (t && !(strncmp(t, SPEC_SECRETS_DIR_INSIDE, n) == 0 && t[n] == '/')) {
+			config_errors_add(
+			    c->errs, c->file, s->secrets[i].line, s->secrets[i].column,
+			    "secret target %s: a service on the host's own files takes "
+			    "secrets in " SPEC_SECRETS_DIR_INSIDE
+			    " only (give it an 'image' or a 'rootfs' for other targets)",
+			    t);
+			c->nerrors++;
+		}
+	}
 	if (p->user_map_v && !p->image_key && !p->rootfs_key)
 		y_err(c, p->user_map_v,
 		      "isolation.user needs an 'image' or a 'rootfs' (the host's own files would "

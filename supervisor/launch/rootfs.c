@@ -581,7 +581,7 @@ static int bind_secret(struct error *err, int rootfd, int secfd, const char *tmp
 		       const struct launch_secret *s)
 {
 	char src[PATH_MAX], fdpath[64], parent[PATH_MAX];
-	const char *target = s->target; /* on the host fs; else through fdpath */
+	const char *target = s->target; /* on the host fs (in the tmpfs); else through fdpath */
 	int fd = -1, r;
 
 	snprintf(src, sizeof(src), "/proc/self/fd/%d/%s", secfd, tmp);
@@ -592,6 +592,18 @@ static int bind_secret(struct error *err, int rootfd, int secfd, const char *tmp
 			return error_prefix(err, "secret '%s': ", s->label);
 		target = fdpath;
 	} else {
+		size_t n = strlen(SPEC_SECRETS_DIR_INSIDE);
+		/*
+		 * The host's own tree: nothing made outside the fresh tmpfs on the
+		 * secrets directory, where a path the service can write could be
+		 * turned into a symlink to anywhere (the parser refuses it too).
+		 */
+		if (strncmp(s->target, SPEC_SECRETS_DIR_INSIDE, n) != 0 || s->target[n] != '/')
+			return error_set(
+			    err, EINVAL,
+			    "secret '%s': target %s: a service on the host's own files "
+			    "takes secrets in " SPEC_SECRETS_DIR_INSIDE " only",
+			    s->label, s->target);
 		snprintf(parent, sizeof(parent), "%s", s->target);
 		char *slash = strrchr(parent, '/');
 		if (slash && slash != parent) {

@@ -1176,10 +1176,18 @@ static const struct spec_case cases[] = {
 	      "      - /abs/z/../y\n"
 	      "    enabled: no\n"
 	      "    profiles: [debug, tools]\n"
+	      "    rootfs: /srv/web\n"
 	      "  db: {command: [d]}\n",
 	  0,
 	  { { 0 } },
 	  check_secrets },
+	{ "a secret outside /run/secrets needs a root of its own",
+	  SVC
+	  "    secrets: [{source: /s/k, target: /etc/k}, {source: /s/j, target: /run/secrets/j}]\n",
+	  1,
+	  { { 4, 15,
+	      "secret target /etc/k: a service on the host's own files takes secrets in "
+	      "/run/secrets only" } } },
 	{ "instances",
 	  "services:\n"
 	  "  web:\n"
