@@ -2702,6 +2702,11 @@ static void exec_relay(int master)
 				continue;
 			break;
 		}
+		/* A resize that came in before poll began: applied before the input after it. */
+		if (exec_winch) {
+			exec_winch = 0;
+			exec_copy_winsize(master);
+		}
 		if (p[0].revents) {
 			ssize_t n = read(master, buf, sizeof(buf));
 			if (n < 0 && errno == EINTR)
