@@ -3249,11 +3249,13 @@ int main(int argc, char **argv)
 			opt_json = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
+			free(rest);
 			return EXIT_OK;
 		} else if (strcmp(a, "--list-commands") == 0) {
 			/* Not in --help: for completion scripts and tests. */
 			for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
 				printf("%s\n", commands[k].name);
+			free(rest);
 			return EXIT_OK;
 		} else if ((strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0)) {
 			if (i + 1 >= argc) {
