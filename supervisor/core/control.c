@@ -45,7 +45,9 @@
 struct client {
 	struct control *ctl;
 	struct bufferevent *bev;
-	struct ucred cred;
+	struct ucred cred; /* Unix socket peers; uid -1 for attached clients */
+	char who[64]; /* attached clients: who, for logs and events ("api token 2") */
+	bool readonly; /* CONTROL_CLIENT_READONLY: only CONTROL_CMD_READONLY commands */
 	bool closing;
 	/* stop/restart waiting for services to settle */
 	char **waiting;
@@ -826,8 +828,12 @@ static void cmd_set(struct client *cl, struct json_object *req)
 	{
 		struct json_object *d = json_object_new_object();
 		json_object_object_add(d, "by", json_object_new_string("operator"));
-		json_object_object_add(d, "uid", json_object_new_int((int)cl->cred.uid));
-		json_object_object_add(d, "pid", json_object_new_int((int)cl->cred.pid));
+		if (cl->who[0]) {
+			json_object_object_add(d, "via", json_object_new_string(cl->who));
+		} else {
+			json_object_object_add(d, "uid", json_object_new_int((int)cl->cred.uid));
+			json_object_object_add(d, "pid", json_object_new_int((int)cl->cred.pid));
+		}
 		if (values)
 			json_object_object_add(d, "set", json_object_get(values));
 		else
@@ -1363,30 +1369,35 @@ struct control_cmd {
  * either way the client's next requests wait their turn (on_read).
  */
 #define CONTROL_CMD_HOLDS 0x1
+/* Changes nothing: a read-only client (an API read token) may send it. */
+#define CONTROL_CMD_READONLY 0x2
+#define RO CONTROL_CMD_READONLY
 
 /* Looked up by a linear scan: a handful of entries. */
 static const struct control_cmd control_cmds[] = {
-	{ PROTO_CMD_VERSION, cmd_version, 0, "" },
-	{ PROTO_CMD_LIST, cmd_list, 0, "names?" },
-	{ PROTO_CMD_STATUS, cmd_status, 0, "names?" },
+	{ PROTO_CMD_VERSION, cmd_version, RO, "" },
+	{ PROTO_CMD_LIST, cmd_list, RO, "names?" },
+	{ PROTO_CMD_STATUS, cmd_status, RO, "names?" },
 	{ PROTO_CMD_START, cmd_start, 0, "names" },
 	{ PROTO_CMD_STOP, cmd_stop, CONTROL_CMD_HOLDS, "names" },
 	{ PROTO_CMD_RESTART, cmd_restart, CONTROL_CMD_HOLDS, "names" },
 	{ PROTO_CMD_KILL, cmd_kill, 0, "names signal?" },
 	{ PROTO_CMD_FREEZE, cmd_freeze, 0, "names" },
 	{ PROTO_CMD_THAW, cmd_thaw, 0, "names" },
-	{ PROTO_CMD_LOGS, cmd_logs, CONTROL_CMD_HOLDS, "names(one) lines? since_ms? follow?" },
-	{ PROTO_CMD_IMAGE_IN_USE, cmd_image_in_use, 0, "" },
+	{ PROTO_CMD_LOGS, cmd_logs, CONTROL_CMD_HOLDS | RO, "names(one) lines? since_ms? follow?" },
+	{ PROTO_CMD_IMAGE_IN_USE, cmd_image_in_use, RO, "" },
 	{ PROTO_CMD_DAEMON_REEXEC, cmd_daemon_reexec, 0, "" },
 	{ PROTO_CMD_RELOAD, cmd_reload, 0, "" },
-	{ PROTO_CMD_EVENTS, cmd_events, CONTROL_CMD_HOLDS, "service? since_ms? max? follow?" },
+	{ PROTO_CMD_EVENTS, cmd_events, CONTROL_CMD_HOLDS | RO, "service? since_ms? max? follow?" },
 	{ PROTO_CMD_SET, cmd_set, 0, "names(one) values|reset" },
 	{ PROTO_CMD_RUN, cmd_run, CONTROL_CMD_HOLDS, "spec wait? rm?" },
-	{ PROTO_CMD_NETWORK_LS, cmd_network_ls, 0, "" },
-	{ PROTO_CMD_NETWORK_INSPECT, cmd_network_inspect, 0, "name" },
-	{ PROTO_CMD_CAT, cmd_cat, 0, "names" },
+	{ PROTO_CMD_NETWORK_LS, cmd_network_ls, RO, "" },
+	{ PROTO_CMD_NETWORK_INSPECT, cmd_network_inspect, RO, "name" },
+	{ PROTO_CMD_CAT, cmd_cat, RO, "names" },
 	{ PROTO_CMD_EXEC, cmd_exec, CONTROL_CMD_HOLDS, "names(one) argv env? user? workdir? tty?" },
 };
+
+#undef RO
 
 static const struct control_cmd *control_cmd_find(const char *name)
 {
@@ -1407,7 +1418,10 @@ static void handle_request(struct client *cl, const char *line, size_t len)
 		reply_error(cl, code, "%s", err.msg);
 		return;
 	}
-	if ((c = control_cmd_find(cmd)))
+	if ((c = control_cmd_find(cmd)) && cl->readonly && !(c->flags & CONTROL_CMD_READONLY))
+		reply_error(cl, "EPERM", "%s changes the host: a read-only client may not send it",
+			    c->name);
+	else if (c)
 		c->handler(cl, req);
 	else
 		reply_error(cl, "ENOSYS", "unknown command: %.64s", cmd);
@@ -1562,6 +1576,49 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 	evtimer_add(ctl->ev_resume, &tv);
 }
 
+static struct client *client_new(struct control *ctl, struct bufferevent *bev)
+{
+	struct client *cl = xcalloc(1, sizeof(*cl));
+
+	cl->ctl = ctl;
+	cl->bev = bev;
+	cl->next = ctl->clients;
+	cl->prevp = &ctl->clients;
+	if (ctl->clients)
+		ctl->clients->prevp = &cl->next;
+	ctl->clients = cl;
+	ctl->nclients++;
+	bufferevent_setcb(cl->bev, on_read, on_write, on_event, cl);
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 4096);
+	return cl;
+}
+
+int control_attach(struct control *ctl, struct bufferevent *bev, unsigned flags, const char *who)
+{
+	struct client *cl;
+
+	if (ctl->nclients >= CONTROL_MAX_CLIENTS)
+		return -EMFILE;
+	cl = client_new(ctl, bev);
+	cl->cred.uid = (uid_t)-1;
+	cl->readonly = flags & CONTROL_CLIENT_READONLY;
+	snprintf(cl->who, sizeof(cl->who), "%s", who && *who ? who : "attached");
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+bool control_cmd_readonly(const char *cmd)
+{
+	const struct control_cmd *c = control_cmd_find(cmd);
+
+	return c && (c->flags & CONTROL_CMD_READONLY);
+}
+
+struct json_object *control_service_json(struct control *ctl, struct service *svc, bool full)
+{
+	return full ? service_full(ctl, svc) : service_listed(ctl, svc);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		      void *arg)
 {
@@ -1574,18 +1631,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
-	cl = xcalloc(1, sizeof(*cl));
-	cl->ctl = ctl;
-	cl->bev = bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	cl->next = ctl->clients;
-	cl->prevp = &ctl->clients;
-	if (ctl->clients)
-		ctl->clients->prevp = &cl->next;
-	ctl->clients = cl;
-	ctl->nclients++;
-	bufferevent_setcb(cl->bev, on_read, on_write, on_event, cl);
-	bufferevent_setwatermark(cl->bev, EV_READ, 0, CONTROL_MAX_REQUEST + 4096);
-
+	cl = client_new(ctl, bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cl->cred, &len) < 0 ||
 	    !authorised(&cl->cred)) {
 		reply_error(

@@ -6,6 +6,8 @@
 #ifndef PADDOCK_CONTROL_H
 #define PADDOCK_CONTROL_H
 
+#include <stdbool.h>
+
 #include "control-parse.h"
 
 #define CONTROL_MAX_OUTPUT (4 * 1024 * 1024) /* unread bytes before a client is dropped */
@@ -22,6 +24,25 @@ int control_open(struct manager *d, struct persist *persist, struct rebalancer *
 		 struct control **out);
 struct control *control_free(struct control *c);
 /* A service settled: answer requests that waited for it. */
+
+/*
+ * The HTTP API's way in (api.c): a client on bev speaking the same JSON
+ * lines as the socket's. bev is one end of a bufferevent pair made with
+ * BEV_OPT_DEFER_CALLBACKS (so an answer never runs the other end's
+ * callbacks inside a handler); the control owns it from here on and frees
+ * it when the client goes: on EOF/error or when it closes after a refusal.
+ * CONTROL_CLIENT_READONLY: commands that change something are answered
+ * with code "EPERM". who names the client in events (set's "via").
+ * 0, or -EMFILE when CONTROL_MAX_CLIENTS are connected (bev not taken).
+ */
+#define CONTROL_CLIENT_READONLY 0x1
+struct bufferevent;
+int control_attach(struct control *ctl, struct bufferevent *bev, unsigned flags, const char *who);
+/* Whether cmd (PROTO_CMD_*) changes nothing. */
+bool control_cmd_readonly(const char *cmd);
+/* One service as list (full = false) or status (full = true) shows it; the caller puts it. */
+struct service;
+struct json_object *control_service_json(struct control *ctl, struct service *svc, bool full);
 
 /* schedule: list and status show the timers' last and next runs (NULL = none). */
 struct timers;
