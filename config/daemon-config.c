@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spec-internal.h"
 #include "units.h"
 #include "yaml-tree.h"
 
@@ -69,6 +70,8 @@ struct daemon_config *daemon_config_free(struct daemon_config *cfg)
 	registries_free(cfg->registries, cfg->nregistries);
 	free(cfg->secrets_dir);
 	config_strv_free(cfg->profiles);
+	daemon_api_free(cfg);
+	daemon_fleet_free(cfg);
 	free(cfg);
 	return NULL;
 }
@@ -560,11 +563,12 @@ static void parse_profiles(struct yctx *c, const struct ynode *x, struct daemon_
 
 static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon_config *cfg)
 {
-	static const char *const keys[] = { "services_dir", "state_dir",      "runtime_dir",
-					    "cgroup_root",  "metrics",	      "budget",
-					    "log",	    "probe_interval", "images",
-					    "rebalance",    "networks",	      "registries",
-					    "secrets_dir",  "profiles",	      NULL };
+	static const char *const keys[] = {
+		"services_dir", "state_dir",  "runtime_dir",	"cgroup_root", "metrics",
+		"budget",	"log",	      "probe_interval", "images",      "rebalance",
+		"networks",	"registries", "secrets_dir",	"profiles",    "api",
+		"fleet",	NULL
+	};
 	static const char *const rebalance_keys[] = { "mode", "drift", "working_set_target", NULL };
 	static const char *const modes[] = { "off", "observe", "enforce", NULL };
 	static const char *const drifts[] = { "reassert", "adopt", NULL };
@@ -593,6 +597,8 @@ static void parse_daemon(struct yctx *c, const struct ynode *root, struct daemon
 			y_string(c, x, dirs[i], i != 3, dir_fields[i]);
 	}
 	parse_profiles(c, y_get(root, "profiles", NULL), cfg);
+	parse_daemon_api(c, y_get(root, "api", NULL), cfg);
+	parse_daemon_fleet(c, y_get(root, "fleet", NULL), cfg);
 	if (cfg->cgroup_root && strstr(cfg->cgroup_root, "..") &&
 	    (x = y_get(root, "cgroup_root", NULL)))
 		y_err(c, x, "'cgroup_root' must not contain '..': it would leave our subtree");

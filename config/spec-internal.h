@@ -39,4 +39,10 @@ void parse_hugetlb(struct sp *p, const struct ynode *v);
 void parse_cpu_mems(struct sp *p, const struct ynode *v);
 void parse_devices(struct sp *p, const struct ynode *v);
 
+/* The daemon config's api: (daemon-api.c) and fleet: (daemon-fleet.c); v may be null. */
+void parse_daemon_api(struct yctx *c, const struct ynode *v, struct daemon_config *cfg);
+void daemon_api_free(struct daemon_config *cfg);
+void parse_daemon_fleet(struct yctx *c, const struct ynode *v, struct daemon_config *cfg);
+void daemon_fleet_free(struct daemon_config *cfg);
+
 #endif

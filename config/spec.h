@@ -438,6 +438,25 @@ struct daemon_config {
 	/* profiles: active at start (paddockd --profile adds more); NULL-terminated, NULL = none */
 	char **profiles;
 	size_t nprofiles;
+	/* api: the HTTP API and dashboard (daemon-api.c); listen NULL = off */
+	struct {
+		char *listen; /* absolute Unix socket path, or HOST:PORT (TLS) */
+		char *tls_cert, *tls_key; /* absolute PEM paths; both for HOST:PORT */
+		char *tokens; /* absolute path of the ROLE TOKEN file */
+		uint32_t max_clients; /* connections at once; default 64 */
+		uint32_t idle_timeout_s; /* an idle or slow client's limit; default 30 */
+		uint64_t max_body; /* bytes of a request body; default 64 KiB */
+	} api;
+	/* fleet: this daemon as a node of an etcd-backed fleet (daemon-fleet.c); netcd 0 = off */
+	struct {
+		char **etcd; /* NULL-terminated endpoints, "https://HOST:PORT" */
+		size_t netcd;
+		char *tls_ca, *tls_cert, *tls_key; /* absolute PEM paths, NULL = none */
+		char *node; /* this node's name; default the hostname */
+		char **labels; /* NULL-terminated "KEY=VALUE", sorted */
+		size_t nlabels;
+		uint64_t lease_ttl_ms; /* default 10 s */
+	} fleet;
 };
 
 /* One diagnostic: "FILE:LINE:COLUMN: message". */

@@ -27,6 +27,10 @@
 #include "timers.h"
 #include "manager.h"
 #include "metrics.h"
+#include "api.h"
+#include "dashboard.h"
+#include "fleet.h"
+#include "history.h"
 #include "monitor.h"
 #include "rebalance-glue.h"
 #include "notify.h"
@@ -377,6 +381,10 @@ struct modules {
 	struct notify *notify;
 	struct looplag *lag;
 	struct metrics *metrics;
+	struct history *history;
+	struct dashboard *dashboard;
+	struct api *api;
+	struct fleet *fleet;
 	struct event *ev_watchdog;
 	struct timers *timers;
 };
@@ -423,12 +431,24 @@ static void wire(struct manager *d, struct modules *x)
 		log_warn("cannot start the loop-lag probe");
 	if ((r = metrics_open(d, x->monitor, x->notify, x->rb, x->lag, &x->metrics)) < 0)
 		fatalx("cannot listen for metrics on %s: %s", d->cfg->metrics_listen, strerror(-r));
+	if (d->cfg->api.listen) {
+		x->history = history_new(d);
+		x->dashboard = dashboard_new(d, x->control, x->history, x->rb);
+		if ((r = api_open(d, x->control, x->history, x->dashboard, &x->api)) < 0)
+			fatalx("cannot serve the API on %s: %s", d->cfg->api.listen, strerror(-r));
+	}
+	if ((r = fleet_open(d, &x->fleet)) < 0)
+		fatalx("cannot join the fleet: %s", strerror(-r));
 }
 
 static void unwire(struct modules *x)
 {
 	if (x->ev_watchdog)
 		event_free(x->ev_watchdog);
+	x->fleet = fleet_free(x->fleet);
+	x->api = api_free(x->api);
+	x->dashboard = dashboard_free(x->dashboard);
+	x->history = history_free(x->history);
 	x->control = control_free(x->control);
 	x->metrics = metrics_free(x->metrics);
 	x->lag = looplag_free(x->lag);

@@ -1,0 +1,15 @@
+/*
+ * fleet.h - many hosts (issue 21): this paddockd as a node of a fleet on
+ * an etcd cluster (the daemon config's fleet:). Off unless configured.
+ */
+#ifndef PADDOCK_FLEET_H
+#define PADDOCK_FLEET_H
+
+struct fleet;
+struct manager;
+
+/* Join as d->cfg->fleet says. 0 with *out = NULL when fleet is off; -errno. */
+int fleet_open(struct manager *d, struct fleet **out);
+struct fleet *fleet_free(struct fleet *f);
+
+#endif
