@@ -34,6 +34,10 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 #   qemu-system-x86 cpio xz-utils   the pure cgroup v2 VM (tests/vm/run.sh)
 #   valgrind              tests/valgrind.sh (it fetches 3.24 for part 2)
 #   clang libclang-rt-14-dev        the libFuzzer harnesses (tests/fuzz/run.sh)
+#   chromium chromium-driver python3-selenium
+#                         the dashboard in a real browser (67-dashboard)
+#   etcd-server           the fleet's 3-member etcd cluster (69-fleet)
+#   wrk                   contrib/bench/api
 #   docker-registry skopeo openssl apache2-utils
 #                         registry pulls: test-registry end to end (skipped
 #                         without), 55-pull and 56-pull-hostile (the
@@ -42,7 +46,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 TEST_PACKAGES="clang-format libcmocka-dev
  jq python3 stress-ng prometheus systemd libcap2-bin procps util-linux
  qemu-system-x86 cpio xz-utils valgrind clang libclang-rt-14-dev
- docker-registry skopeo openssl apache2-utils"
+ docker-registry skopeo openssl apache2-utils
+ chromium chromium-driver python3-selenium etcd-server wrk"
 
 build=1 tests=0 extra=""
 for a in "$@"; do
