@@ -280,8 +280,14 @@ static void sync_timers(void *arg)
 		}
 		t->seen = true;
 		if (t->sc != sc) { /* new, or a reload changed the spec */
+			/*
+			 * A run whose time came but whose randomized delay has not
+			 * passed yet is still owed: arm from just before its time,
+			 * so that it keeps it if the new schedule has it too.
+			 */
+			bool owed = t->sc && t->planned_ms && t->planned_ms <= now;
 			t->sc = sc;
-			arm(t, now);
+			arm(t, owed ? t->planned_ms - 1000 : now);
 		}
 		if (t->running && !active(svc))
 			settled(t, svc);

@@ -21,6 +21,7 @@ svc rjob "exec sleep 1000" '{on: "*:*:0/10", overlap: replace}'
 svc rnd "true" '{on: "*-*-* 03:00:00 UTC", randomized_delay: 1h}'
 svc tz "true" '{on: "*-*-* 03:00:00", timezone: America/New_York}'
 svc tz2 "true" '"Mon..Fri *-*-* 09:30 Asia/Tokyo"'
+svc late "echo late" '{on: "*:*:0/20", randomized_delay: 15s}'
 # A scheduled service that restarts always makes no sense: refused at load.
 printf 'services:\n  bad:\n    rootfs: /\n    command: [/bin/true]\n    restart: {policy: always}\n    schedule: daily\n' >"$T/bad.yaml"
 out=$("$PADDOCKCTL" check "$T/bad.yaml" 2>&1) && fail "check accepted restart: always with schedule"
@@ -128,6 +129,27 @@ wait_for 25 has_event rjob replace || fail "no replace event for rjob"
 new_pid() { state_is rjob running && [ "$(main_pid rjob)" != "$rpid" ] && [ "$(main_pid rjob)" != 0 ]; }
 wait_for 15 new_pid || fail "rjob was not started afresh (pid $(main_pid rjob), was $rpid)"
 pass "overlap replace: pid $rpid stopped, $(main_pid rjob) started"
+
+# A reload that changes a timer's service while its run waits out its
+# randomized delay keeps that run (it was lost: the next time was taken
+# strictly after the reload).
+in_window() { # the planned time of late's next run passed, its delay has >= 3 s to go
+	local due now planned
+	due=$(timer late next_ms) now=$(( $(date +%s%N) / 1000000 ))
+	planned=$(( due / 20000 * 20000 ))
+	[ -n "$due" ] && [ "$now" -gt $((planned + 1000)) ] && [ "$now" -lt $((due - 3000)) ]
+}
+wait_for 90 in_window || fail "late's delay window never opened (next $(timer late next_ms))"
+due=$(timer late next_ms) planned=$(( $(timer late next_ms) / 20000 * 20000 ))
+starts=$(events_of late start)
+svc late "echo late again" '{on: "*:*:0/20", randomized_delay: 15s}'
+ctl reload >/dev/null || fail "reload"
+started_again() { [ "$(events_of late start)" -gt "$starts" ]; }
+wait_for 30 started_again || fail "late did not run after the reload"
+st=$(ctl events --service late --json | jq --argjson n "$starts" '[.[] | select(.type == "timer" and .action == "start")][$n].time_ms')
+[ "$st" -lt $((planned + 20000)) ] ||
+	fail "the run planned at $planned (due $due) was lost at reload: next run at $st"
+pass "reload inside a randomized delay: the run due at $due still ran (at $st)"
 
 # Minutely: starts at second 0..2 of the minute, exit recorded.
 wait_for 70 bash -c '[ "$('"$PADDOCKCTL"' -s '"$T"'/run/control.sock events --service tick --json | jq "[.[] | select(.type == \"timer\" and .action == \"exit\")] | length")" -ge 1 ]' ||
