@@ -1,26 +1,1082 @@
 /*
- * api.c - the HTTP API (api.h). Stub until issue 20 lands.
+ * api-server.c - the HTTP API (api.h) on evhttp: every request becomes one
+ * control client (control_attach on one end of a bufferevent pair, the
+ * other end ours), so the API answers exactly what the control socket
+ * does; we only translate the JSON line into a status code and a body.
+ * Following logs and events become Server-Sent Events, one "data:" a
+ * control line.
+ *
+ * GET /v1/services without a filter is the hot path (a dashboard polling,
+ * many clients): its body is kept and handed to every request by
+ * reference until a service changes (manager observer) or a probe tick
+ * passes, and requests arriving while it is rebuilt wait for that one
+ * build instead of each asking the control for 1000 services.
+ *
+ * Connections are counted from evhttp's bevcb to the connection's close
+ * callback; past api.max_clients a connection is answered 503 and closed.
  */
-#include <stddef.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include "api-internal.h"
 #include "api.h"
+#include "assets.h"
+#include "control.h"
+#include "dashboard.h"
+#include "history.h"
+#include "log.h"
+#include "manager.h"
+#include "protocol.h"
+#include "util.h"
+
+#define API_MAX_HEADERS 16384 /* bytes of a request's headers */
+
+#define API_MAX_STREAM_BACKLOG (4 * 1024 * 1024) /* unsent SSE bytes before a follower is dropped */
+#define API_LIST_MAX_AGE_MS 1000
+
+struct api_conn;
+
+/* One HTTP request being answered through a control client. */
+struct api_req {
+	struct api *api;
+	struct evhttp_request *req; /* NULL: the list cache's build, or the client went away */
+	struct api_conn *conn;
+	struct bufferevent *bev; /* our end of the pair; NULL once closed */
+	enum api_route_kind kind;
+	bool follow; /* answer as SSE after the first line */
+	bool streaming; /* evhttp_send_reply_start done */
+	bool list_build; /* the list cache's build */
+	struct api_req *next, **prevp;
+};
+
+struct api_conn {
+	struct api *api;
+	struct bufferevent *bev; /* what bevcb made; evhttp owns it */
+	struct evhttp_connection *evcon; /* NULL until adopted */
+	bool refused; /* past max_clients: answered 503 */
+	struct api_req *active; /* the request being answered on it */
+	struct api_conn *next, **prevp;
+};
+
+/* --- answers -------------------------------------------------------------------- */
+
+static void send_body(struct evhttp_request *req, int code, const char *type, struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_send_reply(req, code, NULL, body);
+}
+
+static void send_json_text(struct evhttp_request *req, int code, const char *text, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evbuffer_add(b, text, len);
+	send_body(req, code, "application/json", b);
+	evbuffer_free(b);
+}
+
+static void send_error(struct evhttp_request *req, int code, const char *ecode, const char *fmt,
+		       ...) __attribute__((format(printf, 4, 5)));
+
+static void send_error(struct evhttp_request *req, int code, const char *ecode, const char *fmt,
+		       ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[512];
+	va_list ap;
+	size_t len;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "code", json_object_new_string(ecode));
+	const char *t = json_object_to_json_string_length(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	send_json_text(req, code, t, len);
+	json_object_put(o);
+}
+
+/* The HTTP status for a control error code (api.h). */
+static int status_for(const char *code)
+{
+	static const struct {
+		const char *code;
+		int status;
+	} map[] = {
+		{ "EINVAL", 400 }, { "EPROTO", 400 }, { "E2BIG", 413 }, { "EPERM", 403 },
+		{ "ENOENT", 404 }, { "EBUSY", 409 },  { "ESRCH", 409 }, { "ECONFIG", 422 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (strcmp(map[i].code, code) == 0)
+			return map[i].status;
+	return 500;
+}
+
+/* --- requests ------------------------------------------------------------------- */
+
+static void req_free(struct api_req *r)
+{
+	if (!r)
+		return;
+	if (r->bev) {
+		/* EOF to the control's end (deferred): it frees its client. */
+		(void)bufferevent_flush(r->bev, EV_READ | EV_WRITE, BEV_FINISHED);
+		bufferevent_free(r->bev);
+	}
+	if (r->conn && r->conn->active == r)
+		r->conn->active = NULL;
+	if (r->req && r->streaming)
+		evhttp_send_reply_end(r->req);
+	*r->prevp = r->next;
+	if (r->next)
+		r->next->prevp = r->prevp;
+	free(r);
+}
+
+static struct api_req *req_new(struct api *api, struct evhttp_request *req, struct api_conn *conn,
+			       enum api_route_kind kind)
+{
+	struct api_req *r = xcalloc(1, sizeof(*r));
+
+	r->api = api;
+	r->req = req;
+	r->conn = conn;
+	r->kind = kind;
+	r->next = api->reqs;
+	r->prevp = &api->reqs;
+	if (api->reqs)
+		api->reqs->prevp = &r->next;
+	api->reqs = r;
+	if (conn && req)
+		conn->active = r;
+	return r;
+}
+
+static const char ok_prefix[] = "{\"v\":1,\"ok\":true,\"result\":";
+
+/*
+ * Take one answer line of n bytes (with its '\n') from in. ok: the
+ * "result" moved into body without parsing it (list answers are
+ * megabytes); else *err gets the parsed error object.
+ */
+static bool take_answer(struct evbuffer *in, size_t n, struct evbuffer *body,
+			struct json_object **err)
+{
+	char head[sizeof(ok_prefix) - 1];
+	const size_t plen = sizeof(head);
+
+	*err = NULL;
+	if (n >= plen + 2 && evbuffer_copyout(in, head, plen) == (ev_ssize_t)plen &&
+	    memcmp(head, ok_prefix, plen) == 0) {
+		evbuffer_drain(in, plen);
+		evbuffer_remove_buffer(in, body, n - plen - 2);
+		evbuffer_drain(in, 2); /* "}\n" */
+		return true;
+	}
+	char *line = xcalloc(n + 1, 1);
+	evbuffer_remove(in, line, n);
+	line[n] = '\0';
+	*err = json_tokener_parse(line);
+	free(line);
+	if (!*err || !json_object_is_type(*err, json_type_object)) {
+		json_object_put(*err);
+		*err = json_object_new_object();
+		json_object_object_add(*err, "error",
+				       json_object_new_string("the daemon's answer did not parse"));
+		json_object_object_add(*err, "code", json_object_new_string("EIO"));
+	}
+	return false;
+}
+
+/* An error answer as the HTTP error: {"error","code"[,"errors"]}. */
+static void send_control_error(struct evhttp_request *req, struct json_object *e)
+{
+	struct json_object *code = NULL;
+	size_t len;
+
+	json_object_object_del(e, "v");
+	json_object_object_del(e, "ok");
+	json_object_object_get_ex(e, "code", &code);
+	const char *t = json_object_to_json_string_length(
+	    e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	send_json_text(req, status_for(code ? json_object_get_string(code) : ""), t, len);
+}
+
+static void list_built(struct api *api, struct evbuffer *body, struct json_object *err);
+
+/* The SSE stream's next event; drops a follower whose client reads too slowly. */
+static bool sse_event(struct api_req *r, struct evbuffer *data)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+	struct bufferevent *cbev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	if (cbev && evbuffer_get_length(bufferevent_get_output(cbev)) > API_MAX_STREAM_BACKLOG) {
+		log_warnx("api: dropping an event-stream client that does not read");
+		evbuffer_free(b);
+		return false;
+	}
+	evbuffer_add(b, "data: ", 6);
+	evbuffer_add_buffer(b, data);
+	evbuffer_add(b, "\n\n", 2);
+	evhttp_send_reply_chunk(r->req, b);
+	evbuffer_free(b);
+	return true;
+}
+
+static void on_pair_read(struct bufferevent *bev, void *arg)
+{
+	struct api_req *r = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol;
+	size_t eol_len;
+
+	for (;;) {
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos < 0)
+			return;
+		size_t n = (size_t)eol.pos + eol_len;
+		struct evbuffer *body = evbuffer_new();
+		struct json_object *err = NULL;
+
+		if (r->streaming) {
+			/* A following line: one event. */
+			evbuffer_remove_buffer(in, body, (size_t)eol.pos);
+			evbuffer_drain(in, eol_len);
+			bool keep = r->req && sse_event(r, body);
+			evbuffer_free(body);
+			if (!keep) {
+				req_free(r);
+				return;
+			}
+			continue;
+		}
+		bool ok = take_answer(in, n, body, &err);
+		if (r->list_build) {
+			list_built(r->api, ok ? body : NULL, err);
+			json_object_put(err);
+			evbuffer_free(body);
+			req_free(r);
+			return;
+		}
+		if (!r->req) {
+			/* The client went away while we waited. */
+		} else if (!ok) {
+			send_control_error(r->req, err);
+		} else if (r->follow) {
+			struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+			struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+
+			evhttp_add_header(h, "Content-Type", "text/event-stream");
+			evhttp_add_header(h, "Cache-Control", "no-store");
+			evhttp_send_reply_start(r->req, 200, "OK");
+			r->streaming = true;
+			/* A follower sends nothing: only a slow writer times out. */
+			if (evcon) {
+				struct timeval tv = { r->api->d->cfg->api.idle_timeout_s, 0 };
+				bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon),
+							 NULL, &tv);
+			}
+			if (sse_event(r, body)) {
+				evbuffer_free(body);
+				json_object_put(err);
+				continue;
+			}
+		} else {
+			send_body(r->req, 200, "application/json", body);
+		}
+		json_object_put(err);
+		evbuffer_free(body);
+		if (r->streaming)
+			r->streaming = r->req != NULL; /* end it in req_free */
+		if (!r->follow || !ok || r->streaming)
+			r->req = r->streaming ? r->req : NULL;
+		req_free(r);
+		return;
+	}
+}
+
+static void on_pair_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct api_req *r = arg;
+
+	(void)bev;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	/* The control closed its end: an answer never came, or a stream ended. */
+	if (r->list_build) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "error", json_object_new_string("the daemon went away"));
+		json_object_object_add(e, "code", json_object_new_string("EIO"));
+		list_built(r->api, NULL, e);
+		json_object_put(e);
+	} else if (r->req && !r->streaming) {
+		send_error(r->req, 500, "EIO", "the daemon closed the request without an answer");
+		r->req = NULL;
+	}
+	req_free(r);
+}
+
+/* Send cmd as a control request for r; false (after answering 503) when the control is full. */
+static bool req_send(struct api_req *r, struct json_object *cmd, enum api_role role)
+{
+	struct bufferevent *pair[2];
+	char who[64];
+	size_t len;
+
+	if (bufferevent_pair_new(r->api->d->base, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS,
+				 pair) < 0)
+		goto busy;
+	snprintf(who, sizeof(who), "api request %u", ++r->api->reqno);
+	if (control_attach(r->api->ctl, pair[1],
+			   role == API_ROLE_OPERATE ? 0 : CONTROL_CLIENT_READONLY, who) < 0) {
+		bufferevent_free(pair[0]);
+		bufferevent_free(pair[1]);
+		goto busy;
+	}
+	r->bev = pair[0];
+	bufferevent_setcb(r->bev, on_pair_read, NULL, on_pair_event, r);
+	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
+	json_object_object_add(cmd, "v", json_object_new_int(PROTOCOL_VERSION));
+	const char *t = json_object_to_json_string_length(
+	    cmd, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	bufferevent_write(r->bev, t, len);
+	bufferevent_write(r->bev, "\n", 1);
+	return true;
+busy:
+	if (r->req)
+		send_error(r->req, 503, "EBUSY", "the daemon has too many clients; try again");
+	r->req = NULL;
+	req_free(r);
+	return false;
+}
+
+/* --- GET /v1/services: the cached list ---------------------------------------------------- */
+
+static void list_reply(struct evhttp_request *req, struct evbuffer *cache)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evbuffer_add_buffer_reference(b, cache);
+	send_body(req, 200, "application/json", b);
+	evbuffer_free(b);
+}
+
+static void list_built(struct api *api, struct evbuffer *body, struct json_object *err)
+{
+	api->list_building = false;
+	if (body && api->list_gen == api->list_build_gen) {
+		if (api->list_body)
+			evbuffer_free(api->list_body);
+		api->list_body = evbuffer_new();
+		evbuffer_add_buffer(api->list_body, body);
+		api->list_at_ms = now_ms();
+	}
+	while (api->list_waiters) {
+		struct api_req *w = api->list_waiters;
+
+		/* Waiters are kept on their own list; move each back before freeing. */
+		api->list_waiters = w->next;
+		if (api->list_waiters)
+			api->list_waiters->prevp = &api->list_waiters;
+		w->next = api->reqs;
+		w->prevp = &api->reqs;
+		if (api->reqs)
+			api->reqs->prevp = &w->next;
+		api->reqs = w;
+		if (w->req) {
+			if (body && api->list_body)
+				list_reply(w->req, api->list_body);
+			else if (body)
+				list_reply(w->req, body);
+			else
+				send_control_error(w->req, json_object_get(err));
+			w->req = NULL;
+		}
+		req_free(w);
+	}
+}
+
+static bool list_fresh(struct api *api)
+{
+	uint64_t age = api->d->cfg->probe_interval_ms;
+
+	if (age == 0 || age > API_LIST_MAX_AGE_MS)
+		age = API_LIST_MAX_AGE_MS;
+	return api->list_body && now_ms() - api->list_at_ms < age;
+}
+
+static void list_serve(struct api *api, struct evhttp_request *req, struct api_conn *conn)
+{
+	if (list_fresh(api)) {
+		list_reply(req, api->list_body);
+		return;
+	}
+	/* Wait for the build (one at a time), on the waiters' list. */
+	struct api_req *w = req_new(api, req, conn, API_R_LIST);
+	*w->prevp = w->next;
+	if (w->next)
+		w->next->prevp = w->prevp;
+	w->next = api->list_waiters;
+	w->prevp = &api->list_waiters;
+	if (api->list_waiters)
+		api->list_waiters->prevp = &w->next;
+	api->list_waiters = w;
+	if (api->list_building)
+		return;
+	struct api_req *b = req_new(api, NULL, NULL, API_R_LIST);
+	struct json_object *cmd = json_object_new_object();
+	b->list_build = true;
+	api->list_building = true;
+	api->list_build_gen = api->list_gen;
+	json_object_object_add(cmd, "cmd", json_object_new_string(PROTO_CMD_LIST));
+	if (!req_send(b, cmd, API_ROLE_READ)) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "error",
+				       json_object_new_string("the daemon has too many clients"));
+		json_object_object_add(e, "code", json_object_new_string("EBUSY"));
+		list_built(api, NULL, e);
+		json_object_put(e);
+	}
+	json_object_put(cmd);
+}
+
+/* A manager observer: something a list shows may have changed. */
+static void on_services_changed(void *arg)
+{
+	struct api *api = arg;
+
+	if (!api)
+		return;
+	api->list_gen++;
+	if (api->list_body) {
+		evbuffer_free(api->list_body);
+		api->list_body = NULL;
+	}
+}
+
+/* --- routing ------------------------------------------------------------------------------ */
+
+static unsigned method_bit(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+	case EVHTTP_REQ_HEAD:
+		return API_M_GET;
+	case EVHTTP_REQ_POST:
+		return API_M_POST;
+	case EVHTTP_REQ_PATCH:
+		return API_M_PATCH;
+	default:
+		return 0;
+	}
+}
+
+/* The role the request's token grants; *csrf_missing for a cookie without the CSRF header. */
+static enum api_role request_role(struct api *api, struct evhttp_request *req, bool *bad_token,
+				  bool *csrf_missing)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *auth = evhttp_find_header(h, "Authorization");
+	const char *cookie = evhttp_find_header(h, "Cookie");
+	char tok[API_TOKEN_MAX + 1];
+	enum api_role role;
+
+	*bad_token = false;
+	*csrf_missing = false;
+	if (auth) {
+		if (strncasecmp(auth, "Bearer ", 7) != 0) {
+			*bad_token = true;
+			return API_ROLE_NONE;
+		}
+		auth += 7;
+		while (*auth == ' ')
+			auth++;
+		role = api_tokens_find(&api->tokens, auth, strlen(auth));
+		*bad_token = role == API_ROLE_NONE;
+		return role;
+	}
+	if (cookie && api_cookie_get(cookie, "paddock_token", tok, sizeof(tok)) == 1) {
+		role = api_tokens_find(&api->tokens, tok, strlen(tok));
+		OPENSSL_cleanse(tok, sizeof(tok));
+		*bad_token = role == API_ROLE_NONE;
+		if (role != API_ROLE_NONE && evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+		    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+			const char *csrf = evhttp_find_header(h, "X-Paddock-CSRF");
+			*csrf_missing = !csrf || strcmp(csrf, "1") != 0;
+		}
+		return role;
+	}
+	return API_ROLE_NONE;
+}
+
+/* The JSON body of a request: an object (or none: NULL with no error). -1 after answering. */
+static int request_body(struct evhttp_request *req, struct json_object **out)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	enum json_tokener_error jerr;
+
+	*out = NULL;
+	if (len == 0)
+		return 0;
+	char *s = (char *)evbuffer_pullup(in, -1);
+	struct json_tokener *tok = json_tokener_new();
+	*out = json_tokener_parse_ex(tok, s, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) != len) {
+		/* trailing whitespace is fine, anything else is not */
+		for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+			if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
+				jerr = json_tokener_error_parse_unexpected;
+	}
+	json_tokener_free(tok);
+	if (jerr != json_tokener_success || !*out || !json_object_is_type(*out, json_type_object)) {
+		json_object_put(*out);
+		*out = NULL;
+		send_error(req, 400, "EINVAL", "the request body must be a JSON object%s%s",
+			   jerr != json_tokener_success ? ": " : "",
+			   jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Query parameter key as a number / flag into the command; false after answering 400. */
+static bool query_uint(struct evhttp_request *req, const char *query, const char *key,
+		       unsigned long long max, struct json_object *cmd)
+{
+	char v[32];
+	unsigned long long u;
+	int r = query ? api_query_get(query, key, v, sizeof(v)) : 0;
+
+	if (r == 0)
+		return true;
+	if (r < 0 || api_parse_uint(v, max, &u) < 0) {
+		send_error(req, 400, "EINVAL", "query parameter '%s' must be a number 0..%llu", key,
+			   max);
+		return false;
+	}
+	json_object_object_add(cmd, key, json_object_new_int64((int64_t)u));
+	return true;
+}
+
+static bool query_follow(struct evhttp_request *req, const char *query, bool *follow)
+{
+	char v[16];
+	int r = query ? api_query_get(query, "follow", v, sizeof(v)) : 0;
+
+	*follow = false;
+	if (r == 0)
+		return true;
+	if (r < 0 || api_parse_bool(v, follow) < 0) {
+		send_error(req, 400, "EINVAL", "query parameter 'follow' must be 1 or 0");
+		return false;
+	}
+	return true;
+}
+
+static struct json_object *names_of(const char *name)
+{
+	struct json_object *a = json_object_new_array();
+
+	json_object_array_add(a, json_object_new_string(name));
+	return a;
+}
+
+/* The control request for route rt, from the query and body; NULL after answering. */
+static struct json_object *build_command(struct api *api, struct evhttp_request *req,
+					 const struct api_route *rt, const char *query,
+					 bool *follow)
+{
+	struct json_object *cmd = json_object_new_object(), *body = NULL, *v;
+	char buf[4096];
+	int r;
+
+	(void)api;
+	*follow = false;
+	json_object_object_add(cmd, "cmd", json_object_new_string(rt->cmd));
+	if (rt->service[0])
+		json_object_object_add(cmd, "names", names_of(rt->service));
+	switch (rt->kind) {
+	case API_R_LIST:
+		r = query ? api_query_get(query, "names", buf, sizeof(buf)) : 0;
+		if (r < 0) {
+			send_error(req, 400, "EINVAL", "query parameter 'names' is not valid");
+			goto fail;
+		}
+		if (r == 1 && buf[0]) {
+			struct json_object *a = json_object_new_array();
+			for (char *save = NULL, *n = strtok_r(buf, ",", &save); n;
+			     n = strtok_r(NULL, ",", &save))
+				json_object_array_add(a, json_object_new_string(n));
+			json_object_object_add(cmd, "names", a);
+		}
+		break;
+	case API_R_LOGS:
+		if (!query_uint(req, query, "lines", 1000000, cmd) ||
+		    !query_uint(req, query, "since_ms", INT64_MAX, cmd) ||
+		    !query_follow(req, query, follow))
+			goto fail;
+		json_object_object_add(cmd, "follow", json_object_new_boolean(*follow));
+		break;
+	case API_R_EVENTS:
+		r = query ? api_query_get(query, "service", buf, sizeof(buf)) : 0;
+		if (r < 0) {
+			send_error(req, 400, "EINVAL", "query parameter 'service' is not valid");
+			goto fail;
+		}
+		if (r == 1)
+			json_object_object_add(cmd, "service", json_object_new_string(buf));
+		if (!query_uint(req, query, "since_ms", INT64_MAX, cmd) ||
+		    !query_uint(req, query, "max", 1000000, cmd) ||
+		    !query_follow(req, query, follow))
+			goto fail;
+		json_object_object_add(cmd, "follow", json_object_new_boolean(*follow));
+		break;
+	case API_R_ACTION:
+		if (request_body(req, &body) < 0)
+			goto fail;
+		if (body && strcmp(rt->cmd, PROTO_CMD_KILL) == 0 &&
+		    json_object_object_get_ex(body, "signal", &v))
+			json_object_object_add(cmd, "signal", json_object_get(v));
+		break;
+	case API_R_LIMITS:
+		if (request_body(req, &body) < 0)
+			goto fail;
+		if (!body) {
+			send_error(req, 400, "EINVAL",
+				   "PATCH limits needs a JSON object of KEY: VALUE, or "
+				   "{\"reset\": true}");
+			goto fail;
+		}
+		if (json_object_object_get_ex(body, "reset", &v))
+			json_object_object_add(cmd, "reset", json_object_get(v));
+		else
+			json_object_object_add(cmd, "values", json_object_get(body));
+		break;
+	default:
+		break;
+	}
+	json_object_put(body);
+	return cmd;
+fail:
+	json_object_put(body);
+	json_object_put(cmd);
+	return NULL;
+}
+
+static void serve_history(struct api *api, struct evhttp_request *req, const char *service)
+{
+	struct json_object *o = history_json(api->h, service);
+	size_t len;
+
+	if (!o) {
+		send_error(req, 404, "ENOENT", "no history for service %s", service);
+		return;
+	}
+	const char *t = json_object_to_json_string_length(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	send_json_text(req, 200, t, len);
+	json_object_put(o);
+}
+
+static void serve_openapi(struct evhttp_request *req)
+{
+	const struct asset *a = asset_find("openapi.json");
+	struct evbuffer *b = evbuffer_new();
+
+	if (!a) {
+		evbuffer_free(b);
+		send_error(req, 404, "ENOENT", "this paddockd was built without its API document");
+		return;
+	}
+	evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
+	send_body(req, 200, "application/json", b);
+	evbuffer_free(b);
+}
+
+static struct api_conn *conn_of(struct api *api, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	for (struct api_conn *c = api->conns; c; c = c->next)
+		if (c->evcon == evcon)
+			return c;
+	return NULL;
+}
+
+static const char *allow_header(unsigned methods)
+{
+	return methods == API_M_GET ? "GET, HEAD" : methods == API_M_POST ? "POST" : "PATCH";
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct api *api = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct api_conn *conn = conn_of(api, req);
+	struct api_route rt;
+	bool bad_token, csrf_missing, follow;
+	enum api_role role;
+	int r;
+
+	if (conn && conn->refused) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		send_error(req, 503, "EBUSY",
+			   "too many clients: this API serves at most %u connections at once "
+			   "(api.max_clients); try again later",
+			   api->d->cfg->api.max_clients);
+		return;
+	}
+	if (!path || !*path)
+		path = "/";
+	role = request_role(api, req, &bad_token, &csrf_missing);
+	if (strncmp(path, "/v1/", 4) != 0 && strcmp(path, "/v1") != 0) {
+		char *dec = evhttp_uridecode(path, 0, NULL);
+		/* A stale cookie is no login: the dashboard shows its form. */
+		bool served = dec && dashboard_serve(api->db, api, req, dec,
+						     bad_token ? API_ROLE_NONE : role);
+		free(dec);
+		if (!served)
+			send_error(req, 404, "ENOENT", "no such page");
+		return;
+	}
+	r = api_route_match(path, &rt);
+	if (r == 0 && rt.kind == API_R_OPENAPI) {
+		if (!(method_bit(evhttp_request_get_command(req)) & rt.methods)) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+					  allow_header(rt.methods));
+			send_error(req, 405, "EINVAL", "%s takes GET", path);
+			return;
+		}
+		serve_openapi(req);
+		return;
+	}
+	if (role == API_ROLE_NONE) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+				  "Bearer realm=\"paddock\"");
+		send_error(req, 401, "EACCES",
+			   bad_token ? "unknown token"
+				     : "a token is needed (Authorization: Bearer TOKEN)");
+		return;
+	}
+	if (r == -EINVAL) {
+		send_error(req, 400, "EINVAL", "bad service name in the path");
+		return;
+	}
+	if (r < 0) {
+		send_error(req, 404, "ENOENT", "no such route: %.200s", path);
+		return;
+	}
+	if (!(method_bit(evhttp_request_get_command(req)) & rt.methods)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+				  allow_header(rt.methods));
+		send_error(req, 405, "EINVAL", "%s takes %s", path, allow_header(rt.methods));
+		return;
+	}
+	if (csrf_missing) {
+		send_error(req, 403, "EPERM",
+			   "a request authenticated by cookie must carry X-Paddock-CSRF: 1");
+		return;
+	}
+	if (rt.needs == API_ROLE_OPERATE && role != API_ROLE_OPERATE) {
+		send_error(req, 403, "EPERM", "this token may only read; %s needs an operate token",
+			   path);
+		return;
+	}
+	if (rt.kind == API_R_HISTORY) {
+		serve_history(api, req, rt.service);
+		return;
+	}
+	if (rt.kind == API_R_LIST && (!query || !*query)) {
+		list_serve(api, req, conn);
+		return;
+	}
+	struct json_object *cmd = build_command(api, req, &rt, query, &follow);
+	if (!cmd)
+		return;
+	struct api_req *ar = req_new(api, req, conn, rt.kind);
+	ar->follow = follow;
+	(void)req_send(ar, cmd, role);
+	json_object_put(cmd);
+}
+
+/* --- connections ------------------------------------------------------------------ */
+
+static void conn_free(struct api_conn *c)
+{
+	if (!c->refused)
+		c->api->nconns--;
+	*c->prevp = c->next;
+	if (c->next)
+		c->next->prevp = c->prevp;
+	free(c);
+}
+
+/* evhttp drops the connection: its request (if any) is ours to finish, or already freed. */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_conn *c = arg;
+	struct api_req *r = c->active;
+
+	(void)evcon;
+	if (r) {
+		r->conn = NULL;
+		c->active = NULL;
+		if (r->req && !evhttp_request_get_connection(r->req)) {
+			/* Detached by evhttp (client gone before we finished): free it. */
+			evhttp_send_reply_end(r->req);
+		}
+		r->req = NULL;
+		r->streaming = false;
+		if (r->follow)
+			req_free(r); /* stop following */
+	}
+	conn_free(c);
+}
+
+/* After bevcb returned, evhttp has made the connection: learn when it closes. */
+static void on_adopt(evutil_socket_t fd, short what, void *arg)
+{
+	struct api *api = arg;
+	struct api_conn *c, *next;
+
+	(void)fd, (void)what;
+	for (c = api->conns; c; c = next) {
+		void *cbarg = NULL;
+
+		next = c->next;
+		if (c->evcon)
+			continue;
+		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
+		if (!cbarg) {
+			conn_free(c);
+			continue;
+		}
+		c->evcon = cbarg;
+		evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+	}
+}
+
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+{
+	struct api *api = arg;
+	struct api_conn *c = xcalloc(1, sizeof(*c));
+
+	if (api->ssl) {
+		SSL *ssl = SSL_new(api->ssl);
+		c->bev = ssl ? bufferevent_openssl_socket_new(
+				   base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+			     : NULL;
+	} else {
+		c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!c->bev) {
+		free(c);
+		return NULL; /* evhttp makes a plain one; fails the TLS handshake, harmless */
+	}
+	c->api = api;
+	c->refused = api->nconns >= api->d->cfg->api.max_clients;
+	if (c->refused)
+		log_warnx("api: %u clients connected, refusing one (api.max_clients)", api->nconns);
+	else
+		api->nconns++;
+	c->next = api->conns;
+	c->prevp = &api->conns;
+	if (api->conns)
+		api->conns->prevp = &c->next;
+	api->conns = c;
+	event_active(api->ev_adopt, EV_TIMEOUT, 0);
+	return c->bev;
+}
+
+/* --- setup ---------------------------------------------------------------------- */
+
+static void log_ssl_error(const char *what, const char *file)
+{
+	char buf[256];
+
+	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+	log_warnx("api: %s %s: %s", what, file, buf);
+}
+
+static int tls_setup(struct api *api, const char *cert, const char *key)
+{
+	if (!(api->ssl = SSL_CTX_new(TLS_server_method())))
+		return -ENOMEM;
+	(void)SSL_CTX_set_min_proto_version(api->ssl, TLS1_2_VERSION);
+	SSL_CTX_set_options(api->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(api->ssl, cert) != 1) {
+		log_ssl_error("cannot load the TLS certificate", cert);
+		return -EINVAL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(api->ssl, key, SSL_FILETYPE_PEM) != 1) {
+		log_ssl_error("cannot load the TLS key", key);
+		return -EINVAL;
+	}
+	if (SSL_CTX_check_private_key(api->ssl) != 1) {
+		log_ssl_error("the TLS key does not match the certificate", cert);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int listen_unix(struct api *api, const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return -errno;
+	(void)unlink(path);
+	/* Anyone may connect: the tokens decide. */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, 128) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!evhttp_accept_socket_with_handle(api->http, fd)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	api->unix_path = xstrdup(path);
+	return 0;
+}
+
+static int listen_tcp(struct api *api, const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	char host[256];
+	unsigned port;
+
+	if (!colon || sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535)
+		return -EINVAL;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	if (!host[0])
+		snprintf(host, sizeof(host), "0.0.0.0");
+	if (!evhttp_bind_socket_with_handle(api->http, host, (uint16_t)port))
+		return -EADDRINUSE;
+	return 0;
+}
 
 int api_open(struct manager *d, struct control *ctl, struct history *h, struct dashboard *db,
 	     struct api **out)
 {
-	(void)d, (void)ctl, (void)h, (void)db;
+	const typeof(d->cfg->api) *c = &d->cfg->api;
+	struct api *api;
+	int r;
+
 	*out = NULL;
+	if (!c->listen)
+		return 0;
+	api = xcalloc(1, sizeof(*api));
+	api->d = d;
+	api->ctl = ctl;
+	api->h = h;
+	api->db = db;
+	if ((r = api_load_tokens(api, c->tokens)) < 0)
+		goto fail;
+	if (c->listen[0] != '/' && (r = tls_setup(api, c->tls_cert, c->tls_key)) < 0)
+		goto fail;
+	api->ev_adopt = event_new(d->base, -1, 0, on_adopt, api);
+	api->http = evhttp_new(d->base);
+	if (!api->http || !api->ev_adopt) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	struct timeval tv = { c->idle_timeout_s, 0 };
+	evhttp_set_timeout_tv(api->http, &tv);
+	evhttp_set_max_headers_size(api->http, API_MAX_HEADERS);
+	evhttp_set_max_body_size(api->http, (ev_ssize_t)c->max_body);
+	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+						  EVHTTP_REQ_PATCH | EVHTTP_REQ_PUT |
+						  EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+	evhttp_set_bevcb(api->http, on_new_conn, api);
+	evhttp_set_gencb(api->http, on_request, api);
+	r = c->listen[0] == '/' ? listen_unix(api, c->listen) : listen_tcp(api, c->listen);
+	if (r < 0) {
+		log_warnx("api: cannot listen on %s: %s", c->listen, strerror(-r));
+		goto fail;
+	}
+	manager_observe(d, on_services_changed, api);
+	log_info("api: listening on %s%s (%zu tokens)", c->listen, api->ssl ? " with TLS" : "",
+		 api->tokens.n);
+	*out = api;
 	return 0;
+fail:
+	api_free(api);
+	return r;
 }
 
 struct api *api_free(struct api *api)
 {
-	(void)api;
+	if (!api)
+		return NULL;
+	while (api->list_waiters) {
+		struct api_req *w = api->list_waiters;
+		api->list_waiters = w->next;
+		w->next = NULL;
+		w->prevp = &w->next;
+		w->req = NULL;
+		w->conn = NULL;
+		req_free(w);
+	}
+	while (api->reqs) {
+		api->reqs->req = NULL;
+		api->reqs->conn = NULL;
+		req_free(api->reqs);
+	}
+	for (struct api_conn *c = api->conns; c; c = c->next)
+		if (c->evcon)
+			evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	if (api->http)
+		evhttp_free(api->http);
+	while (api->conns)
+		conn_free(api->conns);
+	if (api->ev_adopt)
+		event_free(api->ev_adopt);
+	if (api->list_body)
+		evbuffer_free(api->list_body);
+	if (api->unix_path)
+		(void)unlink(api->unix_path);
+	free(api->unix_path);
+	if (api->ssl)
+		SSL_CTX_free(api->ssl);
+	api_tokens_clear(&api->tokens);
+	free(api);
+	/* The manager's observer list cannot be shortened: api_free runs at exit only. */
 	return NULL;
-}
-
-enum api_role api_token_role(const struct api *api, const char *token)
-{
-	(void)api, (void)token;
-	return API_ROLE_NONE;
 }

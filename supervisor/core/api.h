@@ -28,7 +28,7 @@
 #ifndef PADDOCK_API_H
 #define PADDOCK_API_H
 
-enum api_role { API_ROLE_NONE = 0, API_ROLE_READ, API_ROLE_OPERATE };
+#include "api-parse.h" /* enum api_role */
 
 struct api;
 struct control;

@@ -1,0 +1,51 @@
+/*
+ * api-internal.h - private to the HTTP API: the state api-server.c (the
+ * server, above the dashboard it hands pages to) and api.c (tokens and
+ * roles, below the dashboard, which checks its login form's tokens) share.
+ */
+#ifndef PADDOCK_API_INTERNAL_H
+#define PADDOCK_API_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api-parse.h"
+
+struct api_conn;
+struct api_req;
+struct control;
+struct dashboard;
+struct evbuffer;
+struct event;
+struct evhttp;
+struct history;
+struct manager;
+typedef struct ssl_ctx_st SSL_CTX;
+
+struct api {
+	struct manager *d;
+	struct control *ctl;
+	struct history *h;
+	struct dashboard *db;
+	struct evhttp *http;
+	SSL_CTX *ssl;
+	char *unix_path; /* unlinked on free */
+	struct api_tokens tokens;
+	struct api_conn *conns;
+	unsigned nconns; /* not refused */
+	struct event *ev_adopt; /* closes the gap between bevcb and the evcon */
+	struct api_req *reqs;
+	/* GET /v1/services: the cached body, and who waits for the next one */
+	struct evbuffer *list_body;
+	uint64_t list_at_ms;
+	uint64_t list_gen; /* bumped by every change */
+	bool list_building;
+	uint64_t list_build_gen;
+	struct api_req *list_waiters; /* in reqs too; kind API_R_LIST, bev NULL */
+	unsigned reqno;
+};
+
+/* Read path into api->tokens; refused when group or others may read it. 0 or -errno, logged. */
+int api_load_tokens(struct api *api, const char *path);
+
+#endif
