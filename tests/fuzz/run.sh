@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(config compose oci unpack state seccomp control notify dns registry)
+[ ${#names[@]} -gt 0 ] || names=(config compose oci unpack state seccomp control notify dns registry api)
 command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
 W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -31,6 +31,8 @@ build() {
 		"$S/launch/seccomp-profile.c" "$S/common/error.c" -ljson-c -lseccomp -lcap -o "$W/fuzz-seccomp" ;;
 	control) clang $CF -I"$S/core" -I"$S/common" "$top/tests/fuzz/fuzz-control.c" \
 		"$S/core/control-parse.c" "$S/common/error.c" -ljson-c -o "$W/fuzz-control" ;;
+	api) clang $CF -I"$S/core" "$top/tests/fuzz/fuzz-api.c" "$S/core/api-parse.c" -lcrypto \
+		-o "$W/fuzz-api" ;;
 	notify) clang $CF -I"$S/core" -I"$S/common" "$top/tests/fuzz/fuzz-notify.c" \
 		"$S/core/notify-parse.c" "$S/common/error.c" -o "$W/fuzz-notify" ;;
 	registry) clang $CF -I"$S/image" -I"$S/common" "$top/tests/fuzz/fuzz-registry.c" \
