@@ -38,6 +38,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 #                         the dashboard in a real browser (67-dashboard)
 #   etcd-server           the fleet's 3-member etcd cluster (69-fleet)
 #   wrk                   contrib/bench/api
+#   nodejs (npm)          66-api's OpenAPI validator, an npm module installed
+#                         below /opt/paddock-npm (OPENAPI_VALIDATOR_VERSION)
 #   docker-registry skopeo openssl apache2-utils
 #                         registry pulls: test-registry end to end (skipped
 #                         without), 55-pull and 56-pull-hostile (the
@@ -47,7 +49,7 @@ TEST_PACKAGES="clang-format libcmocka-dev
  jq python3 stress-ng prometheus systemd libcap2-bin procps util-linux
  qemu-system-x86 cpio xz-utils valgrind clang libclang-rt-14-dev
  docker-registry skopeo openssl apache2-utils
- chromium chromium-driver python3-selenium etcd-server wrk"
+ chromium chromium-driver python3-selenium etcd-server wrk nodejs"
 
 build=1 tests=0 extra=""
 for a in "$@"; do
@@ -72,6 +74,18 @@ if [ "${PADDOCK_SKIP_APT:-0}" != 1 ]; then
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -q
 		apt-get install -y -q --no-install-recommends $missing
+	fi
+fi
+# 66-api validates /v1/openapi.json with @seriousme/openapi-schema-validator
+# (its validate-api command), kept in a prefix of its own, not global.
+OPENAPI_VALIDATOR_VERSION=2.11.0
+if [ $tests = 1 ] && [ ! -x /opt/paddock-npm/node_modules/.bin/validate-api ]; then
+	if command -v npm >/dev/null; then
+		npm install --prefix /opt/paddock-npm --no-audit --no-fund \
+			"@seriousme/openapi-schema-validator@$OPENAPI_VALIDATOR_VERSION" ||
+			echo "setup: npm registry unreachable; 66-api will fail without its validator" >&2
+	else
+		echo "setup: no npm; 66-api will fail without its OpenAPI validator" >&2
 	fi
 fi
 [ $build = 1 ] || exit 0
