@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -392,6 +394,11 @@ static void list_built(struct api *api, struct evbuffer *body, struct json_objec
 			evbuffer_free(api->list_body);
 		api->list_body = evbuffer_new();
 		evbuffer_add_buffer(api->list_body, body);
+		/*
+		 * One chunk: the pair delivers a chain per service, and each
+		 * chain became a write (a TLS record) of its own per request.
+		 */
+		(void)evbuffer_pullup(api->list_body, -1);
 		api->list_at_ms = now_ms();
 	}
 	while (api->list_waiters) {
@@ -428,26 +435,16 @@ static bool list_fresh(struct api *api)
 	return api->list_body && now_ms() - api->list_at_ms < age;
 }
 
-static void list_serve(struct api *api, struct evhttp_request *req, struct api_conn *conn)
+/* Ask the control for the list, unless a build is under way. */
+static void list_build(struct api *api)
 {
-	if (list_fresh(api)) {
-		list_reply(req, api->list_body);
-		return;
-	}
-	/* Wait for the build (one at a time), on the waiters' list. */
-	struct api_req *w = req_new(api, req, conn, API_R_LIST);
-	*w->prevp = w->next;
-	if (w->next)
-		w->next->prevp = w->prevp;
-	w->next = api->list_waiters;
-	w->prevp = &api->list_waiters;
-	if (api->list_waiters)
-		api->list_waiters->prevp = &w->next;
-	api->list_waiters = w;
+	struct api_req *b;
+	struct json_object *cmd;
+
 	if (api->list_building)
 		return;
-	struct api_req *b = req_new(api, NULL, NULL, API_R_LIST);
-	struct json_object *cmd = json_object_new_object();
+	b = req_new(api, NULL, NULL, API_R_LIST);
+	cmd = json_object_new_object();
 	b->list_build = true;
 	api->list_building = true;
 	api->list_build_gen = api->list_gen;
@@ -461,6 +458,32 @@ static void list_serve(struct api *api, struct evhttp_request *req, struct api_c
 		json_object_put(e);
 	}
 	json_object_put(cmd);
+}
+
+static void list_serve(struct api *api, struct evhttp_request *req, struct api_conn *conn)
+{
+	if (api->list_body) {
+		/*
+		 * Nothing changed since it was built (a change drops it); past its
+		 * age it is rebuilt behind this answer, so that no request waits
+		 * for the periodic refresh.
+		 */
+		if (!list_fresh(api))
+			list_build(api);
+		list_reply(req, api->list_body);
+		return;
+	}
+	/* Something changed: wait for the build (one for every waiter). */
+	struct api_req *w = req_new(api, req, conn, API_R_LIST);
+	*w->prevp = w->next;
+	if (w->next)
+		w->next->prevp = w->prevp;
+	w->next = api->list_waiters;
+	w->prevp = &api->list_waiters;
+	if (api->list_waiters)
+		api->list_waiters->prevp = &w->next;
+	api->list_waiters = w;
+	list_build(api);
 }
 
 /* A manager observer: something a list shows may have changed. */
@@ -880,6 +903,12 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
 		}
 		c->evcon = cbarg;
 		evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+		if (api->ssl) {
+			/* Without it a response's last segment waits for the client's delayed ACK (40 ms). */
+			int one = 1;
+			(void)setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one,
+					 sizeof(one));
+		}
 	}
 }
 

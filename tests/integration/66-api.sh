@@ -167,6 +167,9 @@ pass "405 with Allow, 413 past max_body"
 out=$(expect 200 stop POST /v1/services/db/stop "$OT")
 [ "$(jq -r '.[0].state' <<<"$out")" = stopped ] || fail "stop answered before db stopped: $out"
 [ "$(ctl status db --json | jq -r '.[0].state')" = stopped ] || fail "db not stopped after POST stop"
+# The list is cached: a change must show at once, not a tick later.
+[ "$(expect 200 list GET /v1/services "$RT" | jq -r '.[] | select(.name == "db") | .state')" = stopped ] ||
+	fail "GET /v1/services still shows db running after it stopped"
 expect 200 start POST /v1/services/db/start "$OT" >/dev/null
 wait_for 20 state_is db running || fail "db not running after POST start"
 pid1=$(main_pid db)
