@@ -311,11 +311,9 @@ static void on_pair_read(struct bufferevent *bev, void *arg)
 		}
 		json_object_put(err);
 		evbuffer_free(body);
-		if (r->streaming)
-			r->streaming = r->req != NULL; /* end it in req_free */
-		if (!r->follow || !ok || r->streaming)
-			r->req = r->streaming ? r->req : NULL;
-		req_free(r);
+		if (!r->streaming)
+			r->req = NULL; /* answered, or gone */
+		req_free(r); /* and ends a stream whose first event could not go */
 		return;
 	}
 }
