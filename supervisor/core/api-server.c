@@ -73,6 +73,7 @@ struct api_conn {
 	struct evhttp_connection *evcon; /* NULL until adopted */
 	bool refused; /* past max_clients: answered 503 */
 	struct api_req *active; /* the request being answered on it */
+	struct event *ev_deadline; /* a request must arrive within idle_timeout */
 	struct api_conn *next, **prevp;
 };
 
@@ -739,6 +740,14 @@ static void serve_openapi(struct evhttp_request *req)
 	evbuffer_free(b);
 }
 
+static void conn_arm_deadline(struct api_conn *c)
+{
+	struct timeval tv = { c->api->d->cfg->api.idle_timeout_s, 0 };
+
+	if (c->ev_deadline)
+		evtimer_add(c->ev_deadline, &tv);
+}
+
 static struct api_conn *conn_of(struct api *api, struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -766,6 +775,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	enum api_role role;
 	int r;
 
+	if (conn)
+		conn_arm_deadline(conn); /* the next request's clock starts now */
 	if (conn && conn->refused) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		send_error(req, 503, "EBUSY",
@@ -853,10 +864,31 @@ static void conn_free(struct api_conn *c)
 {
 	if (!c->refused)
 		c->api->nconns--;
+	if (c->ev_deadline)
+		event_free(c->ev_deadline);
 	*c->prevp = c->next;
 	if (c->next)
 		c->next->prevp = c->prevp;
 	free(c);
+}
+
+/*
+ * No whole request within idle_timeout of connecting or of the previous
+ * one: a client sending a byte now and then (which the idle timeout lets
+ * through) is closed too. The clock stops while a request is answered.
+ */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_conn *c = arg;
+
+	(void)fd, (void)what;
+	if (c->active) {
+		conn_arm_deadline(c);
+		return;
+	}
+	log_debug("api: closing a client that sent no whole request in %us",
+		  c->api->d->cfg->api.idle_timeout_s);
+	evhttp_connection_free(c->evcon); /* on_conn_close frees c */
 }
 
 /* evhttp drops the connection: its request (if any) is ours to finish, or already freed. */
@@ -901,6 +933,8 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
 		}
 		c->evcon = cbarg;
 		evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+		c->ev_deadline = evtimer_new(api->d->base, on_deadline, c);
+		conn_arm_deadline(c);
 		if (api->ssl) {
 			/* Without it a response's last segment waits for the client's delayed ACK (40 ms). */
 			int one = 1;
