@@ -913,7 +913,12 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 	conn_free(c);
 }
 
-/* After bevcb returned, evhttp has made the connection: learn when it closes. */
+/*
+ * After bevcb returned, evhttp has made the connection: learn when it
+ * closes. evhttp gives its connection as the bufferevent's callback
+ * argument (libevent 2.1 has no other way from a bevcb to the connection);
+ * this runs before the loop polls again, so no connection is gone yet.
+ */
 static void on_adopt(evutil_socket_t fd, short what, void *arg)
 {
 	struct api *api = arg;
