@@ -144,7 +144,8 @@ static void page_head(struct evbuffer *b, const char *title, const char *refresh
 
 	(void)gethostname(host, sizeof(host) - 1);
 	evbuffer_add_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-			       "<meta name=\"viewport\" content=\"width=device-width\">");
+			       "<meta name=\"viewport\" content=\"width=device-width\">"
+			       "<link rel=\"icon\" href=\"data:,\">");
 	if (refresh)
 		evbuffer_add_printf(b, "<meta http-equiv=\"refresh\" content=\"%s\">", refresh);
 	evbuffer_add_printf(b, "<title>");
@@ -521,7 +522,7 @@ static void serve_asset(struct evhttp_request *req, const struct asset *a)
 
 	evbuffer_add_reference(b, a->data, a->len, NULL, NULL);
 	evhttp_add_header(h, "Content-Type", a->type);
-	evhttp_add_header(h, "Cache-Control", "max-age=300");
+	evhttp_add_header(h, "Cache-Control", "no-cache");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_send_reply(req, 200, "OK", b);
 	evbuffer_free(b);

@@ -30,7 +30,10 @@
   // series: [{key, cls, label}]; points from history; fmt formats the y axis.
   function chart(svg, points, series, fmt, floorMax) {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
-    const now = Date.now(), from = now - 15 * 60 * 1000;
+    // The last 15 minutes, or less while the history is younger (at least a minute).
+    const now = Date.now();
+    const first = points.length ? points[0].t : now;
+    const from = Math.max(now - 15 * 60 * 1000, Math.min(first, now - 60 * 1000));
     let max = floorMax;
     for (const p of points)
       for (const s of series)
@@ -42,7 +45,9 @@
       svg.appendChild(el("line", {x1: PAD_L, x2: W, y1: y(max * f), y2: y(max * f), class: "grid"}));
       svg.appendChild(el("text", {x: PAD_L - 4, y: y(max * f) + 4, class: "axis", "text-anchor": "end"}, fmt(max * f)));
     }
-    svg.appendChild(el("text", {x: PAD_L, y: H - 2, class: "axis"}, "-15 min"));
+    const span = Math.round((now - from) / 1000);
+    svg.appendChild(el("text", {x: PAD_L, y: H - 2, class: "axis"},
+                       span >= 120 ? "-" + Math.round(span / 60) + " min" : "-" + span + " s"));
     svg.appendChild(el("text", {x: W, y: H - 2, class: "axis", "text-anchor": "end"}, "now"));
     series.forEach((s, i) => {
       // A gap (null: not running) breaks the line.
