@@ -1,0 +1,117 @@
+#!/bin/bash
+# The web dashboard (issue 20) in a real browser: headless chromium driven
+# by chromedriver and python3-selenium (dashboard/dashboard.py) against a
+# live paddockd serving its API over TLS on loopback, inside a network
+# namespace this test creates. Checks: no token -> login form, a wrong
+# token refused; with JavaScript off the list renders and matches
+# paddockctl status --json (state, class, restarts, OOM kills, health,
+# memory.max and a bar against it); a read token sees charts and no
+# actions; an operate token stops and starts a service and sets a limit
+# from the page (each confirmed), seen in paddockctl status; a new log
+# line appears live; an OOM kill in a 32M service appears in its events.
+# PADDOCK_SCREENSHOTS=1 saves the list and a service page to
+# contrib/screenshots/.
+if [ -z "${PADDOCK_IN_NETNS:-}" ]; then
+	command -v unshare >/dev/null || { echo "needs unshare" >&2; exit 77; }
+	exec unshare -n env PADDOCK_IN_NETNS=1 bash "$0" "$@"
+fi
+. "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
+need_root; need_cgroups; need_cmd jq; need_cmd ip; need_cmd openssl
+for f in /usr/bin/chromium /usr/bin/chromedriver /usr/bin/python3; do
+	[ -x $f ] || skip "needs $f"
+done
+/usr/bin/python3 -c 'import selenium' 2>/dev/null || skip "needs python3-selenium"
+setup
+# chromium and chromedriver in this namespace (all of them are ours): gone
+# at exit, also when the checks fail or time out.
+browsers() {
+	local p ns
+	ns=$(readlink /proc/self/ns/net)
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] || continue
+		case $(cat "$p/comm" 2>/dev/null) in chrom*) echo "${p#/proc/}" ;; esac
+	done
+}
+no_browser() { [ -z "$(browsers)" ]; }
+kill_browsers() { local p; for p in $(browsers); do kill -9 "$p" 2>/dev/null; done; }
+trap 'rc=$?; kill_browsers; (exit $rc); cleanup' EXIT
+ip link set lo up
+make_rootfs "$T/root"
+make_test_ca "$T/pki"
+mkdir -p "$T/browser"
+
+read_tok=r-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+op_tok=o-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '# dashboard test tokens\nread %s\noperate %s\n' "$read_tok" "$op_tok" >"$T/tokens"
+chmod 600 "$T/tokens"
+port=$(free_port)
+cat >"$T/config.yaml" <<YAML
+api:
+  listen: "127.0.0.1:$port"
+  tls: {cert: $T/pki/server.crt, key: $T/pki/server.key}
+  tokens: $T/tokens
+YAML
+cat >"$T/services/dash.yaml" <<YAML
+services:
+  worker:
+    rootfs: $T/root
+    class: batch
+    command: ["/bin/sleep", "100000"]
+    stop: {timeout: 2s}
+  talker:
+    rootfs: $T/root
+    # Says what the test leaves in /tmp/say, a line at a time.
+    command: ["/bin/sh", "-c", "echo talker up; while :; do if [ -e /tmp/say ]; then cat /tmp/say; rm -f /tmp/say; fi; sleep 0.2; done"]
+  hog:
+    rootfs: $T/root
+    class: critical
+    resources:
+      memory: {max: 32M, swap_max: 0}
+    # /tmp/eat: a 64M dd buffer in a 32M group, OOM-killed; the shell stays.
+    command: ["/bin/sh", "-c", "echo hog up; while :; do if [ -e /tmp/eat ]; then rm -f /tmp/eat; echo eating; dd if=/dev/zero of=/dev/null bs=64M count=1; fi; sleep 0.2; done"]
+YAML
+start_daemon -c "$T/config.yaml"
+for s in worker talker hog; do
+	wait_for 30 state_is $s running || fail "$s: $(svc_state $s)"
+done
+api_up() { curl -sk -o /dev/null "https://127.0.0.1:$port/login"; }
+wait_for 10 api_up || fail "the API does not answer on 127.0.0.1:$port"
+
+shots=""
+if [ -n "${PADDOCK_SCREENSHOTS:-}" ]; then
+	shots=${SRCDIR:-$(cd "$TESTS_DIR/.." && pwd)}/contrib/screenshots
+	mkdir -p "$shots"
+fi
+out=$T/selenium.log
+DASH_URL="https://127.0.0.1:$port" DASH_READ=$read_tok DASH_OPERATE=$op_tok \
+	PADDOCKCTL=$PADDOCKCTL DASH_SOCK=$T/run/control.sock DASH_ROOT=$T/root \
+	DASH_TMP=$T/browser DASH_SHOTS=$shots \
+	timeout 300 /usr/bin/python3 "$TESTS_DIR/integration/dashboard/dashboard.py" >"$out" 2>&1 &
+browser=$!
+EXTRA_PIDS="$EXTRA_PIDS $browser"
+wait $browser
+rc=$?
+EXTRA_PIDS=""
+while read -r line; do
+	case $line in
+	"ok: "*) pass "${line#ok: }" ;;
+	"FAIL: "*) log "$line" ;;
+	esac
+done <"$out"
+if [ $rc != 0 ]; then
+	echo "--- selenium output (last 30 lines) ---" >&2
+	tail -n 30 "$out" >&2
+	fail "the browser checks failed (rc $rc)"
+fi
+# chromium and chromedriver quit with the checks: nothing of theirs lingers.
+wait_for 15 no_browser || fail "chromium still runs after the checks"
+
+# The dashboard's page for an unknown service is a 404, its assets are served.
+code=$(curl -sk -o /dev/null -w '%{http_code}' -b "paddock_token=$read_tok" "https://127.0.0.1:$port/service/nope")
+[ "$code" = 404 ] || fail "/service/nope: $code"
+curl -skf "https://127.0.0.1:$port/assets/dashboard.js" | grep -q EventSource || fail "dashboard.js is not served"
+hdr=$(curl -sk -o /dev/null -D - -d "token=$op_tok" "https://127.0.0.1:$port/login")
+grep -qi '^set-cookie: paddock_token=.*HttpOnly.*SameSite=Strict.*Secure' <<<"$hdr" ||
+	fail "login cookie: $hdr"
+pass "404 for an unknown service, assets served, cookie HttpOnly SameSite=Strict Secure"
+stop_daemon || fail "daemon exited non-zero"
