@@ -354,11 +354,19 @@ static void kv_table(struct evbuffer *b, const char *id, struct json_object *o)
 			evbuffer_add_printf(b, "</th><td data-key=\"");
 			html_text(b, k);
 			evbuffer_add_printf(b, "\">");
-			html_text(b,
-				  v && json_object_is_type(v, json_type_string)
-				      ? json_object_get_string(v)
-				      : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-			evbuffer_add_printf(b, "</td></tr>");
+			const char *t =
+			    v && json_object_is_type(v, json_type_string)
+				? json_object_get_string(v)
+				: json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+			size_t lines = 1;
+			for (const char *p = strchr(t, '\n'); p; p = strchr(p + 1, '\n'))
+				lines++;
+			/* A long list (devices.list) folds away. */
+			if (lines > 3)
+				evbuffer_add_printf(b, "<details><summary>%zu lines</summary>",
+						    lines);
+			html_text(b, t);
+			evbuffer_add_printf(b, lines > 3 ? "</details></td></tr>" : "</td></tr>");
 		}
 	}
 	evbuffer_add_printf(b, "</tbody></table>\n");

@@ -102,7 +102,8 @@
   async function refreshStatus() {
     try {
       let s = await getJSON(base);
-      if (s.services) s = s.services[0];
+      if (Array.isArray(s)) s = s[0];
+      else if (s.services) s = s.services[0];
       const u = s.usage || {}, l = s.limits || {};
       const st = document.querySelector("#summary td.state span");
       st.textContent = s.state + (s.frozen ? " (frozen)" : "");
@@ -133,7 +134,8 @@
       const h = s.health;
       setCell("health", h ? (typeof h === "object" ? h.status : h) : "\u2013");
       for (const td of document.querySelectorAll("#limits td[data-key]"))
-        if (l[td.dataset.key] !== undefined) td.textContent = l[td.dataset.key];
+        if (typeof l[td.dataset.key] === "string" && !l[td.dataset.key].includes("\n"))
+          td.textContent = l[td.dataset.key];
       const up = s.state === "running" || s.state === "starting";
       const down = s.state === "stopped" || s.state === "failed";
       const enable = {start: !up, stop: !down, restart: true, freeze: up && !s.frozen, thaw: !!s.frozen};
@@ -160,7 +162,9 @@
       try {
         const o = JSON.parse(ev.data);
         if (typeof o.text === "string") line = o.text.replace(/\n$/, "");
-        else if (typeof o.line === "string") line = o.line;
+        else if (typeof o.line === "string")  // as the stored history prints it
+          line = (o.time_ms ? new Date(o.time_ms).toISOString() + " " : "") +
+                 (o.stream ? o.stream + " " : "") + o.line;
       } catch (e) { /* plain text */ }
       if (line === "") return;
       appendCapped(pre, document.createTextNode(line + "\n"), MAX_LOG_LINES);
@@ -241,7 +245,7 @@
       const what = keys.map(k => k + "=" + values[k]).join(" ");
       if (!window.confirm("Set " + what + " on " + name + "?")) return;
       try {
-        await send("PATCH", base + "/limits", {values: values});
+        await send("PATCH", base + "/limits", values);
         for (const i of form.querySelectorAll("input")) i.dataset.was = i.value;
         say("set " + what, true);
       } catch (e) {
