@@ -127,6 +127,10 @@ def check_row(row, s):
 
 def shot(d, name):
     if SHOTS:
+        # The whole page, no more: the window as tall as the document.
+        d.set_window_size(1280, 400)
+        d.set_window_size(1280, d.execute_script(
+            "return document.documentElement.scrollHeight") + 140)
         d.save_screenshot(os.path.join(SHOTS, name))
         ok("screenshot %s" % name)
 
