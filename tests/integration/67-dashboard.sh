@@ -16,7 +16,7 @@ if [ -z "${PADDOCK_IN_NETNS:-}" ]; then
 	exec unshare -n env PADDOCK_IN_NETNS=1 bash "$0" "$@"
 fi
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
-need_root; need_cgroups; need_cmd jq; need_cmd ip; need_cmd openssl
+need_root; need_cgroups; need_cmd jq; need_cmd ip; need_cmd openssl; need_cmd curl
 for f in /usr/bin/chromium /usr/bin/chromedriver /usr/bin/python3; do
 	[ -x $f ] || skip "needs $f"
 done
