@@ -479,7 +479,7 @@ static void page_login(struct evhttp_request *req, int code, const char *error)
 			       "in</button></form>\n<p>A token is a line of the daemon's "
 			       "<code>api.tokens</code> file (paddockd(8)).</p>");
 	page_foot(b, API_ROLE_NONE);
-	send_html(req, code, code == 200 ? "OK" : "Unauthorized", b);
+	send_html(req, code, code == 200 ? "OK" : code == 400 ? "Bad Request" : "Unauthorized", b);
 }
 
 /* A token we may put in a cookie as it is: printable, no separator or quote. */
