@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(config compose oci unpack state seccomp control notify dns registry api)
+[ ${#names[@]} -gt 0 ] || names=(config compose oci unpack state seccomp control notify dns registry api sse)
 command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
 W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -38,6 +38,8 @@ build() {
 	registry) clang $CF -I"$S/image" -I"$S/common" "$top/tests/fuzz/fuzz-registry.c" \
 		"$S/image/registry-auth.c" "$S/image/registry-ref.c" "$S"/common/*.c -ljson-c -lsystemd \
 		-o "$W/fuzz-registry" ;;
+	sse) clang $CF -I"$S/ctl" -I"$S/common" "$top/tests/fuzz/fuzz-sse.c" \
+		"$S/ctl/remote-parse.c" "$S/common/error.c" -ljson-c -o "$W/fuzz-sse" ;;
 	dns) clang $CF -I"$S/net" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-dns.c" \
 		"$S/net/dns.c" -o "$W/fuzz-dns" ;;
 	esac
