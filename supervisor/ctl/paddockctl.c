@@ -30,6 +30,9 @@
 #include "image.h"
 #endif
 #include "protocol.h"
+#ifdef PADDOCKCTL_REMOTE
+#include "remote.h"
+#endif
 #include "units.h"
 #include "util.h"
 
@@ -40,6 +43,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOSERVICE = 3, EXIT_NODA
 
 static const char *socket_path;
 static bool opt_json;
+/* --url: a paddockd's HTTP API instead of the socket (paddockctl-remote does it) */
+static const char *opt_url, *opt_token_file, *opt_cacert;
 
 /* One command of paddockctl; main() finds it in `commands` at the end of the file. */
 struct ctl_command {
@@ -52,6 +57,8 @@ struct ctl_command {
 
 /* Takes service names, at least one: main() says so before running the command. */
 #define CTL_NAMES 0x1
+/* Works with --url: its requests have HTTP API routes, or it needs no daemon. */
+#define CTL_REMOTE 0x2
 
 /* --- transport --------------------------------------------------------------------- */
 
@@ -132,20 +139,43 @@ static int64_t jint(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_int64(v) : 0;
 }
 
+#ifdef PADDOCKCTL_REMOTE
+/* --url: the request as its HTTP API route; *f yields what a follow streams. */
+static struct json_object *call_remote(struct json_object *req, FILE **f)
+{
+	struct error err = { 0 };
+	struct json_object *resp = remote_call(req, f, &err);
+
+	json_object_put(req);
+	if (!resp) {
+		fprintf(stderr, "paddockctl: %s\n", err.msg);
+		exit(err.code == EPROTO || err.code == EMSGSIZE ? EXIT_FAIL : EXIT_NODAEMON);
+	}
+	return resp;
+}
+#endif
+
 /* One request, one answer; on error print it and exit with the right code. */
 static struct json_object *call(struct json_object *req, FILE **keep)
 {
-	int fd = connect_daemon();
-	FILE *f;
+	FILE *f = NULL;
 	struct json_object *resp, *v = NULL;
 
-	send_request(fd, req);
-	json_object_put(req);
-	f = fdopen(fd, "r");
-	resp = read_response(f);
-	if (!resp) {
-		fprintf(stderr, "paddockctl: daemon closed the connection\n");
-		exit(EXIT_NODAEMON);
+#ifdef PADDOCKCTL_REMOTE
+	if (opt_url) {
+		resp = call_remote(req, keep ? &f : NULL);
+	} else
+#endif
+	{
+		int fd = connect_daemon();
+		send_request(fd, req);
+		json_object_put(req);
+		f = fdopen(fd, "r");
+		resp = read_response(f);
+		if (!resp) {
+			fprintf(stderr, "paddockctl: daemon closed the connection\n");
+			exit(EXIT_NODAEMON);
+		}
 	}
 	if (!json_object_object_get_ex(resp, "ok", &v) && keep) {
 		*keep = f; /* a streamed object before the answer (run --wait) */
@@ -171,12 +201,13 @@ static struct json_object *call(struct json_object *req, FILE **keep)
 			 : code && strcmp(code, "EINVAL") == 0 ? EXIT_USAGE
 							       : EXIT_FAIL;
 		json_object_put(resp);
-		fclose(f);
+		if (f)
+			fclose(f);
 		exit(rc);
 	}
 	if (keep)
 		*keep = f;
-	else
+	else if (f)
 		fclose(f);
 	return resp;
 }
@@ -1283,36 +1314,64 @@ static int cmd_events(const struct ctl_command *c, int argc, char **argv)
 static char **main_argv;
 static const char *opt_state_dir; /* --state-dir: the image store's, without asking paddockd */
 
+/* image in-use: the layers running services use (what prune keeps), each once. */
+static int image_in_use(void)
+{
+	struct json_object *resp = call(request(PROTO_CMD_IMAGE_IN_USE, NULL, 0), NULL);
+	struct json_object *arr = result_of(resp), *seen = json_object_new_object();
+
+	if (opt_json)
+		print_json(arr);
+	else
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			const char *d = json_object_get_string(json_object_array_get_idx(arr, i));
+			if (d && !json_object_object_get_ex(seen, d, NULL)) {
+				json_object_object_add(seen, d, NULL);
+				printf("%s\n", d);
+			}
+		}
+	json_object_put(seen);
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
 #ifdef PADDOCKCTL_THIN
 /*
- * The image commands need libarchive and libcrypto, whose loading alone
- * costs a few ms, more than a whole `paddockctl status`. So they live in
- * paddockctl-image (this file without PADDOCKCTL_THIN), which we become
- * with the same arguments: the one beside us (a build tree), else the
- * installed one.
+ * Become the helper NAME with the same arguments: the one beside us (a
+ * build tree), else the installed one. Returns only on failure.
  */
-static int cmd_image(const struct ctl_command *c, int argc, char **argv)
+static int exec_helper(const char *name, const char *what)
 {
 	char self[PATH_MAX], path[PATH_MAX + 32];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
 
-	(void)c;
-	(void)argc;
-	(void)argv;
 	if (n > 0) {
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/'))) {
 			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/paddockctl-image", self);
+			snprintf(path, sizeof(path), "%s/%s", self, name);
 			if (access(path, X_OK) == 0)
 				execv(path, main_argv);
 		}
 	}
-	execv(PKGLIBEXECDIR "/paddockctl-image", main_argv);
-	fprintf(stderr, "paddockctl: image commands: %s: %s\n", PKGLIBEXECDIR "/paddockctl-image",
-		strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", PKGLIBEXECDIR, name);
+	execv(path, main_argv);
+	fprintf(stderr, "paddockctl: %s: %s: %s\n", what, path, strerror(errno));
 	return EXIT_FAIL;
+}
+
+/*
+ * The image commands need libarchive and libcrypto, whose loading alone
+ * costs a few ms, more than a whole `paddockctl status`. So they live in
+ * paddockctl-image (this file without PADDOCKCTL_THIN).
+ */
+static int cmd_image(const struct ctl_command *c, int argc, char **argv)
+{
+	(void)c;
+	if (argc == 1 && strcmp(argv[0], "in-use") == 0)
+		return image_in_use();
+	return exec_helper("paddockctl-image", "image commands");
 }
 #else
 /* The store lives in paddockd's state dir: ask it, or use --state-dir / the default. */
@@ -2288,9 +2347,11 @@ static int cmd_image(const struct ctl_command *c, int argc, char **argv)
 	(void)c;
 	if (argc < 1) {
 		fprintf(stderr, "usage: paddockctl image "
-				"import|pull|list|inspect|rm|prune|login|logout ...\n");
+				"import|pull|list|inspect|rm|prune|login|logout|in-use ...\n");
 		return EXIT_USAGE;
 	}
+	if (argc == 1 && strcmp(argv[0], "in-use") == 0)
+		return image_in_use();
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
 		if (strcmp(argv[0], own[i].name) == 0)
 			return own[i].run(argc, argv);
@@ -3068,6 +3129,41 @@ static int cmd_reload(const struct ctl_command *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* --- --url: paddockctl-remote ------------------------------------------------------ */
+
+/* image in-use, the one image command the HTTP API has (GET /v1/images). */
+static bool remote_image(const struct ctl_command *c, int argc, char **argv)
+{
+	return strcmp(c->name, "image") == 0 && argc == 1 && strcmp(argv[0], "in-use") == 0;
+}
+
+#if defined(PADDOCKCTL_REMOTE)
+static int remote_setup(void)
+{
+	struct remote_opts o = { opt_url, opt_token_file, opt_cacert };
+	struct error err = { 0 };
+
+	if (remote_open(&o, &err) < 0) {
+		fprintf(stderr, "paddockctl: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	atexit(remote_close);
+	return EXIT_OK;
+}
+#elif defined(PADDOCKCTL_THIN)
+/* libcurl lives in paddockctl-remote (this file with PADDOCKCTL_REMOTE): become it. */
+static int remote_setup(void)
+{
+	return exec_helper("paddockctl-remote", "--url");
+}
+#else
+static int remote_setup(void)
+{
+	fprintf(stderr, "paddockctl-image: --url: use paddockctl\n");
+	return EXIT_USAGE;
+}
+#endif
+
 /* --- the command table: dispatch, --help and --list-commands ----------------------- */
 
 /*
@@ -3076,36 +3172,38 @@ static int cmd_reload(const struct ctl_command *c, int argc, char **argv)
  * compares them with `paddockctl --list-commands`.
  */
 static const struct ctl_command commands[] = {
-	{ "list", cmd_list, 0, "list", "services and their states (and health), one per line" },
-	{ "list", cmd_list, 0, "list [--timers]",
+	{ "list", cmd_list, CTL_REMOTE, "list",
+	  "services and their states (and health), one per line" },
+	{ "list", cmd_list, CTL_REMOTE, "list [--timers]",
 	  "services and their states, one per line;\n"
 	  "--timers: scheduled services, last and next runs" },
-	{ "status", cmd_status, 0, "status [NAME...]",
+	{ "status", cmd_status, CTL_REMOTE, "status [NAME...]",
 	  "state, pid, restarts, last exit, readiness, health, STATUS=,\n"
 	  "limits, usage, logs" },
 	{ PROTO_CMD_CAT, cmd_cat, CTL_NAMES, "cat NAME...",
 	  "the effective spec as paddockd has it (after\n"
 	  "includes, merge keys, ${VAR}); secrets by name only" },
-	{ PROTO_CMD_START, cmd_simple, CTL_NAMES, "start NAME...", "start services" },
-	{ PROTO_CMD_STOP, cmd_simple, CTL_NAMES, "stop NAME...",
+	{ PROTO_CMD_START, cmd_simple, CTL_NAMES | CTL_REMOTE, "start NAME...", "start services" },
+	{ PROTO_CMD_STOP, cmd_simple, CTL_NAMES | CTL_REMOTE, "stop NAME...",
 	  "stop services (waits until they are stopped)" },
-	{ PROTO_CMD_RESTART, cmd_simple, CTL_NAMES, "restart NAME...", "stop, then start again" },
+	{ PROTO_CMD_RESTART, cmd_simple, CTL_NAMES | CTL_REMOTE, "restart NAME...",
+	  "stop, then start again" },
 	{ PROTO_CMD_EXEC, cmd_exec, 0,
 	  "exec [-t] [-u USER] [-e KEY=VALUE]... [-w DIR] NAME -- CMD...",
 	  "run CMD inside the running service: its namespaces,\n"
 	  "cgroup, root, user (-u), capabilities, seccomp filter\n"
 	  "and environment (-e adds); stdio goes straight to it;\n"
 	  "-t: a pty; exits with CMD's status" },
-	{ "kill", cmd_kill, 0, "kill [--signal SIG] NAME",
+	{ "kill", cmd_kill, CTL_REMOTE, "kill [--signal SIG] NAME",
 	  "send a signal to every process of a service" },
-	{ PROTO_CMD_FREEZE, cmd_simple, CTL_NAMES, "freeze NAME... | thaw NAME...",
+	{ PROTO_CMD_FREEZE, cmd_simple, CTL_NAMES | CTL_REMOTE, "freeze NAME... | thaw NAME...",
 	  "freeze or thaw services' cgroups" },
-	{ PROTO_CMD_THAW, cmd_simple, CTL_NAMES, NULL, NULL },
-	{ "logs", cmd_logs, 0, "logs [-n N] [--since TIME] [-f] NAME",
+	{ PROTO_CMD_THAW, cmd_simple, CTL_NAMES | CTL_REMOTE, NULL, NULL },
+	{ "logs", cmd_logs, CTL_REMOTE, "logs [-n N] [--since TIME] [-f] NAME",
 	  "last N lines of output (default 10) from the log files,\n"
 	  "what earlier daemons logged too; --since: every line\n"
 	  "since TIME; -f follows" },
-	{ "set", cmd_set, 0,
+	{ "set", cmd_set, CTL_REMOTE,
 	  "set NAME KEY=VALUE...\n"
 	  "set NAME --reset",
 	  "change limits now, read back, kept until\n"
@@ -3119,10 +3217,10 @@ static const struct ctl_command commands[] = {
 	  "--cpu-max CPUS, --cpu-weight N, --pids-max N,\n"
 	  "--namespaces LIST, --network none|host|NET, --class C,\n"
 	  "--user U, --workdir DIR, --env KEY=VALUE" },
-	{ "events", cmd_events, 0, "events [-f] [--service NAME] [--since TIME] [-n N]",
+	{ "events", cmd_events, CTL_REMOTE, "events [-f] [--service NAME] [--since TIME] [-n N]",
 	  "starts, exits and causes, OOM kills, pressure, limit\n"
 	  "changes (TIME: 10m for ten minutes ago, or epoch secs)" },
-	{ "top", cmd_top, 0, "top [--once] [--sort mem|cpu] [--interval SECS]",
+	{ "top", cmd_top, CTL_REMOTE, "top [--once] [--sort mem|cpu] [--interval SECS]",
 	  "live view: memory against limits, CPU, pressure" },
 	{ "image", cmd_image, 0,
 	  "image import SRC [--name NAME[:TAG]] [--tag TAG]\n"
@@ -3130,24 +3228,26 @@ static const struct ctl_command commands[] = {
 	  "    [--insecure HOST[:PORT]]... [--parallel N]\n"
 	  "image login HOST[:PORT] [-u USER] [--password-stdin]\n"
 	  "image logout HOST[:PORT]\n"
-	  "image list | inspect REF | rm REF | prune",
+	  "image list | inspect REF | rm REF | prune\n"
+	  "image in-use",
 	  "import an OCI layout dir, oci-archive or docker-archive\n"
 	  "download REF (HOST[:PORT]/NAME[:TAG] or @sha256:HEX)\n"
 	  "from a registry; defaults from the daemon config\n"
 	  "check and store credentials (prompts for the password)\n"
 	  "forget a registry's credentials\n"
-	  "the image store (prune keeps layers services use)" },
-	{ "check", cmd_check, 0, "check [--config FILE] PATH...",
+	  "the image store (prune keeps layers services use)\n"
+	  "layers running services use (works with --url)" },
+	{ "check", cmd_check, CTL_REMOTE, "check [--config FILE] PATH...",
 	  "validate spec files or directories (no daemon needed)\n"
 	  "against the daemon config's networks (default\n"
 	  "/etc/paddock/paddock.yaml if present, else built-in)" },
-	{ "convert", cmd_convert, 0, "convert compose FILE [-o DIR] [--force]",
+	{ "convert", cmd_convert, CTL_REMOTE, "convert compose FILE [-o DIR] [--force]",
 	  "a docker-compose file as specs (stdout, or\n"
 	  "DIR/NAME.yaml each); warns of each key not carried" },
 	{ "network", cmd_network, 0, "network ls | inspect NAME",
 	  "bridge networks: subnet, gateway, whether in use;\n"
 	  "inspect lists members, addresses, aliases, rules" },
-	{ "reload", cmd_reload, 0, "reload",
+	{ "reload", cmd_reload, CTL_REMOTE, "reload",
 	  "re-read the specs, apply the difference (nothing\n"
 	  "changes if any file has an error)" },
 	{ "daemon-reexec", cmd_daemon_reexec, 0, "daemon-reexec",
@@ -3206,9 +3306,11 @@ static void usage_command(FILE *f, const struct ctl_command *c)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: paddockctl [-s SOCKET] [--json] [--state-dir DIR] COMMAND [ARGS...]\n"
-		   "\n"
-		   "Commands:\n");
+	fprintf(
+	    f, "usage: paddockctl [-s SOCKET] [--json] [--state-dir DIR] COMMAND [ARGS...]\n"
+	       "       paddockctl --url URL --token-file FILE [--cacert FILE] [--json] COMMAND...\n"
+	       "\n"
+	       "Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (commands[i].usage)
 			usage_command(f, &commands[i]);
@@ -3221,6 +3323,14 @@ static void usage(FILE *f)
 	    "      --json                 print exactly one JSON document\n"
 	    "      --state-dir DIR        image store location when paddockd is not running\n"
 	    "                             (default: asked from paddockd, else /var/lib/paddock)\n"
+	    "      --url URL              a paddockd's HTTP API instead of the socket:\n"
+	    "                             https://HOST:PORT, http://HOST:PORT or unix:/PATH\n"
+	    "                             (default $PADDOCK_URL); list, status, start, stop,\n"
+	    "                             restart, kill, freeze, thaw, set, reload, logs,\n"
+	    "                             events, top; image in-use\n"
+	    "      --token-file FILE      the API token: first line not a comment, TOKEN or\n"
+	    "                             ROLE TOKEN; mode 0600 (default $PADDOCK_TOKEN_FILE)\n"
+	    "      --cacert FILE          CA certificates to verify the server with\n"
 	    "  -h, --help                 this text\n"
 	    "\n"
 	    "Exit status: 0 ok, 1 failed, 2 usage, 3 no such service, 4 daemon unreachable;\n"
@@ -3267,9 +3377,31 @@ int main(int argc, char **argv)
 			socket_path = a + 9;
 		} else if (strcmp(a, "--state-dir") == 0 && i + 1 < argc) {
 			opt_state_dir = argv[++i];
+		} else if (strcmp(a, "--url") == 0 || strcmp(a, "--token-file") == 0 ||
+			   strcmp(a, "--cacert") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "paddockctl: %s needs a value\n", a);
+				free(rest);
+				return EXIT_USAGE;
+			}
+			*(a[2] == 'u'	? &opt_url
+			  : a[2] == 't' ? &opt_token_file
+					: &opt_cacert) = argv[++i];
 		} else {
 			rest[nrest++] = argv[i];
 		}
+	}
+	/* An explicit -s wins over $PADDOCK_URL: the environment is only a default. */
+	if (!opt_url && !socket_path)
+		opt_url = getenv("PADDOCK_URL");
+	if (opt_url && !*opt_url)
+		opt_url = NULL;
+	if (opt_url && !opt_token_file)
+		opt_token_file = getenv("PADDOCK_TOKEN_FILE");
+	if (!opt_url && (opt_token_file || opt_cacert)) {
+		fprintf(stderr, "paddockctl: --token-file and --cacert go with --url\n");
+		free(rest);
+		return EXIT_USAGE;
 	}
 	if (!socket_path)
 		socket_path = getenv("PADDOCK_SOCKET");
@@ -3289,6 +3421,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "paddockctl: unknown command '%s' (see paddockctl --help)\n",
 			rest[0]);
 		r = EXIT_USAGE;
+	} else if (opt_url && !(c->flags & CTL_REMOTE) && !remote_image(c, cargc, cargv)) {
+		fprintf(stderr,
+			"paddockctl: %s has no HTTP API route; run it on the host, over the "
+			"socket (-s, or without --url and $PADDOCK_URL)\n",
+			c->name);
+		r = EXIT_USAGE;
+	} else if (opt_url && (r = remote_setup()) != EXIT_OK) {
+		; /* the reason is printed */
 	} else if ((c->flags & CTL_NAMES) && cargc < 1) {
 		fprintf(stderr, "paddockctl %s: name at least one service\n", c->name);
 		r = EXIT_USAGE;
