@@ -11,8 +11,8 @@
 
 __paddockctl_commands="list status cat start stop restart kill freeze thaw exec logs top events set
 	run image check convert network reload daemon-reexec version"
-__paddockctl_global_opts="-s --socket --state-dir --json -h --help"
-__paddockctl_image_cmds="import pull login logout list inspect rm prune"
+__paddockctl_global_opts="-s --socket --state-dir --url --token-file --cacert --json -h --help"
+__paddockctl_image_cmds="import pull login logout list inspect rm prune in-use"
 __paddockctl_pull_opts="--config --auth-file --certs-dir --insecure --parallel"
 __paddockctl_login_opts="--config --auth-file --certs-dir --insecure -u --username
 	--password-stdin"
@@ -408,6 +408,7 @@ _paddockctl()
 			((i + 1 < __pc_cword)) && __pc_state_dir=$(__paddockctl_dequote "${__pc_words[i + 1]}")
 			((i++))
 			;;
+		--url | --token-file | --cacert) ((i++)) ;;
 		--json | -h | --help) ;;
 		*)
 			if [[ -z $__pc_cmd ]]; then
@@ -432,6 +433,12 @@ _paddockctl()
 			__paddockctl_trim
 			return 0
 			;;
+		--token-file | --cacert)
+			__paddockctl_files "$cur"
+			__paddockctl_trim
+			return 0
+			;;
+		--url) return 0 ;;
 		esac
 		if [[ $cur == --socket=* ]]; then
 			local p
