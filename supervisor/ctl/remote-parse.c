@@ -131,9 +131,11 @@ struct json_object *remote_json(const char *body, size_t len)
 	if (!body || len == 0 || len > REMOTE_MAX_BODY || !(tok = json_tokener_new_ex(JSON_DEPTH)))
 		return NULL;
 	o = json_tokener_parse_ex(tok, body, (int)len);
-	if (!o && json_tokener_get_error(tok) == json_tokener_continue)
-		o = json_tokener_parse_ex(tok, "", 1); /* a bare number at the very end */
 	end = json_tokener_get_parse_end(tok);
+	if (!o && json_tokener_get_error(tok) == json_tokener_continue) {
+		o = json_tokener_parse_ex(tok, "", 1); /* a bare number at the very end */
+		end = len;
+	}
 	if (o && json_tokener_get_error(tok) == json_tokener_success)
 		while (end < len && strchr(" \t\r\n", body[end]) && body[end])
 			end++;
