@@ -3172,10 +3172,8 @@ static int remote_setup(void)
  * compares them with `paddockctl --list-commands`.
  */
 static const struct ctl_command commands[] = {
-	{ "list", cmd_list, CTL_REMOTE, "list",
-	  "services and their states (and health), one per line" },
 	{ "list", cmd_list, CTL_REMOTE, "list [--timers]",
-	  "services and their states, one per line;\n"
+	  "services and their states (and health), one per line;\n"
 	  "--timers: scheduled services, last and next runs" },
 	{ "status", cmd_status, CTL_REMOTE, "status [NAME...]",
 	  "state, pid, restarts, last exit, readiness, health, STATUS=,\n"
