@@ -7,8 +7,9 @@
  * longer than timeout is killed and fails. As docker's start period: a
  * failure before start_period has passed since the service started does
  * not count, and the first success ends start_period (healthy at once).
- * The cost is one fork per attempt in the daemon (~100 us) plus the
- * helper's and the command's own.
+ * An exec check keeps its helper (check.c) for the health's life: an
+ * attempt costs the daemon a message each way, the helper a vfork; tcp
+ * and http checks are the daemon's own sockets.
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ struct health {
 	struct check_target t;
 	struct check_what w;
 	struct check_attempt *attempt; /* running, or NULL */
+	struct check_helper *helper; /* exec: runs the commands (t.keep), or NULL */
 	struct event *ev_timer; /* the next attempt */
 	uint64_t started_mono;
 	bool passed_once; /* start_period is over */
@@ -136,7 +138,10 @@ bool health_spec_eq(const struct spec_health *a, const struct spec_health *b)
 	return !a->exec || (!a->exec[i] && !b->exec[i]);
 }
 
-/* A running attempt keeps nothing of the spec on our side: only the helper read it. */
+/*
+ * A running attempt keeps nothing of the spec on our side, and the helper
+ * has its own copy of an equal argv (health_spec_eq).
+ */
 void health_respec(struct health *h, const struct service_spec *spec)
 {
 	set_what(h, spec);
@@ -149,6 +154,7 @@ struct health *health_new(struct event_base *base, const struct check_target *t,
 
 	h->base = base;
 	h->t = *t;
+	h->t.keep = &h->helper;
 	set_what(h, t->spec);
 	h->started_mono = started_mono;
 	h->changed = changed;
@@ -163,6 +169,7 @@ struct health *health_free(struct health *h)
 	if (!h)
 		return NULL;
 	h->attempt = check_cancel(h->attempt);
+	h->helper = check_helper_free(h->helper);
 	if (h->ev_timer)
 		event_free(h->ev_timer);
 	free(h);

@@ -6,8 +6,12 @@
 #  - tcp with on_unhealthy: stop: the listener goes away -> stopped;
 #  - exec with on_unhealthy: none: output in the event, same pid, healthy
 #    again once the check passes; runs in the service's mount namespace;
+#  - exec checks are run by one helper (comm paddock-check) kept in the
+#    service's cgroup across checks; a timed-out check is killed with what
+#    it started in the background, and the next one gets a new helper;
 #  - list/status/--json and paddock_service_healthy 0/1;
-#  - kill -9 of paddockd: the adopted service is checked again.
+#  - kill -9 of paddockd: the adopted service is checked again, by a new
+#    helper (the old one died with the daemon).
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd jq; setup
 make_rootfs "$T/root"
@@ -52,6 +56,17 @@ services:
   plain:
     rootfs: $T/root
     command: ["/bin/sleep", "100000"]
+  hang:
+    rootfs: $T/root
+    command: ["/bin/sleep", "100000"]
+    # With /tmp/hang: a background sleep and a foreground one, killed at the timeout.
+    health:
+      exec: ["/bin/sh", "-c", "if [ -e /tmp/hang ]; then sleep 4242 & sleep 4343; fi; echo fine"]
+      interval: 300ms
+      # generous: a spurious timeout on a loaded machine would replace the helper
+      timeout: 2s
+      retries: 1
+      on_unhealthy: none
   who:
     rootfs: $T/root
     user: svc
@@ -68,7 +83,7 @@ fetch() { if command -v curl >/dev/null; then curl -sf "$1"; else wget -qO- "$1"
 metric() { fetch "http://127.0.0.1:$port/metrics" | grep "^paddock_service_healthy{service=\"$1\"}" | cut -d' ' -f2; }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
 
-for s in web tcpd chk who; do
+for s in web tcpd chk who hang; do
 	wait_for 30 health_is $s healthy || fail "$s not healthy: $(ctl status $s)"
 done
 wait_for 30 state_is plain running || fail "plain: $(svc_state plain)"
@@ -127,6 +142,41 @@ wait_for 30 health_is chk healthy || fail "chk not healthy again: $(ctl status c
 wait_for 10 metric_is chk 1 || fail "metric chk after: $(metric chk)"
 pass "exec check in the service's mount namespace: output in the event, on_unhealthy none keeps it running, healthy again"
 
+# --- exec: one helper across checks; a timeout kills the check and what it started
+# pids in a service's cgroup whose command line is "$2"
+procs_like() {
+	local p
+	for p in $(cat "$(service_cgdir "$1")/cgroup.procs"); do
+		[ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "$2 " ] && echo "$p"
+	done
+	return 0
+}
+helpers() { for p in $(cat "$(service_cgdir "$1")/cgroup.procs"); do
+	[ "$(cat /proc/$p/comm 2>/dev/null)" = paddock-check ] && echo "$p"
+done; return 0; }
+one_helper() { [ "$(helpers "$1" | wc -l)" = 1 ]; }
+checked_twice() { # wait for two more checks of $1
+	local lc
+	lc=$(svc_field "$1" health.last_check)
+	wait_for 10 bash -c "[ \$('$PADDOCKCTL' -s '$T/run/control.sock' status $1 --json | jq '.[0].health.last_check') -gt $lc ]" || return 1
+	lc=$(svc_field "$1" health.last_check)
+	wait_for 10 bash -c "[ \$('$PADDOCKCTL' -s '$T/run/control.sock' status $1 --json | jq '.[0].health.last_check') -gt $lc ]"
+}
+wait_for 10 one_helper hang || fail "hang's helpers: $(helpers hang)"
+h1=$(helpers hang)
+checked_twice hang || fail "hang not checked"
+[ "$(helpers hang)" = "$h1" ] || fail "a new helper for each check: $h1, then $(helpers hang)"
+touch "$T/root/tmp/hang"
+wait_for 30 health_is hang unhealthy || fail "hang not unhealthy: $(ctl status hang)"
+ev hang unhealthy | jq -e '.[0].output | test("timed out")' >/dev/null || fail "hang event: $(ev hang unhealthy)"
+rm "$T/root/tmp/hang"
+wait_for 30 health_is hang healthy || fail "hang not healthy again: $(ctl status hang)"
+no_leftovers() { [ -z "$(procs_like hang 'sleep 4242')$(procs_like hang 'sleep 4343')" ]; }
+wait_for 10 no_leftovers || fail "a timed-out check left: $(procs_like hang 'sleep 4242') $(procs_like hang 'sleep 4343')"
+wait_for 10 one_helper hang || fail "hang's helpers after the timeout: $(helpers hang)"
+[ "$(helpers hang)" != "$h1" ] || fail "the helper of a timed-out check was kept ($h1)"
+pass "exec checks: one helper ($h1) kept in the cgroup across checks; a timeout killed the check and its background process"
+
 # --- tcp, on_unhealthy: stop
 for p in $(cat "$(service_cgdir tcpd)/cgroup.procs"); do
 	[ "$(cat /proc/$p/comm 2>/dev/null)" = httpd ] && signal_pid KILL "$p"
@@ -160,6 +210,8 @@ pass "reload: an unchanged check keeps its status, a changed one starts over wit
 
 # --- kill -9 paddockd: checks resume for adopted services
 web_pid=$(main_pid web)
+who_helper=$(helpers who)
+[ -n "$who_helper" ] || fail "who has no helper"
 kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
 start_daemon -c "$T/config.yaml"
 wait_for 30 health_is web healthy || fail "adopted web not checked: $(ctl status web)"
@@ -167,6 +219,8 @@ wait_for 30 health_is web healthy || fail "adopted web not checked: $(ctl status
 wait_for 30 health_is chk healthy || fail "adopted chk not checked: $(ctl status chk)"
 wait_for 30 health_is who healthy || fail "adopted who not checked: $(ctl status who)"
 [ "$(svc_field who health.last_output)" = "uid=1000" ] || fail "adopted who's check ran as: $(svc_field who health)"
+wait_for 10 one_helper who || fail "who's helpers after kill -9: $(helpers who)"
+[ "$(helpers who)" != "$who_helper" ] || fail "who's old helper $who_helper outlived paddockd"
 rm "$T/root/tmp/chk-ok"
 wait_for 30 health_is chk unhealthy || fail "adopted chk never unhealthy: $(ctl status chk)"
 pass "after kill -9 of paddockd, adopted services are checked again (as their user)"
