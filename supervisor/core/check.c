@@ -269,6 +269,14 @@ struct check_helper *check_helper_free(struct check_helper *h)
 
 /* --- the daemon side: attempts -------------------------------------------------------- */
 
+/* A helper still on the attempt is busy (a timeout) or dead: it goes. */
+static void drop_helper(struct check_attempt *a)
+{
+	a->helper = check_helper_free(a->helper);
+	if (a->t.keep)
+		*a->t.keep = NULL;
+}
+
 struct check_attempt *check_cancel(struct check_attempt *a)
 {
 	if (!a)
@@ -279,18 +287,17 @@ struct check_attempt *check_cancel(struct check_attempt *a)
 		event_free(a->ev_timer);
 	if (a->sock >= 0)
 		close(a->sock);
-	if (a->helper) {
-		/* Still running (a timeout, or the owner is going): no verdict wanted. */
-		a->helper = check_helper_free(a->helper);
-		if (a->t.keep)
-			*a->t.keep = NULL;
-	}
+	if (a->helper) /* still running: the owner is going, no verdict wanted */
+		drop_helper(a);
 	free(a);
 	return NULL;
 }
 
 static void finish(struct check_attempt *a, int v, const char *output)
 {
+	/* First: done may free the owner, and *t.keep with it. */
+	if (a->helper)
+		drop_helper(a);
 	a->done(a->arg, v, output);
 	(void)check_cancel(a);
 }

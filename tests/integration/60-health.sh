@@ -9,6 +9,7 @@
 #  - exec checks are run by one helper (comm paddock-check) kept in the
 #    service's cgroup across checks; a timed-out check is killed with what
 #    it started in the background, and the next one gets a new helper;
+#    with on_unhealthy: restart the service restarts and is checked again;
 #  - list/status/--json and paddock_service_healthy 0/1;
 #  - kill -9 of paddockd: the adopted service is checked again, by a new
 #    helper (the old one died with the daemon).
@@ -56,6 +57,12 @@ services:
   plain:
     rootfs: $T/root
     command: ["/bin/sleep", "100000"]
+  hangr:
+    rootfs: $T/root
+    command: ["/bin/sleep", "100000"]
+    restart: {delay: 100ms}
+    # A timed-out exec check that restarts its service (the helper goes with the checks).
+    health: {exec: ["/bin/sh", "-c", "[ ! -e /tmp/hangr ] || sleep 4444"], interval: 300ms, timeout: 1s, retries: 1}
   hang:
     rootfs: $T/root
     command: ["/bin/sleep", "100000"]
@@ -83,7 +90,7 @@ fetch() { if command -v curl >/dev/null; then curl -sf "$1"; else wget -qO- "$1"
 metric() { fetch "http://127.0.0.1:$port/metrics" | grep "^paddock_service_healthy{service=\"$1\"}" | cut -d' ' -f2; }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
 
-for s in web tcpd chk who hang; do
+for s in web tcpd chk who hang hangr; do
 	wait_for 30 health_is $s healthy || fail "$s not healthy: $(ctl status $s)"
 done
 wait_for 30 state_is plain running || fail "plain: $(svc_state plain)"
@@ -176,6 +183,17 @@ wait_for 10 no_leftovers || fail "a timed-out check left: $(procs_like hang 'sle
 wait_for 10 one_helper hang || fail "hang's helpers after the timeout: $(helpers hang)"
 [ "$(helpers hang)" != "$h1" ] || fail "the helper of a timed-out check was kept ($h1)"
 pass "exec checks: one helper ($h1) kept in the cgroup across checks; a timeout killed the check and its background process"
+
+r1=$(restarts hangr)
+touch "$T/root/tmp/hangr"
+wait_for 30 bash -c "[ \$('$PADDOCKCTL' -s '$T/run/control.sock' status hangr --json | jq '.[0].restarts') -gt $r1 ]" ||
+	fail "hangr not restarted: $(ctl status hangr)"
+rm "$T/root/tmp/hangr"
+kill -0 "$DAEMON_PID" || fail "paddockd died"
+wait_for 30 health_is hangr healthy || fail "hangr not healthy again: $(ctl status hangr)"
+wait_for 10 one_helper hangr || fail "hangr's helpers: $(helpers hangr)"
+ev hangr unhealthy | jq -e '.[0].output | test("timed out")' >/dev/null || fail "hangr event: $(ev hangr unhealthy)"
+pass "a timed-out exec check with on_unhealthy: restart restarts the service, which is checked again"
 
 # --- tcp, on_unhealthy: stop
 for p in $(cat "$(service_cgdir tcpd)/cgroup.procs"); do
