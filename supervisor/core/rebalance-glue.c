@@ -53,8 +53,21 @@ struct rb_entry {
 	const struct service *svc;
 	pid_t pid; /* main pid the state belongs to: a restart starts from the spec */
 	struct rb_state st;
+	uint64_t ws_saved; /* ws_estimate when the state file last had to keep it */
 	bool warned; /* a failed write was logged; quiet until one succeeds */
 };
+
+/*
+ * Whether a new working-set estimate is worth a state file write: it moves
+ * a little on most ticks, and an fsync each second for that would be the
+ * daemon's largest steady cost. A sixteenth (or 1 MiB) of drift is kept.
+ */
+static bool ws_moved(uint64_t saved, uint64_t now)
+{
+	uint64_t d = saved > now ? saved - now : now - saved;
+
+	return (saved == 0) != (now == 0) || (d > saved / 16 && d > 1024 * 1024);
+}
 
 struct rebalancer {
 	struct manager *d;
@@ -551,8 +564,10 @@ void rebalancer_tick(struct rebalancer *rb)
 		struct rb_entry *e = entry_of(rb, d->services[i], false);
 		if (!e)
 			continue;
-		learned |= e->st.grown_max != rb->st[i].grown_max ||
-			   e->st.ws_estimate != rb->st[i].ws_estimate;
+		bool ws = ws_moved(e->ws_saved, rb->st[i].ws_estimate);
+		learned |= e->st.grown_max != rb->st[i].grown_max || ws;
+		if (ws)
+			e->ws_saved = rb->st[i].ws_estimate;
 		e->st = rb->st[i];
 	}
 	if (learned)
@@ -833,6 +848,6 @@ void rebalancer_restore(struct rebalancer *rb, const struct service *svc,
 
 	if (!rb || !(rec->working_set || rec->grown_max) || !(e = entry_of(rb, svc, true)))
 		return;
-	e->st.ws_estimate = rec->working_set;
+	e->st.ws_estimate = e->ws_saved = rec->working_set;
 	e->st.grown_max = rec->grown_max;
 }
