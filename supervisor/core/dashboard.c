@@ -2,7 +2,8 @@
  * dashboard.c - the web dashboard (dashboard.h).
  *
  * Pages are rendered here as plain HTML from control_service_json(), the
- * values `paddockctl status --json` shows, so the list works without
+ * values `paddockctl status --json` shows (the list: the same values from
+ * what paddockd holds, see list_view()), so the list works without
  * JavaScript (it refreshes itself with <meta refresh>). The service page
  * adds dashboard.js (assets/): SVG charts from /v1/services/NAME/history,
  * logs and events followed through EventSource, and, for operate tokens,
@@ -12,8 +13,9 @@
  *
  * Routes: / (list), /service/NAME, /login (GET form, POST token -> cookie),
  * /logout (POST), /assets/NAME. A request without a valid token is sent to
- * /login. Cost: the list is O(services), each reading its limits from
- * cgroupfs as status does.
+ * /login. Cost: the list is O(services) of in-memory work (list_view(): no
+ * file is read), a render kept for a second; a service page reads that one
+ * service's knobs as status does.
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -29,25 +31,30 @@
 #include "control.h"
 #include "dashboard.h"
 #include "manager.h"
+#include "monitor.h"
+#include "rebalance-glue.h"
 #include "service.h"
 #include "util.h"
 
 /* Bytes of a login form we read: a token line is far shorter. */
 #define LOGIN_BODY_MAX 4096
-/*
- * The list refreshes itself every 5 s, slower past 500 services: a render
- * reads every service's knobs as status does (75 ms for 300 services on a
- * busy 2-core machine), and an open tab should not hold the loop for more
- * than a few percent of the time.
- */
+/* The list refreshes itself every 5 s; a render is O(services) of in-memory work. */
 #define LIST_REFRESH_S 5
-#define LIST_REFRESH_PER_S 100
+/*
+ * A rendered list answers every request of its role for this long: many
+ * open tabs cost one render a second, as GET /v1/services' cache does. The
+ * values are a probe interval old anyway.
+ */
+#define LIST_CACHE_MS 1000
 
 struct dashboard {
 	struct manager *d;
 	struct control *ctl;
 	struct history *h;
 	struct rebalancer *rb;
+	/* The last list rendered for a read and an operate token (the footer differs). */
+	struct evbuffer *list_cache[2];
+	uint64_t list_cache_ms[2];
 };
 
 struct dashboard *dashboard_new(struct manager *d, struct control *ctl, struct history *h,
@@ -64,6 +71,11 @@ struct dashboard *dashboard_new(struct manager *d, struct control *ctl, struct h
 
 struct dashboard *dashboard_free(struct dashboard *db)
 {
+	if (!db)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(db->list_cache); i++)
+		if (db->list_cache[i])
+			evbuffer_free(db->list_cache[i]);
 	free(db);
 	return NULL;
 }
@@ -305,17 +317,106 @@ static const char row_header[] = "<th>State</th><th>Class</th><th>Memory</th><th
 				 "(cores)</th><th>PSI cpu %</th><th>PSI mem %</th><th>PSI io "
 				 "%</th><th>Restarts</th><th>OOM kills</th><th>Health</th>";
 
+/* --- the list's view of a service, from memory ------------------------------------- */
+
+static void add_double(struct json_object *o, const char *k, double v)
+{
+	if (v == v) /* not NAN */
+		json_object_object_add(o, k, json_object_new_double(v));
+}
+
+/*
+ * memory.max as paddockd last applied it, as status reads it back: the
+ * limits with what on_oom: grow made of them, in the kernel's pages
+ * ("max" for none). Only enforce mode's rebalancer writes values of its
+ * own (squeezes), kept in its state: read the knob for those.
+ */
+static void add_memory_max(struct dashboard *db, struct service *svc, struct json_object *l)
+{
+	struct cgroup_limits lim = *service_limits(svc);
+	struct cgroup *cg = service_cgroup(svc);
+	static uint64_t page;
+	char buf[64];
+
+	if (!cg)
+		return;
+	if (db->d->cfg->rebalance.mode == REBALANCE_ENFORCE) {
+		if (cgroup_read_knob(cg, "memory.max", buf, sizeof(buf)) >= 0) {
+			buf[strcspn(buf, "\n")] = '\0';
+			json_object_object_add(l, "memory.max", json_object_new_string(buf));
+		}
+		return;
+	}
+	rebalancer_launch_limits(db->rb, svc, &lim);
+	if (lim.memory.max == SPEC_UNSET || lim.memory.max == SPEC_SIZE_MAX) {
+		json_object_object_add(l, "memory.max", json_object_new_string("max"));
+		return;
+	}
+	if (!page)
+		page = sysconf(_SC_PAGESIZE) > 0 ? (uint64_t)sysconf(_SC_PAGESIZE) : 4096;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(lim.memory.max / page * page));
+	json_object_object_add(l, "memory.max", json_object_new_string(buf));
+}
+
+/*
+ * What a list row shows, in the shape of status's full view but from what
+ * paddockd holds: list's brief, the monitor's latest sample (memory.current,
+ * CPU rate, pressure: at most a probe interval old) and the limits applied.
+ * No file is read for a sampled service, so a page of 1000 services holds
+ * the loop for a few milliseconds, not the quarter second status's view of
+ * each would.
+ */
+static struct json_object *list_view(struct dashboard *db, struct service *svc)
+{
+	struct json_object *o = control_service_json(db->ctl, svc, false);
+	struct json_object *u = json_object_new_object(), *l = json_object_new_object();
+	const struct probe_cgroup_sample *s = monitor_sample(svc);
+	const struct probe_cgroup_rates *r = monitor_rates(svc);
+	static const char *const psi_keys[] = { "memory.pressure.some.avg10",
+						"cpu.pressure.some.avg10",
+						"io.pressure.some.avg10" };
+
+	json_object_object_add(o, "frozen", json_object_new_boolean(service_frozen(svc)));
+	json_object_object_add(
+	    o, "oom_kills", json_object_new_int64((int64_t)(service_oom_kills(svc) & INT64_MAX)));
+	if (s && service_cgroup(svc)) {
+		const struct probe_psi *psi[] = { &s->psi_memory, &s->psi_cpu, &s->psi_io };
+		char cur[24];
+		if (s->memory.current != PROBE_UNKNOWN) {
+			snprintf(cur, sizeof(cur), "%llu", (unsigned long long)s->memory.current);
+			json_object_object_add(u, "memory.current", json_object_new_string(cur));
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(psi); i++)
+			if (psi[i]->some.avg10 != PROBE_UNKNOWN)
+				add_double(u, psi_keys[i], psi[i]->some.avg10 / 100.0);
+		if (r)
+			add_double(u, "cpu.percent", r->cpu_percent);
+	} else if (service_cgroup(svc)) {
+		/*
+		 * Not sampled yet (a start, at most SAMPLER_OPENS_PER_TICK a
+		 * tick), or never (an open files limit too low, which paddockd
+		 * warns of): memory as status shows it, one file.
+		 */
+		char cur[64];
+		if (cgroup_read_knob(service_cgroup(svc), "memory.current", cur, sizeof(cur)) >=
+		    0) {
+			cur[strcspn(cur, "\n")] = '\0';
+			json_object_object_add(u, "memory.current", json_object_new_string(cur));
+		}
+	}
+	add_memory_max(db, svc, l);
+	json_object_object_add(o, "usage", u);
+	json_object_object_add(o, "limits", l);
+	return o;
+}
+
 /* --- pages -------------------------------------------------------------------------- */
 
-static void page_list(struct dashboard *db, struct evhttp_request *req, enum api_role role)
+static void render_list(struct dashboard *db, struct evbuffer *b, enum api_role role)
 {
-	struct evbuffer *b = evbuffer_new();
 	char refresh[24];
 
-	snprintf(refresh, sizeof(refresh), "%zu",
-		 db->d->nservices / LIST_REFRESH_PER_S > LIST_REFRESH_S
-		     ? db->d->nservices / LIST_REFRESH_PER_S
-		     : (size_t)LIST_REFRESH_S);
+	snprintf(refresh, sizeof(refresh), "%d", LIST_REFRESH_S);
 	page_head(b, "services", refresh);
 	evbuffer_add_printf(b,
 			    "<h1>Services <small>%zu</small></h1>\n"
@@ -324,7 +425,7 @@ static void page_list(struct dashboard *db, struct evhttp_request *req, enum api
 			    db->d->nservices, row_header);
 	for (size_t i = 0; i < db->d->nservices; i++) {
 		struct service *svc = db->d->services[i];
-		struct json_object *s = control_service_json(db->ctl, svc, true);
+		struct json_object *s = list_view(db, svc);
 
 		evbuffer_add_printf(b, "<tr data-service=\"");
 		html_text(b, service_name(svc));
@@ -339,6 +440,22 @@ static void page_list(struct dashboard *db, struct evhttp_request *req, enum api
 	}
 	evbuffer_add_printf(b, "</tbody></table>\n");
 	page_foot(b, role);
+}
+
+static void page_list(struct dashboard *db, struct evhttp_request *req, enum api_role role)
+{
+	size_t k = role == API_ROLE_OPERATE;
+	struct evbuffer *b = evbuffer_new();
+	uint64_t now = now_ms();
+
+	if (!db->list_cache[k] || now - db->list_cache_ms[k] >= LIST_CACHE_MS) {
+		if (db->list_cache[k])
+			evbuffer_free(db->list_cache[k]);
+		db->list_cache[k] = evbuffer_new();
+		db->list_cache_ms[k] = now;
+		render_list(db, db->list_cache[k], role);
+	}
+	evbuffer_add_buffer_reference(b, db->list_cache[k]);
 	send_html(req, 200, "OK", b);
 }
 

@@ -114,4 +114,21 @@ hdr=$(curl -sk -o /dev/null -D - -d "token=$op_tok" "https://127.0.0.1:$port/log
 grep -qi '^set-cookie: paddock_token=.*HttpOnly.*SameSite=Strict.*Secure' <<<"$hdr" ||
 	fail "login cookie: $hdr"
 pass "404 for an unknown service, assets served, cookie HttpOnly SameSite=Strict Secure"
+
+# The list is made from what paddockd holds: worker's memory.max as set
+# from the page (dashboard.py), hog's memory as sampled, as status says.
+list_row() { curl -sk -b "paddock_token=$read_tok" "https://127.0.0.1:$port/" | grep "<tr data-service=\"$1\">"; }
+want=$("$PADDOCKCTL" -s "$T/run/control.sock" status worker --json | jq -r '.[0].limits["memory.max"]')
+[ "$want" = $((200 << 20)) ] || fail "status: worker's memory.max $want"
+list_max() { list_row worker | grep -q "data-max=\"$want\""; }
+wait_for 10 list_max || fail "the list's worker row: $(list_row worker)"
+hog_cur() { "$PADDOCKCTL" -s "$T/run/control.sock" status hog --json | jq -r '.[0].usage["memory.current"]'; }
+near() { # the list's hog memory within 4 MiB of status's (a sample apart)
+	local l s
+	l=$(list_row hog | sed -n 's/.*data-current="\([0-9]*\)".*/\1/p')
+	s=$(hog_cur)
+	[ -n "$l" ] && [ -n "$s" ] && [ $((l > s ? l - s : s - l)) -le $((4 << 20)) ]
+}
+wait_for 10 near || fail "hog's memory: list $(list_row hog), status $(hog_cur)"
+pass "the list shows memory.max as set ($want) and memory as status does"
 stop_daemon || fail "daemon exited non-zero"
