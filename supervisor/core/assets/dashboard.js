@@ -2,7 +2,10 @@
 // rest): SVG charts of /v1/services/NAME/history, the summary refreshed from
 // /v1/services/NAME, logs and events followed through EventSource, and the
 // actions of operate tokens behind a confirmation. No library: the charts
-// are polylines in a viewBox of 600 x 160.
+// are polylines in a viewBox of 600 x 160. Polling: the history once per
+// sample step (2 s at least), one service's status every 3 s, neither
+// while the tab is hidden. Whatever a service controls (log lines, events,
+// health) is put in as text (textContent), never as markup.
 "use strict";
 (function () {
   const root = document.getElementById("service");
@@ -64,6 +67,20 @@
     svg.dataset.points = String(points.length);
   }
 
+  // fn after ms, or when the tab is next shown if it is hidden then: a tab
+  // in the background asks the daemon nothing (the streams stay open).
+  function later(fn, ms) {
+    setTimeout(() => {
+      if (!document.hidden) { fn(); return; }
+      const shown = () => {
+        if (document.hidden) return;
+        document.removeEventListener("visibilitychange", shown);
+        fn();
+      };
+      document.addEventListener("visibilitychange", shown);
+    }, ms);
+  }
+
   async function getJSON(url) {
     const r = await fetch(url, {credentials: "same-origin", cache: "no-store"});
     if (!r.ok) throw new Error(url + ": " + r.status);
@@ -82,9 +99,9 @@
       chart(document.getElementById("chart-pressure"), pts,
             [{key: "psi_cpu", cls: "s0", label: "cpu"}, {key: "psi_memory", cls: "s1", label: "memory"},
              {key: "psi_io", cls: "s2", label: "io"}], v => v.toFixed(1), 1);
-      setTimeout(refreshCharts, Math.max(2000, h.step_ms || 2000));
+      later(refreshCharts, Math.max(2000, h.step_ms || 2000));
     } catch (e) {
-      setTimeout(refreshCharts, 5000);
+      later(refreshCharts, 5000);
     }
   }
 
@@ -143,7 +160,7 @@
     } catch (e) {
       // Keep what is shown; the next refresh tries again.
     }
-    setTimeout(refreshStatus, 3000);
+    later(refreshStatus, 3000);
   }
 
   function appendCapped(list, node, max) {

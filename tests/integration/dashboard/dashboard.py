@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 from selenium import webdriver
@@ -27,6 +28,7 @@ ROOT = os.environ["DASH_ROOT"]
 TMP = os.environ["DASH_TMP"]
 SHOTS = os.environ.get("DASH_SHOTS", "")
 DEADLINE = 45  # seconds for anything to show up on a loaded 2-core machine
+QUIET = 8  # seconds a hidden tab is watched: 4 history polls were it visible
 
 drivers = []
 profiles = [0]  # a fresh profile each: a profile keeps "JavaScript off"
@@ -193,6 +195,27 @@ def main():
     if d.find_elements(By.CSS_SELECTOR, "button.action") or d.find_elements(By.ID, "limits-form"):
         fail("a read token is shown actions")
     ok("read token: charts drawn, no action buttons, no limits form")
+
+    # A hidden tab polls nothing: over a quiet window with another tab in
+    # front, history requests stop (one may be under way as it hides).
+    polls = ("return performance.getEntriesByType('resource')"
+             ".filter(e => /\\/history$/.test(e.name)).length")
+    d.execute_script("window.hides = 0; document.addEventListener('visibilitychange',"
+                     " () => { if (document.hidden) window.hides++; });")
+    page, before = d.current_window_handle, d.execute_script(polls)
+    d.switch_to.new_window("tab")
+    d.get(BASE + "/login")
+    time.sleep(QUIET)  # a window in which nothing may happen, not a wait for something
+    d.close()
+    d.switch_to.window(page)
+    during = d.execute_script(polls) - before
+    if d.execute_script("return window.hides") == 0:
+        fail("the service page was not hidden behind another tab")
+    if during > 2:
+        fail("a hidden tab polled the history %d times in %d s" % (during, QUIET))
+    wait(d, lambda x: x.execute_script(polls) > before + during, "polling resumes when shown")
+    ok("a hidden tab polls nothing (%d history requests in %d s hidden), resumes when shown"
+       % (during, QUIET))
     d.quit()
     drivers.remove(d)
 
