@@ -13,18 +13,21 @@
  *
  * Routes: / (list), /service/NAME, /login (GET form, POST token -> cookie),
  * /logout (POST), /assets/NAME. A request without a valid token is sent to
- * /login. Cost: the list is O(services) of in-memory work (list_view(): no
- * file is read), a render kept for a second; a service page reads that one
- * service's knobs as status does.
+ * /login; /login and /logout take POSTs from our own pages only, failed
+ * sign-ins are limited. Cost: the list is O(services) of in-memory work
+ * (list_view(): no file is read), a render kept for a second; a service
+ * page reads that one service's knobs as status does.
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "assets.h"
@@ -38,6 +41,14 @@
 
 /* Bytes of a login form we read: a token line is far shorter. */
 #define LOGIN_BODY_MAX 4096
+/*
+ * Failed sign-ins: a burst of this many, then one a second, for everyone
+ * together (a guesser's attempts from many addresses count all the same).
+ * While none is left /login refuses every token, right or wrong, so that
+ * guessing learns nothing; a valid cookie or bearer token is not affected.
+ */
+#define LOGIN_FAIL_BURST 10
+#define LOGIN_FAIL_REFILL_MS 1000
 /* The list refreshes itself every 5 s; a render is O(services) of in-memory work. */
 #define LIST_REFRESH_S 5
 /*
@@ -55,6 +66,9 @@ struct dashboard {
 	/* The last list rendered for a read and an operate token (the footer differs). */
 	struct evbuffer *list_cache[2];
 	uint64_t list_cache_ms[2];
+	/* Failed sign-ins still allowed, as of login_credit_ms (LOGIN_FAIL_BURST). */
+	unsigned login_credit;
+	uint64_t login_credit_ms;
 };
 
 struct dashboard *dashboard_new(struct manager *d, struct control *ctl, struct history *h,
@@ -66,6 +80,8 @@ struct dashboard *dashboard_new(struct manager *d, struct control *ctl, struct h
 	db->ctl = ctl;
 	db->h = h;
 	db->rb = rb;
+	db->login_credit = LOGIN_FAIL_BURST;
+	db->login_credit_ms = now_ms();
 	return db;
 }
 
@@ -197,17 +213,23 @@ static void send_html(struct evhttp_request *req, int code, const char *reason, 
 	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "Content-Security-Policy",
-			  "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-			  "form-action 'self'; base-uri 'none'");
+			  "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+			  "frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	/* Not "no-referrer": our own forms must carry their Origin (same_origin()). */
+	evhttp_add_header(h, "Referrer-Policy", "same-origin");
 	evhttp_send_reply(req, code, reason, b);
 	evbuffer_free(b);
 }
 
+/* to: always one of our own fixed paths, never taken from the request. */
 static void redirect(struct evhttp_request *req, const char *to)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Location", to);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Location", to);
+	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_send_reply(req, 303, "See Other", NULL);
 }
 
@@ -596,7 +618,12 @@ static void page_login(struct evhttp_request *req, int code, const char *error)
 			       "in</button></form>\n<p>A token is a line of the daemon's "
 			       "<code>api.tokens</code> file (paddockd(8)).</p>");
 	page_foot(b, API_ROLE_NONE);
-	send_html(req, code, code == 200 ? "OK" : code == 400 ? "Bad Request" : "Unauthorized", b);
+	send_html(req, code,
+		  code == 200	? "OK"
+		  : code == 400 ? "Bad Request"
+		  : code == 429 ? "Too Many Requests"
+				: "Unauthorized",
+		  b);
 }
 
 /* A token we may put in a cookie as it is: printable, no separator or quote. */
@@ -622,6 +649,58 @@ static void set_cookie(struct dashboard *db, struct evhttp_request *req, const c
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", c);
 }
 
+/*
+ * Whether a browser sent req from one of our own pages. A form on another
+ * site may POST here too (cookies aside): signing a victim in with the
+ * attacker's token, or out. Browsers say where a request comes from in
+ * Sec-Fetch-Site and Origin; a client that sends neither is no browser
+ * acting for someone else.
+ */
+static bool same_origin(struct dashboard *db, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
+	const char *origin = evhttp_find_header(h, "Origin");
+	const char *host = evhttp_find_header(h, "Host");
+	bool tls = db->d->cfg->api.listen && db->d->cfg->api.listen[0] != '/';
+	const char *scheme = tls ? "https://" : "http://";
+
+	/* Origin is "null" under our Referrer-Policy in some browsers: this one first. */
+	if (site)
+		return strcmp(site, "same-origin") == 0 || strcmp(site, "none") == 0;
+	if (!origin)
+		return true;
+	if (!host || strncmp(origin, scheme, strlen(scheme)) != 0)
+		return false;
+	return strcasecmp(origin + strlen(scheme), host) == 0;
+}
+
+static void refused_cross_site(struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	page_head(b, "refused", NULL);
+	evbuffer_add_printf(b, "<h1>Refused</h1><p>This form was not sent from this dashboard's "
+			       "own page (Origin or Sec-Fetch-Site say another site).</p>");
+	page_foot(b, API_ROLE_NONE);
+	send_html(req, 403, "Forbidden", b);
+}
+
+/* Whether one more failed sign-in may be tried now (LOGIN_FAIL_BURST). */
+static bool login_credit_left(struct dashboard *db)
+{
+	uint64_t now = now_ms(), gained = (now - db->login_credit_ms) / LOGIN_FAIL_REFILL_MS;
+
+	if (db->login_credit + gained >= LOGIN_FAIL_BURST) {
+		db->login_credit = LOGIN_FAIL_BURST;
+		db->login_credit_ms = now;
+	} else if (gained) {
+		db->login_credit += (unsigned)gained;
+		db->login_credit_ms += gained * LOGIN_FAIL_REFILL_MS;
+	}
+	return db->login_credit > 0;
+}
+
 static void login_post(struct dashboard *db, struct api *api, struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -630,6 +709,15 @@ static void login_post(struct dashboard *db, struct api *api, struct evhttp_requ
 	const char *token;
 	size_t n = evbuffer_get_length(in);
 
+	if (!same_origin(db, req)) {
+		refused_cross_site(req);
+		return;
+	}
+	if (!login_credit_left(db)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+		page_login(req, 429, "Too many failed sign-ins: try again in a few seconds.");
+		return;
+	}
 	if (n > LOGIN_BODY_MAX) {
 		page_login(req, 400, "That form is too large.");
 		return;
@@ -640,11 +728,14 @@ static void login_post(struct dashboard *db, struct api *api, struct evhttp_requ
 	    !(token = evhttp_find_header(&form, "token")) || !cookie_safe(token) ||
 	    api_token_role(api, token) == API_ROLE_NONE) {
 		evhttp_clear_headers(&form);
+		OPENSSL_cleanse(body, sizeof(body));
+		db->login_credit--;
 		page_login(req, 401, "That token is not valid.");
 		return;
 	}
 	set_cookie(db, req, token, false);
 	evhttp_clear_headers(&form);
+	OPENSSL_cleanse(body, sizeof(body));
 	redirect(req, "/");
 }
 
@@ -692,8 +783,16 @@ bool dashboard_serve(struct dashboard *db, struct api *api, struct evhttp_reques
 		return true;
 	}
 	if (strcmp(path, "/logout") == 0) {
-		set_cookie(db, req, "", true);
-		redirect(req, "/login");
+		/* A form's POST from our own page: a link or an image cannot sign anyone out. */
+		if (cmd != EVHTTP_REQ_POST) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+			evhttp_send_reply(req, 405, "Method Not Allowed", NULL);
+		} else if (!same_origin(db, req)) {
+			refused_cross_site(req);
+		} else {
+			set_cookie(db, req, "", true);
+			redirect(req, "/login");
+		}
 		return true;
 	}
 	if (strcmp(path, "/") != 0 && strncmp(path, "/service/", 9) != 0)

@@ -131,4 +131,55 @@ near() { # the list's hog memory within 4 MiB of status's (a sample apart)
 }
 wait_for 10 near || fail "hog's memory: list $(list_row hog), status $(hog_cur)"
 pass "the list shows memory.max as set ($want) and memory as status does"
+
+# The server's own rendering of a hostile log line (dashboard.py left one in
+# talker's tail): escaped, and pages forbid inline scripts and framing.
+URL="https://127.0.0.1:$port"
+page=$(curl -sk -D "$T/hdr" -b "paddock_token=$read_tok" "$URL/service/talker")
+grep -qF '&lt;img src=x onerror=alert(1)&gt;' <<<"$page" || fail "talker's tail lacks the escaped line"
+! grep -qF '<img src=x' <<<"$page" || fail "a log line is rendered as markup"
+grep -qi "^content-security-policy: default-src 'self';.*object-src 'none'.*frame-ancestors 'none'" "$T/hdr" ||
+	fail "CSP: $(grep -i '^content-security' "$T/hdr")"
+pass "a log line of markup is escaped in the rendered page; CSP allows no inline script, no framing"
+
+# CSRF: /logout only by a POST of our own page; another site's form can
+# neither sign a browser in (with the attacker's token) nor out.
+code=$(curl -sk -o /dev/null -w '%{http_code}' -b "paddock_token=$op_tok" "$URL/logout")
+[ "$code" = 405 ] || fail "GET /logout: $code, not 405"
+hdr=$(curl -sk -o /dev/null -D - -w '%{http_code}' -H 'Origin: https://evil.example' \
+	-b "paddock_token=$op_tok" -X POST "$URL/logout")
+[ "${hdr##*$'\n'}" = 403 ] && ! grep -qi '^set-cookie' <<<"$hdr" || fail "cross-site logout: $hdr"
+hdr=$(curl -sk -o /dev/null -D - -w '%{http_code}' -H 'Sec-Fetch-Site: cross-site' -d "token=$op_tok" "$URL/login")
+[ "${hdr##*$'\n'}" = 403 ] && ! grep -qi '^set-cookie' <<<"$hdr" || fail "cross-site login: $hdr"
+hdr=$(curl -sk -o /dev/null -D - -H "Origin: https://127.0.0.1:$port" -H 'Sec-Fetch-Site: same-origin' \
+	-b "paddock_token=$op_tok" -X POST "$URL/logout")
+grep -qi '^set-cookie: paddock_token=;.*Max-Age=0' <<<"$hdr" || fail "same-origin logout: $hdr"
+pass "GET /logout 405; cross-site POST /logout and /login 403 without a cookie; our own logout clears it"
+
+# Failed sign-ins are limited; the token tried is never echoed; while
+# limited even a valid token is refused (guessing learns nothing).
+bad=guess-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+curl -sk -d "token=$bad" "$URL/login" >"$T/login.html"
+grep -q 'id="login-error"' "$T/login.html" || fail "a wrong token: no error shown"
+! grep -qF "$bad" "$T/login.html" || fail "the login page echoes the token tried"
+limited=""
+for i in $(seq 40); do
+	code=$(curl -sk -o /dev/null -w '%{http_code}' -d "token=$bad" "$URL/login")
+	[ "$code" = 429 ] && { limited=1; break; }
+	[ "$code" = 401 ] || fail "a wrong token: $code"
+done
+[ -n "$limited" ] || fail "40 wrong tokens in a row were all answered 401, none 429"
+# A credit may come back between two requests: a few tries show the refusal.
+refused=""
+for i in 1 2 3 4 5; do
+	code=$(curl -sk -o /dev/null -w '%{http_code}' -d "token=$bad" "$URL/login" --next \
+		-sk -o /dev/null -w '%{http_code}' -d "token=$read_tok" "$URL/login")
+	[ "${code#???}" = 429 ] && { refused=1; break; }
+done
+[ -n "$refused" ] || fail "a valid token was accepted while sign-ins were limited"
+login_ok() { [ "$(curl -sk -o /dev/null -w '%{http_code}' -d "token=$read_tok" "$URL/login")" = 303 ]; }
+wait_for 30 login_ok || fail "sign-in still refused after the limit"
+code=$(curl -sk -o /dev/null -w '%{http_code}' -b "paddock_token=$read_tok" "$URL/")
+[ "$code" = 200 ] || fail "a cookie while sign-ins were limited: $code"
+pass "wrong tokens not echoed, limited to 429; a valid one refused meanwhile, then accepted"
 stop_daemon || fail "daemon exited non-zero"

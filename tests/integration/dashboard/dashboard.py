@@ -15,7 +15,7 @@ import time
 import uuid
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -263,6 +263,28 @@ def main():
     os.rename(os.path.join(ROOT, "tmp/say.tmp"), os.path.join(ROOT, "tmp/say"))
     wait(d, lambda x: nonce in x.find_element(By.ID, "logs").text, "the new log line appears")
     ok("a new log line appears live on the service page")
+
+    # A service's output is hostile: markup in a log line shows as text.
+    nonce = uuid.uuid4().hex[:12]
+    hostile = "<img src=x onerror=alert(1)><b id=inj-%s>bold</b>" % nonce
+    with open(os.path.join(ROOT, "tmp/say.tmp"), "w") as f:
+        f.write(hostile + "\n")
+    os.rename(os.path.join(ROOT, "tmp/say.tmp"), os.path.join(ROOT, "tmp/say"))
+    wait(d, lambda x: hostile in x.find_element(By.ID, "logs").text,
+         "the hostile log line appears as text")
+    if d.find_elements(By.CSS_SELECTOR, "#logs img") or d.find_elements(By.ID, "inj-" + nonce):
+        fail("a log line became markup on the live page")
+    # Loaded again, the line comes in the server's tail before the stream.
+    d.get(BASE + "/service/talker")
+    wait(d, lambda x: hostile in x.find_element(By.ID, "logs").text,
+         "the hostile line in the rendered tail")
+    if d.find_elements(By.CSS_SELECTOR, "#logs img") or d.find_elements(By.ID, "inj-" + nonce):
+        fail("a log line became markup in the rendered page")
+    try:
+        fail("an alert opened: %r" % d.switch_to.alert.text)
+    except NoAlertPresentException:
+        pass
+    ok("a log line of markup shows as text, live and rendered, and runs nothing")
 
     # An OOM kill appears in hog's events and counts.
     d.get(BASE + "/service/hog")
