@@ -38,6 +38,7 @@ void parse_io_max(struct sp *p, const struct ynode *v);
 void parse_hugetlb(struct sp *p, const struct ynode *v);
 void parse_cpu_mems(struct sp *p, const struct ynode *v);
 void parse_devices(struct sp *p, const struct ynode *v);
+void parse_placement(struct sp *p, const struct ynode *v);
 
 /* The daemon config's api: (daemon-api.c) and fleet: (daemon-fleet.c); v may be null. */
 void parse_daemon_api(struct yctx *c, const struct ynode *v, struct daemon_config *cfg);

@@ -76,14 +76,13 @@ struct loader {
 };
 
 static const char *const service_keys[] = {
-	"image",    "rootfs",		"command",    "environment",
-	"user",	    "working_dir",	"hostname",   "class",
-	"init",	    "resources",	"isolation",  "restart",
-	"ready",    "watchdog",		"depends_on", "stop",
-	"on_oom",   "pressure",		"persist",    "ports",
-	"pull",	    "environment_file", "secrets",    "enabled",
-	"profiles", "instances",	"health",     "binds_to",
-	"schedule", "groups",		"umask",      NULL,
+	"image",       "rootfs",	   "command",  "environment", "user",
+	"working_dir", "hostname",	   "class",    "init",	      "resources",
+	"isolation",   "restart",	   "ready",    "watchdog",    "depends_on",
+	"stop",	       "on_oom",	   "pressure", "persist",     "ports",
+	"pull",	       "environment_file", "secrets",  "enabled",     "profiles",
+	"instances",   "health",	   "binds_to", "schedule",    "groups",
+	"umask",       "placement",	   NULL,
 };
 static const char *const class_names[] = { "standard", "critical", "batch", NULL };
 static const char *const restart_names[] = { "on-failure", "always", "never", NULL };
@@ -133,6 +132,7 @@ struct service_spec *service_spec_free(struct service_spec *s)
 	}
 	free(s->secrets);
 	config_strv_free(s->profiles);
+	config_strv_free(s->placement.constraints);
 	config_strv_free(s->health.exec);
 	free(s->health.http_path);
 	free(s->deps);
@@ -2452,6 +2452,9 @@ static struct service_spec *parse_service(struct yctx *c, const struct pfile *f,
 	if (!y_is_null(x))
 		parse_schedule(&p, x);
 	parse_identity(&p, y_get(v, "groups", NULL), y_get(v, "umask", NULL));
+	x = y_get(v, "placement", NULL);
+	if (!y_is_null(x))
+		parse_placement(&p, x);
 	x = y_get(v, "ports", &k);
 	if (!y_is_null(x))
 		parse_ports(&p, k, x);

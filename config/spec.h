@@ -369,6 +369,20 @@ struct service_spec {
 	char *instance;
 
 	/*
+	 * placement: where a fleet spec (paddockctl fleet apply) runs; local
+	 * specs ignore it. count instances (default 1), only on nodes whose
+	 * labels hold every constraint "KEY=VALUE" (sorted), at most one per
+	 * node when spread. (config/spec-placement.c)
+	 */
+	struct {
+		bool set;
+		uint32_t count;
+		char **constraints; /* NULL-terminated "KEY=VALUE", NULL = none */
+		size_t nconstraints;
+		bool spread;
+	} placement;
+
+	/*
 	 * The service's own YAML mapping after includes, merge keys and
 	 * interpolation (paddockctl cat), as "NAME:\n  key: ...". Secrets
 	 * appear by name and path only: values are never read by config/.
