@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(config compose oci unpack state seccomp control notify dns registry api sse)
+[ ${#names[@]} -gt 0 ] || names=(config compose oci unpack state seccomp control notify dns registry api sse etcd)
 command -v clang >/dev/null || { echo "SKIP fuzz: no clang"; exit 77; }
 W=$(mktemp -d /tmp/paddock-fuzz.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -40,6 +40,8 @@ build() {
 		-o "$W/fuzz-registry" ;;
 	sse) clang $CF -I"$S/ctl" -I"$S/common" "$top/tests/fuzz/fuzz-sse.c" \
 		"$S/ctl/remote-parse.c" "$S/common/error.c" -ljson-c -o "$W/fuzz-sse" ;;
+	etcd) clang $CF -I"$S/fleet" "$top/tests/fuzz/fuzz-etcd.c" "$S/fleet/etcd-parse.c" \
+		-ljson-c -lcrypto -o "$W/fuzz-etcd" ;;
 	dns) clang $CF -I"$S/net" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-dns.c" \
 		"$S/net/dns.c" -o "$W/fuzz-dns" ;;
 	esac

@@ -1,0 +1,386 @@
+/*
+ * etcd.c - the I/O half of the etcd client (etcd.h): libcurl's multi
+ * interface driven by libevent (curl_multi_socket_action from socket and
+ * timer events), so no call ever blocks the loop. One easy handle per call;
+ * a watch is a call whose body streams newline-separated JSON messages.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etcd.h"
+#include "log.h"
+
+#define ETCD_CONNECT_TIMEOUT_MS 1000
+
+struct etcd {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *ev_timer;
+	char **endpoints;
+	size_t nendpoints, cur;
+	char *ca, *cert, *key;
+	struct etcd_call *calls; /* live calls, to free them with the client */
+};
+
+struct etcd_call {
+	struct etcd *e;
+	CURL *h;
+	struct curl_slist *headers;
+	char *body;
+	char *buf; /* the reply so far (a watch: the message so far) */
+	size_t len, cap;
+	bool too_big;
+	etcd_done_fn done;
+	etcd_message_fn on_message; /* watch only */
+	void *arg;
+	struct etcd_call *next, **pprev;
+};
+
+/* Per-socket event, kept as curl's socket pointer. */
+struct etcd_sock {
+	struct event *ev;
+};
+
+static void call_free(struct etcd_call *c)
+{
+	if (!c)
+		return;
+	if (c->h) {
+		curl_multi_remove_handle(c->e->multi, c->h);
+		curl_easy_cleanup(c->h);
+	}
+	if (c->pprev) {
+		*c->pprev = c->next;
+		if (c->next)
+			c->next->pprev = c->pprev;
+	}
+	curl_slist_free_all(c->headers);
+	free(c->body);
+	free(c->buf);
+	free(c);
+}
+
+static int map_curl_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -ECONNREFUSED;
+	case CURLE_WRITE_ERROR:
+		return -EMSGSIZE;
+	default:
+		return -EIO;
+	}
+}
+
+static void finish(struct etcd_call *c, CURLcode rc)
+{
+	struct etcd *e = c->e;
+	struct etcd_reply r;
+	long status = 0;
+	int err = 0;
+
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+	if (c->too_big)
+		err = -EMSGSIZE;
+	else if (rc != CURLE_OK)
+		err = map_curl_error(rc);
+	if (err && err != -EMSGSIZE && e->nendpoints > 1) {
+		/* This member is unreachable or slow: later calls try the next one. */
+		e->cur = (e->cur + 1) % e->nendpoints;
+	}
+	if (!err && status != 200)
+		err = -EIO;
+	if (err || c->on_message) {
+		/* A watch's messages were delivered as they came. */
+		if (c->done)
+			c->done(c->arg, err, NULL);
+	} else if ((err = etcd_reply_parse(c->buf ? c->buf : "", c->len, &r)) < 0) {
+		if (c->done)
+			c->done(c->arg, err, NULL);
+	} else {
+		if (c->done)
+			c->done(c->arg, 0, &r);
+		etcd_reply_clear(&r);
+	}
+	call_free(c);
+}
+
+static void check_done(struct etcd *e)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(e->multi, &left))) {
+		struct etcd_call *c = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+		if (c)
+			finish(c, m->data.result);
+	}
+}
+
+static void on_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct etcd *e = arg;
+	int running, flags = 0;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(e->multi, fd, flags, &running);
+	check_done(e);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct etcd *e = arg;
+	int running;
+
+	(void)fd;
+	(void)what;
+	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(e);
+}
+
+static int socket_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct etcd *e = userp;
+	struct etcd_sock *sk = socketp;
+
+	(void)h;
+	if (what == CURL_POLL_REMOVE) {
+		if (sk) {
+			event_free(sk->ev);
+			free(sk);
+			curl_multi_assign(e->multi, s, NULL);
+		}
+		return 0;
+	}
+	if (!sk) {
+		if (!(sk = calloc(1, sizeof(*sk))))
+			return -1;
+		curl_multi_assign(e->multi, s, sk);
+	} else if (sk->ev) {
+		event_free(sk->ev);
+		sk->ev = NULL;
+	}
+	short ev = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+		   ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	if (!(sk->ev = event_new(e->base, s, ev, on_socket_event, e)) || event_add(sk->ev, NULL))
+		return -1;
+	return 0;
+}
+
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	struct etcd *e = userp;
+
+	(void)m;
+	if (timeout_ms < 0) {
+		evtimer_del(e->ev_timer);
+		return 0;
+	}
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	return evtimer_add(e->ev_timer, &tv);
+}
+
+/* Deliver each complete line of a watch stream; keep the partial rest. */
+static void watch_lines(struct etcd_call *c)
+{
+	char *nl;
+	size_t off = 0;
+
+	while ((nl = memchr(c->buf + off, '\n', c->len - off))) {
+		struct etcd_reply r;
+		size_t n = (size_t)(nl - (c->buf + off));
+
+		if (n > 0 && etcd_reply_parse(c->buf + off, n, &r) == 0) {
+			c->on_message(c->arg, &r);
+			etcd_reply_clear(&r);
+		} else if (n > 0) {
+			log_warnx("etcd %s: ignoring a malformed watch message",
+				  c->e->endpoints[c->e->cur]);
+		}
+		off += n + 1;
+	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
+}
+
+static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
+{
+	struct etcd_call *c = userp;
+	size_t n = size * nmemb;
+
+	if (c->len + n > ETCD_MAX_REPLY) {
+		c->too_big = true;
+		return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+	}
+	if (c->len + n + 1 > c->cap) {
+		size_t cap = c->cap ? c->cap : 4096;
+		while (cap < c->len + n + 1)
+			cap *= 2;
+		char *b = realloc(c->buf, cap);
+		if (!b)
+			return 0;
+		c->buf = b;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+	c->buf[c->len] = '\0';
+	if (c->on_message)
+		watch_lines(c);
+	return n;
+}
+
+struct etcd *etcd_new(struct event_base *base, const struct etcd_opts *o)
+{
+	struct etcd *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->base = base;
+	e->nendpoints = o->nendpoints;
+	e->endpoints = calloc(o->nendpoints + 1, sizeof(char *));
+	if (!e->endpoints)
+		return etcd_free(e);
+	for (size_t i = 0; i < o->nendpoints; i++)
+		if (!(e->endpoints[i] = strdup(o->endpoints[i])))
+			return etcd_free(e);
+	if ((o->ca && !(e->ca = strdup(o->ca))) || (o->cert && !(e->cert = strdup(o->cert))) ||
+	    (o->key && !(e->key = strdup(o->key))))
+		return etcd_free(e);
+	if (!(e->multi = curl_multi_init()) || !(e->ev_timer = evtimer_new(base, on_timer, e)))
+		return etcd_free(e);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	return e;
+}
+
+struct etcd *etcd_free(struct etcd *e)
+{
+	if (!e)
+		return NULL;
+	while (e->calls)
+		call_free(e->calls);
+	if (e->multi)
+		curl_multi_cleanup(e->multi);
+	if (e->ev_timer)
+		event_free(e->ev_timer);
+	for (size_t i = 0; e->endpoints && i < e->nendpoints; i++)
+		free(e->endpoints[i]);
+	free(e->endpoints);
+	free(e->ca);
+	free(e->cert);
+	free(e->key);
+	free(e);
+	return NULL;
+}
+
+const char *etcd_endpoint(const struct etcd *e)
+{
+	return e->endpoints[e->cur];
+}
+
+static struct etcd_call *start(struct etcd *e, const char *path, struct json_object *body,
+			       uint32_t timeout_ms, etcd_done_fn done, etcd_message_fn on_message,
+			       void *arg)
+{
+	struct etcd_call *c = calloc(1, sizeof(*c));
+	char url[512];
+
+	if (!c || !body)
+		goto fail;
+	c->e = e;
+	c->done = done;
+	c->on_message = on_message;
+	c->arg = arg;
+	if (!(c->body = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN))))
+		goto fail;
+	json_object_put(body);
+	body = NULL;
+	snprintf(url, sizeof(url), "%s%s", e->endpoints[e->cur], path);
+	if (!(c->h = curl_easy_init()) ||
+	    !(c->headers = curl_slist_append(NULL, "Content-Type: application/json")))
+		goto fail;
+	curl_easy_setopt(c->h, CURLOPT_URL, url);
+	curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->body);
+	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, (long)ETCD_CONNECT_TIMEOUT_MS);
+	if (timeout_ms)
+		curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	if (on_message) {
+		/* A watch is silent while nothing changes: notice a dead peer by TCP keepalive. */
+		curl_easy_setopt(c->h, CURLOPT_TCP_KEEPALIVE, 1L);
+		curl_easy_setopt(c->h, CURLOPT_TCP_KEEPIDLE, 5L);
+		curl_easy_setopt(c->h, CURLOPT_TCP_KEEPINTVL, 2L);
+	}
+	if (e->ca)
+		curl_easy_setopt(c->h, CURLOPT_CAINFO, e->ca);
+	if (e->cert) {
+		curl_easy_setopt(c->h, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(c->h, CURLOPT_SSLKEY, e->key);
+	}
+	if (curl_multi_add_handle(e->multi, c->h) != CURLM_OK)
+		goto fail;
+	c->next = e->calls;
+	if (e->calls)
+		e->calls->pprev = &c->next;
+	e->calls = c;
+	c->pprev = &e->calls;
+	return c;
+fail:
+	json_object_put(body);
+	if (c && c->h) {
+		curl_easy_cleanup(c->h);
+		c->h = NULL;
+	}
+	call_free(c);
+	return NULL;
+}
+
+struct etcd_call *etcd_post(struct etcd *e, const char *path, struct json_object *body,
+			    uint32_t timeout_ms, etcd_done_fn done, void *arg)
+{
+	return start(e, path, body, timeout_ms, done, NULL, arg);
+}
+
+struct etcd_call *etcd_watch(struct etcd *e, const char *prefix, int64_t from,
+			     etcd_message_fn on_message, etcd_done_fn done, void *arg)
+{
+	struct json_object *req = etcd_req_range(prefix, true), *w = json_object_new_object();
+
+	if (!req || !w) {
+		json_object_put(req);
+		json_object_put(w);
+		return NULL;
+	}
+	if (from > 0)
+		json_object_object_add(req, "start_revision", json_object_new_int64(from));
+	json_object_object_add(w, "create_request", req);
+	return start(e, "/v3/watch", w, 0, done, on_message, arg);
+}
+
+void etcd_cancel(struct etcd_call *c)
+{
+	call_free(c);
+}
