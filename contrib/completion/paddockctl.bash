@@ -10,7 +10,7 @@
 # (which reads the image store, so it needs root).
 
 __paddockctl_commands="list status cat start stop restart kill freeze thaw exec logs top events set
-	run image check convert network reload daemon-reexec version"
+	run image check convert network fleet reload daemon-reexec version"
 __paddockctl_global_opts="-s --socket --state-dir --url --token-file --cacert --json -h --help"
 __paddockctl_image_cmds="import pull login logout list inspect rm prune in-use"
 __paddockctl_pull_opts="--config --auth-file --certs-dir --insecure --parallel"
@@ -555,6 +555,13 @@ _paddockctl()
 		;;
 	network)
 		[ ${#__pc_args[@]} = 0 ] && __paddockctl_compgen -W "ls inspect" -- "$cur"
+		;;
+	fleet)
+		if [ ${#__pc_args[@]} = 0 ]; then
+			__paddockctl_compgen -W "apply rm status nodes" -- "$cur"
+		elif [ "${__pc_args[0]}" = apply ]; then
+			__paddockctl_compgen -f -- "$cur"
+		fi
 		;;
 	events)
 		__paddockctl_events

@@ -31,5 +31,9 @@
 #define PROTO_CMD_NETWORK_INSPECT "network-inspect"
 #define PROTO_CMD_CAT "cat"
 #define PROTO_CMD_EXEC "exec"
+#define PROTO_CMD_FLEET_APPLY "fleet-apply"
+#define PROTO_CMD_FLEET_RM "fleet-rm"
+#define PROTO_CMD_FLEET_STATUS "fleet-status"
+#define PROTO_CMD_FLEET_NODES "fleet-nodes"
 
 #endif

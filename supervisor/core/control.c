@@ -59,6 +59,7 @@ struct client {
 	bool events_follow; /* events -f */
 	char *events_service;
 	struct client_exec *exec; /* exec: waiting for the fds, or for the command */
+	uint64_t fleet_ticket; /* a fleet command waiting for its answer */
 	struct client *next, **prevp;
 };
 
@@ -74,6 +75,10 @@ struct control {
 	struct client *clients;
 	size_t nclients;
 	struct timers *timers; /* schedule: next and last runs */
+	control_fleet_fn fleet; /* fleet commands' handler, NULL without fleet: */
+	void *fleet_arg;
+	uint64_t fleet_tickets;
+	bool fleet_dispatching;
 };
 
 static void client_free(struct client *cl);
@@ -1357,6 +1362,53 @@ static void cmd_reload(struct client *cl, struct json_object *req)
 }
 
 /* One command of the protocol: what a request's "cmd" selects. */
+/* --- fleet: commands the fleet module answers (control_set_fleet) -------------------- */
+
+void control_set_fleet(struct control *c, control_fleet_fn fn, void *arg)
+{
+	if (c) {
+		c->fleet = fn;
+		c->fleet_arg = arg;
+	}
+}
+
+void control_fleet_answer(struct control *c, uint64_t ticket, struct json_object *result,
+			  const char *code, const char *msg)
+{
+	struct client *cl = c->clients;
+
+	while (cl && cl->fleet_ticket != ticket)
+		cl = cl->next;
+	if (!cl || !ticket) {
+		json_object_put(result);
+		return;
+	}
+	cl->fleet_ticket = 0;
+	if (code)
+		reply_error(cl, code, "%s", msg);
+	else
+		reply_ok(cl, result);
+	if (!c->fleet_dispatching)
+		on_read(cl->bev, cl); /* requests that queued meanwhile */
+}
+
+static void cmd_fleet(struct client *cl, struct json_object *req)
+{
+	struct control *c = cl->ctl;
+	struct json_object *v;
+
+	if (!c->fleet) {
+		reply_error(cl, "ENOTSUP",
+			    "this paddockd is not in a fleet (no fleet: in its config)");
+		return;
+	}
+	json_object_object_get_ex(req, "cmd", &v);
+	cl->fleet_ticket = ++c->fleet_tickets;
+	c->fleet_dispatching = true;
+	c->fleet(c->fleet_arg, json_object_get_string(v), req, cl->fleet_ticket);
+	c->fleet_dispatching = false;
+}
+
 struct control_cmd {
 	const char *name;
 	void (*handler)(struct client *cl, struct json_object *req);
@@ -1395,6 +1447,10 @@ static const struct control_cmd control_cmds[] = {
 	{ PROTO_CMD_NETWORK_INSPECT, cmd_network_inspect, RO, "name" },
 	{ PROTO_CMD_CAT, cmd_cat, RO, "names" },
 	{ PROTO_CMD_EXEC, cmd_exec, CONTROL_CMD_HOLDS, "names(one) argv env? user? workdir? tty?" },
+	{ PROTO_CMD_FLEET_APPLY, cmd_fleet, CONTROL_CMD_HOLDS, "files" },
+	{ PROTO_CMD_FLEET_RM, cmd_fleet, CONTROL_CMD_HOLDS, "names" },
+	{ PROTO_CMD_FLEET_STATUS, cmd_fleet, CONTROL_CMD_HOLDS | RO, "" },
+	{ PROTO_CMD_FLEET_NODES, cmd_fleet, CONTROL_CMD_HOLDS | RO, "" },
 };
 
 #undef RO
@@ -1490,7 +1546,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (!cl->closing && !cl->nwaiting && !cl->following && !cl->run_name &&
-	       !cl->events_follow && !cl->exec) {
+	       !cl->events_follow && !cl->exec && !cl->fleet_ticket) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (!line) {

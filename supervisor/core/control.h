@@ -7,6 +7,7 @@
 #define PADDOCK_CONTROL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "control-parse.h"
 
@@ -47,5 +48,19 @@ struct json_object *control_service_json(struct control *ctl, struct service *sv
 /* schedule: list and status show the timers' last and next runs (NULL = none). */
 struct timers;
 void control_set_timers(struct control *c, struct timers *ts);
+
+/*
+ * Fleet commands (PROTO_CMD_FLEET_*) go to the fleet module (set by
+ * paddockd's wiring; core includes no fleet header): fn gets the request
+ * and a ticket, and answers later through control_fleet_answer, never from
+ * inside fn. The client's next requests wait for that answer. Without fn
+ * they are answered "ENOTSUP": this daemon has no fleet: configured.
+ */
+typedef void (*control_fleet_fn)(void *arg, const char *cmd, struct json_object *req,
+				 uint64_t ticket);
+void control_set_fleet(struct control *c, control_fleet_fn fn, void *arg);
+/* result (taken) when code is NULL, else an error code and message. A gone client is skipped. */
+void control_fleet_answer(struct control *c, uint64_t ticket, struct json_object *result,
+			  const char *code, const char *msg);
 
 #endif

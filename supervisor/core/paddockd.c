@@ -439,6 +439,7 @@ static void wire(struct manager *d, struct modules *x)
 	}
 	if ((r = fleet_open(d, &x->fleet)) < 0)
 		fatalx("cannot join the fleet: %s", strerror(-r));
+	fleet_attach_control(x->fleet, x->control);
 }
 
 static void unwire(struct modules *x)

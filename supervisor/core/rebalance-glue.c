@@ -145,6 +145,15 @@ void rebalancer_print_budget(struct manager *d, FILE *f)
 	fprintf(f, "cpu budget %.2f CPUs (%s)\n", b.mcpu / 1000.0, b.cpu_source);
 }
 
+void rebalancer_budget(struct manager *d, uint64_t *memory, uint32_t *mcpu)
+{
+	struct rb_budget b;
+
+	budget_read(d, &b);
+	*memory = b.memory == RB_MAX ? 0 : b.memory;
+	*mcpu = b.mcpu;
+}
+
 static void params_from_config(struct manager *d, const struct rb_budget *b,
 			       struct rebalance_params *p)
 {

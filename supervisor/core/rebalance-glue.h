@@ -59,6 +59,8 @@ void rebalancer_restore(struct rebalancer *rb, const struct service *svc,
  * figure comes from (config, the cgroup ancestry, host RAM and CPUs).
  */
 void rebalancer_print_budget(struct manager *d, FILE *f);
+/* The same budget as figures (memory 0: none), for the fleet's node record. */
+void rebalancer_budget(struct manager *d, uint64_t *memory, uint32_t *mcpu);
 const char *rebalancer_mode_name(enum spec_rebalance_mode m);
 const char *rebalancer_degrade_note(enum cgroup_mode mode);
 

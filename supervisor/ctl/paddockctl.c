@@ -6,6 +6,7 @@
  * 3 no such service, 4 cannot reach the daemon.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -2924,6 +2925,160 @@ static int cmd_network(const struct ctl_command *c, int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* --- fleet: specs, claims and nodes on etcd, through paddockd --------------------- */
+
+static int fleet_yaml(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return e->d_name[0] != '.' && ((n > 5 && !strcmp(e->d_name + n - 5, ".yaml")) ||
+				       (n > 4 && !strcmp(e->d_name + n - 4, ".yml")));
+}
+
+/* {"name": path, "text": its contents}; exits on a file it cannot read or too big. */
+static struct json_object *fleet_file(const char *path)
+{
+	struct json_object *o;
+	char *buf = malloc(CONFIG_MAX_FILE_SIZE + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t r = 0;
+
+	while (buf && fd >= 0 && len <= CONFIG_MAX_FILE_SIZE &&
+	       (r = read(fd, buf + len, CONFIG_MAX_FILE_SIZE + 1 - len)) > 0)
+		len += (size_t)r;
+	if (!buf || fd < 0 || r < 0 || len > CONFIG_MAX_FILE_SIZE) {
+		fprintf(stderr, "paddockctl: %s: %s\n", path,
+			!buf		  ? strerror(ENOMEM)
+			: fd < 0 || r < 0 ? strerror(errno)
+					  : "larger than the 1 MiB a spec file may be");
+		exit(EXIT_FAIL);
+	}
+	close(fd);
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(path));
+	json_object_object_add(o, "text", json_object_new_string_len(buf, (int)len));
+	free(buf);
+	return o;
+}
+
+/* fleet apply PATH: a spec file, or a directory's *.yaml, checked by paddockd, one txn. */
+static int fleet_apply(const char *path)
+{
+	struct json_object *req = request(PROTO_CMD_FLEET_APPLY, NULL, 0);
+	struct json_object *files = json_object_new_array(), *resp;
+	struct dirent **ents = NULL;
+	struct stat st;
+	int n;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "paddockctl: %s: %s\n", path, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		json_object_array_add(files, fleet_file(path));
+	} else if ((n = scandir(path, &ents, fleet_yaml, alphasort)) < 0) {
+		fprintf(stderr, "paddockctl: %s: %s\n", path, strerror(errno));
+		return EXIT_FAIL;
+	} else {
+		for (int i = 0; i < n; i++) {
+			char file[PATH_MAX];
+			snprintf(file, sizeof(file), "%s/%s", path, ents[i]->d_name);
+			if (i < CONFIG_MAX_FILES)
+				json_object_array_add(files, fleet_file(file));
+			free(ents[i]);
+		}
+		free(ents);
+	}
+	size_t nfiles = json_object_array_length(files);
+	json_object_object_add(req, "files", files);
+	resp = call(req, NULL);
+	if (opt_json)
+		print_json(result_of(resp));
+	else
+		printf("applied %zu file(s) at etcd revision %lld\n", nfiles,
+		       (long long)jint(result_of(resp), "revision"));
+	json_object_put(resp);
+	return EXIT_OK;
+}
+
+static void fleet_print_status(struct json_object *res)
+{
+	struct json_object *svcs = json_object_object_get(res, "services");
+
+	printf("%-24s %-20s %-12s %s\n", "INSTANCE", "NODE", "STATE", "SERVICE");
+	for (size_t i = 0; i < json_object_array_length(svcs); i++) {
+		struct json_object *s = json_object_array_get_idx(svcs, i);
+		struct json_object *insts = json_object_object_get(s, "instances");
+		for (size_t k = 0; k < json_object_array_length(insts); k++) {
+			struct json_object *in = json_object_array_get_idx(insts, k);
+			const char *node =
+			    json_object_get_string(json_object_object_get(in, "node"));
+			printf("%-24s %-20s %-12s %s (count %lld)\n", jstr(in, "name"),
+			       node ? node : "-", jstr(in, "state"), jstr(s, "name"),
+			       (long long)jint(s, "count"));
+		}
+	}
+}
+
+static void fleet_print_nodes(struct json_object *res)
+{
+	struct json_object *nodes = json_object_object_get(res, "nodes");
+	char a[32], b[32];
+
+	printf("%-20s %-12s %-12s %-9s %s\n", "NODE", "BUDGET", "COMMITTED", "INSTANCES", "LABELS");
+	for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+		struct json_object *n = json_object_array_get_idx(nodes, i);
+		struct json_object *labels = json_object_object_get(n, "labels");
+		char lab[256] = "";
+		size_t used = 0;
+		json_object_object_foreach(labels, k, v)
+		{
+			int w = snprintf(lab + used, sizeof(lab) - used, "%s%s=%s", used ? "," : "",
+					 k, json_object_get_string(v));
+			if (w < 0 || (size_t)w >= sizeof(lab) - used)
+				break;
+			used += (size_t)w;
+		}
+		units_format_size((uint64_t)jint(json_object_object_get(n, "budget"), "memory"), a,
+				  sizeof(a));
+		units_format_size((uint64_t)jint(json_object_object_get(n, "committed"), "memory"),
+				  b, sizeof(b));
+		printf("%-20s %-12s %-12s %-9d %s\n", jstr(n, "name"), a, b,
+		       json_object_object_length(json_object_object_get(n, "instances")),
+		       used ? lab : "-");
+	}
+}
+
+static int cmd_fleet(const struct ctl_command *c, int argc, char **argv)
+{
+	struct json_object *resp;
+
+	(void)c;
+	if (argc == 2 && !strcmp(argv[0], "apply"))
+		return fleet_apply(argv[1]);
+	if (argc >= 2 && !strcmp(argv[0], "rm")) {
+		resp = call(request(PROTO_CMD_FLEET_RM, argv + 1, argc - 1), NULL);
+		json_object_put(resp);
+		return EXIT_OK;
+	}
+	if (argc == 1 && (!strcmp(argv[0], "status") || !strcmp(argv[0], "nodes"))) {
+		bool nodes = !strcmp(argv[0], "nodes");
+		resp = call(
+		    request(nodes ? PROTO_CMD_FLEET_NODES : PROTO_CMD_FLEET_STATUS, NULL, 0), NULL);
+		if (opt_json)
+			print_json(result_of(resp));
+		else if (nodes)
+			fleet_print_nodes(result_of(resp));
+		else
+			fleet_print_status(result_of(resp));
+		json_object_put(resp);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "paddockctl fleet: apply DIR|FILE | rm NAME... | status | nodes\n");
+	return EXIT_USAGE;
+}
+
 /* cat: each service's effective spec, one YAML document for them all. */
 static int cmd_cat(const struct ctl_command *c, int argc, char **argv)
 {
@@ -3245,6 +3400,10 @@ static const struct ctl_command commands[] = {
 	{ "network", cmd_network, 0, "network ls | inspect NAME",
 	  "bridge networks: subnet, gateway, whether in use;\n"
 	  "inspect lists members, addresses, aliases, rules" },
+	{ "fleet", cmd_fleet, 0, "fleet apply DIR | rm NAME... | status | nodes",
+	  "fleet specs on etcd (paddockd with fleet:): apply\n"
+	  "checks and writes specs in one transaction; status\n"
+	  "shows each instance's node and state" },
 	{ "reload", cmd_reload, CTL_REMOTE, "reload",
 	  "re-read the specs, apply the difference (nothing\n"
 	  "changes if any file has an error)" },

@@ -1,19 +1,1128 @@
 /*
- * fleet.c - this paddockd as a fleet node (fleet.h). Stub until issue 21 lands.
+ * fleet.c - this paddockd as a node of a fleet on etcd (fleet.h, issue 21).
+ *
+ * Keys (all under /paddock/):
+ *   nodes/NODE           this node's record (labels, budget, commitments,
+ *                        its instances' states), bound to its lease
+ *   specs/SERVICE        a fleet spec's YAML text (paddockctl fleet apply)
+ *   claims/SERVICE/N     the node running instance N, bound to its lease
+ *
+ * No leader of our own: every node reads the keyspace when a watch says it
+ * changed, and claims one unclaimed instance that fits its remaining budget
+ * by a compare-and-swap transaction (create_revision == 0). Nodes with more
+ * committed wait longer before claiming (a load-proportional delay), and a
+ * per-node hash orders the candidates, so claims do not stampede. A claim
+ * is bound to the node's lease: when the node dies the lease expires, its
+ * claims vanish, and the watch wakes the others to claim them.
+ *
+ * Fencing: a node that has not had a keepalive answered for TTL minus a
+ * margin stops its fleet services and forgets its lease before etcd can
+ * expire it, so an instance never runs on two nodes. Local services are
+ * untouched. It then joins again with a new lease and claims afresh.
  */
-#include <stddef.h>
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "config.h"
+#include "control.h"
+#include "etcd.h"
+#include "events.h"
 #include "fleet.h"
+#include "log.h"
+#include "manager.h"
+#include "rebalance-glue.h"
+#include "service.h"
+#include "util.h"
+
+#define FLEET_PREFIX "/paddock/"
+#define FLEET_SPECS FLEET_PREFIX "specs/"
+#define FLEET_CLAIMS FLEET_PREFIX "claims/"
+#define FLEET_NODES FLEET_PREFIX "nodes/"
+#define FLEET_CALL_TIMEOUT_MS 3000
+#define FLEET_MAX_BACKOFF_MS 5000
+#define FLEET_PUBLISH_MS 1000 /* the node record is rewritten at most this often, when changed */
+#define FLEET_MAX_HELD 1024
+
+/* One fleet instance this node runs. */
+struct held {
+	char *svc; /* the fleet spec's name */
+	uint32_t idx;
+	char *name; /* the local service, "svc@idx" */
+	int64_t spec_rev; /* the spec's mod_revision it was started from */
+	int64_t claim_rev; /* the revision our claim was written at: older views do not show it */
+	uint64_t memory, mcpu; /* what it costs against the budget */
+};
+
+/* A parsed spec, kept while its mod_revision is current. */
+struct spec_cache {
+	char *name;
+	int64_t rev;
+	struct spec_set *set; /* NULL: the text does not parse */
+	const struct service_spec *spec;
+};
+
+/* A control request waiting for etcd. */
+struct pending {
+	struct fleet *f;
+	uint64_t ticket;
+	char *cmd;
+};
+
+struct fleet {
+	struct manager *d;
+	struct control *ctl;
+	struct etcd *etcd;
+	char *node, *node_key;
+	uint64_t ttl_ms, margin_ms;
+	int64_t lease; /* 0: not joined */
+	uint64_t last_ok_ms; /* when the last answered keepalive (or grant) was sent */
+	uint64_t sent_ms;
+	uint32_t backoff_ms;
+	uint64_t budget_memory, budget_mcpu; /* 0 mcpu: not limited */
+	struct event *ev_tick, *ev_fence, *ev_sync, *ev_claim, *ev_publish;
+	struct etcd_call *c_tick, *c_sync, *c_claim, *c_publish, *c_watch;
+	bool sync_again;
+	struct held *held;
+	size_t nheld;
+	struct spec_cache *cache;
+	size_t ncache;
+	char *published; /* the node record as last written */
+	/* the claim the next ev_claim tries */
+	char *cand_svc;
+	uint32_t cand_idx;
+	int64_t cand_rev;
+};
+
+static void schedule(struct event *ev, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	event_add(ev, &tv);
+}
+
+static void emit(struct fleet *f, const char *service, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* An event in the daemon's log, for paddockctl events and the fencing timeline. */
+static void emit(struct fleet *f, const char *service, const char *type, const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "node", json_object_new_string(f->node));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	eventlog_emit(f->d->events, service, type, o);
+}
+
+/* --- keys and the view of the keyspace ------------------------------------------- */
+
+static int cmp_kv_key(const void *k, const void *kv)
+{
+	return strcmp(k, ((const struct etcd_kv *)kv)->key);
+}
+
+/* The kv of key in a range reply (sorted by key, as etcd returns it), or NULL. */
+static const struct etcd_kv *view_find(const struct etcd_reply *r, const char *key)
+{
+	return bsearch(key, r->kvs, r->nkvs, sizeof(*r->kvs), cmp_kv_key);
+}
+
+static const struct etcd_kv *view_claim(const struct etcd_reply *r, const char *svc, uint32_t i)
+{
+	char key[256];
+
+	snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, svc, i);
+	return view_find(r, key);
+}
+
+static bool claim_is_mine(const struct fleet *f, const struct etcd_kv *c)
+{
+	return c && f->lease && c->lease == f->lease && strcmp(c->value, f->node) == 0;
+}
+
+/* --- specs ------------------------------------------------------------------------ */
+
+static void cache_clear(struct spec_cache *c)
+{
+	free(c->name);
+	spec_set_free(c->set);
+	*c = (struct spec_cache){ 0 };
+}
+
+/* Parse a fleet spec's text: the service called name in it. NULL with a warning. */
+static struct spec_set *parse_spec(struct fleet *f, const char *name, const char *text, size_t len,
+				   const struct service_spec **spec)
+{
+	struct config_errors errs = { 0 };
+	struct spec_set *set = NULL;
+	char file[128];
+
+	snprintf(file, sizeof(file), FLEET_SPECS "%s", name);
+	*spec = NULL;
+	if (config_parse_specs_buffer(file, text, len, &f->d->host, &set, &errs) < 0) {
+		log_warnx("fleet: spec %s does not parse here: %s", name,
+			  errs.n ? errs.diags[0].message : "error");
+		config_errors_clear(&errs);
+		return NULL;
+	}
+	config_errors_clear(&errs);
+	if (!(*spec = spec_set_find(set, name))) {
+		log_warnx("fleet: spec %s does not define a service '%s'", name, name);
+		return spec_set_free(set);
+	}
+	return set;
+}
+
+/* The cached parse of the spec kv (key FLEET_SPECS name); NULL if it does not parse. */
+static const struct service_spec *spec_get(struct fleet *f, const struct etcd_kv *kv)
+{
+	const char *name = kv->key + strlen(FLEET_SPECS);
+	struct spec_cache *c = NULL;
+
+	for (size_t i = 0; i < f->ncache; i++)
+		if (strcmp(f->cache[i].name, name) == 0)
+			c = &f->cache[i];
+	if (c && c->rev == kv->mod_rev)
+		return c->spec;
+	if (!c) {
+		struct spec_cache *v = realloc(f->cache, (f->ncache + 1) * sizeof(*v));
+		if (!v)
+			return NULL;
+		f->cache = v;
+		c = &f->cache[f->ncache++];
+		*c = (struct spec_cache){ 0 };
+		if (!(c->name = strdup(name))) {
+			f->ncache--;
+			return NULL;
+		}
+	} else {
+		spec_set_free(c->set);
+		c->set = NULL;
+		c->spec = NULL;
+	}
+	c->rev = kv->mod_rev;
+	c->set = parse_spec(f, name, kv->value, kv->vlen, &c->spec);
+	return c->spec;
+}
+
+/* Drop cached specs no longer in the view. */
+static void cache_prune(struct fleet *f, const struct etcd_reply *r)
+{
+	size_t k = 0;
+	char key[256];
+
+	for (size_t i = 0; i < f->ncache; i++) {
+		snprintf(key, sizeof(key), FLEET_SPECS "%s", f->cache[i].name);
+		if (view_find(r, key))
+			f->cache[k++] = f->cache[i];
+		else
+			cache_clear(&f->cache[i]);
+	}
+	f->ncache = k;
+}
+
+static uint32_t spec_count(const struct service_spec *s)
+{
+	return s->placement.set ? s->placement.count : 1;
+}
+
+static uint64_t spec_memory(const struct service_spec *s)
+{
+	const struct spec_memory *m = &s->resources.memory;
+
+	if (m->max != SPEC_UNSET && m->max != SPEC_SIZE_MAX)
+		return m->max;
+	if (m->high != SPEC_UNSET && m->high != SPEC_SIZE_MAX)
+		return m->high;
+	return m->low != SPEC_UNSET && m->low != SPEC_SIZE_MAX ? m->low : 0;
+}
+
+/* Every constraint "K=V" is one of this node's labels (both sorted). */
+static bool labels_match(const struct fleet *f, const struct service_spec *s)
+{
+	for (size_t i = 0; i < s->placement.nconstraints; i++) {
+		bool found = false;
+		for (size_t j = 0; j < f->d->cfg->fleet.nlabels && !found; j++)
+			found =
+			    strcmp(s->placement.constraints[i], f->d->cfg->fleet.labels[j]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* --- instances this node runs ------------------------------------------------------ */
+
+static void committed(const struct fleet *f, uint64_t *memory, uint64_t *mcpu)
+{
+	*memory = *mcpu = 0;
+	for (size_t i = 0; i < f->nheld; i++) {
+		*memory += f->held[i].memory;
+		*mcpu += f->held[i].mcpu;
+	}
+}
+
+static void held_stop(struct fleet *f, size_t i, const char *why)
+{
+	struct held *h = &f->held[i];
+	struct service *svc = manager_find(f->d, h->name);
+
+	log_info("fleet: stopping %s: %s", h->name, why);
+	emit(f, h->name, "fleet-stop", "%s", why);
+	if (svc) {
+		service_set_remove_when_settled(svc, true);
+		(void)service_stop(svc);
+	}
+	free(h->svc);
+	free(h->name);
+	f->held[i] = f->held[--f->nheld];
+	manager_touch(f->d);
+	event_active(f->ev_publish, 0, 0);
+}
+
+/* Stop every fleet instance: the lease is lost or about to be. Local services stay. */
+static void fence(struct fleet *f, const char *why)
+{
+	if (f->nheld)
+		log_warnx("fleet: %s: stopping %zu fleet services", why, f->nheld);
+	emit(f, NULL, "fleet-fence", "%s; stopping %zu fleet services", why, f->nheld);
+	while (f->nheld)
+		held_stop(f, f->nheld - 1, why);
+	f->lease = 0;
+	evtimer_del(f->ev_fence);
+	evtimer_del(f->ev_claim);
+	if (f->c_claim)
+		etcd_cancel(f->c_claim);
+	f->c_claim = NULL;
+	if (f->c_watch)
+		etcd_cancel(f->c_watch);
+	f->c_watch = NULL;
+	free(f->published);
+	f->published = NULL;
+}
+
+/* Start instance idx of spec kv as the local service "svc@idx". */
+static int held_start(struct fleet *f, const char *svc, uint32_t idx, const struct etcd_kv *kv,
+		      int64_t claim_rev)
+{
+	const struct service_spec *orig;
+	struct spec_set *set = parse_spec(f, svc, kv->value, kv->vlen, &orig);
+	struct service_spec *spec = NULL;
+	struct service *s;
+	char *name = NULL;
+	int r;
+
+	if (!set)
+		return -EINVAL;
+	if (f->nheld >= FLEET_MAX_HELD || asprintf(&name, "%s@%" PRIu32, svc, idx) < 0) {
+		spec_set_free(set);
+		return -ENOMEM;
+	}
+	/* Keep only this service, renamed after its instance (set owns orig). */
+	spec = (struct service_spec *)orig;
+	for (size_t i = 0; i < set->nservices; i++)
+		if (set->services[i] != orig)
+			service_spec_free(set->services[i]);
+	set->services[0] = spec;
+	set->nservices = 1;
+	free(spec->name);
+	spec->name = strdup(name);
+	/* A stop must finish before the fence's margin runs out: SIGKILL after half of it. */
+	if (spec->stop.timeout_ms == 0 || spec->stop.timeout_ms > f->margin_ms / 2)
+		spec->stop.timeout_ms = f->margin_ms / 2;
+	struct held h = { .svc = strdup(svc),
+			  .idx = idx,
+			  .name = name,
+			  .spec_rev = kv->mod_rev,
+			  .claim_rev = claim_rev,
+			  .memory = spec_memory(spec),
+			  .mcpu = spec->resources.cpu.max_mcpu };
+	if (!spec->name || !h.svc || (r = manager_add(f->d, set, true, &s)) < 0) {
+		r = spec->name && h.svc ? r : -ENOMEM;
+		spec_set_free(set);
+		free(h.svc);
+		free(name);
+		return r;
+	}
+	struct held *v = realloc(f->held, (f->nheld + 1) * sizeof(*v));
+	if (!v) {
+		service_set_remove_when_settled(s, true);
+		free(h.svc);
+		free(name);
+		return -ENOMEM;
+	}
+	f->held = v;
+	f->held[f->nheld++] = h;
+	(void)service_start(s);
+	emit(f, name, "fleet-start", "claimed instance %" PRIu32 " of %s", idx, svc);
+	event_active(f->ev_publish, 0, 0);
+	return 0;
+}
+
+/* --- etcd calls -------------------------------------------------------------------- */
+
+static void on_delete_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct fleet *f = arg;
+
+	(void)r;
+	if (err)
+		log_warnx("fleet: cannot release a claim: %s", strerror(-err));
+	event_active(f->ev_sync, 0, 0);
+}
+
+/* Delete claim c if it is still the revision we saw: never someone else's later claim. */
+static void release_claim(struct fleet *f, const struct etcd_kv *c)
+{
+	struct json_object *cmp = json_object_new_array(), *ops = json_object_new_array();
+
+	json_object_array_add(cmp, etcd_cmp(c->key, "MOD", c->mod_rev));
+	json_object_array_add(ops, etcd_op("requestDeleteRange", etcd_req_delete(c->key, false)));
+	(void)etcd_post(f->etcd, "/v3/kv/txn", etcd_req_txn(cmp, ops), FLEET_CALL_TIMEOUT_MS,
+			on_delete_done, f);
+}
+
+/* --- placement: reconcile this node's instances with the keyspace ------------------ */
+
+static uint64_t fnv1a(const char *a, const char *b, uint32_t i)
+{
+	uint64_t h = 1469598103934665603ULL;
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "/%" PRIu32, i);
+	for (const char *s = a; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	for (const char *s = b; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	for (const char *s = buf; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static bool holds_any(const struct fleet *f, const char *svc)
+{
+	for (size_t i = 0; i < f->nheld; i++)
+		if (strcmp(f->held[i].svc, svc) == 0)
+			return true;
+	return false;
+}
+
+/* Whether a spec of this cost still fits the budget beside what is committed. */
+static bool fits(const struct fleet *f, const struct service_spec *s)
+{
+	uint64_t mem, mcpu;
+
+	committed(f, &mem, &mcpu);
+	if (mem + spec_memory(s) > f->budget_memory)
+		return false;
+	return !f->budget_mcpu || mcpu + s->resources.cpu.max_mcpu <= f->budget_mcpu;
+}
+
+static void reconcile(struct fleet *f, const struct etcd_reply *r)
+{
+	char key[256], local[SPEC_NAME_MAX + 16];
+
+	cache_prune(f, r);
+	/* 1. What we run and should not: the claim is gone or not ours, the spec changed. */
+	for (size_t i = f->nheld; i-- > 0;) {
+		struct held *h = &f->held[i];
+		const struct etcd_kv *c = view_claim(r, h->svc, h->idx), *s;
+		const struct service_spec *spec;
+
+		if (r->revision < h->claim_rev)
+			continue; /* a read that started before our claim */
+		snprintf(key, sizeof(key), FLEET_SPECS "%s", h->svc);
+		s = view_find(r, key);
+		spec = s ? spec_get(f, s) : NULL;
+		if (!claim_is_mine(f, c))
+			held_stop(f, i, "the claim is no longer this node's");
+		else if (!s || !spec || h->idx >= spec_count(spec))
+			held_stop(f, i, "the fleet spec no longer asks for it");
+		else if (s->mod_rev != h->spec_rev)
+			held_stop(f, i, "the fleet spec changed");
+		else
+			continue;
+		if (claim_is_mine(f, c))
+			release_claim(f, c);
+	}
+	/* 2. Claims of ours we do not run (a start failed): give them back. */
+	for (size_t i = 0; i < r->nkvs; i++) {
+		const struct etcd_kv *c = &r->kvs[i];
+		bool held = false;
+
+		if (strncmp(c->key, FLEET_CLAIMS, strlen(FLEET_CLAIMS)) != 0 ||
+		    !claim_is_mine(f, c))
+			continue;
+		for (size_t k = 0; k < f->nheld && !held; k++) {
+			snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->held[k].svc,
+				 f->held[k].idx);
+			held = strcmp(key, c->key) == 0;
+		}
+		if (f->c_claim && f->cand_svc) {
+			/* the claim in flight: its answer may come after this read */
+			snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->cand_svc,
+				 f->cand_idx);
+			held = held || strcmp(key, c->key) == 0;
+		}
+		if (!held)
+			release_claim(f, c);
+	}
+	if (!f->lease)
+		return;
+	/* 3. The best unclaimed instance that fits, by this node's hash order. */
+	uint64_t best = UINT64_MAX;
+	const struct etcd_kv *best_kv = NULL;
+	uint32_t best_idx = 0;
+	for (size_t i = 0; i < r->nkvs; i++) {
+		const struct etcd_kv *kv = &r->kvs[i];
+		const char *name = kv->key + strlen(FLEET_SPECS);
+		const struct service_spec *spec;
+
+		if (strncmp(kv->key, FLEET_SPECS, strlen(FLEET_SPECS)) != 0 ||
+		    !(spec = spec_get(f, kv)) || !labels_match(f, spec) || !fits(f, spec))
+			continue;
+		if (spec->placement.spread && holds_any(f, name))
+			continue;
+		for (uint32_t n = 0; n < spec_count(spec); n++) {
+			snprintf(local, sizeof(local), "%s@%" PRIu32, name, n);
+			if (view_claim(r, name, n) || manager_find(f->d, local))
+				continue; /* claimed, or our previous copy still stopping */
+			uint64_t h = fnv1a(f->node, name, n);
+			if (h < best) {
+				best = h;
+				best_kv = kv;
+				best_idx = n;
+			}
+		}
+	}
+	if (!best_kv)
+		return;
+	free(f->cand_svc);
+	f->cand_svc = strdup(best_kv->key + strlen(FLEET_SPECS));
+	f->cand_idx = best_idx;
+	f->cand_rev = best_kv->mod_rev;
+	/* Load-proportional delay: the least committed node claims first. */
+	uint64_t mem, mcpu, permille = 0;
+	committed(f, &mem, &mcpu);
+	if (f->budget_memory)
+		permille = mem * 1000 / f->budget_memory;
+	if (!evtimer_pending(f->ev_claim, NULL))
+		schedule(f->ev_claim, 2 + permille / 4 + best % 8);
+}
+
+static void on_sync_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct fleet *f = arg;
+
+	f->c_sync = NULL;
+	if (err)
+		log_warnx("fleet: cannot read %s from %s: %s", FLEET_PREFIX, etcd_endpoint(f->etcd),
+			  strerror(-err));
+	else
+		reconcile(f, r);
+	if (err || f->sync_again) {
+		f->sync_again = false;
+		schedule(f->ev_sync, err ? 500 : 20);
+	}
+}
+
+static void on_sync(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (f->c_sync) {
+		f->sync_again = true;
+		return;
+	}
+	f->c_sync = etcd_post(f->etcd, "/v3/kv/range", etcd_req_range(FLEET_PREFIX, true),
+			      FLEET_CALL_TIMEOUT_MS, on_sync_done, f);
+}
+
+static void on_claim_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct fleet *f = arg;
+
+	f->c_claim = NULL;
+	if (!err && r->succeeded && f->lease) {
+		/* The spec is in the reply's range (the txn reads it back). */
+		const struct etcd_kv *kv = r->nkvs ? &r->kvs[0] : NULL;
+		char key[256];
+		int e;
+
+		snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->cand_svc, f->cand_idx);
+		if (!kv || (e = held_start(f, f->cand_svc, f->cand_idx, kv, r->revision)) < 0) {
+			log_warnx("fleet: cannot start %s@%" PRIu32 ": %s", f->cand_svc,
+				  f->cand_idx, kv ? strerror(-e) : "the spec is gone");
+			struct etcd_kv c = { .key = key, .mod_rev = r->revision };
+			release_claim(f, &c);
+		} else {
+			log_info("fleet: claimed %s@%" PRIu32, f->cand_svc, f->cand_idx);
+		}
+	} else if (err) {
+		log_warnx("fleet: claim of %s@%" PRIu32 " failed: %s", f->cand_svc, f->cand_idx,
+			  strerror(-err));
+	}
+	event_active(f->ev_sync, 0, 0);
+}
+
+/* Claim the candidate: only if nobody has, and the spec is the one we checked. */
+static void on_claim(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+	char key[256], spec_key[256];
+
+	(void)fd;
+	(void)what;
+	if (f->c_claim || !f->lease || !f->cand_svc)
+		return;
+	snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->cand_svc, f->cand_idx);
+	snprintf(spec_key, sizeof(spec_key), FLEET_SPECS "%s", f->cand_svc);
+	struct json_object *cmp = json_object_new_array(), *ops = json_object_new_array();
+	json_object_array_add(cmp, etcd_cmp(key, "CREATE", 0));
+	json_object_array_add(cmp, etcd_cmp(spec_key, "MOD", f->cand_rev));
+	json_object_array_add(ops, etcd_op("requestPut", etcd_req_put(key, f->node, f->lease)));
+	json_object_array_add(ops, etcd_op("requestRange", etcd_req_range(spec_key, false)));
+	f->c_claim = etcd_post(f->etcd, "/v3/kv/txn", etcd_req_txn(cmp, ops), FLEET_CALL_TIMEOUT_MS,
+			       on_claim_done, f);
+}
+
+/* --- watch ------------------------------------------------------------------------- */
+
+static void on_watch_message(void *arg, const struct etcd_reply *r)
+{
+	struct fleet *f = arg;
+
+	if (r->nevents || r->canceled)
+		schedule(f->ev_sync, 20); /* coalesce a burst of changes into one read */
+}
+
+static void on_watch_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct fleet *f = arg;
+
+	(void)r;
+	f->c_watch = NULL;
+	if (f->lease) {
+		log_info("fleet: watch on %s ended (%s); watching again", etcd_endpoint(f->etcd),
+			 err ? strerror(-err) : "closed");
+		event_active(f->ev_tick, 0, 0);
+	}
+}
+
+static void watch_start(struct fleet *f)
+{
+	if (f->c_watch || !f->lease)
+		return;
+	f->c_watch = etcd_watch(f->etcd, FLEET_PREFIX, 0, on_watch_message, on_watch_done, f);
+	/* Whatever changed before the watch began: read it all once. */
+	event_active(f->ev_sync, 0, 0);
+}
+
+/* --- the node record ---------------------------------------------------------------- */
+
+static char *node_record(struct fleet *f)
+{
+	struct json_object *o = json_object_new_object(), *labels = json_object_new_object();
+	struct json_object *budget = json_object_new_object(), *com = json_object_new_object();
+	struct json_object *inst = json_object_new_object();
+	uint64_t mem, mcpu;
+
+	for (size_t i = 0; i < f->d->cfg->fleet.nlabels; i++) {
+		const char *kv = f->d->cfg->fleet.labels[i], *eq = strchr(kv, '=');
+		char k[64];
+		snprintf(k, sizeof(k), "%.*s", (int)(eq - kv), kv);
+		json_object_object_add(labels, k, json_object_new_string(eq + 1));
+	}
+	committed(f, &mem, &mcpu);
+	json_object_object_add(budget, "memory", json_object_new_int64((int64_t)f->budget_memory));
+	json_object_object_add(budget, "mcpu", json_object_new_int64((int64_t)f->budget_mcpu));
+	json_object_object_add(com, "memory", json_object_new_int64((int64_t)mem));
+	json_object_object_add(com, "mcpu", json_object_new_int64((int64_t)mcpu));
+	for (size_t i = 0; i < f->nheld; i++) {
+		struct service *svc = manager_find(f->d, f->held[i].name);
+		json_object_object_add(
+		    inst, f->held[i].name,
+		    json_object_new_string(svc ? service_state_name(service_state(svc)) : "gone"));
+	}
+	json_object_object_add(o, "labels", labels);
+	json_object_object_add(o, "budget", budget);
+	json_object_object_add(o, "committed", com);
+	json_object_object_add(o, "instances", inst);
+	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+static void on_publish_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct fleet *f = arg;
+
+	(void)r;
+	f->c_publish = NULL;
+	if (err) {
+		free(f->published);
+		f->published = NULL; /* write it again next time */
+	}
+}
+
+/* Write the node record when it changed: at most once per FLEET_PUBLISH_MS. */
+static void on_publish(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+	char *rec;
+
+	(void)fd;
+	(void)what;
+	schedule(f->ev_publish, FLEET_PUBLISH_MS);
+	if (!f->lease || f->c_publish || !(rec = node_record(f)))
+		return;
+	if (f->published && strcmp(rec, f->published) == 0) {
+		free(rec);
+		return;
+	}
+	free(f->published);
+	f->published = rec;
+	f->c_publish = etcd_post(f->etcd, "/v3/kv/put", etcd_req_put(f->node_key, rec, f->lease),
+				 FLEET_CALL_TIMEOUT_MS, on_publish_done, f);
+}
+
+/* --- the lease: join, keepalive, fence ---------------------------------------------- */
+
+static void on_fence(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+	char why[128];
+
+	(void)fd;
+	(void)what;
+	snprintf(why, sizeof(why),
+		 "no answer from etcd for %" PRIu64 " ms (lease TTL %" PRIu64 " ms)",
+		 now_ms() - f->last_ok_ms, f->ttl_ms);
+	fence(f, why);
+}
+
+static void lease_ok(struct fleet *f)
+{
+	uint64_t deadline = f->sent_ms + f->ttl_ms - f->margin_ms, now = now_ms();
+
+	f->last_ok_ms = f->sent_ms;
+	f->backoff_ms = 0;
+	evtimer_del(f->ev_fence);
+	schedule(f->ev_fence, deadline > now ? deadline - now : 0);
+	schedule(f->ev_tick, f->ttl_ms / 3);
+}
+
+static void retry(struct fleet *f)
+{
+	f->backoff_ms = f->backoff_ms ? f->backoff_ms * 2 : 100;
+	if (f->backoff_ms > FLEET_MAX_BACKOFF_MS)
+		f->backoff_ms = FLEET_MAX_BACKOFF_MS;
+	/* While joined, keep trying well inside the fencing margin. */
+	schedule(f->ev_tick,
+		 f->lease && f->backoff_ms > f->margin_ms / 4 ? f->margin_ms / 4 : f->backoff_ms);
+}
+
+static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct fleet *f = arg;
+
+	f->c_tick = NULL;
+	if (err || r->error[0]) {
+		log_warnx("fleet: etcd %s: %s", etcd_endpoint(f->etcd),
+			  err ? strerror(-err) : r->error);
+		retry(f);
+		return;
+	}
+	if (!f->lease) {
+		if (r->id == 0) {
+			retry(f);
+			return;
+		}
+		f->lease = r->id;
+		log_info("fleet: node %s joined with lease %" PRIx64 " (TTL %" PRIu64 " ms) via %s",
+			 f->node, (uint64_t)f->lease, f->ttl_ms, etcd_endpoint(f->etcd));
+		emit(f, NULL, "fleet-join", "lease %" PRIx64, (uint64_t)f->lease);
+		lease_ok(f);
+		event_active(f->ev_publish, 0, 0);
+		watch_start(f);
+		return;
+	}
+	if (r->ttl <= 0) {
+		fence(f, "the lease expired in etcd");
+		event_active(f->ev_tick, 0, 0);
+		return;
+	}
+	lease_ok(f);
+	watch_start(f);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+	struct json_object *req;
+
+	(void)fd;
+	(void)what;
+	if (f->c_tick)
+		return;
+	f->sent_ms = now_ms();
+	if (f->lease) {
+		watch_start(f);
+		req = etcd_req_lease_id(f->lease);
+		f->c_tick = etcd_post(f->etcd, "/v3/lease/keepalive", req,
+				      (uint32_t)f->margin_ms / 2, on_tick_done, f);
+	} else {
+		req = etcd_req_lease_grant((int64_t)(f->ttl_ms / 1000));
+		f->c_tick = etcd_post(f->etcd, "/v3/lease/grant", req, FLEET_CALL_TIMEOUT_MS,
+				      on_tick_done, f);
+	}
+	if (!f->c_tick)
+		retry(f);
+}
+
+/* --- control commands (paddockctl fleet ...) ---------------------------------------- */
+
+static void pending_answer(struct pending *p, struct json_object *result, const char *code,
+			   const char *msg)
+{
+	control_fleet_answer(p->f->ctl, p->ticket, result, code, msg);
+	free(p->cmd);
+	free(p);
+}
+
+static void on_apply_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct pending *p = arg;
+	char msg[256];
+
+	if (err || r->error[0]) {
+		snprintf(msg, sizeof(msg), "etcd %s: %s", etcd_endpoint(p->f->etcd),
+			 err ? strerror(-err) : r->error);
+		pending_answer(p, NULL, "EIO", msg);
+		return;
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "revision", json_object_new_int64(r->revision));
+	pending_answer(p, o, NULL, NULL);
+}
+
+/* Append every diagnostic as "FILE:LINE:COLUMN: message" lines. */
+static void diags_append(char **msg, size_t *len, const struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		const struct config_diag *dg = &errs->diags[i];
+		char *line = NULL;
+		int n = asprintf(&line, "%s%s:%d:%d: %s", *len ? "\n" : "", dg->file, dg->line,
+				 dg->column, dg->message);
+		if (n < 0 || *len + (size_t)n > 16384) {
+			free(line);
+			return;
+		}
+		char *m = realloc(*msg, *len + (size_t)n + 1);
+		if (!m) {
+			free(line);
+			return;
+		}
+		memcpy(m + *len, line, (size_t)n + 1);
+		*msg = m;
+		*len += (size_t)n;
+		free(line);
+	}
+}
+
+/*
+ * fleet-apply {"files": [{"name", "text"}]}: every file parsed as the nodes
+ * will parse it; any error refuses all. Then one txn puts every service's
+ * spec (the whole text of its file) under specs/.
+ */
+static void apply(struct fleet *f, struct json_object *req, struct pending *p)
+{
+	struct json_object *files, *ops = json_object_new_array();
+	char *msg = NULL, key[256];
+	size_t len = 0, nspecs = 0;
+
+	if (!json_object_object_get_ex(req, "files", &files) ||
+	    !json_object_is_type(files, json_type_array)) {
+		json_object_put(ops);
+		pending_answer(p, NULL, "EINVAL", "fleet-apply needs \"files\": [{name, text}]");
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(files); i++) {
+		struct json_object *fo = json_object_array_get_idx(files, i), *n, *t;
+		struct config_errors errs = { 0 };
+		struct spec_set *set = NULL;
+
+		if (!json_object_object_get_ex(fo, "name", &n) ||
+		    !json_object_object_get_ex(fo, "text", &t)) {
+			free(msg);
+			json_object_put(ops);
+			pending_answer(p, NULL, "EINVAL", "each file needs a name and a text");
+			return;
+		}
+		const char *text = json_object_get_string(t);
+		if (config_parse_specs_buffer(json_object_get_string(n), text, strlen(text),
+					      &f->d->host, &set, &errs) < 0) {
+			diags_append(&msg, &len, &errs);
+			config_errors_clear(&errs);
+			continue;
+		}
+		for (size_t k = 0; k < set->nservices; k++) {
+			const struct service_spec *s = set->services[k];
+			if (s->ndepends_on) {
+				struct config_errors one = { 0 };
+				config_errors_add(&one, json_object_get_string(n), 0, 0,
+						  "service %s: a fleet spec cannot use depends_on "
+						  "(its instances run on different nodes)",
+						  s->name);
+				diags_append(&msg, &len, &one);
+				config_errors_clear(&one);
+				continue;
+			}
+			snprintf(key, sizeof(key), FLEET_SPECS "%s", s->name);
+			json_object_array_add(ops,
+					      etcd_op("requestPut", etcd_req_put(key, text, 0)));
+			nspecs++;
+		}
+		spec_set_free(set);
+	}
+	if (msg || nspecs == 0) {
+		json_object_put(ops);
+		pending_answer(p, NULL, "EINVAL", msg ? msg : "no services in these files");
+		free(msg);
+		return;
+	}
+	if (!etcd_post(f->etcd, "/v3/kv/txn", etcd_req_txn(json_object_new_array(), ops),
+		       FLEET_CALL_TIMEOUT_MS, on_apply_done, p))
+		pending_answer(p, NULL, "ENOMEM", "out of memory");
+}
+
+/* fleet-rm {"names"}: the specs and their claims, in one txn. */
+static void rm(struct fleet *f, struct json_object *req, struct pending *p)
+{
+	struct json_object *names, *ops = json_object_new_array();
+	char key[256];
+
+	if (!json_object_object_get_ex(req, "names", &names) ||
+	    !json_object_is_type(names, json_type_array) || !json_object_array_length(names)) {
+		json_object_put(ops);
+		pending_answer(p, NULL, "EINVAL", "fleet-rm needs \"names\"");
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(names); i++) {
+		const char *n = json_object_get_string(json_object_array_get_idx(names, i));
+		if (!n || !config_valid_name(n)) {
+			json_object_put(ops);
+			pending_answer(p, NULL, "EINVAL", "invalid service name");
+			return;
+		}
+		snprintf(key, sizeof(key), FLEET_SPECS "%s", n);
+		json_object_array_add(ops,
+				      etcd_op("requestDeleteRange", etcd_req_delete(key, false)));
+		snprintf(key, sizeof(key), FLEET_CLAIMS "%s/", n);
+		json_object_array_add(ops,
+				      etcd_op("requestDeleteRange", etcd_req_delete(key, true)));
+	}
+	if (!etcd_post(f->etcd, "/v3/kv/txn", etcd_req_txn(json_object_new_array(), ops),
+		       FLEET_CALL_TIMEOUT_MS, on_apply_done, p))
+		pending_answer(p, NULL, "ENOMEM", "out of memory");
+}
+
+/* The state node NODE published for instance NAME, or "unknown". */
+static const char *instance_state(const struct etcd_reply *r, const char *node, const char *name)
+{
+	char key[256];
+	const struct etcd_kv *kv;
+	static char state[32];
+	struct json_object *o, *inst, *st;
+
+	snprintf(key, sizeof(key), FLEET_NODES "%s", node);
+	snprintf(state, sizeof(state), "unknown");
+	if (!(kv = view_find(r, key)) || !(o = json_tokener_parse(kv->value)))
+		return state;
+	if (json_object_object_get_ex(o, "instances", &inst) &&
+	    json_object_object_get_ex(inst, name, &st))
+		snprintf(state, sizeof(state), "%s", json_object_get_string(st));
+	json_object_put(o);
+	return state;
+}
+
+static void on_view_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct pending *p = arg;
+	struct json_object *out = json_object_new_array();
+	char msg[256], name[SPEC_NAME_MAX + 16];
+
+	if (err) {
+		json_object_put(out);
+		snprintf(msg, sizeof(msg), "etcd %s: %s", etcd_endpoint(p->f->etcd),
+			 strerror(-err));
+		pending_answer(p, NULL, "EIO", msg);
+		return;
+	}
+	for (size_t i = 0; i < r->nkvs; i++) {
+		const struct etcd_kv *kv = &r->kvs[i];
+		struct json_object *o;
+
+		if (strcmp(p->cmd, PROTO_CMD_FLEET_NODES) == 0) {
+			if (strncmp(kv->key, FLEET_NODES, strlen(FLEET_NODES)) != 0)
+				continue;
+			if (!(o = json_tokener_parse(kv->value)))
+				o = json_object_new_object();
+			json_object_object_add(
+			    o, "name", json_object_new_string(kv->key + strlen(FLEET_NODES)));
+			json_object_array_add(out, o);
+			continue;
+		}
+		if (strncmp(kv->key, FLEET_SPECS, strlen(FLEET_SPECS)) != 0)
+			continue;
+		const char *svc = kv->key + strlen(FLEET_SPECS);
+		const struct service_spec *spec = spec_get(p->f, kv);
+		uint32_t count = spec ? spec_count(spec) : 0;
+		struct json_object *insts = json_object_new_array();
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(svc));
+		json_object_object_add(o, "count", json_object_new_int((int)count));
+		for (uint32_t n = 0; n < count; n++) {
+			const struct etcd_kv *c = view_claim(r, svc, n);
+			struct json_object *io = json_object_new_object();
+			snprintf(name, sizeof(name), "%s@%" PRIu32, svc, n);
+			json_object_object_add(io, "name", json_object_new_string(name));
+			json_object_object_add(io, "node",
+					       c ? json_object_new_string(c->value) : NULL);
+			json_object_object_add(
+			    io, "state",
+			    json_object_new_string(c ? instance_state(r, c->value, name)
+						     : "unclaimed"));
+			json_object_array_add(insts, io);
+		}
+		json_object_object_add(o, "instances", insts);
+		json_object_array_add(out, o);
+	}
+	struct json_object *res = json_object_new_object();
+	json_object_object_add(
+	    res, strcmp(p->cmd, PROTO_CMD_FLEET_NODES) == 0 ? "nodes" : "services", out);
+	json_object_object_add(res, "node", json_object_new_string(p->f->node));
+	pending_answer(p, res, NULL, NULL);
+}
+
+static void on_control(void *arg, const char *cmd, struct json_object *req, uint64_t ticket)
+{
+	struct fleet *f = arg;
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->cmd = strdup(cmd))) {
+		free(p);
+		control_fleet_answer(f->ctl, ticket, NULL, "ENOMEM", "out of memory");
+		return;
+	}
+	p->f = f;
+	p->ticket = ticket;
+	if (strcmp(cmd, PROTO_CMD_FLEET_APPLY) == 0)
+		apply(f, req, p);
+	else if (strcmp(cmd, PROTO_CMD_FLEET_RM) == 0)
+		rm(f, req, p);
+	else if (!etcd_post(f->etcd, "/v3/kv/range", etcd_req_range(FLEET_PREFIX, true),
+			    FLEET_CALL_TIMEOUT_MS, on_view_done, p))
+		pending_answer(p, NULL, "ENOMEM", "out of memory");
+}
+
+/* --- open and free ------------------------------------------------------------------ */
+
+void fleet_attach_control(struct fleet *f, struct control *ctl)
+{
+	if (!f)
+		return;
+	f->ctl = ctl;
+	control_set_fleet(ctl, on_control, f);
+}
 
 int fleet_open(struct manager *d, struct fleet **out)
 {
-	(void)d;
+	const struct daemon_config *cfg = d->cfg;
+	struct fleet *f;
+	char host[256];
+
 	*out = NULL;
+	if (cfg->fleet.netcd == 0)
+		return 0;
+	if (!(f = calloc(1, sizeof(*f))))
+		return -ENOMEM;
+	f->d = d;
+	if (cfg->fleet.node) {
+		f->node = strdup(cfg->fleet.node);
+	} else if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		f->node = strdup(host);
+	}
+	f->ttl_ms = cfg->fleet.lease_ttl_ms;
+	/* Fence a third of the TTL early: room for the stop (SIGKILL after half of it). */
+	f->margin_ms = f->ttl_ms / 3;
+	/* The rebalancer's budget: budget.memory, or the tightest of RAM and our cgroup ancestry. */
+	uint32_t mcpu;
+	rebalancer_budget(d, &f->budget_memory, &mcpu);
+	f->budget_mcpu = mcpu;
+	struct etcd_opts o = { .endpoints = cfg->fleet.etcd,
+			       .nendpoints = cfg->fleet.netcd,
+			       .ca = cfg->fleet.tls_ca,
+			       .cert = cfg->fleet.tls_cert,
+			       .key = cfg->fleet.tls_key };
+	if (!f->node || asprintf(&f->node_key, FLEET_NODES "%s", f->node) < 0 ||
+	    !(f->etcd = etcd_new(d->base, &o)) ||
+	    !(f->ev_tick = evtimer_new(d->base, on_tick, f)) ||
+	    !(f->ev_fence = evtimer_new(d->base, on_fence, f)) ||
+	    !(f->ev_sync = evtimer_new(d->base, on_sync, f)) ||
+	    !(f->ev_claim = evtimer_new(d->base, on_claim, f)) ||
+	    !(f->ev_publish = evtimer_new(d->base, on_publish, f))) {
+		fleet_free(f);
+		return -ENOMEM;
+	}
+	log_info("fleet: node %s joining %s (lease TTL %" PRIu64 " ms, budget %" PRIu64 " MiB)",
+		 f->node, cfg->fleet.etcd[0], f->ttl_ms, f->budget_memory >> 20);
+	event_active(f->ev_tick, 0, 0);
+	schedule(f->ev_publish, FLEET_PUBLISH_MS);
+	*out = f;
 	return 0;
 }
 
 struct fleet *fleet_free(struct fleet *f)
 {
-	(void)f;
+	if (!f)
+		return NULL;
+	if (f->ctl)
+		control_set_fleet(f->ctl, NULL, NULL);
+	/* Our instances stop with the daemon like any service; the lease expires by itself. */
+	f->etcd = etcd_free(f->etcd);
+	struct event *evs[] = { f->ev_tick, f->ev_fence, f->ev_sync, f->ev_claim, f->ev_publish };
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	for (size_t i = 0; i < f->nheld; i++) {
+		free(f->held[i].svc);
+		free(f->held[i].name);
+	}
+	free(f->held);
+	for (size_t i = 0; i < f->ncache; i++)
+		cache_clear(&f->cache[i]);
+	free(f->cache);
+	free(f->published);
+	free(f->cand_svc);
+	free(f->node);
+	free(f->node_key);
+	free(f);
 	return NULL;
 }

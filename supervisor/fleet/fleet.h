@@ -11,5 +11,8 @@ struct manager;
 /* Join as d->cfg->fleet says. 0 with *out = NULL when fleet is off; -errno. */
 int fleet_open(struct manager *d, struct fleet **out);
 struct fleet *fleet_free(struct fleet *f);
+/* Answer paddockctl's fleet commands on ctl (f may be NULL: then nothing). */
+struct control;
+void fleet_attach_control(struct fleet *f, struct control *ctl);
 
 #endif

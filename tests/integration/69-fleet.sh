@@ -1,0 +1,288 @@
+#!/bin/bash
+# Fleet mode (issue 21) on a real 3-member etcd cluster on loopback and 3
+# paddockd nodes on this machine, each with its own cgroup root, state and
+# runtime dir. Node n3 reaches etcd only through a TCP relay the test owns,
+# so it can be cut off (the relay is stopped: packets go unanswered)
+# without touching the host's network.
+#   - fleet apply refuses a broken spec with FILE:LINE:COLUMN, changes nothing
+#   - 30 fleet services with counts 1-3: each instance runs exactly once in
+#     the fleet, every node within its budget, spread specs on distinct nodes
+#   - an etcd member killed: nothing moves
+#   - n3 cut off: its fleet services stop before its lease TTL, others take
+#     them over, and no instance ever ran on two nodes at once (from every
+#     node's event log); n3 rejoins without duplicates
+#   - n2 dies (daemon and services, kill -9): its instances run elsewhere
+#     within TTL + slack
+#   - fleet nodes / fleet status; a node without fleet: answers ENOTSUP
+. "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
+need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; setup
+
+TTL=4          # lease TTL, seconds
+MEM=16         # MiB per instance (memory.max)
+BUDGET=640     # MiB per node: 40 instances, so two nodes hold all 60
+NODE_PIDS=()
+ETCD_PIDS=()
+RELAY_PID=""
+
+fleet_cleanup() {
+	local rc=$?
+	if [ "$rc" != 0 ] && [ -n "$T" ]; then
+		for i in 1 2 3; do
+			echo "--- n$i: paddockd log (last 25 lines) ---" >&2
+			tail -n 25 "$T/n$i/daemon.log" >&2 2>/dev/null
+		done
+	fi
+	[ -z "$RELAY_PID" ] || { kill -CONT "$RELAY_PID"; kill "$RELAY_PID"; } 2>/dev/null
+	for p in "${NODE_PIDS[@]}"; do
+		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${NODE_PIDS[@]}"; do
+		[ -n "$p" ] || continue
+		wait_for 20 bash -c "! kill -0 $p" || kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for p in "${ETCD_PIDS[@]}"; do [ -n "$p" ] && { kill -9 "$p"; wait "$p"; } 2>/dev/null; done
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] || continue
+		case "$(readlink "$p/cwd" 2>/dev/null)" in "$T"/n?/run) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
+	done
+	(exit $rc)
+	cleanup
+}
+trap fleet_cleanup EXIT
+
+# --- etcd: 3 members on loopback ----------------------------------------------------
+declare -a CPORT PPORT
+for i in 1 2 3; do CPORT[$i]=$(free_port); PPORT[$i]=$(free_port); done
+CLUSTER="e1=http://127.0.0.1:${PPORT[1]},e2=http://127.0.0.1:${PPORT[2]},e3=http://127.0.0.1:${PPORT[3]}"
+ENDPOINTS="http://127.0.0.1:${CPORT[1]},http://127.0.0.1:${CPORT[2]},http://127.0.0.1:${CPORT[3]}"
+start_etcd() {
+	local i=$1
+	etcd --name "e$i" --data-dir "$T/etcd$i" --initial-cluster "$CLUSTER" \
+		--initial-cluster-state "${2:-new}" --initial-cluster-token "paddock-$$" \
+		--listen-client-urls "http://127.0.0.1:${CPORT[$i]}" \
+		--advertise-client-urls "http://127.0.0.1:${CPORT[$i]}" \
+		--listen-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
+		--initial-advertise-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
+		--max-txn-ops 1024 >>"$T/etcd$i.log" 2>&1 &
+	ETCD_PIDS[$i]=$!
+}
+for i in 1 2 3; do start_etcd "$i"; done
+ectl() { ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --command-timeout=3s "$@"; }
+wait_for 60 ectl endpoint health || fail "etcd cluster did not become healthy"
+pass "3-member etcd cluster on loopback"
+
+# --- the relay n3 talks through: one listener per member, stopped to cut n3 off -----
+declare -a RPORT
+for i in 1 2 3; do RPORT[$i]=$(free_port); done
+python3 - "${RPORT[1]}:${CPORT[1]}" "${RPORT[2]}:${CPORT[2]}" "${RPORT[3]}:${CPORT[3]}" \
+	>"$T/relay.log" 2>&1 <<'PY' &
+import socket, sys, threading
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+def serve(lport, dport):
+    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", lport)); ls.listen(64)
+    while True:
+        c, _ = ls.accept()
+        try: u = socket.create_connection(("127.0.0.1", dport))
+        except OSError:
+            c.close(); continue
+        for x, y in ((c, u), (u, c)):
+            threading.Thread(target=pipe, args=(x, y), daemon=True).start()
+for spec in sys.argv[1:]:
+    l, d = spec.split(":")
+    threading.Thread(target=serve, args=(int(l), int(d)), daemon=True).start()
+threading.Event().wait()
+PY
+RELAY_PID=$!
+
+# --- three nodes ---------------------------------------------------------------------
+start_node() {
+	local i=$1 eps=$ENDPOINTS
+	[ "$i" = 3 ] && eps="http://127.0.0.1:${RPORT[1]},http://127.0.0.1:${RPORT[2]},http://127.0.0.1:${RPORT[3]}"
+	mkdir -p "$T/n$i/services" "$T/n$i/state" "$T/n$i/run"
+	cat >"$T/n$i/paddock.yaml" <<EOF
+budget: {memory: ${BUDGET}M, reserve: 0}
+fleet:
+  etcd: [${eps}]
+  node: n$i
+  labels: {zone: z$i}
+  lease_ttl: ${TTL}s
+EOF
+	"$PADDOCKD" -f -v -c "$T/n$i/paddock.yaml" -S "$T/n$i/services" --state-dir "$T/n$i/state" \
+		--runtime-dir "$T/n$i/run" --cgroup-root "$CGROOT/n$i" >>"$T/n$i/daemon.log" 2>&1 &
+	NODE_PIDS[$i]=$!
+	wait_for 10 test -S "$T/n$i/run/control.sock" || fail "node n$i did not open its socket"
+}
+# kill_cgroups REL: SIGKILL every process below REL in every hierarchy (a dead host).
+kill_cgroups() {
+	local mnt own
+	while read -r mnt; do
+		for own in "$(own_cgroup "")" $(awk -F: '{print $3}' /proc/self/cgroup); do
+			[ -d "$mnt${own%/}/$1" ] || continue
+			find "$mnt${own%/}/$1" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+		done
+	done < <(awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts)
+	return 0
+}
+nctl() { local i=$1; shift; "$PADDOCKCTL" -s "$T/n$i/run/control.sock" "$@"; }
+# A local service beside the fleet ones, on n3: fencing must leave it alone.
+mkdir -p "$T/n3/services"
+cat >"$T/n3/services/local.yaml" <<'EOF'
+services:
+  local:
+    command: ["/bin/sleep", "100000"]
+EOF
+for i in 1 2 3; do start_node "$i"; done
+node_joined() { ectl get "/paddock/nodes/n$1" --print-value-only | grep -q committed; }
+for i in 1 2 3; do wait_for 30 node_joined "$i" || fail "node n$i did not register in etcd"; done
+T3_NODE=$(ectl get /paddock/nodes/n3 --print-value-only)
+echo "$T3_NODE" | jq -e --argjson BUDGET "$BUDGET" '.labels.zone == "z3" and .budget.memory == $BUDGET*1048576' >/dev/null ||
+	fail "n3's record does not carry its labels and budget: $T3_NODE"
+pass "3 nodes joined with their lease, labels and budget"
+
+# --- apply: a broken spec changes nothing -------------------------------------------
+mkdir -p "$T/bad" "$T/fleet"
+printf 'services:\n  broken:\n    command: ["/bin/true"]\n    placement: {count: 0}\n' >"$T/bad/broken.yaml"
+out=$(nctl 1 fleet apply "$T/bad" 2>&1) && fail "a broken fleet spec was accepted"
+echo "$out" | grep -q "$T/bad/broken.yaml:4:[0-9]*:.*placement.count" ||
+	fail "no FILE:LINE:COLUMN for the broken spec: $out"
+[ -z "$(ectl get /paddock/specs/ --prefix --keys-only)" ] || fail "a refused apply wrote specs"
+pass "fleet apply refuses a broken spec with FILE:LINE:COLUMN and writes nothing"
+
+# --- 30 services, counts 1-3; s00..s02 spread over distinct nodes -------------------
+want=0
+for n in $(seq 0 29); do
+	name=$(printf 's%02d' "$n")
+	count=$((n % 3 + 1))
+	spread=false
+	[ "$n" -lt 3 ] && { count=2; spread=true; }
+	want=$((want + count))
+	cat >"$T/fleet/$name.yaml" <<EOF
+services:
+  $name:
+    command: ["/bin/sleep", "100000"]
+    resources: {memory: {max: ${MEM}M}}
+    stop: {timeout: 1s}
+    placement: {count: $count, spread: $spread}
+EOF
+done
+# Running fleet instances, "NAME NODE" lines, from every reachable node.
+instances() {
+	for i in 1 2 3; do
+		nctl "$i" list --json 2>/dev/null |
+			jq -r --arg n "n$i" '.[] | select((.name | contains("@")) and .state == "running") | "\(.name) \($n)"'
+	done | sort
+}
+all_once() {
+	local got
+	got=$(instances)
+	[ "$(echo "$got" | grep -c .)" = "$want" ] || return 1
+	[ -z "$(echo "$got" | awk '{print $1}' | uniq -d)" ]
+}
+t0=$(now_ms)
+nctl 1 fleet apply "$T/fleet" >/dev/null || fail "fleet apply of 30 services failed"
+wait_for 90 all_once || fail "not every instance runs exactly once: $(instances | awk '{print $1}' | uniq -c | awk '$1 != 1' | head -5) ($(instances | wc -l) of $want)"
+pass "30 services, $want instances: each runs exactly once ($(($(now_ms) - t0)) ms after apply)"
+for i in 1 2 3; do
+	n=$(instances | grep -c " n$i\$")
+	[ $((n * MEM)) -le "$BUDGET" ] || fail "n$i runs $n instances: over its ${BUDGET} MiB budget"
+	[ "$n" -gt 0 ] || fail "n$i got nothing: placement did not spread the load"
+done
+for s in s00 s01 s02; do
+	[ "$(instances | grep "^$s@" | awk '{print $2}' | sort -u | wc -l)" = 2 ] ||
+		fail "spread service $s has two instances on one node: $(instances | grep "^$s@")"
+done
+pass "every node within its budget; spread services on distinct nodes"
+
+# Each node publishes its instances' states (at most once a second).
+status_running() { [ "$(nctl 1 fleet status --json | jq '[.services[].instances[] | select(.state == "running")] | length')" = "$want" ]; }
+wait_for 30 status_running || fail "fleet status does not show $want running instances: $(nctl 1 fleet status | grep -vc running) not running"
+nodes=$(nctl 2 fleet nodes --json)
+[ "$(echo "$nodes" | jq '.nodes | length')" = 3 ] || fail "fleet nodes does not list 3 nodes: $nodes"
+pass "fleet status shows every instance running, fleet nodes lists 3 nodes"
+
+# --- an etcd member dies: nothing moves -----------------------------------------------
+before=$(instances)
+{ kill -9 "${ETCD_PIDS[2]}"; wait "${ETCD_PIDS[2]}"; } 2>/dev/null; ETCD_PIDS[2]=""
+moved() { [ "$(instances)" != "$before" ]; }
+# Watch for two lease TTLs: a move would show within that.
+wait_for $((2 * TTL)) moved && fail "instances moved after one etcd member died"
+start_etcd 2 existing
+wait_for 60 ectl endpoint health || fail "etcd member e2 did not come back"
+[ "$(instances)" = "$before" ] || fail "instances moved while e2 rejoined"
+pass "one etcd member killed and restarted: no instance moved"
+
+# --- n3 cut off from etcd: it fences itself before its TTL ---------------------------
+n3_had=$(instances | awk '$2 == "n3" {print $1}')
+[ -n "$n3_had" ] || fail "n3 runs no fleet instance to fence"
+cut=$(now_ms)
+kill -STOP "$RELAY_PID"
+n3_none() { [ -z "$(nctl 3 list --json | jq -r '.[] | select((.name | contains("@")) and .state != "stopped" and .state != "failed") | .name')" ]; }
+wait_for $((TTL + 10)) n3_none || fail "n3 still runs fleet services while cut off"
+fenced=$(now_ms)
+[ "$(nctl 3 list --json | jq -r '.[] | select(.name == "local") | .state')" = running ] ||
+	fail "fencing stopped n3's local service"
+wait_for $((TTL + 30)) all_once || fail "n3's instances were not taken over: $(instances | wc -l) of $want"
+log "cut at 0 ms; n3 fenced within $((fenced - cut)) ms; instances back on n1+n2 at $(($(now_ms) - cut)) ms (TTL ${TTL}000 ms)"
+pass "n3 cut off: its fleet services stopped, its local service kept running, others took over"
+
+kill -CONT "$RELAY_PID"
+wait_for 30 node_joined 3 || fail "n3 did not rejoin"
+wait_for 30 all_once || fail "duplicates or gaps after n3 rejoined"
+pass "n3 rejoined: every instance still runs exactly once"
+
+# --- no instance ever ran on two nodes at once (from the event logs) -----------------
+# Every node's start/exit events per instance become intervals; no two nodes' overlap.
+for i in 1 2 3; do
+	jq -c --arg n "n$i" 'select(.service != null and (.service | contains("@")) and (.type == "start" or .type == "exit")) | [.service, .type, .time_ms, $n]' \
+		"$T/n$i/state/events.jsonl"
+done | python3 -c '
+import json, sys
+iv = {}
+open_ = {}
+for line in sys.stdin:
+    svc, typ, t, node = json.loads(line)
+    if typ == "start":
+        open_[(svc, node)] = t
+    elif (svc, node) in open_:
+        iv.setdefault(svc, []).append((open_.pop((svc, node)), t, node))
+for (svc, node), t in open_.items():
+    iv.setdefault(svc, []).append((t, 1 << 62, node))
+bad = 0
+for svc, l in iv.items():
+    l.sort()
+    for a, b in zip(l, l[1:]):
+        if a[2] != b[2] and b[0] < a[1]:
+            print("%s ran on %s and %s at once (%d < %d)" % (svc, a[2], b[2], b[0], a[1]))
+            bad += 1
+sys.exit(1 if bad else 0)
+' || fail "an instance ran on two nodes at once"
+pass "no instance ran on two nodes at once (event logs of all 3 nodes)"
+
+# --- n2 dies with its services: its instances run elsewhere ---------------------------
+n2_had=$(instances | awk '$2 == "n2" {print $1}' | wc -l)
+died=$(now_ms)
+{ kill -9 "${NODE_PIDS[2]}"; wait "${NODE_PIDS[2]}"; } 2>/dev/null; NODE_PIDS[2]=""
+kill_cgroups "$CGROOT/n2"
+two_nodes() { [ "$(instances | grep -c .)" = "$want" ] && [ -z "$(instances | awk '{print $1}' | uniq -d)" ]; }
+wait_for $((TTL + 30)) two_nodes || fail "n2's $n2_had instances were not taken over"
+took=$(($(now_ms) - died))
+log "n2 died with $n2_had instances; all $want run again after $took ms (TTL ${TTL}000 ms)"
+pass "a dead node's instances run again elsewhere"
+
+nctl 1 fleet rm s29 >/dev/null || fail "fleet rm failed"
+gone() { ! instances | grep -q '^s29@'; }
+wait_for 30 gone || fail "fleet rm s29 left instances running"
+pass "fleet rm stops every instance of the service"
