@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,8 @@ struct fleet {
 	char *node, *node_key;
 	uint64_t ttl_ms, margin_ms;
 	int64_t lease; /* 0: not joined */
+	int64_t stale_lease; /* a lease a killed predecessor held (state file): revoked first */
+	char *state_path; /* <state_dir>/fleet.json */
 	uint64_t last_ok_ms; /* when the last answered keepalive (or grant) was sent */
 	uint64_t sent_ms;
 	uint32_t backoff_ms;
@@ -101,6 +104,8 @@ struct fleet {
 	uint32_t cand_idx;
 	int64_t cand_rev;
 };
+
+static void retry(struct fleet *f);
 
 static void schedule(struct event *ev, uint64_t ms)
 {
@@ -447,7 +452,10 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 		snprintf(key, sizeof(key), FLEET_SPECS "%s", h->svc);
 		s = view_find(r, key);
 		spec = s ? spec_get(f, s) : NULL;
-		if (!claim_is_mine(f, c))
+		struct service *svc = manager_find(f->d, h->name);
+		if (!svc || service_state(svc) == SVC_FAILED)
+			held_stop(f, i, "it failed here or was removed: placing it again");
+		else if (!claim_is_mine(f, c))
 			held_stop(f, i, "the claim is no longer this node's");
 		else if (!s || !spec || h->idx >= spec_count(spec))
 			held_stop(f, i, "the fleet spec no longer asks for it");
@@ -701,6 +709,63 @@ static void on_publish(evutil_socket_t fd, short what, void *arg)
 				 FLEET_CALL_TIMEOUT_MS, on_publish_done, f);
 }
 
+/* --- the state file: our lease, across kill -9 ----------------------------------------- */
+
+/*
+ * <state_dir>/fleet.json {"node", "lease"}: the lease this node holds. A
+ * paddockd killed with -9 leaves it; its successor finds the fleet
+ * instances unsupervised (persist kills them as orphans before the loop
+ * runs) and revokes that lease at once, so its claims go to other nodes
+ * now rather than when the TTL runs out. lease 0: none held.
+ */
+static void state_save(struct fleet *f)
+{
+	char tmp[PATH_MAX], buf[160];
+	int n = snprintf(buf, sizeof(buf), "{\"node\":\"%s\",\"lease\":\"%" PRId64 "\"}\n", f->node,
+			 f->lease);
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", f->state_path);
+	bool ok = (fp = fopen(tmp, "we")) && fwrite(buf, 1, (size_t)n, fp) == (size_t)n &&
+		  fflush(fp) == 0 && fsync(fileno(fp)) == 0;
+	if (fp && fclose(fp) != 0)
+		ok = false;
+	if (!ok || rename(tmp, f->state_path) < 0) {
+		log_warn("fleet: cannot write %s", f->state_path);
+		(void)unlink(tmp);
+	}
+}
+
+static void state_load(struct fleet *f)
+{
+	struct json_object *o = json_object_from_file(f->state_path), *n, *l;
+
+	if (o && json_object_object_get_ex(o, "node", &n) &&
+	    json_object_object_get_ex(o, "lease", &l) &&
+	    strcmp(json_object_get_string(n), f->node) == 0)
+		f->stale_lease = strtoll(json_object_get_string(l), NULL, 10);
+	json_object_put(o);
+}
+
+static void on_revoke_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct fleet *f = arg;
+
+	f->c_tick = NULL;
+	if (err) {
+		retry(f);
+		return;
+	}
+	/* "lease not found" too: it expired already; either way it holds nothing now. */
+	log_info("fleet: revoked lease %" PRIx64 " of the previous paddockd%s%s",
+		 (uint64_t)f->stale_lease, r->error[0] ? ": " : "", r->error);
+	emit(f, NULL, "fleet-revoke", "lease %" PRIx64 " of the previous paddockd",
+	     (uint64_t)f->stale_lease);
+	f->stale_lease = 0;
+	state_save(f);
+	event_active(f->ev_tick, 0, 0);
+}
+
 /* --- the lease: join, keepalive, fence ---------------------------------------------- */
 
 static void on_fence(evutil_socket_t fd, short what, void *arg)
@@ -757,6 +822,7 @@ static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
 		log_info("fleet: node %s joined with lease %" PRIx64 " (TTL %" PRIu64 " ms) via %s",
 			 f->node, (uint64_t)f->lease, f->ttl_ms, etcd_endpoint(f->etcd));
 		emit(f, NULL, "fleet-join", "lease %" PRIx64, (uint64_t)f->lease);
+		state_save(f);
 		lease_ok(f);
 		event_active(f->ev_publish, 0, 0);
 		watch_start(f);
@@ -781,7 +847,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (f->c_tick)
 		return;
 	f->sent_ms = now_ms();
-	if (f->lease) {
+	if (f->stale_lease) {
+		req = etcd_req_lease_id(f->stale_lease);
+		f->c_tick = etcd_post(f->etcd, "/v3/lease/revoke", req, FLEET_CALL_TIMEOUT_MS,
+				      on_revoke_done, f);
+	} else if (f->lease) {
 		watch_start(f);
 		req = etcd_req_lease_id(f->lease);
 		f->c_tick = etcd_post(f->etcd, "/v3/lease/keepalive", req,
@@ -1082,6 +1152,7 @@ int fleet_open(struct manager *d, struct fleet **out)
 			       .cert = cfg->fleet.tls_cert,
 			       .key = cfg->fleet.tls_key };
 	if (!f->node || asprintf(&f->node_key, FLEET_NODES "%s", f->node) < 0 ||
+	    asprintf(&f->state_path, "%s/fleet.json", cfg->state_dir) < 0 ||
 	    !(f->etcd = etcd_new(d->base, &o)) ||
 	    !(f->ev_tick = evtimer_new(d->base, on_tick, f)) ||
 	    !(f->ev_fence = evtimer_new(d->base, on_fence, f)) ||
@@ -1091,6 +1162,7 @@ int fleet_open(struct manager *d, struct fleet **out)
 		fleet_free(f);
 		return -ENOMEM;
 	}
+	state_load(f);
 	log_info("fleet: node %s joining %s (lease TTL %" PRIu64 " ms, budget %" PRIu64 " MiB)",
 		 f->node, cfg->fleet.etcd[0], f->ttl_ms, f->budget_memory >> 20);
 	event_active(f->ev_tick, 0, 0);
@@ -1123,6 +1195,7 @@ struct fleet *fleet_free(struct fleet *f)
 	free(f->cand_svc);
 	free(f->node);
 	free(f->node_key);
+	free(f->state_path);
 	free(f);
 	return NULL;
 }

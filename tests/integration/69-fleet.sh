@@ -30,6 +30,8 @@ fleet_cleanup() {
 		for i in 1 2 3; do
 			echo "--- n$i: paddockd log (last 25 lines) ---" >&2
 			tail -n 25 "$T/n$i/daemon.log" >&2 2>/dev/null
+			# FLEET_KEEP=DIR keeps every node's log and events for a closer look.
+			[ -z "${FLEET_KEEP:-}" ] || { mkdir -p "$FLEET_KEEP/n$i" && cp "$T/n$i/daemon.log" "$T/n$i/state/events.jsonl" "$FLEET_KEEP/n$i/"; }
 		done
 	fi
 	[ -z "$RELAY_PID" ] || { kill -CONT "$RELAY_PID"; kill "$RELAY_PID"; } 2>/dev/null
@@ -243,10 +245,24 @@ wait_for 30 node_joined 3 || fail "n3 did not rejoin"
 wait_for 30 all_once || fail "duplicates or gaps after n3 rejoined"
 pass "n3 rejoined: every instance still runs exactly once"
 
+# --- n1's paddockd killed with -9 (its services keep running), restarted -------------
+# The state file names the lease it held: the new daemon kills the unsupervised
+# instances (orphans) and revokes that lease at once, so its claims move now.
+n1_had=$(instances | awk '$2 == "n1"' | wc -l)
+{ kill -9 "${NODE_PIDS[1]}"; wait "${NODE_PIDS[1]}"; } 2>/dev/null; NODE_PIDS[1]=""
+grep -q '"lease":"[1-9]' "$T/n1/state/fleet.json" || fail "n1's state file holds no lease"
+restarted=$(now_ms)
+start_node 1
+revoked() { grep -q '"type":"fleet-revoke"' "$T/n1/state/events.jsonl"; }
+wait_for 30 revoked || fail "the restarted n1 did not revoke its predecessor's lease"
+wait_for 60 all_once || fail "not every instance runs exactly once after n1's restart: $(instances | wc -l) of $want; $(nctl 2 fleet status | grep -v ' running ')"
+log "n1 restarted after kill -9 with $n1_had unsupervised instances: all $want run once again after $(($(now_ms) - restarted)) ms"
+pass "paddockd kill -9 and restart: the old lease is revoked, every instance runs exactly once"
+
 # --- no instance ever ran on two nodes at once (from the event logs) -----------------
 # Every node's start/exit events per instance become intervals; no two nodes' overlap.
 for i in 1 2 3; do
-	jq -c --arg n "n$i" 'select(.service != null and (.service | contains("@")) and (.type == "start" or .type == "exit")) | [.service, .type, .time_ms, $n]' \
+	jq -c --arg n "n$i" '(if .type == "orphan-removed" then (.cgroup | split("/") | last) else .service end) as $s | select($s != null and ($s | contains("@")) and (.type == "start" or .type == "exit" or .type == "orphan-removed")) | [$s, .type, .time_ms, $n]' \
 		"$T/n$i/state/events.jsonl"
 done | python3 -c '
 import json, sys
@@ -255,7 +271,7 @@ open_ = {}
 for line in sys.stdin:
     svc, typ, t, node = json.loads(line)
     if typ == "start":
-        open_[(svc, node)] = t
+        open_[(svc, node)] = t  # a start after an unrecorded end (kill -9) keeps the later one
     elif (svc, node) in open_:
         iv.setdefault(svc, []).append((open_.pop((svc, node)), t, node))
 for (svc, node), t in open_.items():
