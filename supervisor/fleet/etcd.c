@@ -25,6 +25,7 @@ struct etcd {
 	size_t nendpoints, cur;
 	char *ca, *cert, *key;
 	struct etcd_call *calls; /* live calls, to free them with the client */
+	char last_error[200]; /* what the last HTTP error's body said */
 };
 
 struct etcd_call {
@@ -96,8 +97,17 @@ static void finish(struct etcd_call *c, CURLcode rc)
 		/* This member is unreachable or slow: later calls try the next one. */
 		e->cur = (e->cur + 1) % e->nendpoints;
 	}
-	if (!err && status != 200)
+	if (!err && status != 200) {
+		/* etcd explains a refusal in the body: {"error": ..., "message": ...} */
 		err = -EIO;
+		if (!c->on_message && etcd_reply_parse(c->buf ? c->buf : "", c->len, &r) == 0) {
+			snprintf(e->last_error, sizeof(e->last_error), "HTTP %ld: %s", status,
+				 r.error[0] ? r.error : "no message");
+			etcd_reply_clear(&r);
+		} else {
+			snprintf(e->last_error, sizeof(e->last_error), "HTTP %ld", status);
+		}
+	}
 	if (err || c->on_message) {
 		/* A watch's messages were delivered as they came. */
 		if (c->done)
@@ -289,6 +299,11 @@ struct etcd *etcd_free(struct etcd *e)
 	free(e->key);
 	free(e);
 	return NULL;
+}
+
+const char *etcd_last_error(const struct etcd *e)
+{
+	return e->last_error;
 }
 
 const char *etcd_endpoint(const struct etcd *e)

@@ -73,7 +73,8 @@ struct etcd_opts {
 
 /*
  * A finished call: err 0 and r the reply, or err < 0 (-ECONNREFUSED,
- * -ETIMEDOUT, -EMSGSIZE, -EBADMSG, -EIO for an HTTP error) and r NULL.
+ * -ETIMEDOUT, -EMSGSIZE, -EBADMSG, -EIO for an HTTP error: see
+ * etcd_last_error) and r NULL.
  * The call is freed after this returns.
  */
 typedef void (*etcd_done_fn)(void *arg, int err, const struct etcd_reply *r);
@@ -95,6 +96,8 @@ struct etcd_call *etcd_watch(struct etcd *e, const char *prefix, int64_t from,
 			     etcd_message_fn on_message, etcd_done_fn done, void *arg);
 /* Drop a call without calling its done. */
 void etcd_cancel(struct etcd_call *c);
+/* What the last call answered with an HTTP error said ("HTTP 400: ..."). */
+const char *etcd_last_error(const struct etcd *e);
 /* The endpoint calls go to now. */
 const char *etcd_endpoint(const struct etcd *e);
 

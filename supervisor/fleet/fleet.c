@@ -94,6 +94,7 @@ struct fleet {
 	struct event *ev_tick, *ev_fence, *ev_sync, *ev_claim, *ev_publish;
 	struct etcd_call *c_tick, *c_sync, *c_claim, *c_publish, *c_watch;
 	bool sync_again;
+	uint64_t last_sync_ms; /* a watch stuck on a silent member misses changes: read every TTL */
 	struct held *held;
 	size_t nheld;
 	struct spec_cache *cache;
@@ -536,11 +537,14 @@ static void on_sync_done(void *arg, int err, const struct etcd_reply *r)
 	struct fleet *f = arg;
 
 	f->c_sync = NULL;
+	if (!err && r->error[0])
+		err = -EIO; /* never reconcile against a view that is not one */
 	if (err)
 		log_warnx("fleet: cannot read %s from %s: %s", FLEET_PREFIX, etcd_endpoint(f->etcd),
-			  strerror(-err));
+			  err == -EIO ? etcd_last_error(f->etcd) : strerror(-err));
 	else
 		reconcile(f, r);
+	f->last_sync_ms = now_ms();
 	if (err || f->sync_again) {
 		f->sync_again = false;
 		schedule(f->ev_sync, err ? 500 : 20);
@@ -835,6 +839,8 @@ static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
 	}
 	lease_ok(f);
 	watch_start(f);
+	if (now_ms() - f->last_sync_ms > f->ttl_ms)
+		event_active(f->ev_sync, 0, 0);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -882,7 +888,9 @@ static void on_apply_done(void *arg, int err, const struct etcd_reply *r)
 
 	if (err || r->error[0]) {
 		snprintf(msg, sizeof(msg), "etcd %s: %s", etcd_endpoint(p->f->etcd),
-			 err ? strerror(-err) : r->error);
+			 err == -EIO ? etcd_last_error(p->f->etcd)
+			 : err	     ? strerror(-err)
+				     : r->error);
 		pending_answer(p, NULL, "EIO", msg);
 		return;
 	}
