@@ -26,14 +26,15 @@ RELAY_PID=""
 
 fleet_cleanup() {
 	local rc=$?
-	if [ "$rc" != 0 ] && [ -n "$T" ]; then
-		for i in 1 2 3; do
+	for i in 1 2 3; do
+		[ -n "$T" ] || break
+		if [ "$rc" != 0 ]; then
 			echo "--- n$i: paddockd log (last 25 lines) ---" >&2
 			tail -n 25 "$T/n$i/daemon.log" >&2 2>/dev/null
-			# FLEET_KEEP=DIR keeps every node's log and events for a closer look.
-			[ -z "${FLEET_KEEP:-}" ] || { mkdir -p "$FLEET_KEEP/n$i" && cp "$T/n$i/daemon.log" "$T/n$i/state/events.jsonl" "$FLEET_KEEP/n$i/"; }
-		done
-	fi
+		fi
+		# FLEET_KEEP=DIR keeps every node's log and events for a closer look.
+		[ -z "${FLEET_KEEP:-}" ] || { mkdir -p "$FLEET_KEEP/n$i" && cp "$T/n$i/daemon.log" "$T/n$i/state/events.jsonl" "$FLEET_KEEP/n$i/"; }
+	done
 	[ -z "$RELAY_PID" ] || { kill -CONT "$RELAY_PID"; kill "$RELAY_PID"; } 2>/dev/null
 	for p in "${NODE_PIDS[@]}"; do
 		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null

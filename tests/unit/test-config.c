@@ -362,6 +362,19 @@ static void check_aliases(const struct spec_set *set)
 	}
 }
 
+static void check_placement(const struct spec_set *set)
+{
+	const struct service_spec *s = set->services[0];
+
+	assert_true(s->placement.set);
+	assert_int_equal(s->placement.count, 3);
+	assert_true(s->placement.spread);
+	assert_int_equal(s->placement.nconstraints, 2);
+	assert_string_equal(s->placement.constraints[0], "disk=ssd");
+	assert_string_equal(s->placement.constraints[1], "zone=a");
+	assert_null(s->placement.constraints[2]);
+}
+
 static void check_memory_forms(const struct spec_set *set)
 {
 	const struct service_spec *s = set->services[0];
@@ -1087,6 +1100,18 @@ static const struct spec_case cases[] = {
 	  0,
 	  {},
 	  check_memory_forms },
+	{ "placement",
+	  SVC "    placement: {count: 3, constraints: {zone: a, disk: ssd}, spread: true}\n",
+	  0,
+	  {},
+	  check_placement },
+	{ "placement errors",
+	  SVC "    placement: {count: 0, constraints: {\"a/b\": x}, spread: maybe, where: 1}\n",
+	  4,
+	  { { 4, 24, "'placement.count' must be between 1 and 1000" },
+	    { 4, 41, "placement constraint 'a/b: x'" },
+	    { 4, 60, "'placement.spread' must be true or false" },
+	    { 4, 67, "unknown key 'where' in 'placement'" } } },
 	{ "image only", "services:\n  app:\n    image: /images/app\n", 0, {}, check_image_only },
 	{ "sorted",
 	  "services:\n  c_3: {command: [c]}\n  a: {command: [a]}\n  b-2: {command: [b]}\n",
@@ -2895,6 +2920,59 @@ static void test_daemon_errors(void **state)
 	config_errors_clear(&e);
 }
 
+static void test_daemon_fleet(void **state)
+{
+	static const char y[] = "fleet:\n"
+				"  etcd: [http://127.0.0.1:2379, https://10.0.0.2:2379]\n"
+				"  tls: {ca: /ca.pem, cert: /n.pem, key: /n.key}\n"
+				"  node: web-1\n"
+				"  labels: {zone: a, disk: ssd}\n"
+				"  lease_ttl: 5s\n";
+	struct daemon_config *c = NULL;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e), 0);
+	assert_int_equal(c->fleet.netcd, 2);
+	assert_string_equal(c->fleet.etcd[1], "https://10.0.0.2:2379");
+	assert_string_equal(c->fleet.tls_key, "/n.key");
+	assert_string_equal(c->fleet.node, "web-1");
+	assert_int_equal(c->fleet.nlabels, 2);
+	assert_string_equal(c->fleet.labels[0], "disk=ssd");
+	assert_int_equal(c->fleet.lease_ttl_ms, 5000);
+	daemon_config_free(c);
+	/* Without fleet: off. */
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", "", 0, &host8g, &c, &e), 0);
+	assert_int_equal(c->fleet.netcd, 0);
+	daemon_config_free(c);
+}
+
+static void test_daemon_fleet_errors(void **state)
+{
+	static const char y[] = "fleet:\n"
+				"  etcd: [http://127.0.0.1:2379, ftp://x:1]\n"
+				"  tls: {cert: /a.pem}\n"
+				"  node: web/1\n"
+				"  lease_ttl: 1s\n"
+				"  nodes: x\n";
+	const struct want w[] = {
+		{ 2, 33, "'fleet.etcd' endpoint 'ftp://x:1'" },
+		{ 3, 8, "'fleet.tls' needs both 'cert' and 'key'" },
+		{ 4, 9, "'fleet.node' 'web/1'" },
+		{ 5, 14, "'fleet.lease_ttl' must be between 3s and 5m" },
+		{ 6, 3, "unknown key 'nodes' in 'fleet' (did you mean 'node'?)" },
+	};
+	struct daemon_config *c = (struct daemon_config *)(uintptr_t)1;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e),
+			 -EINVAL);
+	assert_null(c);
+	expect_diags(&e, "d.yaml", sizeof(w) / sizeof(w[0]), w);
+	config_errors_clear(&e);
+}
+
 /* Without networks: exactly the built-in default. */
 static void test_daemon_network_default(void **state)
 {
@@ -3554,6 +3632,8 @@ int main(void)
 		cmocka_unit_test(test_daemon_defaults),
 		cmocka_unit_test(test_daemon_full),
 		cmocka_unit_test(test_daemon_errors),
+		cmocka_unit_test(test_daemon_fleet),
+		cmocka_unit_test(test_daemon_fleet_errors),
 		cmocka_unit_test(test_daemon_rebalance),
 		cmocka_unit_test(test_daemon_network_default),
 		cmocka_unit_test(test_daemon_networks),
