@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "control.h"
 #include "etcd.h"
@@ -89,6 +90,8 @@ struct fleet {
 	char *state_path; /* <state_dir>/fleet.json */
 	uint64_t last_ok_ms; /* when the last answered keepalive (or grant) was sent */
 	uint64_t sent_ms;
+	uint64_t
+	    opened_ms; /* when this daemon started: a stale lease waits for orphans until TTL */
 	uint32_t backoff_ms;
 	uint64_t budget_memory, budget_mcpu; /* 0 mcpu: not limited */
 	struct event *ev_tick, *ev_fence, *ev_sync, *ev_claim, *ev_publish;
@@ -100,6 +103,8 @@ struct fleet {
 	struct spec_cache *cache;
 	size_t ncache;
 	char *published; /* the node record as last written */
+	char **releasing; /* local names of stopped instances whose claim we still hold */
+	size_t nreleasing;
 	/* the claim the next ev_claim tries */
 	char *cand_svc;
 	uint32_t cand_idx;
@@ -107,6 +112,7 @@ struct fleet {
 };
 
 static void retry(struct fleet *f);
+static void releasing_clear(struct fleet *f);
 
 static void schedule(struct event *ev, uint64_t ms)
 {
@@ -307,6 +313,7 @@ static void fence(struct fleet *f, const char *why)
 	emit(f, NULL, "fleet-fence", "%s; stopping %zu fleet services", why, f->nheld);
 	while (f->nheld)
 		held_stop(f, f->nheld - 1, why);
+	releasing_clear(f); /* those claims go with the lease */
 	f->lease = 0;
 	evtimer_del(f->ev_fence);
 	evtimer_del(f->ev_claim);
@@ -437,6 +444,38 @@ static bool fits(const struct fleet *f, const struct service_spec *s)
 	return !f->budget_mcpu || mcpu + s->resources.cpu.max_mcpu <= f->budget_mcpu;
 }
 
+static void releasing_add(struct fleet *f, const char *svc, uint32_t idx)
+{
+	char **v = realloc(f->releasing, (f->nreleasing + 1) * sizeof(*v)), *name;
+
+	if (!v || asprintf(&name, "%s@%" PRIu32, svc, idx) < 0) {
+		if (v)
+			f->releasing = v;
+		return; /* the claim then goes with the lease */
+	}
+	f->releasing = v;
+	f->releasing[f->nreleasing++] = name;
+}
+
+/* Whether the claim key is that of the local instance name "svc@n". */
+static bool releasing_key_is(const char *name, const char *key)
+{
+	char want[256];
+	const char *at = strrchr(name, '@');
+
+	snprintf(want, sizeof(want), FLEET_CLAIMS "%.*s/%s", (int)(at - name), name, at + 1);
+	return strcmp(want, key) == 0;
+}
+
+static void releasing_clear(struct fleet *f)
+{
+	for (size_t i = 0; i < f->nreleasing; i++)
+		free(f->releasing[i]);
+	free(f->releasing);
+	f->releasing = NULL;
+	f->nreleasing = 0;
+}
+
 static void reconcile(struct fleet *f, const struct etcd_reply *r)
 {
 	char key[256], local[SPEC_NAME_MAX + 16];
@@ -464,8 +503,29 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 			held_stop(f, i, "the fleet spec changed");
 		else
 			continue;
+		/*
+		 * The claim is given back only once the instance is gone here
+		 * (below), or another node could start it while it still stops.
+		 */
+		if (claim_is_mine(f, c))
+			releasing_add(f, h->svc, h->idx);
+	}
+	/* Stopped instances whose claim we hold: give it back once they are gone. */
+	for (size_t i = f->nreleasing; i-- > 0;) {
+		char *at = strrchr(f->releasing[i], '@');
+		const struct etcd_kv *c;
+
+		if (manager_find(f->d, f->releasing[i])) {
+			schedule(f->ev_sync, 200); /* look again soon */
+			continue;
+		}
+		*at = '\0';
+		c = view_claim(r, f->releasing[i], (uint32_t)strtoul(at + 1, NULL, 10));
+		*at = '@';
 		if (claim_is_mine(f, c))
 			release_claim(f, c);
+		free(f->releasing[i]);
+		f->releasing[i] = f->releasing[--f->nreleasing];
 	}
 	/* 2. Claims of ours we do not run (a start failed): give them back. */
 	for (size_t i = 0; i < r->nkvs; i++) {
@@ -480,6 +540,8 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 				 f->held[k].idx);
 			held = strcmp(key, c->key) == 0;
 		}
+		for (size_t k = 0; k < f->nreleasing && !held; k++)
+			held = releasing_key_is(f->releasing[k], c->key);
 		if (f->c_claim && f->cand_svc) {
 			/* the claim in flight: its answer may come after this read */
 			snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->cand_svc,
@@ -489,8 +551,8 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 		if (!held)
 			release_claim(f, c);
 	}
-	if (!f->lease)
-		return;
+	if (!f->lease || f->c_claim)
+		return; /* on_claim_done reads again; the candidate is the claim in flight */
 	/* 3. The best unclaimed instance that fits, by this node's hash order. */
 	uint64_t best = UINT64_MAX;
 	const struct etcd_kv *best_kv = NULL;
@@ -751,20 +813,46 @@ static void state_load(struct fleet *f)
 	json_object_put(o);
 }
 
+/*
+ * Fleet instances (SERVICE@N) our killed predecessor left, whose cgroups
+ * persist is still emptying (orphans). Their claims must not go before
+ * they are gone, or another node would start them while they still run.
+ */
+static size_t orphans_left(struct fleet *f)
+{
+	char **names = NULL;
+	size_t n = 0, left = 0;
+
+	if (cgroup_host_children(f->d->cgroups, &names, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strchr(names[i], '@') && !manager_find(f->d, names[i]))
+			left++;
+		free(names[i]);
+	}
+	free(names);
+	return left;
+}
+
 static void on_revoke_done(void *arg, int err, const struct etcd_reply *r)
 {
 	struct fleet *f = arg;
+	const char *why = err == -EIO ? etcd_last_error(f->etcd) : r ? r->error : "";
 
 	f->c_tick = NULL;
-	if (err) {
+	if (err && err != -EIO) {
+		log_warnx("fleet: etcd %s: %s", etcd_endpoint(f->etcd), strerror(-err));
 		retry(f);
 		return;
 	}
-	/* "lease not found" too: it expired already; either way it holds nothing now. */
+	/*
+	 * etcd answered: revoked, or refused ("lease not found": it expired
+	 * already). Either way that lease holds nothing we could take back.
+	 */
 	log_info("fleet: revoked lease %" PRIx64 " of the previous paddockd%s%s",
-		 (uint64_t)f->stale_lease, r->error[0] ? ": " : "", r->error);
-	emit(f, NULL, "fleet-revoke", "lease %" PRIx64 " of the previous paddockd",
-	     (uint64_t)f->stale_lease);
+		 (uint64_t)f->stale_lease, why[0] ? ": " : "", why);
+	emit(f, NULL, "fleet-revoke", "lease %" PRIx64 " of the previous paddockd%s%s",
+	     (uint64_t)f->stale_lease, why[0] ? ": " : "", why);
 	f->stale_lease = 0;
 	state_save(f);
 	event_active(f->ev_tick, 0, 0);
@@ -793,7 +881,11 @@ static void lease_ok(struct fleet *f)
 	f->backoff_ms = 0;
 	evtimer_del(f->ev_fence);
 	schedule(f->ev_fence, deadline > now ? deadline - now : 0);
-	schedule(f->ev_tick, f->ttl_ms / 3);
+	/*
+	 * Five keepalives a TTL: an etcd leader election (a second or two, on
+	 * a loaded host) must not use up the fencing margin between two tries.
+	 */
+	schedule(f->ev_tick, f->ttl_ms / 5);
 }
 
 static void retry(struct fleet *f)
@@ -853,6 +945,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (f->c_tick)
 		return;
 	f->sent_ms = now_ms();
+	if (f->stale_lease && orphans_left(f) && now_ms() - f->opened_ms < f->ttl_ms) {
+		schedule(f->ev_tick, 20); /* the lease expires by itself after the TTL anyway */
+		return;
+	}
 	if (f->stale_lease) {
 		req = etcd_req_lease_id(f->stale_lease);
 		f->c_tick = etcd_post(f->etcd, "/v3/lease/revoke", req, FLEET_CALL_TIMEOUT_MS,
@@ -1171,6 +1267,7 @@ int fleet_open(struct manager *d, struct fleet **out)
 		return -ENOMEM;
 	}
 	state_load(f);
+	f->opened_ms = now_ms();
 	log_info("fleet: node %s joining %s (lease TTL %" PRIu64 " ms, budget %" PRIu64 " MiB)",
 		 f->node, cfg->fleet.etcd[0], f->ttl_ms, f->budget_memory >> 20);
 	event_active(f->ev_tick, 0, 0);
@@ -1200,6 +1297,7 @@ struct fleet *fleet_free(struct fleet *f)
 		cache_clear(&f->cache[i]);
 	free(f->cache);
 	free(f->published);
+	releasing_clear(f);
 	free(f->cand_svc);
 	free(f->node);
 	free(f->node_key);

@@ -17,7 +17,7 @@
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; setup
 
-TTL=4          # lease TTL, seconds
+TTL=5          # lease TTL, seconds
 MEM=16         # MiB per instance (memory.max)
 BUDGET=640     # MiB per node: 40 instances, so two nodes hold all 60
 NODE_PIDS=()
@@ -298,6 +298,15 @@ wait_for $((TTL + 30)) two_nodes || fail "n2's $n2_had instances were not taken 
 took=$(($(now_ms) - died))
 log "n2 died with $n2_had instances; all $want run again after $took ms (TTL ${TTL}000 ms)"
 pass "a dead node's instances run again elsewhere"
+
+# n2 comes back long after its lease expired: etcd no longer knows the lease
+# its state file names ("lease not found"), and it joins all the same.
+ectl del /paddock/nodes/n2 >/dev/null
+start_node 2
+wait_for 30 node_joined 2 || fail "n2 did not rejoin after its lease expired"
+grep -q '"type":"fleet-revoke"' "$T/n2/state/events.jsonl" || fail "n2 did not deal with its stale lease"
+wait_for 30 all_once || fail "duplicates or gaps after n2 came back"
+pass "a node back after its lease expired rejoins; every instance still runs once"
 
 nctl 1 fleet rm s29 >/dev/null || fail "fleet rm failed"
 gone() { ! instances | grep -q '^s29@'; }
