@@ -11,8 +11,10 @@
 #   - n3 cut off: its fleet services stop before its lease TTL, others take
 #     them over, and no instance ever ran on two nodes at once (from every
 #     node's event log); n3 rejoins without duplicates
+#   - n1's paddockd alone killed -9 and restarted: its predecessor's lease
+#     is revoked once the orphaned instances are gone; each runs once
 #   - n2 dies (daemon and services, kill -9): its instances run elsewhere
-#     within TTL + slack
+#     within TTL + slack; back later, it rejoins though etcd forgot its lease
 #   - fleet nodes / fleet status; a node without fleet: answers ENOTSUP
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; setup
