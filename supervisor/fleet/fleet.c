@@ -16,7 +16,7 @@
  * claims vanish, and the watch wakes the others to claim them.
  *
  * Fencing: a node that has not had a keepalive answered for TTL minus a
- * margin stops its fleet services and forgets its lease before etcd can
+ * margin (a fifth, at least 1 s) stops its fleet services and forgets its lease before etcd can
  * expire it, so an instance never runs on two nodes. Local services are
  * untouched. It then joins again with a new lease and claims afresh.
  */
@@ -53,6 +53,8 @@
 #define FLEET_MAX_BACKOFF_MS 5000
 #define FLEET_PUBLISH_MS 1000 /* the node record is rewritten at most this often, when changed */
 #define FLEET_MAX_HELD 1024
+#define FLEET_CLAIM_BATCH 8 /* instances claimed in one txn */
+#define FLEET_MAX_PICKS 8192 /* unclaimed instances looked at in one pass */
 
 /* One fleet instance this node runs. */
 struct held {
@@ -105,10 +107,14 @@ struct fleet {
 	char *published; /* the node record as last written */
 	char **releasing; /* local names of stopped instances whose claim we still hold */
 	size_t nreleasing;
-	/* the claim the next ev_claim tries */
-	char *cand_svc;
-	uint32_t cand_idx;
-	int64_t cand_rev;
+	/* the instances the next ev_claim tries, in one txn; fixed while it is in flight */
+	struct cand {
+		char *svc;
+		uint32_t idx;
+		int64_t rev; /* the spec's mod_revision we checked */
+	} cands[FLEET_CLAIM_BATCH];
+	size_t ncands;
+	bool claim_single; /* the last batch lost a race: claim one at a time until one wins */
 };
 
 static void retry(struct fleet *f);
@@ -444,6 +450,27 @@ static bool fits(const struct fleet *f, const struct service_spec *s)
 	return !f->budget_mcpu || mcpu + s->resources.cpu.max_mcpu <= f->budget_mcpu;
 }
 
+struct pick {
+	uint64_t h;
+	const struct etcd_kv *kv;
+	const struct service_spec *spec;
+	uint32_t idx;
+};
+
+static int cmp_pick(const void *a, const void *b)
+{
+	uint64_t x = ((const struct pick *)a)->h, y = ((const struct pick *)b)->h;
+
+	return x < y ? -1 : x > y;
+}
+
+static void cands_clear(struct fleet *f)
+{
+	for (size_t i = 0; i < f->ncands; i++)
+		free(f->cands[i].svc);
+	f->ncands = 0;
+}
+
 static void releasing_add(struct fleet *f, const char *svc, uint32_t idx)
 {
 	char **v = realloc(f->releasing, (f->nreleasing + 1) * sizeof(*v)), *name;
@@ -542,21 +569,26 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 		}
 		for (size_t k = 0; k < f->nreleasing && !held; k++)
 			held = releasing_key_is(f->releasing[k], c->key);
-		if (f->c_claim && f->cand_svc) {
-			/* the claim in flight: its answer may come after this read */
-			snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->cand_svc,
-				 f->cand_idx);
-			held = held || strcmp(key, c->key) == 0;
+		for (size_t k = 0; f->c_claim && k < f->ncands && !held; k++) {
+			/* a claim in flight: its answer may come after this read */
+			snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->cands[k].svc,
+				 f->cands[k].idx);
+			held = strcmp(key, c->key) == 0;
 		}
 		if (!held)
 			release_claim(f, c);
 	}
 	if (!f->lease || f->c_claim)
 		return; /* on_claim_done reads again; the candidate is the claim in flight */
-	/* 3. The best unclaimed instance that fits, by this node's hash order. */
-	uint64_t best = UINT64_MAX;
-	const struct etcd_kv *best_kv = NULL;
-	uint32_t best_idx = 0;
+	/*
+	 * 3. The unclaimed instances that fit, in this node's hash order: up to
+	 * FLEET_CLAIM_BATCH of them (within the budget together, one per spread
+	 * spec) are claimed in one txn.
+	 */
+	struct pick *picks = calloc(FLEET_MAX_PICKS, sizeof(*picks));
+	size_t npicks = 0;
+	if (!picks)
+		return;
 	for (size_t i = 0; i < r->nkvs; i++) {
 		const struct etcd_kv *kv = &r->kvs[i];
 		const char *name = kv->key + strlen(FLEET_SPECS);
@@ -567,31 +599,42 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 			continue;
 		if (spec->placement.spread && holds_any(f, name))
 			continue;
-		for (uint32_t n = 0; n < spec_count(spec); n++) {
+		for (uint32_t n = 0; n < spec_count(spec) && npicks < FLEET_MAX_PICKS; n++) {
 			snprintf(local, sizeof(local), "%s@%" PRIu32, name, n);
 			if (view_claim(r, name, n) || manager_find(f->d, local))
 				continue; /* claimed, or our previous copy still stopping */
-			uint64_t h = fnv1a(f->node, name, n);
-			if (h < best) {
-				best = h;
-				best_kv = kv;
-				best_idx = n;
-			}
+			picks[npicks++] = (struct pick){ fnv1a(f->node, name, n), kv, spec, n };
 		}
 	}
-	if (!best_kv)
-		return;
-	free(f->cand_svc);
-	f->cand_svc = strdup(best_kv->key + strlen(FLEET_SPECS));
-	f->cand_idx = best_idx;
-	f->cand_rev = best_kv->mod_rev;
-	/* Load-proportional delay: the least committed node claims first. */
+	qsort(picks, npicks, sizeof(*picks), cmp_pick);
+	cands_clear(f);
 	uint64_t mem, mcpu, permille = 0;
 	committed(f, &mem, &mcpu);
 	if (f->budget_memory)
 		permille = mem * 1000 / f->budget_memory;
-	if (!evtimer_pending(f->ev_claim, NULL))
-		schedule(f->ev_claim, 2 + permille / 4 + best % 8);
+	size_t batch = f->claim_single ? 1 : FLEET_CLAIM_BATCH;
+	for (size_t i = 0; i < npicks && f->ncands < batch; i++) {
+		const struct service_spec *spec = picks[i].spec;
+		const char *name = picks[i].kv->key + strlen(FLEET_SPECS);
+		bool dup = false;
+
+		if (mem + spec_memory(spec) > f->budget_memory ||
+		    (f->budget_mcpu && mcpu + spec->resources.cpu.max_mcpu > f->budget_mcpu))
+			continue;
+		for (size_t k = 0; k < f->ncands && spec->placement.spread; k++)
+			dup = dup || strcmp(f->cands[k].svc, name) == 0;
+		if (dup || !(f->cands[f->ncands].svc = strdup(name)))
+			continue;
+		f->cands[f->ncands].idx = picks[i].idx;
+		f->cands[f->ncands].rev = picks[i].kv->mod_rev;
+		f->ncands++;
+		mem += spec_memory(spec);
+		mcpu += spec->resources.cpu.max_mcpu;
+	}
+	/* Load-proportional delay: the least committed node claims first. */
+	if (f->ncands && !evtimer_pending(f->ev_claim, NULL))
+		schedule(f->ev_claim, 2 + permille / 4 + picks[0].h % 8);
+	free(picks);
 }
 
 static void on_sync_done(void *arg, int err, const struct etcd_reply *r)
@@ -630,31 +673,44 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 static void on_claim_done(void *arg, int err, const struct etcd_reply *r)
 {
 	struct fleet *f = arg;
+	char key[256], spec_key[256];
 
 	f->c_claim = NULL;
-	if (!err && r->succeeded && f->lease) {
-		/* The spec is in the reply's range (the txn reads it back). */
-		const struct etcd_kv *kv = r->nkvs ? &r->kvs[0] : NULL;
-		char key[256];
-		int e;
+	if (err || !f->lease) {
+		if (err)
+			log_warnx("fleet: claim of %zu instances failed: %s", f->ncands,
+				  strerror(-err));
+	} else if (!r->succeeded) {
+		/* Another node was quicker for one of them: one at a time until we win. */
+		f->claim_single = f->ncands > 1;
+	} else {
+		f->claim_single = false;
+		for (size_t k = 0; k < f->ncands; k++) {
+			const struct cand *c = &f->cands[k];
+			const struct etcd_kv *kv = NULL;
+			int e = -ENOENT;
 
-		snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->cand_svc, f->cand_idx);
-		if (!kv || (e = held_start(f, f->cand_svc, f->cand_idx, kv, r->revision)) < 0) {
-			log_warnx("fleet: cannot start %s@%" PRIu32 ": %s", f->cand_svc,
-				  f->cand_idx, kv ? strerror(-e) : "the spec is gone");
-			struct etcd_kv c = { .key = key, .mod_rev = r->revision };
-			release_claim(f, &c);
-		} else {
-			log_info("fleet: claimed %s@%" PRIu32, f->cand_svc, f->cand_idx);
+			/* The txn read each spec back, in order. */
+			snprintf(spec_key, sizeof(spec_key), FLEET_SPECS "%s", c->svc);
+			for (size_t i = 0; i < r->nkvs && !kv; i++)
+				if (strcmp(r->kvs[i].key, spec_key) == 0)
+					kv = &r->kvs[i];
+			if (kv && (e = held_start(f, c->svc, c->idx, kv, r->revision)) == 0) {
+				log_info("fleet: claimed %s@%" PRIu32, c->svc, c->idx);
+				continue;
+			}
+			log_warnx("fleet: cannot start %s@%" PRIu32 ": %s", c->svc, c->idx,
+				  strerror(-e));
+			snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, c->svc, c->idx);
+			struct etcd_kv ck = { .key = key, .mod_rev = r->revision };
+			release_claim(f, &ck);
 		}
-	} else if (err) {
-		log_warnx("fleet: claim of %s@%" PRIu32 " failed: %s", f->cand_svc, f->cand_idx,
-			  strerror(-err));
 	}
+	cands_clear(f);
 	event_active(f->ev_sync, 0, 0);
 }
 
-/* Claim the candidate: only if nobody has, and the spec is the one we checked. */
+/* Claim the candidates: only if nobody has, and each spec is the one we checked. */
 static void on_claim(evutil_socket_t fd, short what, void *arg)
 {
 	struct fleet *f = arg;
@@ -662,15 +718,20 @@ static void on_claim(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (f->c_claim || !f->lease || !f->cand_svc)
+	if (f->c_claim || !f->lease || !f->ncands)
 		return;
-	snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->cand_svc, f->cand_idx);
-	snprintf(spec_key, sizeof(spec_key), FLEET_SPECS "%s", f->cand_svc);
 	struct json_object *cmp = json_object_new_array(), *ops = json_object_new_array();
-	json_object_array_add(cmp, etcd_cmp(key, "CREATE", 0));
-	json_object_array_add(cmp, etcd_cmp(spec_key, "MOD", f->cand_rev));
-	json_object_array_add(ops, etcd_op("requestPut", etcd_req_put(key, f->node, f->lease)));
-	json_object_array_add(ops, etcd_op("requestRange", etcd_req_range(spec_key, false)));
+	for (size_t k = 0; k < f->ncands; k++) {
+		const struct cand *c = &f->cands[k];
+		snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, c->svc, c->idx);
+		snprintf(spec_key, sizeof(spec_key), FLEET_SPECS "%s", c->svc);
+		json_object_array_add(cmp, etcd_cmp(key, "CREATE", 0));
+		json_object_array_add(cmp, etcd_cmp(spec_key, "MOD", c->rev));
+		json_object_array_add(ops,
+				      etcd_op("requestPut", etcd_req_put(key, f->node, f->lease)));
+		json_object_array_add(ops,
+				      etcd_op("requestRange", etcd_req_range(spec_key, false)));
+	}
 	f->c_claim = etcd_post(f->etcd, "/v3/kv/txn", etcd_req_txn(cmp, ops), FLEET_CALL_TIMEOUT_MS,
 			       on_claim_done, f);
 }
@@ -1244,8 +1305,12 @@ int fleet_open(struct manager *d, struct fleet **out)
 		f->node = strdup(host);
 	}
 	f->ttl_ms = cfg->fleet.lease_ttl_ms;
-	/* Fence a third of the TTL early: room for the stop (SIGKILL after half of it). */
-	f->margin_ms = f->ttl_ms / 3;
+	/*
+	 * Fence a fifth of the TTL (at least 1 s) early: room for the stop
+	 * (SIGKILL after half of it), while an etcd leader election (seconds on
+	 * a loaded host, keepalives unanswered) does not fence a healthy node.
+	 */
+	f->margin_ms = f->ttl_ms / 5 > 1000 ? f->ttl_ms / 5 : 1000;
 	/* The rebalancer's budget: budget.memory, or the tightest of RAM and our cgroup ancestry. */
 	uint32_t mcpu;
 	rebalancer_budget(d, &f->budget_memory, &mcpu);
@@ -1298,7 +1363,7 @@ struct fleet *fleet_free(struct fleet *f)
 	free(f->cache);
 	free(f->published);
 	releasing_clear(f);
-	free(f->cand_svc);
+	cands_clear(f);
 	free(f->node);
 	free(f->node_key);
 	free(f->state_path);
