@@ -49,7 +49,7 @@ fleet_cleanup() {
 	for p in "${ETCD_PIDS[@]}"; do [ -n "$p" ] && { kill -9 "$p"; wait "$p"; } 2>/dev/null; done
 	for p in /proc/[0-9]*; do
 		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] || continue
-		case "$(readlink "$p/cwd" 2>/dev/null)" in "$T"/n?/run) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
+		case "$(readlink "$p/cwd" 2>/dev/null)" in "$T"/n?/run | "$T"/p/run) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
 	done
 	(exit $rc)
 	cleanup
@@ -314,3 +314,14 @@ nctl 1 fleet rm s29 >/dev/null || fail "fleet rm failed"
 gone() { ! instances | grep -q '^s29@'; }
 wait_for 30 gone || fail "fleet rm s29 left instances running"
 pass "fleet rm stops every instance of the service"
+
+# --- a paddockd without fleet: is unchanged and says so -------------------------------
+mkdir -p "$T/p/services" "$T/p/state" "$T/p/run"
+"$PADDOCKD" -f -v -S "$T/p/services" --state-dir "$T/p/state" --runtime-dir "$T/p/run" \
+	--cgroup-root "$CGROOT/p" >>"$T/p/daemon.log" 2>&1 &
+NODE_PIDS[4]=$!
+wait_for 10 test -S "$T/p/run/control.sock" || fail "a paddockd without fleet: did not start"
+out=$("$PADDOCKCTL" -s "$T/p/run/control.sock" fleet status 2>&1) && fail "fleet status worked without fleet:"
+echo "$out" | grep -q "not in a fleet" || fail "no clear refusal without fleet: $out"
+[ ! -e "$T/p/state/fleet.json" ] || fail "a paddockd without fleet: wrote fleet state"
+pass "a paddockd without fleet: refuses fleet commands (ENOTSUP) and keeps no fleet state"
