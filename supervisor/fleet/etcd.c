@@ -36,6 +36,7 @@ struct etcd_call {
 	char *buf; /* the reply so far (a watch: the message so far) */
 	size_t len, cap;
 	bool too_big;
+	char errbuf[CURL_ERROR_SIZE]; /* curl's own words for a failure (TLS, ...) */
 	etcd_done_fn done;
 	etcd_message_fn on_message; /* watch only */
 	void *arg;
@@ -93,6 +94,9 @@ static void finish(struct etcd_call *c, CURLcode rc)
 		err = -EMSGSIZE;
 	else if (rc != CURLE_OK)
 		err = map_curl_error(rc);
+	if (err == -EIO)
+		snprintf(e->last_error, sizeof(e->last_error), "%.199s",
+			 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 	if (err && err != -EMSGSIZE && e->nendpoints > 1) {
 		/* This member is unreachable or slow: later calls try the next one. */
 		e->cur = (e->cur + 1) % e->nendpoints;
@@ -339,6 +343,7 @@ static struct etcd_call *start(struct etcd *e, const char *path, struct json_obj
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS, (long)ETCD_CONNECT_TIMEOUT_MS);
 	if (timeout_ms)

@@ -966,7 +966,9 @@ static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
 	f->c_tick = NULL;
 	if (err || r->error[0]) {
 		log_warnx("fleet: etcd %s: %s", etcd_endpoint(f->etcd),
-			  err ? strerror(-err) : r->error);
+			  err == -EIO ? etcd_last_error(f->etcd)
+			  : err	      ? strerror(-err)
+				      : r->error);
 		retry(f);
 		return;
 	}

@@ -16,8 +16,9 @@
 #   - n2 dies (daemon and services, kill -9): its instances run elsewhere
 #     within TTL + slack; back later, it rejoins though etcd forgot its lease
 #   - fleet nodes / fleet status; a node without fleet: answers ENOTSUP
+#   - TLS: a node with a client certificate joins an etcd that requires one
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
-need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; setup
+need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; need_cmd openssl; setup
 
 TTL=5          # lease TTL, seconds
 MEM=16         # MiB per instance (memory.max)
@@ -325,3 +326,49 @@ out=$("$PADDOCKCTL" -s "$T/p/run/control.sock" fleet status 2>&1) && fail "fleet
 echo "$out" | grep -q "not in a fleet" || fail "no clear refusal without fleet: $out"
 [ ! -e "$T/p/state/fleet.json" ] || fail "a paddockd without fleet: wrote fleet state"
 pass "a paddockd without fleet: refuses fleet commands (ENOTSUP) and keeps no fleet state"
+
+# --- TLS: a node joins an etcd that wants a client certificate ------------------------
+make_test_ca "$T/ca"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/ca/node.key" \
+	-out "$T/ca/node.csr" -subj /CN=node-t >/dev/null 2>&1 || fail "openssl: client key"
+printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' >"$T/ca/node.ext"
+openssl x509 -req -in "$T/ca/node.csr" -CA "$T/ca/ca.crt" -CAkey "$T/ca/ca.key" -CAcreateserial \
+	-out "$T/ca/node.crt" -days 2 -extfile "$T/ca/node.ext" >/dev/null 2>&1 ||
+	fail "openssl: client certificate"
+# etcd 3.4's gateway dials etcd itself with the server certificate: it must be a client one too.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T/ca/etcd.key" \
+	-out "$T/ca/etcd.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1 || fail "openssl: etcd key"
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' >"$T/ca/etcd.ext"
+openssl x509 -req -in "$T/ca/etcd.csr" -CA "$T/ca/ca.crt" -CAkey "$T/ca/ca.key" -CAcreateserial \
+	-out "$T/ca/etcd.crt" -days 2 -extfile "$T/ca/etcd.ext" >/dev/null 2>&1 ||
+	fail "openssl: etcd certificate"
+TC=$(free_port) TP=$(free_port)
+etcd --name t1 --data-dir "$T/etcd-tls" --initial-cluster "t1=http://127.0.0.1:$TP" \
+	--listen-peer-urls "http://127.0.0.1:$TP" --initial-advertise-peer-urls "http://127.0.0.1:$TP" \
+	--listen-client-urls "https://127.0.0.1:$TC" --advertise-client-urls "https://127.0.0.1:$TC" \
+	--cert-file "$T/ca/etcd.crt" --key-file "$T/ca/etcd.key" \
+	--trusted-ca-file "$T/ca/ca.crt" --client-cert-auth >>"$T/etcd-tls.log" 2>&1 &
+ETCD_PIDS[4]=$!
+tctl() {
+	ETCDCTL_API=3 etcdctl --endpoints "https://127.0.0.1:$TC" --cacert "$T/ca/ca.crt" \
+		--cert "$T/ca/node.crt" --key "$T/ca/node.key" --command-timeout=3s "$@"
+}
+wait_for 60 tctl endpoint health || fail "the TLS etcd did not start"
+mkdir -p "$T/n5/services" "$T/n5/state" "$T/n5/run"
+printf 'fleet:\n  etcd: [https://127.0.0.1:%s]\n  tls: {ca: %s, cert: %s, key: %s}\n  node: t1\n  lease_ttl: %ss\n' \
+	"$TC" "$T/ca/ca.crt" "$T/ca/node.crt" "$T/ca/node.key" "$TTL" >"$T/n5/paddock.yaml"
+"$PADDOCKD" -f -v -c "$T/n5/paddock.yaml" -S "$T/n5/services" --state-dir "$T/n5/state" \
+	--runtime-dir "$T/n5/run" --cgroup-root "$CGROOT/n5" >>"$T/n5/daemon.log" 2>&1 &
+NODE_PIDS[5]=$!
+tls_joined() { tctl get /paddock/nodes/t1 --print-value-only | grep -q committed; }
+wait_for 30 tls_joined ||
+	fail "a node with a client certificate did not join the TLS etcd: $(grep fleet "$T/n5/daemon.log" | tail -3)"
+printf 'services:\n  tls-svc:\n    command: ["/bin/sleep", "100000"]\n' >"$T/tls-svc.yaml"
+"$PADDOCKCTL" -s "$T/n5/run/control.sock" fleet apply "$T/tls-svc.yaml" >/dev/null ||
+	fail "fleet apply over TLS failed"
+tls_runs() {
+	"$PADDOCKCTL" -s "$T/n5/run/control.sock" list --json |
+		jq -e '.[] | select(.name == "tls-svc@0" and .state == "running")'
+}
+wait_for 30 tls_runs || fail "the TLS node did not claim and run tls-svc@0"
+pass "TLS: a node with a client certificate joins, applies and runs a fleet spec"
