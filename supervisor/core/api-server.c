@@ -418,7 +418,7 @@ static void list_built(struct api *api, struct evbuffer *body, struct json_objec
 			else if (body)
 				list_reply(w->req, body);
 			else
-				send_control_error(w->req, json_object_get(err));
+				send_control_error(w->req, err);
 			w->req = NULL;
 		}
 		req_free(w);
