@@ -72,6 +72,7 @@ struct api_conn {
 	struct bufferevent *bev; /* what bevcb made; evhttp owns it */
 	struct evhttp_connection *evcon; /* NULL until adopted */
 	bool refused; /* past max_clients: answered 503 */
+	bool overflow; /* sent more than a request's worth while answered: to close */
 	struct api_req *active; /* the request being answered on it */
 	struct event *ev_deadline; /* a request must arrive within idle_timeout */
 	struct api_conn *next, **prevp;
@@ -882,6 +883,11 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	struct api_conn *c = arg;
 
 	(void)fd, (void)what;
+	if (c->overflow) {
+		log_debug("api: closing a client that sent more than a request while answered");
+		evhttp_connection_free(c->evcon); /* on_conn_close frees c */
+		return;
+	}
 	if (c->active) {
 		conn_arm_deadline(c);
 		return;
@@ -913,6 +919,22 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 	conn_free(c);
 }
 
+static size_t conn_read_cap(const struct api *api)
+{
+	return API_MAX_HEADERS + api->d->cfg->api.max_body + 4096;
+}
+
+/* Input past one request's worth (a follower sending while its stream goes): close it. */
+static void on_conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct api_conn *c = arg;
+
+	if (info->n_added && !c->overflow && evbuffer_get_length(in) >= conn_read_cap(c->api)) {
+		c->overflow = true;
+		event_active(c->ev_deadline, EV_TIMEOUT, 0); /* not from inside evhttp's read */
+	}
+}
+
 /*
  * After bevcb returned, evhttp has made the connection: learn when it
  * closes. evhttp gives its connection as the bufferevent's callback
@@ -938,6 +960,13 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
 		}
 		c->evcon = cbarg;
 		evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+		/*
+		 * evhttp reads on while a reply (an event stream) is written:
+		 * cap what it may buffer to one request, and close a client
+		 * that fills that (on_conn_input), so that it frees its slot.
+		 */
+		bufferevent_setwatermark(c->bev, EV_READ, 0, conn_read_cap(api));
+		evbuffer_add_cb(bufferevent_get_input(c->bev), on_conn_input, c);
 		c->ev_deadline = evtimer_new(api->d->base, on_deadline, c);
 		conn_arm_deadline(c);
 		if (api->ssl) {

@@ -242,6 +242,47 @@ pass "SSE: events after a restart and new log lines arrive while following"
 kill "$SSE1" "$SSE2"
 wait "$SSE1" "$SSE2" 2>/dev/null
 
+# A follower sending 50 MB while its stream is written must not grow
+# paddockd: evhttp reads no more than one request's worth ahead.
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status"; }
+rss0=$(rss)
+python3 - "$T/run/api.sock" "$RT" >"$T/flood.out" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(30)
+s.sendall(b"GET /v1/events?follow=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+          + sys.argv[2].encode() + b"\r\n\r\n")
+got = b""
+while b"data: " not in got:
+    got += s.recv(4096)
+s.settimeout(2)
+sent, chunk, t = 0, b"x" * 65536, time.time()
+while sent < 50 * 1024 * 1024 and time.time() - t < 30:
+    try:
+        sent += s.send(chunk)
+    except socket.timeout:
+        break  # paddockd stopped reading: what we want
+    except OSError:
+        break  # or closed us
+# It must then close the connection (freeing its max_clients slot).
+s.settimeout(30)
+try:
+    while s.recv(65536):
+        pass
+    print(sent, "closed")
+except socket.timeout:
+    print(sent, "open")
+except OSError:
+    print(sent, "closed")
+PY
+read -r sent how <"$T/flood.out"
+[ "$how" = closed ] || fail "a follower that sent $sent bytes while followed was not closed"
+
+rss1=$(rss)
+[ $((rss1 - rss0)) -lt 20480 ] || fail "paddockd's RSS grew from ${rss0} kB to ${rss1} kB while a follower sent $sent bytes"
+pass "a follower flooding its connection leaves paddockd's RSS bounded (${rss0} -> ${rss1} kB)"
+
 # --- max_clients, idle and slow clients -----------------------------------------------------
 # The followers are gone, so 3 connections may be held again (by three
 # event streams, which idle_timeout leaves alone); a 4th is refused.
