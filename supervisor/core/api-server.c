@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -1067,23 +1068,44 @@ static int listen_unix(struct api *api, const char *path)
 	return 0;
 }
 
-static int listen_tcp(struct api *api, const char *listen)
+static int listen_tcp(struct api *api, const char *addr)
 {
-	const char *colon = strrchr(listen, ':');
-	char host[256];
+	const char *colon = strrchr(addr, ':');
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai;
+	char host[256], portstr[8];
 	unsigned port;
+	int fd, r, one = 1;
 
 	if (!colon || sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535)
 		return -EINVAL;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
 	if (host[0] == '[') {
 		memmove(host, host + 1, strlen(host));
 		host[strcspn(host, "]")] = '\0';
 	}
 	if (!host[0])
 		snprintf(host, sizeof(host), "0.0.0.0");
-	if (!evhttp_bind_socket_with_handle(api->http, host, (uint16_t)port))
-		return -EADDRINUSE;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((r = getaddrinfo(host, portstr, &hints, &ai)) != 0)
+		return r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+	/* Bound here, not by evhttp, to report the real reason it failed. */
+	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+		r = -errno;
+		freeaddrinfo(ai);
+		return r;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		r = -errno;
+		freeaddrinfo(ai);
+		close(fd);
+		return r;
+	}
+	freeaddrinfo(ai);
+	if (!evhttp_accept_socket_with_handle(api->http, fd)) {
+		close(fd);
+		return -ENOMEM;
+	}
 	return 0;
 }
 

@@ -351,6 +351,19 @@ stop_daemon || fail "paddockd did not exit cleanly"
 
 # --- TLS ------------------------------------------------------------------------------
 make_test_ca "$T/pki"
+# A bind failure says why, not always "Address already in use".
+cat >"$T/noaddr.yaml" <<YAML
+api:
+  listen: "10.255.255.1:18445"
+  tls: {cert: $T/pki/server.crt, key: $T/pki/server.key}
+  tokens: $T/tokens
+YAML
+timeout 60 "$PADDOCKD" -f -S "$T/services" --state-dir "$T/state" --runtime-dir "$T/run" \
+	--cgroup-root "$CGROOT" -c "$T/noaddr.yaml" >"$T/noaddr.log" 2>&1 &&
+	fail "paddockd started listening on an address the netns does not have"
+grep -q "cannot listen on 10.255.255.1:18445: Cannot assign requested address" "$T/noaddr.log" ||
+	{ cat "$T/noaddr.log"; fail "the bind failure does not give its real reason"; }
+pass "listening on an address not on the host fails with the real reason"
 port=$(free_port)
 cat >"$T/tls.yaml" <<YAML
 api:
