@@ -26,7 +26,8 @@ int api_load_tokens(struct api *api, const char *path)
 	ssize_t n;
 	int fd, r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+	/* No symlink, no FIFO to block on; the checks below are on what was opened. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
 		r = -errno;
 		log_warnx("api: cannot open the tokens file %s: %s", path, strerror(-r));
 		return r;
@@ -35,6 +36,13 @@ int api_load_tokens(struct api *api, const char *path)
 		log_warnx("api: the tokens file %s is not a regular file", path);
 		close(fd);
 		return -EINVAL;
+	}
+	if (st.st_uid != geteuid()) {
+		log_warnx("api: the tokens file %s is owned by uid %u, not by paddockd's uid %u: "
+			  "refused; chown it",
+			  path, (unsigned)st.st_uid, (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
 	}
 	if (st.st_mode & 0077) {
 		log_warnx("api: the tokens file %s is readable or writable by group or others "

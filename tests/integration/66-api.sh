@@ -52,6 +52,13 @@ timeout 60 "$PADDOCKD" -f -S "$T/services" --state-dir "$T/state" --runtime-dir 
 grep -q "tokens file $T/tokens is readable or writable by group or others" "$T/refused.log" ||
 	{ cat "$T/refused.log"; fail "the refusal does not name the tokens file"; }
 chmod 600 "$T/tokens"
+chown nobody "$T/tokens"
+timeout 60 "$PADDOCKD" -f -S "$T/services" --state-dir "$T/state" --runtime-dir "$T/run" \
+	--cgroup-root "$CGROOT" -c "$T/config.yaml" >"$T/refused.log" 2>&1 &&
+	fail "paddockd started with a tokens file owned by nobody"
+grep -q "tokens file $T/tokens is owned by uid $(id -u nobody), not by paddockd's uid 0" "$T/refused.log" ||
+	{ cat "$T/refused.log"; fail "a tokens file owned by another user is not refused clearly"; }
+chown root "$T/tokens"
 cp "$T/tokens" "$T/tokens.good"
 printf 'read %s\nwrite %s\n' "$RT" "secret-$OT" >"$T/tokens"
 timeout 60 "$PADDOCKD" -f -S "$T/services" --state-dir "$T/state" --runtime-dir "$T/run" \
@@ -61,7 +68,7 @@ grep -q "tokens file $T/tokens: line 2: the role must be 'read' or 'operate'" "$
 	{ cat "$T/refused.log"; fail "a bad tokens line is not reported with file:line"; }
 ! grep -q "secret-" "$T/refused.log" || fail "the error quotes a token"
 cp "$T/tokens.good" "$T/tokens"
-pass "tokens files readable by others or with a bad line refused, naming file and line"
+pass "tokens files readable by others, owned by another user or with a bad line refused, naming file and line"
 
 # TCP without TLS is a config error at FILE:LINE:COLUMN.
 printf 'api:\n  listen: "127.0.0.1:8443"\n  tokens: %s\n' "$T/tokens" >"$T/bad.yaml"
