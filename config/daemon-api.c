@@ -84,8 +84,13 @@ void parse_daemon_api(struct yctx *c, const struct ynode *v, struct daemon_confi
 
 	if (!y_is_null(x = y_get(v, "tokens", NULL)))
 		y_string(c, x, "api.tokens", true, &cfg->api.tokens);
+	/*
+	 * Each connection is one control client while answered; the control
+	 * has 512 and keeps 64 for its Unix socket (control.h), and the list
+	 * cache's build needs one more: 384 leaves room.
+	 */
 	if (!y_is_null(x = y_get(v, "max_clients", NULL)) &&
-	    y_uint(c, x, "api.max_clients", 1, 4096, &u))
+	    y_uint(c, x, "api.max_clients", 1, 384, &u))
 		cfg->api.max_clients = (uint32_t)u;
 	if (!y_is_null(x = y_get(v, "idle_timeout", NULL)) &&
 	    y_duration(c, x, "api.idle_timeout", 1000, 3600 * 1000, &u))

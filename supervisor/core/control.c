@@ -1653,7 +1653,8 @@ int control_attach(struct control *ctl, struct bufferevent *bev, unsigned flags,
 {
 	struct client *cl;
 
-	if (ctl->nclients >= CONTROL_MAX_CLIENTS)
+	/* The last CONTROL_ATTACH_RESERVE slots are the Unix socket's: root keeps a way in. */
+	if (ctl->nclients >= CONTROL_MAX_CLIENTS - CONTROL_ATTACH_RESERVE)
 		return -EMFILE;
 	cl = client_new(ctl, bev);
 	cl->cred.uid = (uid_t)-1;

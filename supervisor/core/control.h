@@ -13,6 +13,8 @@
 
 #define CONTROL_MAX_OUTPUT (4 * 1024 * 1024) /* unread bytes before a client is dropped */
 #define CONTROL_MAX_CLIENTS 512
+/* Slots control_attach leaves to the Unix socket's clients (paddockctl as root). */
+#define CONTROL_ATTACH_RESERVE 64
 
 struct control;
 
@@ -34,7 +36,8 @@ struct control *control_free(struct control *c);
  * it when the client goes: on EOF/error or when it closes after a refusal.
  * CONTROL_CLIENT_READONLY: commands that change something are answered
  * with code "EPERM". who names the client in events (set's "via").
- * 0, or -EMFILE when CONTROL_MAX_CLIENTS are connected (bev not taken).
+ * 0, or -EMFILE when CONTROL_MAX_CLIENTS - CONTROL_ATTACH_RESERVE clients
+ * are connected (bev not taken).
  */
 #define CONTROL_CLIENT_READONLY 0x1
 struct bufferevent;

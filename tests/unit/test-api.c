@@ -223,6 +223,7 @@ static void test_config_errors(void **state)
 		{ "api: {tls: {cert: /c}}\n", 1, 12, "'api.tls' needs both 'cert' and 'key'" },
 		{ "api: {tokens: tokens.txt}\n", 1, 15, "must be an absolute path" },
 		{ "api: {max_clients: 0}\n", 1, 20, "api.max_clients" },
+		{ "api: {max_clients: 385}\n", 1, 20, "api.max_clients" },
 		{ "api: {max_body: 10}\n", 1, 17, "'api.max_body' must be 1KiB..64MiB" },
 		{ "api: {idle_timeout: 5ms}\n", 1, 21, "api.idle_timeout" },
 		{ "api: {listn: /x}\n", 1, 7, "unknown key 'listn' in 'api'" },
