@@ -17,6 +17,7 @@ struct control;
 struct dashboard;
 struct evbuffer;
 struct event;
+struct evconnlistener;
 struct evhttp;
 struct history;
 struct manager;
@@ -33,6 +34,11 @@ struct api {
 	struct api_tokens tokens;
 	struct api_conn *conns;
 	unsigned nconns; /* not refused */
+	unsigned nrefused; /* past max_clients, kept to answer 503 */
+	struct evconnlistener *listener; /* off while full or after an accept error */
+	struct event *ev_resume; /* the pause after an accept error */
+	uint64_t refused_logged_ms;
+	unsigned refused_unlogged;
 	struct event *ev_adopt; /* closes the gap between bevcb and the evcon */
 	struct api_req *reqs;
 	/* GET /v1/services: the cached body, and who waits for the next one */

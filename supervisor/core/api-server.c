@@ -13,7 +13,8 @@
  * build instead of each asking the control for 1000 services.
  *
  * Connections are counted from evhttp's bevcb to the connection's close
- * callback; past api.max_clients a connection is answered 503 and closed.
+ * callback; past api.max_clients a connection is answered 503 and closed,
+ * and while API_MAX_REFUSED such wait for a request, none is accepted.
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -22,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <openssl/err.h>
@@ -52,6 +54,8 @@
 
 #define API_MAX_STREAM_BACKLOG (4 * 1024 * 1024) /* unsent SSE bytes before a follower is dropped */
 #define API_LIST_MAX_AGE_MS 1000
+#define API_MAX_REFUSED 8 /* connections past max_clients held to answer 503; then none accepted */
+#define API_ACCEPT_PAUSE_MS 100 /* after accept fails (EMFILE...) */
 
 struct api_conn;
 
@@ -862,10 +866,54 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- connections ------------------------------------------------------------------ */
 
+/*
+ * Accept while there is room: max_clients served and API_MAX_REFUSED
+ * being refused. Past that, clients wait in the listen backlog (and
+ * paddockd's fds stay bounded) until one goes; after an accept error,
+ * not until ev_resume fires.
+ */
+static void accept_update(struct api *api)
+{
+	bool full = api->nconns >= api->d->cfg->api.max_clients && api->nrefused >= API_MAX_REFUSED;
+
+	if (!api->listener)
+		return;
+	if (full || evtimer_pending(api->ev_resume, NULL))
+		evconnlistener_disable(api->listener);
+	else
+		evconnlistener_enable(api->listener);
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	accept_update(arg);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct api *api = arg;
+	struct timeval tv = { 0, API_ACCEPT_PAUSE_MS * 1000 };
+	static uint64_t last_log;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	if (now_ms() - last_log >= 10000) {
+		log_warnx("api: accept: %s; pausing new connections for %d ms", strerror(err),
+			  API_ACCEPT_PAUSE_MS);
+		last_log = now_ms();
+	}
+	evtimer_add(api->ev_resume, &tv);
+	accept_update(api);
+}
+
 static void conn_free(struct api_conn *c)
 {
 	if (!c->refused)
 		c->api->nconns--;
+	else
+		c->api->nrefused--;
+	accept_update(c->api);
 	if (c->ev_deadline)
 		event_free(c->ev_deadline);
 	*c->prevp = c->next;
@@ -953,7 +1001,7 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
 
 		next = c->next;
 		if (c->evcon)
-			continue;
+			break; /* new connections are at the head: the rest were adopted before */
 		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
 		if (!cbarg) {
 			conn_free(c);
@@ -998,10 +1046,21 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	}
 	c->api = api;
 	c->refused = api->nconns >= api->d->cfg->api.max_clients;
-	if (c->refused)
-		log_warnx("api: %u clients connected, refusing one (api.max_clients)", api->nconns);
-	else
+	if (c->refused) {
+		api->nrefused++;
+		/* One line per 10 s, not one per connection a flood makes. */
+		if (now_ms() - api->refused_logged_ms >= 10000) {
+			log_warnx("api: %u clients connected, refusing one (api.max_clients)%s",
+				  api->nconns, api->refused_unlogged ? "; more refused since" : "");
+			api->refused_logged_ms = now_ms();
+			api->refused_unlogged = 0;
+		} else {
+			api->refused_unlogged++;
+		}
+	} else {
 		api->nconns++;
+	}
+	accept_update(api);
 	c->next = api->conns;
 	c->prevp = &api->conns;
 	if (api->conns)
@@ -1045,6 +1104,7 @@ static int tls_setup(struct api *api, const char *cert, const char *key)
 static int listen_unix(struct api *api, const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct evhttp_bound_socket *bound;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
@@ -1060,10 +1120,11 @@ static int listen_unix(struct api *api, const char *path)
 		close(fd);
 		return r;
 	}
-	if (!evhttp_accept_socket_with_handle(api->http, fd)) {
+	if (!(bound = evhttp_accept_socket_with_handle(api->http, fd))) {
 		close(fd);
 		return -ENOMEM;
 	}
+	api->listener = evhttp_bound_socket_get_listener(bound);
 	api->unix_path = xstrdup(path);
 	return 0;
 }
@@ -1073,6 +1134,7 @@ static int listen_tcp(struct api *api, const char *addr)
 	const char *colon = strrchr(addr, ':');
 	struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai;
 	char host[256], portstr[8];
+	struct evhttp_bound_socket *bound;
 	unsigned port;
 	int fd, r, one = 1;
 
@@ -1102,10 +1164,11 @@ static int listen_tcp(struct api *api, const char *addr)
 		return r;
 	}
 	freeaddrinfo(ai);
-	if (!evhttp_accept_socket_with_handle(api->http, fd)) {
+	if (!(bound = evhttp_accept_socket_with_handle(api->http, fd))) {
 		close(fd);
 		return -ENOMEM;
 	}
+	api->listener = evhttp_bound_socket_get_listener(bound);
 	return 0;
 }
 
@@ -1129,8 +1192,9 @@ int api_open(struct manager *d, struct control *ctl, struct history *h, struct d
 	if (c->listen[0] != '/' && (r = tls_setup(api, c->tls_cert, c->tls_key)) < 0)
 		goto fail;
 	api->ev_adopt = event_new(d->base, -1, 0, on_adopt, api);
+	api->ev_resume = evtimer_new(d->base, on_accept_resume, api);
 	api->http = evhttp_new(d->base);
-	if (!api->http || !api->ev_adopt) {
+	if (!api->http || !api->ev_adopt || !api->ev_resume) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -1148,6 +1212,7 @@ int api_open(struct manager *d, struct control *ctl, struct history *h, struct d
 		log_warnx("api: cannot listen on %s: %s", c->listen, strerror(-r));
 		goto fail;
 	}
+	evconnlistener_set_error_cb(api->listener, on_accept_error);
 	manager_observe(d, on_services_changed, api);
 	log_info("api: listening on %s%s (%zu tokens)", c->listen, api->ssl ? " with TLS" : "",
 		 api->tokens.n);
@@ -1181,10 +1246,13 @@ struct api *api_free(struct api *api)
 			evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	if (api->http)
 		evhttp_free(api->http);
+	api->listener = NULL; /* evhttp's, freed with it */
 	while (api->conns)
 		conn_free(api->conns);
 	if (api->ev_adopt)
 		event_free(api->ev_adopt);
+	if (api->ev_resume)
+		event_free(api->ev_resume);
 	if (api->list_body)
 		evbuffer_free(api->list_body);
 	if (api->unix_path)

@@ -304,11 +304,34 @@ wait_for 20 held || fail "could not hold 3 connections with event streams"
 out=$(expect 503 "a 4th client" GET /v1/services "$RT")
 [ "$(jq -r .code <<<"$out")" = EBUSY ] && grep -q max_clients <<<"$out" || fail "503 body: $out"
 wait_for 10 grep -q "refusing one" "$T/daemon.log" || fail "the refusal is not logged"
+# 50 more connections that never send a request: paddockd accepts a few
+# to refuse, the rest wait in the backlog; its fds stay bounded.
+# paddockd's fd count moves with its ticks (cgroup files): compare the
+# most over 3 s before with the most over 3 s while the 50 are open.
+python3 - "$T/run/api.sock" "/proc/$DAEMON_PID/fd" >"$T/idle50.out" <<'PY'
+import os, socket, sys, time
+def most_fds():
+    most, t = 0, time.time()
+    while time.time() - t < 3:  # a measurement over 3 s, not a wait for anything
+        most = max(most, len(os.listdir(sys.argv[2])))
+        time.sleep(0.05)
+    return most
+before = most_fds()
+conns = []
+for _ in range(50):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    conns.append(s)
+print(before, most_fds())
+PY
+read -r fd0 most <"$T/idle50.out"
+[ "$most" -le $((fd0 + 8 + 4)) ] || fail "50 idle connections past max_clients took paddockd from $fd0 to $most fds"
+[ "$(grep -c "refusing one" "$T/daemon.log")" -le 3 ] || fail "every refused connection is logged"
 kill "${HOLD[@]}"
 wait "${HOLD[@]}" 2>/dev/null
 listed() { [ "$(status "$(api GET /v1/services "$RT")")" = 200 ]; }
-wait_for 20 listed || fail "clients not served again after the held connections closed"
-pass "503 with a clear message past max_clients, served again once they left"
+wait_for 60 listed || fail "clients not served again after the held connections closed"
+pass "503 with a clear message past max_clients, fds bounded ($fd0 -> $most) with 50 idle clients, served again once they left"
 python3 - "$T/run/api.sock" >"$T/idle.out" <<'PY'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
