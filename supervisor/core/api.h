@@ -21,6 +21,9 @@
  * 403 read token on an operate route (or EPERM); 404 (ENOENT); 405;
  * 409 (EBUSY); 413 body too large; 422 (ECONFIG, with "errors");
  * 503 too many clients; 500 otherwise.
+ * Two come from libevent, not from us, as HTML pages without the JSON
+ * error body: 413 for a body past api.max_body or headers past 16 KiB,
+ * and 501 for a method evhttp does not know (TRACE, CONNECT...).
  * Tokens: "Authorization: Bearer TOKEN", or the dashboard's cookie
  * "paddock_token" (a cookie-authenticated request other than GET must
  * carry "X-Paddock-CSRF: 1").
