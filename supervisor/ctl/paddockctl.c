@@ -3482,6 +3482,7 @@ static void usage(FILE *f)
 	    "                             (default: asked from paddockd, else /var/lib/paddock)\n"
 	    "      --url URL              a paddockd's HTTP API instead of the socket:\n"
 	    "                             https://HOST:PORT, http://HOST:PORT or unix:/PATH\n"
+	    "                             (http:// only to a loopback HOST)\n"
 	    "                             (default $PADDOCK_URL); list, status, start, stop,\n"
 	    "                             restart, kill, freeze, thaw, set, reload, logs,\n"
 	    "                             events, top; image in-use\n"

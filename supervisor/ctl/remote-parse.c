@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "remote-parse.h"
 
@@ -258,4 +259,51 @@ struct json_object *remote_answer(long status, const char *body, size_t len, str
 		json_object_object_add(o, "errors", clean_errors(v));
 	json_object_put(b);
 	return o;
+}
+
+/* --- the URL and the answers' shapes ------------------------------------------------- */
+
+static bool host_is_loopback(const char *h, size_t n)
+{
+	char buf[64];
+	unsigned a;
+	int end = 0;
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	if (strcasecmp(buf, "localhost") == 0 || strcmp(buf, "[::1]") == 0)
+		return true;
+	/* 127.0.0.0/8 as a dotted quad. */
+	unsigned b, c, d;
+	return sscanf(buf, "%u.%u.%u.%u%n", &a, &b, &c, &d, &end) == 4 && (size_t)end == n &&
+	       a == 127 && b < 256 && c < 256 && d < 256;
+}
+
+int remote_check_url(const char *url, struct error *err)
+{
+	const char *h, *e, *at;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	h = url + 7;
+	e = h + strcspn(h, "/");
+	/* userinfo@ is not the host: after the last '@', as libcurl reads it */
+	for (at = h; at < e; at++)
+		if (*at == '@')
+			h = at + 1;
+	if (*h == '[') {
+		const char *close = memchr(h, ']', (size_t)(e - h));
+		e = close ? close + 1 : e;
+	} else {
+		const char *colon = memchr(h, ':', (size_t)(e - h));
+		e = colon ? colon : e;
+	}
+	if (host_is_loopback(h, (size_t)(e - h)))
+		return 0;
+	return error_set(err, EINVAL,
+			 "URL %s: http:// would send the token in clear to a host that is not "
+			 "loopback; use https://",
+			 url);
 }

@@ -66,4 +66,11 @@ struct json_object *remote_json(const char *s, size_t len);
 /* The code paddockctl shows for an HTTP status without one in the body. */
 const char *remote_status_code(long status);
 
+/*
+ * An http:// URL must name a loopback host (127.0.0.0/8, [::1], localhost):
+ * anywhere else the token would cross the network in clear. 0, or -EINVAL
+ * with err saying to use https://. Other schemes pass.
+ */
+int remote_check_url(const char *url, struct error *err);
+
 #endif

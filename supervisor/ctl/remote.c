@@ -104,6 +104,8 @@ int remote_open(const struct remote_opts *o, struct error *err)
 	} else if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) {
 		if (strpbrk(u, "?# \t\r\n"))
 			return error_set(err, EINVAL, "URL %s: no query, fragment or spaces", u);
+		if ((r = remote_check_url(u, err)) < 0)
+			return r;
 		R.base = xstrdup(u);
 		for (len = strlen(R.base); len > 8 && R.base[len - 1] == '/'; len--)
 			R.base[len - 1] = '\0';

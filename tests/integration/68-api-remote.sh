@@ -136,3 +136,9 @@ PADDOCK_URL="unix:$T/run/api.sock" PADDOCK_TOKEN_FILE="$T/op.tok" "$PADDOCKCTL" 
 	fail "start web with PADDOCK_URL"
 wait_for 30 state_is web running || fail "web did not start with PADDOCK_URL"
 pass "the API on a Unix socket, and PADDOCK_URL"
+
+# http:// to a host not on loopback would send the token in clear.
+"$PADDOCKCTL" --url "http://10.1.2.3:8080" --token-file "$T/op.tok" list 2>"$T/clear.err" &&
+	fail "http:// to a host not on loopback was used"
+grep -q "send the token in clear.*use https://" "$T/clear.err" || fail "http:// refusal: $(cat "$T/clear.err")"
+pass "http:// off loopback refused"

@@ -161,6 +161,35 @@ static void test_answer_ok(void **state)
 	assert_null(remote_answer(200, "", 0, &err));
 }
 
+static void test_url_loopback(void **state)
+{
+	static const char *const ok[] = {
+		"http://127.0.0.1:8080", "http://127.9.8.7",	  "http://localhost:80/",
+		"http://LOCALHOST",	 "http://[::1]:8080",	  "http://u@127.0.0.1:1",
+		"https://example.com",	 "https://10.0.0.1:8443",
+	};
+	static const char *const bad[] = {
+		"http://10.0.0.1:8080",
+		"http://example.com",
+		"http://127.0.0.1.evil:80",
+		"http://128.0.0.1",
+		"http://localhost.evil.com",
+		"http://[::2]:80",
+		"http://",
+		"http://127.0.0.1@evil.com",
+		"http://a@127.0.0.1@evil.com",
+	};
+	struct error err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		assert_int_equal(remote_check_url(ok[i], &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(remote_check_url(bad[i], &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "use https://"));
+	}
+}
+
 static void test_answer_errors(void **state)
 {
 	struct error err = { 0 };
@@ -217,7 +246,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sse_events),    cmocka_unit_test(test_sse_bounds),
 		cmocka_unit_test(test_sse_stop),      cmocka_unit_test(test_answer_ok),
-		cmocka_unit_test(test_answer_errors),
+		cmocka_unit_test(test_answer_errors), cmocka_unit_test(test_url_loopback),
+
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
