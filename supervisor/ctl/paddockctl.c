@@ -32,6 +32,7 @@
 #endif
 #include "protocol.h"
 #ifdef PADDOCKCTL_REMOTE
+#include "remote-parse.h"
 #include "remote.h"
 #endif
 #include "units.h"
@@ -134,6 +135,13 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
 }
 
+/* jstr, "" when missing: for strlen and strcmp. */
+static const char *jstr0(struct json_object *o, const char *key)
+{
+	const char *v = jstr(o, key);
+	return v ? v : "";
+}
+
 static int64_t jint(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -145,13 +153,23 @@ static int64_t jint(struct json_object *o, const char *key)
 static struct json_object *call_remote(struct json_object *req, FILE **f)
 {
 	struct error err = { 0 };
-	struct json_object *resp = remote_call(req, f, &err);
+	struct json_object *resp = remote_call(req, f, &err), *ok, *result = NULL;
 
+	/* The server is not trusted: a result of another shape would crash a renderer. */
+	if (resp && json_object_object_get_ex(resp, "ok", &ok) && json_object_get_boolean(ok) &&
+	    (!json_object_object_get_ex(resp, "result", &result) ||
+	     remote_check_result(jstr(req, "cmd"), result, &err) < 0)) {
+		if (!result)
+			error_set(&err, EPROTO, "the server's answer has no result");
+		json_object_put(resp);
+		resp = NULL;
+	}
 	json_object_put(req);
 	if (!resp) {
 		fprintf(stderr, "paddockctl: %s\n", err.msg);
 		exit(err.code == EPROTO || err.code == EMSGSIZE ? EXIT_FAIL : EXIT_NODAEMON);
 	}
+	remote_defang(resp); /* no escape sequences from the server reach the terminal */
 	return resp;
 }
 #endif
@@ -506,7 +524,7 @@ static void print_status(struct json_object *s)
 	json_object_object_get_ex(s, "usage", &u);
 	json_object_object_get_ex(s, "last_exit", &e);
 	format_since(jint(s, "since_ms"), since, sizeof(since));
-	printf("%s %s - %s since %s\n", strcmp(jstr(s, "state"), "running") == 0 ? "*" : "o",
+	printf("%s %s - %s since %s\n", strcmp(jstr0(s, "state"), "running") == 0 ? "*" : "o",
 	       jstr(s, "name"), jstr(s, "state"), since);
 	printf("     Class: %s\n", jstr(s, "class"));
 	if (jint(s, "main_pid"))
@@ -607,8 +625,8 @@ static int list_timers(struct json_object *resp, struct json_object *arr)
 		if (!json_object_object_get_ex(s, "timer", &t))
 			continue;
 		json_object_array_add(out, json_object_get(s));
-		if (strlen(jstr(s, "name")) > w)
-			w = strlen(jstr(s, "name"));
+		if (strlen(jstr0(s, "name")) > w)
+			w = strlen(jstr0(s, "name"));
 		if (strlen(schedule_text(t, sched, sizeof(sched))) > ws)
 			ws = strlen(sched);
 	}
@@ -622,8 +640,8 @@ static int list_timers(struct json_object *resp, struct json_object *arr)
 			json_object_object_get_ex(s, "timer", &t);
 			json_object_object_get_ex(s, "last_exit", &e);
 			const char *result = !jint(t, "last_run_ms") ? "-"
-					     : strcmp(jstr(s, "state"), "stopped") &&
-						     strcmp(jstr(s, "state"), "failed")
+					     : strcmp(jstr0(s, "state"), "stopped") &&
+						     strcmp(jstr0(s, "state"), "failed")
 						 ? jstr(s, "state")
 					     : e ? jstr(e, "reason")
 						 : "-";
@@ -664,7 +682,7 @@ static int cmd_list(const struct ctl_command *c, int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(jstr(json_object_array_get_idx(arr, i), "name"));
+		size_t len = strlen(jstr0(json_object_array_get_idx(arr, i), "name"));
 		if (len > w)
 			w = len;
 		list_state(json_object_array_get_idx(arr, i), st, sizeof(st));
@@ -2403,7 +2421,7 @@ static int top_cmp(const void *a, const void *b)
 	struct json_object *uy = json_object_object_get(y, "usage");
 	double vx = top_sort_cpu ? jdbl(ux, "cpu.percent") : (double)jsize(ux, "memory.current");
 	double vy = top_sort_cpu ? jdbl(uy, "cpu.percent") : (double)jsize(uy, "memory.current");
-	return vx < vy ? 1 : vx > vy ? -1 : strcmp(jstr(x, "name"), jstr(y, "name"));
+	return vx < vy ? 1 : vx > vy ? -1 : strcmp(jstr0(x, "name"), jstr0(y, "name"));
 }
 
 static void bar(char *buf, size_t width, double frac)

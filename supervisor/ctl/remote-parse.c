@@ -307,3 +307,107 @@ int remote_check_url(const char *url, struct error *err)
 			 "loopback; use https://",
 			 url);
 }
+
+/* Every element an object with a string "name" (list, status and the actions' answers). */
+static bool services_shaped(struct json_object *r)
+{
+	if (!json_object_is_type(r, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(r); i++) {
+		struct json_object *s = json_object_array_get_idx(r, i), *n;
+
+		if (!json_object_is_type(s, json_type_object) ||
+		    !json_object_object_get_ex(s, "name", &n) ||
+		    !json_object_is_type(n, json_type_string))
+			return false;
+	}
+	return true;
+}
+
+static bool objects_shaped(struct json_object *r)
+{
+	if (!json_object_is_type(r, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(r); i++)
+		if (!json_object_is_type(json_object_array_get_idx(r, i), json_type_object))
+			return false;
+	return true;
+}
+
+int remote_check_result(const char *cmd, struct json_object *result, struct error *err)
+{
+	static const struct {
+		const char *cmd;
+		int shape; /* 0 services, 1 array of objects, 2 object */
+	} want[] = {
+		{ "list", 0 },	       { "status", 0 }, { "start", 0 },	 { "stop", 0 },
+		{ "restart", 0 },      { "freeze", 0 }, { "thaw", 0 },	 { "events", 1 },
+		{ "image-in-use", 1 }, { "logs", 2 },	{ "reload", 2 }, { "set", 2 },
+	};
+	static const char *const shapes[] = {
+		"an array of objects with a string \"name\"",
+		"an array of objects",
+		"an object",
+	};
+
+	for (size_t i = 0; cmd && i < sizeof(want) / sizeof(want[0]); i++) {
+		bool ok;
+
+		if (strcmp(want[i].cmd, cmd) != 0)
+			continue;
+		ok = want[i].shape == 0	  ? services_shaped(result)
+		     : want[i].shape == 1 ? objects_shaped(result)
+					  : json_object_is_type(result, json_type_object);
+		if (ok)
+			return 0;
+		return error_set(err, EPROTO, "the server's answer to %s is not %s", cmd,
+				 shapes[want[i].shape]);
+	}
+	return 0;
+}
+
+/* Control characters (but newline and tab) and C1 controls as '?', in place. */
+static struct json_object *defang_string(struct json_object *v)
+{
+	const unsigned char *s = (const unsigned char *)json_object_get_string(v);
+	size_t n = (size_t)json_object_get_string_len(v), i;
+	char *out = NULL;
+
+	for (i = 0; i < n; i++) {
+		bool c0 = (s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f;
+		bool c1 = s[i] == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f;
+
+		if (!c0 && !c1)
+			continue;
+		if (!out) {
+			out = malloc(n + 1);
+			if (!out)
+				return v;
+			memcpy(out, s, n + 1);
+		}
+		out[i] = '?';
+		if (c1)
+			out[++i] = '?';
+	}
+	if (!out)
+		return v;
+	json_object_set_string_len(v, out, (int)n);
+	free(out);
+	return v;
+}
+
+void remote_defang(struct json_object *o)
+{
+	if (json_object_is_type(o, json_type_string)) {
+		defang_string(o);
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			remote_defang(json_object_array_get_idx(o, i));
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			remote_defang(v);
+		}
+	}
+}

@@ -73,4 +73,14 @@ const char *remote_status_code(long status);
  */
 int remote_check_url(const char *url, struct error *err);
 
+/*
+ * The result of a successful cmd has the shape paddockctl renders (list:
+ * an array of objects with a string "name", ...). 0, or -EPROTO with err.
+ * Commands it does not know pass.
+ */
+int remote_check_result(const char *cmd, struct json_object *result, struct error *err);
+
+/* Replace control characters (but newline and tab) in every string of o with '?'. */
+void remote_defang(struct json_object *o);
+
 #endif

@@ -137,8 +137,43 @@ PADDOCK_URL="unix:$T/run/api.sock" PADDOCK_TOKEN_FILE="$T/op.tok" "$PADDOCKCTL" 
 wait_for 30 state_is web running || fail "web did not start with PADDOCK_URL"
 pass "the API on a Unix socket, and PADDOCK_URL"
 
-# http:// to a host not on loopback would send the token in clear.
+# --- a hostile server ---------------------------------------------------------------
+# paddockctl does not trust the answers' shape nor their strings: a list
+# of the wrong shape is a clear error (no crash), escape sequences in a
+# name do not reach the terminal; http:// to a host not on loopback is
+# refused before anything is sent.
+HPORT=$(free_port)
+python3 - "$HPORT" "$T/hostile.body" >"$T/hostile.log" 2>&1 <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = open(sys.argv[2], "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+HOSTILE=$!
+EXTRA_PIDS="$EXTRA_PIDS $HOSTILE"
+H=("$PADDOCKCTL" --url "http://127.0.0.1:$HPORT" --token-file "$T/op.tok")
+printf '[]' >"$T/hostile.body"
+wait_for 30 "${H[@]}" list || fail "the hostile server does not answer"
+for body in '{}' '[{}]' '[1]' '[{"name": 7}]' '"text"'; do
+	printf '%s' "$body" >"$T/hostile.body"
+	"${H[@]}" list >"$T/h.out" 2>"$T/h.err"
+	rc=$?
+	[ $rc = 1 ] && grep -q "answer to list is not an array of objects" "$T/h.err" ||
+		fail "list answered '$body': exit $rc, $(cat "$T/h.err")"
+done
+printf '[{"name": "a\\u001b]0;owned\\u0007b\\u001b[2J", "state": "running", "main_pid": 1}]' >"$T/hostile.body"
+"${H[@]}" list >"$T/h.out" 2>"$T/h.err" || fail "list of a name with escapes: $(cat "$T/h.err")"
+grep -q 'a?]0;owned?b?\[2J' "$T/h.out" || fail "the name is not shown defanged: $(cat -v "$T/h.out")"
+! grep -q $'\e' "$T/h.out" || fail "an escape sequence from the server reached the terminal"
+kill "$HOSTILE"
+wait "$HOSTILE" 2>/dev/null
 "$PADDOCKCTL" --url "http://10.1.2.3:8080" --token-file "$T/op.tok" list 2>"$T/clear.err" &&
 	fail "http:// to a host not on loopback was used"
 grep -q "send the token in clear.*use https://" "$T/clear.err" || fail "http:// refusal: $(cat "$T/clear.err")"
-pass "http:// off loopback refused"
+pass "wrong-shaped answers are errors, escapes defanged, http:// off loopback refused"

@@ -190,6 +190,46 @@ static void test_url_loopback(void **state)
 	}
 }
 
+static void test_result_shapes(void **state)
+{
+	static const struct {
+		const char *cmd, *json;
+		int r;
+	} cases[] = {
+		{ "list", "[{\"name\":\"a\"}]", 0 }, { "list", "[]", 0 },
+		{ "list", "{}", -EPROTO },	     { "list", "[{}]", -EPROTO },
+		{ "list", "[1]", -EPROTO },	     { "status", "[{\"name\":1}]", -EPROTO },
+		{ "stop", "null", -EPROTO },	     { "events", "[{\"type\":\"x\"}]", 0 },
+		{ "events", "[\"x\"]", -EPROTO },    { "logs", "{\"text\":\"\"}", 0 },
+		{ "logs", "[]", -EPROTO },	     { "reload", "\"x\"", -EPROTO },
+		{ "no-such-command", "1", 0 },
+	};
+	struct error err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *o = json_tokener_parse(cases[i].json);
+
+		assert_int_equal(remote_check_result(cases[i].cmd, o, &err), cases[i].r);
+		if (cases[i].r)
+			assert_non_null(strstr(err.msg, cases[i].cmd));
+		json_object_put(o);
+	}
+}
+
+static void test_defang(void **state)
+{
+	struct json_object *o = json_tokener_parse(
+	    "[{\"name\":\"a\\u001b]0;owned\\u0007b\",\"t\":\"x\\ny\\tz\\u009b2J\"}]");
+	struct json_object *s = json_object_array_get_idx(o, 0);
+
+	(void)state;
+	remote_defang(o);
+	assert_string_equal(sget(s, "name"), "a?]0;owned?b");
+	assert_string_equal(sget(s, "t"), "x\ny\tz??2J");
+	json_object_put(o);
+}
+
 static void test_answer_errors(void **state)
 {
 	struct error err = { 0 };
@@ -247,7 +287,7 @@ int main(void)
 		cmocka_unit_test(test_sse_events),    cmocka_unit_test(test_sse_bounds),
 		cmocka_unit_test(test_sse_stop),      cmocka_unit_test(test_answer_ok),
 		cmocka_unit_test(test_answer_errors), cmocka_unit_test(test_url_loopback),
-
+		cmocka_unit_test(test_result_shapes), cmocka_unit_test(test_defang),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
