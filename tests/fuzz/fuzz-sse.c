@@ -4,7 +4,9 @@
  * target: an event stream, fed in pieces the second byte sizes, whose
  * events must be NUL-terminated, bounded and free of line breaks' CRs; or
  * an HTTP answer for a status, which must come back in the control
- * protocol's shape with a clean message. Built by run.sh.
+ * protocol's shape with a clean message, whose result's shape check
+ * answers and after which no string holds a control character (but
+ * newline and tab). Built by run.sh.
  */
 #include <json-c/json.h>
 #include <stddef.h>
@@ -42,6 +44,29 @@ static void fuzz_sse(const char *s, size_t n, size_t piece)
 	sse_parser_clear(&p);
 }
 
+/* After remote_defang: no string (at any depth) holds a control character but \n and \t. */
+static void check_defanged(struct json_object *o)
+{
+	if (json_object_is_type(o, json_type_string)) {
+		const unsigned char *c = (const unsigned char *)json_object_get_string(o);
+		size_t n = (size_t)json_object_get_string_len(o);
+
+		for (size_t i = 0; i < n; i++)
+			if ((c[i] < 0x20 && c[i] != '\n' && c[i] != '\t') || c[i] == 0x7f ||
+			    (c[i] == 0xc2 && i + 1 < n && c[i + 1] >= 0x80 && c[i + 1] <= 0x9f))
+				__builtin_trap();
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			check_defanged(json_object_array_get_idx(o, i));
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			check_defanged(v);
+		}
+	}
+}
+
 static void fuzz_answer(long status, const char *s, size_t n)
 {
 	struct error err = { 0 };
@@ -54,6 +79,16 @@ static void fuzz_answer(long status, const char *s, size_t n)
 	}
 	if (!json_object_object_get_ex(o, "ok", &v))
 		__builtin_trap();
+	if (json_object_get_boolean(v)) {
+		static const char *const cmds[] = { "list", "events", "logs", "start" };
+		struct json_object *r = json_object_object_get(o, "result");
+
+		/* Whatever the shape, the check answers (with a reason when it refuses). */
+		if (remote_check_result(cmds[n % 4], r, &err) < 0 && !err.msg[0])
+			__builtin_trap();
+		remote_defang(o);
+		check_defanged(o);
+	}
 	if (!json_object_get_boolean(v)) {
 		const char *msg = json_object_get_string(json_object_object_get(o, "error"));
 		const char *code = json_object_get_string(json_object_object_get(o, "code"));
