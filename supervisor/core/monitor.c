@@ -12,7 +12,8 @@
  * consumes the event: a set shared by several triggers and watched by the
  * loop reads readable, then drains empty (see probes/probe.h).
  *
- * Costs: O(services) per tick; each event touches one service.
+ * Costs: O(services) per tick, in slices of about 1 ms (see on_slice);
+ * each event touches one service.
  */
 #include <event2/event.h>
 #include <json-c/json.h>
@@ -41,6 +42,13 @@
  * still run; at 100 a tick the last service is sampled 10 ticks in.
  */
 #define SAMPLER_OPENS_PER_TICK 100
+/*
+ * A tick's round of services is sampled in slices of about this long, the
+ * loop turning in between: 1000 services in one callback held the loop
+ * 20+ ms, and every request or event arriving meanwhile waited for it.
+ */
+#define ROUND_SLICE_USEC 1000
+#define ROUND_CHECK_EVERY 8 /* services between looks at the clock */
 
 /*
  * What probe_cgroup_rates reads of the previous full sample: 168 bytes
@@ -111,6 +119,13 @@ struct monitor {
 	bool host_psi_active;
 	uint64_t host_psi_last_ms;
 	bool logged_rounding;
+
+	/* the round under way: a tick's services, sampled a slice per loop turn */
+	struct event *ev_slice;
+	bool round_busy, round_full;
+	unsigned round_groups, round_opens;
+	size_t round_next; /* index in d->services */
+	uint64_t round_usec; /* time spent in the round's slices */
 };
 
 static uint64_t mono_ms(void)
@@ -557,49 +572,34 @@ static void sample_service(struct svc_probe *sp, unsigned groups)
 	}
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+/* Sample one service in this round; opens its sampler first if it has none yet. */
+static void round_service(struct monitor *m, struct svc_probe *sp, uint64_t now)
 {
-	struct monitor *m = arg;
-	uint64_t t0 = now_us(), now = t0 / 1000;
-
-	/*
-	 * Cadence, for 1000 services at 1 s within 1% of a core (cgroupfs reads
-	 * cost 1-6 us each here, all of it in the kernel): memory and CPU every
-	 * tick, pids and PSI averages every 5th, everything else (memory.stat,
-	 * events, io, peak) every 10th. Pressure and OOM events do not wait for
-	 * this: they come from triggers and OOM event fds.
-	 */
-	unsigned groups = PROBE_G_MEMORY | PROBE_G_CPU;
-	bool full = m->tick % 10 == 0;
-	if (m->tick % 5 == 0)
-		groups |= PROBE_G_PIDS | PROBE_G_PSI;
-	m->tick++;
-	unsigned opens = 0;
-	for (size_t i = 0; i < m->d->nservices; i++) {
-		struct svc_probe *sp = probe_of(m->d->services[i]);
-		if (sp && !sp->sampler_tried && opens < SAMPLER_OPENS_PER_TICK) {
-			open_sampler(m, sp);
-			opens++;
-		}
-		if (sp && sp->pc && m->tick - 1 >= sp->next_tick) {
-			uint64_t cpu = sp->cur.cpu.usage_usec, mem = sp->cur.memory.current;
-			bool had = sp->have_cur;
-			sample_service(sp, had && !full ? groups : PROBE_G_ALL);
-			/*
-			 * A service whose CPU time and memory did not move is idle:
-			 * back off (2, 4, 8 ticks); any change brings it back to
-			 * every tick. 1000 sleeping services cost a fraction of
-			 * 1000 busy ones.
-			 */
-			bool idle =
-			    had && sp->cur.cpu.usage_usec == cpu && sp->cur.memory.current == mem;
-			sp->backoff =
-			    idle ? (sp->backoff ? (sp->backoff < 8 ? sp->backoff * 2 : 8) : 2) : 1;
-			sp->next_tick = m->tick - 1 + sp->backoff;
-		}
-		if (sp)
-			psi_check_clear(sp, now);
+	if (!sp->sampler_tried && m->round_opens < SAMPLER_OPENS_PER_TICK) {
+		open_sampler(m, sp);
+		m->round_opens++;
 	}
+	if (sp->pc && m->tick - 1 >= sp->next_tick) {
+		uint64_t cpu = sp->cur.cpu.usage_usec, mem = sp->cur.memory.current;
+		bool had = sp->have_cur;
+		sample_service(sp, had && !m->round_full ? m->round_groups : PROBE_G_ALL);
+		/*
+		 * A service whose CPU time and memory did not move is idle:
+		 * back off (2, 4, 8 ticks); any change brings it back to
+		 * every tick. 1000 sleeping services cost a fraction of
+		 * 1000 busy ones.
+		 */
+		bool idle = had && sp->cur.cpu.usage_usec == cpu && sp->cur.memory.current == mem;
+		sp->backoff =
+		    idle ? (sp->backoff ? (sp->backoff < 8 ? sp->backoff * 2 : 8) : 2) : 1;
+		sp->next_tick = m->tick - 1 + sp->backoff;
+	}
+	psi_check_clear(sp, now);
+}
+
+/* The round's end: the host, then the policy, which sees the whole round. */
+static void round_end(struct monitor *m, uint64_t now)
+{
 	if (m->host) {
 		if (m->host_cur.when_usec) {
 			m->host_prev = m->host_cur;
@@ -616,7 +616,66 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		eventlog_emit(m->d->events, NULL, "host-pressure", d);
 	}
 	m->ops->tick(m->ops_arg);
-	m->last_tick_usec = now_us() - t0;
+}
+
+/*
+ * One slice of the round: services from round_next on, until the slice
+ * has taken ROUND_SLICE_USEC; then the loop serves what waits (requests,
+ * events, exits) before the next slice, armed as a zero timeout so that
+ * it comes after the loop has polled.
+ */
+static void on_slice(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor *m = arg;
+	uint64_t t0 = now_us(), now = t0 / 1000;
+	unsigned n = 0;
+
+	(void)fd;
+	(void)what;
+	while (m->round_next < m->d->nservices) {
+		struct svc_probe *sp = probe_of(m->d->services[m->round_next++]);
+		if (sp)
+			round_service(m, sp, now);
+		if (++n % ROUND_CHECK_EVERY == 0 && now_us() - t0 >= ROUND_SLICE_USEC)
+			break;
+	}
+	if (m->round_next >= m->d->nservices) {
+		round_end(m, now);
+		m->round_busy = false;
+	}
+	m->round_usec += now_us() - t0;
+	if (m->round_busy) {
+		struct timeval zero = { 0, 0 };
+		evtimer_add(m->ev_slice, &zero);
+	} else {
+		m->last_tick_usec = m->round_usec;
+	}
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor *m = arg;
+
+	/* A round still under way (a loaded host, a short interval): this tick is skipped. */
+	if (m->round_busy)
+		return;
+	/*
+	 * Cadence, for 1000 services at 1 s within 1% of a core (cgroupfs reads
+	 * cost 1-6 us each here, all of it in the kernel): memory and CPU every
+	 * tick, pids and PSI averages every 5th, everything else (memory.stat,
+	 * events, io, peak) every 10th. Pressure and OOM events do not wait for
+	 * this: they come from triggers and OOM event fds.
+	 */
+	m->round_groups = PROBE_G_MEMORY | PROBE_G_CPU;
+	m->round_full = m->tick % 10 == 0;
+	if (m->tick % 5 == 0)
+		m->round_groups |= PROBE_G_PIDS | PROBE_G_PSI;
+	m->tick++;
+	m->round_opens = 0;
+	m->round_next = 0;
+	m->round_usec = 0;
+	m->round_busy = true;
+	on_slice(fd, what, m);
 }
 
 /* The manager's watch hook: a service's cgroup is live, or about to go. */
@@ -671,6 +730,7 @@ void monitor_start(struct monitor *m)
 			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 
 	m->ev_tick = event_new(m->d->base, -1, EV_PERSIST, on_tick, m);
+	m->ev_slice = evtimer_new(m->d->base, on_slice, m);
 	event_add(m->ev_tick, &tv);
 	on_tick(-1, 0, m);
 }
@@ -683,6 +743,8 @@ struct monitor *monitor_free(struct monitor *m)
 		monitor_service_stopped(m, m->d->services[i]);
 	if (m->ev_tick)
 		event_free(m->ev_tick);
+	if (m->ev_slice)
+		event_free(m->ev_slice);
 	if (m->ev_inotify)
 		event_free(m->ev_inotify);
 	if (m->ev_host_psi)
