@@ -49,6 +49,10 @@ struct api {
 	uint64_t list_build_gen;
 	struct api_req *list_waiters; /* in reqs too; kind API_R_LIST, bev NULL */
 	unsigned reqno;
+	/* GET /v1/events?follow=1: the streams, and those with events queued, in order */
+	struct api_req *followers;
+	struct api_req *dirty, **dirty_tail;
+	struct event *ev_flush; /* NULL: no event log, streams go through the control */
 };
 
 /* Read path into api->tokens; refused when group or others may read it. 0 or -errno, logged. */

@@ -44,6 +44,7 @@
 #include "assets.h"
 #include "control.h"
 #include "dashboard.h"
+#include "events.h"
 #include "history.h"
 #include "log.h"
 #include "manager.h"
@@ -56,6 +57,7 @@
 #define API_LIST_MAX_AGE_MS 1000
 #define API_MAX_REFUSED 8 /* connections past max_clients held to answer 503; then none accepted */
 #define API_ACCEPT_PAUSE_MS 100 /* after accept fails (EMFILE...) */
+#define API_SSE_BATCH 32 /* event-stream followers flushed per loop turn */
 
 struct api_conn;
 
@@ -70,6 +72,12 @@ struct api_req {
 	bool streaming; /* evhttp_send_reply_start done */
 	bool list_build; /* the list cache's build */
 	struct api_req *next, **prevp;
+	/* an event follower, fed by the API's own eventlog follower (no control client) */
+	bool events;
+	char *events_service; /* NULL: every service's events */
+	struct evbuffer *pending; /* formatted events not yet handed to evhttp */
+	struct api_req *enext, **eprevp; /* in api->followers */
+	struct api_req *dnext, **dprevp; /* in api->dirty while pending has data */
 };
 
 struct api_conn {
@@ -156,6 +164,20 @@ static void req_free(struct api_req *r)
 	}
 	if (r->conn && r->conn->active == r)
 		r->conn->active = NULL;
+	if (r->events) {
+		*r->eprevp = r->enext;
+		if (r->enext)
+			r->enext->eprevp = r->eprevp;
+		if (r->dprevp) {
+			*r->dprevp = r->dnext;
+			if (r->dnext)
+				r->dnext->dprevp = r->dprevp;
+			else
+				r->api->dirty_tail = r->dprevp;
+		}
+		evbuffer_free(r->pending);
+		free(r->events_service);
+	}
 	if (r->req && r->streaming)
 		evhttp_send_reply_end(r->req);
 	*r->prevp = r->next;
@@ -769,6 +791,146 @@ static const char *allow_header(unsigned methods)
 	return methods == API_M_GET ? "GET, HEAD" : methods == API_M_POST ? "POST" : "PATCH";
 }
 
+/* --- GET /v1/events?follow=1: one eventlog follower for every stream ------------------- */
+
+/*
+ * Each event is formatted once and queued on every stream that wants it;
+ * the streams are flushed API_SSE_BATCH a loop turn, each its queue as one
+ * chunk (one TLS record), so that a burst of events to 200 followers
+ * neither holds the loop nor costs a write per event and follower.
+ */
+static void on_sse_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct api *api = arg;
+
+	(void)fd, (void)what;
+	for (unsigned n = 0; api->dirty && n < API_SSE_BATCH; n++) {
+		struct api_req *r = api->dirty;
+
+		api->dirty = r->dnext;
+		if (r->dnext)
+			r->dnext->dprevp = &api->dirty;
+		else
+			api->dirty_tail = &api->dirty;
+		r->dnext = NULL;
+		r->dprevp = NULL;
+		if (r->req)
+			evhttp_send_reply_chunk(r->req, r->pending);
+	}
+	if (api->dirty) {
+		struct timeval zero = { 0, 0 };
+		evtimer_add(api->ev_flush, &zero);
+	}
+}
+
+/* The stream's output and queue past the bound: its client does not read. */
+static bool sse_backlogged(struct api_req *r, size_t adding)
+{
+	struct evhttp_connection *evcon = r->req ? evhttp_request_get_connection(r->req) : NULL;
+	struct bufferevent *cbev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	size_t out = cbev ? evbuffer_get_length(bufferevent_get_output(cbev)) : 0;
+
+	return out + evbuffer_get_length(r->pending) + adding > API_MAX_STREAM_BACKLOG;
+}
+
+static void on_api_event(void *arg, struct json_object *ev)
+{
+	struct api *api = arg;
+	struct json_object *v;
+	const char *text = NULL, *service = NULL;
+	size_t len = 0;
+
+	if (json_object_object_get_ex(ev, "service", &v))
+		service = json_object_get_string(v);
+	for (struct api_req *r = api->followers, *next; r; r = next) {
+		next = r->enext;
+		if (r->events_service && (!service || strcmp(service, r->events_service) != 0))
+			continue;
+		if (!text)
+			text = json_object_to_json_string_length(ev, JSON_C_TO_STRING_PLAIN, &len);
+		if (sse_backlogged(r, len + 8)) {
+			log_warnx("api: dropping an event-stream client that does not read");
+			req_free(r);
+			continue;
+		}
+		evbuffer_add(r->pending, "data: ", 6);
+		evbuffer_add(r->pending, text, len);
+		evbuffer_add(r->pending, "\n\n", 2);
+		if (!r->dprevp) {
+			r->dprevp = api->dirty_tail;
+			*api->dirty_tail = r;
+			api->dirty_tail = &r->dnext;
+		}
+	}
+	if (api->dirty && !evtimer_pending(api->ev_flush, NULL)) {
+		struct timeval zero = { 0, 0 };
+		evtimer_add(api->ev_flush, &zero);
+	}
+}
+
+/*
+ * Answer an event stream here rather than through a control client: the
+ * past events (the control's "events" answer) as the first SSE event, then
+ * every new one from on_api_event. Query and subscription happen in this
+ * one callback, so no event falls between them nor comes twice.
+ */
+static void events_follow(struct api *api, struct evhttp_request *req, struct api_conn *conn,
+			  struct json_object *cmd)
+{
+	struct json_object *v;
+	const char *service = NULL;
+	uint64_t since = 0;
+	int64_t max = 1000;
+
+	if (json_object_object_get_ex(cmd, "service", &v)) {
+		service = json_object_get_string(v);
+		if (!manager_find(api->d, service)) {
+			send_error(req, 404, "ENOENT", "no such service: %s", service);
+			return;
+		}
+	}
+	if (json_object_object_get_ex(cmd, "since_ms", &v))
+		since = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(cmd, "max", &v))
+		max = json_object_get_int64(v);
+	if (max < 1 || max > EVENTS_RING) {
+		send_error(req, 400, "EINVAL", "max must be 1..%d", EVENTS_RING);
+		return;
+	}
+	struct json_object *past = eventlog_query(api->d->events, service, since, (unsigned)max);
+	struct api_req *r = req_new(api, req, conn, API_R_EVENTS);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	size_t len;
+
+	r->follow = true;
+	r->events = true;
+	r->events_service = service ? xstrdup(service) : NULL;
+	r->pending = evbuffer_new();
+	r->enext = api->followers;
+	r->eprevp = &api->followers;
+	if (api->followers)
+		api->followers->eprevp = &r->enext;
+	api->followers = r;
+	evhttp_add_header(h, "Content-Type", "text/event-stream");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_send_reply_start(req, 200, "OK");
+	r->streaming = true;
+	/* A follower sends nothing: only a slow writer times out. */
+	if (evcon) {
+		struct timeval tv = { api->d->cfg->api.idle_timeout_s, 0 };
+		bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &tv);
+	}
+	const char *t = json_object_to_json_string_length(past, JSON_C_TO_STRING_PLAIN, &len);
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, "data: ", 6);
+	evbuffer_add(b, t, len);
+	evbuffer_add(b, "\n\n", 2);
+	evhttp_send_reply_chunk(req, b);
+	evbuffer_free(b);
+	json_object_put(past);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct api *api = arg;
@@ -858,6 +1020,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 	struct json_object *cmd = build_command(api, req, &rt, query, &follow);
 	if (!cmd)
 		return;
+	if (rt.kind == API_R_EVENTS && follow && api->ev_flush) {
+		events_follow(api, req, conn, cmd);
+		json_object_put(cmd);
+		return;
+	}
 	struct api_req *ar = req_new(api, req, conn, rt.kind);
 	ar->follow = follow;
 	(void)req_send(ar, cmd, role);
@@ -1214,6 +1381,11 @@ int api_open(struct manager *d, struct control *ctl, struct history *h, struct d
 	}
 	evconnlistener_set_error_cb(api->listener, on_accept_error);
 	manager_observe(d, on_services_changed, api);
+	api->dirty_tail = &api->dirty;
+	if (d->events) {
+		api->ev_flush = evtimer_new(d->base, on_sse_flush, api);
+		(void)eventlog_follow(d->events, on_api_event, api);
+	}
 	log_info("api: listening on %s%s (%zu tokens)", c->listen, api->ssl ? " with TLS" : "",
 		 api->tokens.n);
 	*out = api;
@@ -1227,6 +1399,11 @@ struct api *api_free(struct api *api)
 {
 	if (!api)
 		return NULL;
+	if (api->ev_flush) {
+		eventlog_unfollow(api->d->events, on_api_event, api);
+		event_free(api->ev_flush);
+		api->ev_flush = NULL;
+	}
 	while (api->list_waiters) {
 		struct api_req *w = api->list_waiters;
 		api->list_waiters = w->next;
