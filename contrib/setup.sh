@@ -18,7 +18,7 @@ BUILD_DIR=${BUILD_DIR:-$top/build}
 # with umoci, services it shows with curl.
 PACKAGES="build-essential autoconf automake libtool pkg-config
  libevent-dev libyaml-dev libsystemd-dev libarchive-dev libssl-dev libjson-c-dev
- libcurl4-openssl-dev
+ libcurl4-openssl-dev zlib1g-dev
  libseccomp-dev libcap-dev libmnl-dev libnftables-dev libbpf-dev
  busybox-static umoci curl"
 

@@ -43,6 +43,7 @@ struct api {
 	struct api_req *reqs;
 	/* GET /v1/services: the cached body, and who waits for the next one */
 	struct evbuffer *list_body;
+	struct evbuffer *list_gz; /* list_body gzipped, or NULL */
 	uint64_t list_at_ms;
 	uint64_t list_gen; /* bumped by every change */
 	bool list_building;

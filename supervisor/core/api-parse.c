@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api-parse.h"
 
@@ -324,4 +325,28 @@ int api_cookie_get(const char *header, const char *name, char *out, size_t outle
 		p = end;
 	}
 	return 0;
+}
+
+bool api_accepts_gzip(const char *header)
+{
+	const char *p = header;
+
+	while (p && *p) {
+		p += strspn(p, " \t,");
+		size_t len = strcspn(p, ","), name = strcspn(p, " \t;,");
+
+		if (name == 4 && strncasecmp(p, "gzip", 4) == 0) {
+			/* parameters: ";q=0", ";q=0.0" refuse it */
+			for (const char *s = memchr(p, ';', len); s;
+			     s = memchr(s, ';', len - (size_t)(s - p))) {
+				s++;
+				s += strspn(s, " \t");
+				if ((*s == 'q' || *s == 'Q') && s[1] == '=')
+					return strtod(s + 2, NULL) > 0;
+			}
+			return true;
+		}
+		p += len;
+	}
+	return false;
 }

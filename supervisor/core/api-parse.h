@@ -87,4 +87,10 @@ int api_parse_bool(const char *s, bool *out);
  */
 int api_cookie_get(const char *header, const char *name, char *out, size_t outlen);
 
+/*
+ * Whether an Accept-Encoding header ("br, gzip;q=0.8") takes gzip: listed,
+ * and not with a q of 0. NULL (no header) takes nothing but identity.
+ */
+bool api_accepts_gzip(const char *header);
+
 #endif

@@ -6,11 +6,11 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Isupervisor/core \
  *     tests/fuzz/fuzz-api.c supervisor/core/api-parse.c -lcrypto
  * The input is split at its first two NUL bytes into a path?query, a Cookie
- * header and a tokens file. Properties: a matched route names a service
- * with no '/' and is one of the listed ones; every query value decodes
- * within its buffer; a cookie value fits its buffer; an accepted tokens
- * file finds each of its tokens again with the role it gave, and a token
- * one byte shorter finds nothing.
+ * header (read as an Accept-Encoding header too) and a tokens file.
+ * Properties: a matched route names a service with no '/' and is one of
+ * the listed ones; every query value decodes within its buffer; a cookie
+ * value fits its buffer; an accepted tokens file finds each of its tokens
+ * again with the role it gave, and a token one byte shorter finds nothing.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -98,6 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (api_cookie_get(cookie, "paddock_token", tok, sizeof(tok)) == 1 &&
 	    strlen(tok) > API_TOKEN_MAX)
 		__builtin_trap();
+	/* the second part is an Accept-Encoding header too: any answer, no fault */
+	(void)api_accepts_gzip(cookie);
 	check_tokens((const char *)p, left);
 	free(uri);
 	free(cookie);

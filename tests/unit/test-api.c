@@ -167,6 +167,21 @@ static void test_query_and_cookie(void **state)
 			 0);
 }
 
+static void test_accept_encoding(void **state)
+{
+	(void)state;
+	assert_false(api_accepts_gzip(NULL));
+	assert_false(api_accepts_gzip(""));
+	assert_true(api_accepts_gzip("gzip"));
+	assert_true(api_accepts_gzip("gzip, deflate, br"));
+	assert_true(api_accepts_gzip("br,GZIP;q=0.5"));
+	assert_true(api_accepts_gzip("deflate, gzip ; q=1"));
+	assert_false(api_accepts_gzip("gzip;q=0"));
+	assert_false(api_accepts_gzip("br, gzip; q=0.000, deflate"));
+	assert_false(api_accepts_gzip("x-gzip, gzipx, deflate;q=1"));
+	assert_false(api_accepts_gzip("identity"));
+}
+
 static void test_config(void **state)
 {
 	static const char unix_ok[] = "api: {listen: /run/p/api.sock, tokens: /etc/p/tokens}\n";
@@ -252,9 +267,10 @@ static void test_config_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tokens), cmocka_unit_test(test_tokens_errors),
-		cmocka_unit_test(test_routes), cmocka_unit_test(test_query_and_cookie),
-		cmocka_unit_test(test_config), cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_tokens),		cmocka_unit_test(test_tokens_errors),
+		cmocka_unit_test(test_routes),		cmocka_unit_test(test_query_and_cookie),
+		cmocka_unit_test(test_accept_encoding), cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
