@@ -45,10 +45,6 @@ struct api {
 	struct evbuffer *list_body;
 	struct evbuffer *list_gz; /* list_body gzipped, or NULL */
 	uint64_t list_at_ms;
-	uint64_t list_gen; /* bumped by every change */
-	bool list_building;
-	uint64_t list_build_gen;
-	struct api_req *list_waiters; /* in reqs too; kind API_R_LIST, bev NULL */
 	unsigned reqno;
 	/* GET /v1/events?follow=1: the streams, and those with events queued, in order */
 	struct api_req *followers;

@@ -72,7 +72,6 @@ struct api_req {
 	enum api_route_kind kind;
 	bool follow; /* answer as SSE after the first line */
 	bool streaming; /* evhttp_send_reply_start done */
-	bool list_build; /* the list cache's build */
 	struct api_req *next, **prevp;
 	/* an event follower, fed by the API's own eventlog follower (no control client) */
 	bool events;
@@ -257,8 +256,6 @@ static void send_control_error(struct evhttp_request *req, struct json_object *e
 	send_json_text(req, status_for(code ? json_object_get_string(code) : ""), t, len);
 }
 
-static void list_built(struct api *api, struct evbuffer *body, struct json_object *err);
-
 /* The SSE stream's next event; drops a follower whose client reads too slowly. */
 static bool sse_event(struct api_req *r, struct evbuffer *data)
 {
@@ -307,13 +304,6 @@ static void on_pair_read(struct bufferevent *bev, void *arg)
 			continue;
 		}
 		bool ok = take_answer(in, n, body, &err);
-		if (r->list_build) {
-			list_built(r->api, ok ? body : NULL, err);
-			json_object_put(err);
-			evbuffer_free(body);
-			req_free(r);
-			return;
-		}
 		if (!r->req) {
 			/* The client went away while we waited. */
 		} else if (!ok) {
@@ -357,13 +347,7 @@ static void on_pair_event(struct bufferevent *bev, short what, void *arg)
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
 	/* The control closed its end: an answer never came, or a stream ended. */
-	if (r->list_build) {
-		struct json_object *e = json_object_new_object();
-		json_object_object_add(e, "error", json_object_new_string("the daemon went away"));
-		json_object_object_add(e, "code", json_object_new_string("EIO"));
-		list_built(r->api, NULL, e);
-		json_object_put(e);
-	} else if (r->req && !r->streaming) {
+	if (r->req && !r->streaming) {
 		send_error(r->req, 500, "EIO", "the daemon closed the request without an answer");
 		r->req = NULL;
 	}
@@ -464,47 +448,40 @@ static void list_reply(struct api *api, struct evhttp_request *req, struct evbuf
 	evbuffer_free(b);
 }
 
-static void list_built(struct api *api, struct evbuffer *body, struct json_object *err)
+/*
+ * Build the list here, in one go: what `list` answers, from the same
+ * function, without a round through a control client. Built behind a
+ * bufferevent pair it took several loop turns, and a service changing
+ * meanwhile (one restart a second is enough) threw each build away, so
+ * requests queued behind builds that never landed: p99 250 ms with 1000
+ * services. About 3 ms for 1000 services, gzip included.
+ */
+static void list_build(struct api *api)
 {
-	api->list_building = false;
-	if (body && api->list_gen == api->list_build_gen) {
-		if (api->list_body)
-			evbuffer_free(api->list_body);
-		if (api->list_gz)
-			evbuffer_free(api->list_gz);
-		api->list_body = evbuffer_new();
-		evbuffer_add_buffer(api->list_body, body);
-		/*
-		 * One chunk: the pair delivers a chain per service, and each
-		 * chain became a write (a TLS record) of its own per request.
-		 */
-		(void)evbuffer_pullup(api->list_body, -1);
-		api->list_gz = gzip_of(api->list_body);
-		api->list_at_ms = now_ms();
-	}
-	while (api->list_waiters) {
-		struct api_req *w = api->list_waiters;
+	struct manager *d = api->d;
+	struct evbuffer *b = evbuffer_new();
 
-		/* Waiters are kept on their own list; move each back before freeing. */
-		api->list_waiters = w->next;
-		if (api->list_waiters)
-			api->list_waiters->prevp = &api->list_waiters;
-		w->next = api->reqs;
-		w->prevp = &api->reqs;
-		if (api->reqs)
-			api->reqs->prevp = &w->next;
-		api->reqs = w;
-		if (w->req) {
-			if (body && api->list_body)
-				list_reply(api, w->req, api->list_body);
-			else if (body)
-				list_reply(api, w->req, body);
-			else
-				send_control_error(w->req, err);
-			w->req = NULL;
-		}
-		req_free(w);
+	evbuffer_add(b, "[", 1);
+	for (size_t i = 0; i < d->nservices; i++) {
+		struct json_object *o = control_service_json(api->ctl, d->services[i], false);
+		size_t len;
+		const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+
+		if (i)
+			evbuffer_add(b, ",", 1);
+		evbuffer_add(b, t, len);
+		json_object_put(o);
 	}
+	evbuffer_add(b, "]", 1);
+	/* One chunk, so that each answer is one write (one TLS record), not one per piece. */
+	(void)evbuffer_pullup(b, -1);
+	if (api->list_body)
+		evbuffer_free(api->list_body);
+	if (api->list_gz)
+		evbuffer_free(api->list_gz);
+	api->list_body = b;
+	api->list_gz = gzip_of(b);
+	api->list_at_ms = now_ms();
 }
 
 static bool list_fresh(struct api *api)
@@ -516,55 +493,12 @@ static bool list_fresh(struct api *api)
 	return api->list_body && now_ms() - api->list_at_ms < age;
 }
 
-/* Ask the control for the list, unless a build is under way. */
-static void list_build(struct api *api)
+/* A change drops the cache (on_services_changed); the next request builds it again. */
+static void list_serve(struct api *api, struct evhttp_request *req)
 {
-	struct api_req *b;
-	struct json_object *cmd;
-
-	if (api->list_building)
-		return;
-	b = req_new(api, NULL, NULL, API_R_LIST);
-	cmd = json_object_new_object();
-	b->list_build = true;
-	api->list_building = true;
-	api->list_build_gen = api->list_gen;
-	json_object_object_add(cmd, "cmd", json_object_new_string(PROTO_CMD_LIST));
-	if (!req_send(b, cmd, API_ROLE_READ)) {
-		struct json_object *e = json_object_new_object();
-		json_object_object_add(e, "error",
-				       json_object_new_string("the daemon has too many clients"));
-		json_object_object_add(e, "code", json_object_new_string("EBUSY"));
-		list_built(api, NULL, e);
-		json_object_put(e);
-	}
-	json_object_put(cmd);
-}
-
-static void list_serve(struct api *api, struct evhttp_request *req, struct api_conn *conn)
-{
-	if (api->list_body) {
-		/*
-		 * Nothing changed since it was built (a change drops it); past its
-		 * age it is rebuilt behind this answer, so that no request waits
-		 * for the periodic refresh.
-		 */
-		if (!list_fresh(api))
-			list_build(api);
-		list_reply(api, req, api->list_body);
-		return;
-	}
-	/* Something changed: wait for the build (one for every waiter). */
-	struct api_req *w = req_new(api, req, conn, API_R_LIST);
-	*w->prevp = w->next;
-	if (w->next)
-		w->next->prevp = w->prevp;
-	w->next = api->list_waiters;
-	w->prevp = &api->list_waiters;
-	if (api->list_waiters)
-		api->list_waiters->prevp = &w->next;
-	api->list_waiters = w;
-	list_build(api);
+	if (!list_fresh(api))
+		list_build(api);
+	list_reply(api, req, api->list_body);
 }
 
 /* A manager observer: something a list shows may have changed. */
@@ -574,7 +508,6 @@ static void on_services_changed(void *arg)
 
 	if (!api)
 		return;
-	api->list_gen++;
 	if (api->list_body) {
 		evbuffer_free(api->list_body);
 		api->list_body = NULL;
@@ -1072,7 +1005,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (rt.kind == API_R_LIST && (!query || !*query)) {
-		list_serve(api, req, conn);
+		list_serve(api, req);
 		return;
 	}
 	struct json_object *cmd = build_command(api, req, &rt, query, &follow);
@@ -1461,15 +1394,6 @@ struct api *api_free(struct api *api)
 		eventlog_unfollow(api->d->events, on_api_event, api);
 		event_free(api->ev_flush);
 		api->ev_flush = NULL;
-	}
-	while (api->list_waiters) {
-		struct api_req *w = api->list_waiters;
-		api->list_waiters = w->next;
-		w->next = NULL;
-		w->prevp = &w->next;
-		w->req = NULL;
-		w->conn = NULL;
-		req_free(w);
 	}
 	while (api->reqs) {
 		api->reqs->req = NULL;
