@@ -80,6 +80,10 @@ fi
 # (its validate-api command), kept in a prefix of its own, not global.
 OPENAPI_VALIDATOR_VERSION=2.11.0
 if [ $tests = 1 ] && [ ! -x /opt/paddock-npm/node_modules/.bin/validate-api ]; then
+	# Debian's nodejs comes without npm (NodeSource's has it built in).
+	if ! command -v npm >/dev/null && [ "${PADDOCK_SKIP_APT:-0}" != 1 ]; then
+		apt-get install -y -q --no-install-recommends npm
+	fi
 	if command -v npm >/dev/null; then
 		npm install --prefix /opt/paddock-npm --no-audit --no-fund \
 			"@seriousme/openapi-schema-validator@$OPENAPI_VALIDATOR_VERSION" ||
