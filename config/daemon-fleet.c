@@ -169,9 +169,13 @@ void parse_daemon_fleet(struct yctx *c, const struct ynode *v, struct daemon_con
 	    !fleet_name_ok(cfg->fleet.node))
 		y_err(c, x, "'fleet.node' '%s': expected [A-Za-z0-9._-], at most %d characters",
 		      cfg->fleet.node, FLEET_NAME_MAX);
-	if (!y_is_null(x = y_get(v, "lease_ttl", NULL)))
-		y_duration(c, x, "fleet.lease_ttl", FLEET_MIN_TTL_MS, FLEET_MAX_TTL_MS,
-			   &cfg->fleet.lease_ttl_ms);
+	/* etcd grants leases in whole seconds: 3.9s would be granted 3 s, shorter than we fence for. */
+	if (!y_is_null(x = y_get(v, "lease_ttl", NULL)) &&
+	    y_duration(c, x, "fleet.lease_ttl", FLEET_MIN_TTL_MS, FLEET_MAX_TTL_MS,
+		       &cfg->fleet.lease_ttl_ms) &&
+	    cfg->fleet.lease_ttl_ms % 1000)
+		y_err(c, x,
+		      "'fleet.lease_ttl' must be whole seconds (etcd grants leases in seconds)");
 }
 
 void daemon_fleet_free(struct daemon_config *cfg)

@@ -2973,6 +2973,26 @@ static void test_daemon_fleet_errors(void **state)
 	config_errors_clear(&e);
 }
 
+/* etcd grants leases in whole seconds: 3.9s would be granted 3 s, less than we fence for. */
+static void test_daemon_fleet_ttl_seconds(void **state)
+{
+	static const char y[] = "fleet:\n"
+				"  etcd: [http://127.0.0.1:2379]\n"
+				"  lease_ttl: 3900ms\n";
+	const struct want w[] = {
+		{ 3, 14, "'fleet.lease_ttl' must be whole seconds" },
+	};
+	struct daemon_config *c = NULL;
+	struct config_errors e = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse_daemon_buffer("d.yaml", y, strlen(y), &host8g, &c, &e),
+			 -EINVAL);
+	assert_null(c);
+	expect_diags(&e, "d.yaml", sizeof(w) / sizeof(w[0]), w);
+	config_errors_clear(&e);
+}
+
 /* Without networks: exactly the built-in default. */
 static void test_daemon_network_default(void **state)
 {
@@ -3634,6 +3654,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_errors),
 		cmocka_unit_test(test_daemon_fleet),
 		cmocka_unit_test(test_daemon_fleet_errors),
+		cmocka_unit_test(test_daemon_fleet_ttl_seconds),
 		cmocka_unit_test(test_daemon_rebalance),
 		cmocka_unit_test(test_daemon_network_default),
 		cmocka_unit_test(test_daemon_networks),
