@@ -3024,7 +3024,8 @@ static void fleet_print_status(struct json_object *res)
 {
 	struct json_object *svcs = json_object_object_get(res, "services");
 
-	printf("%-24s %-20s %-12s %s\n", "INSTANCE", "NODE", "STATE", "SERVICE");
+	printf("%-24s %-20s %-12s %-26s %s\n", "INSTANCE", "NODE", "STATE", "LAST EVENT",
+	       "SERVICE");
 	for (size_t i = 0; i < json_object_array_length(svcs); i++) {
 		struct json_object *s = json_object_array_get_idx(svcs, i);
 		struct json_object *insts = json_object_object_get(s, "instances");
@@ -3032,8 +3033,19 @@ static void fleet_print_status(struct json_object *res)
 			struct json_object *in = json_object_array_get_idx(insts, k);
 			const char *node =
 			    json_object_get_string(json_object_object_get(in, "node"));
-			printf("%-24s %-20s %-12s %s (count %lld)\n", jstr(in, "name"),
-			       node ? node : "-", jstr(in, "state"), jstr(s, "name"),
+			const char *ev =
+			    json_object_get_string(json_object_object_get(in, "event"));
+			char last[64] = "-";
+			if (ev) {
+				time_t t = (time_t)(jint(in, "event_ms") / 1000);
+				struct tm tm;
+				char when[16] = "";
+				if (localtime_r(&t, &tm))
+					strftime(when, sizeof(when), "%H:%M:%S", &tm);
+				snprintf(last, sizeof(last), "%.16s %s", ev, when);
+			}
+			printf("%-24s %-20s %-12s %-26s %s (count %lld)\n", jstr(in, "name"),
+			       node ? node : "-", jstr(in, "state"), last, jstr(s, "name"),
 			       (long long)jint(s, "count"));
 		}
 	}

@@ -89,6 +89,7 @@ struct fleet {
 	uint64_t ttl_ms, margin_ms;
 	int64_t lease; /* 0: not joined */
 	int64_t stale_lease; /* a lease a killed predecessor held (state file): revoked first */
+	bool tick_grant; /* c_tick asks for a new lease (else it keeps f->lease alive) */
 	char *state_path; /* <state_dir>/fleet.json */
 	uint64_t last_ok_ms; /* when the last answered keepalive (or grant) was sent */
 	uint64_t sent_ms;
@@ -323,6 +324,16 @@ static void fence(struct fleet *f, const char *why)
 	f->lease = 0;
 	evtimer_del(f->ev_fence);
 	evtimer_del(f->ev_claim);
+	/*
+	 * A keepalive still in flight must not land after the fence: its
+	 * answer would bring back the fenced lease, and with it the claims of
+	 * instances that are still stopping, free to be given away.
+	 */
+	if (f->c_tick) {
+		etcd_cancel(f->c_tick);
+		f->c_tick = NULL;
+		retry(f); /* its answer would have asked for the next try: ask for a new lease */
+	}
 	if (f->c_claim)
 		etcd_cancel(f->c_claim);
 	f->c_claim = NULL;
@@ -520,22 +531,26 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 		s = view_find(r, key);
 		spec = s ? spec_get(f, s) : NULL;
 		struct service *svc = manager_find(f->d, h->name);
+		const char *why;
 		if (!svc || service_state(svc) == SVC_FAILED)
-			held_stop(f, i, "it failed here or was removed: placing it again");
+			why = "it failed here or was removed: placing it again";
 		else if (!claim_is_mine(f, c))
-			held_stop(f, i, "the claim is no longer this node's");
+			why = "the claim is no longer this node's";
 		else if (!s || !spec || h->idx >= spec_count(spec))
-			held_stop(f, i, "the fleet spec no longer asks for it");
+			why = "the fleet spec no longer asks for it";
 		else if (s->mod_rev != h->spec_rev)
-			held_stop(f, i, "the fleet spec changed");
+			why = "the fleet spec changed";
 		else
 			continue;
 		/*
 		 * The claim is given back only once the instance is gone here
 		 * (below), or another node could start it while it still stops.
+		 * Noted before held_stop, which frees h and moves another entry
+		 * into its slot.
 		 */
 		if (claim_is_mine(f, c))
 			releasing_add(f, h->svc, h->idx);
+		held_stop(f, i, why);
 	}
 	/* Stopped instances whose claim we hold: give it back once they are gone. */
 	for (size_t i = f->nreleasing; i-- > 0;) {
@@ -790,9 +805,20 @@ static char *node_record(struct fleet *f)
 	json_object_object_add(com, "mcpu", json_object_new_int64((int64_t)mcpu));
 	for (size_t i = 0; i < f->nheld; i++) {
 		struct service *svc = manager_find(f->d, f->held[i].name);
+		struct json_object *io = json_object_new_object();
+		struct json_object *evs = eventlog_query(f->d->events, f->held[i].name, 0, 1);
+		struct json_object *ev = json_object_array_get_idx(evs, 0), *x;
+
 		json_object_object_add(
-		    inst, f->held[i].name,
+		    io, "state",
 		    json_object_new_string(svc ? service_state_name(service_state(svc)) : "gone"));
+		/* Its last event, for fleet status: what happened to it, seen from any node. */
+		if (ev && json_object_object_get_ex(ev, "type", &x))
+			json_object_object_add(io, "event", json_object_get(x));
+		if (ev && json_object_object_get_ex(ev, "time_ms", &x))
+			json_object_object_add(io, "event_ms", json_object_get(x));
+		json_object_put(evs);
+		json_object_object_add(inst, f->held[i].name, io);
 	}
 	json_object_object_add(o, "labels", labels);
 	json_object_object_add(o, "budget", budget);
@@ -972,8 +998,8 @@ static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
 		retry(f);
 		return;
 	}
-	if (!f->lease) {
-		if (r->id == 0) {
+	if (f->tick_grant) {
+		if (r->id == 0 || f->lease) {
 			retry(f);
 			return;
 		}
@@ -985,6 +1011,10 @@ static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
 		lease_ok(f);
 		event_active(f->ev_publish, 0, 0);
 		watch_start(f);
+		return;
+	}
+	if (!f->lease || (r->id && r->id != f->lease)) {
+		retry(f); /* an answer about another lease than ours: not a renewal */
 		return;
 	}
 	if (r->ttl <= 0) {
@@ -1008,6 +1038,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (f->c_tick)
 		return;
 	f->sent_ms = now_ms();
+	f->tick_grant = false;
 	if (f->stale_lease && orphans_left(f) && now_ms() - f->opened_ms < f->ttl_ms) {
 		schedule(f->ev_tick, 20); /* the lease expires by itself after the TTL anyway */
 		return;
@@ -1022,6 +1053,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		f->c_tick = etcd_post(f->etcd, "/v3/lease/keepalive", req,
 				      (uint32_t)f->margin_ms / 2, on_tick_done, f);
 	} else {
+		f->tick_grant = true;
 		req = etcd_req_lease_grant((int64_t)(f->ttl_ms / 1000));
 		f->c_tick = etcd_post(f->etcd, "/v3/lease/grant", req, FLEET_CALL_TIMEOUT_MS,
 				      on_tick_done, f);
@@ -1148,7 +1180,7 @@ static void apply(struct fleet *f, struct json_object *req, struct pending *p)
 		pending_answer(p, NULL, "ENOMEM", "out of memory");
 }
 
-/* fleet-rm {"names"}: the specs and their claims, in one txn. */
+/* fleet-rm {"names"}: the specs, in one txn. */
 static void rm(struct fleet *f, struct json_object *req, struct pending *p)
 {
 	struct json_object *names, *ops = json_object_new_array();
@@ -1167,35 +1199,46 @@ static void rm(struct fleet *f, struct json_object *req, struct pending *p)
 			pending_answer(p, NULL, "EINVAL", "invalid service name");
 			return;
 		}
+		/*
+		 * The spec only. Its claims stay with their holders until the
+		 * instances are gone (a holder gives a claim back only then), or
+		 * with a dead holder's lease: deleting them here would let a
+		 * `fleet apply` right after start an instance still stopping
+		 * elsewhere.
+		 */
 		snprintf(key, sizeof(key), FLEET_SPECS "%s", n);
 		json_object_array_add(ops,
 				      etcd_op("requestDeleteRange", etcd_req_delete(key, false)));
-		snprintf(key, sizeof(key), FLEET_CLAIMS "%s/", n);
-		json_object_array_add(ops,
-				      etcd_op("requestDeleteRange", etcd_req_delete(key, true)));
 	}
 	if (!etcd_post(f->etcd, "/v3/kv/txn", etcd_req_txn(json_object_new_array(), ops),
 		       FLEET_CALL_TIMEOUT_MS, on_apply_done, p))
 		pending_answer(p, NULL, "ENOMEM", "out of memory");
 }
 
-/* The state node NODE published for instance NAME, or "unknown". */
-static const char *instance_state(const struct etcd_reply *r, const char *node, const char *name)
+/*
+ * What node NODE published for instance NAME: {"state", "event", "event_ms"}
+ * (a new reference), or {"state": "unknown"}.
+ */
+static struct json_object *instance_record(const struct etcd_reply *r, const char *node,
+					   const char *name)
 {
 	char key[256];
 	const struct etcd_kv *kv;
-	static char state[32];
-	struct json_object *o, *inst, *st;
+	struct json_object *o, *inst, *st, *out = NULL;
 
 	snprintf(key, sizeof(key), FLEET_NODES "%s", node);
-	snprintf(state, sizeof(state), "unknown");
-	if (!(kv = view_find(r, key)) || !(o = json_tokener_parse(kv->value)))
-		return state;
-	if (json_object_object_get_ex(o, "instances", &inst) &&
-	    json_object_object_get_ex(inst, name, &st))
-		snprintf(state, sizeof(state), "%s", json_object_get_string(st));
-	json_object_put(o);
-	return state;
+	if ((kv = view_find(r, key)) && (o = json_tokener_parse(kv->value))) {
+		if (json_object_object_get_ex(o, "instances", &inst) &&
+		    json_object_object_get_ex(inst, name, &st) &&
+		    json_object_is_type(st, json_type_object))
+			out = json_object_get(st);
+		json_object_put(o);
+	}
+	if (!out) {
+		out = json_object_new_object();
+		json_object_object_add(out, "state", json_object_new_string("unknown"));
+	}
+	return out;
 }
 
 static void on_view_done(void *arg, int err, const struct etcd_reply *r)
@@ -1241,10 +1284,18 @@ static void on_view_done(void *arg, int err, const struct etcd_reply *r)
 			json_object_object_add(io, "name", json_object_new_string(name));
 			json_object_object_add(io, "node",
 					       c ? json_object_new_string(c->value) : NULL);
-			json_object_object_add(
-			    io, "state",
-			    json_object_new_string(c ? instance_state(r, c->value, name)
-						     : "unclaimed"));
+			if (c) {
+				struct json_object *rec = instance_record(r, c->value, name), *x;
+				static const char *const keys[] = { "state", "event", "event_ms" };
+				for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+					if (json_object_object_get_ex(rec, keys[k], &x))
+						json_object_object_add(io, keys[k],
+								       json_object_get(x));
+				json_object_put(rec);
+			} else {
+				json_object_object_add(io, "state",
+						       json_object_new_string("unclaimed"));
+			}
 			json_object_array_add(insts, io);
 		}
 		json_object_object_add(o, "instances", insts);
