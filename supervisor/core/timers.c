@@ -134,7 +134,12 @@ static void on_fire(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!svc || was != t->sc || t->ts->d->env.shutting_down)
 		return; /* gone, or re-armed for a new schedule */
-	if (now + 5 < t->due_ms) { /* a capped wait, or the clocks drifted apart */
+	/*
+	 * A capped wait, the clocks drifted apart, or libevent's coarse clock
+	 * fired a few ms early: a run never starts before its time (a job at
+	 * 03:00 started at 02:59:59.996 sees the wrong day at midnight).
+	 */
+	if (now < t->due_ms) {
 		wait_due(t);
 		return;
 	}
