@@ -4,7 +4,9 @@
  * timer events), so no call ever blocks the loop. One easy handle per call;
  * a watch is a call whose body streams newline-separated JSON messages.
  */
+#define CURL_DISABLE_TYPECHECK /* calls go through the pointers below */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <json-c/json.h>
@@ -14,6 +16,90 @@
 
 #include "etcd.h"
 #include "log.h"
+
+/*
+ * libcurl is loaded when a fleet is configured, not linked: linked, it
+ * and its 40-odd libraries were mapped into every paddockd, which doubled
+ * the daemon's RSS with 200 services (helpers forked from it map them
+ * too) and made each start's clone copy their page tables: 30% slower
+ * starts, for a feature most hosts never turn on.
+ */
+static struct {
+	void *dl;
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+	CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
+	CURLMcode (*multi_assign)(CURLM *, curl_socket_t, void *);
+	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+	CURLMsg *(*multi_info_read)(CURLM *, int *);
+	CURLMcode (*multi_cleanup)(CURLM *);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} lc;
+
+/* curl.h defines the setopt/getinfo names as macros (to check argument counts). */
+#undef curl_multi_setopt
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_multi_init (*lc.multi_init)
+#define curl_multi_setopt (*lc.multi_setopt)
+#define curl_multi_socket_action (*lc.multi_socket_action)
+#define curl_multi_assign (*lc.multi_assign)
+#define curl_multi_add_handle (*lc.multi_add_handle)
+#define curl_multi_remove_handle (*lc.multi_remove_handle)
+#define curl_multi_info_read (*lc.multi_info_read)
+#define curl_multi_cleanup (*lc.multi_cleanup)
+#define curl_easy_init (*lc.easy_init)
+#define curl_easy_setopt (*lc.easy_setopt)
+#define curl_easy_getinfo (*lc.easy_getinfo)
+#define curl_easy_cleanup (*lc.easy_cleanup)
+#define curl_easy_strerror (*lc.easy_strerror)
+#define curl_slist_append (*lc.slist_append)
+#define curl_slist_free_all (*lc.slist_free_all)
+
+/* Load libcurl once; 0, or -ENOENT with why it could not be loaded logged. */
+static int load_curl(void)
+{
+	static const char *const names[] = {
+		"curl_multi_init",	"curl_multi_setopt",	 "curl_multi_socket_action",
+		"curl_multi_assign",	"curl_multi_add_handle", "curl_multi_remove_handle",
+		"curl_multi_info_read", "curl_multi_cleanup",	 "curl_easy_init",
+		"curl_easy_setopt",	"curl_easy_getinfo",	 "curl_easy_cleanup",
+		"curl_easy_strerror",	"curl_slist_append",	 "curl_slist_free_all",
+	};
+	void **slots[] = {
+		(void **)&lc.multi_init,	  (void **)&lc.multi_setopt,
+		(void **)&lc.multi_socket_action, (void **)&lc.multi_assign,
+		(void **)&lc.multi_add_handle,	  (void **)&lc.multi_remove_handle,
+		(void **)&lc.multi_info_read,	  (void **)&lc.multi_cleanup,
+		(void **)&lc.easy_init,		  (void **)&lc.easy_setopt,
+		(void **)&lc.easy_getinfo,	  (void **)&lc.easy_cleanup,
+		(void **)&lc.easy_strerror,	  (void **)&lc.slist_append,
+		(void **)&lc.slist_free_all,
+	};
+	void *dl;
+
+	if (lc.dl)
+		return 0;
+	if (!(dl = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL))) {
+		log_warnx("fleet: cannot load libcurl.so.4 (package libcurl4): %s", dlerror());
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!(*slots[i] = dlsym(dl, names[i]))) {
+			log_warnx("fleet: libcurl.so.4 has no %s", names[i]);
+			dlclose(dl);
+			return -ENOENT;
+		}
+	lc.dl = dl;
+	return 0;
+}
 
 #define ETCD_CONNECT_TIMEOUT_MS 1000
 
@@ -261,9 +347,9 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *userp)
 
 struct etcd *etcd_new(struct event_base *base, const struct etcd_opts *o)
 {
-	struct etcd *e = calloc(1, sizeof(*e));
+	struct etcd *e;
 
-	if (!e)
+	if (load_curl() < 0 || !(e = calloc(1, sizeof(*e))))
 		return NULL;
 	e->base = base;
 	e->nendpoints = o->nendpoints;
