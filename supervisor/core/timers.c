@@ -90,11 +90,10 @@ static bool active(const struct service *svc)
 
 static void start_run(struct timer *t, struct service *svc, struct json_object *extra)
 {
-	uint64_t now = realtime_ms();
-
-	service_timer_mark(svc, now, service_timer_armed(svc));
 	t->running = true;
 	emit(t, "start", extra);
+	/* After the event's own time: the last run is never before its start event. */
+	service_timer_mark(svc, realtime_ms(), service_timer_armed(svc));
 	log_info("service %s: timer: starting", t->name);
 	if (service_start(svc) < 0 && !active(svc))
 		t->running = false;
