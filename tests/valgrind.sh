@@ -192,7 +192,7 @@ declare -A VG_SKIP=(
 	[35-userns]="valgrind 3.24 has no open_tree or mount_setattr (idmapped mounts)"
 	[53-cgroup-slots]="valgrind answers clone3 with ENOSYS, and slots need it: the daemon keeps none"
 )
-n_ok=0 n_bad=0
+n_ok=0 n_bad=0 why=""
 for t in "$top"/tests/integration/*.sh; do
 	name=$(basename "$t" .sh)
 	if [ -n "${VG_SKIP[$name]:-}" ]; then
@@ -214,7 +214,11 @@ for t in "$top"/tests/integration/*.sh; do
 		echo "$out" | grep -v '^    ' | tail -n 20 >&2
 		cat "$VG/$name"/vg.*.log | grep -v 'WARNING: unhandled\|You may be able\|README_MISSING\|Nevertheless we\|valgrind.org/support' | head -n 60 >&2
 		log "FAIL: part 2: $name (exit $rc)"
+		# The script's own reason, or memcheck's first complaint.
+		why+=$'\n'"  $name: $( { echo "$out" | sed -n "s/^$name: FAIL: //p" | tail -n 1
+			echo "$errs" | head -n 1; echo "exit $rc"; } | head -n 1)"
 	fi
 done
-[ $n_bad = 0 ] || fail "part 2: $n_bad of $((n_ok + n_bad)) scripts failed or had memcheck errors"
+# Part 1's daemon log, which fail() prints, would push the reasons out of a CI log's tail.
+[ $n_bad = 0 ] || { rm -f "$T/daemon.log"; fail "part 2: $n_bad of $((n_ok + n_bad)) scripts failed or had memcheck errors:$why"; }
 pass "part 2: $n_ok integration scripts with their daemons under memcheck: no invalid access, no definite leak ($((SECONDS - started)) s in all)"
