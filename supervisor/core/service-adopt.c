@@ -41,6 +41,23 @@ static pid_t proc_ppid(pid_t pid)
 	return (pid_t)ppid;
 }
 
+/* The real uid and gid of pid, from /proc/PID/status. */
+static int proc_ids(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	char path[64], buf[2048];
+	unsigned u, g;
+	const char *pu, *pg;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) <= 0 || !(pu = strstr(buf, "\nUid:")) ||
+	    !(pg = strstr(buf, "\nGid:")) || sscanf(pu, "\nUid: %u", &u) != 1 ||
+	    sscanf(pg, "\nGid: %u", &g) != 1)
+		return -1;
+	*uid = u;
+	*gid = g;
+	return 0;
+}
+
 static bool pids_contain(const pid_t *pids, size_t n, pid_t pid)
 {
 	for (size_t i = 0; i < n; i++)
@@ -102,6 +119,7 @@ static void restore_record(struct service *svc, const struct state_service *rec)
 	/* A health or readiness command of an adopted service runs as its user, not root. */
 	svc->run_uid = rec->run_uid;
 	svc->run_gid = rec->run_gid;
+	svc->run_ids_known = rec->run_ids;
 	if (rec->exit_kind > EXIT_NONE && rec->exit_kind < EXIT_KIND_MAX) {
 		svc->last_exit.kind = (enum exit_kind)rec->exit_kind;
 		svc->last_exit.code = rec->exit_code;
@@ -130,6 +148,42 @@ static int keep_held(struct service *svc, const struct state_service *rec)
 			       : rec->held == STATE_HELD_PARKED ? SVC_PARKED
 								: SVC_FAILED);
 	return 1;
+}
+
+/*
+ * No record of the user the service was started as (no state file, or
+ * one from before run_uid): the one its command runs as now, so that its
+ * checks do not run as root. With the built-in init (root, pid 1 of the
+ * service) that is init's eldest child.
+ */
+static void adopted_ids(struct service *svc, const pid_t *pids, size_t npids, pid_t main)
+{
+	pid_t cmd = main;
+	uint64_t best_t = UINT64_MAX;
+
+	if (svc->spec->init) {
+		cmd = 0;
+		for (size_t i = 0; i < npids; i++) {
+			uint64_t t = state_proc_start_time(pids[i]);
+			if (proc_ppid(pids[i]) == main && t && t < best_t) {
+				cmd = pids[i];
+				best_t = t;
+			}
+		}
+	}
+	if (cmd > 0 && proc_ids(cmd, &svc->run_uid, &svc->run_gid) == 0) {
+		svc->run_ids_known = true;
+		log_info(
+		    "service %s: no record of its user: checks run as uid %u gid %u, as pid %d",
+		    svc->spec->name, (unsigned)svc->run_uid, (unsigned)svc->run_gid, (int)cmd);
+		return;
+	}
+	/* Nothing to learn it from: an unprivileged nobody rather than root. */
+	svc->run_uid = 65534;
+	svc->run_gid = 65534;
+	log_warnx("service %s: no record of its user: checks run as nobody (65534) until its next "
+		  "start",
+		  svc->spec->name);
 }
 
 int service_adopt(struct service *svc, struct service_adoption *a)
@@ -218,6 +272,8 @@ int service_adopt(struct service *svc, struct service_adoption *a)
 	if (pid > 0) {
 		svc->main_pid = pid;
 		svc->start_time = state_proc_start_time(pid);
+		if (!svc->run_ids_known)
+			adopted_ids(svc, pids, npids, pid);
 		if (svc->env->net)
 			svc->net = netmgr_adopt(svc->env->net, svc->spec, rec);
 		svc->ev_exit =
@@ -261,6 +317,7 @@ void service_state_record(const struct service *svc, struct state_service *out)
 		out->exits[i] = svc->exits[i];
 	out->memory_events = svc->memory_past;
 	out->run_uid = svc->run_uid;
+	out->run_ids = svc->run_ids_known;
 	out->run_gid = svc->run_gid;
 	out->spec_text = svc->spec_text; /* borrowed */
 	out->rm = svc->remove_when_settled;

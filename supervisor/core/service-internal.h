@@ -119,6 +119,7 @@ struct service {
 	uint64_t notify_malformed;
 	uid_t run_uid; /* the user it runs as: ready: exec runs as it too */
 	gid_t run_gid;
+	bool run_ids_known; /* set at a launch, or learned at adoption */
 	/* dependencies (service.c): stopped because a binds_to service stopped */
 	bool bound_stop;
 	/* health: (health.h), while running and not frozen */

@@ -943,6 +943,7 @@ void svc_launch_now(struct service *svc)
 		free(extra[i]);
 	plan.secrets = secrets.n ? &secrets : NULL;
 	svc->run_uid = plan.uid;
+	svc->run_ids_known = true;
 	svc->run_gid = plan.gid;
 	plan.spec = spec;
 	plan.rootfs = rootfs;

@@ -303,6 +303,7 @@ static int parse_service(struct json_object *o, const char *where, struct state_
 	if ((r = get_uint(o, "run_uid", UINT32_MAX, &u, where, err)) < 0)
 		return r;
 	s->run_uid = (uint32_t)u;
+	s->run_ids = json_object_object_get_ex(o, "run_uid", NULL);
 	if ((r = get_uint(o, "run_gid", UINT32_MAX, &u, where, err)) < 0)
 		return r;
 	s->run_gid = (uint32_t)u;
@@ -530,7 +531,7 @@ static struct json_object *service_json(const struct state_service *s)
 	json_object_object_add(o, "failures", json_object_new_uint64(s->failures));
 	json_object_object_add(o, "oom_kills", json_object_new_uint64(s->oom_kills));
 	json_object_object_add(o, "reloads", json_object_new_uint64(s->reloads));
-	if (s->pid) {
+	if (s->pid && s->run_ids) {
 		json_object_object_add(o, "run_uid", json_object_new_uint64(s->run_uid));
 		json_object_object_add(o, "run_gid", json_object_new_uint64(s->run_gid));
 	}

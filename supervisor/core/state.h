@@ -97,8 +97,13 @@ struct state_service {
 	 * depends_on conditions).
 	 */
 	bool bound_stop, completed;
-	/* The user the running process was started as: readiness and health commands run as it. */
+	/*
+	 * The user the running process was started as: readiness and health
+	 * commands run as it. run_ids: they were recorded (a state file from
+	 * before them has none).
+	 */
 	uint32_t run_uid, run_gid;
+	bool run_ids;
 	/* schedule: the timer's last run start and when it was first scheduled (0 = never) */
 	uint64_t timer_last_ms, timer_armed_ms;
 };

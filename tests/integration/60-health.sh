@@ -12,7 +12,8 @@
 #    with on_unhealthy: restart the service restarts and is checked again;
 #  - list/status/--json and paddock_service_healthy 0/1;
 #  - kill -9 of paddockd: the adopted service is checked again, by a new
-#    helper (the old one died with the daemon).
+#    helper (the old one died with the daemon), as its user; also when
+#    the state file has no record of that user (learned from its command).
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd jq; setup
 make_rootfs "$T/root"
@@ -242,5 +243,22 @@ wait_for 10 one_helper who || fail "who's helpers after kill -9: $(helpers who)"
 rm "$T/root/tmp/chk-ok"
 wait_for 30 health_is chk unhealthy || fail "adopted chk never unhealthy: $(ctl status chk)"
 pass "after kill -9 of paddockd, adopted services are checked again (as their user)"
+
+# --- a state file without who's user (from before run_uid): learned from its command, not root
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
+jq 'del(.services[] | select(.name == "who") | .run_uid, .run_gid)' "$T/state/state.json" >"$T/state.old" &&
+	mv "$T/state.old" "$T/state/state.json" || fail "could not edit the state file"
+! jq -e '.services[] | select(.name == "who") | .run_uid' "$T/state/state.json" >/dev/null ||
+	fail "the state file still has who's run_uid"
+line=$(($(wc -l <"$T/daemon.log") + 1))
+start_daemon -c "$T/config.yaml"
+wait_for 30 health_is who healthy || fail "adopted who not checked: $(ctl status who)"
+tail -n +"$line" "$T/daemon.log" | grep -q "service who: no record of its user: checks run as uid 1000 gid " ||
+	fail "paddockd did not learn who's user: $(tail -n +"$line" "$T/daemon.log" | grep 'service who')"
+[ "$(svc_field who health.last_output)" = "uid=1000" ] || fail "who's check without a recorded user ran as: $(svc_field who health)"
+# Learned, it is recorded again.
+wait_for 10 jq -e '.services[] | select(.name == "who") | .run_uid == 1000' "$T/state/state.json" ||
+	fail "who's learned user is not in the state file"
+pass "a state file without the user: learned from the running command (uid 1000), not root"
 
 stop_daemon || fail "exit status"

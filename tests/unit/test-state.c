@@ -232,6 +232,7 @@ static void test_exit_counters(void **unused)
 	svc.pid = 42;
 	svc.run_uid = 1000;
 	svc.run_gid = 100;
+	svc.run_ids = true;
 	doc = state_format(&st, &len);
 	assert_int_equal(state_parse(doc, len, &back, &err), 0);
 	free(doc);
@@ -244,6 +245,15 @@ static void test_exit_counters(void **unused)
 	assert_int_equal(back.services[0].memory_events.max, 40);
 	assert_int_equal(back.services[0].run_uid, 1000);
 	assert_int_equal(back.services[0].run_gid, 100);
+	assert_true(back.services[0].run_ids);
+	state_clear(&back);
+	/* Ids not known (learned from nothing at an adoption): not written, not taken as root. */
+	svc.run_ids = false;
+	doc = state_format(&st, &len);
+	assert_null(strstr(doc, "run_uid"));
+	assert_int_equal(state_parse(doc, len, &back, &err), 0);
+	free(doc);
+	assert_false(back.services[0].run_ids);
 	state_clear(&back);
 	/* A record of the current main, without any of them, loads as zeros. */
 	const char *old = "{\"version\":1,\"services\":[{\"name\":\"a\",\"restarts\":1}]}";
@@ -251,6 +261,7 @@ static void test_exit_counters(void **unused)
 	assert_int_equal(back.services[0].reloads, 0);
 	assert_int_equal(back.services[0].exits[1], 0);
 	assert_int_equal(back.services[0].memory_events.oom_kill, 0);
+	assert_false(back.services[0].run_ids);
 	state_clear(&back);
 }
 
