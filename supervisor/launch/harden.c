@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -159,6 +160,20 @@ static int build_rules(scmp_filter_ctx ctx, uint64_t caps, const char **what)
 			continue;
 		if ((r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), deny_rules[i].name, 0, NULL)) < 0) {
 			*what = deny_rules[i].name;
+			return r;
+		}
+	}
+	/*
+	 * Typing into a terminal: `paddockctl exec` without -t hands the
+	 * command the operator's own tty, and with CAP_SYS_ADMIN TIOCSTI
+	 * (and TIOCLINUX's paste on a console) would type commands into the
+	 * operator's shell. ioctl's request is an int: compared on 32 bits.
+	 */
+	static const unsigned long tty_push[] = { TIOCSTI, TIOCLINUX };
+	for (size_t i = 0; i < sizeof(tty_push) / sizeof(tty_push[0]); i++) {
+		struct scmp_arg_cmp req = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, tty_push[i]);
+		if ((r = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &req)) < 0) {
+			*what = "ioctl";
 			return r;
 		}
 	}

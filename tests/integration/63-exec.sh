@@ -25,6 +25,10 @@ services:
   plain:
     isolation: {namespaces: [], network: host}
     command: ["/bin/sh", "-c", "exec sleep 1000"]
+  adm:
+    rootfs: $T/root
+    isolation: {capabilities: {add: [SYS_ADMIN]}}
+    command: ["/bin/sh", "-c", "exec sleep 1000"]
   pool:
     instances: 2
     rootfs: $T/root
@@ -145,6 +149,50 @@ print("rc=%d" % os.waitstatus_to_exitcode(st))
 	pass "-t: $(echo "$out" | grep /dev/pts), owned by -u svc, size follows the outer terminal, exit 5"
 else
 	log "no python3: -t not tested"
+fi
+
+# Without -t the command has the operator's own terminal as stdio: even
+# with CAP_SYS_ADMIN it cannot type into it (TIOCSTI), which would run
+# commands in the operator's shell once paddockctl exits.
+cat >"$T/tiocsti.c" <<'C'
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+int main(void)
+{
+	char c = '#';
+	int r = ioctl(0, TIOCSTI, &c);
+	printf("TIOCSTI: %s\n", r < 0 ? strerror(errno) : "typed");
+	return r < 0;
+}
+C
+if command -v python3 >/dev/null && gcc -static -O -o "$T/root/tiocsti" "$T/tiocsti.c" 2>/dev/null; then
+	wait_for 20 state_is adm running || fail "adm not running"
+	out=$(timeout 60 python3 - "$PADDOCKCTL" "$T/run/control.sock" <<-'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "-s", sys.argv[2], "exec", "adm", "--", "/tiocsti"])
+out = b""
+while True:
+    try:
+        b = os.read(fd, 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+print("rc=%d" % os.waitstatus_to_exitcode(st))
+	PY
+	)
+	echo "$out" | grep -qx 'TIOCSTI: Operation not permitted' || fail "exec without -t could type into the operator's terminal: $out"
+	echo "$out" | grep -qx 'rc=1' || fail "tiocsti's exit: $out"
+	pass "without -t, a command with CAP_SYS_ADMIN cannot type into the operator's terminal (TIOCSTI: EPERM)"
+else
+	log "no python3 or no static gcc: TIOCSTI not tested"
 fi
 
 ctl events --service web -n 100 --json | jq -e '[.[] | select(.type == "exec" and .argv0 == "sh" and .exit == 7)] | length >= 1' >/dev/null ||
