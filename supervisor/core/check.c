@@ -20,8 +20,8 @@
  *         of, and answers with one message: an int verdict, then the
  *         output. Exit status 0 passes. Health checks keep their helper
  *         for the service's life (check_target.keep), so an attempt costs
- *         the daemon a send and a receive; readiness probes, few and short,
- *         have one helper per attempt. The helper leads a process group its
+ *         the daemon a send and a receive; readiness probes keep theirs
+ *         until the service is ready. The helper leads a process group its
  *         commands inherit: a timeout kills the group (the command and
  *         what it left running, unless that made a session of its own),
  *         and the next attempt starts a new helper. A command that leaves a
@@ -233,6 +233,7 @@ static struct check_helper *helper_start(const struct check_target *t, const str
 		helper_main(t, w, sv[1], daemon);
 	}
 	close(sv[1]);
+	log_debug("service %s: check helper %d started", t->spec->name, (int)pid);
 	h = xcalloc(1, sizeof(*h));
 	h->pid = pid;
 	h->sock = sv[0];

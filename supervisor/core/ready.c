@@ -2,7 +2,8 @@
  * ready.c - `ready: exec [cmd...]` and `ready: tcp PORT`: check attempts
  * (check.c) repeated until one passes. A hung attempt is killed after
  * ATTEMPT_MAX_MS; the next one starts RETRY_MS after the last ended. The
- * start timeout bounds it all.
+ * start timeout bounds it all. Exec attempts share one helper, kept until
+ * the probe ends (a hung attempt takes its helper with it).
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ struct ready_probe {
 	struct check_target t;
 	struct check_what w;
 	struct check_attempt *attempt; /* the running one, or NULL */
+	struct check_helper *helper; /* exec: runs the attempts (t.keep), or NULL */
 	struct event *ev_timer; /* the next attempt */
 	unsigned attempts;
 	char last[128];
@@ -84,9 +86,12 @@ struct ready_probe *ready_probe_new(struct event_base *base, const struct ready_
 	p->name = spec->name;
 	p->passed = passed;
 	p->arg = arg;
-	p->t = (struct check_target){
-		.spec = spec, .pidfd = t->pidfd, .cg = t->cg, .uid = t->uid, .gid = t->gid
-	};
+	p->t = (struct check_target){ .spec = spec,
+				      .pidfd = t->pidfd,
+				      .cg = t->cg,
+				      .uid = t->uid,
+				      .gid = t->gid,
+				      .keep = &p->helper };
 	p->w = (struct check_what){ .kind = spec->ready.type == READY_TCP ? CHECK_TCP : CHECK_EXEC,
 				    .argv = spec->ready.exec,
 				    .port = spec->ready.port };
@@ -105,6 +110,7 @@ struct ready_probe *ready_probe_free(struct ready_probe *p)
 	if (!p)
 		return NULL;
 	p->attempt = check_cancel(p->attempt);
+	p->helper = check_helper_free(p->helper);
 	if (p->ev_timer)
 		event_free(p->ev_timer);
 	free(p);

@@ -52,7 +52,7 @@ services:
     # /run/chk exists only in chk's mount namespace; the probe also leaves
     # its cgroup where the test can read it.
     ready:
-      exec: ["/bin/sh", "-c", "cat /proc/self/cgroup > /tmp/chk-probe-cgroup; test -e /run/chk/up"]
+      exec: ["/bin/sh", "-c", "cat /proc/self/cgroup > /tmp/chk-probe-cgroup; echo x >> /tmp/chk-probe-attempts; test -e /run/chk/up"]
     command: ["/bin/sh", "-c", "sleep 1; touch /run/chk/up; exec sleep 1000"]
   front:
     rootfs: $T/root
@@ -102,6 +102,14 @@ pass "ready: tcp (127.0.0.1 in its netns) and ready: exec (its mount namespace) 
 [ -s "$T/root/tmp/chk-probe-cgroup" ] || fail "probe left no cgroup file"
 grep -v ':/$' "$T/root/tmp/chk-probe-cgroup" && fail "probe outside chk's cgroup: $(cat $T/root/tmp/chk-probe-cgroup)"
 pass "the exec probe runs in the service's cgroup"
+# Every attempt was run by the same helper (its start is logged), gone once chk was ready.
+attempts=$(wc -l <"$T/root/tmp/chk-probe-attempts")
+[ "$attempts" -ge 2 ] || fail "one probe attempt only"
+nhelpers=$(grep -c "service chk: check helper [0-9]* started" "$T/daemon.log")
+[ "$nhelpers" = 1 ] || fail "$attempts probe attempts started $nhelpers helpers"
+no_helper() { ! grep -qx paddock-check $(sed 's|^|/proc/|; s|$|/comm|' "$(service_cgdir chk)/cgroup.procs") 2>/dev/null; }
+wait_for 10 no_helper || fail "chk's probe helper outlived readiness"
+pass "exec probe: $attempts attempts by one helper, gone once ready"
 
 # --- watchdog
 wait_for 30 bash -c "'$PADDOCKCTL' -s '$T/run/control.sock' logs wd | grep -q watchdog_usec=" || fail "no output from wd"
