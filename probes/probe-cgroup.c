@@ -4,7 +4,8 @@
  * probe_cgroup_open() opens every counter file of the service once; each
  * probe_cgroup_sample() then preads each open file once from offset 0 into one
  * stack buffer and parses it into the sample. No allocation per sample, no
- * path lookups per sample. Pure v2 reads everything from the v2 dir; v1 and
+ * path lookups per sample (but with by_path, for a process short of fds: then
+ * each read opens and closes its file). Pure v2 reads everything from the v2 dir; v1 and
  * hybrid read counters from the v1 controller dirs and PSI from the unified
  * (v2) dir, where the kernel accounts pressure whatever the controllers.
  */
@@ -13,6 +14,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -114,10 +116,15 @@ struct probe_cgroup {
 	bool v1; /* counters from v1 files */
 	long user_hz;
 	int fd[PF__MAX];
+	char *path[PF__MAX]; /* by_path: opened at each sample instead of fd */
 };
 
-/* Opens the listed files of dir; a missing file stays -1, a missing dir is an error. */
-static int open_files(struct probe_cgroup *pc, const char *dir, const struct pfile *files, size_t n)
+/*
+ * Opens the listed files of dir; a missing file stays -1, a missing dir is an error.
+ * by_path: each file present is noted by its path and closed again.
+ */
+static int open_files(struct probe_cgroup *pc, const char *dir, const struct pfile *files, size_t n,
+		      bool by_path)
 {
 	int dfd, r = 0;
 	size_t i;
@@ -130,12 +137,21 @@ static int open_files(struct probe_cgroup *pc, const char *dir, const struct pfi
 	for (i = 0; i < n; i++) {
 		int fd;
 
-		if (pc->fd[files[i].id] >= 0)
+		if (pc->fd[files[i].id] >= 0 || pc->path[files[i].id])
 			continue; /* co-mounted controllers passed twice */
 		fd = openat(dfd, files[i].name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && errno != ENOENT) {
 			r = -errno;
 			break;
+		}
+		if (fd >= 0 && by_path) {
+			(void)close(fd);
+			fd = -1;
+			if (asprintf(&pc->path[files[i].id], "%s/%s", dir, files[i].name) < 0) {
+				pc->path[files[i].id] = NULL;
+				r = -ENOMEM;
+				break;
+			}
 		}
 		pc->fd[files[i].id] = fd;
 	}
@@ -143,7 +159,8 @@ static int open_files(struct probe_cgroup *pc, const char *dir, const struct pfi
 	return r;
 }
 
-#define OPEN(dir, files) open_files(pc, dir, files, sizeof(files) / sizeof(files[0]))
+#define OPEN(dir, files) \
+	open_files(pc, dir, files, sizeof(files) / sizeof(files[0]), paths->by_path)
 
 int probe_cgroup_open(const struct probe_cgroup_paths *paths, struct probe_cgroup **out)
 {
@@ -195,8 +212,10 @@ struct probe_cgroup *probe_cgroup_free(struct probe_cgroup *pc)
 
 	if (!pc)
 		return NULL;
-	for (i = 0; i < PF__MAX; i++)
+	for (i = 0; i < PF__MAX; i++) {
 		probe_close(&pc->fd[i]);
+		free(pc->path[i]);
+	}
 	free(pc);
 	return NULL;
 }
@@ -299,9 +318,18 @@ int probe_cgroup_sample_groups(struct probe_cgroup *pc, unsigned groups,
 	for (i = 0; i < PF__MAX; i++) {
 		ssize_t n;
 
-		if (pc->fd[i] < 0 || !(pf_group[i] & groups))
+		if ((pc->fd[i] < 0 && !pc->path[i]) || !(pf_group[i] & groups))
 			continue;
-		n = probe_pread(pc->fd[i], buf, sizeof(buf));
+		if (pc->fd[i] >= 0) {
+			n = probe_pread(pc->fd[i], buf, sizeof(buf));
+		} else {
+			int fd = open(pc->path[i], O_RDONLY | O_CLOEXEC);
+			/* Gone with its cgroup: as a pread on a removed cgroup's file says. */
+			n = fd < 0 ? (errno == ENOENT ? -ENODEV : -errno)
+				   : probe_pread(fd, buf, sizeof(buf));
+			if (fd >= 0)
+				(void)close(fd);
+		}
 		if (n < 0 && i >= PF_PSI_MEMORY)
 			continue; /* PSI off (psi=0, cgroup.pressure 0): leave it unknown */
 		if (n < 0)

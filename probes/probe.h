@@ -116,12 +116,18 @@ struct probe_cgroup_paths {
 	const char *v2;
 	const char *memory, *cpu, *cpuacct, *pids, *blkio;
 	bool pure_v2;
+	/*
+	 * Keep no file open: each sample opens and closes what it reads (two
+	 * syscalls and a path walk more per file), for a process short of fds.
+	 */
+	bool by_path;
 };
 
 struct probe_cgroup;
 
 /* Opens every file the layout provides (absent files are skipped). -ENOENT etc. if a
- * given directory cannot be opened. Up to 17 fds per service (v1 + unified PSI). */
+ * given directory cannot be opened. Up to 17 fds per service (v1 + unified PSI), or
+ * none with by_path. */
 int probe_cgroup_open(const struct probe_cgroup_paths *paths, struct probe_cgroup **out);
 
 /*

@@ -364,7 +364,9 @@ static void open_triggers(struct monitor *m, struct svc_probe *sp, const char *v
  * They are opened on the first tick after a start, not at the start: a burst
  * of starts then clones from a small fd table. Starting services and OOM
  * events come first: samplers get at most what leaves 8 fds per service and
- * some slack under the limit.
+ * some slack under the limit. Past that, a sampler keeps no file open and
+ * opens what it reads at each sample: every service is sampled, those at
+ * a few µs more each.
  */
 static void open_sampler(struct monitor *m, struct svc_probe *sp)
 {
@@ -387,19 +389,19 @@ static void open_sampler(struct monitor *m, struct svc_probe *sp)
 	size_t reserve = 8 * m->d->nservices + 256;
 	size_t limit = m->d->nofile.rlim_max > m->d->nofile.rlim_cur ? m->d->nofile.rlim_max
 								     : m->d->nofile.rlim_cur;
-	if (limit > reserve && m->sampler_fds + 20 <= limit - reserve) {
-		if ((r = probe_cgroup_open(&paths, &sp->pc)) < 0)
-			log_warnx("service %s: cannot open its cgroup files for sampling: %s",
-				  service_name(sp->svc), strerror(-r));
-		else
-			m->sampler_fds += (size_t)probe_cgroup_nfds(sp->pc);
-	} else if (!m->warned_fd_budget) {
-		log_warnx("open files limit %zu is too low to sample every service's cgroup "
-			  "(about 25 per service); some services are not sampled: raise "
-			  "LimitNOFILE / ulimit -n",
+	paths.by_path = !(limit > reserve && m->sampler_fds + 20 <= limit - reserve);
+	if (paths.by_path && !m->warned_fd_budget) {
+		log_warnx("open files limit %zu is too low to keep every service's cgroup files "
+			  "open (about 25 per service): more services are sampled by path, at a "
+			  "higher cost; raise LimitNOFILE / ulimit -n",
 			  limit);
 		m->warned_fd_budget = true;
 	}
+	if ((r = probe_cgroup_open(&paths, &sp->pc)) < 0)
+		log_warnx("service %s: cannot open its cgroup files for sampling: %s",
+			  service_name(sp->svc), strerror(-r));
+	else
+		m->sampler_fds += (size_t)probe_cgroup_nfds(sp->pc);
 }
 
 void monitor_service_started(struct monitor *m, struct service *svc)

@@ -4,7 +4,9 @@
 #    write is reported once and retried; once space is back the file is
 #    written again and a kill -9 + restart still adopts everything;
 #  - the daemon runs out of file descriptors (EMFILE): a start fails with
-#    the reason, and works again once the limit is raised.
+#    the reason, and works again once the limit is raised;
+#  - an open files limit too low to keep the samplers' files open: every
+#    service is still sampled, and the log says so.
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; setup
 need_cmd prlimit
@@ -58,5 +60,21 @@ prlimit --pid "$DAEMON_PID" --nofile="$hard":"$hard" || fail "prlimit"
 ctl start later >/dev/null || fail "start after the limit was raised"
 wait_for 10 state_is later running || fail "later did not start once fds were back"
 pass "EMFILE: the start fails naming it; works again once the limit is raised"
+stop_daemon || fail "daemon exit status"
+
+# 3. An open files limit too low to keep every sampler's files open: all
+# services are still sampled (by path), and paddockd says why.
+for i in $(seq -w 1 24); do svc "many$i" "exec sleep 100000"; done
+line=$(($(wc -l <"$T/daemon.log") + 1))
+PADDOCK_DAEMON_WRAPPER="prlimit --nofile=400:400" start_daemon
+all_sampled() {
+	[ "$(ctl status --json $(printf 'many%s ' $(seq -w 1 24)) keep |
+		jq '[.[] | select(.usage["cpu.usage_usec"] != null and .usage["memory.anon"] != null)] | length')" = 25 ]
+}
+wait_for 30 all_sampled || fail "not every service is sampled under a limit of 400 files: $(ctl status --json keep many01 many24 | jq -c '[.[] | .usage]')"
+tail -n +"$line" "$T/daemon.log" | grep -q "open files limit 400 is too low to keep every service's cgroup files open" ||
+	fail "paddockd did not say the limit is too low"
+[ "$(ls "/proc/$DAEMON_PID/fd" | wc -l)" -lt 400 ] || fail "paddockd holds 400 files"
+pass "open files limit 400 with 26 services: every one sampled (by path), the low limit logged"
 stop_daemon || fail "daemon exit status"
 pass

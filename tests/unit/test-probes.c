@@ -561,6 +561,30 @@ static void test_sampler_v2(void **state)
 	assert_true(a.memory.peak == U);
 	assert_int_equal(a.memory.current, 222318592);
 	probe_cgroup_free(pc);
+
+	/* by_path: no fd kept, the same sample; each read sees the file as it is now */
+	paths.by_path = true;
+	assert_int_equal(probe_cgroup_open(&paths, &pc), 0);
+	assert_int_equal(probe_cgroup_nfds(pc), 0);
+	assert_int_equal(probe_cgroup_sample(pc, &b), 0);
+	assert_true(b.memory.peak == U);
+	assert_int_equal(b.memory.current, a.memory.current);
+	assert_int_equal(b.cpu.usage_usec, a.cpu.usage_usec);
+	assert_int_equal(b.psi_io.some.avg10, a.psi_io.some.avg10);
+	assert_int_equal(b.memory.events.oom_kill, a.memory.events.oom_kill);
+	write_file(f->v2, "memory.current", "1048576\n");
+	assert_int_equal(probe_cgroup_sample_groups(pc, PROBE_G_MEMORY, &b), 0);
+	assert_int_equal(b.memory.current, 1048576);
+	{
+		char p[PATH_MAX];
+
+		/* A counter file gone: the cgroup is, as a pread on a removed cgroup says. */
+		join(p, f->v2, "memory.current");
+		assert_int_equal(unlink(p), 0);
+	}
+	assert_int_equal(probe_cgroup_sample(pc, &b), -ENODEV);
+	probe_cgroup_free(pc);
+	copy_file(DATA "/v2", f->v2, "memory.current");
 }
 
 static void test_sampler_v1(void **state)
