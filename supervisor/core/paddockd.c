@@ -571,6 +571,8 @@ int main(int argc, char **argv)
 	 * directory stay for them and the next daemon.
 	 */
 	bool all_stopped = manager_all_settled(d);
+	/* Fleet instances stopped: other nodes may take them over now, not after the TTL. */
+	fleet_leave(x.fleet);
 	persist_shutdown(x.persist, all_stopped);
 	control_set_timers(x.control, NULL);
 	unwire(&x);

@@ -19,6 +19,10 @@
  * margin (a fifth, at least 1 s) stops its fleet services and forgets its lease before etcd can
  * expire it, so an instance never runs on two nodes. Local services are
  * untouched. It then joins again with a new lease and claims afresh.
+ *
+ * Leaving: a shutdown claims nothing more; once the loop ended with every
+ * fleet instance stopped, fleet_leave revokes the lease so the others take
+ * them over at once. Never earlier: that would let one run on two nodes.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */
@@ -55,6 +59,7 @@
 #define FLEET_MAX_HELD 1024
 #define FLEET_CLAIM_BATCH 8 /* instances claimed in one txn */
 #define FLEET_MAX_PICKS 8192 /* unclaimed instances looked at in one pass */
+#define FLEET_LEAVE_MS 2000 /* a shutdown waits this long for etcd to revoke the lease */
 
 /* One fleet instance this node runs. */
 struct held {
@@ -357,6 +362,10 @@ static int held_start(struct fleet *f, const char *svc, uint32_t idx, const stru
 
 	if (!set)
 		return -EINVAL;
+	if (f->d->env.shutting_down) {
+		spec_set_free(set); /* claimed as SIGTERM came: given back, not started */
+		return -ESHUTDOWN;
+	}
 	if (f->nheld >= FLEET_MAX_HELD || asprintf(&name, "%s@%" PRIu32, svc, idx) < 0) {
 		spec_set_free(set);
 		return -ENOMEM;
@@ -593,7 +602,7 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 		if (!held)
 			release_claim(f, c);
 	}
-	if (!f->lease || f->c_claim)
+	if (!f->lease || f->c_claim || f->d->env.shutting_down)
 		return; /* on_claim_done reads again; the candidate is the claim in flight */
 	/*
 	 * 3. The unclaimed instances that fit, in this node's hash order: up to
@@ -733,7 +742,7 @@ static void on_claim(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (f->c_claim || !f->lease || !f->ncands)
+	if (f->c_claim || !f->lease || !f->ncands || f->d->env.shutting_down)
 		return;
 	struct json_object *cmp = json_object_new_array(), *ops = json_object_new_array();
 	for (size_t k = 0; k < f->ncands; k++) {
@@ -1060,6 +1069,132 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!f->c_tick)
 		retry(f);
+}
+
+/* --- a planned shutdown: hand over at once ------------------------------------------ */
+
+struct leave {
+	struct fleet *f;
+	struct event_base *base;
+	struct etcd *etcd;
+	uint64_t deadline_ms;
+	bool revoked;
+};
+
+static void leave_post(struct leave *lv);
+
+static void on_leave_done(void *arg, int err, const struct etcd_reply *r)
+{
+	struct leave *lv = arg;
+	struct fleet *f = lv->f;
+
+	if (!err && !r->error[0]) {
+		lv->revoked = true;
+		log_info("fleet: lease %" PRIx64 " revoked: other nodes take over now",
+			 (uint64_t)f->lease);
+	} else if (err && err != -EIO && now_ms() + 100 < lv->deadline_ms) {
+		leave_post(lv); /* this member did not answer: the next one, in what time is left */
+		return;
+	} else {
+		/* The state file keeps naming it: the next start revokes it. */
+		log_warnx("fleet: cannot revoke lease %" PRIx64 " (%s): it expires after its TTL",
+			  (uint64_t)f->lease,
+			  err == -EIO ? etcd_last_error(lv->etcd)
+			  : err	      ? strerror(-err)
+				      : r->error);
+	}
+	event_base_loopbreak(lv->base);
+}
+
+static void leave_post(struct leave *lv)
+{
+	uint64_t now = now_ms();
+	uint32_t left = lv->deadline_ms > now ? (uint32_t)(lv->deadline_ms - now) : 1;
+
+	if (!etcd_post(lv->etcd, "/v3/lease/revoke", etcd_req_lease_id(lv->f->lease), left,
+		       on_leave_done, lv))
+		event_base_loopbreak(lv->base);
+}
+
+/*
+ * Is every fleet instance of ours gone? Only then may the lease go: its
+ * claims go with it, and another node starts the instances at once.
+ */
+static bool all_stopped(struct fleet *f)
+{
+	for (size_t i = 0; i < f->nheld; i++) {
+		struct service *svc = manager_find(f->d, f->held[i].name);
+		if (svc && !service_settled(svc)) {
+			log_warnx("fleet: %s still runs: lease %" PRIx64
+				  " kept; it expires after its TTL",
+				  f->held[i].name, (uint64_t)f->lease);
+			return false;
+		}
+	}
+	if (orphans_left(f)) {
+		log_warnx("fleet: fleet instances of the previous paddockd still stopping: lease "
+			  "%" PRIx64 " kept; it expires after its TTL",
+			  (uint64_t)f->lease);
+		return false;
+	}
+	return true;
+}
+
+void fleet_leave(struct fleet *f)
+{
+	const struct daemon_config *cfg;
+	struct leave lv = { .f = f };
+	const char **eps;
+
+	if (!f)
+		return;
+	/* Nothing more from etcd lands here: no claim, keepalive or watch answer. */
+	struct etcd_call **calls[] = { &f->c_tick, &f->c_sync, &f->c_claim, &f->c_publish,
+				       &f->c_watch };
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		if (*calls[i])
+			etcd_cancel(*calls[i]);
+		*calls[i] = NULL;
+	}
+	struct event *evs[] = { f->ev_tick, f->ev_fence, f->ev_sync, f->ev_claim, f->ev_publish };
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		event_del(evs[i]);
+	if (!f->lease || !all_stopped(f))
+		return;
+	/*
+	 * The daemon's loop is over: a loop of our own for this one call, so
+	 * nothing else runs meanwhile. The member that answered last first.
+	 */
+	cfg = f->d->cfg;
+	if (!(eps = calloc(cfg->fleet.netcd, sizeof(*eps))))
+		return;
+	size_t n = 0;
+	eps[n++] = etcd_endpoint(f->etcd);
+	for (size_t i = 0; i < cfg->fleet.netcd; i++)
+		if (strcmp(cfg->fleet.etcd[i], eps[0]) != 0 && n < cfg->fleet.netcd)
+			eps[n++] = cfg->fleet.etcd[i];
+	struct etcd_opts o = { .endpoints = (char *const *)eps,
+			       .nendpoints = n,
+			       .ca = cfg->fleet.tls_ca,
+			       .cert = cfg->fleet.tls_cert,
+			       .key = cfg->fleet.tls_key };
+	lv.deadline_ms = now_ms() + FLEET_LEAVE_MS;
+	if ((lv.base = event_base_new()) && (lv.etcd = etcd_new(lv.base, &o))) {
+		struct timeval tv = { FLEET_LEAVE_MS / 1000 + 1, 0 }; /* curl's own timeout first */
+		leave_post(&lv);
+		event_base_loopexit(lv.base, &tv);
+		event_base_dispatch(lv.base);
+	}
+	lv.etcd = etcd_free(lv.etcd);
+	if (lv.base)
+		event_base_free(lv.base);
+	free(eps);
+	if (lv.revoked) {
+		emit(f, NULL, "fleet-leave", "lease %" PRIx64 " revoked: every instance stopped",
+		     (uint64_t)f->lease);
+		f->lease = 0;
+		state_save(f); /* nothing for the next start to revoke */
+	}
 }
 
 /* --- control commands (paddockctl fleet ...) ---------------------------------------- */

@@ -1,0 +1,127 @@
+#!/bin/bash
+# Fleet mode: a planned shutdown hands over at once (issue 21). One etcd
+# member on loopback, two paddockd nodes, lease TTL 10 s.
+#   - SIGTERM to the node running every fleet instance: once they have
+#     stopped it revokes its lease, and the other node runs them well
+#     before the TTL would have run out (< TTL/2 after the first exits)
+#   - the lease goes only after the last instance ended (its event log),
+#     and no instance ever ran on both nodes at once (both event logs)
+#   - its state file names no lease for the next start to revoke
+. "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
+need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; setup
+
+TTL=10
+NODE_PIDS=()
+ETCD_PID=""
+
+leave_cleanup() {
+	local rc=$?
+	for i in 1 2; do
+		[ -n "$T" ] && [ "$rc" != 0 ] && { echo "--- n$i: paddockd log (last 25 lines) ---" >&2; tail -n 25 "$T/n$i/daemon.log" >&2 2>/dev/null; }
+	done
+	for p in "${NODE_PIDS[@]}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null; done
+	for p in "${NODE_PIDS[@]}"; do
+		[ -n "$p" ] || continue
+		wait_for 30 bash -c "! kill -0 $p" || kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ -z "$ETCD_PID" ] || { kill -9 "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] || continue
+		case "$(readlink "$p/cwd" 2>/dev/null)" in "$T"/n?/run) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
+	done
+	(exit $rc)
+	cleanup
+}
+trap leave_cleanup EXIT
+
+CPORT=$(free_port) PPORT=$(free_port)
+etcd --name e1 --data-dir "$T/etcd" --initial-cluster "e1=http://127.0.0.1:$PPORT" \
+	--listen-peer-urls "http://127.0.0.1:$PPORT" --initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
+	--listen-client-urls "http://127.0.0.1:$CPORT" --advertise-client-urls "http://127.0.0.1:$CPORT" \
+	>>"$T/etcd.log" 2>&1 &
+ETCD_PID=$!
+ectl() { ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$CPORT" --command-timeout=3s "$@"; }
+wait_for 60 ectl endpoint health || fail "etcd did not start"
+
+start_node() {
+	local i=$1 secs=30
+	mkdir -p "$T/n$i/services" "$T/n$i/state" "$T/n$i/run"
+	printf 'budget: {memory: 256M, reserve: 0}\nfleet:\n  etcd: [http://127.0.0.1:%s]\n  node: n%s\n  lease_ttl: %ss\n' \
+		"$CPORT" "$i" "$TTL" >"$T/n$i/paddock.yaml"
+	${PADDOCK_DAEMON_WRAPPER:-} "$PADDOCKD" -f -v -c "$T/n$i/paddock.yaml" -S "$T/n$i/services" \
+		--state-dir "$T/n$i/state" --runtime-dir "$T/n$i/run" --cgroup-root "$CGROOT/n$i" \
+		>>"$T/n$i/daemon.log" 2>&1 &
+	NODE_PIDS[$i]=$!
+	[ -z "${PADDOCK_DAEMON_WRAPPER:-}" ] || secs=120
+	wait_for $secs test -S "$T/n$i/run/control.sock" || fail "node n$i did not open its socket"
+	node_joined() { ectl get "/paddock/nodes/n$1" --print-value-only | grep -q committed; }
+	wait_for $secs node_joined "$i" || fail "node n$i did not register in etcd"
+}
+nctl() { local i=$1; shift; "$PADDOCKCTL" -s "$T/n$i/run/control.sock" "$@"; }
+running_on() { nctl "$1" list --json 2>/dev/null | jq -r '[.[] | select((.name | startswith("lv@")) and .state == "running")] | length'; }
+
+# n1 alone first, so it holds all three instances; each takes 0.3 s to stop.
+start_node 1
+mkdir -p "$T/fleet"
+cat >"$T/fleet/lv.yaml" <<'EOF'
+services:
+  lv:
+    command: ["/bin/sh", "-c", "trap 'sleep 0.3; exit 0' TERM; while :; do sleep 1; done"]
+    resources: {memory: {max: 16M}}
+    placement: {count: 3}
+EOF
+nctl 1 fleet apply "$T/fleet" >/dev/null || fail "fleet apply failed"
+three_on() { [ "$(running_on "$1")" = 3 ]; }
+wait_for 60 three_on 1 || fail "n1 does not run lv's 3 instances: $(running_on 1)"
+start_node 2
+[ "$(running_on 2)" = 0 ] || fail "n2 runs instances n1 holds"
+pass "n1 runs the 3 instances, n2 joined with none"
+
+# --- SIGTERM n1: n2 takes over at once, not after the TTL ---------------------------
+kill -TERM "${NODE_PIDS[1]}"
+wait_for 60 bash -c "! kill -0 ${NODE_PIDS[1]}" || fail "n1 did not exit on SIGTERM"
+exited=$(now_ms)
+wait "${NODE_PIDS[1]}"
+rc=$?
+NODE_PIDS[1]=""
+[ "$rc" = 0 ] || fail "n1 exited with $rc on SIGTERM"
+wait_for $((TTL + 30)) three_on 2 || fail "n2 did not take over lv's instances: $(running_on 2)"
+took=$(($(now_ms) - exited))
+log "n1 exited on SIGTERM; n2 runs all 3 instances $took ms later (lease TTL ${TTL}000 ms)"
+[ "$took" -lt $((TTL * 1000 / 2)) ] ||
+	fail "n2 took over $took ms after n1 exited: not before half the TTL; the lease was not revoked"
+pass "a SIGTERM'd node's instances run elsewhere at once, not after the lease TTL"
+
+# --- the lease went only after every instance had ended -------------------------------
+ev="$T/n1/state/events.jsonl"
+left=$(jq -s '[.[] | select(.type == "fleet-leave") | .time_ms] | max // 0' "$ev")
+[ "$left" -gt 0 ] || fail "n1's event log has no fleet-leave"
+last_exit=$(jq -s '[.[] | select(.type == "exit" and ((.service // "") | startswith("lv@"))) | .time_ms] | max // 0' "$ev")
+[ "$last_exit" -gt 0 ] && [ "$last_exit" -le "$left" ] ||
+	fail "n1 revoked its lease at $left, before its last instance exited at $last_exit"
+grep -q '"lease":"0"' "$T/n1/state/fleet.json" || fail "n1's state file still names a lease: $(cat "$T/n1/state/fleet.json")"
+# Every node's start/exit events per instance become intervals; none may overlap.
+for i in 1 2; do
+	jq -c --arg n "n$i" 'select((.service // "" | startswith("lv@")) and (.type == "start" or .type == "exit")) | [.service, .type, .time_ms, $n]' "$T/n$i/state/events.jsonl"
+done | python3 -c '
+import json, sys
+iv, open_ = {}, {}
+for line in sys.stdin:
+    svc, typ, t, node = json.loads(line)
+    if typ == "start":
+        open_[(svc, node)] = t
+    elif (svc, node) in open_:
+        iv.setdefault(svc, []).append((open_.pop((svc, node)), t, node))
+for (svc, node), t in open_.items():
+    iv.setdefault(svc, []).append((t, 1 << 62, node))
+bad = 0
+for svc, l in iv.items():
+    l.sort()
+    for a, b in zip(l, l[1:]):
+        if a[2] != b[2] and b[0] < a[1]:
+            print("%s ran on %s and %s at once (%d < %d)" % (svc, a[2], b[2], b[0], a[1]))
+            bad += 1
+sys.exit(1 if bad else 0)
+' || fail "an instance ran on two nodes at once"
+pass "the lease was revoked after the last instance exited; no instance ran twice"
