@@ -358,6 +358,10 @@ int etcd_reply_parse(const char *buf, size_t len, struct etcd_reply *out)
 					    : get_type(x, "message", json_type_string);
 		snprintf(out->error, sizeof(out->error), "%s",
 			 m ? json_object_get_string(m) : "error without a message");
+		/* The gRPC status: {"code": 5} beside the message, or grpc_code inside error. */
+		bool wrapped = json_object_is_type(x, json_type_object);
+		int64_t code = get_i64(wrapped ? x : o, wrapped ? "grpc_code" : "code");
+		out->code = code > 0 && code < 256 ? (int)code : 0;
 	}
 	if ((x = get_type(o, "result", json_type_object)))
 		r = parse_body(x, out);

@@ -111,7 +111,8 @@ struct etcd {
 	size_t nendpoints, cur;
 	char *ca, *cert, *key;
 	struct etcd_call *calls; /* live calls, to free them with the client */
-	char last_error[200]; /* what the last HTTP error's body said */
+	char last_error[200]; /* what the last HTTP error's body said, or curl's words */
+	int last_code; /* the gRPC status in the last HTTP error's body */
 };
 
 struct etcd_call {
@@ -164,7 +165,7 @@ static int map_curl_error(CURLcode rc)
 	case CURLE_WRITE_ERROR:
 		return -EMSGSIZE;
 	default:
-		return -EIO;
+		return -ECOMM; /* not -EIO: that is an answer from etcd */
 	}
 }
 
@@ -176,23 +177,24 @@ static void finish(struct etcd_call *c, CURLcode rc)
 	int err = 0;
 
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+	e->last_code = 0;
 	if (c->too_big)
 		err = -EMSGSIZE;
 	else if (rc != CURLE_OK)
 		err = map_curl_error(rc);
-	if (err == -EIO)
+	if (err == -ECOMM)
 		snprintf(e->last_error, sizeof(e->last_error), "%.199s",
 			 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-	if (err && err != -EMSGSIZE && e->nendpoints > 1) {
-		/* This member is unreachable or slow: later calls try the next one. */
+	/* This member is unreachable, slow or unwell (no leader): later calls try the next one. */
+	if (((err && err != -EMSGSIZE) || (!err && status >= 500)) && e->nendpoints > 1)
 		e->cur = (e->cur + 1) % e->nendpoints;
-	}
 	if (!err && status != 200) {
-		/* etcd explains a refusal in the body: {"error": ..., "message": ...} */
+		/* etcd explains a refusal in the body: {"error": ..., "message": ..., "code": ...} */
 		err = -EIO;
 		if (!c->on_message && etcd_reply_parse(c->buf ? c->buf : "", c->len, &r) == 0) {
 			snprintf(e->last_error, sizeof(e->last_error), "HTTP %ld: %s", status,
 				 r.error[0] ? r.error : "no message");
+			e->last_code = r.code;
 			etcd_reply_clear(&r);
 		} else {
 			snprintf(e->last_error, sizeof(e->last_error), "HTTP %ld", status);
@@ -394,6 +396,16 @@ struct etcd *etcd_free(struct etcd *e)
 const char *etcd_last_error(const struct etcd *e)
 {
 	return e->last_error;
+}
+
+int etcd_last_code(const struct etcd *e)
+{
+	return e->last_code;
+}
+
+const char *etcd_strerror(const struct etcd *e, int err)
+{
+	return err == -EIO || err == -ECOMM ? e->last_error : strerror(-err);
 }
 
 const char *etcd_endpoint(const struct etcd *e)

@@ -49,7 +49,10 @@ struct etcd_reply {
 	bool created, canceled;
 	int64_t watch_id, compact_revision;
 	char error[160]; /* the server's error message, "" if none */
+	int code; /* with error: its gRPC status (ETCD_NOT_FOUND, ...), 0 if not given */
 };
+
+#define ETCD_NOT_FOUND 5 /* gRPC NotFound: e.g. "requested lease not found" */
 
 /* Parse one JSON reply of len bytes. 0, -EBADMSG (not etcd's shape), -E2BIG, -ENOMEM. */
 int etcd_reply_parse(const char *buf, size_t len, struct etcd_reply *out);
@@ -72,9 +75,11 @@ struct etcd_opts {
 };
 
 /*
- * A finished call: err 0 and r the reply, or err < 0 (-ECONNREFUSED,
- * -ETIMEDOUT, -EMSGSIZE, -EBADMSG, -EIO for an HTTP error: see
- * etcd_last_error) and r NULL.
+ * A finished call: err 0 and r the reply, or err < 0 and r NULL. Only
+ * -EIO is an answer from etcd (an HTTP error: etcd_last_error,
+ * etcd_last_code); the rest are failures to get one: -ECONNREFUSED,
+ * -ETIMEDOUT, -EMSGSIZE, -EBADMSG, -ECOMM (another transport error:
+ * etcd_last_error has curl's words).
  * The call is freed after this returns.
  */
 typedef void (*etcd_done_fn)(void *arg, int err, const struct etcd_reply *r);
@@ -96,8 +101,12 @@ struct etcd_call *etcd_watch(struct etcd *e, const char *prefix, int64_t from,
 			     etcd_message_fn on_message, etcd_done_fn done, void *arg);
 /* Drop a call without calling its done. */
 void etcd_cancel(struct etcd_call *c);
-/* What the last call answered with an HTTP error said ("HTTP 400: ..."). */
+/* What the last call answered with an HTTP error said ("HTTP 400: ..."), or curl's words. */
 const char *etcd_last_error(const struct etcd *e);
+/* The gRPC status (ETCD_NOT_FOUND, ...) of the last call's HTTP error; 0 if none given. */
+int etcd_last_code(const struct etcd *e);
+/* err of a finished call in words: etcd_last_error for -EIO and -ECOMM, else strerror. */
+const char *etcd_strerror(const struct etcd *e, int err);
 /* The endpoint calls go to now. */
 const char *etcd_endpoint(const struct etcd *e);
 

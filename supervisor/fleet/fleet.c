@@ -419,7 +419,7 @@ static void on_delete_done(void *arg, int err, const struct etcd_reply *r)
 
 	(void)r;
 	if (err)
-		log_warnx("fleet: cannot release a claim: %s", strerror(-err));
+		log_warnx("fleet: cannot release a claim: %s", etcd_strerror(f->etcd, err));
 	event_active(f->ev_sync, 0, 0);
 }
 
@@ -666,17 +666,15 @@ static void on_sync_done(void *arg, int err, const struct etcd_reply *r)
 	struct fleet *f = arg;
 
 	f->c_sync = NULL;
-	if (!err && r->error[0])
-		err = -EIO; /* never reconcile against a view that is not one */
-	if (err)
+	if (err || r->error[0]) /* never reconcile against a view that is not one */
 		log_warnx("fleet: cannot read %s from %s: %s", FLEET_PREFIX, etcd_endpoint(f->etcd),
-			  err == -EIO ? etcd_last_error(f->etcd) : strerror(-err));
+			  err ? etcd_strerror(f->etcd, err) : r->error);
 	else
 		reconcile(f, r);
 	f->last_sync_ms = now_ms();
-	if (err || f->sync_again) {
+	if (err || r->error[0] || f->sync_again) {
 		f->sync_again = false;
-		schedule(f->ev_sync, err ? 500 : 20);
+		schedule(f->ev_sync, err || r->error[0] ? 500 : 20);
 	}
 }
 
@@ -703,7 +701,7 @@ static void on_claim_done(void *arg, int err, const struct etcd_reply *r)
 	if (err || !f->lease) {
 		if (err)
 			log_warnx("fleet: claim of %zu instances failed: %s", f->ncands,
-				  strerror(-err));
+				  etcd_strerror(f->etcd, err));
 	} else if (!r->succeeded) {
 		/* Another node was quicker for one of them: one at a time until we win. */
 		f->claim_single = f->ncands > 1;
@@ -778,7 +776,7 @@ static void on_watch_done(void *arg, int err, const struct etcd_reply *r)
 	f->c_watch = NULL;
 	if (f->lease) {
 		log_info("fleet: watch on %s ended (%s); watching again", etcd_endpoint(f->etcd),
-			 err ? strerror(-err) : "closed");
+			 err ? etcd_strerror(f->etcd, err) : "closed");
 		event_active(f->ev_tick, 0, 0);
 	}
 }
@@ -933,18 +931,30 @@ static size_t orphans_left(struct fleet *f)
 static void on_revoke_done(void *arg, int err, const struct etcd_reply *r)
 {
 	struct fleet *f = arg;
-	const char *why = err == -EIO ? etcd_last_error(f->etcd) : r ? r->error : "";
+	bool gone = err == -EIO && etcd_last_code(f->etcd) == ETCD_NOT_FOUND;
+	const char *why = gone ? etcd_last_error(f->etcd) : "";
 
 	f->c_tick = NULL;
-	if (err && err != -EIO) {
-		log_warnx("fleet: etcd %s: %s", etcd_endpoint(f->etcd), strerror(-err));
-		retry(f);
-		return;
-	}
 	/*
-	 * etcd answered: revoked, or refused ("lease not found": it expired
-	 * already). Either way that lease holds nothing we could take back.
+	 * Only etcd's answer ends this: revoked, or "lease not found" (it
+	 * expired already). A failure to get one (refused, timed out, no
+	 * leader) is not a revoke: its claims would stay for up to a TTL. Tried
+	 * again, for two TTLs at most: an answer that will not change (no
+	 * permission) must not keep the node out for good.
 	 */
+	if ((err || r->error[0]) && !gone) {
+		bool give_up = now_ms() - f->opened_ms > 2 * f->ttl_ms;
+		log_warnx("fleet: cannot revoke lease %" PRIx64 " of the previous paddockd via %s: "
+			  "%s%s",
+			  (uint64_t)f->stale_lease, etcd_endpoint(f->etcd),
+			  err ? etcd_strerror(f->etcd, err) : r->error,
+			  give_up ? "; leaving it to expire" : "");
+		if (!give_up) {
+			retry(f);
+			return;
+		}
+		why = "left to expire";
+	}
 	log_info("fleet: revoked lease %" PRIx64 " of the previous paddockd%s%s",
 		 (uint64_t)f->stale_lease, why[0] ? ": " : "", why);
 	emit(f, NULL, "fleet-revoke", "lease %" PRIx64 " of the previous paddockd%s%s",
@@ -1001,9 +1011,7 @@ static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
 	f->c_tick = NULL;
 	if (err || r->error[0]) {
 		log_warnx("fleet: etcd %s: %s", etcd_endpoint(f->etcd),
-			  err == -EIO ? etcd_last_error(f->etcd)
-			  : err	      ? strerror(-err)
-				      : r->error);
+			  err ? etcd_strerror(f->etcd, err) : r->error);
 		retry(f);
 		return;
 	}
@@ -1022,8 +1030,12 @@ static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
 		watch_start(f);
 		return;
 	}
-	if (!f->lease || (r->id && r->id != f->lease)) {
-		retry(f); /* an answer about another lease than ours: not a renewal */
+	if (!f->lease || r->id != f->lease) {
+		/*
+		 * Not an answer about our lease (etcd names it, TTL 0 when it is
+		 * gone): neither a renewal nor an expiry.
+		 */
+		retry(f);
 		return;
 	}
 	if (r->ttl <= 0) {
@@ -1083,25 +1095,31 @@ struct leave {
 
 static void leave_post(struct leave *lv);
 
+static void on_leave_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	leave_post(arg);
+}
+
 static void on_leave_done(void *arg, int err, const struct etcd_reply *r)
 {
 	struct leave *lv = arg;
 	struct fleet *f = lv->f;
+	struct timeval tv = { 0, 100 * 1000 };
 
-	if (!err && !r->error[0]) {
-		lv->revoked = true;
+	if ((!err && !r->error[0]) || (err == -EIO && etcd_last_code(lv->etcd) == ETCD_NOT_FOUND)) {
+		lv->revoked = true; /* or gone already: either way its claims are */
 		log_info("fleet: lease %" PRIx64 " revoked: other nodes take over now",
 			 (uint64_t)f->lease);
-	} else if (err && err != -EIO && now_ms() + 100 < lv->deadline_ms) {
-		leave_post(lv); /* this member did not answer: the next one, in what time is left */
+	} else if (now_ms() + 200 < lv->deadline_ms) {
+		/* No answer from this member: the next one, in what time is left. */
+		event_base_once(lv->base, -1, EV_TIMEOUT, on_leave_retry, lv, &tv);
 		return;
 	} else {
 		/* The state file keeps naming it: the next start revokes it. */
 		log_warnx("fleet: cannot revoke lease %" PRIx64 " (%s): it expires after its TTL",
-			  (uint64_t)f->lease,
-			  err == -EIO ? etcd_last_error(lv->etcd)
-			  : err	      ? strerror(-err)
-				      : r->error);
+			  (uint64_t)f->lease, err ? etcd_strerror(lv->etcd, err) : r->error);
 	}
 	event_base_loopbreak(lv->base);
 }
@@ -1214,9 +1232,7 @@ static void on_apply_done(void *arg, int err, const struct etcd_reply *r)
 
 	if (err || r->error[0]) {
 		snprintf(msg, sizeof(msg), "etcd %s: %s", etcd_endpoint(p->f->etcd),
-			 err == -EIO ? etcd_last_error(p->f->etcd)
-			 : err	     ? strerror(-err)
-				     : r->error);
+			 err ? etcd_strerror(p->f->etcd, err) : r->error);
 		pending_answer(p, NULL, "EIO", msg);
 		return;
 	}
@@ -1385,7 +1401,7 @@ static void on_view_done(void *arg, int err, const struct etcd_reply *r)
 	if (err) {
 		json_object_put(out);
 		snprintf(msg, sizeof(msg), "etcd %s: %s", etcd_endpoint(p->f->etcd),
-			 strerror(-err));
+			 etcd_strerror(p->f->etcd, err));
 		pending_answer(p, NULL, "EIO", msg);
 		return;
 	}

@@ -7,12 +7,17 @@
 #   - the lease goes only after the last instance ended (its event log),
 #     and no instance ever ran on both nodes at once (both event logs)
 #   - its state file names no lease for the next start to revoke
+#   - the other node killed -9 and restarted with a broken member (it
+#     closes every connection unanswered) first in its list: that failure
+#     is not taken for a revoke; the predecessor's lease is revoked through
+#     the next member, long before its TTL
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; setup
 
-TTL=10
+TTL=15
 NODE_PIDS=()
 ETCD_PID=""
+BROKEN_PID=""
 
 leave_cleanup() {
 	local rc=$?
@@ -26,6 +31,7 @@ leave_cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	[ -z "$ETCD_PID" ] || { kill -9 "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
+	[ -z "$BROKEN_PID" ] || { kill "$BROKEN_PID"; wait "$BROKEN_PID"; } 2>/dev/null
 	for p in /proc/[0-9]*; do
 		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] || continue
 		case "$(readlink "$p/cwd" 2>/dev/null)" in "$T"/n?/run) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
@@ -44,11 +50,12 @@ ETCD_PID=$!
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$CPORT" --command-timeout=3s "$@"; }
 wait_for 60 ectl endpoint health || fail "etcd did not start"
 
+# start_node N [ENDPOINTS]
 start_node() {
-	local i=$1 secs=30
+	local i=$1 eps=${2:-http://127.0.0.1:$CPORT} secs=30
 	mkdir -p "$T/n$i/services" "$T/n$i/state" "$T/n$i/run"
-	printf 'budget: {memory: 256M, reserve: 0}\nfleet:\n  etcd: [http://127.0.0.1:%s]\n  node: n%s\n  lease_ttl: %ss\n' \
-		"$CPORT" "$i" "$TTL" >"$T/n$i/paddock.yaml"
+	printf 'budget: {memory: 256M, reserve: 0}\nfleet:\n  etcd: [%s]\n  node: n%s\n  lease_ttl: %ss\n' \
+		"$eps" "$i" "$TTL" >"$T/n$i/paddock.yaml"
 	${PADDOCK_DAEMON_WRAPPER:-} "$PADDOCKD" -f -v -c "$T/n$i/paddock.yaml" -S "$T/n$i/services" \
 		--state-dir "$T/n$i/state" --runtime-dir "$T/n$i/run" --cgroup-root "$CGROOT/n$i" \
 		>>"$T/n$i/daemon.log" 2>&1 &
@@ -125,3 +132,34 @@ for svc, l in iv.items():
 sys.exit(1 if bad else 0)
 ' || fail "an instance ran on two nodes at once"
 pass "the lease was revoked after the last instance exited; no instance ran twice"
+
+# --- a failed revoke is not a revoke ------------------------------------------------
+# n2's daemon is killed -9: its instances run on, unsupervised, under its lease.
+BPORT=$(free_port)
+python3 - "$BPORT" >"$T/broken.log" 2>&1 <<'PY' &
+import socket, sys
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1]))); ls.listen(64)
+while True:
+    c, _ = ls.accept()
+    c.close()  # no answer at all: curl's "empty reply" or a reset
+PY
+BROKEN_PID=$!
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$BPORT" || fail "the broken member does not listen"
+lease=$(jq -r .lease "$T/n2/state/fleet.json")
+[ "${lease:-0}" != 0 ] || fail "n2's state file names no lease"
+hex=$(printf '%x' "$lease") hex16=$(printf '%016x' "$lease") # as paddockd and etcdctl write it
+ectl lease list | grep -qx "$hex16" || fail "etcd does not list n2's lease $hex"
+killed=$(now_ms)
+{ kill -9 "${NODE_PIDS[2]}"; wait "${NODE_PIDS[2]}"; } 2>/dev/null
+NODE_PIDS[2]=""
+start_node 2 "http://127.0.0.1:$BPORT,http://127.0.0.1:$CPORT"
+lease_gone() { ! ectl lease list | grep -qx "$hex16"; }
+wait_for $((TTL + 30)) lease_gone || fail "n2's old lease $hex never went"
+took=$(($(now_ms) - killed))
+log "n2 killed -9 and restarted through a broken member: its old lease gone $took ms after the kill (TTL ${TTL}000 ms)"
+[ "$took" -lt $((TTL * 1000 / 2)) ] ||
+	fail "n2's old lease went $took ms after the kill: it expired, the failed revoke was taken for one"
+grep -q "cannot revoke lease $hex" "$T/n2/daemon.log" || fail "n2's first revoke did not go to the broken member"
+wait_for 60 three_on 2 || fail "n2 does not run lv's 3 instances again: $(running_on 2)"
+pass "a revoke that got no answer is tried again, through the next member"

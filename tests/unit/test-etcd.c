@@ -139,6 +139,22 @@ static void test_lease_and_watch(void **state)
 			       &r),
 			 0);
 	assert_string_equal(r.error, "etcdserver: too many operations in txn request");
+	assert_int_equal(r.code, 3);
+	etcd_reply_clear(&r);
+	/* A revoke of a lease etcd no longer knows: HTTP 404 with the gRPC status beside. */
+	assert_int_equal(parse("{\"error\":\"etcdserver: requested lease not found\",\"message\":"
+			       "\"etcdserver: requested lease not found\",\"code\":5}",
+			       &r),
+			 0);
+	assert_string_equal(r.error, "etcdserver: requested lease not found");
+	assert_int_equal(r.code, ETCD_NOT_FOUND);
+	etcd_reply_clear(&r);
+	/* No error, or a code that is not one: 0. */
+	assert_int_equal(parse("{\"code\":5}", &r), 0);
+	assert_int_equal(r.code, 0);
+	etcd_reply_clear(&r);
+	assert_int_equal(parse("{\"error\":\"x\",\"code\":\"99999999999\"}", &r), 0);
+	assert_int_equal(r.code, 0);
 	etcd_reply_clear(&r);
 }
 
