@@ -434,6 +434,18 @@ static struct etcd_call *start(struct etcd *e, const char *path, struct json_obj
 	if (!(c->h = curl_easy_init()) ||
 	    !(c->headers = curl_slist_append(NULL, "Content-Type: application/json")))
 		goto fail;
+	/*
+	 * A watch on a member cut off from the others would stay open and
+	 * silent: with hasleader (the gateway's form of WithRequireLeader),
+	 * etcd cancels it once the member has had no leader for a while.
+	 */
+	if (on_message) {
+		struct curl_slist *l =
+		    curl_slist_append(c->headers, "Grpc-Metadata-hasleader: true");
+		if (!l)
+			goto fail;
+		c->headers = l;
+	}
 	curl_easy_setopt(c->h, CURLOPT_URL, url);
 	curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->headers);

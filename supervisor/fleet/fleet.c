@@ -102,8 +102,10 @@ struct fleet {
 	    opened_ms; /* when this daemon started: a stale lease waits for orphans until TTL */
 	uint32_t backoff_ms;
 	uint64_t budget_memory, budget_mcpu; /* 0 mcpu: not limited */
-	struct event *ev_tick, *ev_fence, *ev_sync, *ev_claim, *ev_publish;
+	struct event *ev_tick, *ev_fence, *ev_sync, *ev_claim, *ev_publish, *ev_rewatch;
 	struct etcd_call *c_tick, *c_sync, *c_claim, *c_publish, *c_watch;
+	bool watch_live; /* etcd said "created": changes from then on reach us */
+	uint64_t watch_ms; /* when c_watch was asked for */
 	bool sync_again;
 	uint64_t last_sync_ms; /* a watch stuck on a silent member misses changes: read every TTL */
 	struct held *held;
@@ -345,6 +347,8 @@ static void fence(struct fleet *f, const char *why)
 	if (f->c_watch)
 		etcd_cancel(f->c_watch);
 	f->c_watch = NULL;
+	f->watch_live = false;
+	evtimer_del(f->ev_rewatch);
 	free(f->published);
 	f->published = NULL;
 }
@@ -760,11 +764,33 @@ static void on_claim(evutil_socket_t fd, short what, void *arg)
 
 /* --- watch ------------------------------------------------------------------------- */
 
+/*
+ * A watch is live once etcd said "created": only then is a read of the
+ * keyspace sure to miss nothing the watch will not tell. etcd may cancel
+ * it (a compacted revision; no leader, with hasleader) and keep the
+ * stream open, silent: then it is dropped and started again.
+ */
 static void on_watch_message(void *arg, const struct etcd_reply *r)
 {
 	struct fleet *f = arg;
 
-	if (r->nevents || r->canceled)
+	if (r->canceled || r->error[0]) {
+		log_warnx("fleet: etcd %s cancelled the watch: %s; watching again",
+			  etcd_endpoint(f->etcd),
+			  r->error[0]		? r->error
+			  : r->compact_revision ? "its revision was compacted"
+						: "no reason given");
+		f->watch_live = false;
+		/* Not from here: this runs inside the call's own transfer. */
+		if (!evtimer_pending(f->ev_rewatch, NULL))
+			schedule(f->ev_rewatch, 500);
+		return;
+	}
+	if (r->created && !f->watch_live) {
+		f->watch_live = true;
+		event_active(f->ev_sync, 0, 0); /* whatever changed before: read it all once */
+	}
+	if (r->nevents)
 		schedule(f->ev_sync, 20); /* coalesce a burst of changes into one read */
 }
 
@@ -774,6 +800,8 @@ static void on_watch_done(void *arg, int err, const struct etcd_reply *r)
 
 	(void)r;
 	f->c_watch = NULL;
+	f->watch_live = false;
+	evtimer_del(f->ev_rewatch); /* the keepalive's answer watches again */
 	if (f->lease) {
 		log_info("fleet: watch on %s ended (%s); watching again", etcd_endpoint(f->etcd),
 			 err ? etcd_strerror(f->etcd, err) : "closed");
@@ -785,9 +813,22 @@ static void watch_start(struct fleet *f)
 {
 	if (f->c_watch || !f->lease)
 		return;
+	f->watch_live = false;
+	f->watch_ms = now_ms();
 	f->c_watch = etcd_watch(f->etcd, FLEET_PREFIX, 0, on_watch_message, on_watch_done, f);
-	/* Whatever changed before the watch began: read it all once. */
-	event_active(f->ev_sync, 0, 0);
+}
+
+/* Drop a cancelled watch, or one never "created" in a TTL, and watch again. */
+static void on_rewatch(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+
+	(void)fd;
+	(void)what;
+	if (f->c_watch)
+		etcd_cancel(f->c_watch);
+	f->c_watch = NULL;
+	watch_start(f);
 }
 
 /* --- the node record ---------------------------------------------------------------- */
@@ -1045,6 +1086,12 @@ static void on_tick_done(void *arg, int err, const struct etcd_reply *r)
 	}
 	lease_ok(f);
 	watch_start(f);
+	if (f->c_watch && !f->watch_live && now_ms() - f->watch_ms > f->ttl_ms) {
+		log_warnx("fleet: etcd %s has not started the watch in %" PRIu64
+			  " ms; watching again",
+			  etcd_endpoint(f->etcd), now_ms() - f->watch_ms);
+		event_active(f->ev_rewatch, 0, 0);
+	}
 	if (now_ms() - f->last_sync_ms > f->ttl_ms)
 		event_active(f->ev_sync, 0, 0);
 }
@@ -1174,7 +1221,8 @@ void fleet_leave(struct fleet *f)
 			etcd_cancel(*calls[i]);
 		*calls[i] = NULL;
 	}
-	struct event *evs[] = { f->ev_tick, f->ev_fence, f->ev_sync, f->ev_claim, f->ev_publish };
+	struct event *evs[] = { f->ev_tick,  f->ev_fence,   f->ev_sync,
+				f->ev_claim, f->ev_publish, f->ev_rewatch };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		event_del(evs[i]);
 	if (!f->lease || !all_stopped(f))
@@ -1531,7 +1579,8 @@ int fleet_open(struct manager *d, struct fleet **out)
 	    !(f->ev_fence = evtimer_new(d->base, on_fence, f)) ||
 	    !(f->ev_sync = evtimer_new(d->base, on_sync, f)) ||
 	    !(f->ev_claim = evtimer_new(d->base, on_claim, f)) ||
-	    !(f->ev_publish = evtimer_new(d->base, on_publish, f))) {
+	    !(f->ev_publish = evtimer_new(d->base, on_publish, f)) ||
+	    !(f->ev_rewatch = evtimer_new(d->base, on_rewatch, f))) {
 		fleet_free(f);
 		return -ENOMEM;
 	}
@@ -1553,7 +1602,8 @@ struct fleet *fleet_free(struct fleet *f)
 		control_set_fleet(f->ctl, NULL, NULL);
 	/* Our instances stop with the daemon like any service; the lease expires by itself. */
 	f->etcd = etcd_free(f->etcd);
-	struct event *evs[] = { f->ev_tick, f->ev_fence, f->ev_sync, f->ev_claim, f->ev_publish };
+	struct event *evs[] = { f->ev_tick,  f->ev_fence,   f->ev_sync,
+				f->ev_claim, f->ev_publish, f->ev_rewatch };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);

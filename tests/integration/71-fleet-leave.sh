@@ -11,6 +11,9 @@
 #     closes every connection unanswered) first in its list: that failure
 #     is not taken for a revoke; the predecessor's lease is revoked through
 #     the next member, long before its TTL
+#   - a watch etcd cancels (its start revision compacted) is started
+#     again, with a fresh read: a spec put afterwards runs at once, not
+#     at the next periodic read; watches ask for a leader (hasleader)
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; setup
 
@@ -18,6 +21,7 @@ TTL=15
 NODE_PIDS=()
 ETCD_PID=""
 BROKEN_PID=""
+PROXY_PID=""
 
 leave_cleanup() {
 	local rc=$?
@@ -32,6 +36,7 @@ leave_cleanup() {
 	done
 	[ -z "$ETCD_PID" ] || { kill -9 "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
 	[ -z "$BROKEN_PID" ] || { kill "$BROKEN_PID"; wait "$BROKEN_PID"; } 2>/dev/null
+	[ -z "$PROXY_PID" ] || { kill "$PROXY_PID"; wait "$PROXY_PID"; } 2>/dev/null
 	for p in /proc/[0-9]*; do
 		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] || continue
 		case "$(readlink "$p/cwd" 2>/dev/null)" in "$T"/n?/run) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
@@ -50,12 +55,12 @@ ETCD_PID=$!
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$CPORT" --command-timeout=3s "$@"; }
 wait_for 60 ectl endpoint health || fail "etcd did not start"
 
-# start_node N [ENDPOINTS]
+# start_node N [ENDPOINTS [LABELS]]
 start_node() {
-	local i=$1 eps=${2:-http://127.0.0.1:$CPORT} secs=30
+	local i=$1 eps=${2:-http://127.0.0.1:$CPORT} labels=${3:-} secs=30
 	mkdir -p "$T/n$i/services" "$T/n$i/state" "$T/n$i/run"
-	printf 'budget: {memory: 256M, reserve: 0}\nfleet:\n  etcd: [%s]\n  node: n%s\n  lease_ttl: %ss\n' \
-		"$eps" "$i" "$TTL" >"$T/n$i/paddock.yaml"
+	printf 'budget: {memory: 256M, reserve: 0}\nfleet:\n  etcd: [%s]\n  node: n%s\n  lease_ttl: %ss\n  labels: {%s}\n' \
+		"$eps" "$i" "$TTL" "$labels" >"$T/n$i/paddock.yaml"
 	${PADDOCK_DAEMON_WRAPPER:-} "$PADDOCKD" -f -v -c "$T/n$i/paddock.yaml" -S "$T/n$i/services" \
 		--state-dir "$T/n$i/state" --runtime-dir "$T/n$i/run" --cgroup-root "$CGROOT/n$i" \
 		>>"$T/n$i/daemon.log" 2>&1 &
@@ -163,3 +168,92 @@ log "n2 killed -9 and restarted through a broken member: its old lease gone $too
 grep -q "cannot revoke lease $hex" "$T/n2/daemon.log" || fail "n2's first revoke did not go to the broken member"
 wait_for 60 three_on 2 || fail "n2 does not run lv's 3 instances again: $(running_on 2)"
 pass "a revoke that got no answer is tried again, through the next member"
+
+# --- a watch etcd cancels is started again ------------------------------------------
+# n1 comes back through a proxy that, once, asks for its watch from revision 1,
+# compacted: etcd answers "created", then "canceled", and keeps the stream open.
+rev=$(ectl get /paddock/ --prefix -w json | jq -r .header.revision)
+ectl compact "$rev" >/dev/null || fail "cannot compact etcd at $rev"
+XPORT=$(free_port)
+touch "$T/cancel-next-watch"
+python3 - "$XPORT" "$CPORT" "$T/cancel-next-watch" >"$T/proxy.log" 2>&1 <<'PY' &
+import os, re, socket, sys, threading
+lport, dport, trigger = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def down(u, c):
+    try:
+        while (d := u.recv(65536)):
+            c.sendall(d)
+    except OSError:
+        pass
+    for s in (c, u):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+def recv_more(c, buf):
+    d = c.recv(65536)
+    if not d:
+        raise EOFError
+    return buf + d
+def up(c, u):
+    buf = b""
+    try:
+        while True:
+            while b"\r\n\r\n" not in buf:
+                buf = recv_more(c, buf)
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            n = int(m.group(1)) if m else 0
+            if b" /v3/watch " in head.split(b"\r\n", 1)[0]:
+                while len(buf) < n:
+                    buf = recv_more(c, buf)
+                body, buf = buf[:n], buf[n:]
+                print(head.decode(errors="replace"), flush=True)
+                if os.path.exists(trigger):
+                    os.unlink(trigger)
+                    body = body.replace(b'"create_request":{', b'"create_request":{"start_revision":"1",', 1)
+                    head = re.sub(rb"(?i)(\r\ncontent-length: *)\d+", lambda x: x.group(1) + str(len(body)).encode(), head)
+                u.sendall(head + b"\r\n\r\n" + body)
+                continue
+            u.sendall(head + b"\r\n\r\n")
+            while n > 0:  # the body as it comes (a large one may wait for "100 Continue")
+                if not buf:
+                    buf = recv_more(c, buf)
+                u.sendall(buf[:n]); k = min(n, len(buf)); n -= k; buf = buf[k:]
+    except (OSError, EOFError):
+        pass
+    for s in (c, u):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", lport)); ls.listen(64)
+while True:
+    c, _ = ls.accept()
+    try: u = socket.create_connection(("127.0.0.1", dport))
+    except OSError:
+        c.close(); continue
+    threading.Thread(target=up, args=(c, u), daemon=True).start()
+    threading.Thread(target=down, args=(u, c), daemon=True).start()
+PY
+PROXY_PID=$!
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$XPORT" || fail "the proxy does not listen"
+start_node 1 "http://127.0.0.1:$XPORT" "zone: a"
+wait_for 30 test ! -e "$T/cancel-next-watch" || fail "n1 asked for no watch"
+grep -qi '^Grpc-Metadata-hasleader: true' "$T/proxy.log" || fail "n1's watch does not ask for a leader: $(head -8 "$T/proxy.log")"
+wait_for 30 grep -q "cancelled the watch" "$T/n1/daemon.log" || fail "n1 did not notice that etcd cancelled its watch"
+# Specs only n1 may run, written behind its back: only its watch tells it. w1
+# first: claiming it makes n1 read the keyspace, and whatever the cancelled
+# watch let through is then spent; w2 must still reach it at once.
+put_spec() {
+	printf 'services:\n  %s:\n    command: ["/bin/sleep", "100000"]\n    resources: {memory: {max: 16M}}\n    placement: {count: 1, constraints: {zone: a}}\n' "$1" |
+		ectl put "/paddock/specs/$1" >/dev/null || fail "cannot put spec $1"
+}
+runs_on_1() { nctl 1 list --json | jq -e --arg n "$1@0" '.[] | select(.name == $n and .state == "running")'; }
+put_spec w1
+wait_for $((TTL + 30)) runs_on_1 w1 || fail "n1 never ran w1@0"
+put_spec w2
+put=$(now_ms)
+wait_for $((TTL + 30)) runs_on_1 w2 || fail "n1 never ran w2@0"
+took=$(($(now_ms) - put))
+log "etcd cancelled n1's watch; a spec put later ran on n1 $took ms after the put (periodic read every ${TTL}000 ms)"
+[ "$took" -lt $((TTL * 1000 / 2)) ] ||
+	fail "n1 ran w2@0 $took ms after the put: its watch stayed cancelled, only the periodic read saw it"
+pass "a watch etcd cancelled is started again: changes reach the node at once"

@@ -134,6 +134,15 @@ static void test_lease_and_watch(void **state)
 	assert_int_equal(r.events[1].type, ETCD_DELETE);
 	assert_int_equal(r.events[1].kv.mod_rev, 4);
 	etcd_reply_clear(&r);
+	/* A watch etcd cancelled (its revision compacted): the stream stays open. */
+	assert_int_equal(parse("{\"result\":{\"header\":{},\"canceled\":true,"
+			       "\"compact_revision\":\"3\"}}",
+			       &r),
+			 0);
+	assert_true(r.canceled);
+	assert_false(r.created);
+	assert_int_equal(r.compact_revision, 3);
+	etcd_reply_clear(&r);
 	assert_int_equal(parse("{\"error\":{\"grpc_code\":3,\"message\":\"etcdserver: too many "
 			       "operations in txn request\"}}",
 			       &r),
