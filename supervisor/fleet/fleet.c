@@ -801,11 +801,12 @@ static void on_watch_done(void *arg, int err, const struct etcd_reply *r)
 	(void)r;
 	f->c_watch = NULL;
 	f->watch_live = false;
-	evtimer_del(f->ev_rewatch); /* the keepalive's answer watches again */
 	if (f->lease) {
 		log_info("fleet: watch on %s ended (%s); watching again", etcd_endpoint(f->etcd),
 			 err ? etcd_strerror(f->etcd, err) : "closed");
-		event_active(f->ev_tick, 0, 0);
+		/* Not at once: a member that ends every watch at once is not asked in a loop. */
+		if (!evtimer_pending(f->ev_rewatch, NULL))
+			schedule(f->ev_rewatch, 500);
 	}
 }
 

@@ -14,6 +14,8 @@
 #   - a watch etcd cancels (its start revision compacted) is started
 #     again, with a fresh read: a spec put afterwards runs at once, not
 #     at the next periodic read; watches ask for a leader (hasleader)
+#   - a member that ends every watch at once (HTTP 503) is not asked again
+#     in a loop; once it serves watches again, changes reach the node
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; need_cmd python3; setup
 
@@ -176,9 +178,13 @@ rev=$(ectl get /paddock/ --prefix -w json | jq -r .header.revision)
 ectl compact "$rev" >/dev/null || fail "cannot compact etcd at $rev"
 XPORT=$(free_port)
 touch "$T/cancel-next-watch"
-python3 - "$XPORT" "$CPORT" "$T/cancel-next-watch" >"$T/proxy.log" 2>&1 <<'PY' &
+# start_proxy: etcd through a proxy that logs each watch request's head, asks
+# for the next watch from revision 1 while $T/cancel-next-watch exists, and
+# answers every watch with HTTP 503 itself while $T/fail-watches exists.
+start_proxy() {
+python3 - "$XPORT" "$CPORT" "$T/cancel-next-watch" "$T/fail-watches" >>"$T/proxy.log" 2>&1 <<'PY' &
 import os, re, socket, sys, threading
-lport, dport, trigger = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+lport, dport, trigger, failing = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def down(u, c):
     try:
         while (d := u.recv(65536)):
@@ -207,6 +213,11 @@ def up(c, u):
                     buf = recv_more(c, buf)
                 body, buf = buf[:n], buf[n:]
                 print(head.decode(errors="replace"), flush=True)
+                if os.path.exists(failing):
+                    no = b'{"error":"etcdserver: no leader","code":14}'
+                    c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: %d\r\n\r\n%s" % (len(no), no))
+                    continue
                 if os.path.exists(trigger):
                     os.unlink(trigger)
                     body = body.replace(b'"create_request":{', b'"create_request":{"start_revision":"1",', 1)
@@ -235,6 +246,8 @@ while True:
 PY
 PROXY_PID=$!
 wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$XPORT" || fail "the proxy does not listen"
+}
+start_proxy
 start_node 1 "http://127.0.0.1:$XPORT" "zone: a"
 wait_for 30 test ! -e "$T/cancel-next-watch" || fail "n1 asked for no watch"
 grep -qi '^Grpc-Metadata-hasleader: true' "$T/proxy.log" || fail "n1's watch does not ask for a leader: $(head -8 "$T/proxy.log")"
@@ -257,3 +270,27 @@ log "etcd cancelled n1's watch; a spec put later ran on n1 $took ms after the pu
 [ "$took" -lt $((TTL * 1000 / 2)) ] ||
 	fail "n1 ran w2@0 $took ms after the put: its watch stayed cancelled, only the periodic read saw it"
 pass "a watch etcd cancelled is started again: changes reach the node at once"
+
+# --- a member that fails every watch at once ----------------------------------------
+# The proxy restarts (n1's watch ends with the connection) and answers every
+# watch with 503 itself: n1 must not ask again in a loop.
+touch "$T/fail-watches"
+{ kill "$PROXY_PID"; wait "$PROXY_PID"; } 2>/dev/null
+start_proxy
+failed=$(now_ms)
+watches() { grep -c '^POST /v3/watch ' "$T/proxy.log"; }
+w0=$(watches)
+many_watches() { [ $(($(watches) - w0)) -gt 30 ]; }
+wait_for 5 many_watches && fail "n1 asked for $(($(watches) - w0)) watches in $(($(now_ms) - failed)) ms from a member that fails them at once"
+n=$(($(watches) - w0))
+[ "$n" -ge 2 ] || fail "n1 did not ask for its watch again after it ended ($n requests)"
+log "a member failing every watch: n1 asked $n times in $(($(now_ms) - failed)) ms"
+rm -f "$T/fail-watches"
+put_spec w3
+wait_for $((TTL + 30)) runs_on_1 w3 || fail "n1 never ran w3@0"
+put_spec w4
+put=$(now_ms)
+wait_for $((TTL + 30)) runs_on_1 w4 || fail "n1 never ran w4@0"
+took=$(($(now_ms) - put))
+[ "$took" -lt $((TTL * 1000 / 2)) ] || fail "n1 ran w4@0 $took ms after the put: it watches no more"
+pass "a member that fails every watch is asked again calmly; once it serves them, changes reach the node ($took ms)"
