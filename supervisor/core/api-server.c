@@ -561,7 +561,7 @@ static enum api_role request_role(struct api *api, struct evhttp_request *req, b
 	}
 	if (cookie && api_cookie_get(cookie, "paddock_token", tok, sizeof(tok)) == 1) {
 		role = api_tokens_find(&api->tokens, tok, strlen(tok));
-		OPENSSL_cleanse(tok, sizeof(tok));
+		explicit_bzero(tok, sizeof(tok));
 		*bad_token = role == API_ROLE_NONE;
 		if (role != API_ROLE_NONE && evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
 		    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {

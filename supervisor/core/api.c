@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,7 +65,7 @@ int api_load_tokens(struct api *api, const char *path)
 		return r;
 	}
 	r = api_tokens_parse(buf, (size_t)n, &api->tokens, why, sizeof(why));
-	OPENSSL_cleanse(buf, (size_t)n);
+	explicit_bzero(buf, (size_t)n);
 	free(buf);
 	if (r < 0)
 		log_warnx("api: tokens file %s: %s", path, why);

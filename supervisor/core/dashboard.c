@@ -22,7 +22,6 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -728,14 +727,14 @@ static void login_post(struct dashboard *db, struct api *api, struct evhttp_requ
 	    !(token = evhttp_find_header(&form, "token")) || !cookie_safe(token) ||
 	    api_token_role(api, token) == API_ROLE_NONE) {
 		evhttp_clear_headers(&form);
-		OPENSSL_cleanse(body, sizeof(body));
+		explicit_bzero(body, sizeof(body));
 		db->login_credit--;
 		page_login(req, 401, "That token is not valid.");
 		return;
 	}
 	set_cookie(db, req, token, false);
 	evhttp_clear_headers(&form);
-	OPENSSL_cleanse(body, sizeof(body));
+	explicit_bzero(body, sizeof(body));
 	redirect(req, "/");
 }
 

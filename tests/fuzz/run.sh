@@ -31,8 +31,7 @@ build() {
 		"$S/launch/seccomp-profile.c" "$S/common/error.c" -ljson-c -lseccomp -lcap -o "$W/fuzz-seccomp" ;;
 	control) clang $CF -I"$S/core" -I"$S/common" "$top/tests/fuzz/fuzz-control.c" \
 		"$S/core/control-parse.c" "$S/common/error.c" -ljson-c -o "$W/fuzz-control" ;;
-	api) clang $CF -I"$S/core" "$top/tests/fuzz/fuzz-api.c" "$S/core/api-parse.c" -lcrypto \
-		-o "$W/fuzz-api" ;;
+	api) clang $CF -I"$S/core" "$top/tests/fuzz/fuzz-api.c" "$S/core/api-parse.c" -o "$W/fuzz-api" ;;
 	notify) clang $CF -I"$S/core" -I"$S/common" "$top/tests/fuzz/fuzz-notify.c" \
 		"$S/core/notify-parse.c" "$S/common/error.c" -o "$W/fuzz-notify" ;;
 	registry) clang $CF -I"$S/image" -I"$S/common" "$top/tests/fuzz/fuzz-registry.c" \

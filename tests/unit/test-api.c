@@ -37,6 +37,11 @@ static void test_tokens(void **state)
 	assert_int_equal(api_tokens_find(&t, "aaaaaaaaaaaaaaaaaaa", 19), API_ROLE_NONE);
 	assert_int_equal(api_tokens_find(&t, "aaaaaaaaaaaaaaaaaaaab", 21), API_ROLE_NONE);
 	assert_int_equal(api_tokens_find(&t, "", 0), API_ROLE_NONE);
+	/* Same length, one byte off at either end or in the middle. */
+	assert_int_equal(api_tokens_find(&t, "Aaaaaaaaaaaaaaaaaaaa", 20), API_ROLE_NONE);
+	assert_int_equal(api_tokens_find(&t, "aaaaaaaaaaaaaaaaaaab", 20), API_ROLE_NONE);
+	assert_int_equal(api_tokens_find(&t, "bbbbbbbbbbcbbbbbbbbb", 20), API_ROLE_NONE);
+	assert_int_equal(api_tokens_find(&t, "bbbbbbbbbbbbbbbbbbb\x80", 20), API_ROLE_NONE);
 	api_tokens_clear(&t);
 	assert_int_equal(t.n, 0);
 }
