@@ -7,49 +7,113 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "etcd.h"
 
+/*
+ * base64 of our own, not libcrypto's: paddockd maps no OpenSSL unless the
+ * API serves TLS. Standard alphabet, padded (RFC 4648 section 4), which is
+ * what etcd's JSON gateway writes and reads.
+ */
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 char *etcd_b64(const void *p, size_t n)
 {
-	if (n > (ETCD_MAX_REPLY))
-		return NULL;
-	char *s = malloc(4 * ((n + 2) / 3) + 1);
+	const unsigned char *in = p;
+	char *s, *o;
 
-	if (s)
-		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
+	if (n > ETCD_MAX_REPLY)
+		return NULL;
+	if (!(s = o = malloc(4 * ((n + 2) / 3) + 1)))
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		*o++ = b64_alphabet[v >> 18];
+		*o++ = b64_alphabet[(v >> 12) & 63];
+		*o++ = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < n ? b64_alphabet[v & 63] : '=';
+	}
+	*o = '\0';
 	return s;
 }
 
+/* The value of one base64 digit, or -1. */
+static int b64_digit(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict: a multiple of 4 characters of the alphabet, '=' only as the last
+ * one or two, and the bits padding leaves over zero; so each byte string
+ * has exactly one encoding, the one etcd_b64 writes.
+ */
 int etcd_unb64(const char *s, char **out, size_t *n)
 {
-	size_t len = strlen(s), pad = 0;
+	size_t len = strlen(s), pad = 0, o = 0;
+	char *b;
 
 	*out = NULL;
 	*n = 0;
 	if (len % 4 || len > ETCD_MAX_REPLY)
 		return -EBADMSG;
-	char *b = malloc(len / 4 * 3 + 1);
-	if (!b)
-		return -ENOMEM;
-	int r = len ? EVP_DecodeBlock((unsigned char *)b, (const unsigned char *)s, (int)len) : 0;
-	if (r < 0) {
-		free(b);
-		return -EBADMSG;
-	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
 	if (len && s[len - 1] == '=')
-		pad++;
-	if (len > 1 && s[len - 2] == '=')
-		pad++;
-	*n = (size_t)r - pad;
-	b[*n] = '\0';
+		pad = len > 1 && s[len - 2] == '=' ? 2 : 1;
+	if (!(b = malloc(len / 4 * 3 + 1)))
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i += 4) {
+		bool last = i + 4 == len;
+		uint32_t v = 0;
+
+		for (size_t j = 0; j < 4; j++) {
+			int d = last && j >= 4 - pad ? 0 : b64_digit(s[i + j]);
+
+			if (d < 0)
+				goto bad;
+			v = v << 6 | (uint32_t)d;
+		}
+		b[o++] = (char)(v >> 16);
+		if (last && pad == 2) {
+			if (v & 0xffff)
+				goto bad;
+			break;
+		}
+		b[o++] = (char)(v >> 8);
+		if (last && pad == 1) {
+			if (v & 0xff)
+				goto bad;
+			break;
+		}
+		b[o++] = (char)v;
+	}
+	b[o] = '\0';
 	*out = b;
+	*n = o;
 	return 0;
+bad:
+	free(b);
+	return -EBADMSG;
 }
 
 char *etcd_prefix_end(const char *prefix)

@@ -40,7 +40,7 @@ build() {
 	sse) clang $CF -I"$S/ctl" -I"$S/common" "$top/tests/fuzz/fuzz-sse.c" \
 		"$S/ctl/remote-parse.c" "$S/common/error.c" -ljson-c -o "$W/fuzz-sse" ;;
 	etcd) clang $CF -I"$S/fleet" "$top/tests/fuzz/fuzz-etcd.c" "$S/fleet/etcd-parse.c" \
-		-ljson-c -lcrypto -o "$W/fuzz-etcd" ;;
+		-ljson-c -o "$W/fuzz-etcd" ;;
 	dns) clang $CF -I"$S/net" -I"$S/common" -I"$top/config" "$top/tests/fuzz/fuzz-dns.c" \
 		"$S/net/dns.c" -o "$W/fuzz-dns" ;;
 	esac

@@ -23,7 +23,17 @@ static int parse(const char *s, struct etcd_reply *r)
 
 static void test_b64(void **state)
 {
-	static const char bin[] = { 'a', '\0', 'b', '\xff' };
+	/* RFC 4648 section 10. */
+	static const char *const vec[][2] = {
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	unsigned char all[256];
 	char *s, *out;
 	size_t n;
 
@@ -31,18 +41,61 @@ static void test_b64(void **state)
 	s = etcd_b64("/paddock/", 9);
 	assert_string_equal(s, "L3BhZGRvY2sv");
 	free(s);
-	for (size_t len = 0; len <= sizeof(bin); len++) {
-		s = etcd_b64(bin, len);
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		s = etcd_b64(vec[i][0], strlen(vec[i][0]));
+		assert_string_equal(s, vec[i][1]);
+		free(s);
+		assert_int_equal(etcd_unb64(vec[i][1], &out, &n), 0);
+		assert_int_equal(n, strlen(vec[i][0]));
+		assert_string_equal(out, vec[i][0]);
+		free(out);
+	}
+	/* Every byte value, at each of the three positions of a group, each length. */
+	for (size_t i = 0; i < sizeof(all); i++)
+		all[i] = (unsigned char)(i * 7 + 3);
+	for (size_t len = 0; len <= sizeof(all); len++) {
+		s = etcd_b64(all, len);
+		assert_int_equal(strlen(s), 4 * ((len + 2) / 3));
 		assert_int_equal(etcd_unb64(s, &out, &n), 0);
 		assert_int_equal(n, len);
-		assert_memory_equal(out, bin, len);
+		assert_memory_equal(out, all, len);
 		assert_int_equal(out[n], '\0');
 		free(out);
 		free(s);
 	}
-	assert_int_equal(etcd_unb64("abc", &out, &n), -EBADMSG);
-	assert_int_equal(etcd_unb64("ab!=", &out, &n), -EBADMSG);
-	assert_null(out);
+}
+
+static void test_b64_malformed(void **state)
+{
+	/* Each with why it is refused. */
+	static const char *const bad[][2] = {
+		{ "abc", "not a multiple of 4" },
+		{ "Zg=", "padding short of a group" },
+		{ "Zm9vY", "a partial group" },
+		{ "ab!=", "not in the alphabet" },
+		{ "-_AA", "the URL-safe alphabet" },
+		{ "Zm9v\nZm9v", "a newline inside" },
+		{ "Zm 9", "a space" },
+		{ "====", "only padding" },
+		{ "Z===", "three '='" },
+		{ "=Zm9", "padding first" },
+		{ "Zm=v", "padding inside a group" },
+		{ "Zg==Zm9v", "padding before the last group" },
+		{ "Zh==", "padding leaves non-zero bits (Zg== is canonical)" },
+		{ "Zm9=", "padding leaves non-zero bits (Zm8= is canonical)" },
+		{ "Zm9\x80", "a byte past ASCII" },
+	};
+	char *out = (char *)"untouched";
+	size_t n = 99;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (etcd_unb64(bad[i][0], &out, &n) != -EBADMSG)
+			fail_msg("\"%s\" (%s) was accepted", bad[i][0], bad[i][1]);
+		assert_null(out);
+		assert_int_equal(n, 0);
+		out = (char *)"untouched";
+	}
 }
 
 static void test_prefix_end(void **state)
@@ -194,11 +247,9 @@ static void test_hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_b64),
-		cmocka_unit_test(test_prefix_end),
-		cmocka_unit_test(test_requests),
-		cmocka_unit_test(test_range_and_txn),
-		cmocka_unit_test(test_lease_and_watch),
+		cmocka_unit_test(test_b64),	      cmocka_unit_test(test_b64_malformed),
+		cmocka_unit_test(test_prefix_end),    cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_range_and_txn), cmocka_unit_test(test_lease_and_watch),
 		cmocka_unit_test(test_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
