@@ -13,10 +13,12 @@
 
 struct api_conn;
 struct api_req;
+struct bufferevent;
 struct control;
 struct dashboard;
 struct evbuffer;
 struct event;
+struct event_base;
 struct evconnlistener;
 struct evhttp;
 struct history;
@@ -29,7 +31,7 @@ struct api {
 	struct history *h;
 	struct dashboard *db;
 	struct evhttp *http;
-	SSL_CTX *ssl;
+	SSL_CTX *ssl; /* api-tls.c's; NULL: plain HTTP (a Unix socket) */
 	char *unix_path; /* unlinked on free */
 	struct api_tokens tokens;
 	struct api_conn *conns;
@@ -54,5 +56,15 @@ struct api {
 
 /* Read path into api->tokens; refused when group or others may read it. 0 or -errno, logged. */
 int api_load_tokens(struct api *api, const char *path);
+
+/*
+ * api-tls.c: TLS, with libssl and libevent_openssl loaded on first use.
+ * A server context for cert and key: 0; -ELIBACC (a library missing),
+ * -EINVAL (cert or key refused), -ENOMEM; logged naming api.tls.
+ */
+int api_tls_new(const char *cert, const char *key, SSL_CTX **out);
+/* A bufferevent accepting TLS on ctx, for evhttp's next connection; NULL on failure. */
+struct bufferevent *api_tls_bufferevent(SSL_CTX *ctx, struct event_base *base);
+SSL_CTX *api_tls_free(SSL_CTX *ctx);
 
 #endif

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -27,8 +26,6 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1190,14 +1187,10 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	struct api *api = arg;
 	struct api_conn *c = xcalloc(1, sizeof(*c));
 
-	if (api->ssl) {
-		SSL *ssl = SSL_new(api->ssl);
-		c->bev = ssl ? bufferevent_openssl_socket_new(
-				   base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
-			     : NULL;
-	} else {
+	if (api->ssl)
+		c->bev = api_tls_bufferevent(api->ssl, base);
+	else
 		c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	}
 	if (!c->bev) {
 		free(c);
 		return NULL; /* evhttp makes a plain one; fails the TLS handshake, harmless */
@@ -1229,35 +1222,6 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 }
 
 /* --- setup ---------------------------------------------------------------------- */
-
-static void log_ssl_error(const char *what, const char *file)
-{
-	char buf[256];
-
-	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-	log_warnx("api: %s %s: %s", what, file, buf);
-}
-
-static int tls_setup(struct api *api, const char *cert, const char *key)
-{
-	if (!(api->ssl = SSL_CTX_new(TLS_server_method())))
-		return -ENOMEM;
-	(void)SSL_CTX_set_min_proto_version(api->ssl, TLS1_2_VERSION);
-	SSL_CTX_set_options(api->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_use_certificate_chain_file(api->ssl, cert) != 1) {
-		log_ssl_error("cannot load the TLS certificate", cert);
-		return -EINVAL;
-	}
-	if (SSL_CTX_use_PrivateKey_file(api->ssl, key, SSL_FILETYPE_PEM) != 1) {
-		log_ssl_error("cannot load the TLS key", key);
-		return -EINVAL;
-	}
-	if (SSL_CTX_check_private_key(api->ssl) != 1) {
-		log_ssl_error("the TLS key does not match the certificate", cert);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static int listen_unix(struct api *api, const char *path)
 {
@@ -1347,7 +1311,7 @@ int api_open(struct manager *d, struct control *ctl, struct history *h, struct d
 	api->db = db;
 	if ((r = api_load_tokens(api, c->tokens)) < 0)
 		goto fail;
-	if (c->listen[0] != '/' && (r = tls_setup(api, c->tls_cert, c->tls_key)) < 0)
+	if (c->listen[0] != '/' && (r = api_tls_new(c->tls_cert, c->tls_key, &api->ssl)) < 0)
 		goto fail;
 	api->ev_adopt = event_new(d->base, -1, 0, on_adopt, api);
 	api->ev_resume = evtimer_new(d->base, on_accept_resume, api);
@@ -1419,8 +1383,7 @@ struct api *api_free(struct api *api)
 	if (api->unix_path)
 		(void)unlink(api->unix_path);
 	free(api->unix_path);
-	if (api->ssl)
-		SSL_CTX_free(api->ssl);
+	api->ssl = api_tls_free(api->ssl);
 	api_tokens_clear(&api->tokens);
 	free(api);
 	/* The manager's observer list cannot be shortened: api_free runs at exit only. */
