@@ -8,7 +8,8 @@
 # paddockctl status --json and PATCH limits from cgroupfs; SSE events and
 # logs receive what happens after they began; cookie logins need the CSRF
 # header; then TLS on 127.0.0.1 with a CA made here, and plain HTTP on the
-# TLS port refused.
+# TLS port refused. OpenSSL is mapped only into the daemon serving TLS, and
+# a libssl that cannot be loaded stops it with api.tls and the library named.
 if [ -z "${PADDOCK_IN_NETNS:-}" ]; then
 	command -v unshare >/dev/null || { echo "needs unshare" >&2; exit 77; }
 	exec unshare -n env PADDOCK_IN_NETNS=1 bash "$0" "$@"
@@ -21,6 +22,8 @@ setup
 ip link set lo up
 make_rootfs "$T/root"
 M=$((1024 * 1024))
+# tls_libs PID: the OpenSSL libraries (and libevent's for it) mapped into PID.
+tls_libs() { grep -oE '[^/ ]*(libssl|libcrypto|libevent_openssl)[^/ ]*$' "/proc/$1/maps" | sort -u; }
 RT=read-0123456789abcdefRT
 OT=operate-0123456789abcdefOT
 
@@ -78,6 +81,9 @@ pass "a TCP listen without tls refused at file:line:column"
 
 start_daemon -c "$T/config.yaml"
 wait_for 60 test -S "$T/run/api.sock" || fail "no API socket"
+libs=$(tls_libs "$DAEMON_PID")
+[ -z "$libs" ] || fail "paddockd without api.tls maps:" $libs
+pass "no libssl, libcrypto or libevent_openssl mapped without api.tls"
 wait_for 20 state_is db running || fail "db did not start"
 wait_for 20 state_is ticker running || fail "ticker did not start"
 
@@ -403,6 +409,18 @@ timeout 60 "$PADDOCKD" -f -S "$T/services" --state-dir "$T/state" --runtime-dir 
 grep -q "cannot listen on 10.255.255.1:18445: Cannot assign requested address" "$T/noaddr.log" ||
 	{ cat "$T/noaddr.log"; fail "the bind failure does not give its real reason"; }
 pass "listening on an address not on the host fails with the real reason"
+# No libssl (an empty file mounted over it, in a mount namespace of its own).
+libssl=$(ldconfig -p | awk '$1 == "libssl.so.3" { print $NF; exit }')
+[ -f "$libssl" ] || fail "no libssl.so.3 in ldconfig -p"
+: >"$T/empty.so"
+timeout 60 unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh \
+	"$T/empty.so" "$libssl" "$PADDOCKD" -f -S "$T/services" --state-dir "$T/state" \
+	--runtime-dir "$T/run" --cgroup-root "$CGROOT" -c "$T/noaddr.yaml" >"$T/nossl.log" 2>&1 &&
+	fail "paddockd started with api.tls and no libssl"
+grep -q "api.tls: cannot load libssl.so.3 (package libssl3): .*$libssl" "$T/nossl.log" &&
+	grep -q "cannot serve the API on 10.255.255.1:18445: Can not access a needed shared library" "$T/nossl.log" ||
+	{ cat "$T/nossl.log"; fail "a missing libssl is not reported naming api.tls and the library"; }
+pass "api.tls without a loadable libssl stops paddockd, naming api.tls and libssl.so.3"
 port=$(free_port)
 cat >"$T/tls.yaml" <<YAML
 api:
@@ -413,6 +431,9 @@ YAML
 start_daemon -c "$T/tls.yaml"
 tls_up() { [ "$(curl -s --cacert "$T/pki/ca.crt" "https://127.0.0.1:$port/v1/openapi.json" | jq -r .openapi)" = 3.0.3 ]; }
 wait_for 60 tls_up || fail "no TLS answer on 127.0.0.1:$port"
+libs=$(tls_libs "$DAEMON_PID")
+grep -q '^libssl\.so\.3' <<<"$libs" && grep -q '^libevent_openssl-2\.1\.so' <<<"$libs" ||
+	fail "paddockd serving TLS does not map libssl and libevent_openssl: $libs"
 out=$(curl -sS --max-time 60 --cacert "$T/pki/ca.crt" -H "Authorization: Bearer $RT" -w '\n%{http_code}' "https://127.0.0.1:$port/v1/services" 2>&1)
 [ "$(status "$out")" = 200 ] && [ "$(body "$out" | jq -r '[.[].name] | sort | join(",")')" = db,extra,ticker ] ||
 	fail "list over TLS: $out"
@@ -425,5 +446,5 @@ if curl -s --max-time 10 --tls-max 1.1 --tlsv1 --cacert "$T/pki/ca.crt" -o /dev/
 	fail "TLS 1.1 accepted"
 fi
 curl -s --max-time 10 -o /dev/null "https://127.0.0.1:$port/v1/openapi.json" && fail "a certificate from no trusted CA was accepted by curl (test CA leaked?)"
-pass "TLS with the test CA: list and 401; plain HTTP and TLS 1.1 refused"
+pass "TLS with the test CA: list and 401; plain HTTP and TLS 1.1 refused; libssl mapped only now"
 stop_daemon || fail "paddockd did not exit cleanly"
