@@ -12,6 +12,7 @@
 
 #include "api-internal.h"
 #include "api.h"
+#include "manager.h"
 #include "log.h"
 #include "util.h"
 
@@ -69,6 +70,26 @@ int api_load_tokens(struct api *api, const char *path)
 	free(buf);
 	if (r < 0)
 		log_warnx("api: tokens file %s: %s", path, why);
+	return r;
+}
+
+int api_check(struct manager *d)
+{
+	const typeof(d->cfg->api) *c = &d->cfg->api;
+	struct api *api;
+	SSL_CTX *ctx = NULL;
+	int r;
+
+	if (!c->listen)
+		return 0;
+	api = xcalloc(1, sizeof(*api));
+	r = api_load_tokens(api, c->tokens);
+	api_tokens_clear(&api->tokens);
+	free(api);
+	if (r == 0 && c->listen[0] != '/') {
+		r = api_tls_new(c->tls_cert, c->tls_key, &ctx);
+		ctx = api_tls_free(ctx);
+	}
 	return r;
 }
 

@@ -43,6 +43,12 @@ struct manager;
 int api_open(struct manager *d, struct control *ctl, struct history *h, struct dashboard *db,
 	     struct api **out);
 struct api *api_free(struct api *api);
+/*
+ * paddockd -n: what api_open would read before listening (the tokens file,
+ * and for a HOST:PORT listener the TLS libraries, certificate and key),
+ * each failure logged with its reason. 0 when the API is off or all is well.
+ */
+int api_check(struct manager *d);
 
 /* The role a token grants (the dashboard's login form checks one). */
 enum api_role api_token_role(const struct api *api, const char *token);

@@ -304,7 +304,11 @@ static int prepare_dirs(struct manager *d)
 /* paddockd -n: what would run, on which cgroup layout; 0 or 1. Frees what it was given. */
 static int check_only(struct manager *d, int detected)
 {
+	int api = api_check(d);
+
 	printf("%zu services in %s\n", d->specs->nservices, d->cfg->services_dir);
+	if (api < 0)
+		printf("api: cannot serve as configured (see above)\n");
 	if (detected < 0) {
 		printf("cgroups: cannot detect: %s\n", strerror(-detected));
 	} else {
@@ -313,12 +317,13 @@ static int check_only(struct manager *d, int detected)
 		rebalancer_print_budget(d, stdout);
 		if (rebalancer_degrade_note(cgroup_host_mode(d->cgroups)))
 			printf("%s\n", rebalancer_degrade_note(cgroup_host_mode(d->cgroups)));
-		printf("configuration OK\n");
+		if (api == 0)
+			printf("configuration OK\n");
 	}
 	d->cgroups = cgroup_host_free(d->cgroups);
 	d->specs = spec_set_free(d->specs);
 	d->cfg = daemon_config_free(d->cfg);
-	return detected < 0 ? 1 : 0;
+	return detected < 0 || api < 0 ? 1 : 0;
 }
 
 /*

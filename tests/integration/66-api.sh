@@ -421,6 +421,20 @@ grep -q "api.tls: cannot load libssl.so.3 (package libssl3): .*$libssl" "$T/noss
 	grep -q "cannot serve the API on 10.255.255.1:18445: Can not access a needed shared library" "$T/nossl.log" ||
 	{ cat "$T/nossl.log"; fail "a missing libssl is not reported naming api.tls and the library"; }
 pass "api.tls without a loadable libssl stops paddockd, naming api.tls and libssl.so.3"
+# paddockd -n reads what a start would: the tokens, the TLS libraries, certificate and key.
+"$PADDOCKD" -n -S "$T/services" -c "$T/noaddr.yaml" >"$T/check.out" 2>&1 ||
+	{ cat "$T/check.out"; fail "paddockd -n refused a good TLS configuration"; }
+grep -qx "configuration OK" "$T/check.out" || fail "paddockd -n: $(cat "$T/check.out")"
+timeout 60 unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh 	"$T/empty.so" "$libssl" "$PADDOCKD" -n -S "$T/services" -c "$T/noaddr.yaml" >"$T/check.out" 2>&1 &&
+	fail "paddockd -n accepted api.tls without a loadable libssl"
+grep -q "api.tls: cannot load libssl.so.3" "$T/check.out" && grep -qx "api: cannot serve as configured (see above)" "$T/check.out" ||
+	{ cat "$T/check.out"; fail "paddockd -n does not say libssl is missing"; }
+sed "s|key: $T/pki/server.key|key: $T/pki/ca.key|" "$T/noaddr.yaml" >"$T/wrongkey.yaml"
+"$PADDOCKD" -n -S "$T/services" -c "$T/wrongkey.yaml" >"$T/check.out" 2>&1 && fail "paddockd -n accepted a key of another certificate"
+grep -q "api.tls: cannot load the TLS key $T/pki/ca.key: .*mismatch" "$T/check.out" ||
+	{ cat "$T/check.out"; fail "paddockd -n does not say the key does not match"; }
+! grep -qx "configuration OK" "$T/check.out" || fail "paddockd -n said OK with a wrong key"
+pass "paddockd -n checks api.tls: libssl loadable, the key matches the certificate"
 port=$(free_port)
 cat >"$T/tls.yaml" <<YAML
 api:
