@@ -69,6 +69,7 @@ struct held {
 	int64_t spec_rev; /* the spec's mod_revision it was started from */
 	int64_t claim_rev; /* the revision our claim was written at: older views do not show it */
 	uint64_t memory, mcpu; /* what it costs against the budget */
+	bool stopping; /* stopped, not gone yet: still counts, until held_prune drops it */
 };
 
 /* A parsed spec, kept while its mod_revision is current. */
@@ -301,6 +302,18 @@ static void committed(const struct fleet *f, uint64_t *memory, uint64_t *mcpu)
 	}
 }
 
+static void held_drop(struct fleet *f, size_t i)
+{
+	free(f->held[i].svc);
+	free(f->held[i].name);
+	f->held[i] = f->held[--f->nheld];
+}
+
+/*
+ * Stop instance i. It stays in held, marked stopping, until its service is
+ * gone (settled and removed): until then it still uses what it cost, and
+ * the node must not claim that room again.
+ */
 static void held_stop(struct fleet *f, size_t i, const char *why)
 {
 	struct held *h = &f->held[i];
@@ -308,25 +321,53 @@ static void held_stop(struct fleet *f, size_t i, const char *why)
 
 	log_info("fleet: stopping %s: %s", h->name, why);
 	emit(f, h->name, "fleet-stop", "%s", why);
+	h->stopping = true;
 	if (svc) {
 		service_set_remove_when_settled(svc, true);
 		(void)service_stop(svc);
+	} else {
+		held_drop(f, i);
 	}
-	free(h->svc);
-	free(h->name);
-	f->held[i] = f->held[--f->nheld];
 	manager_touch(f->d);
 	event_active(f->ev_publish, 0, 0);
+}
+
+/* Forget stopped instances whose service is gone. True if some are still stopping. */
+static bool held_prune(struct fleet *f)
+{
+	bool left = false;
+
+	for (size_t i = f->nheld; i-- > 0;) {
+		if (!f->held[i].stopping)
+			continue;
+		if (manager_find(f->d, f->held[i].name))
+			left = true;
+		else
+			held_drop(f, i);
+	}
+	return left;
+}
+
+static size_t held_running(const struct fleet *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->nheld; i++)
+		n += !f->held[i].stopping;
+	return n;
 }
 
 /* Stop every fleet instance: the lease is lost or about to be. Local services stay. */
 static void fence(struct fleet *f, const char *why)
 {
-	if (f->nheld)
-		log_warnx("fleet: %s: stopping %zu fleet services", why, f->nheld);
-	emit(f, NULL, "fleet-fence", "%s; stopping %zu fleet services", why, f->nheld);
-	while (f->nheld)
-		held_stop(f, f->nheld - 1, why);
+	size_t n = held_running(f);
+
+	if (n)
+		log_warnx("fleet: %s: stopping %zu fleet services", why, n);
+	emit(f, NULL, "fleet-fence", "%s; stopping %zu fleet services", why, n);
+	for (size_t i = f->nheld; i-- > 0;)
+		if (!f->held[i].stopping)
+			held_stop(f, i, why);
 	releasing_clear(f); /* those claims go with the lease */
 	f->lease = 0;
 	evtimer_del(f->ev_fence);
@@ -458,7 +499,7 @@ static uint64_t fnv1a(const char *a, const char *b, uint32_t i)
 static bool holds_any(const struct fleet *f, const char *svc)
 {
 	for (size_t i = 0; i < f->nheld; i++)
-		if (strcmp(f->held[i].svc, svc) == 0)
+		if (!f->held[i].stopping && strcmp(f->held[i].svc, svc) == 0)
 			return true;
 	return false;
 }
@@ -532,14 +573,16 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 	char key[256], local[SPEC_NAME_MAX + 16];
 
 	cache_prune(f, r);
+	if (held_prune(f))
+		schedule(f->ev_sync, 200); /* look again soon: they count until gone */
 	/* 1. What we run and should not: the claim is gone or not ours, the spec changed. */
 	for (size_t i = f->nheld; i-- > 0;) {
 		struct held *h = &f->held[i];
 		const struct etcd_kv *c = view_claim(r, h->svc, h->idx), *s;
 		const struct service_spec *spec;
 
-		if (r->revision < h->claim_rev)
-			continue; /* a read that started before our claim */
+		if (h->stopping || r->revision < h->claim_rev)
+			continue; /* stopping already; a read that started before our claim */
 		snprintf(key, sizeof(key), FLEET_SPECS "%s", h->svc);
 		s = view_find(r, key);
 		spec = s ? spec_get(f, s) : NULL;
@@ -558,8 +601,6 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 		/*
 		 * The claim is given back only once the instance is gone here
 		 * (below), or another node could start it while it still stops.
-		 * Noted before held_stop, which frees h and moves another entry
-		 * into its slot.
 		 */
 		if (claim_is_mine(f, c))
 			releasing_add(f, h->svc, h->idx);
@@ -591,6 +632,8 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 		    !claim_is_mine(f, c))
 			continue;
 		for (size_t k = 0; k < f->nheld && !held; k++) {
+			if (f->held[k].stopping)
+				continue;
 			snprintf(key, sizeof(key), FLEET_CLAIMS "%s/%" PRIu32, f->held[k].svc,
 				 f->held[k].idx);
 			held = strcmp(key, c->key) == 0;
@@ -899,6 +942,7 @@ static void on_publish(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	schedule(f->ev_publish, FLEET_PUBLISH_MS);
+	(void)held_prune(f);
 	if (!f->lease || f->c_publish || !(rec = node_record(f)))
 		return;
 	if (f->published && strcmp(rec, f->published) == 0) {

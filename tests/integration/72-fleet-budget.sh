@@ -1,0 +1,84 @@
+#!/bin/bash
+# Fleet mode: what a node counts against its budget (issue 21). One etcd
+# member on loopback, one paddockd node, budget 256 MiB, lease TTL 20 s.
+#   - an instance that is still stopping (fleet rm) keeps counting: a spec
+#     that fits only without it starts after it exited, never beside it
+. "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
+need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; setup
+
+TTL=20
+NODE_PID=""
+ETCD_PID=""
+
+budget_cleanup() {
+	local rc=$?
+	[ "$rc" = 0 ] || { echo "--- n1: paddockd log (last 30 lines) ---" >&2; tail -n 30 "$T/n1/daemon.log" >&2 2>/dev/null; }
+	if [ -n "$NODE_PID" ]; then
+		kill -TERM "$NODE_PID" 2>/dev/null
+		wait_for 30 bash -c "! kill -0 $NODE_PID" || kill -9 "$NODE_PID" 2>/dev/null
+		wait "$NODE_PID" 2>/dev/null
+	fi
+	[ -z "$ETCD_PID" ] || { kill -9 "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] || continue
+		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$T/n1/run" ] && kill -9 "${p#/proc/}" 2>/dev/null
+	done
+	(exit $rc)
+	cleanup
+}
+trap budget_cleanup EXIT
+
+CPORT=$(free_port) PPORT=$(free_port)
+etcd --name e1 --data-dir "$T/etcd" --initial-cluster "e1=http://127.0.0.1:$PPORT" \
+	--listen-peer-urls "http://127.0.0.1:$PPORT" --initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
+	--listen-client-urls "http://127.0.0.1:$CPORT" --advertise-client-urls "http://127.0.0.1:$CPORT" \
+	>>"$T/etcd.log" 2>&1 &
+ETCD_PID=$!
+ectl() { ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$CPORT" --command-timeout=3s "$@"; }
+wait_for 60 ectl endpoint health || fail "etcd did not start"
+
+secs=30
+[ -z "${PADDOCK_DAEMON_WRAPPER:-}" ] || secs=120
+mkdir -p "$T/n1/services" "$T/n1/state" "$T/n1/run"
+printf 'budget: {memory: 256M, reserve: 0}\nfleet:\n  etcd: [http://127.0.0.1:%s]\n  node: n1\n  lease_ttl: %ss\n' \
+	"$CPORT" "$TTL" >"$T/n1/paddock.yaml"
+${PADDOCK_DAEMON_WRAPPER:-} "$PADDOCKD" -f -v -c "$T/n1/paddock.yaml" -S "$T/n1/services" \
+	--state-dir "$T/n1/state" --runtime-dir "$T/n1/run" --cgroup-root "$CGROOT/n1" \
+	>>"$T/n1/daemon.log" 2>&1 &
+NODE_PID=$!
+wait_for $secs test -S "$T/n1/run/control.sock" || fail "n1 did not open its socket"
+record() { ectl get /paddock/nodes/n1 --print-value-only; }
+joined() { record | grep -q committed; }
+wait_for $secs joined || fail "n1 did not register in etcd"
+nctl() { "$PADDOCKCTL" -s "$T/n1/run/control.sock" "$@"; }
+runs() { nctl list --json | jq -e --arg n "$1" '.[] | select(.name == $n and .state == "running")'; }
+claimed() { [ -n "$(ectl get "/paddock/claims/$1" --print-value-only)" ]; }
+# apply NAME MIB COUNT [EXTRA]: a fleet spec of its own (its own dir: others keep their revision)
+apply() {
+	mkdir -p "$T/fleet/$1"
+	printf 'services:\n  %s:\n    command: ["/bin/sh", "-c", "trap '"'"'sleep 1.5; exit 0'"'"' TERM; while :; do sleep 1; done"]\n    resources: {memory: {max: %sM}}\n    placement: {count: %s%s}\n' \
+		"$1" "$2" "$3" "${4:-}" >"$T/fleet/$1/$1.yaml"
+	nctl fleet apply "$T/fleet/$1" >/dev/null || fail "fleet apply $1 failed"
+}
+# t_of TYPE SERVICE: the time of SERVICE's last TYPE event on n1
+t_of() {
+	jq -s --arg t "$1" --arg s "$2" '[.[] | select(.type == $t and .service == $s) | .time_ms] | max // 0' \
+		"$T/n1/state/events.jsonl"
+}
+
+# --- an instance still stopping counts until it is gone --------------------------------
+apply slow 160 1
+wait_for 60 runs slow@0 || fail "n1 does not run slow@0"
+apply other 160 1
+apply tick 16 1
+wait_for 60 runs tick@0 || fail "n1 does not run tick@0 (16 MiB beside 160 of 256)"
+claimed other/0 && fail "n1 claimed other@0: 160 MiB beside slow's 160 MiB, over its 256 MiB budget"
+nctl fleet rm slow >/dev/null || fail "fleet rm slow failed"
+wait_for 60 runs other@0 || fail "n1 did not run other@0 once slow@0 was gone"
+slow_exited() { [ "$(t_of exit slow@0)" -gt 0 ]; }
+wait_for 60 slow_exited || fail "n1's event log has no exit of slow@0"
+exited=$(t_of exit slow@0) started=$(t_of start other@0)
+[ "$started" -ge "$exited" ] ||
+	fail "other@0 started at $started while slow@0 was still stopping (it exited at $exited)"
+pass "a stopping instance counts until it exited: other@0 started $((started - exited)) ms after slow@0 exited"
+nctl fleet rm other tick >/dev/null || fail "fleet rm other tick failed"
