@@ -496,10 +496,11 @@ static uint64_t fnv1a(const char *a, const char *b, uint32_t i)
 	return h;
 }
 
+/* Whether an instance of svc runs here, or still stops: spread allows one per node. */
 static bool holds_any(const struct fleet *f, const char *svc)
 {
 	for (size_t i = 0; i < f->nheld; i++)
-		if (!f->held[i].stopping && strcmp(f->held[i].svc, svc) == 0)
+		if (strcmp(f->held[i].svc, svc) == 0)
 			return true;
 	return false;
 }

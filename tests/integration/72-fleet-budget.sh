@@ -3,6 +3,8 @@
 # member on loopback, one paddockd node, budget 256 MiB, lease TTL 20 s.
 #   - an instance that is still stopping (fleet rm) keeps counting: a spec
 #     that fits only without it starts after it exited, never beside it
+#   - spread: an instance still stopping (its spec changed) keeps the node
+#     from claiming another instance of that spec until it exited
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; setup
 
@@ -82,3 +84,23 @@ exited=$(t_of exit slow@0) started=$(t_of start other@0)
 	fail "other@0 started at $started while slow@0 was still stopping (it exited at $exited)"
 pass "a stopping instance counts until it exited: other@0 started $((started - exited)) ms after slow@0 exited"
 nctl fleet rm other tick >/dev/null || fail "fleet rm other tick failed"
+
+# --- spread: an instance still stopping is still one on this node -----------------------
+sp_running() { nctl list --json | jq '[.[] | select((.name | startswith("sp@")) and .state == "running")] | length'; }
+one_sp() { [ "$(sp_running)" = 1 ]; }
+apply sp 16 2 ", spread: true"
+wait_for 60 one_sp || fail "n1 does not run one instance of sp: $(sp_running)"
+first=$(nctl list --json | jq -r '.[] | select((.name | startswith("sp@")) and .state == "running") | .name')
+stopped=$(now_ms)
+apply sp 16 2 ", spread: true" # a new revision: the instance restarts from it
+restarted() { [ "$(t_of start "$first")" -gt "$stopped" ] || [ "$(t_of exit "$first")" -gt "$stopped" ]; }
+wait_for 60 restarted || fail "n1 did not stop $first for sp's new revision"
+wait_for 60 one_sp || fail "n1 does not run one instance of sp again: $(sp_running)"
+# Every start/exit of sp@* on n1, in time order: never two running at once.
+overlap=$(jq -s '[.[] | select(((.service // "") | startswith("sp@")) and (.type == "start" or .type == "exit"))]
+	| sort_by(.time_ms) | reduce .[] as $e ({n: 0, max: 0};
+		.n += (if $e.type == "start" then 1 else -1 end) | .max = ([.max, .n] | max)) | .max' \
+	"$T/n1/state/events.jsonl")
+[ "$overlap" = 1 ] || fail "n1 ran $overlap instances of the spread spec sp at once: $(jq -c 'select((.service // "" | startswith("sp@")) and (.type == "start" or .type == "exit")) | [.service, .type, .time_ms]' "$T/n1/state/events.jsonl")"
+pass "spread: no second instance of sp while $first was still stopping"
+nctl fleet rm sp >/dev/null || fail "fleet rm sp failed"
