@@ -9,7 +9,9 @@
  *
  * No leader of our own: every node reads the keyspace when a watch says it
  * changed, and claims one unclaimed instance that fits its remaining budget
- * by a compare-and-swap transaction (create_revision == 0). Nodes with more
+ * (the rebalancer's, less what its local services and its fleet instances,
+ * stopping ones too, reserve: committed()) by a compare-and-swap
+ * transaction (create_revision == 0). Nodes with more
  * committed wait longer before claiming (a load-proportional delay), and a
  * per-node hash orders the candidates, so claims do not stampede. A claim
  * is bound to the node's lease: when the node dies the lease expires, its
@@ -293,12 +295,70 @@ static bool labels_match(const struct fleet *f, const struct service_spec *s)
 
 /* --- instances this node runs ------------------------------------------------------ */
 
+/*
+ * What a service of this node reserves: the limits its start writes, as
+ * the rebalancer adjusts them (the manager's limits hook: memory.max as
+ * on_oom: grow left it, the class's defaults in enforce mode). Then the
+ * fleet's own measure, as spec_memory: memory.max, else memory.high, else
+ * the guarantee (low); cpu.max in millicores.
+ */
+static void service_cost(const struct fleet *f, const struct service *svc, uint64_t *memory,
+			 uint64_t *mcpu)
+{
+	struct cgroup_limits l = *service_limits(svc);
+	struct service_spec s = { 0 };
+
+	if (f->d->limits)
+		f->d->limits(f->d->limits_arg, svc, &l);
+	s.resources.memory = l.memory;
+	*memory = spec_memory(&s);
+	*mcpu = l.cpu_max_mcpu;
+}
+
+/*
+ * Local services (the services dir, paddockctl run) share the budget with
+ * the fleet instances: each that is not settled (running, starting,
+ * stopping, or about to start again) counts at service_cost. Every such
+ * service, minus the fleet's own: O(services + held * log services).
+ */
+static void committed_local(const struct fleet *f, uint64_t *memory, uint64_t *mcpu)
+{
+	uint64_t m, c;
+
+	*memory = *mcpu = 0;
+	for (size_t i = 0; i < f->d->nservices; i++) {
+		if (service_settled(f->d->services[i]))
+			continue;
+		service_cost(f, f->d->services[i], &m, &c);
+		*memory += m;
+		*mcpu += c;
+	}
+	for (size_t i = 0; i < f->nheld; i++) {
+		const struct service *svc = manager_find(f->d, f->held[i].name);
+		if (!svc || service_settled(svc))
+			continue;
+		service_cost(f, svc, &m, &c);
+		*memory -= m;
+		*mcpu -= c;
+	}
+}
+
+/*
+ * What this node has committed: its local services and its fleet
+ * instances, stopping ones too; an instance at what its service reserves
+ * now (a grown memory.max), else at what it cost when claimed.
+ */
 static void committed(const struct fleet *f, uint64_t *memory, uint64_t *mcpu)
 {
-	*memory = *mcpu = 0;
+	committed_local(f, memory, mcpu);
 	for (size_t i = 0; i < f->nheld; i++) {
-		*memory += f->held[i].memory;
-		*mcpu += f->held[i].mcpu;
+		const struct service *svc = manager_find(f->d, f->held[i].name);
+		uint64_t m = f->held[i].memory, c = f->held[i].mcpu;
+
+		if (svc)
+			service_cost(f, svc, &m, &c);
+		*memory += m;
+		*mcpu += c;
 	}
 }
 
@@ -505,12 +565,9 @@ static bool holds_any(const struct fleet *f, const char *svc)
 	return false;
 }
 
-/* Whether a spec of this cost still fits the budget beside what is committed. */
-static bool fits(const struct fleet *f, const struct service_spec *s)
+/* Whether a spec of this cost still fits the budget beside what is committed (mem, mcpu). */
+static bool fits(const struct fleet *f, const struct service_spec *s, uint64_t mem, uint64_t mcpu)
 {
-	uint64_t mem, mcpu;
-
-	committed(f, &mem, &mcpu);
 	if (mem + spec_memory(s) > f->budget_memory)
 		return false;
 	return !f->budget_mcpu || mcpu + s->resources.cpu.max_mcpu <= f->budget_mcpu;
@@ -659,15 +716,18 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 	 */
 	struct pick *picks = calloc(FLEET_MAX_PICKS, sizeof(*picks));
 	size_t npicks = 0;
+	uint64_t mem, mcpu, permille = 0;
 	if (!picks)
 		return;
+	committed(f, &mem, &mcpu);
 	for (size_t i = 0; i < r->nkvs; i++) {
 		const struct etcd_kv *kv = &r->kvs[i];
 		const char *name = kv->key + strlen(FLEET_SPECS);
 		const struct service_spec *spec;
 
 		if (strncmp(kv->key, FLEET_SPECS, strlen(FLEET_SPECS)) != 0 ||
-		    !(spec = spec_get(f, kv)) || !labels_match(f, spec) || !fits(f, spec))
+		    !(spec = spec_get(f, kv)) || !labels_match(f, spec) ||
+		    !fits(f, spec, mem, mcpu))
 			continue;
 		if (spec->placement.spread && holds_any(f, name))
 			continue;
@@ -680,8 +740,6 @@ static void reconcile(struct fleet *f, const struct etcd_reply *r)
 	}
 	qsort(picks, npicks, sizeof(*picks), cmp_pick);
 	cands_clear(f);
-	uint64_t mem, mcpu, permille = 0;
-	committed(f, &mem, &mcpu);
 	if (f->budget_memory)
 		permille = mem * 1000 / f->budget_memory;
 	size_t batch = f->claim_single ? 1 : FLEET_CLAIM_BATCH;
@@ -883,7 +941,8 @@ static char *node_record(struct fleet *f)
 	struct json_object *o = json_object_new_object(), *labels = json_object_new_object();
 	struct json_object *budget = json_object_new_object(), *com = json_object_new_object();
 	struct json_object *inst = json_object_new_object();
-	uint64_t mem, mcpu;
+	struct json_object *local = json_object_new_object();
+	uint64_t mem, mcpu, lmem, lmcpu;
 
 	for (size_t i = 0; i < f->d->cfg->fleet.nlabels; i++) {
 		const char *kv = f->d->cfg->fleet.labels[i], *eq = strchr(kv, '=');
@@ -896,6 +955,10 @@ static char *node_record(struct fleet *f)
 	json_object_object_add(budget, "mcpu", json_object_new_int64((int64_t)f->budget_mcpu));
 	json_object_object_add(com, "memory", json_object_new_int64((int64_t)mem));
 	json_object_object_add(com, "mcpu", json_object_new_int64((int64_t)mcpu));
+	/* The part of committed the node's local services take. */
+	committed_local(f, &lmem, &lmcpu);
+	json_object_object_add(local, "memory", json_object_new_int64((int64_t)lmem));
+	json_object_object_add(local, "mcpu", json_object_new_int64((int64_t)lmcpu));
 	for (size_t i = 0; i < f->nheld; i++) {
 		struct service *svc = manager_find(f->d, f->held[i].name);
 		struct json_object *io = json_object_new_object();
@@ -916,6 +979,7 @@ static char *node_record(struct fleet *f)
 	json_object_object_add(o, "labels", labels);
 	json_object_object_add(o, "budget", budget);
 	json_object_object_add(o, "committed", com);
+	json_object_object_add(o, "local", local);
 	json_object_object_add(o, "instances", inst);
 	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);

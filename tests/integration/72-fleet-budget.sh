@@ -5,6 +5,9 @@
 #     that fits only without it starts after it exited, never beside it
 #   - spread: an instance still stopping (its spec changed) keeps the node
 #     from claiming another instance of that spec until it exited
+#   - local services count: beside a local service of 200 MiB (paddockctl
+#     run) the node claims 16 MiB but not 64; its record says committed
+#     216 MiB, local 200 MiB; once the local service stopped, it claims 64
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; setup
 
@@ -104,3 +107,26 @@ overlap=$(jq -s '[.[] | select(((.service // "") | startswith("sp@")) and (.type
 [ "$overlap" = 1 ] || fail "n1 ran $overlap instances of the spread spec sp at once: $(jq -c 'select((.service // "" | startswith("sp@")) and (.type == "start" or .type == "exit")) | [.service, .type, .time_ms]' "$T/n1/state/events.jsonl")"
 pass "spread: no second instance of sp while $first was still stopping"
 nctl fleet rm sp >/dev/null || fail "fleet rm sp failed"
+
+# --- local services share the budget ----------------------------------------------------
+nctl run --name big --memory-max 200M -- /bin/sleep 100000 >/dev/null || fail "paddockctl run big failed"
+wait_for 60 runs big || fail "the local service big does not run"
+local_is() { record | jq -e --argjson m "$1" '.local.memory == $m*1048576'; }
+wait_for 30 local_is 200 || fail "n1's record does not count big's 200 MiB as local: $(record)"
+mkdir -p "$T/fleet/two"
+for s in fb:64 fs:16; do
+	printf 'services:\n  %s:\n    command: ["/bin/sleep", "100000"]\n    resources: {memory: {max: %sM}}\n' \
+		"${s%:*}" "${s#*:}" >"$T/fleet/two/${s%:*}.yaml"
+done
+nctl fleet apply "$T/fleet/two" >/dev/null || fail "fleet apply fb fs failed"
+wait_for 60 runs fs@0 || fail "n1 does not run fs@0 (16 MiB beside big's 200 of 256)"
+claimed fb/0 && fail "n1 claimed fb@0: 64 MiB beside big's 200 and fs's 16, over its 256 MiB budget"
+committed_is() { record | jq -e --argjson m "$1" '.committed.memory == $m*1048576 and .local.memory == 200*1048576'; }
+wait_for 30 committed_is 216 || fail "n1's record does not say committed 216 MiB, local 200 MiB: $(record)"
+nctl fleet nodes | grep -q '^n1 .* 216' || fail "paddockctl fleet nodes does not show 216 MiB committed: $(nctl fleet nodes)"
+pass "a local service counts: n1 claimed 16 MiB but not 64 beside its 200 MiB; its record says so"
+nctl stop big >/dev/null || fail "paddockctl stop big failed"
+wait_for 60 runs fb@0 || fail "n1 did not claim fb@0 once big stopped: $(record)"
+wait_for 30 local_is 0 || fail "n1's record still counts a stopped local service: $(record)"
+pass "a stopped local service no longer counts: n1 claimed fb@0"
+nctl fleet rm fb fs >/dev/null || fail "fleet rm fb fs failed"
