@@ -82,6 +82,12 @@ struct spec_cache {
 	const struct service_spec *spec;
 };
 
+/* A claim's release (a delete txn) in flight: not sent again until it answered. */
+struct release {
+	struct fleet *f;
+	char *key;
+};
+
 /* A control request waiting for etcd. */
 struct pending {
 	struct fleet *f;
@@ -118,6 +124,8 @@ struct fleet {
 	char *published; /* the node record as last written */
 	char **releasing; /* local names of stopped instances whose claim we still hold */
 	size_t nreleasing;
+	struct release **releases; /* delete txns in flight */
+	size_t nreleases;
 	/* the instances the next ev_claim tries, in one txn; fixed while it is in flight */
 	struct cand {
 		char *svc;
@@ -518,25 +526,59 @@ static int held_start(struct fleet *f, const char *svc, uint32_t idx, const stru
 
 /* --- etcd calls -------------------------------------------------------------------- */
 
+static struct release *release_free(struct release *rel)
+{
+	free(rel->key);
+	free(rel);
+	return NULL;
+}
+
 static void on_delete_done(void *arg, int err, const struct etcd_reply *r)
 {
-	struct fleet *f = arg;
+	struct release *rel = arg;
+	struct fleet *f = rel->f;
 
 	(void)r;
 	if (err)
-		log_warnx("fleet: cannot release a claim: %s", etcd_strerror(f->etcd, err));
+		log_warnx("fleet: cannot release claim %s: %s", rel->key,
+			  etcd_strerror(f->etcd, err));
+	for (size_t i = 0; i < f->nreleases; i++)
+		if (f->releases[i] == rel)
+			f->releases[i] = f->releases[--f->nreleases];
+	release_free(rel);
 	event_active(f->ev_sync, 0, 0);
 }
 
-/* Delete claim c if it is still the revision we saw: never someone else's later claim. */
+/*
+ * Delete claim c if it is still the revision we saw: never someone else's
+ * later claim. Once per claim until etcd answered (or the call failed): a
+ * read while the delete is on its way still shows the claim, and a slow
+ * etcd would get the same txn again with every read.
+ */
 static void release_claim(struct fleet *f, const struct etcd_kv *c)
 {
-	struct json_object *cmp = json_object_new_array(), *ops = json_object_new_array();
+	struct release *rel, **v;
 
+	for (size_t i = 0; i < f->nreleases; i++)
+		if (strcmp(f->releases[i]->key, c->key) == 0)
+			return;
+	if (!(rel = calloc(1, sizeof(*rel))) || !(rel->key = strdup(c->key)) ||
+	    !(v = realloc(f->releases, (f->nreleases + 1) * sizeof(*v)))) {
+		if (rel)
+			release_free(rel);
+		return; /* read again later, or the claim goes with the lease */
+	}
+	f->releases = v;
+	rel->f = f;
+	struct json_object *cmp = json_object_new_array(), *ops = json_object_new_array();
 	json_object_array_add(cmp, etcd_cmp(c->key, "MOD", c->mod_rev));
 	json_object_array_add(ops, etcd_op("requestDeleteRange", etcd_req_delete(c->key, false)));
-	(void)etcd_post(f->etcd, "/v3/kv/txn", etcd_req_txn(cmp, ops), FLEET_CALL_TIMEOUT_MS,
-			on_delete_done, f);
+	if (!etcd_post(f->etcd, "/v3/kv/txn", etcd_req_txn(cmp, ops), FLEET_CALL_TIMEOUT_MS,
+		       on_delete_done, rel)) {
+		release_free(rel);
+		return;
+	}
+	f->releases[f->nreleases++] = rel;
 }
 
 /* --- placement: reconcile this node's instances with the keyspace ------------------ */
@@ -1727,6 +1769,10 @@ struct fleet *fleet_free(struct fleet *f)
 	free(f->cache);
 	free(f->published);
 	releasing_clear(f);
+	/* etcd_free dropped their calls without an answer */
+	for (size_t i = 0; i < f->nreleases; i++)
+		release_free(f->releases[i]);
+	free(f->releases);
 	cands_clear(f);
 	free(f->node);
 	free(f->node_key);

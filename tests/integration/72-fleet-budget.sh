@@ -8,12 +8,15 @@
 #   - local services count: beside a local service of 200 MiB (paddockctl
 #     run) the node claims 16 MiB but not 64; its record says committed
 #     216 MiB, local 200 MiB; once the local service stopped, it claims 64
+#   - a claim's release is sent once: with etcd slow to answer deletes (a
+#     proxy holds them 2.5 s), reads meanwhile do not send it again
 . "${TESTS_DIR:-$(dirname "$0")/..}/lib.sh"
 need_root; need_cgroups; need_cmd etcd; need_cmd etcdctl; need_cmd jq; setup
 
 TTL=20
 NODE_PID=""
 ETCD_PID=""
+PROXY_PID=""
 
 budget_cleanup() {
 	local rc=$?
@@ -24,6 +27,7 @@ budget_cleanup() {
 		wait "$NODE_PID" 2>/dev/null
 	fi
 	[ -z "$ETCD_PID" ] || { kill -9 "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
+	[ -z "$PROXY_PID" ] || { kill "$PROXY_PID"; wait "$PROXY_PID"; } 2>/dev/null
 	for p in /proc/[0-9]*; do
 		[ "$(cat "$p/comm" 2>/dev/null)" = paddock-fdstore ] || continue
 		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$T/n1/run" ] && kill -9 "${p#/proc/}" 2>/dev/null
@@ -41,12 +45,77 @@ etcd --name e1 --data-dir "$T/etcd" --initial-cluster "e1=http://127.0.0.1:$PPOR
 ETCD_PID=$!
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$CPORT" --command-timeout=3s "$@"; }
 wait_for 60 ectl endpoint health || fail "etcd did not start"
+# n1 talks to etcd through a proxy that, while $T/slow-deletes exists, logs
+# each delete txn (one line) to $T/deletes and holds it 2.5 s.
+XPORT=$(free_port)
+python3 - "$XPORT" "$CPORT" "$T/slow-deletes" "$T/deletes" >>"$T/proxy.log" 2>&1 <<'PY' &
+import os, re, socket, sys, threading, time
+lport, dport, flag, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def recv(c, buf):
+    d = c.recv(65536)
+    if not d:
+        raise EOFError
+    return buf + d
+def up(c, u):
+    buf = b""
+    try:
+        while True:
+            while b"\r\n\r\n" not in buf:
+                buf = recv(c, buf)
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            n = int(m.group(1)) if m else 0
+            if re.search(rb"(?i)\r\nexpect:", head):  # the body comes after "100 Continue"
+                u.sendall(head + b"\r\n\r\n")
+                head = b""
+            else:
+                while len(buf) < n:
+                    buf = recv(c, buf)
+                body = buf[:n]
+                if b"requestDeleteRange" in body and os.path.exists(flag):
+                    with open(log, "a") as f:
+                        f.write(body.decode(errors="replace") + "\n")
+                    time.sleep(2.5)
+                u.sendall(head + b"\r\n\r\n")
+            while n > 0:
+                if not buf:
+                    buf = recv(c, buf)
+                k = min(n, len(buf)); u.sendall(buf[:k]); n -= k; buf = buf[k:]
+    except (OSError, EOFError):
+        pass
+    for s in (c, u):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+def down(u, c):
+    try:
+        while True:
+            d = u.recv(65536)
+            if not d:
+                break
+            c.sendall(d)
+    except OSError:
+        pass
+    for s in (c, u):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", lport)); ls.listen(64)
+while True:
+    c, _ = ls.accept()
+    try: u = socket.create_connection(("127.0.0.1", dport))
+    except OSError:
+        c.close(); continue
+    threading.Thread(target=up, args=(c, u), daemon=True).start()
+    threading.Thread(target=down, args=(u, c), daemon=True).start()
+PY
+PROXY_PID=$!
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$XPORT" || fail "the proxy does not listen"
 
 secs=30
 [ -z "${PADDOCK_DAEMON_WRAPPER:-}" ] || secs=120
 mkdir -p "$T/n1/services" "$T/n1/state" "$T/n1/run"
 printf 'budget: {memory: 256M, reserve: 0}\nfleet:\n  etcd: [http://127.0.0.1:%s]\n  node: n1\n  lease_ttl: %ss\n' \
-	"$CPORT" "$TTL" >"$T/n1/paddock.yaml"
+	"$XPORT" "$TTL" >"$T/n1/paddock.yaml"
 ${PADDOCK_DAEMON_WRAPPER:-} "$PADDOCKD" -f -v -c "$T/n1/paddock.yaml" -S "$T/n1/services" \
 	--state-dir "$T/n1/state" --runtime-dir "$T/n1/run" --cgroup-root "$CGROOT/n1" \
 	>>"$T/n1/daemon.log" 2>&1 &
@@ -130,3 +199,21 @@ wait_for 60 runs fb@0 || fail "n1 did not claim fb@0 once big stopped: $(record)
 wait_for 30 local_is 0 || fail "n1's record still counts a stopped local service: $(record)"
 pass "a stopped local service no longer counts: n1 claimed fb@0"
 nctl fleet rm fb fs >/dev/null || fail "fleet rm fb fs failed"
+
+# --- a claim's release is sent once, however slow etcd answers ---------------------------
+touch "$T/slow-deletes"
+apply rel 16 1
+wait_for 60 runs rel@0 || fail "n1 does not run rel@0"
+nctl fleet rm rel >/dev/null || fail "fleet rm rel failed"
+key=$(printf '/paddock/claims/rel/0' | base64 -w0)
+deletes() { grep -c -- "$key" "$T/deletes" 2>/dev/null || echo 0; }
+sent() { [ "$(deletes)" -ge 1 ]; }
+wait_for 60 sent || fail "n1 did not release rel@0's claim"
+apply poke 16 1 # a change: n1 reads the keyspace again while the delete is held
+wait_for 60 runs poke@0 || fail "n1 does not run poke@0"
+gone() { ! claimed rel/0; }
+wait_for 60 gone || fail "rel@0's claim is still there"
+rm -f "$T/slow-deletes"
+[ "$(deletes)" = 1 ] || fail "n1 sent the release of rel@0's claim $(deletes) times while etcd was slow"
+pass "a claim's release is sent once while etcd is slow to answer it"
+nctl fleet rm poke >/dev/null || fail "fleet rm poke failed"
