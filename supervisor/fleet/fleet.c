@@ -471,7 +471,7 @@ static int held_start(struct fleet *f, const char *svc, uint32_t idx, const stru
 	struct service_spec *spec = NULL;
 	struct service *s;
 	char *name = NULL;
-	int r;
+	int r = -ENOMEM;
 
 	if (!set)
 		return -EINVAL;
@@ -503,7 +503,6 @@ static int held_start(struct fleet *f, const char *svc, uint32_t idx, const stru
 			  .memory = spec_memory(spec),
 			  .mcpu = spec->resources.cpu.max_mcpu };
 	if (!spec->name || !h.svc || (r = manager_add(f->d, set, true, &s)) < 0) {
-		r = spec->name && h.svc ? r : -ENOMEM;
 		spec_set_free(set);
 		free(h.svc);
 		free(name);
