@@ -3054,9 +3054,10 @@ static void fleet_print_status(struct json_object *res)
 static void fleet_print_nodes(struct json_object *res)
 {
 	struct json_object *nodes = json_object_object_get(res, "nodes");
-	char a[32], b[32];
+	char a[32], b[32], l[32];
 
-	printf("%-20s %-12s %-12s %-9s %s\n", "NODE", "BUDGET", "COMMITTED", "INSTANCES", "LABELS");
+	printf("%-20s %-12s %-12s %-12s %-9s %s\n", "NODE", "BUDGET", "COMMITTED", "OF IT LOCAL",
+	       "INSTANCES", "LABELS");
 	for (size_t i = 0; i < json_object_array_length(nodes); i++) {
 		struct json_object *n = json_object_array_get_idx(nodes, i);
 		struct json_object *labels = json_object_object_get(n, "labels");
@@ -3074,7 +3075,13 @@ static void fleet_print_nodes(struct json_object *res)
 				  sizeof(a));
 		units_format_size((uint64_t)jint(json_object_object_get(n, "committed"), "memory"),
 				  b, sizeof(b));
-		printf("%-20s %-12s %-12s %-9d %s\n", jstr(n, "name"), a, b,
+		/* A node from before local services counted has no "local". */
+		struct json_object *loc = json_object_object_get(n, "local");
+		if (loc)
+			units_format_size((uint64_t)jint(loc, "memory"), l, sizeof(l));
+		else
+			snprintf(l, sizeof(l), "-");
+		printf("%-20s %-12s %-12s %-12s %-9d %s\n", jstr(n, "name"), a, b, l,
 		       json_object_object_length(json_object_object_get(n, "instances")),
 		       used ? lab : "-");
 	}

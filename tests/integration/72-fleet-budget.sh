@@ -192,7 +192,9 @@ wait_for 60 runs fs@0 || fail "n1 does not run fs@0 (16 MiB beside big's 200 of 
 claimed fb/0 && fail "n1 claimed fb@0: 64 MiB beside big's 200 and fs's 16, over its 256 MiB budget"
 committed_is() { record | jq -e --argjson m "$1" '.committed.memory == $m*1048576 and .local.memory == 200*1048576'; }
 wait_for 30 committed_is 216 || fail "n1's record does not say committed 216 MiB, local 200 MiB: $(record)"
-nctl fleet nodes | grep -q '^n1 .* 216' || fail "paddockctl fleet nodes does not show 216 MiB committed: $(nctl fleet nodes)"
+row=$(nctl fleet nodes | awk '$1 == "n1"')
+[[ "$(awk '{print $3}' <<<"$row")" == 216* ]] && [[ "$(awk '{print $4}' <<<"$row")" == 200* ]] ||
+	fail "paddockctl fleet nodes does not show 216 MiB committed, 200 of it local: $(nctl fleet nodes)"
 pass "a local service counts: n1 claimed 16 MiB but not 64 beside its 200 MiB; its record says so"
 nctl stop big >/dev/null || fail "paddockctl stop big failed"
 wait_for 60 runs fb@0 || fail "n1 did not claim fb@0 once big stopped: $(record)"
