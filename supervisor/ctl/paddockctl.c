@@ -3440,7 +3440,8 @@ static const struct ctl_command commands[] = {
 	{ "fleet", cmd_fleet, 0, "fleet apply DIR | rm NAME... | status | nodes",
 	  "fleet specs on etcd (paddockd with fleet:): apply\n"
 	  "checks and writes specs in one transaction; status\n"
-	  "shows each instance's node and state" },
+	  "shows each instance's node and state; nodes each\n"
+	  "node's budget, what is committed and how much locally" },
 	{ "reload", cmd_reload, CTL_REMOTE, "reload",
 	  "re-read the specs, apply the difference (nothing\n"
 	  "changes if any file has an error)" },
